@@ -1,0 +1,18 @@
+//! Value types every bounded context speaks: money, quantities, identifiers and time.
+//!
+//! Owns: the rules of money arithmetic (currencies never mix, rounding is explicit), positive
+//! quantities, UUID-based identifiers and the clock abstraction.
+//! Does not own: any business rule of a context (prices, carts, stock), any I/O.
+//!
+//! Invariant: nothing here depends on another workspace crate or touches the outside world.
+//! Invariant: no floating point anywhere; amounts are `rust_decimal::Decimal`.
+
+pub mod clock;
+pub mod ids;
+pub mod money;
+pub mod quantity;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use ids::{deterministic_uuid, CartId, CustomerId, IdError, LineId, ProductId};
+pub use money::{Currency, Money, MoneyError};
+pub use quantity::{Quantity, QuantityError};
