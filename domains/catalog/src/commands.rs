@@ -1,0 +1,76 @@
+//! What can be asked of the catalog. Raw strings are validated by the aggregates, which report
+//! the precise [`CatalogError`](crate::CatalogError).
+
+use chrono::{DateTime, Utc};
+use shared_kernel::{Money, ProductId};
+
+use crate::values::Sku;
+
+/// Commands for the [`Product`](crate::Product) aggregate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProductCommand {
+    /// Creates a draft product. The application claims every SKU first (see [`SkuClaimCommand`]).
+    CreateProduct {
+        product_id: ProductId,
+        title: String,
+        description: String,
+        variants: Vec<NewVariant>,
+    },
+    /// Sets the variant's price in `price`'s currency, replacing an existing one.
+    ChangeVariantPrice { sku: String, price: Money },
+    /// Makes the product purchasable. Already published: nothing happens.
+    PublishProduct,
+    /// Withdraws the product from sale. Already a draft: nothing happens.
+    UnpublishProduct,
+}
+
+impl ProductCommand {
+    /// The command's name as errors report it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProductCommand::CreateProduct { .. } => "CreateProduct",
+            ProductCommand::ChangeVariantPrice { .. } => "ChangeVariantPrice",
+            ProductCommand::PublishProduct => "PublishProduct",
+            ProductCommand::UnpublishProduct => "UnpublishProduct",
+        }
+    }
+}
+
+/// A variant as submitted, before validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVariant {
+    pub sku: String,
+    pub name: Option<String>,
+    pub prices: Vec<Money>,
+}
+
+/// Commands for the [`SkuClaim`](crate::SkuClaim) aggregate, whose id is the normalized SKU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkuClaimCommand {
+    /// Takes the SKU for `product_id`. Already held by it: nothing happens.
+    ClaimSku {
+        sku: Sku,
+        product_id: ProductId,
+        at: DateTime<Utc>,
+    },
+    /// Gives the SKU up if `product_id` holds it; otherwise nothing happens.
+    ReleaseSku { product_id: ProductId },
+    /// Moves the SKU from `previous` to `product_id`, for when `previous` was claimed but the
+    /// product was never created. Refused if someone other than `previous` holds it.
+    ReclaimOrphanedSku {
+        sku: Sku,
+        previous: ProductId,
+        product_id: ProductId,
+        at: DateTime<Utc>,
+    },
+}
+
+impl SkuClaimCommand {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SkuClaimCommand::ClaimSku { .. } => "ClaimSku",
+            SkuClaimCommand::ReleaseSku { .. } => "ReleaseSku",
+            SkuClaimCommand::ReclaimOrphanedSku { .. } => "ReclaimOrphanedSku",
+        }
+    }
+}

@@ -1,0 +1,563 @@
+//! The `Product` aggregate: a product's variants, prices and publication.
+//!
+//! State machine (`-` = not created):
+//!
+//! | status    | CreateProduct | ChangeVariantPrice | PublishProduct | UnpublishProduct |
+//! |-----------|---------------|--------------------|----------------|------------------|
+//! | -         | Created       | NotFound           | NotFound       | NotFound         |
+//! | Draft     | AlreadyExists | PriceChanged       | Published      | no-op            |
+//! | Published | AlreadyExists | PriceChanged       | no-op          | Unpublished      |
+//!
+//! Re-publishing and re-unpublishing are no-ops rather than errors so that retried requests
+//! succeed without emitting duplicate events.
+
+use std::collections::HashSet;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use shared_kernel::{Currency, Money, ProductId};
+
+use crate::commands::{NewVariant, ProductCommand};
+use crate::errors::CatalogError;
+use crate::events::ProductEvent;
+use crate::values::{validate_price, ProductStatus, Sku, Title, Variant, MAX_VARIANTS};
+
+/// A product in the catalog. Serializable for snapshots.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    id: Option<ProductId>,
+    /// `None` until `ProductCreated`.
+    status: Option<ProductStatus>,
+    title: Option<Title>,
+    description: String,
+    variants: Vec<Variant>,
+}
+
+impl Product {
+    /// `None` if the product has not been created.
+    pub fn status(&self) -> Option<ProductStatus> {
+        self.status
+    }
+
+    pub fn id(&self) -> Option<ProductId> {
+        self.id
+    }
+
+    pub fn title(&self) -> Option<&Title> {
+        self.title.as_ref()
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    pub fn variants(&self) -> &[Variant] {
+        &self.variants
+    }
+
+    pub fn variant(&self, sku: &Sku) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.sku() == sku)
+    }
+
+    pub fn price_of(&self, sku: &Sku, currency: Currency) -> Option<Money> {
+        self.variant(sku)?.price(currency)
+    }
+
+    pub fn is_published(&self) -> bool {
+        self.status == Some(ProductStatus::Published)
+    }
+
+    /// Decides which events `command` produces, without changing anything.
+    fn decide(&self, command: ProductCommand) -> Result<Vec<ProductEvent>, CatalogError> {
+        use ProductCommand as C;
+        use ProductStatus::{Draft, Published};
+        match (self.status, command) {
+            (
+                None,
+                C::CreateProduct {
+                    product_id,
+                    title,
+                    description,
+                    variants,
+                },
+            ) => create(product_id, &title, description, variants),
+            (Some(_), C::CreateProduct { .. }) => Err(CatalogError::AlreadyExists),
+            (None, _) => Err(CatalogError::NotFound),
+            (Some(_), C::ChangeVariantPrice { sku, price }) => self.change_price(&sku, price),
+            (Some(Draft), C::PublishProduct) => Ok(vec![ProductEvent::ProductPublished]),
+            (Some(Published), C::UnpublishProduct) => Ok(vec![ProductEvent::ProductUnpublished]),
+            (Some(Published), C::PublishProduct) | (Some(Draft), C::UnpublishProduct) => Ok(vec![]),
+        }
+    }
+
+    fn change_price(&self, sku: &str, price: Money) -> Result<Vec<ProductEvent>, CatalogError> {
+        let sku = Sku::parse(sku)?;
+        let Some(variant) = self.variant(&sku) else {
+            return Err(CatalogError::UnknownVariant { sku });
+        };
+        let price = validate_price(&sku, price)?;
+        if variant.price(price.currency()) == Some(price) {
+            return Ok(vec![]);
+        }
+        Ok(vec![ProductEvent::VariantPriceChanged { sku, price }])
+    }
+}
+
+fn create(
+    product_id: ProductId,
+    title: &str,
+    description: String,
+    new_variants: Vec<NewVariant>,
+) -> Result<Vec<ProductEvent>, CatalogError> {
+    let title = Title::parse(title)?;
+    if new_variants.is_empty() {
+        return Err(CatalogError::NoVariants);
+    }
+    if new_variants.len() > MAX_VARIANTS {
+        return Err(CatalogError::TooManyVariants {
+            max: MAX_VARIANTS,
+            requested: new_variants.len(),
+        });
+    }
+    let mut seen = HashSet::new();
+    let mut variants = Vec::with_capacity(new_variants.len());
+    for new in new_variants {
+        let sku = Sku::parse(&new.sku)?;
+        if !seen.insert(sku.clone()) {
+            return Err(CatalogError::DuplicateSku { sku });
+        }
+        variants.push(Variant::new(sku, new.name, new.prices)?);
+    }
+    Ok(vec![ProductEvent::ProductCreated {
+        product_id,
+        title,
+        description,
+        variants,
+    }])
+}
+
+impl Aggregate for Product {
+    const TYPE: &'static str = "product";
+    type Command = ProductCommand;
+    type Event = ProductEvent;
+    type Error = CatalogError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            ProductEvent::ProductCreated {
+                product_id,
+                title,
+                description,
+                variants,
+            } => {
+                self.id = Some(product_id);
+                self.status = Some(ProductStatus::Draft);
+                self.title = Some(title);
+                self.description = description;
+                self.variants = variants;
+            }
+            ProductEvent::VariantPriceChanged { sku, price } => {
+                if let Some(variant) = self.variants.iter_mut().find(|v| *v.sku() == sku) {
+                    variant.set_price(price);
+                }
+            }
+            ProductEvent::ProductPublished => self.status = Some(ProductStatus::Published),
+            ProductEvent::ProductUnpublished => self.status = Some(ProductStatus::Draft),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cqrs_es::test::TestFramework;
+    use shared_kernel::MoneyError;
+
+    type ProductTest = TestFramework<Product>;
+
+    fn product_id() -> ProductId {
+        ProductId::parse("0190f1d2-7a3b-7c4d-8e5f-0123456789ab").unwrap()
+    }
+
+    fn money(amount: &str, currency: &str) -> Money {
+        Money::parse(amount, currency).unwrap()
+    }
+
+    fn sku(raw: &str) -> Sku {
+        Sku::parse(raw).unwrap()
+    }
+
+    fn new_variant(sku: &str, prices: Vec<Money>) -> NewVariant {
+        NewVariant {
+            sku: sku.into(),
+            name: None,
+            prices,
+        }
+    }
+
+    fn create_command(variants: Vec<NewVariant>) -> ProductCommand {
+        ProductCommand::CreateProduct {
+            product_id: product_id(),
+            title: "Tee".into(),
+            description: "A plain tee".into(),
+            variants,
+        }
+    }
+
+    fn created() -> ProductEvent {
+        ProductEvent::ProductCreated {
+            product_id: product_id(),
+            title: Title::parse("Tee").unwrap(),
+            description: "A plain tee".into(),
+            variants: vec![Variant::new(
+                sku("TEE-S"),
+                Some("Small".into()),
+                vec![money("19.90", "EUR")],
+            )
+            .unwrap()],
+        }
+    }
+
+    fn change_price(sku: &str, amount: &str, currency: &str) -> ProductCommand {
+        ProductCommand::ChangeVariantPrice {
+            sku: sku.into(),
+            price: money(amount, currency),
+        }
+    }
+
+    #[test]
+    fn creating_a_product_records_normalized_variants() {
+        let mut variant = new_variant("tee-s", vec![money("19.9", "EUR")]);
+        variant.name = Some("Small".into());
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(create_command(vec![variant]))
+            .then_expect_events(vec![created()]);
+    }
+
+    #[test]
+    fn a_created_product_is_a_draft_with_its_prices() {
+        let mut product = Product::default();
+        product.apply(created());
+        assert_eq!(product.status(), Some(ProductStatus::Draft));
+        assert_eq!(product.id(), Some(product_id()));
+        assert_eq!(product.title().unwrap().as_str(), "Tee");
+        assert!(!product.is_published());
+        assert_eq!(
+            product.price_of(&sku("TEE-S"), Currency::EUR),
+            Some(money("19.90", "EUR"))
+        );
+        assert_eq!(product.price_of(&sku("TEE-S"), Currency::USD), None);
+        assert_eq!(
+            product.variant(&sku("TEE-S")).unwrap().name(),
+            Some("Small")
+        );
+    }
+
+    #[test]
+    fn rejects_creating_a_product_twice() {
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(create_command(vec![new_variant(
+                "X",
+                vec![money("1", "EUR")],
+            )]))
+            .then_expect_error(CatalogError::AlreadyExists);
+    }
+
+    #[test]
+    fn rejects_an_empty_title() {
+        let command = ProductCommand::CreateProduct {
+            product_id: product_id(),
+            title: "   ".into(),
+            description: String::new(),
+            variants: vec![new_variant("X", vec![money("1", "EUR")])],
+        };
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(command)
+            .then_expect_error(CatalogError::EmptyTitle);
+    }
+
+    #[test]
+    fn rejects_a_product_without_variants() {
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(create_command(vec![]))
+            .then_expect_error(CatalogError::NoVariants);
+    }
+
+    #[test]
+    fn rejects_more_than_a_hundred_variants() {
+        let variants = (0..101)
+            .map(|i| new_variant(&format!("SKU-{i}"), vec![money("1", "EUR")]))
+            .collect();
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(create_command(variants))
+            .then_expect_error(CatalogError::TooManyVariants {
+                max: 100,
+                requested: 101,
+            });
+    }
+
+    #[test]
+    fn accepts_exactly_a_hundred_variants() {
+        let variants = (0..100)
+            .map(|i| new_variant(&format!("SKU-{i}"), vec![money("1", "EUR")]))
+            .collect();
+        let events = ProductTest::with(())
+            .given_no_previous_events()
+            .when(create_command(variants))
+            .inspect_result()
+            .unwrap();
+        assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn rejects_the_same_sku_twice_in_one_product_ignoring_case() {
+        let variants = vec![
+            new_variant("tee-s", vec![money("1", "EUR")]),
+            new_variant("TEE-S", vec![money("2", "EUR")]),
+        ];
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(create_command(variants))
+            .then_expect_error(CatalogError::DuplicateSku { sku: sku("TEE-S") });
+    }
+
+    #[test]
+    fn rejects_an_invalid_sku() {
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(create_command(vec![new_variant(
+                "tee s",
+                vec![money("1", "EUR")],
+            )]))
+            .then_expect_error(CatalogError::InvalidSku {
+                sku: "tee s".into(),
+            });
+    }
+
+    #[test]
+    fn rejects_a_variant_without_a_price() {
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(create_command(vec![new_variant("X", vec![])]))
+            .then_expect_error(CatalogError::NoPrice { sku: sku("X") });
+    }
+
+    #[test]
+    fn rejects_two_prices_in_the_same_currency() {
+        let prices = vec![money("1", "EUR"), money("1", "USD"), money("2", "EUR")];
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(create_command(vec![new_variant("X", prices)]))
+            .then_expect_error(CatalogError::DuplicateCurrency {
+                sku: sku("X"),
+                currency: Currency::EUR,
+            });
+    }
+
+    #[test]
+    fn rejects_a_negative_price() {
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(create_command(vec![new_variant(
+                "X",
+                vec![money("-1", "EUR")],
+            )]))
+            .then_expect_error(CatalogError::InvalidPrice {
+                sku: sku("X"),
+                reason: MoneyError::NegativeAmount,
+            });
+    }
+
+    #[test]
+    fn rejects_a_price_finer_than_the_currency_allows() {
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(create_command(vec![new_variant(
+                "X",
+                vec![money("100.5", "JPY")],
+            )]))
+            .then_expect_error(CatalogError::InvalidPrice {
+                sku: sku("X"),
+                reason: MoneyError::TooPrecise {
+                    currency: Currency::JPY,
+                    minor_units: 0,
+                },
+            });
+    }
+
+    #[test]
+    fn changing_a_price_replaces_the_one_in_that_currency() {
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(change_price("tee-s", "17.5", "EUR"))
+            .then_expect_events(vec![ProductEvent::VariantPriceChanged {
+                sku: sku("TEE-S"),
+                price: money("17.50", "EUR"),
+            }]);
+    }
+
+    #[test]
+    fn changing_a_price_in_a_new_currency_adds_it() {
+        let mut product = Product::default();
+        product.apply(created());
+        product.apply(ProductEvent::VariantPriceChanged {
+            sku: sku("TEE-S"),
+            price: money("21.00", "USD"),
+        });
+        product.apply(ProductEvent::VariantPriceChanged {
+            sku: sku("TEE-S"),
+            price: money("18.00", "EUR"),
+        });
+        let prices = product.variant(&sku("TEE-S")).unwrap().prices().to_vec();
+        assert_eq!(prices, vec![money("18.00", "EUR"), money("21.00", "USD")]);
+    }
+
+    #[test]
+    fn changing_a_price_of_a_published_product_is_allowed() {
+        ProductTest::with(())
+            .given(vec![created(), ProductEvent::ProductPublished])
+            .when(change_price("TEE-S", "5", "USD"))
+            .then_expect_events(vec![ProductEvent::VariantPriceChanged {
+                sku: sku("TEE-S"),
+                price: money("5.00", "USD"),
+            }]);
+    }
+
+    #[test]
+    fn setting_the_same_price_again_changes_nothing() {
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(change_price("TEE-S", "19.9", "EUR"))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn rejects_a_price_change_for_an_unknown_variant() {
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(change_price("TEE-XL", "1", "EUR"))
+            .then_expect_error(CatalogError::UnknownVariant { sku: sku("TEE-XL") });
+    }
+
+    #[test]
+    fn rejects_an_invalid_new_price() {
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(change_price("TEE-S", "1.999", "EUR"))
+            .then_expect_error_message(
+                "invalid price for variant TEE-S: EUR amounts have at most 2 decimal places",
+            );
+    }
+
+    #[test]
+    fn publishing_a_draft_publishes_it() {
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(ProductCommand::PublishProduct)
+            .then_expect_events(vec![ProductEvent::ProductPublished]);
+    }
+
+    #[test]
+    fn publishing_a_published_product_changes_nothing() {
+        ProductTest::with(())
+            .given(vec![created(), ProductEvent::ProductPublished])
+            .when(ProductCommand::PublishProduct)
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn unpublishing_a_published_product_returns_it_to_draft() {
+        ProductTest::with(())
+            .given(vec![created(), ProductEvent::ProductPublished])
+            .when(ProductCommand::UnpublishProduct)
+            .then_expect_events(vec![ProductEvent::ProductUnpublished]);
+    }
+
+    #[test]
+    fn unpublishing_a_draft_changes_nothing() {
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(ProductCommand::UnpublishProduct)
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn publication_state_follows_the_events() {
+        let mut product = Product::default();
+        product.apply(created());
+        product.apply(ProductEvent::ProductPublished);
+        assert!(product.is_published());
+        product.apply(ProductEvent::ProductUnpublished);
+        assert_eq!(product.status(), Some(ProductStatus::Draft));
+    }
+
+    #[test]
+    fn rejects_every_other_command_on_a_product_that_does_not_exist() {
+        for command in [
+            change_price("TEE-S", "1", "EUR"),
+            ProductCommand::PublishProduct,
+            ProductCommand::UnpublishProduct,
+        ] {
+            ProductTest::with(())
+                .given_no_previous_events()
+                .when(command)
+                .then_expect_error(CatalogError::NotFound);
+        }
+    }
+
+    #[test]
+    fn events_have_stable_type_names_and_version_one() {
+        use cqrs_es::DomainEvent;
+        let cases = [
+            (created(), "ProductCreated"),
+            (
+                ProductEvent::VariantPriceChanged {
+                    sku: sku("A"),
+                    price: money("1", "EUR"),
+                },
+                "VariantPriceChanged",
+            ),
+            (ProductEvent::ProductPublished, "ProductPublished"),
+            (ProductEvent::ProductUnpublished, "ProductUnpublished"),
+        ];
+        for (event, name) in cases {
+            assert_eq!(event.event_type(), name);
+            assert_eq!(event.event_version(), "1");
+        }
+    }
+
+    #[test]
+    fn events_survive_a_json_round_trip() {
+        let event = created();
+        let json = serde_json::to_string(&event).unwrap();
+        assert_eq!(serde_json::from_str::<ProductEvent>(&json).unwrap(), event);
+        assert!(json.contains(r#""prices":[{"amount":"19.90","currency":"EUR"}]"#));
+    }
+
+    #[test]
+    fn the_aggregate_survives_a_snapshot_round_trip() {
+        let mut product = Product::default();
+        product.apply(created());
+        let json = serde_json::to_string(&product).unwrap();
+        assert_eq!(serde_json::from_str::<Product>(&json).unwrap(), product);
+    }
+}

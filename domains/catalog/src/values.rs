@@ -1,0 +1,324 @@
+//! Value types of the catalog. Each constructor validates, so holding one means it is valid.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use shared_kernel::{Currency, Money};
+
+use crate::errors::CatalogError;
+
+/// Longest SKU, in characters.
+pub const MAX_SKU_CHARS: usize = 64;
+/// Longest title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Most variants one product may have.
+pub const MAX_VARIANTS: usize = 100;
+
+/// Stock keeping unit: 1 to 64 characters of `A-Z a-z 0-9 - _ .`, surrounding whitespace
+/// ignored, stored uppercase so that `abc-1` and `ABC-1` are the same SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sku(String);
+
+impl Sku {
+    pub fn parse(raw: &str) -> Result<Sku, CatalogError> {
+        let trimmed = raw.trim();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if trimmed.is_empty() || trimmed.len() > MAX_SKU_CHARS || !trimmed.chars().all(allowed) {
+            return Err(CatalogError::InvalidSku {
+                sku: raw.to_owned(),
+            });
+        }
+        Ok(Sku(trimmed.to_ascii_uppercase()))
+    }
+
+    /// The normalized (uppercase) form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Sku {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Sku {
+    type Err = CatalogError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Sku::parse(raw)
+    }
+}
+
+impl TryFrom<String> for Sku {
+    type Error = CatalogError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Sku::parse(&raw)
+    }
+}
+
+impl From<Sku> for String {
+    fn from(sku: Sku) -> Self {
+        sku.0
+    }
+}
+
+/// A product title: trimmed, not empty, at most 200 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Title(String);
+
+impl Title {
+    pub fn parse(raw: &str) -> Result<Title, CatalogError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(CatalogError::EmptyTitle);
+        }
+        if trimmed.chars().count() > MAX_TITLE_CHARS {
+            return Err(CatalogError::TitleTooLong {
+                max: MAX_TITLE_CHARS,
+            });
+        }
+        Ok(Title(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Title {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Title {
+    type Error = CatalogError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Title::parse(&raw)
+    }
+}
+
+impl From<Title> for String {
+    fn from(title: Title) -> Self {
+        title.0
+    }
+}
+
+/// Lifecycle of a created product. A product that does not exist yet has no status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductStatus {
+    /// Visible to staff only; cannot be bought.
+    Draft,
+    /// Visible to shoppers and purchasable.
+    Published,
+}
+
+impl fmt::Display for ProductStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProductStatus::Draft => "draft",
+            ProductStatus::Published => "published",
+        })
+    }
+}
+
+/// One sellable variant of a product: its SKU, an optional name ("Red, XL") and at most one
+/// price per currency, each a valid [`Money::price`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variant {
+    sku: Sku,
+    name: Option<String>,
+    prices: Vec<Money>,
+}
+
+/// The name the design notes use for a validated variant; the same type as [`Variant`].
+pub type VariantSpec = Variant;
+
+impl Variant {
+    /// Validates the prices (at least one, one per currency, each a valid price, rescaled to
+    /// minor units) and trims the name (blank means none).
+    pub fn new(
+        sku: Sku,
+        name: Option<String>,
+        prices: Vec<Money>,
+    ) -> Result<Variant, CatalogError> {
+        if prices.is_empty() {
+            return Err(CatalogError::NoPrice { sku });
+        }
+        let mut valid: Vec<Money> = Vec::with_capacity(prices.len());
+        for price in prices {
+            let price = validate_price(&sku, price)?;
+            if valid.iter().any(|p| p.currency() == price.currency()) {
+                return Err(CatalogError::DuplicateCurrency {
+                    sku,
+                    currency: price.currency(),
+                });
+            }
+            valid.push(price);
+        }
+        let name = name
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty());
+        Ok(Variant {
+            sku,
+            name,
+            prices: valid,
+        })
+    }
+
+    pub fn sku(&self) -> &Sku {
+        &self.sku
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Prices in the order they were first set.
+    pub fn prices(&self) -> &[Money] {
+        &self.prices
+    }
+
+    pub fn price(&self, currency: Currency) -> Option<Money> {
+        self.prices
+            .iter()
+            .find(|p| p.currency() == currency)
+            .copied()
+    }
+
+    /// Sets or replaces the price in `price`'s currency. Callers validate with [`validate_price`].
+    pub(crate) fn set_price(&mut self, price: Money) {
+        match self
+            .prices
+            .iter_mut()
+            .find(|p| p.currency() == price.currency())
+        {
+            Some(existing) => *existing = price,
+            None => self.prices.push(price),
+        }
+    }
+}
+
+/// A price as the catalog stores it (see [`Money::price`]), or why it is not one.
+pub(crate) fn validate_price(sku: &Sku, price: Money) -> Result<Money, CatalogError> {
+    Money::price(price.amount(), price.currency()).map_err(|reason| CatalogError::InvalidPrice {
+        sku: sku.clone(),
+        reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared_kernel::MoneyError;
+
+    fn eur(amount: &str) -> Money {
+        Money::parse(amount, "EUR").unwrap()
+    }
+
+    #[test]
+    fn sku_is_trimmed_and_uppercased() {
+        assert_eq!(
+            Sku::parse("  tee-red_xl.2 ").unwrap().as_str(),
+            "TEE-RED_XL.2"
+        );
+    }
+
+    #[test]
+    fn sku_rejects_empty_long_and_odd_characters() {
+        let too_long = "A".repeat(65);
+        for raw in ["", "   ", "A B", "tee/red", "é", too_long.as_str()] {
+            assert_eq!(
+                Sku::parse(raw),
+                Err(CatalogError::InvalidSku { sku: raw.into() }),
+                "{raw:?}"
+            );
+        }
+        assert!(Sku::parse(&"A".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn sku_serializes_as_string_and_validates_on_read() {
+        let sku = Sku::parse("abc").unwrap();
+        assert_eq!(serde_json::to_string(&sku).unwrap(), "\"ABC\"");
+        assert_eq!(serde_json::from_str::<Sku>("\"abc\"").unwrap(), sku);
+        assert!(serde_json::from_str::<Sku>("\"a b\"").is_err());
+    }
+
+    #[test]
+    fn title_is_trimmed_and_bounded() {
+        assert_eq!(Title::parse("  Tee ").unwrap().as_str(), "Tee");
+        assert_eq!(Title::parse(" \t"), Err(CatalogError::EmptyTitle));
+        assert!(Title::parse(&"é".repeat(200)).is_ok());
+        assert_eq!(
+            Title::parse(&"é".repeat(201)),
+            Err(CatalogError::TitleTooLong { max: 200 })
+        );
+    }
+
+    #[test]
+    fn variant_rescales_prices_and_trims_the_name() {
+        let sku = Sku::parse("A").unwrap();
+        let variant = Variant::new(sku, Some("  Red ".into()), vec![eur("19.9")]).unwrap();
+        assert_eq!(variant.name(), Some("Red"));
+        assert_eq!(
+            variant.price(Currency::EUR).unwrap().to_string(),
+            "19.90 EUR"
+        );
+        assert_eq!(variant.price(Currency::USD), None);
+    }
+
+    #[test]
+    fn variant_treats_a_blank_name_as_none() {
+        let variant = Variant::new(Sku::parse("A").unwrap(), Some(" ".into()), vec![eur("1")]);
+        assert_eq!(variant.unwrap().name(), None);
+    }
+
+    #[test]
+    fn variant_needs_a_price() {
+        let sku = Sku::parse("A").unwrap();
+        assert_eq!(
+            Variant::new(sku.clone(), None, vec![]),
+            Err(CatalogError::NoPrice { sku })
+        );
+    }
+
+    #[test]
+    fn variant_allows_one_price_per_currency() {
+        let sku = Sku::parse("A").unwrap();
+        assert_eq!(
+            Variant::new(sku.clone(), None, vec![eur("1"), eur("2")]),
+            Err(CatalogError::DuplicateCurrency {
+                sku,
+                currency: Currency::EUR
+            })
+        );
+    }
+
+    #[test]
+    fn variant_rejects_negative_and_too_precise_prices() {
+        let sku = Sku::parse("A").unwrap();
+        assert_eq!(
+            Variant::new(sku.clone(), None, vec![eur("-1")]),
+            Err(CatalogError::InvalidPrice {
+                sku: sku.clone(),
+                reason: MoneyError::NegativeAmount
+            })
+        );
+        assert!(matches!(
+            Variant::new(sku, None, vec![eur("1.001")]),
+            Err(CatalogError::InvalidPrice {
+                reason: MoneyError::TooPrecise { .. },
+                ..
+            })
+        ));
+    }
+}
