@@ -1,0 +1,281 @@
+//! The `Cart` aggregate.
+//!
+//! State machine (`-` = not created):
+//!
+//! | status     | CreateCart    | AddItem / ChangeItemQuantity / RemoveItem | MarkCheckedOut(id)         |
+//! |------------|---------------|-------------------------------------------|----------------------------|
+//! | -          | Created       | NotFound                                  | NotFound                   |
+//! | Open       | AlreadyExists | per invariants                            | CheckedOut (EmptyCart if no lines) |
+//! | CheckedOut | AlreadyExists | NotAllowed                                | same id: no-op; else NotAllowed |
+
+use std::sync::Arc;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use shared_kernel::{CartId, Currency, CustomerId, LineId, Money, Quantity};
+
+use crate::commands::CartCommand;
+use crate::errors::CartError;
+use crate::events::CartEvent;
+use crate::ports::PriceList;
+use crate::values::{
+    line_id_for, CartLine, CartStatus, MAX_LINES, MAX_LINE_QUANTITY, MIN_LINE_QUANTITY,
+};
+
+/// What the cart needs from outside to decide.
+#[derive(Clone)]
+pub struct CartServices {
+    pub prices: Arc<dyn PriceList>,
+}
+
+/// A shopping cart. Serializable for snapshots.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cart {
+    id: Option<CartId>,
+    /// `None` until `CartCreated`.
+    status: Option<CartStatus>,
+    currency: Option<Currency>,
+    customer_id: Option<CustomerId>,
+    lines: Vec<CartLine>,
+    checkout_id: Option<uuid::Uuid>,
+}
+
+impl Cart {
+    pub fn id(&self) -> Option<CartId> {
+        self.id
+    }
+
+    /// `None` if the cart has not been created.
+    pub fn status(&self) -> Option<CartStatus> {
+        self.status
+    }
+
+    pub fn currency(&self) -> Option<Currency> {
+        self.currency
+    }
+
+    pub fn customer_id(&self) -> Option<CustomerId> {
+        self.customer_id
+    }
+
+    /// Lines in the order they were added.
+    pub fn lines(&self) -> &[CartLine] {
+        &self.lines
+    }
+
+    pub fn line(&self, line_id: LineId) -> Option<&CartLine> {
+        self.lines.iter().find(|line| line.line_id() == line_id)
+    }
+
+    /// Sum of line totals in the cart currency (zero when empty); `None` before creation.
+    pub fn subtotal(&self) -> Option<Money> {
+        let currency = self.currency?;
+        let total = self
+            .lines
+            .iter()
+            .try_fold(Money::zero(currency), |sum, line| {
+                sum.checked_add(&line.line_total())
+            })
+            // Lines are in the cart currency and prices are capped at Money::MAX_PRICE, so
+            // 100 lines × 999 units stay far inside the decimal range.
+            .expect("cart lines share the cart currency and cannot overflow");
+        Some(total)
+    }
+
+    /// Number of units across all lines.
+    pub fn item_count(&self) -> u32 {
+        self.lines.iter().map(|line| line.quantity().get()).sum()
+    }
+
+    /// The checkout that froze this cart, once checked out.
+    pub fn checkout_id(&self) -> Option<uuid::Uuid> {
+        self.checkout_id
+    }
+
+    async fn decide(
+        &self,
+        command: CartCommand,
+        services: &CartServices,
+    ) -> Result<Vec<CartEvent>, CartError> {
+        use CartCommand as C;
+        use CartStatus::{CheckedOut, Open};
+        match (self.status, command) {
+            (
+                None,
+                C::CreateCart {
+                    cart_id,
+                    currency,
+                    customer_id,
+                },
+            ) => Ok(vec![CartEvent::CartCreated {
+                cart_id,
+                currency,
+                customer_id,
+            }]),
+            (Some(_), C::CreateCart { .. }) => Err(CartError::AlreadyExists),
+            (None, _) => Err(CartError::NotFound),
+            (Some(Open), C::AddItem { sku, quantity }) => {
+                self.add_item(&sku, quantity, services).await
+            }
+            (Some(Open), C::ChangeItemQuantity { line_id, quantity }) => {
+                self.change_quantity(line_id, quantity)
+            }
+            (Some(Open), C::RemoveItem { line_id }) => {
+                self.existing_line(line_id)?;
+                Ok(vec![CartEvent::ItemRemoved { line_id }])
+            }
+            (Some(Open), C::MarkCheckedOut { checkout_id }) => {
+                if self.lines.is_empty() {
+                    return Err(CartError::EmptyCart);
+                }
+                Ok(vec![CartEvent::CartCheckedOut { checkout_id }])
+            }
+            (Some(CheckedOut), C::MarkCheckedOut { checkout_id })
+                if self.checkout_id == Some(checkout_id) =>
+            {
+                Ok(vec![])
+            }
+            (Some(status), command) => Err(CartError::NotAllowed {
+                status,
+                command: command.name(),
+            }),
+        }
+    }
+
+    async fn add_item(
+        &self,
+        sku: &str,
+        quantity: u32,
+        services: &CartServices,
+    ) -> Result<Vec<CartEvent>, CartError> {
+        let quantity = line_quantity(quantity)?;
+        let (Some(cart_id), Some(currency)) = (self.id, self.currency) else {
+            return Err(CartError::NotFound);
+        };
+        let priced = services.prices.price(sku.trim(), currency).await?;
+        let unit_price = priced.unit_price;
+        if unit_price.currency() != currency {
+            return Err(CartError::CurrencyMismatch {
+                cart: currency,
+                price: unit_price.currency(),
+            });
+        }
+        // The port promises a valid price; re-checking keeps a broken adapter from putting
+        // negative or fractional-cent prices into carts.
+        let unit_price = Money::price(unit_price.amount(), currency).map_err(|reason| {
+            CartError::PricingUnavailable(format!(
+                "price list returned an invalid price for {}: {reason}",
+                priced.sku
+            ))
+        })?;
+
+        let line_id = line_id_for(cart_id, &priced.sku);
+        if let Some(line) = self.line(line_id) {
+            // Same SKU again: grow the line, keep the price captured first.
+            let total = line_quantity(line.quantity().get() + quantity.get())?;
+            return Ok(vec![CartEvent::ItemQuantityChanged {
+                line_id,
+                quantity: total,
+            }]);
+        }
+        if self.lines.len() >= MAX_LINES {
+            return Err(CartError::TooManyLines { max: MAX_LINES });
+        }
+        Ok(vec![CartEvent::ItemAdded {
+            line_id,
+            sku: priced.sku,
+            product_id: priced.product_id,
+            title: priced.title,
+            quantity,
+            unit_price,
+        }])
+    }
+
+    fn change_quantity(&self, line_id: LineId, quantity: u32) -> Result<Vec<CartEvent>, CartError> {
+        let quantity = line_quantity(quantity)?;
+        let line = self.existing_line(line_id)?;
+        if line.quantity() == quantity {
+            return Ok(vec![]);
+        }
+        Ok(vec![CartEvent::ItemQuantityChanged { line_id, quantity }])
+    }
+
+    fn existing_line(&self, line_id: LineId) -> Result<&CartLine, CartError> {
+        self.line(line_id)
+            .ok_or(CartError::LineNotFound { line_id })
+    }
+}
+
+/// A quantity a line may hold, or why not.
+fn line_quantity(requested: u32) -> Result<Quantity, CartError> {
+    let out_of_range = CartError::QuantityOutOfRange {
+        min: MIN_LINE_QUANTITY,
+        max: MAX_LINE_QUANTITY,
+        requested,
+    };
+    if requested > MAX_LINE_QUANTITY {
+        return Err(out_of_range);
+    }
+    Quantity::new(requested).map_err(|_| out_of_range)
+}
+
+impl Aggregate for Cart {
+    const TYPE: &'static str = "cart";
+    type Command = CartCommand;
+    type Event = CartEvent;
+    type Error = CartError;
+    type Services = CartServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command, services).await? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            CartEvent::CartCreated {
+                cart_id,
+                currency,
+                customer_id,
+            } => {
+                self.id = Some(cart_id);
+                self.status = Some(CartStatus::Open);
+                self.currency = Some(currency);
+                self.customer_id = customer_id;
+            }
+            CartEvent::ItemAdded {
+                line_id,
+                sku,
+                product_id,
+                title,
+                quantity,
+                unit_price,
+            } => self.lines.push(CartLine::new(
+                line_id, sku, product_id, title, quantity, unit_price,
+            )),
+            CartEvent::ItemQuantityChanged { line_id, quantity } => {
+                if let Some(line) = self.lines.iter_mut().find(|l| l.line_id() == line_id) {
+                    line.set_quantity(quantity);
+                }
+            }
+            CartEvent::ItemRemoved { line_id } => {
+                self.lines.retain(|line| line.line_id() != line_id);
+            }
+            CartEvent::CartCheckedOut { checkout_id } => {
+                self.status = Some(CartStatus::CheckedOut);
+                self.checkout_id = Some(checkout_id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,674 @@
+//! Given/when/then specifications of the cart.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use cqrs_es::test::TestFramework;
+use cqrs_es::{Aggregate, DomainEvent};
+use shared_kernel::{CartId, Currency, CustomerId, LineId, Money, ProductId, Quantity};
+use uuid::Uuid;
+
+use super::{Cart, CartServices};
+use crate::commands::CartCommand;
+use crate::errors::CartError;
+use crate::events::CartEvent;
+use crate::ports::{PriceList, PriceLookupError, PricedSku};
+use crate::values::{line_id_for, CartStatus};
+
+/// Answers from a fixed table keyed by normalized SKU, like the catalog would.
+#[derive(Default)]
+struct FakePriceList {
+    answers: HashMap<String, Result<PricedSku, PriceLookupError>>,
+}
+
+impl FakePriceList {
+    fn with(mut self, sku: &str, answer: Result<PricedSku, PriceLookupError>) -> Self {
+        self.answers.insert(sku.to_owned(), answer);
+        self
+    }
+}
+
+#[async_trait]
+impl PriceList for FakePriceList {
+    async fn price(&self, sku: &str, _currency: Currency) -> Result<PricedSku, PriceLookupError> {
+        let normalized = sku.to_ascii_uppercase();
+        self.answers
+            .get(&normalized)
+            .cloned()
+            .unwrap_or(Err(PriceLookupError::UnknownSku {
+                sku: sku.to_owned(),
+            }))
+    }
+}
+
+fn cart_id() -> CartId {
+    CartId::from_uuid(Uuid::from_u128(0xC0FFEE))
+}
+
+fn tee_id() -> ProductId {
+    ProductId::from_uuid(Uuid::from_u128(1))
+}
+
+fn eur(amount: &str) -> Money {
+    Money::parse(amount, "EUR").unwrap()
+}
+
+fn qty(n: u32) -> Quantity {
+    Quantity::new(n).unwrap()
+}
+
+fn priced(sku: &str, price: Money) -> PricedSku {
+    PricedSku {
+        product_id: tee_id(),
+        sku: sku.to_owned(),
+        title: "Tee".into(),
+        unit_price: price,
+    }
+}
+
+fn prices() -> FakePriceList {
+    FakePriceList::default()
+        .with("TEE-S", Ok(priced("TEE-S", eur("19.90"))))
+        .with("TEE-M", Ok(priced("TEE-M", eur("21.00"))))
+}
+
+fn cart_test(prices: FakePriceList) -> TestFramework<Cart> {
+    TestFramework::with(CartServices {
+        prices: Arc::new(prices),
+    })
+}
+
+fn created() -> CartEvent {
+    CartEvent::CartCreated {
+        cart_id: cart_id(),
+        currency: Currency::EUR,
+        customer_id: None,
+    }
+}
+
+fn tee_line() -> LineId {
+    line_id_for(cart_id(), "TEE-S")
+}
+
+fn tee_added(quantity: u32) -> CartEvent {
+    CartEvent::ItemAdded {
+        line_id: tee_line(),
+        sku: "TEE-S".into(),
+        product_id: tee_id(),
+        title: "Tee".into(),
+        quantity: qty(quantity),
+        unit_price: eur("19.90"),
+    }
+}
+
+fn checked_out(id: u128) -> CartEvent {
+    CartEvent::CartCheckedOut {
+        checkout_id: Uuid::from_u128(id),
+    }
+}
+
+fn add(sku: &str, quantity: u32) -> CartCommand {
+    CartCommand::AddItem {
+        sku: sku.into(),
+        quantity,
+    }
+}
+
+fn out_of_range(requested: u32) -> CartError {
+    CartError::QuantityOutOfRange {
+        min: 1,
+        max: 999,
+        requested,
+    }
+}
+
+fn replay(events: Vec<CartEvent>) -> Cart {
+    let mut cart = Cart::default();
+    for event in events {
+        cart.apply(event);
+    }
+    cart
+}
+
+// --- CreateCart ---
+
+#[test]
+fn creating_a_cart_opens_it_in_its_currency() {
+    let customer = CustomerId::from_uuid(Uuid::from_u128(9));
+    cart_test(prices())
+        .given_no_previous_events()
+        .when(CartCommand::CreateCart {
+            cart_id: cart_id(),
+            currency: Currency::EUR,
+            customer_id: Some(customer),
+        })
+        .then_expect_events(vec![CartEvent::CartCreated {
+            cart_id: cart_id(),
+            currency: Currency::EUR,
+            customer_id: Some(customer),
+        }]);
+}
+
+#[test]
+fn rejects_creating_a_cart_twice() {
+    cart_test(prices())
+        .given(vec![created()])
+        .when(CartCommand::CreateCart {
+            cart_id: cart_id(),
+            currency: Currency::USD,
+            customer_id: None,
+        })
+        .then_expect_error(CartError::AlreadyExists);
+}
+
+#[test]
+fn rejects_every_other_command_on_a_cart_that_does_not_exist() {
+    let commands = [
+        add("TEE-S", 1),
+        CartCommand::ChangeItemQuantity {
+            line_id: tee_line(),
+            quantity: 2,
+        },
+        CartCommand::RemoveItem {
+            line_id: tee_line(),
+        },
+        CartCommand::MarkCheckedOut {
+            checkout_id: Uuid::from_u128(1),
+        },
+    ];
+    for command in commands {
+        cart_test(prices())
+            .given_no_previous_events()
+            .when(command)
+            .then_expect_error(CartError::NotFound);
+    }
+}
+
+// --- AddItem ---
+
+#[test]
+fn adding_an_item_captures_the_current_price_under_a_derived_line_id() {
+    cart_test(prices())
+        .given(vec![created()])
+        .when(add(" tee-s ", 2))
+        .then_expect_events(vec![tee_added(2)]);
+}
+
+#[test]
+fn adding_a_sku_already_in_the_cart_grows_its_line_and_keeps_the_old_price() {
+    let repriced = FakePriceList::default().with("TEE-S", Ok(priced("TEE-S", eur("25.00"))));
+    cart_test(repriced)
+        .given(vec![created(), tee_added(2)])
+        .when(add("tee-s", 3))
+        .then_expect_events(vec![CartEvent::ItemQuantityChanged {
+            line_id: tee_line(),
+            quantity: qty(5),
+        }]);
+}
+
+#[test]
+fn rejects_growing_a_line_beyond_999() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(998)])
+        .when(add("TEE-S", 2))
+        .then_expect_error(out_of_range(1000));
+}
+
+#[test]
+fn rejects_adding_zero_items() {
+    cart_test(prices())
+        .given(vec![created()])
+        .when(add("TEE-S", 0))
+        .then_expect_error(out_of_range(0));
+}
+
+#[test]
+fn rejects_adding_more_than_999_items() {
+    cart_test(prices())
+        .given(vec![created()])
+        .when(add("TEE-S", 1000))
+        .then_expect_error(out_of_range(1000));
+}
+
+#[test]
+fn accepts_exactly_999_items() {
+    cart_test(prices())
+        .given(vec![created()])
+        .when(add("TEE-S", 999))
+        .then_expect_events(vec![tee_added(999)]);
+}
+
+#[test]
+fn rejects_a_hundred_and_first_line() {
+    let mut list = FakePriceList::default();
+    let mut given = vec![created()];
+    for i in 0..100 {
+        let sku = format!("SKU-{i}");
+        given.push(CartEvent::ItemAdded {
+            line_id: line_id_for(cart_id(), &sku),
+            sku: sku.clone(),
+            product_id: tee_id(),
+            title: "Tee".into(),
+            quantity: qty(1),
+            unit_price: eur("1.00"),
+        });
+        list = list.with(&sku, Ok(priced(&sku, eur("1.00"))));
+    }
+    list = list.with("SKU-100", Ok(priced("SKU-100", eur("1.00"))));
+    cart_test(list)
+        .given(given)
+        .when(add("SKU-100", 1))
+        .then_expect_error(CartError::TooManyLines { max: 100 });
+}
+
+#[test]
+fn a_full_cart_still_grows_an_existing_line() {
+    let mut list = FakePriceList::default();
+    let mut given = vec![created()];
+    for i in 0..100 {
+        let sku = format!("SKU-{i}");
+        given.push(CartEvent::ItemAdded {
+            line_id: line_id_for(cart_id(), &sku),
+            sku: sku.clone(),
+            product_id: tee_id(),
+            title: "Tee".into(),
+            quantity: qty(1),
+            unit_price: eur("1.00"),
+        });
+        list = list.with(&sku, Ok(priced(&sku, eur("1.00"))));
+    }
+    cart_test(list)
+        .given(given)
+        .when(add("SKU-7", 1))
+        .then_expect_events(vec![CartEvent::ItemQuantityChanged {
+            line_id: line_id_for(cart_id(), "SKU-7"),
+            quantity: qty(2),
+        }]);
+}
+
+#[test]
+fn rejects_a_price_in_another_currency() {
+    let list = FakePriceList::default().with(
+        "TEE-S",
+        Ok(priced("TEE-S", Money::parse("19.90", "USD").unwrap())),
+    );
+    cart_test(list)
+        .given(vec![created()])
+        .when(add("TEE-S", 1))
+        .then_expect_error(CartError::CurrencyMismatch {
+            cart: Currency::EUR,
+            price: Currency::USD,
+        });
+}
+
+#[test]
+fn rejects_an_invalid_price_from_a_broken_price_list() {
+    let list = FakePriceList::default().with("TEE-S", Ok(priced("TEE-S", eur("-1.00"))));
+    cart_test(list)
+        .given(vec![created()])
+        .when(add("TEE-S", 1))
+        .then_expect_error(CartError::PricingUnavailable(
+            "price list returned an invalid price for TEE-S: amount must not be negative".into(),
+        ));
+}
+
+#[test]
+fn rejects_an_unknown_sku() {
+    cart_test(prices())
+        .given(vec![created()])
+        .when(add("NOPE", 1))
+        .then_expect_error(CartError::UnknownSku { sku: "NOPE".into() });
+}
+
+#[test]
+fn rejects_a_sku_that_is_not_for_sale() {
+    let list = FakePriceList::default().with(
+        "TEE-S",
+        Err(PriceLookupError::NotPurchasable {
+            sku: "TEE-S".into(),
+        }),
+    );
+    cart_test(list)
+        .given(vec![created()])
+        .when(add("TEE-S", 1))
+        .then_expect_error(CartError::NotPurchasable {
+            sku: "TEE-S".into(),
+        });
+}
+
+#[test]
+fn rejects_a_sku_without_a_price_in_the_cart_currency() {
+    let list = FakePriceList::default().with(
+        "TEE-S",
+        Err(PriceLookupError::NoPriceInCurrency {
+            sku: "TEE-S".into(),
+            currency: Currency::EUR,
+        }),
+    );
+    cart_test(list)
+        .given(vec![created()])
+        .when(add("TEE-S", 1))
+        .then_expect_error(CartError::NoPriceInCurrency {
+            sku: "TEE-S".into(),
+            currency: Currency::EUR,
+        });
+}
+
+#[test]
+fn reports_an_unreachable_price_list_as_pricing_unavailable() {
+    let list = FakePriceList::default().with(
+        "TEE-S",
+        Err(PriceLookupError::Unavailable("timeout".into())),
+    );
+    cart_test(list)
+        .given(vec![created()])
+        .when(add("TEE-S", 1))
+        .then_expect_error(CartError::PricingUnavailable("timeout".into()));
+}
+
+// --- ChangeItemQuantity ---
+
+#[test]
+fn changing_a_quantity_sets_it() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(2)])
+        .when(CartCommand::ChangeItemQuantity {
+            line_id: tee_line(),
+            quantity: 7,
+        })
+        .then_expect_events(vec![CartEvent::ItemQuantityChanged {
+            line_id: tee_line(),
+            quantity: qty(7),
+        }]);
+}
+
+#[test]
+fn changing_a_quantity_to_its_current_value_changes_nothing() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(2)])
+        .when(CartCommand::ChangeItemQuantity {
+            line_id: tee_line(),
+            quantity: 2,
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn rejects_changing_a_quantity_to_zero() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(2)])
+        .when(CartCommand::ChangeItemQuantity {
+            line_id: tee_line(),
+            quantity: 0,
+        })
+        .then_expect_error(out_of_range(0));
+}
+
+#[test]
+fn rejects_changing_a_quantity_above_999() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(2)])
+        .when(CartCommand::ChangeItemQuantity {
+            line_id: tee_line(),
+            quantity: 1000,
+        })
+        .then_expect_error(out_of_range(1000));
+}
+
+#[test]
+fn rejects_changing_the_quantity_of_an_unknown_line() {
+    let unknown = LineId::from_uuid(Uuid::from_u128(5));
+    cart_test(prices())
+        .given(vec![created()])
+        .when(CartCommand::ChangeItemQuantity {
+            line_id: unknown,
+            quantity: 1,
+        })
+        .then_expect_error(CartError::LineNotFound { line_id: unknown });
+}
+
+// --- RemoveItem ---
+
+#[test]
+fn removing_an_item_drops_its_line() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(2)])
+        .when(CartCommand::RemoveItem {
+            line_id: tee_line(),
+        })
+        .then_expect_events(vec![CartEvent::ItemRemoved {
+            line_id: tee_line(),
+        }]);
+}
+
+#[test]
+fn rejects_removing_an_unknown_line() {
+    cart_test(prices())
+        .given(vec![
+            created(),
+            tee_added(2),
+            CartEvent::ItemRemoved {
+                line_id: tee_line(),
+            },
+        ])
+        .when(CartCommand::RemoveItem {
+            line_id: tee_line(),
+        })
+        .then_expect_error(CartError::LineNotFound {
+            line_id: tee_line(),
+        });
+}
+
+#[test]
+fn a_removed_sku_can_be_added_again_at_the_current_price() {
+    let repriced = FakePriceList::default().with("TEE-S", Ok(priced("TEE-S", eur("25.00"))));
+    let mut expected = tee_added(1);
+    if let CartEvent::ItemAdded { unit_price, .. } = &mut expected {
+        *unit_price = eur("25.00");
+    }
+    cart_test(repriced)
+        .given(vec![
+            created(),
+            tee_added(2),
+            CartEvent::ItemRemoved {
+                line_id: tee_line(),
+            },
+        ])
+        .when(add("TEE-S", 1))
+        .then_expect_events(vec![expected]);
+}
+
+// --- MarkCheckedOut ---
+
+#[test]
+fn checking_out_freezes_the_cart() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1)])
+        .when(CartCommand::MarkCheckedOut {
+            checkout_id: Uuid::from_u128(42),
+        })
+        .then_expect_events(vec![checked_out(42)]);
+}
+
+#[test]
+fn rejects_checking_out_an_empty_cart() {
+    cart_test(prices())
+        .given(vec![created()])
+        .when(CartCommand::MarkCheckedOut {
+            checkout_id: Uuid::from_u128(42),
+        })
+        .then_expect_error(CartError::EmptyCart);
+}
+
+#[test]
+fn checking_out_again_with_the_same_checkout_changes_nothing() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), checked_out(42)])
+        .when(CartCommand::MarkCheckedOut {
+            checkout_id: Uuid::from_u128(42),
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn rejects_checking_out_with_a_different_checkout() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), checked_out(42)])
+        .when(CartCommand::MarkCheckedOut {
+            checkout_id: Uuid::from_u128(43),
+        })
+        .then_expect_error(CartError::NotAllowed {
+            status: CartStatus::CheckedOut,
+            command: "MarkCheckedOut",
+        });
+}
+
+#[test]
+fn rejects_adding_items_after_checkout() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), checked_out(42)])
+        .when(add("TEE-M", 1))
+        .then_expect_error(CartError::NotAllowed {
+            status: CartStatus::CheckedOut,
+            command: "AddItem",
+        });
+}
+
+#[test]
+fn rejects_changing_quantities_after_checkout() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), checked_out(42)])
+        .when(CartCommand::ChangeItemQuantity {
+            line_id: tee_line(),
+            quantity: 3,
+        })
+        .then_expect_error(CartError::NotAllowed {
+            status: CartStatus::CheckedOut,
+            command: "ChangeItemQuantity",
+        });
+}
+
+#[test]
+fn rejects_removing_items_after_checkout() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), checked_out(42)])
+        .when(CartCommand::RemoveItem {
+            line_id: tee_line(),
+        })
+        .then_expect_error(CartError::NotAllowed {
+            status: CartStatus::CheckedOut,
+            command: "RemoveItem",
+        });
+}
+
+#[test]
+fn rejects_creating_over_a_checked_out_cart() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), checked_out(42)])
+        .when(CartCommand::CreateCart {
+            cart_id: cart_id(),
+            currency: Currency::EUR,
+            customer_id: None,
+        })
+        .then_expect_error(CartError::AlreadyExists);
+}
+
+// --- State and accessors ---
+
+#[test]
+fn a_new_cart_is_open_empty_and_worth_zero() {
+    let cart = replay(vec![created()]);
+    assert_eq!(cart.id(), Some(cart_id()));
+    assert_eq!(cart.status(), Some(CartStatus::Open));
+    assert_eq!(cart.currency(), Some(Currency::EUR));
+    assert_eq!(cart.customer_id(), None);
+    assert!(cart.lines().is_empty());
+    assert_eq!(cart.subtotal(), Some(Money::zero(Currency::EUR)));
+    assert_eq!(cart.item_count(), 0);
+    assert_eq!(cart.checkout_id(), None);
+}
+
+#[test]
+fn a_cart_that_does_not_exist_has_no_subtotal() {
+    assert_eq!(Cart::default().subtotal(), None);
+    assert_eq!(Cart::default().status(), None);
+}
+
+#[test]
+fn subtotal_and_item_count_sum_the_lines() {
+    let cart = replay(vec![
+        created(),
+        tee_added(2),
+        CartEvent::ItemAdded {
+            line_id: line_id_for(cart_id(), "TEE-M"),
+            sku: "TEE-M".into(),
+            product_id: tee_id(),
+            title: "Tee".into(),
+            quantity: qty(1),
+            unit_price: eur("21.00"),
+        },
+        CartEvent::ItemQuantityChanged {
+            line_id: tee_line(),
+            quantity: qty(3),
+        },
+    ]);
+    let line = &cart.lines()[0];
+    assert_eq!(line.sku(), "TEE-S");
+    assert_eq!(line.title(), "Tee");
+    assert_eq!(line.product_id(), tee_id());
+    assert_eq!(line.unit_price(), eur("19.90"));
+    assert_eq!(line.line_total(), eur("59.70"));
+    assert_eq!(cart.item_count(), 4);
+    assert_eq!(cart.subtotal(), Some(eur("80.70")));
+}
+
+#[test]
+fn checkout_is_recorded_on_the_cart() {
+    let cart = replay(vec![created(), tee_added(1), checked_out(42)]);
+    assert_eq!(cart.status(), Some(CartStatus::CheckedOut));
+    assert_eq!(cart.checkout_id(), Some(Uuid::from_u128(42)));
+}
+
+#[test]
+fn the_aggregate_survives_a_snapshot_round_trip() {
+    let cart = replay(vec![created(), tee_added(2)]);
+    let json = serde_json::to_string(&cart).unwrap();
+    assert_eq!(serde_json::from_str::<Cart>(&json).unwrap(), cart);
+}
+
+#[test]
+fn events_have_stable_type_names_and_version_one() {
+    let cases = [
+        (created(), "CartCreated"),
+        (tee_added(1), "ItemAdded"),
+        (
+            CartEvent::ItemQuantityChanged {
+                line_id: tee_line(),
+                quantity: qty(1),
+            },
+            "ItemQuantityChanged",
+        ),
+        (
+            CartEvent::ItemRemoved {
+                line_id: tee_line(),
+            },
+            "ItemRemoved",
+        ),
+        (checked_out(1), "CartCheckedOut"),
+    ];
+    for (event, name) in cases {
+        assert_eq!(event.event_type(), name);
+        assert_eq!(event.event_version(), "1");
+    }
+}
+
+#[test]
+fn error_codes_are_stable() {
+    assert_eq!(CartError::NotFound.code(), "cart_not_found");
+    assert_eq!(out_of_range(0).code(), "quantity_out_of_range");
+    assert_eq!(
+        CartError::PricingUnavailable(String::new()).code(),
+        "pricing_unavailable"
+    );
+}

@@ -1,0 +1,139 @@
+//! Value types and limits of the carts context.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use shared_kernel::{deterministic_uuid, CartId, LineId, Money, ProductId, Quantity};
+
+/// Smallest quantity of a line.
+pub const MIN_LINE_QUANTITY: u32 = 1;
+/// Largest quantity of a line: keeps typos like 10000 out of carts.
+pub const MAX_LINE_QUANTITY: u32 = 999;
+/// Most lines one cart may have.
+pub const MAX_LINES: usize = 100;
+
+/// Lifecycle of a created cart. A cart that does not exist yet has no status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CartStatus {
+    Open,
+    CheckedOut,
+}
+
+impl fmt::Display for CartStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CartStatus::Open => "open",
+            CartStatus::CheckedOut => "checked_out",
+        })
+    }
+}
+
+/// The id of the line holding `sku` in cart `cart_id`. Deterministic, so a retried `AddItem`
+/// and any client can compute it; `sku` must be the normalized SKU.
+pub fn line_id_for(cart_id: CartId, sku: &str) -> LineId {
+    LineId::from_uuid(deterministic_uuid(
+        "cart-line",
+        &[&cart_id.to_string(), sku],
+    ))
+}
+
+/// One SKU in a cart, with the unit price captured when it was first added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    line_id: LineId,
+    sku: String,
+    product_id: ProductId,
+    title: String,
+    quantity: Quantity,
+    unit_price: Money,
+}
+
+impl CartLine {
+    pub(crate) fn new(
+        line_id: LineId,
+        sku: String,
+        product_id: ProductId,
+        title: String,
+        quantity: Quantity,
+        unit_price: Money,
+    ) -> Self {
+        Self {
+            line_id,
+            sku,
+            product_id,
+            title,
+            quantity,
+            unit_price,
+        }
+    }
+
+    pub fn line_id(&self) -> LineId {
+        self.line_id
+    }
+
+    /// Normalized SKU.
+    pub fn sku(&self) -> &str {
+        &self.sku
+    }
+
+    pub fn product_id(&self) -> ProductId {
+        self.product_id
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    pub fn quantity(&self) -> Quantity {
+        self.quantity
+    }
+
+    pub fn unit_price(&self) -> Money {
+        self.unit_price
+    }
+
+    /// Unit price × quantity, unrounded (exact, since unit prices have minor-unit precision).
+    pub fn line_total(&self) -> Money {
+        self.unit_price.times(self.quantity)
+    }
+
+    pub(crate) fn set_quantity(&mut self, quantity: Quantity) {
+        self.quantity = quantity;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_ids_are_stable_per_cart_and_sku() {
+        let cart = CartId::from_uuid(uuid::Uuid::from_u128(1));
+        let other = CartId::from_uuid(uuid::Uuid::from_u128(2));
+        assert_eq!(line_id_for(cart, "TEE-S"), line_id_for(cart, "TEE-S"));
+        assert_ne!(line_id_for(cart, "TEE-S"), line_id_for(cart, "TEE-M"));
+        assert_ne!(line_id_for(cart, "TEE-S"), line_id_for(other, "TEE-S"));
+    }
+
+    #[test]
+    fn line_total_is_price_times_quantity() {
+        let line = CartLine::new(
+            LineId::new(),
+            "TEE-S".into(),
+            ProductId::new(),
+            "Tee".into(),
+            Quantity::new(3).unwrap(),
+            Money::parse("19.99", "EUR").unwrap(),
+        );
+        assert_eq!(line.line_total(), Money::parse("59.97", "EUR").unwrap());
+    }
+
+    #[test]
+    fn status_serializes_in_snake_case() {
+        assert_eq!(
+            serde_json::to_string(&CartStatus::CheckedOut).unwrap(),
+            "\"checked_out\""
+        );
+    }
+}
