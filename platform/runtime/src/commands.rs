@@ -1,0 +1,246 @@
+//! Command execution on top of cqrs-es's event store.
+//!
+//! cqrs-es's `CqrsFramework::execute` returns no version and dispatches queries in-process
+//! (at-most-once). This executor loads the aggregate through the same `PersistedEventStore`,
+//! checks the caller's expected version, lets the aggregate decide, commits, and returns the
+//! new version. A write conflict is retried a bounded number of times when the caller did
+//! not pin a version; with a pinned version it becomes a failed precondition (ADR 0008).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore};
+use cqrs_es::{Aggregate, AggregateError, EventStore};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::feed::FeedSignal;
+
+/// Who asked for a command and on behalf of which flow; stored with every event it produces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandMetadata {
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+    pub actor: String,
+}
+
+impl CommandMetadata {
+    pub fn new(actor: impl Into<String>) -> Self {
+        Self {
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            actor: actor.into(),
+        }
+    }
+
+    pub fn with_correlation(mut self, correlation_id: Uuid) -> Self {
+        self.correlation_id = correlation_id;
+        self
+    }
+
+    fn to_map(&self) -> HashMap<String, String> {
+        let mut map = HashMap::from([
+            ("correlation_id".to_owned(), self.correlation_id.to_string()),
+            ("actor".to_owned(), self.actor.clone()),
+        ]);
+        if let Some(causation) = self.causation_id {
+            map.insert("causation_id".to_owned(), causation.to_string());
+        }
+        map
+    }
+}
+
+/// An aggregate as loaded, with the number of events it has (0 when it does not exist yet).
+#[derive(Debug)]
+pub struct Loaded<A> {
+    pub aggregate: A,
+    pub version: u64,
+}
+
+/// The outcome of a command that the aggregate accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Executed<A> {
+    /// The aggregate's version after the command (unchanged when it emitted nothing).
+    pub version: u64,
+    pub events_appended: usize,
+    /// The aggregate's state at `version`, so callers can answer without reading it again
+    /// (a second read could already see someone else's later write).
+    pub state: A,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError<E: std::error::Error> {
+    /// The aggregate refused the command: a business outcome the caller can show.
+    #[error(transparent)]
+    Rejected(E),
+    /// The caller pinned a version (If-Match) and the aggregate is at another one.
+    #[error("expected version {expected}, found {actual}")]
+    PreconditionFailed { expected: u64, actual: u64 },
+    /// Concurrent writers kept winning until the retry budget ran out.
+    #[error("concurrent modification; retry the request")]
+    Conflict,
+    #[error("infrastructure failure: {0}")]
+    Infrastructure(String),
+}
+
+/// Executes commands against one aggregate type. Object-safe so that adapters can hold it
+/// without knowing which event store sits behind it.
+#[async_trait]
+pub trait CommandExecutor<A: Aggregate + Clone>: Send + Sync {
+    /// Loads the current state; a never-written aggregate loads as `A::default()` at version 0.
+    async fn load(&self, aggregate_id: &str) -> Result<Loaded<A>, CommandError<A::Error>>;
+
+    /// Runs `command`. With `expected_version` set, fails with `PreconditionFailed` unless the
+    /// aggregate is at exactly that version when the events are appended.
+    async fn execute(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        expected_version: Option<u64>,
+        metadata: &CommandMetadata,
+    ) -> Result<Executed<A>, CommandError<A::Error>>;
+}
+
+/// [`CommandExecutor`] over any cqrs-es persisted event repository (SQLite or PostgreSQL).
+pub struct EventSourcedExecutor<R: PersistedEventRepository, A: Aggregate> {
+    store: PersistedEventStore<R, A>,
+    services: A::Services,
+    max_attempts: u32,
+    signal: Option<FeedSignal>,
+}
+
+impl<R: PersistedEventRepository, A: Aggregate> EventSourcedExecutor<R, A> {
+    /// Snapshots stay off: cqrs-es 0.5 can apply new events twice in snapshot mode (ADR 0003).
+    pub fn new(repository: R, services: A::Services) -> Self {
+        Self {
+            store: PersistedEventStore::new_event_store(repository),
+            services,
+            max_attempts: 8,
+            signal: None,
+        }
+    }
+
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Wakes in-process feed readers after each successful append.
+    pub fn with_signal(mut self, signal: FeedSignal) -> Self {
+        self.signal = Some(signal);
+        self
+    }
+
+    async fn load_context(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<EventStoreAggregateContext<A>, CommandError<A::Error>> {
+        self.store
+            .load_aggregate(aggregate_id)
+            .await
+            .map_err(infrastructure)
+    }
+}
+
+fn infrastructure<E: std::error::Error>(error: AggregateError<E>) -> CommandError<E> {
+    match error {
+        AggregateError::UserError(e) => CommandError::Rejected(e),
+        AggregateError::AggregateConflict => CommandError::Conflict,
+        other => CommandError::Infrastructure(other.to_string()),
+    }
+}
+
+/// A short, jittered pause so that retrying writers do not collide in lockstep.
+async fn backoff(attempt: u32) {
+    let jitter = u64::from(Uuid::new_v4().as_bytes()[0]) % 4;
+    let millis = u64::from(attempt.min(6)) * 2 + jitter;
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+}
+
+#[async_trait]
+impl<R, A> CommandExecutor<A> for EventSourcedExecutor<R, A>
+where
+    R: PersistedEventRepository + 'static,
+    A: Aggregate + Clone + 'static,
+    A::Command: Clone + Send + Sync,
+    A::Error: Send + Sync,
+{
+    async fn load(&self, aggregate_id: &str) -> Result<Loaded<A>, CommandError<A::Error>> {
+        let context = self.load_context(aggregate_id).await?;
+        Ok(Loaded {
+            version: context.current_sequence as u64,
+            aggregate: context.aggregate,
+        })
+    }
+
+    async fn execute(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        expected_version: Option<u64>,
+        metadata: &CommandMetadata,
+    ) -> Result<Executed<A>, CommandError<A::Error>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut context = self.load_context(aggregate_id).await?;
+            let version = context.current_sequence as u64;
+            if let Some(expected) = expected_version {
+                if expected != version {
+                    return Err(CommandError::PreconditionFailed {
+                        expected,
+                        actual: version,
+                    });
+                }
+            }
+            let sink = EventSink::default();
+            context
+                .aggregate
+                .handle(command.clone(), &self.services, &sink)
+                .await
+                .map_err(CommandError::Rejected)?;
+            let events = sink.collect().await;
+            if events.is_empty() {
+                return Ok(Executed {
+                    version,
+                    events_appended: 0,
+                    state: context.aggregate,
+                });
+            }
+            let appended = events.len();
+            let state = context.aggregate.clone();
+            match self.store.commit(events, context, metadata.to_map()).await {
+                Ok(envelopes) => {
+                    if let Some(signal) = &self.signal {
+                        signal.notify();
+                    }
+                    let version = envelopes.last().map_or(version, |e| e.sequence as u64);
+                    return Ok(Executed {
+                        version,
+                        events_appended: appended,
+                        state,
+                    });
+                }
+                Err(AggregateError::AggregateConflict) => {
+                    if let Some(expected) = expected_version {
+                        let actual = self.load(aggregate_id).await?.version;
+                        return Err(CommandError::PreconditionFailed { expected, actual });
+                    }
+                    if attempt >= self.max_attempts {
+                        return Err(CommandError::Conflict);
+                    }
+                    tracing::debug!(
+                        aggregate = A::TYPE,
+                        aggregate_id,
+                        attempt,
+                        "write conflict, retrying"
+                    );
+                    backoff(attempt).await;
+                }
+                Err(other) => return Err(infrastructure(other)),
+            }
+        }
+    }
+}

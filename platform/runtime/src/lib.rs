@@ -1,0 +1,27 @@
+//! The event-sourcing runtime: what every bounded context needs to run on an event store,
+//! and nothing specific to any one context.
+//!
+//! It owns command execution with versions and bounded conflict retries ([`commands`]), the
+//! global feed port and cursor ([`feed`]), feed-driven projections whose documents commit
+//! together with their checkpoint ([`projection`]), idempotency records ([`idempotency`]) and
+//! readiness ([`health`]). Storage adapters implement the ports declared here; the composition
+//! root wires them. See governance/adr/0005-read-a-global-feed-ordered-by-commit.md.
+
+pub mod commands;
+pub mod error;
+pub mod feed;
+pub mod health;
+pub mod idempotency;
+pub mod projection;
+
+pub use commands::{
+    CommandError, CommandExecutor, CommandMetadata, EventSourcedExecutor, Executed, Loaded,
+};
+pub use error::StoreError;
+pub use feed::{event_id, Cursor, EventFeed, FeedEvent, FeedSignal};
+pub use health::HealthCheck;
+pub use idempotency::{IdempotencyClaim, IdempotencyStore, StoredResponse};
+pub use projection::{
+    CommitOutcome, DocumentChange, Projection, ProjectionStore, ProjectorRunner, ReadModels,
+    WorkingSet,
+};

@@ -1,0 +1,260 @@
+//! Read models built from the global feed.
+//!
+//! A [`Projection`] is a pure mapping from feed events to JSON documents. The
+//! [`ProjectorRunner`] reads a batch after the projection's checkpoint, applies it to a
+//! [`WorkingSet`] of documents, and hands the changed documents and the new checkpoint to the
+//! store in one transaction, guarded by the checkpoint it started from. A crash at any point
+//! either loses the whole batch (it is read again) or commits all of it: nothing is missed and
+//! nothing is applied twice (ADR 0005).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::feed::{Cursor, EventFeed, FeedEvent};
+use crate::StoreError;
+
+/// A change to one read-model document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DocumentChange {
+    Upsert {
+        view: String,
+        id: String,
+        body: Value,
+    },
+    Delete {
+        view: String,
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Committed,
+    /// Another runner moved the checkpoint first; nothing was written.
+    CheckpointMoved,
+}
+
+/// Where projections keep their documents and checkpoints.
+#[async_trait]
+pub trait ProjectionStore: Send + Sync {
+    /// The cursor after the last event the projector committed ([`Cursor::START`] if none).
+    async fn checkpoint(&self, projector: &str) -> Result<Cursor, StoreError>;
+
+    async fn load_document(&self, view: &str, id: &str) -> Result<Option<Value>, StoreError>;
+
+    /// Writes `changes` and moves the checkpoint from `from` to `to` in one transaction.
+    /// If the stored checkpoint is no longer `from`, writes nothing and says so.
+    async fn commit(
+        &self,
+        projector: &str,
+        from: Cursor,
+        to: Cursor,
+        changes: Vec<DocumentChange>,
+    ) -> Result<CommitOutcome, StoreError>;
+}
+
+/// Queries over read-model documents.
+#[async_trait]
+pub trait ReadModels: Send + Sync {
+    async fn get(&self, view: &str, id: &str) -> Result<Option<Value>, StoreError>;
+
+    /// Documents of `view` ordered by id, strictly after `starting_after`; at most `limit`.
+    async fn list(
+        &self,
+        view: &str,
+        starting_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Value)>, StoreError>;
+}
+
+/// The documents one batch reads and writes. Loaded lazily, written back only if changed.
+#[derive(Debug, Default)]
+pub struct WorkingSet {
+    documents: BTreeMap<(String, String), Option<Value>>,
+    changed: HashSet<(String, String)>,
+}
+
+impl WorkingSet {
+    pub fn get(&self, view: &str, id: &str) -> Option<&Value> {
+        self.documents
+            .get(&(view.to_owned(), id.to_owned()))
+            .and_then(Option::as_ref)
+    }
+
+    pub fn put(&mut self, view: &str, id: &str, body: Value) {
+        let key = (view.to_owned(), id.to_owned());
+        self.documents.insert(key.clone(), Some(body));
+        self.changed.insert(key);
+    }
+
+    pub fn delete(&mut self, view: &str, id: &str) {
+        let key = (view.to_owned(), id.to_owned());
+        self.documents.insert(key.clone(), None);
+        self.changed.insert(key);
+    }
+
+    fn is_loaded(&self, view: &str, id: &str) -> bool {
+        self.documents
+            .contains_key(&(view.to_owned(), id.to_owned()))
+    }
+
+    fn preload(&mut self, view: &str, id: &str, body: Option<Value>) {
+        self.documents
+            .insert((view.to_owned(), id.to_owned()), body);
+    }
+
+    fn into_changes(self) -> Vec<DocumentChange> {
+        let mut documents = self.documents;
+        let mut changes: Vec<DocumentChange> = self
+            .changed
+            .into_iter()
+            .map(
+                |(view, id)| match documents.remove(&(view.clone(), id.clone())).flatten() {
+                    Some(body) => DocumentChange::Upsert { view, id, body },
+                    None => DocumentChange::Delete { view, id },
+                },
+            )
+            .collect();
+        changes.sort_by(|a, b| change_key(a).cmp(&change_key(b)));
+        changes
+    }
+}
+
+fn change_key(change: &DocumentChange) -> (&str, &str) {
+    match change {
+        DocumentChange::Upsert { view, id, .. } | DocumentChange::Delete { view, id } => (view, id),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("event {event_id} could not be projected: {reason}")]
+    Malformed {
+        event_id: uuid::Uuid,
+        reason: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A read model maintained from the feed. Implementations are pure: all I/O is the runner's.
+pub trait Projection: Send + Sync {
+    /// The checkpoint name; changing it rebuilds the read model from the start.
+    fn name(&self) -> &'static str;
+
+    /// The documents `event` may read or write, as (view, id); empty if it is not of interest.
+    fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)>;
+
+    /// Applies `event` to the documents loaded for it.
+    fn apply(&self, event: &FeedEvent, documents: &mut WorkingSet) -> Result<(), ProjectionError>;
+}
+
+/// Drives one projection from the feed with a durable checkpoint.
+pub struct ProjectorRunner {
+    feed: Arc<dyn EventFeed>,
+    store: Arc<dyn ProjectionStore>,
+    projection: Arc<dyn Projection>,
+    batch_size: usize,
+    idle_poll: Duration,
+}
+
+impl ProjectorRunner {
+    pub fn new(
+        feed: Arc<dyn EventFeed>,
+        store: Arc<dyn ProjectionStore>,
+        projection: Arc<dyn Projection>,
+    ) -> Self {
+        Self {
+            feed,
+            store,
+            projection,
+            batch_size: 500,
+            idle_poll: Duration::from_millis(250),
+        }
+    }
+
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    pub fn with_idle_poll(mut self, idle_poll: Duration) -> Self {
+        self.idle_poll = idle_poll;
+        self
+    }
+
+    /// Projects one batch; returns how many feed events it consumed (0: caught up).
+    pub async fn run_once(&self) -> Result<usize, ProjectionError> {
+        let name = self.projection.name();
+        let from = self.store.checkpoint(name).await?;
+        let batch = self.feed.read_after(from, self.batch_size).await?;
+        let Some(last) = batch.last() else {
+            return Ok(0);
+        };
+        let to = last.cursor;
+        let mut working_set = WorkingSet::default();
+        for event in &batch {
+            for (view, id) in self.projection.documents_for(event) {
+                if !working_set.is_loaded(view, &id) {
+                    let body = self.store.load_document(view, &id).await?;
+                    working_set.preload(view, &id, body);
+                }
+            }
+            self.projection.apply(event, &mut working_set)?;
+        }
+        match self
+            .store
+            .commit(name, from, to, working_set.into_changes())
+            .await?
+        {
+            CommitOutcome::Committed => Ok(batch.len()),
+            // Someone else projected this batch; the next round starts from their checkpoint.
+            CommitOutcome::CheckpointMoved => Ok(0),
+        }
+    }
+
+    /// Runs until every event visible now is projected.
+    pub async fn catch_up(&self) -> Result<(), ProjectionError> {
+        while self.run_once().await? > 0 {}
+        Ok(())
+    }
+
+    /// Runs until `shutdown` turns true, waking on `wake` or every idle-poll interval.
+    pub async fn run(self, mut wake: watch::Receiver<u64>, mut shutdown: watch::Receiver<bool>) {
+        let name = self.projection.name();
+        let mut failures: u32 = 0;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let pause = match self.run_once().await {
+                Ok(0) => {
+                    failures = 0;
+                    Some(self.idle_poll)
+                }
+                Ok(_) => {
+                    failures = 0;
+                    None
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(projector = name, %error, failures, "projection batch failed");
+                    Some(Duration::from_millis(100 * u64::from(failures.min(50))))
+                }
+            };
+            if let Some(pause) = pause {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = wake.changed() => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        tracing::info!(projector = name, "projector stopped");
+    }
+}
