@@ -1,0 +1,209 @@
+//! Cart routes. Every answer carries the cart's version as its ETag; changes honour If-Match
+//! and, without it, retry a bounded number of times on a concurrent write.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use carts::CartCommand;
+use shared_kernel::{CartId, Currency, CustomerId, LineId};
+
+use crate::dto::{quantity, AddItemRequest, CartDto, ChangeQuantityRequest, CreateCartRequest};
+use crate::http::{idempotent, if_match, json_body, metadata, path_id, respond, Reply};
+use crate::problem::{ApiError, Problem};
+use crate::ApiState;
+
+const SHOPPER: &str = "shopper";
+
+/// Create a cart in one currency, for a guest or a known customer.
+#[utoipa::path(
+    post, path = "/v1/carts", tag = "carts",
+    request_body = CreateCartRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses(
+        (status = 201, body = CartDto, headers(("ETag" = String), ("Location" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/carts")]
+pub async fn create_cart(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let input: CreateCartRequest = json_body(&request, &body)?;
+        let currency = Currency::parse(&input.currency)
+            .map_err(|e| ApiError::validation("currency", e.to_string()))?;
+        let customer_id = input
+            .customer_id
+            .as_deref()
+            .map(CustomerId::parse)
+            .transpose()
+            .map_err(|_| ApiError::validation("customer_id", "must be a UUID"))?;
+        let cart_id = CartId::new();
+        let command = CartCommand::CreateCart {
+            cart_id,
+            currency,
+            customer_id,
+        };
+        let executed = state
+            .carts
+            .execute(
+                &cart_id.to_string(),
+                command,
+                Some(0),
+                &metadata(&request, SHOPPER),
+            )
+            .await?;
+        let dto = CartDto::from_cart(&executed.state, executed.version);
+        Ok(Reply::created(dto, format!("/v1/carts/{cart_id}")).etag(executed.version))
+    })
+    .await
+}
+
+/// Get a cart with its lines and totals.
+#[utoipa::path(
+    get, path = "/v1/carts/{id}", tag = "carts",
+    params(("id" = String, Path, description = "Cart id")),
+    responses(
+        (status = 200, body = CartDto, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/carts/{id}")]
+pub async fn get_cart(state: web::Data<ApiState>, id: web::Path<String>) -> HttpResponse {
+    respond(
+        async {
+            let id = path_id(&id, "id")?;
+            let loaded = state.carts.load(&id.to_string()).await?;
+            if loaded.version == 0 {
+                return Err(ApiError::NotFound { resource: "cart" });
+            }
+            Ok(
+                Reply::ok(CartDto::from_cart(&loaded.aggregate, loaded.version))
+                    .etag(loaded.version),
+            )
+        }
+        .await,
+    )
+}
+
+/// Add a SKU; if it is already in the cart, its line's quantity grows.
+#[utoipa::path(
+    post, path = "/v1/carts/{id}/items", tag = "carts",
+    request_body = AddItemRequest,
+    params(
+        ("id" = String, Path, description = "Cart id"),
+        ("If-Match" = Option<String>, Header, description = "Expected ETag"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe"),
+    ),
+    responses(
+        (status = 200, body = CartDto, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/carts/{id}/items")]
+pub async fn add_item(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let id = path_id(&id, "id")?;
+        let input: AddItemRequest = json_body(&request, &body)?;
+        let command = CartCommand::AddItem {
+            sku: input.sku,
+            quantity: quantity(input.quantity),
+        };
+        cart_command(&state, &request, id, command).await
+    })
+    .await
+}
+
+/// Set a line's quantity (1 to 999).
+#[utoipa::path(
+    patch, path = "/v1/carts/{id}/items/{line_id}", tag = "carts",
+    request_body = ChangeQuantityRequest,
+    params(
+        ("id" = String, Path, description = "Cart id"),
+        ("line_id" = String, Path, description = "Line id"),
+        ("If-Match" = Option<String>, Header, description = "Expected ETag"),
+    ),
+    responses(
+        (status = 200, body = CartDto, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/v1/carts/{id}/items/{line_id}")]
+pub async fn change_quantity(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let (raw_cart, raw_line) = path.into_inner();
+        let id = path_id(&raw_cart, "id")?;
+        let line_id = LineId::from_uuid(path_id(&raw_line, "line_id")?);
+        let input: ChangeQuantityRequest = json_body(&request, &body)?;
+        let command = CartCommand::ChangeItemQuantity {
+            line_id,
+            quantity: quantity(input.quantity),
+        };
+        cart_command(&state, &request, id, command).await
+    })
+    .await
+}
+
+/// Remove a line.
+#[utoipa::path(
+    delete, path = "/v1/carts/{id}/items/{line_id}", tag = "carts",
+    params(
+        ("id" = String, Path, description = "Cart id"),
+        ("line_id" = String, Path, description = "Line id"),
+        ("If-Match" = Option<String>, Header, description = "Expected ETag"),
+    ),
+    responses(
+        (status = 200, body = CartDto, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/carts/{id}/items/{line_id}")]
+pub async fn remove_item(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let (raw_cart, raw_line) = path.into_inner();
+        let id = path_id(&raw_cart, "id")?;
+        let line_id = LineId::from_uuid(path_id(&raw_line, "line_id")?);
+        cart_command(&state, &request, id, CartCommand::RemoveItem { line_id }).await
+    })
+    .await
+}
+
+async fn cart_command(
+    state: &ApiState,
+    request: &HttpRequest,
+    id: uuid::Uuid,
+    command: CartCommand,
+) -> Result<Reply, ApiError> {
+    let expected = if_match(request)?;
+    let executed = state
+        .carts
+        .execute(
+            &id.to_string(),
+            command,
+            expected,
+            &metadata(request, SHOPPER),
+        )
+        .await?;
+    Ok(Reply::ok(CartDto::from_cart(&executed.state, executed.version)).etag(executed.version))
+}

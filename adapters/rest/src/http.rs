@@ -1,0 +1,353 @@
+//! Request and response plumbing shared by every route: strict JSON bodies, ids in paths,
+//! entity tags and If-Match, Idempotency-Key handling, and list pagination.
+
+use std::future::Future;
+
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Duration;
+use runtime::{CommandMetadata, IdempotencyClaim, StoredResponse};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::problem::{ApiError, PROBLEM_JSON};
+use crate::ApiState;
+
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
+
+/// An in-flight claim older than this belongs to a process that died mid-request.
+const IDEMPOTENCY_STALE_AFTER: Duration = Duration::seconds(60);
+
+/// A successful answer, kept as data so that it can be stored for idempotent replay.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn ok(body: impl serde::Serialize) -> Self {
+        Self::with_status(StatusCode::OK, body)
+    }
+
+    pub fn created(body: impl serde::Serialize, location: String) -> Self {
+        Self::with_status(StatusCode::CREATED, body).header(header::LOCATION.as_str(), location)
+    }
+
+    fn with_status(status: StatusCode, body: impl serde::Serialize) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: serde_json::to_value(body).unwrap_or(Value::Null),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: String) -> Self {
+        self.headers.push((name.to_owned(), value));
+        self
+    }
+
+    /// Sets the strong entity tag of a resource at `version`.
+    pub fn etag(self, version: u64) -> Self {
+        self.header(header::ETAG.as_str(), format!("\"{version}\""))
+    }
+
+    fn stored(&self) -> StoredResponse {
+        StoredResponse {
+            status: self.status.as_u16(),
+            headers: self.headers.clone(),
+            body: self.body.to_string(),
+        }
+    }
+}
+
+fn stored_problem(error: &ApiError) -> StoredResponse {
+    let problem = error.problem();
+    StoredResponse {
+        status: problem.status,
+        headers: vec![(
+            header::CONTENT_TYPE.as_str().to_owned(),
+            PROBLEM_JSON.to_owned(),
+        )],
+        body: serde_json::to_string(&problem).unwrap_or_default(),
+    }
+}
+
+fn respond_stored(stored: &StoredResponse, replayed: bool) -> HttpResponse {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    let mut has_content_type = false;
+    for (name, value) in &stored.headers {
+        has_content_type |= name.eq_ignore_ascii_case(header::CONTENT_TYPE.as_str());
+        response.insert_header((name.as_str(), value.as_str()));
+    }
+    if !has_content_type {
+        response.content_type("application/json");
+    }
+    if replayed {
+        response.insert_header((IDEMPOTENT_REPLAYED, "true"));
+    }
+    response.body(stored.body.clone())
+}
+
+pub fn respond(result: Result<Reply, ApiError>) -> HttpResponse {
+    match result {
+        Ok(reply) => respond_stored(&reply.stored(), false),
+        Err(error) => actix_web::ResponseError::error_response(&error),
+    }
+}
+
+/// Runs a mutating handler under Stripe's Idempotency-Key semantics: the same key with the
+/// same request replays the first response; with a different request it is a 422; while the
+/// first is still running it is a 409. Without the header the handler simply runs.
+pub async fn idempotent<F, Fut>(
+    state: &ApiState,
+    request: &HttpRequest,
+    body: &[u8],
+    handler: F,
+) -> HttpResponse
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>>,
+{
+    let key = match idempotency_key(request.headers()) {
+        Ok(Some(key)) => key,
+        Ok(None) => return respond(handler().await),
+        Err(error) => return respond(Err(error)),
+    };
+    let fingerprint = fingerprint(request, body);
+    let now = state.clock.now();
+    let claim = state
+        .idempotency
+        .claim(&key, &fingerprint, now, IDEMPOTENCY_STALE_AFTER)
+        .await;
+    match claim {
+        Err(error) => respond(Err(error.into())),
+        Ok(IdempotencyClaim::Replay(stored)) => respond_stored(&stored, true),
+        Ok(IdempotencyClaim::InFlight) => respond(Err(ApiError::IdempotencyKeyInUse)),
+        Ok(IdempotencyClaim::Mismatch) => respond(Err(ApiError::IdempotencyKeyReused)),
+        Ok(IdempotencyClaim::Acquired) => {
+            let result = handler().await;
+            let stored = match &result {
+                Ok(reply) => Some(reply.stored()),
+                Err(error) if error.is_final_outcome() => Some(stored_problem(error)),
+                Err(_) => None,
+            };
+            let recorded = match &stored {
+                Some(stored) => {
+                    state
+                        .idempotency
+                        .complete(&key, stored, state.clock.now())
+                        .await
+                }
+                None => state.idempotency.release(&key).await,
+            };
+            if let Err(error) = recorded {
+                // The outcome stands; a repeat will wait for the stale claim to be taken over.
+                tracing::error!(%error, key, "could not record an idempotency outcome");
+            }
+            respond(result)
+        }
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| ApiError::InvalidIdempotencyKey)?
+        .trim();
+    let printable = key.chars().all(|c| c.is_ascii_graphic());
+    if key.is_empty() || key.len() > 255 || !printable {
+        return Err(ApiError::InvalidIdempotencyKey);
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// What makes two requests "the same" for an idempotency key: method, path, query, the
+/// precondition and the exact body bytes.
+fn fingerprint(request: &HttpRequest, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(request.method().as_str());
+    hasher.update([0]);
+    hasher.update(request.path());
+    hasher.update([0]);
+    hasher.update(request.query_string());
+    hasher.update([0]);
+    if let Some(if_match) = request.headers().get(header::IF_MATCH) {
+        hasher.update(if_match.as_bytes());
+    }
+    hasher.update([0]);
+    hasher.update(body);
+    hex::encode(hasher.finalize())
+}
+
+/// Parses a command body strictly: JSON only, no unknown fields, clear messages.
+pub fn json_body<T: DeserializeOwned>(request: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
+    if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
+        let content_type = content_type
+            .to_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let essence = content_type.split(';').next().unwrap_or_default().trim();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::MalformedJson("the body is empty".to_owned()));
+    }
+    serde_json::from_slice(body).map_err(|error| {
+        use serde_json::error::Category;
+        let message = error.to_string();
+        match error.classify() {
+            Category::Data => match unknown_field_name(&message) {
+                Some(field) => ApiError::UnknownField { field },
+                None => ApiError::Validation {
+                    detail: message.clone(),
+                    errors: vec![crate::problem::FieldError::new(
+                        missing_field_name(&message).unwrap_or_else(|| "body".to_owned()),
+                        message,
+                    )],
+                },
+            },
+            _ => ApiError::MalformedJson(message),
+        }
+    })
+}
+
+fn quoted_after(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
+    let rest = rest.strip_prefix('`')?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+fn unknown_field_name(message: &str) -> Option<String> {
+    quoted_after(message, "unknown field ")
+}
+
+fn missing_field_name(message: &str) -> Option<String> {
+    quoted_after(message, "missing field ")
+}
+
+/// Parses an id from the path; a malformed id is a 400, not a 404 or a 500.
+pub fn path_id(raw: &str, param: &'static str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::InvalidId { param })
+}
+
+/// Reads If-Match: `None` when absent, `Some(version)` for `"N"`. `*` means "any current
+/// version", which for an existing resource is the same as no precondition.
+pub fn if_match(request: &HttpRequest) -> Result<Option<u64>, ApiError> {
+    let Some(value) = request.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    parse_if_match(value)
+}
+
+fn parse_if_match(value: &HeaderValue) -> Result<Option<u64>, ApiError> {
+    let text = value.to_str().map_err(|_| ApiError::InvalidIfMatch)?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Some)
+        .ok_or(ApiError::InvalidIfMatch)
+}
+
+/// Command metadata for a request: the correlation id comes from `X-Request-Id` when the
+/// caller sent a UUID there, so a flow can be followed across services.
+pub fn metadata(request: &HttpRequest, actor: &str) -> CommandMetadata {
+    let metadata = CommandMetadata::new(actor);
+    match request
+        .headers()
+        .get("X-Request-Id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok())
+    {
+        Some(correlation) => metadata.with_correlation(correlation),
+        None => metadata,
+    }
+}
+
+/// Cursor pagination parameters shared by list routes.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// How many items to return, 1 to 100 (default 20).
+    pub limit: Option<String>,
+    /// The id of the last item of the previous page.
+    pub starting_after: Option<String>,
+}
+
+pub struct Page {
+    pub limit: usize,
+    pub starting_after: Option<String>,
+}
+
+impl ListParams {
+    pub fn page(&self) -> Result<Page, ApiError> {
+        let limit = match &self.limit {
+            None => 20,
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => {
+                    return Err(ApiError::validation(
+                        "limit",
+                        "must be an integer from 1 to 100",
+                    ))
+                }
+            },
+        };
+        let starting_after = match &self.starting_after {
+            None => None,
+            Some(raw) => Some(
+                Uuid::parse_str(raw)
+                    .map_err(|_| ApiError::validation("starting_after", "must be an id"))?
+                    .to_string(),
+            ),
+        };
+        Ok(Page {
+            limit,
+            starting_after,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_accepts_strong_tags_and_star_only() {
+        let parse = |s: &'static str| parse_if_match(&HeaderValue::from_static(s));
+        assert_eq!(parse("\"3\"").unwrap(), Some(3));
+        assert_eq!(parse("*").unwrap(), None);
+        assert!(parse("W/\"3\"").is_err());
+        assert!(parse("3").is_err());
+        assert!(parse("\"x\"").is_err());
+    }
+
+    #[test]
+    fn serde_messages_name_the_offending_field() {
+        assert_eq!(
+            unknown_field_name("unknown field `colour`, expected one of `sku`"),
+            Some("colour".to_owned())
+        );
+        assert_eq!(
+            missing_field_name("missing field `sku` at line 1 column 2"),
+            Some("sku".to_owned())
+        );
+    }
+}

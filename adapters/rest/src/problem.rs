@@ -1,0 +1,241 @@
+//! RFC 9457 problem details, and the one place where every failure becomes an HTTP status and
+//! a stable machine `code` (ADR 0008).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use carts::CartError;
+use catalog::CatalogError;
+use runtime::CommandError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the problem type; `/problems/{code}`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable, machine-readable; never changes once released.
+    pub code: String,
+    /// For validation failures: one entry per offending field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            problem_type: format!("/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_owned(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn to_response(&self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        HttpResponse::build(status)
+            .content_type(PROBLEM_JSON)
+            .json(self)
+    }
+}
+
+/// Everything a route can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    Validation {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("unknown field {field}")]
+    UnknownField { field: String },
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    #[error("{param} is not a valid id")]
+    InvalidId { param: &'static str },
+    #[error("{resource} not found")]
+    NotFound { resource: &'static str },
+    #[error(transparent)]
+    Catalog(CatalogError),
+    #[error(transparent)]
+    Cart(CartError),
+    #[error("If-Match names version {expected} but the resource is at version {actual}")]
+    VersionMismatch { expected: u64, actual: u64 },
+    #[error("If-Match must be a strong entity tag such as \"3\", or *")]
+    InvalidIfMatch,
+    #[error("the resource was changed concurrently; retry the request")]
+    Conflict,
+    #[error("Idempotency-Key must be 1 to 255 printable ASCII characters")]
+    InvalidIdempotencyKey,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyKeyInUse,
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    /// The single mapping from failures to HTTP statuses and problem codes.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Validation { .. } => (StatusCode::BAD_REQUEST, "validation_failed"),
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            Self::UnknownField { .. } => (StatusCode::BAD_REQUEST, "unknown_field"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::InvalidId { .. } => (StatusCode::BAD_REQUEST, "invalid_id"),
+            Self::NotFound { resource } => (StatusCode::NOT_FOUND, not_found_code(resource)),
+            Self::Catalog(error) => (catalog_status(error), error.code()),
+            Self::Cart(error) => (cart_status(error), error.code()),
+            Self::VersionMismatch { .. } => (StatusCode::PRECONDITION_FAILED, "version_mismatch"),
+            Self::InvalidIfMatch => (StatusCode::BAD_REQUEST, "invalid_if_match"),
+            Self::Conflict => (StatusCode::CONFLICT, "concurrent_modification"),
+            Self::InvalidIdempotencyKey => (StatusCode::BAD_REQUEST, "invalid_idempotency_key"),
+            Self::IdempotencyKeyInUse => (StatusCode::CONFLICT, "idempotency_key_in_use"),
+            Self::IdempotencyKeyReused => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+            }
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+        }
+    }
+
+    /// Whether the outcome is final for the request (a business decision worth replaying to a
+    /// repeated Idempotency-Key), as opposed to a rejection before work started or a failure
+    /// that a retry may cure.
+    pub fn is_final_outcome(&self) -> bool {
+        matches!(
+            self,
+            Self::Catalog(_) | Self::Cart(_) | Self::NotFound { .. }
+        )
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, code) = self.status_and_code();
+        let detail = match self {
+            // Infrastructure details belong in the logs, not in answers to clients.
+            Self::Unavailable(_) => {
+                "the service is temporarily unavailable; retry later".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut problem = Problem::new(status, code, detail);
+        match self {
+            Self::Validation { errors, .. } => problem.errors.clone_from(errors),
+            Self::UnknownField { field } => {
+                problem.errors = vec![FieldError::new(field.clone(), "unknown field")];
+            }
+            _ => {}
+        }
+        problem
+    }
+
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let error = FieldError::new(field, message);
+        Self::Validation {
+            detail: format!("{}: {}", error.field, error.message),
+            errors: vec![error],
+        }
+    }
+}
+
+fn not_found_code(resource: &str) -> &'static str {
+    match resource {
+        "product" => "product_not_found",
+        "cart" => "cart_not_found",
+        "line" => "line_not_found",
+        _ => "not_found",
+    }
+}
+
+fn catalog_status(error: &CatalogError) -> StatusCode {
+    match error {
+        CatalogError::NotFound => StatusCode::NOT_FOUND,
+        CatalogError::UnknownVariant { .. } => StatusCode::NOT_FOUND,
+        CatalogError::AlreadyExists
+        | CatalogError::SkuTaken { .. }
+        | CatalogError::NotAllowed { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn cart_status(error: &CartError) -> StatusCode {
+    match error {
+        CartError::NotFound => StatusCode::NOT_FOUND,
+        CartError::LineNotFound { .. } => StatusCode::NOT_FOUND,
+        CartError::AlreadyExists | CartError::NotAllowed { .. } => StatusCode::CONFLICT,
+        CartError::PricingUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Unavailable(reason) = self {
+            tracing::error!(%reason, "request failed on a dependency");
+        }
+        self.problem().to_response()
+    }
+}
+
+impl From<CommandError<CatalogError>> for ApiError {
+    fn from(error: CommandError<CatalogError>) -> Self {
+        match error {
+            CommandError::Rejected(e) => Self::Catalog(e),
+            CommandError::PreconditionFailed { expected, actual } => {
+                Self::VersionMismatch { expected, actual }
+            }
+            CommandError::Conflict => Self::Conflict,
+            CommandError::Infrastructure(e) => Self::Unavailable(e),
+        }
+    }
+}
+
+impl From<CommandError<CartError>> for ApiError {
+    fn from(error: CommandError<CartError>) -> Self {
+        match error {
+            CommandError::Rejected(e) => Self::Cart(e),
+            CommandError::PreconditionFailed { expected, actual } => {
+                Self::VersionMismatch { expected, actual }
+            }
+            CommandError::Conflict => Self::Conflict,
+            CommandError::Infrastructure(e) => Self::Unavailable(e),
+        }
+    }
+}
+
+impl From<runtime::StoreError> for ApiError {
+    fn from(error: runtime::StoreError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}

@@ -1,0 +1,273 @@
+//! Catalog routes: the storefront reads the published-products read model; the admin routes
+//! command the `Product` aggregate. Admin routes are unauthenticated until the accounts issue.
+
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use application::{CreateProductError, STOREFRONT_VIEW};
+use catalog::views::ProductView;
+use catalog::{NewVariant, ProductCommand};
+use shared_kernel::ProductId;
+
+use crate::dto::{AdminProductDto, CreateProductRequest, MoneyDto, ProductDto, ProductList};
+use crate::http::{idempotent, if_match, json_body, metadata, path_id, respond, ListParams, Reply};
+use crate::problem::{ApiError, Problem};
+use crate::ApiState;
+
+const ADMIN: &str = "admin";
+
+/// List published products.
+#[utoipa::path(
+    get, path = "/v1/products", tag = "storefront",
+    params(ListParams),
+    responses(
+        (status = 200, body = ProductList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/products")]
+pub async fn list_products(
+    state: web::Data<ApiState>,
+    params: web::Query<ListParams>,
+) -> HttpResponse {
+    respond(list(&state, &params).await)
+}
+
+async fn list(state: &ApiState, params: &ListParams) -> Result<Reply, ApiError> {
+    let page = params.page()?;
+    let mut rows = state
+        .read_models
+        .list(
+            STOREFRONT_VIEW,
+            page.starting_after.as_deref(),
+            page.limit + 1,
+        )
+        .await?;
+    let has_more = rows.len() > page.limit;
+    rows.truncate(page.limit);
+    let data = rows
+        .into_iter()
+        .map(|(_, body)| serde_json::from_value::<ProductView>(body).map(ProductDto::from))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::Unavailable(format!("unreadable product view: {e}")))?;
+    Ok(Reply::ok(ProductList { data, has_more }))
+}
+
+/// Get a published product.
+#[utoipa::path(
+    get, path = "/v1/products/{id}", tag = "storefront",
+    params(("id" = String, Path, description = "Product id")),
+    responses(
+        (status = 200, body = ProductDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/products/{id}")]
+pub async fn get_product(state: web::Data<ApiState>, id: web::Path<String>) -> HttpResponse {
+    respond(storefront_product(&state, &id).await)
+}
+
+async fn storefront_product(state: &ApiState, raw_id: &str) -> Result<Reply, ApiError> {
+    let id = path_id(raw_id, "id")?;
+    let body = state
+        .read_models
+        .get(STOREFRONT_VIEW, &id.to_string())
+        .await?
+        .ok_or(ApiError::NotFound {
+            resource: "product",
+        })?;
+    let view: ProductView = serde_json::from_value(body)
+        .map_err(|e| ApiError::Unavailable(format!("unreadable product view: {e}")))?;
+    Ok(Reply::ok(ProductDto::from(view)))
+}
+
+/// Create a product (admin). Every SKU must be unique across the catalog.
+#[utoipa::path(
+    post, path = "/v1/admin/products", tag = "admin",
+    request_body = CreateProductRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses(
+        (status = 201, body = AdminProductDto, headers(("ETag" = String), ("Location" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/admin/products")]
+pub async fn create_product(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let input: CreateProductRequest = json_body(&request, &body)?;
+        let mut variants = Vec::with_capacity(input.variants.len());
+        for (index, variant) in input.variants.iter().enumerate() {
+            let prices = variant
+                .prices
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p.to_money(&format!("variants[{index}].prices[{i}]")))
+                .collect::<Result<Vec<_>, _>>()?;
+            variants.push(NewVariant {
+                sku: variant.sku.clone(),
+                name: variant.name.clone(),
+                prices,
+            });
+        }
+        let product_id = ProductId::new();
+        let command = ProductCommand::CreateProduct {
+            product_id,
+            title: input.title,
+            description: input.description,
+            variants,
+        };
+        let meta = metadata(&request, ADMIN);
+        let mut executed = state
+            .catalog
+            .create_product(command, &meta)
+            .await
+            .map_err(|error| match error {
+                CreateProductError::Rejected(e) => ApiError::Catalog(e),
+                CreateProductError::Conflict => ApiError::Conflict,
+                CreateProductError::Infrastructure(e) => ApiError::Unavailable(e),
+            })?;
+        if input.publish {
+            executed = state
+                .catalog
+                .products()
+                .execute(
+                    &product_id.to_string(),
+                    ProductCommand::PublishProduct,
+                    Some(executed.version),
+                    &meta,
+                )
+                .await?;
+        }
+        let dto = AdminProductDto::from_product(&executed.state, executed.version);
+        Ok(Reply::created(dto, format!("/v1/admin/products/{product_id}")).etag(executed.version))
+    })
+    .await
+}
+
+/// Get any product, drafts included (admin).
+#[utoipa::path(
+    get, path = "/v1/admin/products/{id}", tag = "admin",
+    params(("id" = String, Path, description = "Product id")),
+    responses(
+        (status = 200, body = AdminProductDto, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/admin/products/{id}")]
+pub async fn get_admin_product(state: web::Data<ApiState>, id: web::Path<String>) -> HttpResponse {
+    respond(
+        async {
+            let id = path_id(&id, "id")?;
+            let loaded = state.catalog.products().load(&id.to_string()).await?;
+            if loaded.version == 0 {
+                return Err(ApiError::NotFound {
+                    resource: "product",
+                });
+            }
+            let dto = AdminProductDto::from_product(&loaded.aggregate, loaded.version);
+            Ok(Reply::ok(dto).etag(loaded.version))
+        }
+        .await,
+    )
+}
+
+/// Set a variant's price in one currency (admin). Honours If-Match.
+#[utoipa::path(
+    put, path = "/v1/admin/products/{id}/variants/{sku}/price", tag = "admin",
+    request_body = MoneyDto,
+    params(
+        ("id" = String, Path, description = "Product id"),
+        ("sku" = String, Path, description = "Variant SKU"),
+        ("If-Match" = Option<String>, Header, description = "Expected ETag"),
+    ),
+    responses(
+        (status = 200, body = AdminProductDto, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/v1/admin/products/{id}/variants/{sku}/price")]
+pub async fn change_price(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let (raw_id, sku) = path.into_inner();
+        let id = path_id(&raw_id, "id")?;
+        let price: MoneyDto = json_body(&request, &body)?;
+        let command = ProductCommand::ChangeVariantPrice {
+            sku,
+            price: price.to_money("price")?,
+        };
+        product_command(&state, &request, id, command).await
+    })
+    .await
+}
+
+/// Publish a product so that shoppers can see and buy it (admin).
+#[utoipa::path(
+    post, path = "/v1/admin/products/{id}/publish", tag = "admin",
+    params(("id" = String, Path, description = "Product id")),
+    responses((status = 200, body = AdminProductDto), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[post("/v1/admin/products/{id}/publish")]
+pub async fn publish(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let id = path_id(&id, "id")?;
+        product_command(&state, &request, id, ProductCommand::PublishProduct).await
+    })
+    .await
+}
+
+/// Withdraw a product from the storefront (admin).
+#[utoipa::path(
+    post, path = "/v1/admin/products/{id}/unpublish", tag = "admin",
+    params(("id" = String, Path, description = "Product id")),
+    responses((status = 200, body = AdminProductDto), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[post("/v1/admin/products/{id}/unpublish")]
+pub async fn unpublish(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let id = path_id(&id, "id")?;
+        product_command(&state, &request, id, ProductCommand::UnpublishProduct).await
+    })
+    .await
+}
+
+async fn product_command(
+    state: &ApiState,
+    request: &HttpRequest,
+    id: uuid::Uuid,
+    command: ProductCommand,
+) -> Result<Reply, ApiError> {
+    let expected = if_match(request)?;
+    let executed = state
+        .catalog
+        .products()
+        .execute(
+            &id.to_string(),
+            command,
+            expected,
+            &metadata(request, ADMIN),
+        )
+        .await?;
+    let dto = AdminProductDto::from_product(&executed.state, executed.version);
+    Ok(Reply::ok(dto).etag(executed.version))
+}
