@@ -1,0 +1,85 @@
+//! Configuration from the command line and environment variables (12-factor). Every setting
+//! has a default that runs locally; `.env.example` lists them all.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "commerce",
+    version,
+    about = "Headless, event-sourced commerce backend"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API and the feed-driven projectors.
+    Serve(Settings),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// PostgreSQL URL. Unset: the embedded SQLite store under --data-dir.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Where the embedded SQLite store keeps its file.
+    #[arg(long, env = "COMMERCE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Address to listen on.
+    #[arg(long, env = "COMMERCE_LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Seed a small demo catalog into an empty store on start.
+    #[arg(long, env = "COMMERCE_DEMO_CATALOG", default_value_t = true, action = clap::ArgAction::Set)]
+    pub demo_catalog: bool,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "COMMERCE_HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+
+    /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
+    #[arg(long, env = "COMMERCE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Settings {
+    /// Settings for an embedded store in `data_dir`, listening on a free port: for tests.
+    pub fn for_tests(database_url: Option<String>, data_dir: PathBuf) -> Self {
+        Self {
+            database_url,
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            demo_catalog: false,
+            http_workers: Some(2),
+            log_format: LogFormat::Text,
+        }
+    }
+
+    /// The store to open: PostgreSQL when a URL is given, else SQLite under the data dir.
+    pub fn store_url(&self) -> StoreUrl {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => StoreUrl::Postgres(url.clone()),
+            _ => StoreUrl::Sqlite(self.data_dir.join("commerce.db")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}

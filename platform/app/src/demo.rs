@@ -1,0 +1,111 @@
+//! A small demo catalog, seeded into an empty store so that a newcomer can browse at once.
+//! Turn it off with `COMMERCE_DEMO_CATALOG=false`.
+
+use catalog::{CatalogError, NewVariant, ProductCommand};
+use rest::ApiState;
+use runtime::CommandMetadata;
+use rust_decimal::Decimal;
+use shared_kernel::{Currency, Money, ProductId};
+
+struct DemoProduct {
+    title: &'static str,
+    description: &'static str,
+    variants: &'static [(&'static str, &'static str, &'static str, &'static str)],
+    publish: bool,
+}
+
+/// (sku, variant name, EUR price, USD price)
+const DEMO: &[DemoProduct] = &[
+    DemoProduct {
+        title: "Organic Cotton T-Shirt",
+        description: "Heavyweight organic cotton, relaxed fit.",
+        variants: &[
+            ("TEE-BLACK-M", "Black / M", "24.00", "26.00"),
+            ("TEE-BLACK-L", "Black / L", "24.00", "26.00"),
+            ("TEE-WHITE-M", "White / M", "24.00", "26.00"),
+        ],
+        publish: true,
+    },
+    DemoProduct {
+        title: "Ceramic Pour-Over Dripper",
+        description: "Hand-glazed stoneware dripper for one to two cups.",
+        variants: &[("DRIPPER-WHITE", "White", "32.50", "35.00")],
+        publish: true,
+    },
+    DemoProduct {
+        title: "Merino Wool Beanie",
+        description: "Fine merino, ribbed knit.",
+        variants: &[
+            ("BEANIE-GREY", "Grey", "19.90", "21.00"),
+            ("BEANIE-NAVY", "Navy", "19.90", "21.00"),
+        ],
+        publish: true,
+    },
+    DemoProduct {
+        title: "Canvas Tote Bag",
+        description: "Undyed cotton canvas with long handles.",
+        variants: &[("TOTE-NATURAL", "Natural", "12.00", "13.00")],
+        publish: true,
+    },
+    DemoProduct {
+        title: "Limited Edition Hoodie",
+        description: "Not released yet: a draft, invisible to shoppers.",
+        variants: &[("HOODIE-LTD", "One size", "89.00", "95.00")],
+        publish: false,
+    },
+];
+
+fn money(amount: &str, currency: &str) -> Result<Money, String> {
+    let amount: Decimal = amount.parse().map_err(|e| format!("{e}"))?;
+    let currency = Currency::parse(currency).map_err(|e| e.to_string())?;
+    Money::price(amount, currency).map_err(|e| e.to_string())
+}
+
+/// Creates the demo products through the same use cases as the admin API.
+pub async fn seed(api: &ApiState) -> Result<(), String> {
+    let metadata = CommandMetadata::new("demo-seed");
+    for demo in DEMO {
+        let mut variants = Vec::new();
+        for (sku, name, eur, usd) in demo.variants {
+            variants.push(NewVariant {
+                sku: (*sku).to_owned(),
+                name: Some((*name).to_owned()),
+                prices: vec![money(eur, "EUR")?, money(usd, "USD")?],
+            });
+        }
+        let product_id = ProductId::new();
+        let created = api
+            .catalog
+            .create_product(
+                ProductCommand::CreateProduct {
+                    product_id,
+                    title: demo.title.to_owned(),
+                    description: demo.description.to_owned(),
+                    variants,
+                },
+                &metadata,
+            )
+            .await;
+        match created {
+            Ok(_) => {}
+            // Another instance seeding the same empty database got there first.
+            Err(application::CreateProductError::Rejected(CatalogError::SkuTaken { .. })) => {
+                continue
+            }
+            Err(error) => return Err(error.to_string()),
+        }
+        if demo.publish {
+            api.catalog
+                .products()
+                .execute(
+                    &product_id.to_string(),
+                    ProductCommand::PublishProduct,
+                    None,
+                    &metadata,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}

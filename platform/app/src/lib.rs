@@ -1,0 +1,260 @@
+//! The composition root: the only crate that knows every adapter. It opens the configured
+//! store, wires the domain services and ports, starts the feed-driven projectors and serves
+//! the REST API until SIGINT/SIGTERM.
+
+pub mod config;
+pub mod demo;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer};
+use application::{CatalogPriceList, CatalogService, ProductCatalogProjection};
+use carts::{Cart, CartServices};
+use catalog::{Product, SkuClaim};
+use cqrs_es::persist::PersistedEventRepository;
+use rest::ApiState;
+use runtime::{
+    CommandExecutor, EventFeed, EventSourcedExecutor, FeedSignal, HealthCheck, IdempotencyStore,
+    ProjectionStore, ProjectorRunner, ReadModels,
+};
+use shared_kernel::{Clock, SystemClock};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{Settings, StoreUrl};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not open the store: {0}")]
+    Store(String),
+    #[error("could not create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("could not seed the demo catalog: {0}")]
+    Demo(String),
+    #[error("server error: {0}")]
+    Server(std::io::Error),
+}
+
+/// The ports every store adapter provides, as trait objects.
+#[derive(Clone)]
+struct StorePorts {
+    feed: Arc<dyn EventFeed>,
+    projections: Arc<dyn ProjectionStore>,
+    read_models: Arc<dyn ReadModels>,
+    idempotency: Arc<dyn IdempotencyStore>,
+    health: Arc<dyn HealthCheck>,
+}
+
+impl StorePorts {
+    fn of<S>(store: S) -> Self
+    where
+        S: EventFeed + ProjectionStore + ReadModels + IdempotencyStore + HealthCheck + 'static,
+    {
+        let store = Arc::new(store);
+        Self {
+            feed: store.clone(),
+            projections: store.clone(),
+            read_models: store.clone(),
+            idempotency: store.clone(),
+            health: store,
+        }
+    }
+}
+
+/// The application, wired and ready to serve.
+#[derive(Clone)]
+pub struct Wired {
+    pub api: ApiState,
+    pub signal: FeedSignal,
+    pub feed: Arc<dyn EventFeed>,
+    pub projections: Arc<dyn ProjectionStore>,
+}
+
+impl Wired {
+    /// The projector that maintains the product read models.
+    pub fn product_projector(&self) -> ProjectorRunner {
+        ProjectorRunner::new(
+            self.feed.clone(),
+            self.projections.clone(),
+            Arc::new(ProductCatalogProjection),
+        )
+    }
+
+    /// True when no event was ever appended (a brand-new store).
+    pub async fn store_is_empty(&self) -> Result<bool, String> {
+        let first = self
+            .feed
+            .read_after(runtime::Cursor::START, 1)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(first.is_empty())
+    }
+}
+
+fn wire<R, F>(repository: F, ports: StorePorts) -> Wired
+where
+    R: PersistedEventRepository + 'static,
+    F: Fn() -> R,
+{
+    let signal = FeedSignal::new();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let products: Arc<dyn CommandExecutor<Product>> =
+        Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    let skus: Arc<dyn CommandExecutor<SkuClaim>> =
+        Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    let prices = Arc::new(CatalogPriceList::new(products.clone(), skus.clone()));
+    let carts: Arc<dyn CommandExecutor<Cart>> = Arc::new(
+        EventSourcedExecutor::new(repository(), CartServices { prices })
+            .with_signal(signal.clone()),
+    );
+    let catalog = Arc::new(CatalogService::new(products, skus, clock.clone()));
+    Wired {
+        api: ApiState {
+            catalog,
+            carts,
+            read_models: ports.read_models,
+            idempotency: ports.idempotency,
+            health: ports.health,
+            clock,
+        },
+        signal,
+        feed: ports.feed,
+        projections: ports.projections,
+    }
+}
+
+/// Opens the configured store (running its migrations) and wires the application on it.
+pub async fn open(settings: &Settings) -> Result<Wired, StartError> {
+    match settings.store_url() {
+        StoreUrl::Postgres(url) => {
+            let store = postgres_store::PostgresStore::connect(&url)
+                .await
+                .map_err(|e| StartError::Store(e.to_string()))?;
+            tracing::info!("using the PostgreSQL store");
+            let factory = store.clone();
+            Ok(wire(
+                move || factory.event_repository(),
+                StorePorts::of(store),
+            ))
+        }
+        StoreUrl::Sqlite(path) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+            let url = format!("sqlite://{}", path.display());
+            let store = sqlite_store::SqliteStore::connect(&url)
+                .await
+                .map_err(|e| StartError::Store(e.to_string()))?;
+            tracing::info!(path = %path.display(), "using the embedded SQLite store");
+            let factory = store.clone();
+            Ok(wire(
+                move || factory.event_repository(),
+                StorePorts::of(store),
+            ))
+        }
+    }
+}
+
+/// A started server: its address, and a handle to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub wired: Wired,
+    server: actix_web::dev::ServerHandle,
+    shutdown: watch::Sender<bool>,
+    server_task: JoinHandle<std::io::Result<()>>,
+    projector_task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting requests, lets in-flight ones finish, then stops the projectors.
+    pub async fn stop(self) {
+        self.server.stop(true).await;
+        let _ = self.shutdown.send(true);
+        let _ = self.server_task.await;
+        let _ = self.projector_task.await;
+    }
+
+    /// Waits until the server stops by itself (on SIGINT or SIGTERM), then stops the rest.
+    pub async fn wait(self) -> Result<(), StartError> {
+        let result = self.server_task.await;
+        let _ = self.shutdown.send(true);
+        let _ = self.projector_task.await;
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(StartError::Server(error)),
+            Err(join) => Err(StartError::Server(std::io::Error::other(join.to_string()))),
+        }
+    }
+}
+
+/// Opens the store, seeds the demo catalog if asked and the store is empty, starts the
+/// projector and the HTTP server. Returns once the server is listening.
+pub async fn start(settings: Settings) -> Result<Running, StartError> {
+    let wired = open(&settings).await?;
+    if settings.demo_catalog && wired.store_is_empty().await.map_err(StartError::Store)? {
+        demo::seed(&wired.api).await.map_err(StartError::Demo)?;
+        tracing::info!("seeded the demo catalog");
+    }
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let projector = wired
+        .product_projector()
+        .with_idle_poll(Duration::from_millis(200));
+    let projector_task = tokio::spawn(projector.run(wired.signal.subscribe(), shutdown_rx));
+
+    let listener = TcpListener::bind(settings.listen).map_err(|source| StartError::Listen {
+        addr: settings.listen,
+        source,
+    })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: settings.listen,
+        source,
+    })?;
+    let api = wired.api.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(rest::problem_errors())
+            .wrap(actix_web::middleware::from_fn(rest::trace_requests))
+            .configure(rest::configure(api.clone()))
+    })
+    .shutdown_timeout(10);
+    if let Some(workers) = settings.http_workers {
+        server = server.workers(workers.max(1));
+    }
+    let server = server
+        .listen(listener)
+        .map_err(|source| StartError::Listen {
+            addr: settings.listen,
+            source,
+        })?
+        .run();
+    let handle = server.handle();
+    let server_task = tokio::spawn(server);
+    tracing::info!(%addr, "listening");
+    Ok(Running {
+        addr,
+        wired,
+        server: handle,
+        shutdown,
+        server_task,
+        projector_task,
+    })
+}
+
+/// `commerce serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn serve(settings: Settings) -> Result<(), StartError> {
+    start(settings).await?.wait().await
+}
