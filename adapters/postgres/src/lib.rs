@@ -1,0 +1,79 @@
+//! The PostgreSQL storage adapter, for deployments where many app instances share a database.
+//!
+//! One database holds the postgres-es event store, the global feed over it, read-model
+//! documents with their projection checkpoints, and idempotency keys. [`PostgresStore`]
+//! implements every runtime storage port; [`PostgresStore::event_repository`] hands the event
+//! store to `runtime::EventSourcedExecutor`.
+//!
+//! The feed cursor is the pair (appending transaction id, global position), and the feed never
+//! passes the oldest transaction still running, so an event that commits late is never skipped
+//! (see ADR 0005). Migrations are embedded and run on connect.
+
+use runtime::StoreError;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+/// The event repository type, re-exported so that callers need not depend on the store crate.
+pub use postgres_es::PostgresEventRepository;
+
+mod feed;
+mod idempotency;
+mod projection;
+
+const MAX_CONNECTIONS: u32 = 16;
+
+/// The PostgreSQL store. Cheap to clone: clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/database`) and runs the
+    /// migrations; instances starting together serialize on sqlx's migration lock.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect(url)
+            .await
+            .map_err(store_error)?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::new(format_args!("migrating the PostgreSQL database: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for adapters that keep further tables in the same database.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The postgres-es event repository over this database (snapshots off).
+    pub fn event_repository(&self) -> PostgresEventRepository {
+        PostgresEventRepository::new(self.pool.clone())
+    }
+
+    /// Whether any event was ever appended (an empty store gets the demo catalog).
+    pub async fn has_events(&self) -> Result<bool, StoreError> {
+        sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM events)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)
+    }
+}
+
+#[async_trait::async_trait]
+impl runtime::HealthCheck for PostgresStore {
+    async fn ready(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(store_error)
+    }
+}
+
+fn store_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::new(format_args!("postgres: {error}"))
+}

@@ -1,0 +1,115 @@
+//! The embedded SQLite storage adapter: the default store, with no server to install.
+//!
+//! One database file holds the sqlite-es event store, the global feed over it, read-model
+//! documents with their projection checkpoints, and idempotency keys. [`SqliteStore`]
+//! implements every runtime storage port; [`SqliteStore::event_repository`] hands the event
+//! store to `runtime::EventSourcedExecutor`.
+//!
+//! SQLite has one writer at a time, so the order in which events get their position (an
+//! AUTOINCREMENT key in `event_positions`, assigned by a trigger in the inserting transaction)
+//! is the order in which they commit; the cursor's `tx` is always 0 (see ADR 0005).
+//! Migrations are embedded and run on connect.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use runtime::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+/// The event repository type, re-exported so that callers need not depend on the store crate.
+pub use sqlite_es::SqliteEventRepository;
+
+mod feed;
+mod idempotency;
+mod projection;
+
+const MAX_CONNECTIONS: u32 = 8;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite store. Cheap to clone: clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its directory if missing) the database at `url`, which is either
+    /// an `sqlite://path/to/file.db` URL or a plain file path, and runs the migrations.
+    ///
+    /// Connections use WAL journaling, `synchronous=FULL` (a committed event survives a power
+    /// loss) and wait up to 5 s for the write lock before failing with `SQLITE_BUSY`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = if url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url).map_err(store_error)?
+        } else {
+            SqliteConnectOptions::new().filename(url)
+        };
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        create_parent_dir(options.get_filename())?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(store_error)?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::new(format_args!("migrating the SQLite database: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for adapters that keep further tables in the same database.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The sqlite-es event repository over this database (snapshots off).
+    pub fn event_repository(&self) -> SqliteEventRepository {
+        SqliteEventRepository::new(self.pool.clone())
+    }
+
+    /// Whether any event was ever appended (an empty store gets the demo catalog).
+    pub async fn has_events(&self) -> Result<bool, StoreError> {
+        sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM events)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)
+    }
+}
+
+#[async_trait::async_trait]
+impl runtime::HealthCheck for SqliteStore {
+    async fn ready(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(store_error)
+    }
+}
+
+fn create_parent_dir(file: &Path) -> Result<(), StoreError> {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::new(format_args!("creating directory {}: {e}", dir.display()))
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn store_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::new(format_args!("sqlite: {error}"))
+}
+
+/// Timestamps are stored as fixed-width UTC text, so that comparing the text compares times.
+fn timestamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
