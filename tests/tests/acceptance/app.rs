@@ -1,0 +1,171 @@
+//! `spawn_app()`: the real server on a random port over a fresh database, plus a client.
+
+use std::time::{Duration, Instant};
+
+use commerce::config::Settings;
+use commerce::Running;
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub running: Option<Running>,
+}
+
+/// Runs the same test body against SQLite and PostgreSQL, each on a fresh database.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::app::spawn_app($crate::app::Store::Sqlite).await;
+                $body(&app).await;
+                app.stop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = $crate::app::spawn_app($crate::app::Store::Postgres).await;
+                $body(&app).await;
+                app.stop().await;
+            }
+        }
+    };
+}
+
+pub async fn settings_for(store: Store) -> Settings {
+    let dir = std::env::temp_dir().join(format!("commerce-test-{}", uuid::Uuid::new_v4()));
+    let url = match store {
+        Store::Sqlite => None,
+        Store::Postgres => Some(acceptance::support::fresh_postgres_with_url().await.1),
+    };
+    Settings::for_tests(url, dir)
+}
+
+pub async fn spawn_app(store: Store) -> TestApp {
+    spawn_with(settings_for(store).await).await
+}
+
+pub async fn spawn_with(settings: Settings) -> TestApp {
+    let running = commerce::start(settings).await.expect("the app starts");
+    TestApp {
+        base: format!("http://{}", running.addr),
+        client: Client::new(),
+        running: Some(running),
+    }
+}
+
+impl TestApp {
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{}", self.base, path))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates a product through the admin API and returns its id.
+    pub async fn create_product(&self, title: &str, variants: Value, publish: bool) -> String {
+        let response = self
+            .post_json(
+                "/v1/admin/products",
+                &json!({"title": title, "description": "", "variants": variants, "publish": publish}),
+            )
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("json body");
+        assert_eq!(status, 201, "product creation failed: {body}");
+        body["id"].as_str().expect("product id").to_owned()
+    }
+
+    /// A published product with one SKU priced in EUR, visible on the storefront.
+    pub async fn published_product(&self, sku: &str, eur: &str) -> String {
+        let id = self
+            .create_product(
+                &format!("Product {sku}"),
+                json!([{"sku": sku, "prices": [{"amount": eur, "currency": "EUR"}]}]),
+                true,
+            )
+            .await;
+        self.wait_for_storefront(&id).await;
+        id
+    }
+
+    /// Polls the storefront until the product is listed (the read model is asynchronous).
+    pub async fn wait_for_storefront(&self, id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.get(&format!("/v1/products/{id}")).await.status() == 200 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "product {id} never reached the storefront"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn create_cart(&self, currency: &str) -> String {
+        let response = self
+            .post_json("/v1/carts", &json!({"currency": currency}))
+            .await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.expect("json body");
+        body["id"].as_str().expect("cart id").to_owned()
+    }
+
+    pub async fn cart(&self, id: &str) -> Value {
+        let response = self.get(&format!("/v1/carts/{id}")).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("json body")
+    }
+}
+
+/// Asserts an RFC 9457 answer with the given status and code; returns the problem.
+pub async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    let actual = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "unexpected status, body: {body}");
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "not problem+json: {content_type} {body}"
+    );
+    assert_eq!(body["code"], code, "unexpected problem: {body}");
+    assert_eq!(body["status"], status);
+    body
+}

@@ -1,0 +1,266 @@
+//! The catalog over REST: admin commands, storefront visibility, SKU uniqueness, pagination,
+//! and the service endpoints (OpenAPI, health).
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::app::{assert_problem, TestApp};
+use crate::on_both_stores;
+
+async fn only_published_products_reach_the_storefront(app: &TestApp) {
+    let draft = app
+        .create_product(
+            "Draft lamp",
+            json!([{"sku": "LAMP-D", "name": "Brass", "prices": [{"amount": "99.9", "currency": "EUR"}]}]),
+            false,
+        )
+        .await;
+    let admin: Value = app
+        .get(&format!("/v1/admin/products/{draft}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(admin["status"], "draft");
+    assert_eq!(
+        admin["variants"][0]["prices"][0],
+        json!({"amount": "99.90", "currency": "EUR"}),
+        "prices are kept in minor units"
+    );
+    assert_problem(
+        app.get(&format!("/v1/products/{draft}")).await,
+        404,
+        "product_not_found",
+    )
+    .await;
+
+    let publish = app
+        .request(Method::POST, &format!("/v1/admin/products/{draft}/publish"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(publish.status(), 200);
+    assert_eq!(publish.headers()["etag"], "\"2\"");
+    app.wait_for_storefront(&draft).await;
+
+    let change = app
+        .request(
+            Method::PUT,
+            &format!("/v1/admin/products/{draft}/variants/LAMP-D/price"),
+        )
+        .header("if-match", "\"2\"")
+        .json(&json!({"amount": "89.00", "currency": "EUR"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(change.status(), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let body: Value = app
+            .get(&format!("/v1/products/{draft}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if body["variants"][0]["prices"][0]["amount"] == "89.00" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "price change never projected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let unpublish = app
+        .request(
+            Method::POST,
+            &format!("/v1/admin/products/{draft}/unpublish"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unpublish.status(), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.get(&format!("/v1/products/{draft}")).await.status() != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "unpublish never projected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+on_both_stores!(
+    only_published_products_reach_the_storefront_on,
+    only_published_products_reach_the_storefront
+);
+
+async fn rejects_a_duplicate_sku_across_products(app: &TestApp) {
+    app.published_product("DUPE-1", "1.00").await;
+    let response = app
+        .post_json(
+            "/v1/admin/products",
+            &json!({"title": "Copycat", "variants": [
+                {"sku": "OTHER-1", "prices": [{"amount": "1.00", "currency": "EUR"}]},
+                {"sku": "dupe-1", "prices": [{"amount": "1.00", "currency": "EUR"}]}
+            ]}),
+        )
+        .await;
+    assert_problem(response, 409, "sku_taken").await;
+    // The refused product released the SKU it had claimed first.
+    app.published_product("OTHER-1", "2.00").await;
+}
+on_both_stores!(
+    rejects_a_duplicate_sku_across_products_on,
+    rejects_a_duplicate_sku_across_products
+);
+
+async fn concurrent_creations_with_one_sku_let_exactly_one_win(app: &TestApp) {
+    let attempts = (0..8).map(|i| {
+        let body = json!({"title": format!("Racer {i}"), "variants": [
+            {"sku": "RACE-SKU", "prices": [{"amount": "5.00", "currency": "EUR"}]}
+        ]});
+        let request = app.request(Method::POST, "/v1/admin/products").json(&body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+}
+on_both_stores!(
+    concurrent_creations_with_one_sku_let_exactly_one_win_on,
+    concurrent_creations_with_one_sku_let_exactly_one_win
+);
+
+async fn invalid_products_are_refused(app: &TestApp) {
+    let cases = [
+        (
+            json!({"title": "  ", "variants": [{"sku": "A-1", "prices": [{"amount": "1.00", "currency": "EUR"}]}]}),
+            422,
+        ),
+        (json!({"title": "No variants", "variants": []}), 422),
+        (
+            json!({"title": "Negative", "variants": [{"sku": "A-2", "prices": [{"amount": "-1.00", "currency": "EUR"}]}]}),
+            422,
+        ),
+        (
+            json!({"title": "Too precise", "variants": [{"sku": "A-3", "prices": [{"amount": "1.001", "currency": "EUR"}]}]}),
+            422,
+        ),
+        (
+            json!({"title": "Bad amount", "variants": [{"sku": "A-4", "prices": [{"amount": "one", "currency": "EUR"}]}]}),
+            400,
+        ),
+        (
+            json!({"title": "Float amount", "variants": [{"sku": "A-5", "prices": [{"amount": 1.5, "currency": "EUR"}]}]}),
+            400,
+        ),
+        (
+            json!({"title": "Bad currency", "variants": [{"sku": "A-6", "prices": [{"amount": "1.00", "currency": "EURO"}]}]}),
+            400,
+        ),
+        (
+            json!({"title": "Twin SKUs", "variants": [
+            {"sku": "A-7", "prices": [{"amount": "1.00", "currency": "EUR"}]},
+            {"sku": "a-7", "prices": [{"amount": "1.00", "currency": "EUR"}]}]}),
+            422,
+        ),
+        (
+            json!({"title": "Bad SKU", "variants": [{"sku": "has space", "prices": [{"amount": "1.00", "currency": "EUR"}]}]}),
+            422,
+        ),
+        (
+            json!({"title": "Extra", "colour": "red", "variants": []}),
+            400,
+        ),
+    ];
+    for (body, status) in cases {
+        let response = app.post_json("/v1/admin/products", &body).await;
+        let actual = response.status().as_u16();
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(actual, status, "{body} -> {problem}");
+        assert!(problem["code"].is_string());
+    }
+    // None of the refused products claimed a SKU or reached any view.
+    app.published_product("A-1", "1.00").await;
+    let listing: Value = app.get("/v1/products").await.json().await.unwrap();
+    assert_eq!(listing["data"].as_array().unwrap().len(), 1);
+}
+on_both_stores!(
+    invalid_products_are_refused_on,
+    invalid_products_are_refused
+);
+
+async fn products_are_listed_with_cursor_pagination(app: &TestApp) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(app.published_product(&format!("PAGE-{i}"), "1.00").await);
+    }
+    ids.sort();
+    let first: Value = app.get("/v1/products?limit=2").await.json().await.unwrap();
+    assert_eq!(first["has_more"], true);
+    let page_ids = |page: &Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(page_ids(&first), ids[0..2]);
+    let second: Value = app
+        .get(&format!("/v1/products?limit=2&starting_after={}", ids[1]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page_ids(&second), ids[2..4]);
+    let last: Value = app
+        .get(&format!("/v1/products?limit=2&starting_after={}", ids[3]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page_ids(&last), ids[4..5]);
+    assert_eq!(last["has_more"], false);
+
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=ten",
+        "starting_after=nope",
+        "page=2",
+    ] {
+        let response = app.get(&format!("/v1/products?{bad}")).await;
+        assert_problem(response, 400, "validation_failed").await;
+    }
+}
+on_both_stores!(
+    products_are_listed_with_cursor_pagination_on,
+    products_are_listed_with_cursor_pagination
+);
+
+async fn serves_openapi_and_health(app: &TestApp) {
+    let document: Value = app.get("/openapi.json").await.json().await.unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/v1/products",
+        "/v1/carts/{id}/items",
+        "/v1/admin/products/{id}/publish",
+    ] {
+        assert!(document["paths"].get(path).is_some(), "{path} missing");
+    }
+    let docs = app.get("/docs").await;
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("/openapi.json"));
+    assert_eq!(app.get("/health/live").await.status(), 200);
+    assert_eq!(app.get("/health/ready").await.status(), 200);
+}
+on_both_stores!(serves_openapi_and_health_on, serves_openapi_and_health);

@@ -1,0 +1,6 @@
+//! Whole flows through the REST API, each test on a fresh database, on both stores.
+
+mod app;
+mod carts;
+mod catalog;
+mod projections;

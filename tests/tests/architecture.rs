@@ -1,0 +1,266 @@
+//! Keeps the workspace true to the architecture invariants (ARCHITECTURE.md, ADR 0002) by
+//! reading `cargo metadata`, and proves the check can fail on a deliberately bad fixture.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// What a domain crate may depend on besides `shared_kernel`: libraries that do no I/O.
+const DOMAIN_ALLOW_LIST: &[&str] = &[
+    "cqrs-es",
+    "serde",
+    "serde_json",
+    "uuid",
+    "rust_decimal",
+    "thiserror",
+    "async-trait",
+    "chrono",
+    "time",
+    "tracing",
+];
+
+/// Crates that do I/O or belong to an outer layer; never in the shared kernel.
+const IO_CRATES: &[&str] = &[
+    "tokio",
+    "sqlx",
+    "postgres-es",
+    "sqlite-es",
+    "actix-web",
+    "reqwest",
+    "async-nats",
+    "opentelemetry_sdk",
+    "hyper",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layer {
+    SharedKernel,
+    Domain,
+    Runtime,
+    Adapter,
+    CompositionRoot,
+    Tests,
+}
+
+struct Package {
+    name: String,
+    layer: Layer,
+    /// (dependency name, is it a dev-dependency)
+    dependencies: Vec<(String, bool)>,
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace root")
+        .to_path_buf()
+}
+
+fn metadata(manifest: &Path) -> Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .arg("--manifest-path")
+        .arg(manifest)
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
+}
+
+fn packages(root: &Path) -> Vec<Package> {
+    let metadata = metadata(&root.join("Cargo.toml"));
+    metadata["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|package| {
+            let manifest = PathBuf::from(package["manifest_path"].as_str().expect("manifest"));
+            let relative = manifest
+                .strip_prefix(root)
+                .expect("a member inside the workspace")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let layer = match relative.split('/').collect::<Vec<_>>().as_slice() {
+                ["shared_kernel", ..] => Layer::SharedKernel,
+                ["domains", ..] => Layer::Domain,
+                ["adapters", ..] => Layer::Adapter,
+                ["platform", "app", ..] => Layer::CompositionRoot,
+                ["platform", ..] => Layer::Runtime,
+                ["tests", ..] => Layer::Tests,
+                other => panic!("{other:?} is outside the layout of ADR 0002"),
+            };
+            let dependencies = package["dependencies"]
+                .as_array()
+                .expect("dependencies")
+                .iter()
+                .map(|d| {
+                    let name = d["name"].as_str().expect("name").to_owned();
+                    (name, d["kind"].as_str() == Some("dev"))
+                })
+                .collect();
+            Package {
+                name: package["name"].as_str().expect("name").to_owned(),
+                layer,
+                dependencies,
+            }
+        })
+        .collect()
+}
+
+/// Every broken rule, as a sentence naming the crate and the dependency.
+fn violations(root: &Path) -> Vec<String> {
+    let packages = packages(root);
+    let layer_of = |name: &str| packages.iter().find(|p| p.name == name).map(|p| p.layer);
+    let mut found = Vec::new();
+    for package in &packages {
+        for (dependency, dev) in &package.dependencies {
+            let target = layer_of(dependency);
+            let who = &package.name;
+            match (package.layer, target) {
+                (Layer::SharedKernel, Some(_)) => found.push(format!(
+                    "shared_kernel depends on workspace crate {dependency}"
+                )),
+                (Layer::SharedKernel, None) if IO_CRATES.contains(&dependency.as_str()) && !dev => {
+                    found.push(format!("shared_kernel depends on I/O crate {dependency}"))
+                }
+                (Layer::Domain, Some(Layer::SharedKernel)) => {}
+                (Layer::Domain, Some(_)) => found.push(format!(
+                    "domain crate {who} depends on workspace crate {dependency}"
+                )),
+                (Layer::Domain, None)
+                    if !dev && !DOMAIN_ALLOW_LIST.contains(&dependency.as_str()) =>
+                {
+                    found.push(format!(
+                        "domain crate {who} depends on {dependency}, which is not on the allow-list"
+                    ))
+                }
+                (Layer::Runtime, Some(Layer::Adapter | Layer::CompositionRoot)) => found.push(
+                    format!("platform crate {who} depends on outer crate {dependency}"),
+                ),
+                (Layer::Adapter, Some(Layer::Adapter | Layer::CompositionRoot)) => {
+                    found.push(format!(
+                        "adapter {who} depends on {dependency}: adapters never know each other"
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if package.name == "runtime" {
+            for (dependency, _) in &package.dependencies {
+                if layer_of(dependency) == Some(Layer::Domain) {
+                    found.push(format!("runtime depends on domain crate {dependency}"));
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn workspace_respects_the_dependency_rules() {
+    let found = violations(&workspace_root());
+    assert!(
+        found.is_empty(),
+        "architecture violations:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_check_rejects_a_violating_fixture() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/violating");
+    let found: BTreeSet<String> = violations(&fixture).into_iter().collect();
+    let expected: BTreeSet<String> = [
+        "shared_kernel depends on workspace crate alpha",
+        "domain crate beta depends on workspace crate alpha",
+        "domain crate beta depends on sqlx, which is not on the allow-list",
+        "adapter web depends on db: adapters never know each other",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn only_the_composition_root_knows_every_adapter() {
+    let packages = packages(&workspace_root());
+    let adapters: Vec<&str> = packages
+        .iter()
+        .filter(|p| p.layer == Layer::Adapter)
+        .map(|p| p.name.as_str())
+        .collect();
+    let root = packages
+        .iter()
+        .find(|p| p.layer == Layer::CompositionRoot)
+        .expect("a composition root");
+    for adapter in &adapters {
+        assert!(
+            root.dependencies.iter().any(|(d, _)| d == adapter),
+            "the composition root does not wire {adapter}"
+        );
+    }
+}
+
+#[test]
+fn no_domain_or_kernel_code_uses_floating_point_money() {
+    let root = workspace_root();
+    let mut offenders = Vec::new();
+    for dir in ["shared_kernel", "domains"] {
+        visit_rust_files(&root.join(dir), &mut |path, text| {
+            if text.contains("f64") || text.contains("f32") {
+                offenders.push(path.display().to_string());
+            }
+        });
+    }
+    assert!(offenders.is_empty(), "floating point in {offenders:?}");
+}
+
+#[test]
+fn every_adr_names_its_confirmation() {
+    let dir = workspace_root().join("governance/adr");
+    let mut adrs = 0;
+    for entry in std::fs::read_dir(&dir).expect("governance/adr exists") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".md") || !name.starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        adrs += 1;
+        let text = std::fs::read_to_string(&path).expect("readable ADR");
+        assert!(
+            text.contains("### Confirmation"),
+            "{name} has no Confirmation section"
+        );
+    }
+    assert!(adrs >= 7, "expected the foundation ADRs, found {adrs}");
+}
+
+fn visit_rust_files(dir: &Path, visit: &mut dyn FnMut(&Path, &str)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            visit_rust_files(&path, visit);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            visit(&path, &text);
+        }
+    }
+}

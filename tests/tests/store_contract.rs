@@ -1,0 +1,671 @@
+//! The store contract: what every storage adapter promises the runtime, checked against both
+//! SQLite and PostgreSQL, each case on a fresh database.
+//!
+//! Each behaviour is one generic function over [`Store`]; `contract_suite!` runs it once per
+//! adapter. The PostgreSQL-only feed regression (a transaction that commits late must not be
+//! skipped) follows at the end.
+
+use std::sync::Arc;
+
+use acceptance::support::{self, read_feed};
+use chrono::{Duration, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::PersistedEventRepository;
+use cqrs_es::{Aggregate, DomainEvent};
+use postgres_store::PostgresStore;
+use runtime::{
+    event_id, CommandError, CommandExecutor, CommandMetadata, CommitOutcome, Cursor,
+    DocumentChange, EventFeed, EventSourcedExecutor, HealthCheck, IdempotencyClaim,
+    IdempotencyStore, ProjectionStore, ReadModels, StoredResponse,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlite_store::SqliteStore;
+
+// ---------------------------------------------------------------------------------------------
+// A tiny aggregate to append events with.
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Counter {
+    value: u64,
+}
+
+#[derive(Debug, Clone)]
+enum CounterCommand {
+    Increment,
+    IncrementTwice,
+    /// Accepted, emits nothing.
+    Touch,
+    /// Refused by the aggregate.
+    Refuse,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum CounterEvent {
+    Incremented { value: u64 },
+}
+
+impl DomainEvent for CounterEvent {
+    fn event_type(&self) -> String {
+        match self {
+            CounterEvent::Incremented { .. } => "CounterIncremented".to_owned(),
+        }
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
+
+#[derive(Debug, PartialEq)]
+struct Refused;
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("refused")
+    }
+}
+
+impl std::error::Error for Refused {}
+
+impl Aggregate for Counter {
+    const TYPE: &'static str = "test_counter";
+    type Command = CounterCommand;
+    type Event = CounterEvent;
+    type Error = Refused;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: CounterCommand,
+        _services: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), Refused> {
+        let times = match command {
+            CounterCommand::Increment => 1,
+            CounterCommand::IncrementTwice => 2,
+            CounterCommand::Touch => 0,
+            CounterCommand::Refuse => return Err(Refused),
+        };
+        for _ in 0..times {
+            let value = self.value + 1;
+            sink.write(CounterEvent::Incremented { value }, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: CounterEvent) {
+        match event {
+            CounterEvent::Incremented { value } => self.value = value,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the suite needs from a store beyond the runtime ports.
+
+trait Store:
+    EventFeed + ProjectionStore + ReadModels + IdempotencyStore + HealthCheck + Clone + 'static
+{
+    type Repository: PersistedEventRepository + 'static;
+
+    fn repository(&self) -> Self::Repository;
+
+    async fn has_events(&self) -> bool;
+
+    /// Runs one SQL statement directly, answering the database's error as text.
+    async fn raw(&self, sql: &str) -> Result<u64, String>;
+}
+
+impl Store for SqliteStore {
+    type Repository = sqlite_store::SqliteEventRepository;
+
+    fn repository(&self) -> Self::Repository {
+        self.event_repository()
+    }
+
+    async fn has_events(&self) -> bool {
+        SqliteStore::has_events(self).await.unwrap()
+    }
+
+    async fn raw(&self, sql: &str) -> Result<u64, String> {
+        sqlx::query(sql)
+            .execute(self.pool())
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Store for PostgresStore {
+    type Repository = postgres_store::PostgresEventRepository;
+
+    fn repository(&self) -> Self::Repository {
+        self.event_repository()
+    }
+
+    async fn has_events(&self) -> bool {
+        PostgresStore::has_events(self).await.unwrap()
+    }
+
+    async fn raw(&self, sql: &str) -> Result<u64, String> {
+        sqlx::query(sql)
+            .execute(self.pool())
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn counters<S: Store>(store: &S) -> EventSourcedExecutor<S::Repository, Counter> {
+    EventSourcedExecutor::new(store.repository(), ())
+}
+
+fn metadata() -> CommandMetadata {
+    CommandMetadata::new("contract-test")
+}
+
+async fn append<S: Store>(store: &S, id: &str, command: CounterCommand) -> u64 {
+    counters(store)
+        .execute(id, command, None, &metadata())
+        .await
+        .unwrap()
+        .version
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events and the feed.
+
+async fn feed_returns_events_in_commit_order_with_stable_ids<S: Store>(store: S) {
+    append(&store, "a", CounterCommand::IncrementTwice).await;
+    append(&store, "b", CounterCommand::Increment).await;
+    append(&store, "a", CounterCommand::Increment).await;
+
+    let events = read_feed(&store, Cursor::START, 4).await;
+
+    let order: Vec<(&str, u64)> = events
+        .iter()
+        .map(|e| (e.aggregate_id.as_str(), e.sequence))
+        .collect();
+    assert_eq!(order, [("a", 1), ("a", 2), ("b", 1), ("a", 3)]);
+    assert!(events.windows(2).all(|w| w[0].cursor < w[1].cursor));
+    for event in &events {
+        assert_eq!(event.aggregate_type, "test_counter");
+        assert_eq!(event.event_type, "CounterIncremented");
+        assert_eq!(event.event_version, "1");
+        assert_eq!(
+            event.event_id,
+            event_id("test_counter", &event.aggregate_id, event.sequence)
+        );
+        assert_eq!(event.metadata["actor"], "contract-test");
+    }
+    assert_eq!(events[3].payload, json!({"Incremented": {"value": 3}}));
+    assert_eq!(
+        events[3].decode::<Counter>().unwrap().unwrap(),
+        CounterEvent::Incremented { value: 3 }
+    );
+    let again = read_feed(&store, Cursor::START, 4).await;
+    assert_eq!(
+        again, events,
+        "a second read delivers the same events and ids"
+    );
+}
+
+async fn read_after_resumes_exactly_after_the_cursor<S: Store>(store: S) {
+    for id in ["a", "b", "c", "d", "e"] {
+        append(&store, id, CounterCommand::Increment).await;
+    }
+    let all = read_feed(&store, Cursor::START, 5).await;
+    assert_eq!(all.len(), 5);
+
+    let first = store.read_after(Cursor::START, 2).await.unwrap();
+    let second = store.read_after(first[1].cursor, 2).await.unwrap();
+    let rest = store.read_after(second[1].cursor, 10).await.unwrap();
+    let past_the_end = store.read_after(rest[0].cursor, 10).await.unwrap();
+
+    let pages: Vec<_> = [first, second, rest].concat();
+    assert_eq!(pages, all);
+    assert!(past_the_end.is_empty());
+    assert!(store.read_after(Cursor::START, 0).await.unwrap().is_empty());
+}
+
+async fn has_events_tells_an_empty_store_apart<S: Store>(store: S) {
+    assert!(!store.has_events().await);
+    append(&store, "a", CounterCommand::Increment).await;
+    assert!(store.has_events().await);
+}
+
+async fn events_are_append_only<S: Store>(store: S) {
+    append(&store, "a", CounterCommand::Increment).await;
+    let before = read_feed(&store, Cursor::START, 1).await;
+
+    let update = store
+        .raw("UPDATE events SET event_type = 'Rewritten'")
+        .await;
+    let delete = store.raw("DELETE FROM events").await;
+
+    assert!(
+        update.as_ref().is_err_and(|e| e.contains("append-only")),
+        "{update:?}"
+    );
+    assert!(
+        delete.as_ref().is_err_and(|e| e.contains("append-only")),
+        "{delete:?}"
+    );
+    assert_eq!(store.read_after(Cursor::START, 10).await.unwrap(), before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command execution on the store's event repository.
+
+async fn execute_returns_the_new_version<S: Store>(store: S) {
+    let counters = counters(&store);
+    let metadata = metadata();
+    let run = |command| counters.execute("a", command, None, &metadata);
+
+    let once = run(CounterCommand::Increment).await.unwrap();
+    let twice = run(CounterCommand::IncrementTwice).await.unwrap();
+    let touched = run(CounterCommand::Touch).await.unwrap();
+    let refused = run(CounterCommand::Refuse).await;
+
+    assert_eq!((once.version, once.events_appended), (1, 1));
+    assert_eq!((twice.version, twice.events_appended), (3, 2));
+    assert_eq!((touched.version, touched.events_appended), (3, 0));
+    assert!(matches!(refused, Err(CommandError::Rejected(Refused))));
+    let loaded = counters.load("a").await.unwrap();
+    assert_eq!((loaded.version, loaded.aggregate.value), (3, 3));
+    assert_eq!(counters.load("never-written").await.unwrap().version, 0);
+}
+
+async fn a_pinned_version_that_moved_fails_the_precondition<S: Store>(store: S) {
+    let counters = counters(&store);
+    let metadata = metadata();
+    let run = |expected| counters.execute("a", CounterCommand::Increment, expected, &metadata);
+
+    assert_eq!(run(Some(0)).await.unwrap().version, 1);
+    let stale = run(Some(0)).await;
+    assert!(
+        matches!(
+            stale,
+            Err(CommandError::PreconditionFailed {
+                expected: 0,
+                actual: 1
+            })
+        ),
+        "{stale:?}"
+    );
+    assert_eq!(run(Some(1)).await.unwrap().version, 2);
+}
+
+async fn concurrent_commands_on_one_aggregate_never_lose_an_update<S: Store>(store: S) {
+    let counters = Arc::new(counters(&store).with_max_attempts(3));
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let counters = Arc::clone(&counters);
+            tokio::spawn(async move {
+                counters
+                    .execute("hot", CounterCommand::Increment, None, &metadata())
+                    .await
+            })
+        })
+        .collect();
+
+    let mut landed = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(_) => landed += 1,
+            Err(CommandError::Conflict) => {}
+            Err(other) => panic!("unexpected failure: {other}"),
+        }
+    }
+
+    assert!(landed > 0);
+    let loaded = counters.load("hot").await.unwrap();
+    assert_eq!(loaded.aggregate.value, landed);
+    assert_eq!(loaded.version, landed);
+    let events = read_feed(&store, Cursor::START, landed as usize).await;
+    let sequences: Vec<u64> = events.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, (1..=landed).collect::<Vec<_>>());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projection checkpoints and read-model documents.
+
+fn upsert(view: &str, id: &str, body: serde_json::Value) -> DocumentChange {
+    DocumentChange::Upsert {
+        view: view.to_owned(),
+        id: id.to_owned(),
+        body,
+    }
+}
+
+fn delete(view: &str, id: &str) -> DocumentChange {
+    DocumentChange::Delete {
+        view: view.to_owned(),
+        id: id.to_owned(),
+    }
+}
+
+const FIRST: Cursor = Cursor { tx: 7, position: 3 };
+const SECOND: Cursor = Cursor { tx: 9, position: 5 };
+const THIRD: Cursor = Cursor { tx: 9, position: 8 };
+
+async fn a_checkpoint_moves_only_from_where_it_is<S: Store>(store: S) {
+    assert_eq!(store.checkpoint("p").await.unwrap(), Cursor::START);
+
+    let first = store
+        .commit("p", Cursor::START, FIRST, vec![upsert("v", "1", json!(1))])
+        .await
+        .unwrap();
+    let replayed = store
+        .commit("p", Cursor::START, SECOND, vec![upsert("v", "2", json!(2))])
+        .await
+        .unwrap();
+    let skipping = store
+        .commit("p", SECOND, THIRD, vec![upsert("v", "3", json!(3))])
+        .await
+        .unwrap();
+
+    assert_eq!(first, CommitOutcome::Committed);
+    assert_eq!(replayed, CommitOutcome::CheckpointMoved);
+    assert_eq!(skipping, CommitOutcome::CheckpointMoved);
+    assert_eq!(store.checkpoint("p").await.unwrap(), FIRST);
+    assert_eq!(store.get("v", "1").await.unwrap(), Some(json!(1)));
+    assert_eq!(store.get("v", "2").await.unwrap(), None);
+    assert_eq!(store.get("v", "3").await.unwrap(), None);
+
+    let next = store.commit("p", FIRST, SECOND, vec![]).await.unwrap();
+    assert_eq!(next, CommitOutcome::Committed);
+    assert_eq!(store.checkpoint("p").await.unwrap(), SECOND);
+    assert_eq!(store.checkpoint("other").await.unwrap(), Cursor::START);
+}
+
+async fn of_concurrent_commits_from_one_checkpoint_exactly_one_wins<S: Store>(store: S) {
+    for from in [Cursor::START, FIRST] {
+        let to = if from == Cursor::START { FIRST } else { SECOND };
+        let commits: Vec<_> = (0..6)
+            .map(|n| {
+                let store = store.clone();
+                let change = upsert("v", &format!("{}-{n}", to.position), json!(n));
+                tokio::spawn(async move { store.commit("p", from, to, vec![change]).await })
+            })
+            .collect();
+        let mut committed = 0;
+        for commit in commits {
+            if commit.await.unwrap().unwrap() == CommitOutcome::Committed {
+                committed += 1;
+            }
+        }
+        assert_eq!(committed, 1, "commits from {from:?}");
+        assert_eq!(store.checkpoint("p").await.unwrap(), to);
+        let written = store.list("v", None, 100).await.unwrap();
+        let prefix = format!("{}-", to.position);
+        assert_eq!(
+            written
+                .iter()
+                .filter(|(id, _)| id.starts_with(&prefix))
+                .count(),
+            1
+        );
+    }
+}
+
+async fn documents_are_upserted_deleted_and_listed_in_pages<S: Store>(store: S) {
+    let mut changes: Vec<_> = (1..=5)
+        .map(|n| upsert("things", &format!("t{n}"), json!({"n": n})))
+        .collect();
+    changes.push(upsert("others", "t0", json!({"other": true})));
+    store
+        .commit("p", Cursor::START, FIRST, changes)
+        .await
+        .unwrap();
+    store
+        .commit(
+            "p",
+            FIRST,
+            SECOND,
+            vec![
+                upsert("things", "t3", json!({"n": 33})),
+                delete("things", "t2"),
+                delete("things", "missing"),
+            ],
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.get("things", "t3").await.unwrap(),
+        Some(json!({"n": 33}))
+    );
+    assert_eq!(
+        store.load_document("things", "t3").await.unwrap(),
+        Some(json!({"n": 33}))
+    );
+    assert_eq!(store.get("things", "t2").await.unwrap(), None);
+    assert_eq!(store.get("others", "t1").await.unwrap(), None);
+
+    let ids = |page: Vec<(String, serde_json::Value)>| -> Vec<String> {
+        page.into_iter().map(|(id, _)| id).collect()
+    };
+    let first = store.list("things", None, 2).await.unwrap();
+    assert_eq!(first[1], ("t3".to_owned(), json!({"n": 33})));
+    assert_eq!(ids(first), ["t1", "t3"]);
+    assert_eq!(
+        ids(store.list("things", Some("t3"), 2).await.unwrap()),
+        ["t4", "t5"]
+    );
+    assert!(store
+        .list("things", Some("t5"), 2)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.list("things", None, 0).await.unwrap().is_empty());
+    assert_eq!(ids(store.list("others", None, 10).await.unwrap()), ["t0"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idempotency keys.
+
+fn response(body: &str) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        headers: vec![("location".to_owned(), "/v1/carts/1".to_owned())],
+        body: body.to_owned(),
+    }
+}
+
+async fn an_idempotency_key_replays_its_completed_response<S: Store>(store: S) {
+    let now = Utc::now();
+    let stale = Duration::minutes(5);
+
+    let first = store.claim("k", "f1", now, stale).await.unwrap();
+    let while_running = store.claim("k", "f1", now, stale).await.unwrap();
+    let other_request = store.claim("k", "f2", now, stale).await.unwrap();
+    store.complete("k", &response("{}"), now).await.unwrap();
+    let repeated = store.claim("k", "f1", now, stale).await.unwrap();
+    let mismatched = store.claim("k", "f2", now, stale).await.unwrap();
+
+    assert_eq!(first, IdempotencyClaim::Acquired);
+    assert_eq!(while_running, IdempotencyClaim::InFlight);
+    assert_eq!(other_request, IdempotencyClaim::Mismatch);
+    assert_eq!(repeated, IdempotencyClaim::Replay(response("{}")));
+    assert_eq!(mismatched, IdempotencyClaim::Mismatch);
+}
+
+async fn a_released_idempotency_key_can_be_claimed_again<S: Store>(store: S) {
+    let now = Utc::now();
+    let stale = Duration::minutes(5);
+
+    store.claim("k", "f1", now, stale).await.unwrap();
+    store.release("k").await.unwrap();
+    let again = store.claim("k", "f1", now, stale).await.unwrap();
+    store.complete("k", &response("done"), now).await.unwrap();
+    store.release("k").await.unwrap();
+    let after_completion = store.claim("k", "f1", now, stale).await.unwrap();
+
+    assert_eq!(again, IdempotencyClaim::Acquired);
+    assert_eq!(after_completion, IdempotencyClaim::Replay(response("done")));
+}
+
+async fn a_stale_in_flight_key_is_taken_over_by_exactly_one_claimant<S: Store>(store: S) {
+    let start = Utc::now();
+    let stale = Duration::seconds(60);
+
+    store.claim("k", "f", start, stale).await.unwrap();
+    let fresh = store
+        .claim("k", "f", start + Duration::seconds(30), stale)
+        .await
+        .unwrap();
+    assert_eq!(fresh, IdempotencyClaim::InFlight);
+
+    let later = start + Duration::seconds(120);
+    let claims: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim("k", "f", later, stale).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for claim in claims {
+        outcomes.push(claim.await.unwrap().unwrap());
+    }
+
+    let acquired = outcomes
+        .iter()
+        .filter(|o| **o == IdempotencyClaim::Acquired)
+        .count();
+    assert_eq!(acquired, 1, "{outcomes:?}");
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, IdempotencyClaim::Acquired | IdempotencyClaim::InFlight)));
+}
+
+async fn purging_forgets_only_old_idempotency_keys<S: Store>(store: S) {
+    let start = Utc::now() - Duration::days(2);
+    let stale = Duration::minutes(5);
+    let recent = start + Duration::days(1) + Duration::hours(12);
+
+    store.claim("old", "f", start, stale).await.unwrap();
+    store
+        .complete("old", &response("old"), start)
+        .await
+        .unwrap();
+    store.claim("recent", "f", recent, stale).await.unwrap();
+    store
+        .complete("recent", &response("recent"), recent)
+        .await
+        .unwrap();
+
+    let purged = store
+        .purge_older_than(start + Duration::days(1))
+        .await
+        .unwrap();
+
+    assert_eq!(purged, 1);
+    let now = Utc::now();
+    assert_eq!(
+        store.claim("old", "other", now, stale).await.unwrap(),
+        IdempotencyClaim::Acquired
+    );
+    assert_eq!(
+        store.claim("recent", "f", now, stale).await.unwrap(),
+        IdempotencyClaim::Replay(response("recent"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health.
+
+async fn a_reachable_store_is_ready<S: Store>(store: S) {
+    store.ready().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+macro_rules! contract_suite {
+    ($($behaviour:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $behaviour() {
+                    super::$behaviour(acceptance::support::fresh_sqlite().await).await;
+                }
+            )+
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $behaviour() {
+                    super::$behaviour(acceptance::support::fresh_postgres().await).await;
+                }
+            )+
+        }
+    };
+}
+
+contract_suite!(
+    feed_returns_events_in_commit_order_with_stable_ids,
+    read_after_resumes_exactly_after_the_cursor,
+    has_events_tells_an_empty_store_apart,
+    events_are_append_only,
+    execute_returns_the_new_version,
+    a_pinned_version_that_moved_fails_the_precondition,
+    concurrent_commands_on_one_aggregate_never_lose_an_update,
+    a_checkpoint_moves_only_from_where_it_is,
+    of_concurrent_commits_from_one_checkpoint_exactly_one_wins,
+    documents_are_upserted_deleted_and_listed_in_pages,
+    an_idempotency_key_replays_its_completed_response,
+    a_released_idempotency_key_can_be_claimed_again,
+    a_stale_in_flight_key_is_taken_over_by_exactly_one_claimant,
+    purging_forgets_only_old_idempotency_keys,
+    a_reachable_store_is_ready,
+);
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL: a transaction that commits after a later-numbered one is not skipped.
+
+async fn append_raw(tx: &mut sqlx::PgConnection, aggregate_id: &str) {
+    sqlx::query(
+        "INSERT INTO events \
+             (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('test_counter', $1, 1, 'CounterIncremented', '1', \
+                 '{\"Incremented\": {\"value\": 1}}', '{}')",
+    )
+    .bind(aggregate_id)
+    .execute(tx)
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_feed_does_not_pass_a_transaction_still_in_flight() {
+    let store = support::fresh_postgres().await;
+
+    // Given T1 appends first (drawing the lower position) and stays open,
+    let mut t1 = store.pool().begin().await.unwrap();
+    append_raw(&mut t1, "t1").await;
+    // and T2 appends after it and commits,
+    let mut t2 = store.pool().begin().await.unwrap();
+    append_raw(&mut t2, "t2").await;
+    t2.commit().await.unwrap();
+
+    // then T2's event is visible to a plain query, but the feed does not pass T1.
+    let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(visible, 1);
+    assert!(store
+        .read_after(Cursor::START, 100)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // When T1 commits, the feed returns T1 then T2.
+    t1.commit().await.unwrap();
+    let events = read_feed(&store, Cursor::START, 2).await;
+    let ids: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
+    assert_eq!(ids, ["t1", "t2"]);
+    assert!(events[0].cursor < events[1].cursor);
+}
