@@ -213,7 +213,8 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let projector = wired
         .product_projector()
         .with_idle_poll(Duration::from_millis(200));
-    let projector_task = tokio::spawn(projector.run(wired.signal.subscribe(), shutdown_rx));
+    let projector_task = tokio::spawn(projector.run(wired.signal.subscribe(), shutdown_rx.clone()));
+    tokio::spawn(purge_idempotency_keys(wired.api.clone(), shutdown_rx));
 
     let listener = TcpListener::bind(settings.listen).map_err(|source| StartError::Listen {
         addr: settings.listen,
@@ -252,6 +253,25 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         server_task,
         projector_task,
     })
+}
+
+/// Idempotency keys are promised to work for at least 24 hours; they are kept for 72.
+const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::hours(72);
+
+async fn purge_idempotency_keys(api: ApiState, mut shutdown: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let before = api.clock.now() - IDEMPOTENCY_RETENTION;
+        match api.idempotency.purge_older_than(before).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
+            Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
+        }
+    }
 }
 
 /// `commerce serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.
