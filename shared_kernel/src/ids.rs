@@ -111,6 +111,31 @@ uuid_id!(
     LineId,
     "line id"
 );
+uuid_id!(
+    /// Identifies a stock reservation; callers choose it so that a retry is recognised.
+    ReservationId,
+    "reservation id"
+);
+uuid_id!(
+    /// Identifies a payment; deterministic when derived from the checkout that needs it.
+    PaymentId,
+    "payment id"
+);
+uuid_id!(
+    /// Identifies one refund of a payment.
+    RefundId,
+    "refund id"
+);
+uuid_id!(
+    /// Identifies an order.
+    OrderId,
+    "order id"
+);
+uuid_id!(
+    /// Identifies a checkout (one attempt to turn a cart into an order).
+    CheckoutId,
+    "checkout id"
+);
 
 #[cfg(test)]
 mod tests {

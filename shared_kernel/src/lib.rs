@@ -11,8 +11,13 @@ pub mod clock;
 pub mod ids;
 pub mod money;
 pub mod quantity;
+pub mod sku;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use ids::{deterministic_uuid, CartId, CustomerId, IdError, LineId, ProductId};
+pub use ids::{
+    deterministic_uuid, CartId, CheckoutId, CustomerId, IdError, LineId, OrderId, PaymentId,
+    ProductId, RefundId, ReservationId,
+};
 pub use money::{Currency, Money, MoneyError};
 pub use quantity::{Quantity, QuantityError};
+pub use sku::{Sku, SkuError, MAX_SKU_CHARS};

@@ -62,3 +62,9 @@ impl CatalogError {
         }
     }
 }
+
+impl From<shared_kernel::SkuError> for CatalogError {
+    fn from(error: shared_kernel::SkuError) -> Self {
+        CatalogError::InvalidSku { sku: error.sku }
+    }
+}

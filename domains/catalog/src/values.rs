@@ -1,71 +1,18 @@
 //! Value types of the catalog. Each constructor validates, so holding one means it is valid.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use shared_kernel::{Currency, Money};
 
 use crate::errors::CatalogError;
 
-/// Longest SKU, in characters.
-pub const MAX_SKU_CHARS: usize = 64;
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Most variants one product may have.
 pub const MAX_VARIANTS: usize = 100;
 
-/// Stock keeping unit: 1 to 64 characters of `A-Z a-z 0-9 - _ .`, surrounding whitespace
-/// ignored, stored uppercase so that `abc-1` and `ABC-1` are the same SKU.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Sku(String);
-
-impl Sku {
-    pub fn parse(raw: &str) -> Result<Sku, CatalogError> {
-        let trimmed = raw.trim();
-        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-        if trimmed.is_empty() || trimmed.len() > MAX_SKU_CHARS || !trimmed.chars().all(allowed) {
-            return Err(CatalogError::InvalidSku {
-                sku: raw.to_owned(),
-            });
-        }
-        Ok(Sku(trimmed.to_ascii_uppercase()))
-    }
-
-    /// The normalized (uppercase) form.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Sku {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for Sku {
-    type Err = CatalogError;
-
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Sku::parse(raw)
-    }
-}
-
-impl TryFrom<String> for Sku {
-    type Error = CatalogError;
-
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Sku::parse(&raw)
-    }
-}
-
-impl From<Sku> for String {
-    fn from(sku: Sku) -> Self {
-        sku.0
-    }
-}
+pub use shared_kernel::{Sku, MAX_SKU_CHARS};
 
 /// A product title: trimmed, not empty, at most 200 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -222,35 +169,6 @@ mod tests {
 
     fn eur(amount: &str) -> Money {
         Money::parse(amount, "EUR").unwrap()
-    }
-
-    #[test]
-    fn sku_is_trimmed_and_uppercased() {
-        assert_eq!(
-            Sku::parse("  tee-red_xl.2 ").unwrap().as_str(),
-            "TEE-RED_XL.2"
-        );
-    }
-
-    #[test]
-    fn sku_rejects_empty_long_and_odd_characters() {
-        let too_long = "A".repeat(65);
-        for raw in ["", "   ", "A B", "tee/red", "é", too_long.as_str()] {
-            assert_eq!(
-                Sku::parse(raw),
-                Err(CatalogError::InvalidSku { sku: raw.into() }),
-                "{raw:?}"
-            );
-        }
-        assert!(Sku::parse(&"A".repeat(64)).is_ok());
-    }
-
-    #[test]
-    fn sku_serializes_as_string_and_validates_on_read() {
-        let sku = Sku::parse("abc").unwrap();
-        assert_eq!(serde_json::to_string(&sku).unwrap(), "\"ABC\"");
-        assert_eq!(serde_json::from_str::<Sku>("\"abc\"").unwrap(), sku);
-        assert!(serde_json::from_str::<Sku>("\"a b\"").is_err());
     }
 
     #[test]

@@ -84,7 +84,7 @@ impl CatalogService {
             .iter()
             .map(|variant| Sku::parse(&variant.sku))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(CreateProductError::Rejected)?;
+            .map_err(|e| CreateProductError::Rejected(e.into()))?;
         skus.sort();
 
         // Validate everything before claiming anything: a dry run of the aggregate's decision.
