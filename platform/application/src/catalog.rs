@@ -5,7 +5,7 @@
 //! anything, claims its SKUs in sorted order, then appends the product; if anything fails
 //! after a claim, the claims made so far are released. A process that dies between the claims
 //! and the product leaves claims held by a product that never existed: such a claim may be
-//! taken over once it is older than [`ORPHAN_GRACE`] (ADR 0009).
+//! taken over once it is older than [`ORPHAN_GRACE`] (ADR 0007).
 
 use std::sync::Arc;
 
