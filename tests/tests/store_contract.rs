@@ -16,7 +16,7 @@ use postgres_store::PostgresStore;
 use runtime::{
     event_id, CommandError, CommandExecutor, CommandMetadata, CommitOutcome, Cursor,
     DocumentChange, EventFeed, EventSourcedExecutor, HealthCheck, IdempotencyClaim,
-    IdempotencyStore, ProjectionStore, ReadModels, StoredResponse,
+    IdempotencyStore, ListQuery, ProjectionStore, ReadModels, StoredResponse,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -398,7 +398,7 @@ async fn of_concurrent_commits_from_one_checkpoint_exactly_one_wins<S: Store>(st
         }
         assert_eq!(committed, 1, "commits from {from:?}");
         assert_eq!(store.checkpoint("p").await.unwrap(), to);
-        let written = store.list("v", None, 100).await.unwrap();
+        let written = store.list(ListQuery::new("v", 100)).await.unwrap();
         let prefix = format!("{}-", to.position);
         assert_eq!(
             written
@@ -447,20 +447,84 @@ async fn documents_are_upserted_deleted_and_listed_in_pages<S: Store>(store: S) 
     let ids = |page: Vec<(String, serde_json::Value)>| -> Vec<String> {
         page.into_iter().map(|(id, _)| id).collect()
     };
-    let first = store.list("things", None, 2).await.unwrap();
+    let first = store.list(ListQuery::new("things", 2)).await.unwrap();
     assert_eq!(first[1], ("t3".to_owned(), json!({"n": 33})));
     assert_eq!(ids(first), ["t1", "t3"]);
     assert_eq!(
-        ids(store.list("things", Some("t3"), 2).await.unwrap()),
+        ids(store
+            .list(ListQuery::new("things", 2).starting_after(Some("t3")))
+            .await
+            .unwrap()),
         ["t4", "t5"]
     );
     assert!(store
-        .list("things", Some("t5"), 2)
+        .list(ListQuery::new("things", 2).starting_after(Some("t5")))
         .await
         .unwrap()
         .is_empty());
-    assert!(store.list("things", None, 0).await.unwrap().is_empty());
-    assert_eq!(ids(store.list("others", None, 10).await.unwrap()), ["t0"]);
+    assert!(store
+        .list(ListQuery::new("things", 0))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        ids(store.list(ListQuery::new("others", 10)).await.unwrap()),
+        ["t0"]
+    );
+
+    let newest_first = ListQuery::new("things", 2).descending();
+    assert_eq!(ids(store.list(newest_first).await.unwrap()), ["t5", "t4"]);
+    assert_eq!(
+        ids(store
+            .list(newest_first.starting_after(Some("t4")))
+            .await
+            .unwrap()),
+        ["t3", "t1"]
+    );
+    let mut found = ids(store
+        .get_many(
+            "things",
+            &["t1".to_owned(), "t2".to_owned(), "t5".to_owned()],
+        )
+        .await
+        .unwrap());
+    found.sort();
+    assert_eq!(found, ["t1", "t5"], "missing documents are left out");
+    assert!(store.get_many("things", &[]).await.unwrap().is_empty());
+}
+
+async fn secondary_indexes_list_by_prefix<S: Store>(store: S) {
+    let changes = [
+        "alice/1", "alice/2", "alice/3", "alicea/1", "bob/1", "alic/9",
+    ]
+    .iter()
+    .map(|id| upsert("by_customer", id, json!({"id": id})))
+    .collect();
+    store
+        .commit("p", Cursor::START, FIRST, changes)
+        .await
+        .unwrap();
+    let ids = |page: Vec<(String, serde_json::Value)>| -> Vec<String> {
+        page.into_iter().map(|(id, _)| id).collect()
+    };
+    let alice = ListQuery::new("by_customer", 10).with_prefix("alice/");
+    assert_eq!(
+        ids(store.list(alice).await.unwrap()),
+        ["alice/1", "alice/2", "alice/3"]
+    );
+    assert_eq!(
+        ids(store.list(alice.descending()).await.unwrap()),
+        ["alice/3", "alice/2", "alice/1"]
+    );
+    let page = ListQuery::new("by_customer", 1)
+        .with_prefix("alice/")
+        .starting_after(Some("alice/1"));
+    assert_eq!(ids(store.list(page).await.unwrap()), ["alice/2"]);
+    assert!(store
+        .list(ListQuery::new("by_customer", 10).with_prefix("carol/"))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -615,6 +679,7 @@ contract_suite!(
     a_checkpoint_moves_only_from_where_it_is,
     of_concurrent_commits_from_one_checkpoint_exactly_one_wins,
     documents_are_upserted_deleted_and_listed_in_pages,
+    secondary_indexes_list_by_prefix,
     an_idempotency_key_replays_its_completed_response,
     a_released_idempotency_key_can_be_claimed_again,
     a_stale_in_flight_key_is_taken_over_by_exactly_one_claimant,

@@ -1,7 +1,9 @@
 //! Projection checkpoints and read-model documents.
 
 use async_trait::async_trait;
-use runtime::{CommitOutcome, Cursor, DocumentChange, ProjectionStore, ReadModels, StoreError};
+use runtime::{
+    CommitOutcome, Cursor, DocumentChange, ListQuery, ProjectionStore, ReadModels, StoreError,
+};
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
@@ -138,24 +140,45 @@ impl ReadModels for PostgresStore {
         self.document(view, id).await
     }
 
-    async fn list(
+    async fn get_many(
         &self,
         view: &str,
-        starting_after: Option<&str>,
-        limit: usize,
+        ids: &[String],
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        if limit == 0 {
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
-        sqlx::query_as(
+        sqlx::query_as("SELECT id, body FROM read_documents WHERE view = $1 AND id = ANY($2)")
+            .bind(view)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)
+    }
+
+    async fn list(&self, query: ListQuery<'_>) -> Result<Vec<(String, Value)>, StoreError> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (after, order) = if query.descending {
+            ("id < $4", "DESC")
+        } else {
+            ("id > $4", "ASC")
+        };
+        let sql = format!(
             "SELECT id, body FROM read_documents \
-             WHERE view = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3",
-        )
-        .bind(view)
-        .bind(starting_after)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)
+             WHERE view = $1 AND id >= $2 AND ($3::text IS NULL OR id < $3) \
+               AND ($4::text IS NULL OR {after}) \
+             ORDER BY id {order} LIMIT $5"
+        );
+        sqlx::query_as(&sql)
+            .bind(query.view)
+            .bind(query.prefix)
+            .bind(query.prefix_end())
+            .bind(query.starting_after)
+            .bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)
     }
 }

@@ -5,6 +5,7 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use application::{CreateProductError, STOREFRONT_VIEW};
 use catalog::views::ProductView;
 use catalog::{NewVariant, ProductCommand};
+use runtime::ListQuery;
 use shared_kernel::ProductId;
 
 use crate::dto::{AdminProductDto, CreateProductRequest, MoneyDto, ProductDto, ProductList};
@@ -36,9 +37,8 @@ async fn list(state: &ApiState, params: &ListParams) -> Result<Reply, ApiError> 
     let mut rows = state
         .read_models
         .list(
-            STOREFRONT_VIEW,
-            page.starting_after.as_deref(),
-            page.limit + 1,
+            ListQuery::new(STOREFRONT_VIEW, page.limit + 1)
+                .starting_after(page.starting_after.as_deref()),
         )
         .await?;
     let has_more = rows.len() > page.limit;

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use runtime::{CommitOutcome, Cursor, DocumentChange, ProjectionStore, ReadModels, StoreError};
+use runtime::{
+    CommitOutcome, Cursor, DocumentChange, ListQuery, ProjectionStore, ReadModels, StoreError,
+};
 use serde_json::Value;
 use sqlx::{Sqlite, Transaction};
 
@@ -148,29 +150,60 @@ impl ReadModels for SqliteStore {
         self.document(view, id).await
     }
 
-    async fn list(
+    async fn get_many(
         &self,
         view: &str,
-        starting_after: Option<&str>,
-        limit: usize,
+        ids: &[String],
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        if limit == 0 {
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, body FROM read_documents \
-             WHERE view = ? AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?",
-        )
-        .bind(view)
-        .bind(starting_after)
-        .bind(starting_after)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
+        let placeholders = vec!["?"; ids.len()].join(", ");
+        let sql = format!(
+            "SELECT id, body FROM read_documents WHERE view = ? AND id IN ({placeholders})"
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql).bind(view);
+        for id in ids {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(store_error)?;
         rows.into_iter()
             .map(|(id, body)| {
                 let body = parse_body(view, &id, &body)?;
+                Ok((id, body))
+            })
+            .collect()
+    }
+
+    async fn list(&self, query: ListQuery<'_>) -> Result<Vec<(String, Value)>, StoreError> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (after, order) = if query.descending {
+            ("id < ?", "DESC")
+        } else {
+            ("id > ?", "ASC")
+        };
+        let sql = format!(
+            "SELECT id, body FROM read_documents \
+             WHERE view = ? AND id >= ? AND (? IS NULL OR id < ?) AND (? IS NULL OR {after}) \
+             ORDER BY id {order} LIMIT ?"
+        );
+        let end = query.prefix_end();
+        let rows: Vec<(String, String)> = sqlx::query_as(&sql)
+            .bind(query.view)
+            .bind(query.prefix)
+            .bind(end.as_deref())
+            .bind(end.as_deref())
+            .bind(query.starting_after)
+            .bind(query.starting_after)
+            .bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(id, body)| {
+                let body = parse_body(query.view, &id, &body)?;
                 Ok((id, body))
             })
             .collect()

@@ -22,6 +22,6 @@ pub use feed::{event_id, Cursor, EventFeed, FeedEvent, FeedSignal};
 pub use health::HealthCheck;
 pub use idempotency::{IdempotencyClaim, IdempotencyStore, StoredResponse};
 pub use projection::{
-    CommitOutcome, DocumentChange, Projection, ProjectionStore, ProjectorRunner, ReadModels,
-    WorkingSet,
+    CommitOutcome, DocumentChange, ListQuery, Projection, ProjectionStore, ProjectorRunner,
+    ReadModels, WorkingSet,
 };

@@ -58,18 +58,73 @@ pub trait ProjectionStore: Send + Sync {
     ) -> Result<CommitOutcome, StoreError>;
 }
 
+/// Which documents of a view to list, in id order.
+///
+/// Secondary indexes are views whose ids start with the index key, e.g.
+/// `"{customer_id}/{order_id}"`: listing with `prefix = "{customer_id}/"` pages through one
+/// customer's orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListQuery<'a> {
+    pub view: &'a str,
+    /// Only ids that start with this; empty for the whole view.
+    pub prefix: &'a str,
+    /// A full id (prefix included): the page starts after it in the listing order.
+    pub starting_after: Option<&'a str>,
+    pub limit: usize,
+    /// Descending id order (newest first for time-ordered UUID v7 ids).
+    pub descending: bool,
+}
+
+impl<'a> ListQuery<'a> {
+    pub fn new(view: &'a str, limit: usize) -> Self {
+        Self {
+            view,
+            prefix: "",
+            starting_after: None,
+            limit,
+            descending: false,
+        }
+    }
+
+    pub fn with_prefix(mut self, prefix: &'a str) -> Self {
+        self.prefix = prefix;
+        self
+    }
+
+    pub fn starting_after(mut self, id: Option<&'a str>) -> Self {
+        self.starting_after = id;
+        self
+    }
+
+    pub fn descending(mut self) -> Self {
+        self.descending = true;
+        self
+    }
+
+    /// The smallest string greater than every id with the prefix, if the prefix is not empty.
+    pub fn prefix_end(&self) -> Option<String> {
+        let mut chars: Vec<char> = self.prefix.chars().collect();
+        let last = chars.pop()?;
+        let next = char::from_u32(u32::from(last) + 1).unwrap_or(char::MAX);
+        chars.push(next);
+        Some(chars.into_iter().collect())
+    }
+}
+
 /// Queries over read-model documents.
 #[async_trait]
 pub trait ReadModels: Send + Sync {
     async fn get(&self, view: &str, id: &str) -> Result<Option<Value>, StoreError>;
 
-    /// Documents of `view` ordered by id, strictly after `starting_after`; at most `limit`.
-    async fn list(
+    /// The documents of `view` among `ids` that exist, in no particular order.
+    async fn get_many(
         &self,
         view: &str,
-        starting_after: Option<&str>,
-        limit: usize,
+        ids: &[String],
     ) -> Result<Vec<(String, Value)>, StoreError>;
+
+    /// Documents matching `query`, at most `query.limit`, in id order.
+    async fn list(&self, query: ListQuery<'_>) -> Result<Vec<(String, Value)>, StoreError>;
 }
 
 /// The documents one batch reads and writes. Loaded lazily, written back only if changed.
@@ -128,6 +183,19 @@ impl WorkingSet {
 fn change_key(change: &DocumentChange) -> (&str, &str) {
     match change {
         DocumentChange::Upsert { view, id, .. } | DocumentChange::Delete { view, id } => (view, id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_ends_just_after_its_last_character() {
+        let query = ListQuery::new("orders_by_customer", 10).with_prefix("abc/");
+        assert_eq!(query.prefix_end().as_deref(), Some("abc0"));
+        assert!("abc/zzz" < "abc0" && "abc/" < "abc0");
+        assert_eq!(ListQuery::new("v", 1).prefix_end(), None);
     }
 }
 
