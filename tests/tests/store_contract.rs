@@ -298,10 +298,15 @@ async fn a_pinned_version_that_moved_fails_the_precondition<S: Store>(store: S) 
 }
 
 async fn concurrent_commands_on_one_aggregate_never_lose_an_update<S: Store>(store: S) {
-    let counters = Arc::new(counters(&store).with_max_attempts(3));
+    // Four executors stand for four app instances: within one, writers queue on a lock;
+    // across them they race, and only the store's optimistic concurrency keeps them honest.
+    let instances: Vec<_> = (0..4)
+        .map(|_| Arc::new(counters(&store).with_max_attempts(3)))
+        .collect();
+    let counters = Arc::clone(&instances[0]);
     let attempts: Vec<_> = (0..20)
-        .map(|_| {
-            let counters = Arc::clone(&counters);
+        .map(|i| {
+            let counters = Arc::clone(&instances[i % instances.len()]);
             tokio::spawn(async move {
                 counters
                     .execute("hot", CounterCommand::Increment, None, &metadata())

@@ -103,12 +103,21 @@ pub trait CommandExecutor<A: Aggregate + Clone>: Send + Sync {
     ) -> Result<Executed<A>, CommandError<A::Error>>;
 }
 
+/// How many in-process locks writers to one aggregate type share (see [`EventSourcedExecutor`]).
+const LOCK_STRIPES: usize = 256;
+
 /// [`CommandExecutor`] over any cqrs-es persisted event repository (SQLite or PostgreSQL).
+///
+/// Writers in this process to the same aggregate queue on a striped lock instead of racing:
+/// under a burst (a hundred shoppers after the last units) optimistic retries would otherwise
+/// spend their budget losing to each other. Writers in other processes still race, and the
+/// store's optimistic concurrency with bounded retries settles that.
 pub struct EventSourcedExecutor<R: PersistedEventRepository, A: Aggregate> {
     store: PersistedEventStore<R, A>,
     services: A::Services,
     max_attempts: u32,
     signal: Option<FeedSignal>,
+    locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl<R: PersistedEventRepository, A: Aggregate> EventSourcedExecutor<R, A> {
@@ -119,7 +128,18 @@ impl<R: PersistedEventRepository, A: Aggregate> EventSourcedExecutor<R, A> {
             services,
             max_attempts: 8,
             signal: None,
+            locks: (0..LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
+    }
+
+    fn lock_for(&self, aggregate_id: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        aggregate_id.hash(&mut hasher);
+        let stripe = usize::try_from(hasher.finish() % LOCK_STRIPES as u64).unwrap_or(0);
+        &self.locks[stripe]
     }
 
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
@@ -182,6 +202,7 @@ where
         expected_version: Option<u64>,
         metadata: &CommandMetadata,
     ) -> Result<Executed<A>, CommandError<A::Error>> {
+        let _serialized = self.lock_for(aggregate_id).lock().await;
         let mut attempt = 0;
         loop {
             attempt += 1;
