@@ -1,0 +1,60 @@
+//! What happened to stock. Event type strings and version "1" are part of the stored format:
+//! never rename them; add an upcaster and a new version instead.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use shared_kernel::{Quantity, ReservationId, Sku};
+
+use crate::values::AdjustmentReason;
+
+/// Events of the [`StockItem`](crate::StockItem) aggregate.
+///
+/// Both events that can open a stream (`StockReceived`, `StockAdjusted`) carry the SKU, so the
+/// item always knows which SKU it counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StockEvent {
+    StockReceived {
+        sku: Sku,
+        quantity: Quantity,
+        reference: Option<String>,
+    },
+    /// Units on hand changed by `delta` (never zero).
+    StockAdjusted {
+        sku: Sku,
+        delta: i64,
+        reason: AdjustmentReason,
+    },
+    StockReserved {
+        reservation_id: ReservationId,
+        quantity: Quantity,
+        expires_at: DateTime<Utc>,
+    },
+    /// The reservation's units are available again.
+    ReservationReleased { reservation_id: ReservationId },
+    /// The reservation's `quantity` units left stock (sold).
+    ReservationCommitted {
+        reservation_id: ReservationId,
+        quantity: Quantity,
+    },
+    /// The reservation ran past its deadline; its units are available again.
+    ReservationExpired { reservation_id: ReservationId },
+}
+
+impl DomainEvent for StockEvent {
+    fn event_type(&self) -> String {
+        match self {
+            StockEvent::StockReceived { .. } => "StockReceived",
+            StockEvent::StockAdjusted { .. } => "StockAdjusted",
+            StockEvent::StockReserved { .. } => "StockReserved",
+            StockEvent::ReservationReleased { .. } => "ReservationReleased",
+            StockEvent::ReservationCommitted { .. } => "ReservationCommitted",
+            StockEvent::ReservationExpired { .. } => "ReservationExpired",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
