@@ -1,0 +1,387 @@
+//! A deterministic, in-process payment gateway: [`SandboxGateway`] implements the payments
+//! context's [`PaymentGateway`] port with no network, no randomness and no sleeping, so local
+//! runs, demos and tests can exercise every path a real provider can take.
+//!
+//! The outcome is chosen by the payment method token:
+//!
+//! | token                    | `authorize` answers                                                          |
+//! |--------------------------|------------------------------------------------------------------------------|
+//! | `tok_visa`               | an authorization                                                             |
+//! | `tok_declined`           | `Declined` `CardDeclined`: "Your card was declined."                        |
+//! | `tok_insufficient_funds` | `Declined` `InsufficientFunds`: "Your card has insufficient funds."         |
+//! | `tok_expired_card`       | `Declined` `ExpiredCard`: "Your card has expired."                          |
+//! | `tok_transient`          | `Transient` on the first call with a key (nothing happens), then an authorization for that key |
+//! | `tok_timeout`            | `Unknown` on the first call with a key, but the authorization *is* created; later calls with that key return it |
+//! | `tok_timeout_declined`   | `Unknown` on the first call with a key; later calls with that key are `Declined` `CardDeclined` |
+//! | anything else            | `Declined` `CardDeclined`                                                   |
+//!
+//! Like a real provider it honours idempotency keys: a key it has acted on returns the
+//! original outcome (the documented first-call behaviours aside), and a key reused for a
+//! different request is `Rejected`. It also keeps each authorization's amount, captured,
+//! refunded and voided state and refuses, with `Rejected`, what a provider refuses: capturing
+//! more than remains (including any capture under a new key once all is captured), capturing
+//! or refunding a voided authorization, voiding after a capture or twice, refunding more than
+//! was captured, amounts that are not positive or in another currency, unknown authorization
+//! ids. [`SandboxGateway::authorization`] shows that state to tests.
+//!
+//! Invariant: the same sequence of calls always gives the same answers and the same ids
+//! (ids are derived from idempotency keys).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use payments::{
+    Authorization, AuthorizeRequest, CaptureReceipt, CaptureRequest, DeclineCode, GatewayError,
+    PaymentGateway, RefundReceipt, RefundRequest, VoidRequest,
+};
+use shared_kernel::{deterministic_uuid, Money};
+
+/// Authorizes.
+pub const TOK_VISA: &str = "tok_visa";
+/// Declined: `CardDeclined`.
+pub const TOK_DECLINED: &str = "tok_declined";
+/// Declined: `InsufficientFunds`.
+pub const TOK_INSUFFICIENT_FUNDS: &str = "tok_insufficient_funds";
+/// Declined: `ExpiredCard`.
+pub const TOK_EXPIRED_CARD: &str = "tok_expired_card";
+/// `Transient` on the first call per idempotency key, then authorizes.
+pub const TOK_TRANSIENT: &str = "tok_transient";
+/// `Unknown` on the first call per idempotency key although it authorized; then authorized.
+pub const TOK_TIMEOUT: &str = "tok_timeout";
+/// `Unknown` on the first call per idempotency key; then declined (`CardDeclined`).
+pub const TOK_TIMEOUT_DECLINED: &str = "tok_timeout_declined";
+
+/// Every documented test token.
+pub const TEST_TOKENS: [&str; 7] = [
+    TOK_VISA,
+    TOK_DECLINED,
+    TOK_INSUFFICIENT_FUNDS,
+    TOK_EXPIRED_CARD,
+    TOK_TRANSIENT,
+    TOK_TIMEOUT,
+    TOK_TIMEOUT_DECLINED,
+];
+
+/// What the sandbox provider holds for one authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationSnapshot {
+    pub authorization_id: String,
+    pub amount: Money,
+    pub captured: Money,
+    pub refunded: Money,
+    pub voided: bool,
+}
+
+/// The sandbox provider. Cheap to create; share one behind an `Arc` per process.
+#[derive(Default)]
+pub struct SandboxGateway {
+    ledger: Mutex<Ledger>,
+}
+
+impl SandboxGateway {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The provider's view of an authorization, if it exists.
+    pub fn authorization(&self, authorization_id: &str) -> Option<AuthorizationSnapshot> {
+        self.ledger()
+            .holds
+            .get(authorization_id)
+            .map(|hold| hold.snapshot(authorization_id))
+    }
+
+    /// The authorization created under `idempotency_key`, if any: lets tests see that a timed
+    /// out authorization exists although its caller never learnt its id.
+    pub fn authorization_for_key(&self, idempotency_key: &str) -> Option<AuthorizationSnapshot> {
+        self.authorization(&id_for("auth", "sandbox-authorization", idempotency_key))
+    }
+
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        // Every update completes before the guard is dropped, so a panic elsewhere cannot
+        // leave the ledger half-written.
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for SandboxGateway {
+    async fn authorize(&self, request: AuthorizeRequest) -> Result<Authorization, GatewayError> {
+        let mut ledger = self.ledger();
+        let key = request.idempotency_key.clone();
+        let token = request.payment_method_token.as_str();
+        if let Some(replayed) = replay(&ledger.authorizations, &key, &request) {
+            tracing::debug!(key, "sandbox: replaying authorization");
+            return replayed;
+        }
+        if token == TOK_TRANSIENT && ledger.failed_once.insert(key.clone()) {
+            tracing::info!(key, "sandbox: simulated outage, nothing authorized");
+            return Err(GatewayError::Transient(
+                "sandbox: simulated outage; retry with the same idempotency key".into(),
+            ));
+        }
+        let outcome = match payable(&request.amount) {
+            Err(reason) => Err(reason),
+            Ok(()) => match token {
+                TOK_VISA | TOK_TRANSIENT | TOK_TIMEOUT => {
+                    Ok(ledger.place_hold(&key, request.amount))
+                }
+                TOK_INSUFFICIENT_FUNDS => Err(decline(
+                    DeclineCode::InsufficientFunds,
+                    "Your card has insufficient funds.",
+                )),
+                TOK_EXPIRED_CARD => {
+                    Err(decline(DeclineCode::ExpiredCard, "Your card has expired."))
+                }
+                // tok_declined, tok_timeout_declined and every token the sandbox does not know.
+                _ => Err(decline(
+                    DeclineCode::CardDeclined,
+                    "Your card was declined.",
+                )),
+            },
+        };
+        tracing::debug!(key, token, ?outcome, "sandbox: authorization");
+        ledger.authorizations.insert(
+            key.clone(),
+            Recorded {
+                request: request.clone(),
+                outcome: outcome.clone(),
+            },
+        );
+        if matches!(token, TOK_TIMEOUT | TOK_TIMEOUT_DECLINED) {
+            tracing::info!(key, "sandbox: simulated timeout after the provider acted");
+            return Err(GatewayError::Unknown(
+                "sandbox: simulated timeout; ask again with the same idempotency key".into(),
+            ));
+        }
+        outcome
+    }
+
+    async fn capture(&self, request: CaptureRequest) -> Result<CaptureReceipt, GatewayError> {
+        let mut ledger = self.ledger();
+        let key = request.idempotency_key.clone();
+        if let Some(replayed) = replay(&ledger.captures, &key, &request) {
+            return replayed;
+        }
+        let outcome = ledger.capture(&request);
+        tracing::debug!(key, ?outcome, "sandbox: capture");
+        ledger.captures.insert(
+            key,
+            Recorded {
+                request,
+                outcome: outcome.clone(),
+            },
+        );
+        outcome
+    }
+
+    async fn void(&self, request: VoidRequest) -> Result<(), GatewayError> {
+        let mut ledger = self.ledger();
+        let key = request.idempotency_key.clone();
+        if let Some(replayed) = replay(&ledger.voids, &key, &request) {
+            return replayed;
+        }
+        let outcome = ledger.void(&request.authorization_id);
+        tracing::debug!(key, ?outcome, "sandbox: void");
+        ledger.voids.insert(
+            key,
+            Recorded {
+                request,
+                outcome: outcome.clone(),
+            },
+        );
+        outcome
+    }
+
+    async fn refund(&self, request: RefundRequest) -> Result<RefundReceipt, GatewayError> {
+        let mut ledger = self.ledger();
+        let key = request.idempotency_key.clone();
+        if let Some(replayed) = replay(&ledger.refunds, &key, &request) {
+            return replayed;
+        }
+        let outcome = ledger.refund(&request);
+        tracing::debug!(key, ?outcome, "sandbox: refund");
+        ledger.refunds.insert(
+            key,
+            Recorded {
+                request,
+                outcome: outcome.clone(),
+            },
+        );
+        outcome
+    }
+}
+
+/// A request the provider acted on, and what it answered.
+struct Recorded<R, T> {
+    request: R,
+    outcome: Result<T, GatewayError>,
+}
+
+type Outcomes<R, T> = HashMap<String, Recorded<R, T>>;
+
+#[derive(Default)]
+struct Ledger {
+    authorizations: Outcomes<AuthorizeRequest, Authorization>,
+    captures: Outcomes<CaptureRequest, CaptureReceipt>,
+    voids: Outcomes<VoidRequest, ()>,
+    refunds: Outcomes<RefundRequest, RefundReceipt>,
+    /// Keys of `tok_transient` authorizations whose first call already failed.
+    failed_once: HashSet<String>,
+    /// Authorizations by id.
+    holds: HashMap<String, Hold>,
+}
+
+struct Hold {
+    amount: Money,
+    captured: Money,
+    refunded: Money,
+    voided: bool,
+}
+
+impl Hold {
+    fn snapshot(&self, authorization_id: &str) -> AuthorizationSnapshot {
+        AuthorizationSnapshot {
+            authorization_id: authorization_id.to_owned(),
+            amount: self.amount,
+            captured: self.captured,
+            refunded: self.refunded,
+            voided: self.voided,
+        }
+    }
+}
+
+impl Ledger {
+    fn place_hold(&mut self, key: &str, amount: Money) -> Authorization {
+        let authorization_id = id_for("auth", "sandbox-authorization", key);
+        self.holds.insert(
+            authorization_id.clone(),
+            Hold {
+                amount,
+                captured: Money::zero(amount.currency()),
+                refunded: Money::zero(amount.currency()),
+                voided: false,
+            },
+        );
+        Authorization { authorization_id }
+    }
+
+    fn hold(&mut self, authorization_id: &str) -> Result<&mut Hold, GatewayError> {
+        self.holds
+            .get_mut(authorization_id)
+            .ok_or_else(|| rejected(format!("no authorization '{authorization_id}'")))
+    }
+
+    fn capture(&mut self, request: &CaptureRequest) -> Result<CaptureReceipt, GatewayError> {
+        let id = &request.authorization_id;
+        let hold = self.hold(id)?;
+        payable(&request.amount)?;
+        let remaining = difference(&hold.amount, &hold.captured)?;
+        if hold.voided {
+            return Err(rejected(format!("authorization '{id}' was voided")));
+        }
+        if remaining.is_zero() {
+            return Err(rejected(format!(
+                "authorization '{id}' is already fully captured"
+            )));
+        }
+        let requested = &request.amount;
+        if difference(&remaining, requested)?.is_negative() {
+            return Err(rejected(format!(
+                "cannot capture {requested}: only {remaining} of authorization '{id}' remains"
+            )));
+        }
+        hold.captured = sum(&hold.captured, requested)?;
+        Ok(CaptureReceipt {
+            capture_id: id_for("cap", "sandbox-capture", &request.idempotency_key),
+        })
+    }
+
+    fn void(&mut self, id: &str) -> Result<(), GatewayError> {
+        let hold = self.hold(id)?;
+        if hold.voided {
+            return Err(rejected(format!("authorization '{id}' is already voided")));
+        }
+        if !hold.captured.is_zero() {
+            return Err(rejected(format!(
+                "cannot void authorization '{id}': {} was captured",
+                hold.captured
+            )));
+        }
+        hold.voided = true;
+        Ok(())
+    }
+
+    fn refund(&mut self, request: &RefundRequest) -> Result<RefundReceipt, GatewayError> {
+        let id = &request.authorization_id;
+        let hold = self.hold(id)?;
+        payable(&request.amount)?;
+        let refundable = difference(&hold.captured, &hold.refunded)?;
+        let requested = &request.amount;
+        if difference(&refundable, requested)?.is_negative() {
+            return Err(rejected(format!(
+                "cannot refund {requested}: {refundable} of authorization '{id}' is refundable"
+            )));
+        }
+        hold.refunded = sum(&hold.refunded, requested)?;
+        Ok(RefundReceipt {
+            refund_id: id_for("re", "sandbox-refund", &request.idempotency_key),
+        })
+    }
+}
+
+/// The recorded outcome of `key`, or a refusal if `key` was used for another request.
+fn replay<R: PartialEq, T: Clone>(
+    outcomes: &Outcomes<R, T>,
+    key: &str,
+    request: &R,
+) -> Option<Result<T, GatewayError>> {
+    let recorded = outcomes.get(key)?;
+    if recorded.request == *request {
+        Some(recorded.outcome.clone())
+    } else {
+        Some(Err(rejected(format!(
+            "idempotency key '{key}' was already used for a different request"
+        ))))
+    }
+}
+
+/// A provider-style id (`auth_…`, `cap_…`, `re_…`) derived from the idempotency key.
+fn id_for(prefix: &str, namespace: &str, key: &str) -> String {
+    format!(
+        "{prefix}_{}",
+        deterministic_uuid(namespace, &[key]).simple()
+    )
+}
+
+fn payable(amount: &Money) -> Result<(), GatewayError> {
+    match Money::price(amount.amount(), amount.currency()) {
+        Ok(valid) if !valid.is_zero() => Ok(()),
+        _ => Err(rejected(format!(
+            "{amount} is not a positive amount in whole minor units"
+        ))),
+    }
+}
+
+fn sum(left: &Money, right: &Money) -> Result<Money, GatewayError> {
+    left.checked_add(right).map_err(|e| rejected(e.to_string()))
+}
+
+fn difference(left: &Money, right: &Money) -> Result<Money, GatewayError> {
+    left.checked_sub(right).map_err(|e| rejected(e.to_string()))
+}
+
+fn decline(code: DeclineCode, message: &str) -> GatewayError {
+    GatewayError::Declined {
+        code,
+        message: message.to_owned(),
+    }
+}
+
+fn rejected(reason: impl Into<String>) -> GatewayError {
+    GatewayError::Rejected(reason.into())
+}
+
+#[cfg(test)]
+mod tests;
