@@ -1,0 +1,335 @@
+//! The `Order` aggregate.
+//!
+//! State machine (`-` = not placed). "Same" means the checkout or payment the order already
+//! records; a different one is refused (`AlreadyExists` / `NotAllowed`).
+//!
+//! | status    | PlaceOrder         | MarkPaid            | FulfillOrder | CompleteOrder | CancelOrder         |
+//! |-----------|--------------------|---------------------|--------------|---------------|---------------------|
+//! | -         | Placed             | NotFound            | NotFound     | NotFound      | NotFound            |
+//! | Placed    | same: no-op        | Paid (amount=total) | NotAllowed   | NotAllowed    | Cancelled           |
+//! | Paid      | same: no-op        | same: no-op         | Fulfilled    | NotAllowed    | Cancelled, was paid |
+//! | Fulfilled | same: no-op        | same: no-op         | NotAllowed   | Completed     | NotAllowed          |
+//! | Completed | same: no-op        | same: no-op         | NotAllowed   | NotAllowed    | NotAllowed          |
+//! | Cancelled | same: no-op        | same: no-op         | NotAllowed   | NotAllowed    | no-op               |
+//!
+//! The no-ops are for redelivery: the checkout saga sends `PlaceOrder` and `MarkPaid` at least
+//! once and must see success the second time, even if the order has moved on in between (staff
+//! may fulfil a paid order before a slow saga retries `MarkPaid`). A different checkout or
+//! payment is a real conflict and is refused.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use shared_kernel::{CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId};
+
+use crate::commands::{NewOrderLine, OrderCommand};
+use crate::errors::OrderError;
+use crate::events::OrderEvent;
+use crate::values::{
+    CancellationReason, EmailAddress, Fulfillment, OrderLine, OrderStatus, ShippingAddress,
+    MAX_LINES,
+};
+
+/// An order. Serializable for snapshots.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    id: Option<OrderId>,
+    /// `None` until `OrderPlaced`.
+    status: Option<OrderStatus>,
+    checkout_id: Option<CheckoutId>,
+    customer_id: Option<CustomerId>,
+    email: Option<EmailAddress>,
+    shipping_address: Option<ShippingAddress>,
+    currency: Option<Currency>,
+    lines: Vec<OrderLine>,
+    subtotal: Option<Money>,
+    shipping_total: Option<Money>,
+    total: Option<Money>,
+    placed_at: Option<DateTime<Utc>>,
+    payment_id: Option<PaymentId>,
+    fulfillment: Option<Fulfillment>,
+    cancellation_reason: Option<CancellationReason>,
+}
+
+impl Order {
+    pub fn id(&self) -> Option<OrderId> {
+        self.id
+    }
+
+    /// `None` if the order has not been placed.
+    pub fn status(&self) -> Option<OrderStatus> {
+        self.status
+    }
+
+    /// The checkout that placed the order, if a checkout did.
+    pub fn checkout_id(&self) -> Option<CheckoutId> {
+        self.checkout_id
+    }
+
+    /// `None` for guest orders (and before placement).
+    pub fn customer_id(&self) -> Option<CustomerId> {
+        self.customer_id
+    }
+
+    pub fn email(&self) -> Option<&EmailAddress> {
+        self.email.as_ref()
+    }
+
+    pub fn shipping_address(&self) -> Option<&ShippingAddress> {
+        self.shipping_address.as_ref()
+    }
+
+    pub fn currency(&self) -> Option<Currency> {
+        self.currency
+    }
+
+    /// Lines in the order they were submitted.
+    pub fn lines(&self) -> &[OrderLine] {
+        &self.lines
+    }
+
+    /// Sum of the line totals.
+    pub fn subtotal(&self) -> Option<Money> {
+        self.subtotal
+    }
+
+    /// Shipping charged on top of the subtotal; zero until shipping is priced.
+    pub fn shipping_total(&self) -> Option<Money> {
+        self.shipping_total
+    }
+
+    /// What the shopper pays, and what `MarkPaid` must match.
+    pub fn total(&self) -> Option<Money> {
+        self.total
+    }
+
+    pub fn placed_at(&self) -> Option<DateTime<Utc>> {
+        self.placed_at
+    }
+
+    /// The payment that settled the order, once paid (kept after fulfilment or cancellation).
+    pub fn payment_id(&self) -> Option<PaymentId> {
+        self.payment_id
+    }
+
+    /// Carrier and tracking number, once fulfilled.
+    pub fn fulfillment(&self) -> Option<&Fulfillment> {
+        self.fulfillment.as_ref()
+    }
+
+    /// Why the order was cancelled, once cancelled.
+    pub fn cancellation_reason(&self) -> Option<&CancellationReason> {
+        self.cancellation_reason.as_ref()
+    }
+
+    /// Decides which events `command` produces, without changing anything.
+    fn decide(&self, command: OrderCommand) -> Result<Vec<OrderEvent>, OrderError> {
+        use OrderCommand as C;
+        use OrderStatus::{Cancelled, Fulfilled, Paid, Placed};
+        match (self.status, command) {
+            (
+                None,
+                C::PlaceOrder {
+                    order_id,
+                    checkout_id,
+                    customer_id,
+                    email,
+                    shipping_address,
+                    currency,
+                    lines,
+                    placed_at,
+                },
+            ) => {
+                let lines = order_lines(lines, currency)?;
+                let subtotal = subtotal(&lines, currency)?;
+                // Shipping is not priced yet; the field exists so that adding it later changes
+                // a value, not the shape of the event.
+                let shipping_total = Money::zero(currency).round_to_minor_units();
+                let total = subtotal
+                    .checked_add(&shipping_total)
+                    .expect("subtotal and shipping share the order currency and are small");
+                Ok(vec![OrderEvent::OrderPlaced {
+                    order_id,
+                    checkout_id,
+                    customer_id,
+                    email,
+                    shipping_address,
+                    currency,
+                    lines,
+                    subtotal,
+                    shipping_total,
+                    total,
+                    placed_at,
+                }])
+            }
+            (Some(_), C::PlaceOrder { checkout_id, .. })
+                if checkout_id.is_some() && checkout_id == self.checkout_id =>
+            {
+                Ok(vec![])
+            }
+            (Some(_), C::PlaceOrder { .. }) => Err(OrderError::AlreadyExists),
+            (None, _) => Err(OrderError::NotFound),
+            (Some(Placed), C::MarkPaid { payment_id, amount }) => {
+                self.mark_paid(payment_id, amount)
+            }
+            (Some(_), C::MarkPaid { payment_id, .. }) if self.payment_id == Some(payment_id) => {
+                Ok(vec![])
+            }
+            (
+                Some(Paid),
+                C::FulfillOrder {
+                    carrier,
+                    tracking_number,
+                },
+            ) => {
+                let fulfillment = Fulfillment::new(&carrier, &tracking_number)?;
+                Ok(vec![OrderEvent::OrderFulfilled {
+                    carrier: fulfillment.carrier().to_owned(),
+                    tracking_number: fulfillment.tracking_number().to_owned(),
+                }])
+            }
+            (Some(Fulfilled), C::CompleteOrder) => Ok(vec![OrderEvent::OrderCompleted]),
+            (Some(status @ (Placed | Paid)), C::CancelOrder { reason }) => {
+                let reason = CancellationReason::parse(&reason)?;
+                Ok(vec![OrderEvent::OrderCancelled {
+                    reason: reason.into(),
+                    was_paid: status == Paid,
+                }])
+            }
+            (Some(Cancelled), C::CancelOrder { .. }) => Ok(vec![]),
+            (Some(status), command) => Err(OrderError::NotAllowed {
+                status,
+                command: command.name(),
+            }),
+        }
+    }
+
+    fn mark_paid(
+        &self,
+        payment_id: PaymentId,
+        amount: Money,
+    ) -> Result<Vec<OrderEvent>, OrderError> {
+        let Some(total) = self.total else {
+            return Err(OrderError::NotFound);
+        };
+        // Money equality is numeric and includes the currency, so 19.9 EUR pays 19.90 EUR and
+        // 19.90 USD does not.
+        if amount != total {
+            return Err(OrderError::PaymentAmountMismatch {
+                expected: total,
+                received: amount,
+            });
+        }
+        Ok(vec![OrderEvent::OrderPaid {
+            payment_id,
+            amount: total,
+        }])
+    }
+}
+
+/// The submitted lines as order lines in `currency`, or the first reason they cannot be.
+fn order_lines(lines: Vec<NewOrderLine>, currency: Currency) -> Result<Vec<OrderLine>, OrderError> {
+    if lines.is_empty() {
+        return Err(OrderError::NoLines);
+    }
+    if lines.len() > MAX_LINES {
+        return Err(OrderError::TooManyLines {
+            max: MAX_LINES,
+            requested: lines.len(),
+        });
+    }
+    lines
+        .into_iter()
+        .map(|line| {
+            OrderLine::new(
+                line.sku,
+                line.product_id,
+                line.title,
+                line.quantity,
+                line.unit_price,
+                currency,
+            )
+        })
+        .collect()
+}
+
+fn subtotal(lines: &[OrderLine], currency: Currency) -> Result<Money, OrderError> {
+    lines.iter().try_fold(Money::zero(currency), |sum, line| {
+        sum.checked_add(&line.line_total())
+            .map_err(|reason| OrderError::InvalidPrice {
+                sku: line.sku().clone(),
+                reason,
+            })
+    })
+}
+
+impl Aggregate for Order {
+    const TYPE: &'static str = "order";
+    type Command = OrderCommand;
+    type Event = OrderEvent;
+    type Error = OrderError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            OrderEvent::OrderPlaced {
+                order_id,
+                checkout_id,
+                customer_id,
+                email,
+                shipping_address,
+                currency,
+                lines,
+                subtotal,
+                shipping_total,
+                total,
+                placed_at,
+            } => {
+                self.id = Some(order_id);
+                self.status = Some(OrderStatus::Placed);
+                self.checkout_id = checkout_id;
+                self.customer_id = customer_id;
+                self.email = Some(email);
+                self.shipping_address = Some(shipping_address);
+                self.currency = Some(currency);
+                self.lines = lines;
+                self.subtotal = Some(subtotal);
+                self.shipping_total = Some(shipping_total);
+                self.total = Some(total);
+                self.placed_at = Some(placed_at);
+            }
+            OrderEvent::OrderPaid { payment_id, .. } => {
+                self.status = Some(OrderStatus::Paid);
+                self.payment_id = Some(payment_id);
+            }
+            OrderEvent::OrderFulfilled {
+                carrier,
+                tracking_number,
+            } => {
+                self.status = Some(OrderStatus::Fulfilled);
+                self.fulfillment = Some(Fulfillment::recorded(carrier, tracking_number));
+            }
+            OrderEvent::OrderCompleted => self.status = Some(OrderStatus::Completed),
+            OrderEvent::OrderCancelled { reason, .. } => {
+                self.status = Some(OrderStatus::Cancelled);
+                self.cancellation_reason = Some(CancellationReason::recorded(reason));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,70 @@
+//! What can be asked of an order.
+//!
+//! `PlaceOrder` takes already-validated values (email, address, SKUs, quantities), so parsing
+//! errors surface where input enters; the aggregate checks what depends on the order as a whole.
+//! Free text of later commands (carrier, tracking number, reason) is validated by the aggregate.
+
+use chrono::{DateTime, Utc};
+use shared_kernel::{CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId};
+use shared_kernel::{Quantity, Sku};
+
+use crate::values::{EmailAddress, ShippingAddress};
+
+/// Commands for the [`Order`](crate::Order) aggregate.
+// `PlaceOrder` carries the whole address and is much larger than the others. A command is built,
+// handled once and dropped, so boxing it would only make every caller wrap the address.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderCommand {
+    /// Places an order in `currency`. Sent by the checkout saga with its `checkout_id`;
+    /// repeating it with the same checkout id is a no-op.
+    PlaceOrder {
+        order_id: OrderId,
+        checkout_id: Option<CheckoutId>,
+        customer_id: Option<CustomerId>,
+        email: EmailAddress,
+        shipping_address: ShippingAddress,
+        currency: Currency,
+        lines: Vec<NewOrderLine>,
+        /// When the order was placed, from the application's clock.
+        placed_at: DateTime<Utc>,
+    },
+    /// Records that `payment_id` settled the order; `amount` must equal the order total.
+    /// Repeating it with the same payment id is a no-op.
+    MarkPaid {
+        payment_id: PaymentId,
+        amount: Money,
+    },
+    /// Records the shipment of a paid order.
+    FulfillOrder {
+        carrier: String,
+        tracking_number: String,
+    },
+    /// Closes a fulfilled order (delivered, nothing left to do).
+    CompleteOrder,
+    /// Cancels an order that has not been fulfilled. Already cancelled: nothing happens.
+    CancelOrder { reason: String },
+}
+
+impl OrderCommand {
+    /// The command's name as errors report it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OrderCommand::PlaceOrder { .. } => "PlaceOrder",
+            OrderCommand::MarkPaid { .. } => "MarkPaid",
+            OrderCommand::FulfillOrder { .. } => "FulfillOrder",
+            OrderCommand::CompleteOrder => "CompleteOrder",
+            OrderCommand::CancelOrder { .. } => "CancelOrder",
+        }
+    }
+}
+
+/// A line as submitted, before the order checks its price and computes its total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrderLine {
+    pub sku: Sku,
+    pub product_id: ProductId,
+    pub title: String,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+}

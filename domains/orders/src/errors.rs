@@ -1,0 +1,155 @@
+//! Business outcomes the orders context refuses. The context does no I/O, so there is no
+//! infrastructure variant; store failures are reported by cqrs-es around these.
+
+use shared_kernel::{Currency, Money, MoneyError, Sku};
+
+use crate::values::OrderStatus;
+
+/// Why an order command (or an order value) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    #[error("order not found")]
+    NotFound,
+    #[error("order already exists")]
+    AlreadyExists,
+    #[error("{command} is not allowed while the order is {status}")]
+    NotAllowed {
+        status: OrderStatus,
+        command: &'static str,
+    },
+    #[error("invalid email address: {reason}")]
+    InvalidEmail { reason: String },
+    #[error("invalid {field}: {reason}")]
+    InvalidAddress { field: &'static str, reason: String },
+    #[error("an order needs at least one line")]
+    NoLines,
+    #[error("an order has at most {max} lines, {requested} were given")]
+    TooManyLines { max: usize, requested: usize },
+    #[error("the order is in {order}, the price of {sku} is in {price}")]
+    CurrencyMismatch {
+        sku: Sku,
+        order: Currency,
+        price: Currency,
+    },
+    #[error("invalid price for {sku}: {reason}")]
+    InvalidPrice { sku: Sku, reason: MoneyError },
+    #[error("the order total is {expected}, the payment is {received}")]
+    PaymentAmountMismatch { expected: Money, received: Money },
+    #[error("invalid {field}: {reason}")]
+    InvalidFulfillment { field: &'static str, reason: String },
+    #[error("invalid cancellation reason: {reason}")]
+    InvalidReason { reason: String },
+}
+
+impl OrderError {
+    /// Stable, snake_case identifier for problem responses. Never change a released code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OrderError::NotFound => "order_not_found",
+            OrderError::AlreadyExists => "order_already_exists",
+            OrderError::NotAllowed { .. } => "not_allowed",
+            OrderError::InvalidEmail { .. } => "invalid_email",
+            OrderError::InvalidAddress { .. } => "invalid_address",
+            OrderError::NoLines => "no_lines",
+            OrderError::TooManyLines { .. } => "too_many_lines",
+            OrderError::CurrencyMismatch { .. } => "currency_mismatch",
+            OrderError::InvalidPrice { .. } => "invalid_price",
+            OrderError::PaymentAmountMismatch { .. } => "payment_amount_mismatch",
+            OrderError::InvalidFulfillment { .. } => "invalid_fulfillment",
+            OrderError::InvalidReason { .. } => "invalid_reason",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_stable_code() {
+        let sku = Sku::parse("TEE-S").unwrap();
+        let eur = Money::parse("1.00", "EUR").unwrap();
+        let cases = [
+            (OrderError::NotFound, "order_not_found"),
+            (OrderError::AlreadyExists, "order_already_exists"),
+            (
+                OrderError::NotAllowed {
+                    status: OrderStatus::Placed,
+                    command: "CompleteOrder",
+                },
+                "not_allowed",
+            ),
+            (
+                OrderError::InvalidEmail {
+                    reason: String::new(),
+                },
+                "invalid_email",
+            ),
+            (
+                OrderError::InvalidAddress {
+                    field: "city",
+                    reason: String::new(),
+                },
+                "invalid_address",
+            ),
+            (OrderError::NoLines, "no_lines"),
+            (
+                OrderError::TooManyLines {
+                    max: 100,
+                    requested: 101,
+                },
+                "too_many_lines",
+            ),
+            (
+                OrderError::CurrencyMismatch {
+                    sku: sku.clone(),
+                    order: Currency::EUR,
+                    price: Currency::USD,
+                },
+                "currency_mismatch",
+            ),
+            (
+                OrderError::InvalidPrice {
+                    sku,
+                    reason: MoneyError::NegativeAmount,
+                },
+                "invalid_price",
+            ),
+            (
+                OrderError::PaymentAmountMismatch {
+                    expected: eur,
+                    received: eur,
+                },
+                "payment_amount_mismatch",
+            ),
+            (
+                OrderError::InvalidFulfillment {
+                    field: "carrier",
+                    reason: String::new(),
+                },
+                "invalid_fulfillment",
+            ),
+            (
+                OrderError::InvalidReason {
+                    reason: String::new(),
+                },
+                "invalid_reason",
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code);
+        }
+    }
+
+    #[test]
+    fn not_allowed_names_the_command_and_the_status() {
+        let error = OrderError::NotAllowed {
+            status: OrderStatus::Fulfilled,
+            command: "CancelOrder",
+        };
+        assert_eq!(
+            error.to_string(),
+            "CancelOrder is not allowed while the order is fulfilled"
+        );
+    }
+}

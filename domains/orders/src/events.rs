@@ -1,0 +1,66 @@
+//! What happened to orders. Event type strings and version "1" are part of the stored format:
+//! never rename them; add an upcaster and a new version instead.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use shared_kernel::{CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId};
+
+use crate::values::{EmailAddress, OrderLine, ShippingAddress};
+
+/// Events of the [`Order`](crate::Order) aggregate.
+// `OrderPlaced` is much larger than the others, but an order has at most five events, so the
+// padding costs nothing worth a `Box` in every constructor and pattern.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderEvent {
+    /// The order exists with these lines and totals, all in `currency`.
+    OrderPlaced {
+        order_id: OrderId,
+        checkout_id: Option<CheckoutId>,
+        customer_id: Option<CustomerId>,
+        email: EmailAddress,
+        shipping_address: ShippingAddress,
+        currency: Currency,
+        lines: Vec<OrderLine>,
+        subtotal: Money,
+        /// Zero until shipping is priced; recorded so totals stay explainable when it is.
+        shipping_total: Money,
+        /// What the shopper pays: `subtotal + shipping_total`.
+        total: Money,
+        placed_at: DateTime<Utc>,
+    },
+    /// `payment_id` settled the order for `amount` (equal to the total).
+    OrderPaid {
+        payment_id: PaymentId,
+        amount: Money,
+    },
+    /// The order was handed to `carrier`. Both texts are trimmed.
+    OrderFulfilled {
+        carrier: String,
+        tracking_number: String,
+    },
+    OrderCompleted,
+    /// The order was cancelled before fulfilment. `was_paid` tells refunds that money came in.
+    OrderCancelled {
+        reason: String,
+        was_paid: bool,
+    },
+}
+
+impl DomainEvent for OrderEvent {
+    fn event_type(&self) -> String {
+        match self {
+            OrderEvent::OrderPlaced { .. } => "OrderPlaced",
+            OrderEvent::OrderPaid { .. } => "OrderPaid",
+            OrderEvent::OrderFulfilled { .. } => "OrderFulfilled",
+            OrderEvent::OrderCompleted => "OrderCompleted",
+            OrderEvent::OrderCancelled { .. } => "OrderCancelled",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}

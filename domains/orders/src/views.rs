@@ -1,0 +1,334 @@
+//! Read model of an order: everything a shopper's order page or a staff screen shows.
+//!
+//! The update function is pure so any projection (in memory, SQL, ...) can reuse it, and so it
+//! can be tested without a store.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared_kernel::{CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId};
+
+use crate::events::OrderEvent;
+use crate::values::{OrderLine, OrderStatus, ShippingAddress};
+
+/// An order as shown to readers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub checkout_id: Option<CheckoutId>,
+    pub customer_id: Option<CustomerId>,
+    /// As stored: domain lowercased, local part as given.
+    pub email: String,
+    pub shipping_address: ShippingAddress,
+    pub currency: Currency,
+    pub lines: Vec<OrderLineView>,
+    pub subtotal: Money,
+    pub shipping_total: Money,
+    pub total: Money,
+    /// Set once paid; kept after fulfilment or cancellation.
+    pub payment_id: Option<PaymentId>,
+    pub fulfillment: Option<FulfillmentView>,
+    pub cancellation: Option<CancellationView>,
+    pub placed_at: DateTime<Utc>,
+    /// Number of events applied; equals the aggregate's sequence number.
+    pub version: u64,
+}
+
+/// A line as shown to readers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLineView {
+    pub sku: String,
+    pub product_id: ProductId,
+    pub title: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub line_total: Money,
+}
+
+impl From<&OrderLine> for OrderLineView {
+    fn from(line: &OrderLine) -> Self {
+        OrderLineView {
+            sku: line.sku().to_string(),
+            product_id: line.product_id(),
+            title: line.title().to_owned(),
+            quantity: line.quantity().get(),
+            unit_price: line.unit_price(),
+            line_total: line.line_total(),
+        }
+    }
+}
+
+/// How a fulfilled order was shipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FulfillmentView {
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+/// Why an order was cancelled, and whether money had come in (a refund is due).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancellationView {
+    pub reason: String,
+    pub was_paid: bool,
+}
+
+/// The view after `event`, one version later. A view that does not exist yet is only started by
+/// `OrderPlaced`; other events without a view leave it absent.
+pub fn apply_order_event(
+    view: Option<OrderView>,
+    order_id: OrderId,
+    event: &OrderEvent,
+) -> Option<OrderView> {
+    match (view, event) {
+        (
+            previous,
+            OrderEvent::OrderPlaced {
+                checkout_id,
+                customer_id,
+                email,
+                shipping_address,
+                currency,
+                lines,
+                subtotal,
+                shipping_total,
+                total,
+                placed_at,
+                ..
+            },
+        ) => Some(OrderView {
+            id: order_id,
+            status: OrderStatus::Placed,
+            checkout_id: *checkout_id,
+            customer_id: *customer_id,
+            email: email.to_string(),
+            shipping_address: shipping_address.clone(),
+            currency: *currency,
+            lines: lines.iter().map(OrderLineView::from).collect(),
+            subtotal: *subtotal,
+            shipping_total: *shipping_total,
+            total: *total,
+            payment_id: None,
+            fulfillment: None,
+            cancellation: None,
+            placed_at: *placed_at,
+            version: previous.map_or(0, |p| p.version) + 1,
+        }),
+        (None, _) => None,
+        (Some(mut view), event) => {
+            match event {
+                OrderEvent::OrderPlaced { .. } => {}
+                OrderEvent::OrderPaid { payment_id, .. } => {
+                    view.status = OrderStatus::Paid;
+                    view.payment_id = Some(*payment_id);
+                }
+                OrderEvent::OrderFulfilled {
+                    carrier,
+                    tracking_number,
+                } => {
+                    view.status = OrderStatus::Fulfilled;
+                    view.fulfillment = Some(FulfillmentView {
+                        carrier: carrier.clone(),
+                        tracking_number: tracking_number.clone(),
+                    });
+                }
+                OrderEvent::OrderCompleted => view.status = OrderStatus::Completed,
+                OrderEvent::OrderCancelled { reason, was_paid } => {
+                    view.status = OrderStatus::Cancelled;
+                    view.cancellation = Some(CancellationView {
+                        reason: reason.clone(),
+                        was_paid: *was_paid,
+                    });
+                }
+            }
+            view.version += 1;
+            Some(view)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use shared_kernel::{Quantity, Sku};
+
+    use super::*;
+    use crate::values::{EmailAddress, NewAddress};
+
+    fn order_id() -> OrderId {
+        OrderId::from_uuid(uuid::Uuid::from_u128(7))
+    }
+
+    fn payment_id() -> PaymentId {
+        PaymentId::from_uuid(uuid::Uuid::from_u128(9))
+    }
+
+    fn eur(amount: &str) -> Money {
+        Money::parse(amount, "EUR").unwrap()
+    }
+
+    fn address() -> ShippingAddress {
+        ShippingAddress::new(NewAddress {
+            name: "Ada Lovelace".into(),
+            line1: "1 Analytical Way".into(),
+            city: "London".into(),
+            postal_code: "N1 9GU".into(),
+            country: "GB".into(),
+            ..NewAddress::default()
+        })
+        .unwrap()
+    }
+
+    fn placed_at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap()
+    }
+
+    fn placed() -> OrderEvent {
+        let line = OrderLine::new(
+            Sku::parse("TEE-S").unwrap(),
+            ProductId::from_uuid(uuid::Uuid::from_u128(1)),
+            "Tee".into(),
+            Quantity::new(2).unwrap(),
+            eur("19.90"),
+            Currency::EUR,
+        )
+        .unwrap();
+        OrderEvent::OrderPlaced {
+            order_id: order_id(),
+            checkout_id: Some(CheckoutId::from_uuid(uuid::Uuid::from_u128(3))),
+            customer_id: None,
+            email: EmailAddress::parse("Ada@Example.COM").unwrap(),
+            shipping_address: address(),
+            currency: Currency::EUR,
+            lines: vec![line],
+            subtotal: eur("39.80"),
+            shipping_total: eur("0.00"),
+            total: eur("39.80"),
+            placed_at: placed_at(),
+        }
+    }
+
+    fn paid() -> OrderEvent {
+        OrderEvent::OrderPaid {
+            payment_id: payment_id(),
+            amount: eur("39.80"),
+        }
+    }
+
+    fn fulfilled() -> OrderEvent {
+        OrderEvent::OrderFulfilled {
+            carrier: "DHL".into(),
+            tracking_number: "JD0123".into(),
+        }
+    }
+
+    fn replay(events: &[OrderEvent]) -> Option<OrderView> {
+        events.iter().fold(None, |view, event| {
+            apply_order_event(view, order_id(), event)
+        })
+    }
+
+    #[test]
+    fn placing_starts_a_placed_view_at_version_one() {
+        let view = replay(&[placed()]).unwrap();
+        assert_eq!(view.id, order_id());
+        assert_eq!(view.status, OrderStatus::Placed);
+        assert_eq!(
+            view.checkout_id,
+            Some(CheckoutId::from_uuid(uuid::Uuid::from_u128(3)))
+        );
+        assert_eq!(view.customer_id, None);
+        assert_eq!(view.email, "Ada@example.com");
+        assert_eq!(view.shipping_address, address());
+        assert_eq!(view.currency, Currency::EUR);
+        assert_eq!(
+            view.lines,
+            vec![OrderLineView {
+                sku: "TEE-S".into(),
+                product_id: ProductId::from_uuid(uuid::Uuid::from_u128(1)),
+                title: "Tee".into(),
+                quantity: 2,
+                unit_price: eur("19.90"),
+                line_total: eur("39.80"),
+            }]
+        );
+        assert_eq!(view.subtotal, eur("39.80"));
+        assert_eq!(view.shipping_total, eur("0.00"));
+        assert_eq!(view.total, eur("39.80"));
+        assert_eq!(view.payment_id, None);
+        assert_eq!(view.fulfillment, None);
+        assert_eq!(view.cancellation, None);
+        assert_eq!(view.placed_at, placed_at());
+        assert_eq!(view.version, 1);
+    }
+
+    #[test]
+    fn events_before_placement_leave_no_view() {
+        assert_eq!(replay(&[paid(), OrderEvent::OrderCompleted]), None);
+    }
+
+    #[test]
+    fn payment_records_the_payment_id() {
+        let view = replay(&[placed(), paid()]).unwrap();
+        assert_eq!(view.status, OrderStatus::Paid);
+        assert_eq!(view.payment_id, Some(payment_id()));
+        assert_eq!(view.version, 2);
+    }
+
+    #[test]
+    fn fulfilment_records_carrier_and_tracking_number() {
+        let view = replay(&[placed(), paid(), fulfilled()]).unwrap();
+        assert_eq!(view.status, OrderStatus::Fulfilled);
+        assert_eq!(
+            view.fulfillment,
+            Some(FulfillmentView {
+                carrier: "DHL".into(),
+                tracking_number: "JD0123".into(),
+            })
+        );
+        assert_eq!(view.version, 3);
+    }
+
+    #[test]
+    fn completion_keeps_the_fulfilment() {
+        let view = replay(&[placed(), paid(), fulfilled(), OrderEvent::OrderCompleted]).unwrap();
+        assert_eq!(view.status, OrderStatus::Completed);
+        assert!(view.fulfillment.is_some());
+        assert_eq!(view.version, 4);
+    }
+
+    #[test]
+    fn cancellation_records_the_reason_and_whether_it_was_paid() {
+        let view = replay(&[
+            placed(),
+            paid(),
+            OrderEvent::OrderCancelled {
+                reason: "Changed my mind".into(),
+                was_paid: true,
+            },
+        ])
+        .unwrap();
+        assert_eq!(view.status, OrderStatus::Cancelled);
+        assert_eq!(view.payment_id, Some(payment_id()));
+        assert_eq!(
+            view.cancellation,
+            Some(CancellationView {
+                reason: "Changed my mind".into(),
+                was_paid: true,
+            })
+        );
+        assert_eq!(view.version, 3);
+    }
+
+    #[test]
+    fn serializes_with_string_amounts_and_snake_case_status() {
+        let view = replay(&[placed(), paid()]).unwrap();
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(json["status"], "paid");
+        assert_eq!(json["total"]["amount"], "39.80");
+        assert_eq!(json["shipping_total"]["amount"], "0.00");
+        assert_eq!(json["lines"][0]["quantity"], 2);
+        assert_eq!(json["shipping_address"]["country"], "GB");
+        assert_eq!(json["email"], "Ada@example.com");
+        assert_eq!(serde_json::from_value::<OrderView>(json).unwrap(), view);
+    }
+}
