@@ -4,9 +4,17 @@
 //! ports, so the same code runs on SQLite and PostgreSQL.
 
 pub mod catalog;
+pub mod orders;
 pub mod pricing;
 pub mod projections;
 
 pub use catalog::{CatalogService, CreateProductError};
+pub use orders::{
+    customer_index_prefix, email_index_prefix, OrderLineRequest, OrderService, OrdersProjection,
+    PlaceOrderError, PlaceOrderRequest, ORDERS_BY_CUSTOMER_VIEW, ORDERS_BY_EMAIL_VIEW, ORDERS_VIEW,
+};
 pub use pricing::CatalogPriceList;
-pub use projections::{ProductCatalogProjection, CATALOG_VIEW, STOREFRONT_VIEW};
+pub use projections::{
+    PaymentsProjection, ProductCatalogProjection, StockLevelsProjection, CATALOG_VIEW,
+    PAYMENTS_VIEW, STOCK_LEVELS_VIEW, STOREFRONT_VIEW,
+};

@@ -62,3 +62,77 @@ impl Projection for ProductCatalogProjection {
         Ok(())
     }
 }
+
+/// `payments`: one document per payment, for the admin API and reconciliation reports.
+#[derive(Debug, Default)]
+pub struct PaymentsProjection;
+
+pub const PAYMENTS_VIEW: &str = "payments";
+
+impl Projection for PaymentsProjection {
+    fn name(&self) -> &'static str {
+        "payments"
+    }
+
+    fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {
+        if event.aggregate_type != <payments::Payment as cqrs_es::Aggregate>::TYPE {
+            return Vec::new();
+        }
+        vec![(PAYMENTS_VIEW, event.aggregate_id.clone())]
+    }
+
+    fn apply(&self, event: &FeedEvent, documents: &mut WorkingSet) -> Result<(), ProjectionError> {
+        let Some(decoded) = event.decode::<payments::Payment>() else {
+            return Ok(());
+        };
+        let payment_event = decoded.map_err(|e| malformed(event, e))?;
+        let payment_id = shared_kernel::PaymentId::parse(&event.aggregate_id)
+            .map_err(|e| malformed(event, e))?;
+        let current = documents
+            .get(PAYMENTS_VIEW, &event.aggregate_id)
+            .map(|body| serde_json::from_value::<payments::PaymentView>(body.clone()))
+            .transpose()
+            .map_err(|e| malformed(event, e))?;
+        if let Some(view) = payments::apply_payment_event(current, payment_id, &payment_event) {
+            let body = serde_json::to_value(&view).map_err(|e| malformed(event, e))?;
+            documents.put(PAYMENTS_VIEW, &event.aggregate_id, body);
+        }
+        Ok(())
+    }
+}
+
+/// `stock_levels`: on hand, reserved and available per SKU, for the storefront's availability
+/// and the inventory admin.
+#[derive(Debug, Default)]
+pub struct StockLevelsProjection;
+
+pub const STOCK_LEVELS_VIEW: &str = "stock_levels";
+
+impl Projection for StockLevelsProjection {
+    fn name(&self) -> &'static str {
+        "stock_levels"
+    }
+
+    fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {
+        if event.aggregate_type != <inventory::StockItem as cqrs_es::Aggregate>::TYPE {
+            return Vec::new();
+        }
+        vec![(STOCK_LEVELS_VIEW, event.aggregate_id.clone())]
+    }
+
+    fn apply(&self, event: &FeedEvent, documents: &mut WorkingSet) -> Result<(), ProjectionError> {
+        let Some(decoded) = event.decode::<inventory::StockItem>() else {
+            return Ok(());
+        };
+        let stock_event = decoded.map_err(|e| malformed(event, e))?;
+        let current = documents
+            .get(STOCK_LEVELS_VIEW, &event.aggregate_id)
+            .map(|body| serde_json::from_value::<inventory::StockLevelView>(body.clone()))
+            .transpose()
+            .map_err(|e| malformed(event, e))?;
+        let view = inventory::apply_stock_event(current, &event.aggregate_id, &stock_event);
+        let body = serde_json::to_value(&view).map_err(|e| malformed(event, e))?;
+        documents.put(STOCK_LEVELS_VIEW, &event.aggregate_id, body);
+        Ok(())
+    }
+}
