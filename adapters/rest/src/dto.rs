@@ -28,9 +28,15 @@ impl MoneyDto {
 }
 
 impl From<&Money> for MoneyDto {
+    /// Shows at least the currency's minor units ("0.00", "19.90"), never fewer digits.
     fn from(money: &Money) -> Self {
+        let mut amount = money.amount();
+        let minor_units = money.currency().minor_units();
+        if amount.scale() < minor_units {
+            amount.rescale(minor_units);
+        }
         Self {
-            amount: money.amount().to_string(),
+            amount: amount.to_string(),
             currency: money.currency().code().to_owned(),
         }
     }
@@ -65,17 +71,32 @@ pub struct VariantDto {
     pub prices: Vec<MoneyDto>,
 }
 
+/// A variant as shoppers see it, with what can be bought now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StorefrontVariantDto {
+    pub sku: String,
+    pub name: Option<String>,
+    pub prices: Vec<MoneyDto>,
+    /// Units that can be reserved now (on hand less reserved); 0 for untracked SKUs.
+    pub available: u64,
+    pub in_stock: bool,
+}
+
 /// A product as shoppers see it (published products only).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductDto {
     pub id: String,
     pub title: String,
     pub description: String,
-    pub variants: Vec<VariantDto>,
+    pub variants: Vec<StorefrontVariantDto>,
 }
 
-impl From<ProductView> for ProductDto {
-    fn from(view: ProductView) -> Self {
+impl ProductDto {
+    /// `available` maps a SKU to its available units.
+    pub fn from_view(
+        view: ProductView,
+        available: &std::collections::HashMap<String, u64>,
+    ) -> Self {
         Self {
             id: view.id.to_string(),
             title: view.title,
@@ -83,10 +104,15 @@ impl From<ProductView> for ProductDto {
             variants: view
                 .variants
                 .iter()
-                .map(|v| VariantDto {
-                    sku: v.sku.clone(),
-                    name: v.name.clone(),
-                    prices: v.prices.iter().map(MoneyDto::from).collect(),
+                .map(|v| {
+                    let available = available.get(&v.sku).copied().unwrap_or(0);
+                    StorefrontVariantDto {
+                        sku: v.sku.clone(),
+                        name: v.name.clone(),
+                        prices: v.prices.iter().map(MoneyDto::from).collect(),
+                        available,
+                        in_stock: available > 0,
+                    }
                 })
                 .collect(),
         }
@@ -242,4 +268,398 @@ pub fn quantity(raw: i64) -> u32 {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthDto {
     pub status: String,
+}
+
+// ---------- orders ----------
+
+/// A postal address; `country` is an ISO 3166-1 alpha-2 code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressDto {
+    pub name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub postal_code: String,
+    pub region: Option<String>,
+    pub country: String,
+    pub phone: Option<String>,
+}
+
+impl From<AddressDto> for orders::NewAddress {
+    fn from(dto: AddressDto) -> Self {
+        Self {
+            name: dto.name,
+            line1: dto.line1,
+            line2: dto.line2,
+            city: dto.city,
+            postal_code: dto.postal_code,
+            region: dto.region,
+            country: dto.country,
+            phone: dto.phone,
+        }
+    }
+}
+
+impl From<&orders::ShippingAddress> for AddressDto {
+    fn from(address: &orders::ShippingAddress) -> Self {
+        Self {
+            name: address.name().to_owned(),
+            line1: address.line1().to_owned(),
+            line2: address.line2().map(str::to_owned),
+            city: address.city().to_owned(),
+            postal_code: address.postal_code().to_owned(),
+            region: address.region().map(str::to_owned),
+            country: address.country().as_str().to_owned(),
+            phone: address.phone().map(str::to_owned),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLineRequestDto {
+    pub sku: String,
+    /// 1 to 999.
+    pub quantity: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceOrderRequestDto {
+    pub customer_id: Option<String>,
+    pub email: String,
+    pub shipping_address: AddressDto,
+    pub currency: String,
+    pub lines: Vec<OrderLineRequestDto>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FulfillOrderRequest {
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelOrderRequest {
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderLineDto {
+    pub sku: String,
+    pub product_id: String,
+    pub title: String,
+    pub quantity: u32,
+    pub unit_price: MoneyDto,
+    pub line_total: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FulfillmentDto {
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancellationDto {
+    pub reason: String,
+    /// A refund is due when the order was paid.
+    pub was_paid: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderDto {
+    pub id: String,
+    /// `placed`, `paid`, `fulfilled`, `completed` or `cancelled`.
+    pub status: String,
+    pub customer_id: Option<String>,
+    pub email: String,
+    pub shipping_address: AddressDto,
+    pub currency: String,
+    pub lines: Vec<OrderLineDto>,
+    pub subtotal: MoneyDto,
+    pub shipping_total: MoneyDto,
+    pub total: MoneyDto,
+    pub payment_id: Option<String>,
+    pub fulfillment: Option<FulfillmentDto>,
+    pub cancellation: Option<CancellationDto>,
+    /// RFC 3339.
+    pub placed_at: String,
+    pub version: u64,
+}
+
+fn status_name(status: Option<orders::OrderStatus>) -> String {
+    status
+        .and_then(|s| serde_json::to_value(s).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn money_or_zero(money: Option<Money>) -> MoneyDto {
+    money.map(|m| MoneyDto::from(&m)).unwrap_or(MoneyDto {
+        amount: "0".to_owned(),
+        currency: String::new(),
+    })
+}
+
+impl OrderDto {
+    pub fn from_order(order: &orders::Order, version: u64) -> Self {
+        let cancellation = order.cancellation_reason().map(|reason| CancellationDto {
+            reason: reason.as_str().to_owned(),
+            was_paid: order.payment_id().is_some(),
+        });
+        Self {
+            id: order.id().map(|id| id.to_string()).unwrap_or_default(),
+            status: status_name(order.status()),
+            customer_id: order.customer_id().map(|id| id.to_string()),
+            email: order
+                .email()
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default(),
+            shipping_address: order.shipping_address().map(AddressDto::from).unwrap_or(
+                AddressDto {
+                    name: String::new(),
+                    line1: String::new(),
+                    line2: None,
+                    city: String::new(),
+                    postal_code: String::new(),
+                    region: None,
+                    country: String::new(),
+                    phone: None,
+                },
+            ),
+            currency: order
+                .currency()
+                .map(|c| c.code().to_owned())
+                .unwrap_or_default(),
+            lines: order
+                .lines()
+                .iter()
+                .map(|line| OrderLineDto {
+                    sku: line.sku().as_str().to_owned(),
+                    product_id: line.product_id().to_string(),
+                    title: line.title().to_owned(),
+                    quantity: line.quantity().get(),
+                    unit_price: MoneyDto::from(&line.unit_price()),
+                    line_total: MoneyDto::from(&line.line_total()),
+                })
+                .collect(),
+            subtotal: money_or_zero(order.subtotal()),
+            shipping_total: money_or_zero(order.shipping_total()),
+            total: money_or_zero(order.total()),
+            payment_id: order.payment_id().map(|id| id.to_string()),
+            fulfillment: order.fulfillment().map(|f| FulfillmentDto {
+                carrier: f.carrier().to_owned(),
+                tracking_number: f.tracking_number().to_owned(),
+            }),
+            cancellation,
+            placed_at: order
+                .placed_at()
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            version,
+        }
+    }
+
+    pub fn from_view(view: &orders::OrderView) -> Self {
+        Self {
+            id: view.id.to_string(),
+            status: status_name(Some(view.status)),
+            customer_id: view.customer_id.map(|id| id.to_string()),
+            email: view.email.clone(),
+            shipping_address: AddressDto::from(&view.shipping_address),
+            currency: view.currency.code().to_owned(),
+            lines: view
+                .lines
+                .iter()
+                .map(|line| OrderLineDto {
+                    sku: line.sku.clone(),
+                    product_id: line.product_id.to_string(),
+                    title: line.title.clone(),
+                    quantity: line.quantity,
+                    unit_price: MoneyDto::from(&line.unit_price),
+                    line_total: MoneyDto::from(&line.line_total),
+                })
+                .collect(),
+            subtotal: MoneyDto::from(&view.subtotal),
+            shipping_total: MoneyDto::from(&view.shipping_total),
+            total: MoneyDto::from(&view.total),
+            payment_id: view.payment_id.map(|id| id.to_string()),
+            fulfillment: view.fulfillment.as_ref().map(|f| FulfillmentDto {
+                carrier: f.carrier.clone(),
+                tracking_number: f.tracking_number.clone(),
+            }),
+            cancellation: view.cancellation.as_ref().map(|c| CancellationDto {
+                reason: c.reason.clone(),
+                was_paid: c.was_paid,
+            }),
+            placed_at: view.placed_at.to_rfc3339(),
+            version: view.version,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderList {
+    pub data: Vec<OrderDto>,
+    pub has_more: bool,
+}
+
+// ---------- payments ----------
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizePaymentRequest {
+    /// Choose it to make the authorization repeatable; default: a new id.
+    pub payment_id: Option<String>,
+    pub amount: MoneyDto,
+    /// From the payment provider's client SDK. Sandbox tokens: `tok_visa`, `tok_declined`,
+    /// `tok_insufficient_funds`, `tok_expired_card`, `tok_transient`, `tok_timeout`,
+    /// `tok_timeout_declined`.
+    pub payment_method_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureRequest {
+    /// Omit to capture everything still authorized.
+    pub amount: Option<MoneyDto>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    /// Choose it to make the refund repeatable; default: a new id.
+    pub refund_id: Option<String>,
+    pub amount: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeclineDto {
+    /// `card_declined`, `insufficient_funds`, `expired_card` or `other`.
+    pub code: String,
+    /// Safe to show to the shopper.
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundDto {
+    pub id: String,
+    pub amount: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentDto {
+    pub id: String,
+    /// `authorized`, `declined`, `authorization_unknown`, `captured` or `voided`.
+    pub status: String,
+    pub amount: MoneyDto,
+    pub captured: MoneyDto,
+    pub refunded: MoneyDto,
+    pub authorization_id: Option<String>,
+    pub decline: Option<DeclineDto>,
+    pub refunds: Vec<RefundDto>,
+    pub version: u64,
+}
+
+fn snake_name(value: impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl PaymentDto {
+    pub fn from_payment(payment: &payments::Payment, version: u64) -> Self {
+        Self {
+            id: payment.id().map(|id| id.to_string()).unwrap_or_default(),
+            status: payment.status().map(snake_name).unwrap_or_default(),
+            amount: money_or_zero(payment.amount()),
+            captured: money_or_zero(payment.captured()),
+            refunded: money_or_zero(payment.refunded()),
+            authorization_id: payment.authorization_id().map(str::to_owned),
+            decline: payment.decline().map(|d| DeclineDto {
+                code: snake_name(d.code),
+                message: d.message.clone(),
+            }),
+            refunds: payment
+                .refunds()
+                .iter()
+                .map(|r| RefundDto {
+                    id: r.refund_id.to_string(),
+                    amount: MoneyDto::from(&r.amount),
+                })
+                .collect(),
+            version,
+        }
+    }
+}
+
+// ---------- inventory ----------
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveStockRequest {
+    /// Units received, at least 1.
+    pub quantity: i64,
+    /// A delivery note or purchase order number.
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustStockRequest {
+    /// Units to add (positive) or remove (negative); never zero.
+    pub delta: i64,
+    /// `damaged`, `lost`, `found`, `recount`, `returned` or `other`.
+    pub reason: String,
+    /// Required with `other`, refused otherwise.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReservationDto {
+    pub id: String,
+    pub quantity: u32,
+    /// `active`, `released`, `committed` or `expired`.
+    pub status: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockItemDto {
+    pub sku: String,
+    pub on_hand: u64,
+    pub reserved: u64,
+    pub available: u64,
+    pub reservations: Vec<ReservationDto>,
+    pub version: u64,
+}
+
+impl StockItemDto {
+    pub fn from_item(item: &inventory::StockItem, version: u64) -> Self {
+        Self {
+            sku: item
+                .sku()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            on_hand: item.on_hand(),
+            reserved: item.reserved(),
+            available: item.available(),
+            reservations: item
+                .active_reservations()
+                .map(|r| ReservationDto {
+                    id: r.reservation_id().to_string(),
+                    quantity: r.quantity().get(),
+                    status: snake_name(r.status()),
+                    expires_at: r.expires_at().to_rfc3339(),
+                })
+                .collect(),
+            version,
+        }
+    }
 }

@@ -7,7 +7,10 @@ pub mod carts;
 pub mod dto;
 pub mod health;
 pub mod http;
+pub mod inventory;
 pub mod openapi;
+pub mod orders;
+pub mod payments;
 pub mod problem;
 pub mod products;
 
@@ -18,7 +21,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, HttpRequest, HttpResponse};
-use application::CatalogService;
+use application::{CatalogService, OrderService};
 use runtime::{CommandExecutor, HealthCheck, IdempotencyStore, ReadModels};
 use shared_kernel::Clock;
 
@@ -32,6 +35,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct ApiState {
     pub catalog: Arc<CatalogService>,
     pub carts: Arc<dyn CommandExecutor<::carts::Cart>>,
+    pub orders: Arc<OrderService>,
+    pub payments: Arc<dyn CommandExecutor<::payments::Payment>>,
+    pub inventory: Arc<dyn CommandExecutor<::inventory::StockItem>>,
     pub read_models: Arc<dyn ReadModels>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub health: Arc<dyn HealthCheck>,
@@ -65,6 +71,22 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(carts::add_item)
             .service(carts::change_quantity)
             .service(carts::remove_item)
+            .service(orders::place_order)
+            .service(orders::get_order)
+            .service(orders::list_orders)
+            .service(orders::fulfill)
+            .service(orders::cancel)
+            .service(orders::mark_paid)
+            .service(orders::complete)
+            .service(payments::authorize)
+            .service(payments::get_payment)
+            .service(payments::capture)
+            .service(payments::void)
+            .service(payments::refund)
+            .service(payments::reconcile)
+            .service(inventory::receive)
+            .service(inventory::adjust)
+            .service(inventory::get_stock)
             .default_service(web::to(route_not_found));
     }
 }

@@ -3,7 +3,7 @@
 use actix_web::{get, HttpResponse};
 use utoipa::OpenApi;
 
-use crate::{carts, dto, health, http, problem, products};
+use crate::{carts, dto, health, http, inventory, orders, payments, problem, products};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,17 +17,31 @@ use crate::{carts, dto, health, http, problem, products};
         products::list_products, products::get_product, products::create_product,
         products::get_admin_product, products::change_price, products::publish, products::unpublish,
         carts::create_cart, carts::get_cart, carts::add_item, carts::change_quantity, carts::remove_item,
+        orders::place_order, orders::get_order, orders::list_orders, orders::fulfill,
+        orders::cancel, orders::mark_paid, orders::complete,
+        payments::authorize, payments::get_payment, payments::capture, payments::void,
+        payments::refund, payments::reconcile,
+        inventory::receive, inventory::adjust, inventory::get_stock,
         health::live, health::ready,
     ),
     components(schemas(
-        dto::MoneyDto, dto::CreateProductRequest, dto::NewVariantRequest, dto::VariantDto,
+        dto::MoneyDto, dto::StorefrontVariantDto, dto::CreateProductRequest, dto::NewVariantRequest, dto::VariantDto,
         dto::ProductDto, dto::AdminProductDto, dto::ProductList, dto::CreateCartRequest,
         dto::AddItemRequest, dto::ChangeQuantityRequest, dto::CartLineDto, dto::CartDto,
         dto::HealthDto, problem::Problem, problem::FieldError,
+        dto::AddressDto, dto::OrderLineRequestDto, dto::PlaceOrderRequestDto,
+        dto::FulfillOrderRequest, dto::CancelOrderRequest, dto::OrderLineDto, dto::FulfillmentDto,
+        dto::CancellationDto, dto::OrderDto, dto::OrderList,
+        dto::AuthorizePaymentRequest, dto::CaptureRequest, dto::RefundRequest, dto::DeclineDto,
+        dto::RefundDto, dto::PaymentDto,
+        dto::ReceiveStockRequest, dto::AdjustStockRequest, dto::ReservationDto, dto::StockItemDto,
     )),
     tags(
         (name = "storefront", description = "What shoppers browse"),
         (name = "carts", description = "Carts and their lines"),
+        (name = "orders", description = "Orders: placement, lookup, fulfilment, cancellation"),
+        (name = "payments", description = "Payments through the configured gateway (admin)"),
+        (name = "inventory", description = "Stock levels, receipts and adjustments (admin)"),
         (name = "admin", description = "Catalog administration (unauthenticated for now)"),
         (name = "health", description = "Probes"),
     )

@@ -5,6 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use carts::CartError;
 use catalog::CatalogError;
+use inventory::InventoryError;
+use orders::OrderError;
+use payments::PaymentError;
 use runtime::CommandError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -84,6 +87,12 @@ pub enum ApiError {
     Catalog(CatalogError),
     #[error(transparent)]
     Cart(CartError),
+    #[error(transparent)]
+    Order(OrderError),
+    #[error(transparent)]
+    Payment(PaymentError),
+    #[error(transparent)]
+    Inventory(InventoryError),
     #[error("If-Match names version {expected} but the resource is at version {actual}")]
     VersionMismatch { expected: u64, actual: u64 },
     #[error("If-Match must be a strong entity tag such as \"3\", or *")]
@@ -114,6 +123,9 @@ impl ApiError {
             Self::NotFound { resource } => (StatusCode::NOT_FOUND, not_found_code(resource)),
             Self::Catalog(error) => (catalog_status(error), error.code()),
             Self::Cart(error) => (cart_status(error), error.code()),
+            Self::Order(error) => (order_status(error), error.code()),
+            Self::Payment(error) => (payment_status(error), error.code()),
+            Self::Inventory(error) => (inventory_status(error), error.code()),
             Self::VersionMismatch { .. } => (StatusCode::PRECONDITION_FAILED, "version_mismatch"),
             Self::InvalidIfMatch => (StatusCode::BAD_REQUEST, "invalid_if_match"),
             Self::Conflict => (StatusCode::CONFLICT, "concurrent_modification"),
@@ -151,6 +163,13 @@ impl ApiError {
             Self::UnknownField { field } => {
                 problem.errors = vec![FieldError::new(field.clone(), "unknown field")];
             }
+            Self::Order(OrderError::InvalidAddress { field, reason }) => {
+                let field = format!("shipping_address.{field}");
+                problem.errors = vec![FieldError::new(field, reason.clone())];
+            }
+            Self::Order(OrderError::InvalidEmail { reason }) => {
+                problem.errors = vec![FieldError::new("email", reason.clone())];
+            }
             _ => {}
         }
         problem
@@ -170,6 +189,9 @@ fn not_found_code(resource: &str) -> &'static str {
         "product" => "product_not_found",
         "cart" => "cart_not_found",
         "line" => "line_not_found",
+        "order" => "order_not_found",
+        "payment" => "payment_not_found",
+        "stock_item" => "stock_item_not_found",
         _ => "not_found",
     }
 }
@@ -191,6 +213,38 @@ fn cart_status(error: &CartError) -> StatusCode {
         CartError::LineNotFound { .. } => StatusCode::NOT_FOUND,
         CartError::AlreadyExists | CartError::NotAllowed { .. } => StatusCode::CONFLICT,
         CartError::PricingUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn order_status(error: &OrderError) -> StatusCode {
+    match error {
+        OrderError::NotFound => StatusCode::NOT_FOUND,
+        OrderError::AlreadyExists | OrderError::NotAllowed { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn payment_status(error: &PaymentError) -> StatusCode {
+    match error {
+        PaymentError::NotFound => StatusCode::NOT_FOUND,
+        PaymentError::NotAllowed { .. }
+        | PaymentError::AmountMismatch { .. }
+        | PaymentError::RefundMismatch { .. } => StatusCode::CONFLICT,
+        PaymentError::GatewayUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        PaymentError::GatewayOutcomeUnknown(_) => StatusCode::GATEWAY_TIMEOUT,
+        PaymentError::GatewayRejected(_) => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn inventory_status(error: &InventoryError) -> StatusCode {
+    match error {
+        InventoryError::UnknownReservation { .. } => StatusCode::NOT_FOUND,
+        InventoryError::OutOfStock { .. }
+        | InventoryError::ReservationMismatch { .. }
+        | InventoryError::AlreadyCommitted { .. }
+        | InventoryError::ReservationNotActive { .. } => StatusCode::CONFLICT,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -237,5 +291,44 @@ impl From<CommandError<CartError>> for ApiError {
 impl From<runtime::StoreError> for ApiError {
     fn from(error: runtime::StoreError) -> Self {
         Self::Unavailable(error.to_string())
+    }
+}
+
+impl From<CommandError<OrderError>> for ApiError {
+    fn from(error: CommandError<OrderError>) -> Self {
+        match error {
+            CommandError::Rejected(e) => Self::Order(e),
+            CommandError::PreconditionFailed { expected, actual } => {
+                Self::VersionMismatch { expected, actual }
+            }
+            CommandError::Conflict => Self::Conflict,
+            CommandError::Infrastructure(e) => Self::Unavailable(e),
+        }
+    }
+}
+
+impl From<CommandError<PaymentError>> for ApiError {
+    fn from(error: CommandError<PaymentError>) -> Self {
+        match error {
+            CommandError::Rejected(e) => Self::Payment(e),
+            CommandError::PreconditionFailed { expected, actual } => {
+                Self::VersionMismatch { expected, actual }
+            }
+            CommandError::Conflict => Self::Conflict,
+            CommandError::Infrastructure(e) => Self::Unavailable(e),
+        }
+    }
+}
+
+impl From<CommandError<InventoryError>> for ApiError {
+    fn from(error: CommandError<InventoryError>) -> Self {
+        match error {
+            CommandError::Rejected(e) => Self::Inventory(e),
+            CommandError::PreconditionFailed { expected, actual } => {
+                Self::VersionMismatch { expected, actual }
+            }
+            CommandError::Conflict => Self::Conflict,
+            CommandError::Infrastructure(e) => Self::Unavailable(e),
+        }
     }
 }

@@ -2,9 +2,12 @@
 //! command the `Product` aggregate. Admin routes are unauthenticated until the accounts issue.
 
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
-use application::{CreateProductError, STOREFRONT_VIEW};
+use std::collections::HashMap;
+
+use application::{CreateProductError, STOCK_LEVELS_VIEW, STOREFRONT_VIEW};
 use catalog::views::ProductView;
 use catalog::{NewVariant, ProductCommand};
+use inventory::StockLevelView;
 use runtime::ListQuery;
 use shared_kernel::ProductId;
 
@@ -43,12 +46,37 @@ async fn list(state: &ApiState, params: &ListParams) -> Result<Reply, ApiError> 
         .await?;
     let has_more = rows.len() > page.limit;
     rows.truncate(page.limit);
-    let data = rows
+    let views = rows
         .into_iter()
-        .map(|(_, body)| serde_json::from_value::<ProductView>(body).map(ProductDto::from))
+        .map(|(_, body)| serde_json::from_value::<ProductView>(body))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::Unavailable(format!("unreadable product view: {e}")))?;
+    let available = availability(state, &views).await?;
+    let data = views
+        .into_iter()
+        .map(|view| ProductDto::from_view(view, &available))
+        .collect();
     Ok(Reply::ok(ProductList { data, has_more }))
+}
+
+/// Available units per SKU of `views`, from the stock-levels read model in one query.
+async fn availability(
+    state: &ApiState,
+    views: &[ProductView],
+) -> Result<HashMap<String, u64>, ApiError> {
+    let skus: Vec<String> = views
+        .iter()
+        .flat_map(|view| view.variants.iter().map(|v| v.sku.clone()))
+        .collect();
+    let levels = state.read_models.get_many(STOCK_LEVELS_VIEW, &skus).await?;
+    levels
+        .into_iter()
+        .map(|(sku, body)| {
+            serde_json::from_value::<StockLevelView>(body)
+                .map(|level| (sku, level.available))
+                .map_err(|e| ApiError::Unavailable(format!("unreadable stock level: {e}")))
+        })
+        .collect()
 }
 
 /// Get a published product.
@@ -76,7 +104,8 @@ async fn storefront_product(state: &ApiState, raw_id: &str) -> Result<Reply, Api
         })?;
     let view: ProductView = serde_json::from_value(body)
         .map_err(|e| ApiError::Unavailable(format!("unreadable product view: {e}")))?;
-    Ok(Reply::ok(ProductDto::from(view)))
+    let available = availability(state, std::slice::from_ref(&view)).await?;
+    Ok(Reply::ok(ProductDto::from_view(view, &available)))
 }
 
 /// Create a product (admin). Every SKU must be unique across the catalog.
