@@ -2,10 +2,11 @@
 //! Turn it off with `COMMERCE_DEMO_CATALOG=false`.
 
 use catalog::{CatalogError, NewVariant, ProductCommand};
+use inventory::{StockCommand, StockItem};
 use rest::ApiState;
 use runtime::CommandMetadata;
 use rust_decimal::Decimal;
-use shared_kernel::{Currency, Money, ProductId};
+use shared_kernel::{Currency, Money, ProductId, Quantity, Sku};
 
 struct DemoProduct {
     title: &'static str,
@@ -13,6 +14,17 @@ struct DemoProduct {
     variants: &'static [(&'static str, &'static str, &'static str, &'static str)],
     publish: bool,
 }
+
+/// Units on hand per demo SKU; the beanie in navy is sold out on purpose.
+const DEMO_STOCK: &[(&str, u32)] = &[
+    ("TEE-BLACK-M", 40),
+    ("TEE-BLACK-L", 25),
+    ("TEE-WHITE-M", 30),
+    ("DRIPPER-WHITE", 12),
+    ("BEANIE-GREY", 18),
+    ("TOTE-NATURAL", 60),
+    ("HOODIE-LTD", 5),
+];
 
 /// (sku, variant name, EUR price, USD price)
 const DEMO: &[DemoProduct] = &[
@@ -106,6 +118,23 @@ pub async fn seed(api: &ApiState) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
         }
+    }
+    for (sku, units) in DEMO_STOCK {
+        let sku = Sku::parse(sku).map_err(|e| e.to_string())?;
+        let quantity = Quantity::new(*units).map_err(|e| e.to_string())?;
+        api.inventory
+            .execute(
+                &StockItem::aggregate_id(&sku),
+                StockCommand::ReceiveStock {
+                    sku: sku.clone(),
+                    quantity,
+                    reference: Some("demo seed".to_owned()),
+                },
+                None,
+                &metadata,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }

@@ -10,14 +10,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
-use application::{CatalogPriceList, CatalogService, ProductCatalogProjection};
+use application::{
+    CatalogPriceList, CatalogService, OrderService, OrdersProjection, PaymentsProjection,
+    ProductCatalogProjection, StockLevelsProjection,
+};
 use carts::{Cart, CartServices};
 use catalog::{Product, SkuClaim};
 use cqrs_es::persist::PersistedEventRepository;
+use inventory::StockItem;
+use orders::Order;
+use payment_sandbox::SandboxGateway;
+use payments::{Payment, PaymentServices};
 use rest::ApiState;
 use runtime::{
     CommandExecutor, EventFeed, EventSourcedExecutor, FeedSignal, HealthCheck, IdempotencyStore,
-    ProjectionStore, ProjectorRunner, ReadModels,
+    Projection, ProjectionStore, ProjectorRunner, ReadModels,
 };
 use shared_kernel::{Clock, SystemClock};
 use tokio::sync::watch;
@@ -80,14 +87,24 @@ pub struct Wired {
     pub projections: Arc<dyn ProjectionStore>,
 }
 
+/// Every read model the application maintains, each with its own checkpoint.
+pub fn all_projections() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(ProductCatalogProjection),
+        Arc::new(OrdersProjection),
+        Arc::new(PaymentsProjection),
+        Arc::new(StockLevelsProjection),
+    ]
+}
+
 impl Wired {
     /// The projector that maintains the product read models.
     pub fn product_projector(&self) -> ProjectorRunner {
-        ProjectorRunner::new(
-            self.feed.clone(),
-            self.projections.clone(),
-            Arc::new(ProductCatalogProjection),
-        )
+        self.projector(Arc::new(ProductCatalogProjection))
+    }
+
+    pub fn projector(&self, projection: Arc<dyn Projection>) -> ProjectorRunner {
+        ProjectorRunner::new(self.feed.clone(), self.projections.clone(), projection)
     }
 
     /// True when no event was ever appended (a brand-new store).
@@ -114,7 +131,31 @@ where
         Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
     let prices = Arc::new(CatalogPriceList::new(products.clone(), skus.clone()));
     let carts: Arc<dyn CommandExecutor<Cart>> = Arc::new(
-        EventSourcedExecutor::new(repository(), CartServices { prices })
+        EventSourcedExecutor::new(
+            repository(),
+            CartServices {
+                prices: prices.clone(),
+            },
+        )
+        .with_signal(signal.clone()),
+    );
+    let orders: Arc<dyn CommandExecutor<Order>> =
+        Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    let orders = Arc::new(OrderService::new(orders, prices, clock.clone()));
+    let payments: Arc<dyn CommandExecutor<Payment>> = Arc::new(
+        EventSourcedExecutor::new(
+            repository(),
+            PaymentServices {
+                gateway: Arc::new(SandboxGateway::new()),
+            },
+        )
+        .with_signal(signal.clone()),
+    );
+    // A burst of reservations for the last units of one SKU across instances must be decided
+    // (reserved or out of stock), never given up on as a conflict.
+    let inventory: Arc<dyn CommandExecutor<StockItem>> = Arc::new(
+        EventSourcedExecutor::new(repository(), ())
+            .with_max_attempts(64)
             .with_signal(signal.clone()),
     );
     let catalog = Arc::new(CatalogService::new(products, skus, clock.clone()));
@@ -122,6 +163,9 @@ where
         api: ApiState {
             catalog,
             carts,
+            orders,
+            payments,
+            inventory,
             read_models: ports.read_models,
             idempotency: ports.idempotency,
             health: ports.health,
@@ -175,7 +219,7 @@ pub struct Running {
     server: actix_web::dev::ServerHandle,
     shutdown: watch::Sender<bool>,
     server_task: JoinHandle<std::io::Result<()>>,
-    projector_task: JoinHandle<()>,
+    projector_tasks: Vec<JoinHandle<()>>,
 }
 
 impl Running {
@@ -184,14 +228,18 @@ impl Running {
         self.server.stop(true).await;
         let _ = self.shutdown.send(true);
         let _ = self.server_task.await;
-        let _ = self.projector_task.await;
+        for task in self.projector_tasks {
+            let _ = task.await;
+        }
     }
 
     /// Waits until the server stops by itself (on SIGINT or SIGTERM), then stops the rest.
     pub async fn wait(self) -> Result<(), StartError> {
         let result = self.server_task.await;
         let _ = self.shutdown.send(true);
-        let _ = self.projector_task.await;
+        for task in self.projector_tasks {
+            let _ = task.await;
+        }
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(StartError::Server(error)),
@@ -210,10 +258,15 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     }
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let projector = wired
-        .product_projector()
-        .with_idle_poll(Duration::from_millis(200));
-    let projector_task = tokio::spawn(projector.run(wired.signal.subscribe(), shutdown_rx.clone()));
+    let projector_tasks = all_projections()
+        .into_iter()
+        .map(|projection| {
+            let runner = wired
+                .projector(projection)
+                .with_idle_poll(Duration::from_millis(200));
+            tokio::spawn(runner.run(wired.signal.subscribe(), shutdown_rx.clone()))
+        })
+        .collect();
     tokio::spawn(purge_idempotency_keys(wired.api.clone(), shutdown_rx));
 
     let listener = TcpListener::bind(settings.listen).map_err(|source| StartError::Listen {
@@ -251,7 +304,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         server: handle,
         shutdown,
         server_task,
-        projector_task,
+        projector_tasks,
     })
 }
 

@@ -3,4 +3,7 @@
 mod app;
 mod carts;
 mod catalog;
+mod inventory;
+mod orders;
+mod payments;
 mod projections;
