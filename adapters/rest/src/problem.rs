@@ -88,11 +88,11 @@ pub enum ApiError {
     #[error(transparent)]
     Cart(CartError),
     #[error(transparent)]
-    Order(OrderError),
+    Order(Box<OrderError>),
     #[error(transparent)]
-    Payment(PaymentError),
+    Payment(Box<PaymentError>),
     #[error(transparent)]
-    Inventory(InventoryError),
+    Inventory(Box<InventoryError>),
     #[error("If-Match names version {expected} but the resource is at version {actual}")]
     VersionMismatch { expected: u64, actual: u64 },
     #[error("If-Match must be a strong entity tag such as \"3\", or *")]
@@ -163,13 +163,16 @@ impl ApiError {
             Self::UnknownField { field } => {
                 problem.errors = vec![FieldError::new(field.clone(), "unknown field")];
             }
-            Self::Order(OrderError::InvalidAddress { field, reason }) => {
-                let field = format!("shipping_address.{field}");
-                problem.errors = vec![FieldError::new(field, reason.clone())];
-            }
-            Self::Order(OrderError::InvalidEmail { reason }) => {
-                problem.errors = vec![FieldError::new("email", reason.clone())];
-            }
+            Self::Order(error) => match error.as_ref() {
+                OrderError::InvalidAddress { field, reason } => {
+                    let field = format!("shipping_address.{field}");
+                    problem.errors = vec![FieldError::new(field, reason.clone())];
+                }
+                OrderError::InvalidEmail { reason } => {
+                    problem.errors = vec![FieldError::new("email", reason.clone())];
+                }
+                _ => {}
+            },
             _ => {}
         }
         problem
@@ -297,7 +300,7 @@ impl From<runtime::StoreError> for ApiError {
 impl From<CommandError<OrderError>> for ApiError {
     fn from(error: CommandError<OrderError>) -> Self {
         match error {
-            CommandError::Rejected(e) => Self::Order(e),
+            CommandError::Rejected(e) => Self::Order(Box::new(e)),
             CommandError::PreconditionFailed { expected, actual } => {
                 Self::VersionMismatch { expected, actual }
             }
@@ -310,7 +313,7 @@ impl From<CommandError<OrderError>> for ApiError {
 impl From<CommandError<PaymentError>> for ApiError {
     fn from(error: CommandError<PaymentError>) -> Self {
         match error {
-            CommandError::Rejected(e) => Self::Payment(e),
+            CommandError::Rejected(e) => Self::Payment(Box::new(e)),
             CommandError::PreconditionFailed { expected, actual } => {
                 Self::VersionMismatch { expected, actual }
             }
@@ -323,7 +326,7 @@ impl From<CommandError<PaymentError>> for ApiError {
 impl From<CommandError<InventoryError>> for ApiError {
     fn from(error: CommandError<InventoryError>) -> Self {
         match error {
-            CommandError::Rejected(e) => Self::Inventory(e),
+            CommandError::Rejected(e) => Self::Inventory(Box::new(e)),
             CommandError::PreconditionFailed { expected, actual } => {
                 Self::VersionMismatch { expected, actual }
             }
