@@ -14,7 +14,7 @@ use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::{Aggregate, DomainEvent};
 use postgres_store::PostgresStore;
 use runtime::{
-    event_id, CommandError, CommandExecutor, CommandMetadata, CommitOutcome, Cursor,
+    event_id, CommandError, CommandExecutor, CommandMetadata, CommitOutcome, Cursor, Deadlines,
     DocumentChange, EventFeed, EventSourcedExecutor, HealthCheck, IdempotencyClaim,
     IdempotencyStore, ListQuery, ProjectionStore, ReadModels, StoredResponse,
 };
@@ -105,7 +105,14 @@ impl Aggregate for Counter {
 // What the suite needs from a store beyond the runtime ports.
 
 trait Store:
-    EventFeed + ProjectionStore + ReadModels + IdempotencyStore + HealthCheck + Clone + 'static
+    EventFeed
+    + ProjectionStore
+    + ReadModels
+    + IdempotencyStore
+    + HealthCheck
+    + Deadlines
+    + Clone
+    + 'static
 {
     type Repository: PersistedEventRepository + 'static;
 
@@ -532,6 +539,42 @@ async fn secondary_indexes_list_by_prefix<S: Store>(store: S) {
         .is_empty());
 }
 
+async fn deadlines_come_due_in_time_order_and_survive_being_moved<S: Store>(store: S) {
+    let now = chrono::Utc::now();
+    let at = |seconds: i64| now + chrono::Duration::seconds(seconds);
+    store.schedule("late", at(-1)).await.unwrap();
+    store.schedule("early", at(-5)).await.unwrap();
+    store.schedule("future", at(60)).await.unwrap();
+    let due = store.due(now, 10).await.unwrap();
+    let keys: Vec<&str> = due.iter().map(|d| d.key.as_str()).collect();
+    assert_eq!(keys, ["early", "late"]);
+    assert_eq!(store.due(now, 1).await.unwrap().len(), 1);
+
+    // Moved after being read: completing the old reading must not remove the new timer.
+    store.schedule("early", at(30)).await.unwrap();
+    store.clear(&due[0]).await.unwrap();
+    store.clear(&due[1]).await.unwrap();
+    assert!(store.due(now, 10).await.unwrap().is_empty());
+    let later: Vec<String> = store
+        .due(at(45), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.key)
+        .collect();
+    assert_eq!(later, ["early"]);
+    store.cancel("early").await.unwrap();
+    store.cancel("never-scheduled").await.unwrap();
+    let last: Vec<String> = store
+        .due(at(90), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.key)
+        .collect();
+    assert_eq!(last, ["future"]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Idempotency keys.
 
@@ -685,6 +728,7 @@ contract_suite!(
     of_concurrent_commits_from_one_checkpoint_exactly_one_wins,
     documents_are_upserted_deleted_and_listed_in_pages,
     secondary_indexes_list_by_prefix,
+    deadlines_come_due_in_time_order_and_survive_being_moved,
     an_idempotency_key_replays_its_completed_response,
     a_released_idempotency_key_can_be_claimed_again,
     a_stale_in_flight_key_is_taken_over_by_exactly_one_claimant,

@@ -8,6 +8,7 @@
 //! root wires them. See governance/adr/0005-read-a-global-feed-ordered-by-commit.md.
 
 pub mod commands;
+pub mod deadlines;
 pub mod error;
 pub mod feed;
 pub mod health;
@@ -17,6 +18,7 @@ pub mod projection;
 pub use commands::{
     CommandError, CommandExecutor, CommandMetadata, EventSourcedExecutor, Executed, Loaded,
 };
+pub use deadlines::{Deadline, Deadlines};
 pub use error::StoreError;
 pub use feed::{event_id, Cursor, EventFeed, FeedEvent, FeedSignal};
 pub use health::HealthCheck;
