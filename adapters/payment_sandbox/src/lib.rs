@@ -30,6 +30,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use serde::{Deserialize, Serialize};
+
 use async_trait::async_trait;
 use payments::{
     Authorization, AuthorizeRequest, CaptureReceipt, CaptureRequest, DeclineCode, GatewayError,
@@ -80,8 +82,43 @@ pub struct SandboxGateway {
 }
 
 impl SandboxGateway {
+    /// A sandbox that forgets everything when the process ends.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A sandbox that survives restarts, like a real provider: every request is appended to
+    /// the journal at `path` (and flushed to disk) before it is acted on, and the journal is
+    /// replayed when the sandbox is opened.
+    pub fn persistent(path: &std::path::Path) -> std::io::Result<Self> {
+        use std::io::BufRead;
+        let gateway = Self::default();
+        {
+            let mut ledger = gateway.ledger();
+            if path.exists() {
+                let reader = std::io::BufReader::new(std::fs::File::open(path)?);
+                for line in reader.lines() {
+                    let line = line?;
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    // A line cut short by a crash mid-write was never acted on: skip it.
+                    if let Ok(entry) = serde_json::from_str::<JournalEntry>(&line) {
+                        entry.apply(&mut ledger);
+                    }
+                }
+            }
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            ledger.journal = Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            );
+        }
+        Ok(gateway)
     }
 
     /// The provider's view of an authorization, if it exists.
@@ -105,10 +142,11 @@ impl SandboxGateway {
     }
 }
 
-#[async_trait]
-impl PaymentGateway for SandboxGateway {
-    async fn authorize(&self, request: AuthorizeRequest) -> Result<Authorization, GatewayError> {
-        let mut ledger = self.ledger();
+impl SandboxGateway {
+    fn authorize_now(
+        ledger: &mut Ledger,
+        request: AuthorizeRequest,
+    ) -> Result<Authorization, GatewayError> {
         let key = request.idempotency_key.clone();
         let token = request.payment_method_token.as_str();
         if let Some(replayed) = replay(&ledger.authorizations, &key, &request) {
@@ -158,8 +196,10 @@ impl PaymentGateway for SandboxGateway {
         outcome
     }
 
-    async fn capture(&self, request: CaptureRequest) -> Result<CaptureReceipt, GatewayError> {
-        let mut ledger = self.ledger();
+    fn capture_now(
+        ledger: &mut Ledger,
+        request: CaptureRequest,
+    ) -> Result<CaptureReceipt, GatewayError> {
         let key = request.idempotency_key.clone();
         if let Some(replayed) = replay(&ledger.captures, &key, &request) {
             return replayed;
@@ -176,8 +216,7 @@ impl PaymentGateway for SandboxGateway {
         outcome
     }
 
-    async fn void(&self, request: VoidRequest) -> Result<(), GatewayError> {
-        let mut ledger = self.ledger();
+    fn void_now(ledger: &mut Ledger, request: VoidRequest) -> Result<(), GatewayError> {
         let key = request.idempotency_key.clone();
         if let Some(replayed) = replay(&ledger.voids, &key, &request) {
             return replayed;
@@ -194,8 +233,10 @@ impl PaymentGateway for SandboxGateway {
         outcome
     }
 
-    async fn refund(&self, request: RefundRequest) -> Result<RefundReceipt, GatewayError> {
-        let mut ledger = self.ledger();
+    fn refund_now(
+        ledger: &mut Ledger,
+        request: RefundRequest,
+    ) -> Result<RefundReceipt, GatewayError> {
         let key = request.idempotency_key.clone();
         if let Some(replayed) = replay(&ledger.refunds, &key, &request) {
             return replayed;
@@ -213,6 +254,153 @@ impl PaymentGateway for SandboxGateway {
     }
 }
 
+/// One request as the persistent sandbox journals it. Replaying the journal through the same
+/// deterministic logic rebuilds the provider's state after a restart, as a real provider would
+/// still know what it authorized.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum JournalEntry {
+    Authorize {
+        key: String,
+        amount: Money,
+        token: String,
+    },
+    Capture {
+        key: String,
+        authorization_id: String,
+        amount: Money,
+    },
+    Void {
+        key: String,
+        authorization_id: String,
+    },
+    Refund {
+        key: String,
+        authorization_id: String,
+        amount: Money,
+    },
+}
+
+impl JournalEntry {
+    fn apply(self, ledger: &mut Ledger) {
+        // Outcomes are recorded in the ledger as a side effect; the return values were
+        // already sent to the caller before the restart.
+        match self {
+            Self::Authorize { key, amount, token } => {
+                let _ = SandboxGateway::authorize_now(
+                    ledger,
+                    AuthorizeRequest {
+                        idempotency_key: key,
+                        amount,
+                        payment_method_token: token,
+                    },
+                );
+            }
+            Self::Capture {
+                key,
+                authorization_id,
+                amount,
+            } => {
+                let _ = SandboxGateway::capture_now(
+                    ledger,
+                    CaptureRequest {
+                        idempotency_key: key,
+                        authorization_id,
+                        amount,
+                    },
+                );
+            }
+            Self::Void {
+                key,
+                authorization_id,
+            } => {
+                let _ = SandboxGateway::void_now(
+                    ledger,
+                    VoidRequest {
+                        idempotency_key: key,
+                        authorization_id,
+                    },
+                );
+            }
+            Self::Refund {
+                key,
+                authorization_id,
+                amount,
+            } => {
+                let _ = SandboxGateway::refund_now(
+                    ledger,
+                    RefundRequest {
+                        idempotency_key: key,
+                        authorization_id,
+                        amount,
+                    },
+                );
+            }
+        }
+    }
+}
+
+impl Ledger {
+    /// Writes `entry` durably before the request is acted on. A sandbox that cannot journal
+    /// answers as an unavailable provider would: nothing happened, retry later.
+    fn journal(&mut self, entry: &JournalEntry) -> Result<(), GatewayError> {
+        use std::io::Write;
+        let Some(file) = self.journal.as_mut() else {
+            return Ok(());
+        };
+        let unavailable = |e: std::io::Error| {
+            GatewayError::Transient(format!("sandbox: journal unavailable: {e}"))
+        };
+        let mut line = serde_json::to_vec(entry)
+            .map_err(|e| GatewayError::Transient(format!("sandbox: journal: {e}")))?;
+        line.push(b'\n');
+        file.write_all(&line).map_err(unavailable)?;
+        file.sync_data().map_err(unavailable)
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for SandboxGateway {
+    async fn authorize(&self, request: AuthorizeRequest) -> Result<Authorization, GatewayError> {
+        let mut ledger = self.ledger();
+        ledger.journal(&JournalEntry::Authorize {
+            key: request.idempotency_key.clone(),
+            amount: request.amount,
+            token: request.payment_method_token.clone(),
+        })?;
+        Self::authorize_now(&mut ledger, request)
+    }
+
+    async fn capture(&self, request: CaptureRequest) -> Result<CaptureReceipt, GatewayError> {
+        let mut ledger = self.ledger();
+        ledger.journal(&JournalEntry::Capture {
+            key: request.idempotency_key.clone(),
+            authorization_id: request.authorization_id.clone(),
+            amount: request.amount,
+        })?;
+        Self::capture_now(&mut ledger, request)
+    }
+
+    async fn void(&self, request: VoidRequest) -> Result<(), GatewayError> {
+        let mut ledger = self.ledger();
+        ledger.journal(&JournalEntry::Void {
+            key: request.idempotency_key.clone(),
+            authorization_id: request.authorization_id.clone(),
+        })?;
+        Self::void_now(&mut ledger, request)
+    }
+
+    async fn refund(&self, request: RefundRequest) -> Result<RefundReceipt, GatewayError> {
+        let mut ledger = self.ledger();
+        ledger.journal(&JournalEntry::Refund {
+            key: request.idempotency_key.clone(),
+            authorization_id: request.authorization_id.clone(),
+            amount: request.amount,
+        })?;
+        Self::refund_now(&mut ledger, request)
+    }
+}
+
 /// A request the provider acted on, and what it answered.
 struct Recorded<R, T> {
     request: R,
@@ -223,6 +411,8 @@ type Outcomes<R, T> = HashMap<String, Recorded<R, T>>;
 
 #[derive(Default)]
 struct Ledger {
+    /// Where requests are written ahead of being acted on, if the sandbox is persistent.
+    journal: Option<std::fs::File>,
     authorizations: Outcomes<AuthorizeRequest, Authorization>,
     captures: Outcomes<CaptureRequest, CaptureReceipt>,
     voids: Outcomes<VoidRequest, ()>,

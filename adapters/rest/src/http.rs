@@ -104,6 +104,16 @@ pub fn respond(result: Result<Reply, ApiError>) -> HttpResponse {
     }
 }
 
+/// An id for a resource a request creates: derived from the request's Idempotency-Key when it
+/// has one, so a retry after an unknown outcome addresses the same resource (and the same
+/// provider request) instead of minting a new one.
+pub fn id_for_request(request: &HttpRequest, kind: &str, scope: &str) -> Uuid {
+    match idempotency_key(request.headers()) {
+        Ok(Some(key)) => shared_kernel::deterministic_uuid(kind, &[scope, &key]),
+        _ => Uuid::now_v7(),
+    }
+}
+
 /// Runs a mutating handler under Stripe's Idempotency-Key semantics: the same key with the
 /// same request replays the first response; with a different request it is a 422; while the
 /// first is still running it is a 409. Without the header the handler simply runs.
@@ -137,7 +147,12 @@ where
             let result = handler().await;
             let stored = match &result {
                 Ok(reply) => Some(reply.stored()),
-                Err(error) if error.is_final_outcome() => Some(stored_problem(error)),
+                // A 5xx is never final: the retry must be allowed to run.
+                Err(error)
+                    if error.is_final_outcome() && !error.status_and_code().0.is_server_error() =>
+                {
+                    Some(stored_problem(error))
+                }
                 Err(_) => None,
             };
             let recorded = match &stored {
@@ -158,7 +173,7 @@ where
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };

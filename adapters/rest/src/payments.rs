@@ -6,7 +6,9 @@ use payments::PaymentCommand;
 use shared_kernel::{PaymentId, RefundId};
 
 use crate::dto::{AuthorizePaymentRequest, CaptureRequest, PaymentDto, RefundRequest};
-use crate::http::{idempotent, if_match, json_body, metadata, path_id, respond, Reply};
+use crate::http::{
+    id_for_request, idempotent, if_match, json_body, metadata, path_id, respond, Reply,
+};
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
 
@@ -36,7 +38,7 @@ pub async fn authorize(
         let payment_id = match &input.payment_id {
             Some(raw) => PaymentId::parse(raw)
                 .map_err(|_| ApiError::validation("payment_id", "must be a UUID"))?,
-            None => PaymentId::new(),
+            None => PaymentId::from_uuid(id_for_request(&request, "payment", "")),
         };
         let command = PaymentCommand::AuthorizePayment {
             payment_id,
@@ -163,7 +165,7 @@ pub async fn refund(
         let refund_id = match &input.refund_id {
             Some(raw) => RefundId::parse(raw)
                 .map_err(|_| ApiError::validation("refund_id", "must be a UUID"))?,
-            None => RefundId::new(),
+            None => RefundId::from_uuid(id_for_request(&request, "refund", &id.to_string())),
         };
         let command = PaymentCommand::RefundPayment {
             refund_id,

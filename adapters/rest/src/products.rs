@@ -12,7 +12,9 @@ use runtime::ListQuery;
 use shared_kernel::ProductId;
 
 use crate::dto::{AdminProductDto, CreateProductRequest, MoneyDto, ProductDto, ProductList};
-use crate::http::{idempotent, if_match, json_body, metadata, path_id, respond, ListParams, Reply};
+use crate::http::{
+    id_for_request, idempotent, if_match, json_body, metadata, path_id, respond, ListParams, Reply,
+};
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
 
@@ -142,23 +144,38 @@ pub async fn create_product(
                 prices,
             });
         }
-        let product_id = ProductId::new();
-        let command = ProductCommand::CreateProduct {
-            product_id,
-            title: input.title,
-            description: input.description,
-            variants,
-        };
+        // With an Idempotency-Key, a retry after a failure between creating and publishing
+        // finds the product it already created and only publishes it.
+        let product_id = ProductId::from_uuid(id_for_request(&request, "product", ""));
         let meta = metadata(&request, ADMIN);
-        let mut executed = state
+        let existing = state
             .catalog
-            .create_product(command, &meta)
-            .await
-            .map_err(|error| match error {
-                CreateProductError::Rejected(e) => ApiError::Catalog(e),
-                CreateProductError::Conflict => ApiError::Conflict,
-                CreateProductError::Infrastructure(e) => ApiError::Unavailable(e),
-            })?;
+            .products()
+            .load(&product_id.to_string())
+            .await?;
+        let mut executed = if existing.version > 0 {
+            runtime::Executed {
+                version: existing.version,
+                events_appended: 0,
+                state: existing.aggregate,
+            }
+        } else {
+            let command = ProductCommand::CreateProduct {
+                product_id,
+                title: input.title,
+                description: input.description,
+                variants,
+            };
+            state
+                .catalog
+                .create_product(command, &meta)
+                .await
+                .map_err(|error| match error {
+                    CreateProductError::Rejected(e) => ApiError::Catalog(e),
+                    CreateProductError::Conflict => ApiError::Conflict,
+                    CreateProductError::Infrastructure(e) => ApiError::Unavailable(e),
+                })?
+        };
         if input.publish {
             executed = state
                 .catalog

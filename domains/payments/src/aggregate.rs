@@ -316,7 +316,7 @@ impl Payment {
         }
         gateway
             .refund(RefundRequest {
-                idempotency_key: refund_key(refund_id),
+                idempotency_key: refund_key(self.id.ok_or(PaymentError::NotFound)?, refund_id),
                 authorization_id: self.held_authorization(),
                 amount,
             })

@@ -95,9 +95,10 @@ pub fn void_key(payment_id: PaymentId) -> String {
     format!("{payment_id}:void")
 }
 
-/// Idempotency key of refund `refund_id`: the caller-chosen refund id.
-pub fn refund_key(refund_id: RefundId) -> String {
-    refund_id.to_string()
+/// Idempotency key of refund `refund_id` of `payment_id`: scoped to the payment, so a refund
+/// id reused on another payment reaches the provider as a different request.
+pub fn refund_key(payment_id: PaymentId, refund_id: RefundId) -> String {
+    format!("{payment_id}:refund:{refund_id}")
 }
 
 #[cfg(test)]
@@ -116,7 +117,10 @@ mod tests {
         assert_eq!(capture_key(payment_id(), 2), format!("{id}:capture:2"));
         assert_eq!(void_key(payment_id()), format!("{id}:void"));
         let refund = RefundId::from_uuid(Uuid::from_u128(0xCD));
-        assert_eq!(refund_key(refund), "00000000-0000-0000-0000-0000000000cd");
+        assert_eq!(
+            refund_key(payment_id(), refund),
+            format!("{id}:refund:00000000-0000-0000-0000-0000000000cd")
+        );
     }
 
     #[test]

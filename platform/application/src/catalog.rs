@@ -17,7 +17,7 @@ use runtime::{CommandError, CommandExecutor, CommandMetadata, Executed};
 use shared_kernel::{Clock, ProductId};
 
 /// How long a claim whose product never appeared is protected, covering a creation in flight.
-pub const ORPHAN_GRACE: Duration = Duration::seconds(30);
+pub const ORPHAN_GRACE: Duration = Duration::minutes(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateProductError {
@@ -108,6 +108,17 @@ impl CatalogService {
         {
             Ok(executed) => Ok(executed),
             Err(error) => {
+                // A commit whose answer was lost may still have happened: never free the SKUs
+                // of a product that exists.
+                if let Ok(loaded) = self.products.load(&product_id.to_string()).await {
+                    if loaded.version > 0 && matches!(error, CommandError::Infrastructure(_)) {
+                        return Ok(Executed {
+                            version: loaded.version,
+                            events_appended: 0,
+                            state: loaded.aggregate,
+                        });
+                    }
+                }
                 self.release_all(&claimed, product_id, metadata).await;
                 Err(match error {
                     CommandError::PreconditionFailed { .. } => {

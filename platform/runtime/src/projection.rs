@@ -318,8 +318,18 @@ impl ProjectorRunner {
             if let Some(pause) = pause {
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
-                    _ = wake.changed() => {}
-                    _ = shutdown.changed() => {}
+                    woken = wake.changed() => {
+                        // With no one left to wake it, fall back to polling alone.
+                        if woken.is_err() {
+                            tokio::time::sleep(pause).await;
+                        }
+                    }
+                    stopped = shutdown.changed() => {
+                        // A dropped sender means whoever could stop us is gone: stop.
+                        if stopped.is_err() {
+                            break;
+                        }
+                    }
                 }
             }
         }

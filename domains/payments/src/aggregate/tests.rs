@@ -680,7 +680,7 @@ fn a_void_with_an_unknown_outcome_records_nothing() {
 // --- RefundPayment ---
 
 #[test]
-fn refunding_part_of_a_capture_is_sent_under_the_refund_id() {
+fn refunding_part_of_a_capture_is_sent_under_a_key_scoped_to_the_payment() {
     let gateway = Arc::new(gateway().refunds(refund_receipt("re_1")));
     payment_test(&gateway)
         .given(vec![authorized(), captured("50.00", "cap_1", "50.00")])
@@ -689,7 +689,7 @@ fn refunding_part_of_a_capture_is_sent_under_the_refund_id() {
     assert_eq!(
         gateway.calls(),
         vec![Call::Refund(RefundRequest {
-            idempotency_key: refund_id(1).to_string(),
+            idempotency_key: crate::values::refund_key(payment_id(), refund_id(1)),
             authorization_id: AUTH.into(),
             amount: eur("20.00"),
         })]
@@ -794,7 +794,7 @@ fn a_refund_whose_outcome_is_unknown_records_nothing_and_its_retry_reuses_the_ke
         .given(history())
         .when(refund(1, "20.00"))
         .then_expect_events(vec![refunded(1, "20.00", "20.00")]);
-    let key = refund_id(1).to_string();
+    let key = crate::values::refund_key(payment_id(), refund_id(1));
     assert_eq!(gateway.keys(), vec![key.clone(), key]);
 }
 
