@@ -1,15 +1,27 @@
 //! The `Cart` aggregate.
 //!
-//! State machine (`-` = not created):
+//! State machine (`-` = not created; "same" = the checkout id the cart records, "other" = any
+//! other checkout id):
 //!
-//! | status     | CreateCart    | AddItem / ChangeItemQuantity / RemoveItem | MarkCheckedOut(id)         |
-//! |------------|---------------|-------------------------------------------|----------------------------|
-//! | -          | Created       | NotFound                                  | NotFound                   |
-//! | Open       | AlreadyExists | per invariants                            | CheckedOut (EmptyCart if no lines) |
-//! | CheckedOut | AlreadyExists | NotAllowed                                | same id: no-op; else NotAllowed |
+//! | status      | CreateCart    | AddItem / ChangeItemQuantity / RemoveItem | BeginCheckout(id)                         | ReleaseCheckout(id)                 | MarkCheckedOut(id)                        |
+//! |-------------|---------------|-------------------------------------------|-------------------------------------------|-------------------------------------|-------------------------------------------|
+//! | -           | Created       | NotFound                                  | NotFound                                  | NotFound                            | NotFound                                  |
+//! | Open        | AlreadyExists | per invariants                            | CheckingOut (EmptyCart if no lines)       | no-op                               | CheckedOut (EmptyCart if no lines)        |
+//! | CheckingOut | NotAllowed    | NotAllowed                                | same: no-op; other: CheckoutInProgress    | same: Open again; other: no-op      | same: CheckedOut; other: CheckoutInProgress |
+//! | CheckedOut  | AlreadyExists | NotAllowed                                | NotAllowed                                | same: NotAllowed; other: no-op      | same: no-op; other: NotAllowed            |
+//!
+//! `CheckingOut` is the pending state of a checkout saga (as in FTGO's order sagas): the saga
+//! locks the cart when it starts, so what it reserves, charges and orders is exactly what the
+//! shopper saw, then either checks the cart out (success) or releases it (compensation) with
+//! its lines intact. The no-ops make every saga step safe to redeliver; a release is a no-op
+//! rather than an error whenever the caller does not hold the lock, because a late compensation
+//! must neither fail forever nor unlock a cart that another checkout now holds. Releasing a
+//! cart that the same checkout already checked out is refused: the saga went past its pivot.
+//! `MarkCheckedOut` on an open cart keeps working for callers that check out without a lock.
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
@@ -39,6 +51,11 @@ pub struct Cart {
     customer_id: Option<CustomerId>,
     lines: Vec<CartLine>,
     checkout_id: Option<uuid::Uuid>,
+    // Defaults keep snapshots taken before checkouts could lock a cart readable.
+    #[serde(default)]
+    checkout_in_progress: Option<uuid::Uuid>,
+    #[serde(default)]
+    checkout_began_at: Option<DateTime<Utc>>,
 }
 
 impl Cart {
@@ -93,13 +110,25 @@ impl Cart {
         self.checkout_id
     }
 
+    /// The checkout holding the cart while its status is `CheckingOut`.
+    pub fn checkout_in_progress(&self) -> Option<uuid::Uuid> {
+        self.checkout_in_progress
+    }
+
+    /// When the checkout in progress locked the cart (lets the platform spot stuck checkouts).
+    pub fn checkout_began_at(&self) -> Option<DateTime<Utc>> {
+        self.checkout_began_at
+    }
+
     async fn decide(
         &self,
         command: CartCommand,
         services: &CartServices,
     ) -> Result<Vec<CartEvent>, CartError> {
         use CartCommand as C;
-        use CartStatus::{CheckedOut, Open};
+        use CartStatus::{CheckedOut, CheckingOut, Open};
+        let locked_by = self.checkout_in_progress;
+        let checked_out_by = self.checkout_id;
         match (self.status, command) {
             (
                 None,
@@ -113,6 +142,12 @@ impl Cart {
                 currency,
                 customer_id,
             }]),
+            (Some(status @ CheckingOut), command @ C::CreateCart { .. }) => {
+                Err(CartError::NotAllowed {
+                    status,
+                    command: command.name(),
+                })
+            }
             (Some(_), C::CreateCart { .. }) => Err(CartError::AlreadyExists),
             (None, _) => Err(CartError::NotFound),
             (Some(Open), C::AddItem { sku, quantity }) => {
@@ -125,14 +160,43 @@ impl Cart {
                 self.existing_line(line_id)?;
                 Ok(vec![CartEvent::ItemRemoved { line_id }])
             }
+            (Some(Open), C::BeginCheckout { checkout_id, at }) => {
+                self.non_empty()?;
+                Ok(vec![CartEvent::CheckoutBegan { checkout_id, at }])
+            }
+            (Some(CheckingOut), C::BeginCheckout { checkout_id, .. })
+                if locked_by == Some(checkout_id) =>
+            {
+                Ok(vec![])
+            }
+            (Some(CheckingOut), C::MarkCheckedOut { checkout_id })
+                if locked_by == Some(checkout_id) =>
+            {
+                Ok(vec![CartEvent::CartCheckedOut { checkout_id }])
+            }
+            (Some(CheckingOut), C::BeginCheckout { .. } | C::MarkCheckedOut { .. }) => {
+                Err(self.in_progress())
+            }
+            (Some(CheckingOut), C::ReleaseCheckout { checkout_id })
+                if locked_by == Some(checkout_id) =>
+            {
+                Ok(vec![CartEvent::CheckoutReleased { checkout_id }])
+            }
+            (Some(status @ CheckedOut), command @ C::ReleaseCheckout { checkout_id })
+                if checked_out_by == Some(checkout_id) =>
+            {
+                Err(CartError::NotAllowed {
+                    status,
+                    command: command.name(),
+                })
+            }
+            (Some(_), C::ReleaseCheckout { .. }) => Ok(vec![]),
             (Some(Open), C::MarkCheckedOut { checkout_id }) => {
-                if self.lines.is_empty() {
-                    return Err(CartError::EmptyCart);
-                }
+                self.non_empty()?;
                 Ok(vec![CartEvent::CartCheckedOut { checkout_id }])
             }
             (Some(CheckedOut), C::MarkCheckedOut { checkout_id })
-                if self.checkout_id == Some(checkout_id) =>
+                if checked_out_by == Some(checkout_id) =>
             {
                 Ok(vec![])
             }
@@ -140,6 +204,25 @@ impl Cart {
                 status,
                 command: command.name(),
             }),
+        }
+    }
+
+    fn non_empty(&self) -> Result<(), CartError> {
+        if self.lines.is_empty() {
+            return Err(CartError::EmptyCart);
+        }
+        Ok(())
+    }
+
+    /// The refusal for a command that needs the lock another checkout holds.
+    fn in_progress(&self) -> CartError {
+        match self.checkout_in_progress {
+            Some(checkout_id) => CartError::CheckoutInProgress { checkout_id },
+            // Unreachable while `apply` keeps status and lock together; refuse rather than panic.
+            None => CartError::NotAllowed {
+                status: CartStatus::CheckingOut,
+                command: "BeginCheckout",
+            },
         }
     }
 
@@ -272,6 +355,18 @@ impl Aggregate for Cart {
             CartEvent::CartCheckedOut { checkout_id } => {
                 self.status = Some(CartStatus::CheckedOut);
                 self.checkout_id = Some(checkout_id);
+                self.checkout_in_progress = None;
+                self.checkout_began_at = None;
+            }
+            CartEvent::CheckoutBegan { checkout_id, at } => {
+                self.status = Some(CartStatus::CheckingOut);
+                self.checkout_in_progress = Some(checkout_id);
+                self.checkout_began_at = Some(at);
+            }
+            CartEvent::CheckoutReleased { .. } => {
+                self.status = Some(CartStatus::Open);
+                self.checkout_in_progress = None;
+                self.checkout_began_at = None;
             }
         }
     }

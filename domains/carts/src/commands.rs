@@ -1,5 +1,6 @@
 //! What can be asked of a cart.
 
+use chrono::{DateTime, Utc};
 use shared_kernel::{CartId, Currency, CustomerId, LineId};
 
 /// Commands for the [`Cart`](crate::Cart) aggregate.
@@ -24,7 +25,21 @@ pub enum CartCommand {
     RemoveItem {
         line_id: LineId,
     },
-    /// Freezes the cart for checkout `checkout_id`. Repeating it with the same id is a no-op.
+    /// Locks the cart for checkout `checkout_id` while that checkout runs. Repeating it with the
+    /// same id is a no-op; another checkout is refused until this one ends.
+    BeginCheckout {
+        checkout_id: uuid::Uuid,
+        /// When the checkout began, from the application's clock.
+        at: DateTime<Utc>,
+    },
+    /// Unlocks the cart after checkout `checkout_id` failed (the saga's compensation). Succeeds
+    /// without effect when that checkout does not hold the lock, so a late or repeated release
+    /// never fails and never unlocks another checkout.
+    ReleaseCheckout {
+        checkout_id: uuid::Uuid,
+    },
+    /// Freezes the cart for checkout `checkout_id`: the checkout that locked it, or directly an
+    /// open cart. Repeating it with the same id is a no-op.
     MarkCheckedOut {
         checkout_id: uuid::Uuid,
     },
@@ -38,6 +53,8 @@ impl CartCommand {
             CartCommand::AddItem { .. } => "AddItem",
             CartCommand::ChangeItemQuantity { .. } => "ChangeItemQuantity",
             CartCommand::RemoveItem { .. } => "RemoveItem",
+            CartCommand::BeginCheckout { .. } => "BeginCheckout",
+            CartCommand::ReleaseCheckout { .. } => "ReleaseCheckout",
             CartCommand::MarkCheckedOut { .. } => "MarkCheckedOut",
         }
     }

@@ -33,6 +33,9 @@ pub enum CartError {
     NoPriceInCurrency { sku: String, currency: Currency },
     #[error("an empty cart cannot be checked out")]
     EmptyCart,
+    /// Another checkout holds the cart; `checkout_id` is that one, for the caller to follow.
+    #[error("checkout {checkout_id} is already in progress for this cart")]
+    CheckoutInProgress { checkout_id: uuid::Uuid },
     /// The price list failed or broke its contract; retrying later may succeed.
     #[error("pricing unavailable: {0}")]
     PricingUnavailable(String),
@@ -53,6 +56,7 @@ impl CartError {
             CartError::NotPurchasable { .. } => "not_purchasable",
             CartError::NoPriceInCurrency { .. } => "no_price_in_currency",
             CartError::EmptyCart => "cart_empty",
+            CartError::CheckoutInProgress { .. } => "checkout_in_progress",
             CartError::PricingUnavailable(_) => "pricing_unavailable",
         }
     }

@@ -1,6 +1,7 @@
 //! What happened to carts. Event type strings and version "1" are part of the stored format:
 //! never rename them; add an upcaster and a new version instead.
 
+use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use shared_kernel::{CartId, Currency, CustomerId, LineId, Money, ProductId, Quantity};
@@ -33,6 +34,15 @@ pub enum CartEvent {
     CartCheckedOut {
         checkout_id: uuid::Uuid,
     },
+    /// Checkout `checkout_id` locked the cart at `at`.
+    CheckoutBegan {
+        checkout_id: uuid::Uuid,
+        at: DateTime<Utc>,
+    },
+    /// Checkout `checkout_id` failed and gave the cart back, lines unchanged.
+    CheckoutReleased {
+        checkout_id: uuid::Uuid,
+    },
 }
 
 impl DomainEvent for CartEvent {
@@ -43,6 +53,8 @@ impl DomainEvent for CartEvent {
             CartEvent::ItemQuantityChanged { .. } => "ItemQuantityChanged",
             CartEvent::ItemRemoved { .. } => "ItemRemoved",
             CartEvent::CartCheckedOut { .. } => "CartCheckedOut",
+            CartEvent::CheckoutBegan { .. } => "CheckoutBegan",
+            CartEvent::CheckoutReleased { .. } => "CheckoutReleased",
         }
         .to_owned()
     }

@@ -17,6 +17,8 @@ pub const MAX_LINES: usize = 100;
 #[serde(rename_all = "snake_case")]
 pub enum CartStatus {
     Open,
+    /// Locked by a running checkout: no changes until it checks the cart out or releases it.
+    CheckingOut,
     CheckedOut,
 }
 
@@ -24,6 +26,7 @@ impl fmt::Display for CartStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             CartStatus::Open => "open",
+            CartStatus::CheckingOut => "checking_out",
             CartStatus::CheckedOut => "checked_out",
         })
     }
@@ -135,5 +138,23 @@ mod tests {
             serde_json::to_string(&CartStatus::CheckedOut).unwrap(),
             "\"checked_out\""
         );
+        assert_eq!(
+            serde_json::to_string(&CartStatus::CheckingOut).unwrap(),
+            "\"checking_out\""
+        );
+    }
+
+    #[test]
+    fn status_displays_as_it_serializes() {
+        for status in [
+            CartStatus::Open,
+            CartStatus::CheckingOut,
+            CartStatus::CheckedOut,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&status).unwrap(),
+                format!("\"{status}\"")
+            );
+        }
     }
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
 use cqrs_es::test::TestFramework;
 use cqrs_es::{Aggregate, DomainEvent};
 use shared_kernel::{CartId, Currency, CustomerId, LineId, Money, ProductId, Quantity};
@@ -108,6 +109,50 @@ fn checked_out(id: u128) -> CartEvent {
     }
 }
 
+fn began_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap()
+}
+
+fn checkout(id: u128) -> Uuid {
+    Uuid::from_u128(id)
+}
+
+fn began(id: u128) -> CartEvent {
+    CartEvent::CheckoutBegan {
+        checkout_id: checkout(id),
+        at: began_at(),
+    }
+}
+
+fn released(id: u128) -> CartEvent {
+    CartEvent::CheckoutReleased {
+        checkout_id: checkout(id),
+    }
+}
+
+fn begin(id: u128) -> CartCommand {
+    CartCommand::BeginCheckout {
+        checkout_id: checkout(id),
+        at: began_at(),
+    }
+}
+
+fn release(id: u128) -> CartCommand {
+    CartCommand::ReleaseCheckout {
+        checkout_id: checkout(id),
+    }
+}
+
+fn mark_checked_out(id: u128) -> CartCommand {
+    CartCommand::MarkCheckedOut {
+        checkout_id: checkout(id),
+    }
+}
+
+fn not_allowed(status: CartStatus, command: &'static str) -> CartError {
+    CartError::NotAllowed { status, command }
+}
+
 fn add(sku: &str, quantity: u32) -> CartCommand {
     CartCommand::AddItem {
         sku: sku.into(),
@@ -176,6 +221,8 @@ fn rejects_every_other_command_on_a_cart_that_does_not_exist() {
         CartCommand::MarkCheckedOut {
             checkout_id: Uuid::from_u128(1),
         },
+        begin(1),
+        release(1),
     ];
     for command in commands {
         cart_test(prices())
@@ -574,6 +621,182 @@ fn rejects_creating_over_a_checked_out_cart() {
         .then_expect_error(CartError::AlreadyExists);
 }
 
+// --- BeginCheckout ---
+
+#[test]
+fn beginning_a_checkout_locks_the_cart_for_that_checkout() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1)])
+        .when(begin(42))
+        .then_expect_events(vec![began(42)]);
+}
+
+#[test]
+fn rejects_beginning_a_checkout_of_an_empty_cart() {
+    cart_test(prices())
+        .given(vec![created()])
+        .when(begin(42))
+        .then_expect_error(CartError::EmptyCart);
+}
+
+#[test]
+fn beginning_the_same_checkout_again_changes_nothing() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42)])
+        .when(begin(42))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn rejects_a_second_checkout_while_one_is_in_progress() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42)])
+        .when(begin(43))
+        .then_expect_error(CartError::CheckoutInProgress {
+            checkout_id: checkout(42),
+        });
+}
+
+#[test]
+fn rejects_beginning_a_checkout_of_a_checked_out_cart() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42), checked_out(42)])
+        .when(begin(42))
+        .then_expect_error(not_allowed(CartStatus::CheckedOut, "BeginCheckout"));
+}
+
+#[test]
+fn a_released_cart_can_begin_a_new_checkout() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42), released(42)])
+        .when(begin(43))
+        .then_expect_events(vec![began(43)]);
+}
+
+// --- While checking out ---
+
+#[test]
+fn rejects_adding_items_while_checking_out() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42)])
+        .when(add("TEE-M", 1))
+        .then_expect_error(not_allowed(CartStatus::CheckingOut, "AddItem"));
+}
+
+#[test]
+fn rejects_changing_quantities_while_checking_out() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42)])
+        .when(CartCommand::ChangeItemQuantity {
+            line_id: tee_line(),
+            quantity: 3,
+        })
+        .then_expect_error(not_allowed(CartStatus::CheckingOut, "ChangeItemQuantity"));
+}
+
+#[test]
+fn rejects_removing_items_while_checking_out() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42)])
+        .when(CartCommand::RemoveItem {
+            line_id: tee_line(),
+        })
+        .then_expect_error(not_allowed(CartStatus::CheckingOut, "RemoveItem"));
+}
+
+#[test]
+fn rejects_creating_over_a_cart_that_is_checking_out() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42)])
+        .when(CartCommand::CreateCart {
+            cart_id: cart_id(),
+            currency: Currency::EUR,
+            customer_id: None,
+        })
+        .then_expect_error(not_allowed(CartStatus::CheckingOut, "CreateCart"));
+}
+
+// --- ReleaseCheckout ---
+
+#[test]
+fn releasing_the_checkout_in_progress_reopens_the_cart() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42)])
+        .when(release(42))
+        .then_expect_events(vec![released(42)]);
+}
+
+#[test]
+fn releasing_an_open_cart_changes_nothing() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42), released(42)])
+        .when(release(42))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn releasing_another_checkout_leaves_the_lock_in_place() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(43)])
+        .when(release(42))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn releasing_after_another_checkout_checked_the_cart_out_changes_nothing() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(43), checked_out(43)])
+        .when(release(42))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn rejects_releasing_the_checkout_that_checked_the_cart_out() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42), checked_out(42)])
+        .when(release(42))
+        .then_expect_error(not_allowed(CartStatus::CheckedOut, "ReleaseCheckout"));
+}
+
+#[test]
+fn a_released_cart_accepts_changes_again() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42), released(42)])
+        .when(add("TEE-S", 1))
+        .then_expect_events(vec![CartEvent::ItemQuantityChanged {
+            line_id: tee_line(),
+            quantity: qty(2),
+        }]);
+}
+
+// --- MarkCheckedOut after BeginCheckout ---
+
+#[test]
+fn checking_out_completes_the_checkout_in_progress() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42)])
+        .when(mark_checked_out(42))
+        .then_expect_events(vec![checked_out(42)]);
+}
+
+#[test]
+fn rejects_checking_out_for_another_checkout_while_one_is_in_progress() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42)])
+        .when(mark_checked_out(43))
+        .then_expect_error(CartError::CheckoutInProgress {
+            checkout_id: checkout(42),
+        });
+}
+
+#[test]
+fn checking_out_the_locked_cart_again_changes_nothing() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began(42), checked_out(42)])
+        .when(mark_checked_out(42))
+        .then_expect_events(vec![]);
+}
+
 // --- State and accessors ---
 
 #[test]
@@ -631,6 +854,43 @@ fn checkout_is_recorded_on_the_cart() {
 }
 
 #[test]
+fn a_checkout_in_progress_is_recorded_on_the_cart() {
+    let cart = replay(vec![created(), tee_added(1), began(42)]);
+    assert_eq!(cart.status(), Some(CartStatus::CheckingOut));
+    assert_eq!(cart.checkout_in_progress(), Some(checkout(42)));
+    assert_eq!(cart.checkout_began_at(), Some(began_at()));
+    assert_eq!(cart.checkout_id(), None);
+}
+
+#[test]
+fn a_released_cart_is_open_with_its_lines_and_no_checkout() {
+    let cart = replay(vec![created(), tee_added(2), began(42), released(42)]);
+    assert_eq!(cart.status(), Some(CartStatus::Open));
+    assert_eq!(cart.checkout_in_progress(), None);
+    assert_eq!(cart.checkout_began_at(), None);
+    assert_eq!(cart.item_count(), 2);
+}
+
+#[test]
+fn checking_out_ends_the_checkout_in_progress() {
+    let cart = replay(vec![created(), tee_added(1), began(42), checked_out(42)]);
+    assert_eq!(cart.status(), Some(CartStatus::CheckedOut));
+    assert_eq!(cart.checkout_id(), Some(checkout(42)));
+    assert_eq!(cart.checkout_in_progress(), None);
+    assert_eq!(cart.checkout_began_at(), None);
+}
+
+#[test]
+fn a_snapshot_taken_before_checkout_locks_still_loads() {
+    let cart = replay(vec![created(), tee_added(2)]);
+    let mut json = serde_json::to_value(&cart).unwrap();
+    let fields = json.as_object_mut().unwrap();
+    fields.remove("checkout_in_progress");
+    fields.remove("checkout_began_at");
+    assert_eq!(serde_json::from_value::<Cart>(json).unwrap(), cart);
+}
+
+#[test]
 fn the_aggregate_survives_a_snapshot_round_trip() {
     let cart = replay(vec![created(), tee_added(2)]);
     let json = serde_json::to_string(&cart).unwrap();
@@ -656,6 +916,8 @@ fn events_have_stable_type_names_and_version_one() {
             "ItemRemoved",
         ),
         (checked_out(1), "CartCheckedOut"),
+        (began(1), "CheckoutBegan"),
+        (released(1), "CheckoutReleased"),
     ];
     for (event, name) in cases {
         assert_eq!(event.event_type(), name);
@@ -670,5 +932,12 @@ fn error_codes_are_stable() {
     assert_eq!(
         CartError::PricingUnavailable(String::new()).code(),
         "pricing_unavailable"
+    );
+    assert_eq!(
+        CartError::CheckoutInProgress {
+            checkout_id: checkout(1)
+        }
+        .code(),
+        "checkout_in_progress"
     );
 }
