@@ -1,0 +1,709 @@
+//! The `Checkout` aggregate: the saga's memory of which steps are done.
+//!
+//! It never calls anything. [`crate::saga::next_steps`] reads it and says what to do next; the
+//! runner does it and records the outcome with a `Record*` command. Each row below is one
+//! command, each column a status (`-` = not started: `StartCheckout` starts it, everything
+//! else is `NotFound`). "no-op" succeeds without events; "NA" is `NotAllowed`. A command
+//! naming a SKU that is on no line is `UnknownLine` in every status. `StartCheckout` on a
+//! started checkout is a no-op if it says the same (its time aside), else `AlreadyExists`.
+//!
+//! | command \ status         | Reserving                       | Authorizing                    | PlacingOrder   | Finalizing          | Completed      | Compensating                                           | Failed                                  |
+//! |--------------------------|---------------------------------|--------------------------------|----------------|---------------------|----------------|--------------------------------------------------------|-----------------------------------------|
+//! | RecordStockReserved      | StockReserved (+ReservationsCompleted when all are) | no-op      | no-op          | no-op               | no-op          | not yet reserved: StockReserved (late; will be released) | no-op (late; left to expire)          |
+//! | RecordStockUnavailable   | StockUnavailable; reserved SKU: NA | NA                          | NA             | NA                  | NA             | no-op                                                  | no-op                                   |
+//! | RecordPaymentAuthorized  | NA                              | PaymentAuthorized              | no-op          | no-op               | no-op          | timed out, not voided: PaymentAuthorized; authorized or voided: no-op; else NA | authorized or timed out: no-op; else NA |
+//! | RecordPaymentDeclined    | NA                              | PaymentDeclined                | NA             | NA                  | NA             | declined or timed out: no-op; else NA                  | as Compensating                         |
+//! | RecordPaymentOutcomeUnknown | NA                           | PaymentOutcomeUnknown; already unknown: no-op | no-op | no-op        | no-op          | payment asked for: no-op; else NA                      | as Compensating                         |
+//! | RecordPaymentDeadlinePassed | no-op                        | unknown: PaymentTimedOut; else no-op | no-op    | no-op               | no-op          | no-op                                                  | no-op                                   |
+//! | RecordOrderPlaced        | NA                              | NA                             | OrderPlaced    | same order: no-op; else NA | as Finalizing | NA                                               | NA                                      |
+//! | RecordOrderRejected      | NA                              | NA                             | OrderRejected  | NA                  | NA             | rejected: no-op; else NA                               | as Compensating                         |
+//! | RecordPaymentCaptured, RecordReservationCommitted, RecordCartCheckedOut | NA | NA          | NA             | event once (+CheckoutCompleted when all are) | no-op | NA                                       | NA                                      |
+//! | RecordStockReleased      | NA                              | NA                             | NA             | NA                  | NA             | reserved: StockReleased once (+CheckoutFailed); not reserved: NA | released: no-op; else NA      |
+//! | RecordPaymentVoided      | NA                              | NA                             | NA             | NA                  | NA             | hold possible: PaymentVoided once (+CheckoutFailed); else NA | voided: no-op; else NA            |
+//! | RecordCartReleased       | NA                              | NA                             | NA             | NA                  | NA             | CartReleased once (+CheckoutFailed)                    | no-op                                   |
+//!
+//! Transitions: `ReservationsCompleted` → Authorizing; `PaymentAuthorized` → PlacingOrder (from
+//! Authorizing only); `OrderPlaced` → Finalizing; `CheckoutCompleted` → Completed;
+//! `StockUnavailable`, `PaymentDeclined`, `PaymentTimedOut`, `OrderRejected` → Compensating,
+//! recording the [`FailureReason`]; `CheckoutFailed` → Failed.
+//!
+//! Why the no-ops: the runner delivers outcomes at least once and may be slower than the
+//! checkout (a reservation answered after another line came back unavailable; an authorization
+//! answered after its deadline). A late outcome must never fail, or the runner would retry it
+//! forever; where it still matters it is recorded (a late reservation is released, a late
+//! authorization is voided). An outcome of a step the checkout never asked for, or one that
+//! contradicts what is recorded (an order placed for a checkout that is compensating), is a
+//! bug somewhere and is refused.
+//!
+//! One gap is accepted: a reservation answered only after the checkout failed cannot be
+//! released by the saga any more (a failed checkout is final); inventory's reservation expiry
+//! returns those units.
+//!
+//! The follow-up events (`ReservationsCompleted`, `CheckoutCompleted`, `CheckoutFailed`) are
+//! written by the same command that completes their condition, so no separate command can be
+//! lost between them.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use shared_kernel::{CartId, CheckoutId, Currency, CustomerId, Money, OrderId, Sku};
+
+use crate::commands::CheckoutCommand;
+use crate::errors::CheckoutError;
+use crate::events::CheckoutEvent;
+use crate::values::{
+    CheckoutLine, CheckoutStatus, FailureReason, PaymentProgress, ShippingDetails, MAX_LINES,
+};
+
+/// What `StartCheckout` fixed for the checkout's whole life.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Terms {
+    checkout_id: CheckoutId,
+    cart_id: CartId,
+    customer_id: Option<CustomerId>,
+    email: String,
+    shipping: ShippingDetails,
+    payment_method_token: String,
+    currency: Currency,
+    lines: Vec<CheckoutLine>,
+    total: Money,
+    started_at: DateTime<Utc>,
+}
+
+/// One checkout: a cart on its way to becoming an order. Serializable for snapshots.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkout {
+    /// `None` until `CheckoutStarted`.
+    terms: Option<Terms>,
+    status: Option<CheckoutStatus>,
+    reserved: BTreeSet<Sku>,
+    payment: PaymentProgress,
+    payment_deadline: Option<DateTime<Utc>>,
+    order_id: Option<OrderId>,
+    payment_captured: bool,
+    committed: BTreeSet<Sku>,
+    cart_checked_out: bool,
+    released: BTreeSet<Sku>,
+    payment_voided: bool,
+    cart_released: bool,
+    failure: Option<FailureReason>,
+}
+
+impl Checkout {
+    pub fn id(&self) -> Option<CheckoutId> {
+        self.terms.as_ref().map(|t| t.checkout_id)
+    }
+
+    /// `None` if the checkout has not started.
+    pub fn status(&self) -> Option<CheckoutStatus> {
+        self.status
+    }
+
+    pub fn cart_id(&self) -> Option<CartId> {
+        self.terms.as_ref().map(|t| t.cart_id)
+    }
+
+    /// `None` for guests (and before the start).
+    pub fn customer_id(&self) -> Option<CustomerId> {
+        self.terms.as_ref().and_then(|t| t.customer_id)
+    }
+
+    pub fn email(&self) -> Option<&str> {
+        self.terms.as_ref().map(|t| t.email.as_str())
+    }
+
+    pub fn shipping(&self) -> Option<&ShippingDetails> {
+        self.terms.as_ref().map(|t| &t.shipping)
+    }
+
+    pub fn payment_method_token(&self) -> Option<&str> {
+        self.terms.as_ref().map(|t| t.payment_method_token.as_str())
+    }
+
+    pub fn currency(&self) -> Option<Currency> {
+        self.terms.as_ref().map(|t| t.currency)
+    }
+
+    /// Lines in the order the cart had them; empty before the start.
+    pub fn lines(&self) -> &[CheckoutLine] {
+        self.terms.as_ref().map_or(&[], |t| t.lines.as_slice())
+    }
+
+    pub fn line(&self, sku: &Sku) -> Option<&CheckoutLine> {
+        self.lines().iter().find(|line| &line.sku == sku)
+    }
+
+    /// What the payment authorizes and captures: the sum of the line totals.
+    pub fn total(&self) -> Option<Money> {
+        self.terms.as_ref().map(|t| t.total)
+    }
+
+    pub fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.terms.as_ref().map(|t| t.started_at)
+    }
+
+    /// Whether inventory holds (or held, before release or commit) the line of `sku`.
+    pub fn is_reserved(&self, sku: &Sku) -> bool {
+        self.reserved.contains(sku)
+    }
+
+    pub fn is_committed(&self, sku: &Sku) -> bool {
+        self.committed.contains(sku)
+    }
+
+    pub fn is_released(&self, sku: &Sku) -> bool {
+        self.released.contains(sku)
+    }
+
+    /// Whether every line is reserved.
+    pub fn all_reserved(&self) -> bool {
+        self.lines().iter().all(|line| self.is_reserved(&line.sku))
+    }
+
+    pub fn payment(&self) -> PaymentProgress {
+        self.payment
+    }
+
+    /// Until when the runner waits for an authorization whose outcome is unknown; kept after
+    /// the outcome is known.
+    pub fn payment_deadline(&self) -> Option<DateTime<Utc>> {
+        self.payment_deadline
+    }
+
+    /// Whether the provider may hold money for this checkout: authorized, or never answered.
+    pub fn payment_may_be_held(&self) -> bool {
+        matches!(
+            self.payment,
+            PaymentProgress::Authorized | PaymentProgress::Unknown | PaymentProgress::TimedOut
+        )
+    }
+
+    pub fn payment_captured(&self) -> bool {
+        self.payment_captured
+    }
+
+    /// Whether no hold remains after compensation (voided, or found to be no hold at all).
+    pub fn payment_voided(&self) -> bool {
+        self.payment_voided
+    }
+
+    /// The order, once placed.
+    pub fn order_id(&self) -> Option<OrderId> {
+        self.order_id
+    }
+
+    pub fn cart_checked_out(&self) -> bool {
+        self.cart_checked_out
+    }
+
+    pub fn cart_released(&self) -> bool {
+        self.cart_released
+    }
+
+    /// What went wrong, from the moment compensation starts.
+    pub fn failure(&self) -> Option<&FailureReason> {
+        self.failure.as_ref()
+    }
+
+    /// Decides which events `command` produces, without changing anything.
+    fn decide(&self, command: CheckoutCommand) -> Result<Vec<CheckoutEvent>, CheckoutError> {
+        use CheckoutCommand as C;
+        let Some(status) = self.status else {
+            return match command {
+                C::StartCheckout { .. } => Ok(vec![started(command)?]),
+                _ => Err(CheckoutError::NotFound),
+            };
+        };
+        let refused = CheckoutError::NotAllowed {
+            status,
+            command: command.name(),
+        };
+        let events = match command {
+            C::StartCheckout { .. } => return self.restart(command),
+            C::RecordStockReserved { sku } => {
+                self.known_line(&sku)?;
+                self.stock_reserved(status, sku)
+            }
+            C::RecordStockUnavailable { sku } => {
+                self.known_line(&sku)?;
+                self.stock_unavailable(status, sku).ok_or(refused)?
+            }
+            C::RecordPaymentAuthorized => self.payment_authorized(status).ok_or(refused)?,
+            C::RecordPaymentDeclined { message } => {
+                self.payment_declined(status, message).ok_or(refused)?
+            }
+            C::RecordPaymentOutcomeUnknown { deadline } => {
+                self.outcome_unknown(status, deadline).ok_or(refused)?
+            }
+            C::RecordPaymentDeadlinePassed => {
+                if (status, self.payment) == (CheckoutStatus::Authorizing, PaymentProgress::Unknown)
+                {
+                    vec![CheckoutEvent::PaymentTimedOut]
+                } else {
+                    vec![]
+                }
+            }
+            C::RecordOrderPlaced { order_id } => {
+                self.order_placed(status, order_id).ok_or(refused)?
+            }
+            C::RecordOrderRejected { reason } => {
+                self.order_rejected(status, reason).ok_or(refused)?
+            }
+            C::RecordPaymentCaptured => self
+                .finalizing(
+                    status,
+                    self.payment_captured,
+                    CheckoutEvent::PaymentCaptured,
+                )
+                .ok_or(refused)?,
+            C::RecordReservationCommitted { sku } => {
+                self.known_line(&sku)?;
+                let done = self.is_committed(&sku);
+                self.finalizing(status, done, CheckoutEvent::ReservationCommitted { sku })
+                    .ok_or(refused)?
+            }
+            C::RecordCartCheckedOut => self
+                .finalizing(status, self.cart_checked_out, CheckoutEvent::CartCheckedOut)
+                .ok_or(refused)?,
+            C::RecordStockReleased { sku } => {
+                self.known_line(&sku)?;
+                self.stock_released(status, sku).ok_or(refused)?
+            }
+            C::RecordPaymentVoided => self.payment_voided_now(status).ok_or(refused)?,
+            C::RecordCartReleased => match status {
+                CheckoutStatus::Compensating if !self.cart_released => {
+                    vec![CheckoutEvent::CartReleased]
+                }
+                CheckoutStatus::Compensating | CheckoutStatus::Failed => vec![],
+                _ => return Err(refused),
+            },
+        };
+        Ok(self.with_follow_up(events))
+    }
+
+    /// A repeated `StartCheckout`: a no-op if it says what the first one said.
+    fn restart(&self, command: CheckoutCommand) -> Result<Vec<CheckoutEvent>, CheckoutError> {
+        match (started(command), &self.terms) {
+            (Ok(event), Some(terms)) if terms.same_as(&event) => Ok(vec![]),
+            _ => Err(CheckoutError::AlreadyExists),
+        }
+    }
+
+    fn known_line(&self, sku: &Sku) -> Result<&CheckoutLine, CheckoutError> {
+        self.line(sku)
+            .ok_or_else(|| CheckoutError::UnknownLine { sku: sku.clone() })
+    }
+
+    fn stock_reserved(&self, status: CheckoutStatus, sku: Sku) -> Vec<CheckoutEvent> {
+        use CheckoutStatus::{Compensating, Reserving};
+        match status {
+            Reserving | Compensating if !self.is_reserved(&sku) => {
+                vec![CheckoutEvent::StockReserved { sku }]
+            }
+            // A repeat; or, once failed, an answer too late for the saga to release.
+            _ => vec![],
+        }
+    }
+
+    fn stock_unavailable(&self, status: CheckoutStatus, sku: Sku) -> Option<Vec<CheckoutEvent>> {
+        use CheckoutStatus::{Compensating, Failed, Reserving};
+        match status {
+            Reserving if !self.is_reserved(&sku) => {
+                Some(vec![CheckoutEvent::StockUnavailable { sku }])
+            }
+            // Already failing: the first failure stands.
+            Compensating | Failed => Some(vec![]),
+            _ => None,
+        }
+    }
+
+    fn payment_authorized(&self, status: CheckoutStatus) -> Option<Vec<CheckoutEvent>> {
+        use CheckoutStatus::{Authorizing, Compensating, Failed};
+        use PaymentProgress::{Authorized, Pending, TimedOut, Unknown};
+        match (status, self.payment) {
+            (Authorizing, Pending | Unknown) => Some(vec![CheckoutEvent::PaymentAuthorized]),
+            // Too late to use, not too late to void: record it so the hold is released.
+            (Compensating, TimedOut) if !self.payment_voided => {
+                Some(vec![CheckoutEvent::PaymentAuthorized])
+            }
+            (_, Authorized) => Some(vec![]),
+            // The void already asked the provider and released whatever it held.
+            (Compensating | Failed, TimedOut) => Some(vec![]),
+            _ => None,
+        }
+    }
+
+    fn payment_declined(
+        &self,
+        status: CheckoutStatus,
+        message: String,
+    ) -> Option<Vec<CheckoutEvent>> {
+        use CheckoutStatus::{Authorizing, Compensating, Failed};
+        use PaymentProgress::{Declined, Pending, TimedOut, Unknown};
+        match (status, self.payment) {
+            (Authorizing, Pending | Unknown) => {
+                Some(vec![CheckoutEvent::PaymentDeclined { message }])
+            }
+            (Compensating | Failed, Declined | TimedOut) => Some(vec![]),
+            _ => None,
+        }
+    }
+
+    fn outcome_unknown(
+        &self,
+        status: CheckoutStatus,
+        deadline: DateTime<Utc>,
+    ) -> Option<Vec<CheckoutEvent>> {
+        match (status, self.payment) {
+            (CheckoutStatus::Authorizing, PaymentProgress::Pending) => {
+                Some(vec![CheckoutEvent::PaymentOutcomeUnknown { deadline }])
+            }
+            (_, PaymentProgress::NotRequested) => None,
+            // Already unknown (the first deadline stands, or redelivery would extend it), or the
+            // outcome is known by now.
+            _ => Some(vec![]),
+        }
+    }
+
+    fn order_placed(
+        &self,
+        status: CheckoutStatus,
+        order_id: OrderId,
+    ) -> Option<Vec<CheckoutEvent>> {
+        use CheckoutStatus::{Completed, Finalizing, PlacingOrder};
+        match status {
+            PlacingOrder => Some(vec![CheckoutEvent::OrderPlaced { order_id }]),
+            Finalizing | Completed if self.order_id == Some(order_id) => Some(vec![]),
+            _ => None,
+        }
+    }
+
+    fn order_rejected(&self, status: CheckoutStatus, reason: String) -> Option<Vec<CheckoutEvent>> {
+        use CheckoutStatus::{Compensating, Failed, PlacingOrder};
+        match status {
+            PlacingOrder => Some(vec![CheckoutEvent::OrderRejected { reason }]),
+            Compensating | Failed
+                if matches!(self.failure, Some(FailureReason::OrderRejected { .. })) =>
+            {
+                Some(vec![])
+            }
+            _ => None,
+        }
+    }
+
+    /// A step after the pivot: recorded once while finalizing, a repeat once completed.
+    fn finalizing(
+        &self,
+        status: CheckoutStatus,
+        done: bool,
+        event: CheckoutEvent,
+    ) -> Option<Vec<CheckoutEvent>> {
+        match status {
+            CheckoutStatus::Finalizing if !done => Some(vec![event]),
+            CheckoutStatus::Finalizing | CheckoutStatus::Completed => Some(vec![]),
+            _ => None,
+        }
+    }
+
+    fn stock_released(&self, status: CheckoutStatus, sku: Sku) -> Option<Vec<CheckoutEvent>> {
+        use CheckoutStatus::{Compensating, Failed};
+        match status {
+            Compensating | Failed if self.is_released(&sku) => Some(vec![]),
+            Compensating if self.is_reserved(&sku) => {
+                Some(vec![CheckoutEvent::StockReleased { sku }])
+            }
+            _ => None,
+        }
+    }
+
+    fn payment_voided_now(&self, status: CheckoutStatus) -> Option<Vec<CheckoutEvent>> {
+        use CheckoutStatus::{Compensating, Failed};
+        match status {
+            Compensating | Failed if self.payment_voided => Some(vec![]),
+            Compensating if self.payment_may_be_held() => Some(vec![CheckoutEvent::PaymentVoided]),
+            _ => None,
+        }
+    }
+
+    /// `events`, plus the event that closes a phase if they complete it.
+    fn with_follow_up(&self, mut events: Vec<CheckoutEvent>) -> Vec<CheckoutEvent> {
+        if events.is_empty() {
+            return events;
+        }
+        let mut next = self.clone();
+        for event in &events {
+            next.apply(event.clone());
+        }
+        if let Some(follow_up) = next.phase_end() {
+            events.push(follow_up);
+        }
+        events
+    }
+
+    /// The event that ends the current phase, if everything it waits for is done.
+    fn phase_end(&self) -> Option<CheckoutEvent> {
+        match self.status? {
+            CheckoutStatus::Reserving if self.all_reserved() => {
+                Some(CheckoutEvent::ReservationsCompleted)
+            }
+            CheckoutStatus::Finalizing
+                if self.payment_captured
+                    && self.cart_checked_out
+                    && self.lines().iter().all(|line| self.is_committed(&line.sku)) =>
+            {
+                Some(CheckoutEvent::CheckoutCompleted {
+                    order_id: self.order_id?,
+                })
+            }
+            CheckoutStatus::Compensating
+                if self.cart_released
+                    && (self.payment_voided || !self.payment_may_be_held())
+                    && self.reserved.iter().all(|sku| self.is_released(sku)) =>
+            {
+                Some(CheckoutEvent::CheckoutFailed {
+                    reason: self.failure.clone()?,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Enters compensation for `reason`.
+    fn fail(&mut self, reason: FailureReason) {
+        self.status = Some(CheckoutStatus::Compensating);
+        self.failure = Some(reason);
+    }
+}
+
+impl Terms {
+    /// Whether a `CheckoutStarted` for the same checkout says the same thing. The start time
+    /// is left out: a retried request is stamped anew.
+    fn same_as(&self, event: &CheckoutEvent) -> bool {
+        let CheckoutEvent::CheckoutStarted {
+            checkout_id,
+            cart_id,
+            customer_id,
+            email,
+            shipping,
+            payment_method_token,
+            currency,
+            lines,
+            total,
+            started_at: _,
+        } = event
+        else {
+            return false;
+        };
+        self.checkout_id == *checkout_id
+            && self.cart_id == *cart_id
+            && self.customer_id == *customer_id
+            && &self.email == email
+            && &self.shipping == shipping
+            && &self.payment_method_token == payment_method_token
+            && self.currency == *currency
+            && &self.lines == lines
+            && self.total == *total
+    }
+}
+
+/// The `CheckoutStarted` a `StartCheckout` produces, or the first reason it cannot.
+fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
+    let CheckoutCommand::StartCheckout {
+        checkout_id,
+        cart_id,
+        customer_id,
+        email,
+        shipping,
+        payment_method_token,
+        currency,
+        lines,
+        started_at,
+    } = command
+    else {
+        return Err(CheckoutError::NotFound);
+    };
+    let lines = checked_lines(lines, currency)?;
+    let total = total(&lines, currency)?;
+    Ok(CheckoutEvent::CheckoutStarted {
+        checkout_id,
+        cart_id,
+        customer_id,
+        email,
+        shipping,
+        payment_method_token,
+        currency,
+        lines,
+        total,
+        started_at,
+    })
+}
+
+/// The lines with their prices in minor units, or why they cannot be checked out.
+fn checked_lines(
+    lines: Vec<CheckoutLine>,
+    currency: Currency,
+) -> Result<Vec<CheckoutLine>, CheckoutError> {
+    if lines.is_empty() {
+        return Err(CheckoutError::NoLines);
+    }
+    if lines.len() > MAX_LINES {
+        return Err(CheckoutError::TooManyLines {
+            max: MAX_LINES,
+            requested: lines.len(),
+        });
+    }
+    let mut seen = BTreeSet::new();
+    lines
+        .into_iter()
+        .map(|mut line| {
+            // One reservation per SKU and checkout: two lines of one SKU would share its id.
+            if !seen.insert(line.sku.clone()) {
+                return Err(CheckoutError::DuplicateLine { sku: line.sku });
+            }
+            let price = line.unit_price;
+            if price.currency() != currency {
+                return Err(CheckoutError::CurrencyMismatch {
+                    sku: line.sku,
+                    checkout: currency,
+                    price: price.currency(),
+                });
+            }
+            line.unit_price = Money::price(price.amount(), currency).map_err(|reason| {
+                CheckoutError::InvalidPrice {
+                    sku: line.sku.clone(),
+                    reason,
+                }
+            })?;
+            Ok(line)
+        })
+        .collect()
+}
+
+fn total(lines: &[CheckoutLine], currency: Currency) -> Result<Money, CheckoutError> {
+    let sum = lines.iter().try_fold(Money::zero(currency), |sum, line| {
+        line.unit_price
+            .checked_times(line.quantity)
+            .and_then(|line_total| sum.checked_add(&line_total))
+            .map_err(|reason| CheckoutError::InvalidPrice {
+                sku: line.sku.clone(),
+                reason,
+            })
+    })?;
+    if sum.is_zero() {
+        return Err(CheckoutError::NothingToPay);
+    }
+    Ok(sum.round_to_minor_units())
+}
+
+impl Aggregate for Checkout {
+    const TYPE: &'static str = "checkout";
+    type Command = CheckoutCommand;
+    type Event = CheckoutEvent;
+    type Error = CheckoutError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            CheckoutEvent::CheckoutStarted {
+                checkout_id,
+                cart_id,
+                customer_id,
+                email,
+                shipping,
+                payment_method_token,
+                currency,
+                lines,
+                total,
+                started_at,
+            } => {
+                self.terms = Some(Terms {
+                    checkout_id,
+                    cart_id,
+                    customer_id,
+                    email,
+                    shipping,
+                    payment_method_token,
+                    currency,
+                    lines,
+                    total,
+                    started_at,
+                });
+                self.status = Some(CheckoutStatus::Reserving);
+            }
+            CheckoutEvent::StockReserved { sku } => {
+                self.reserved.insert(sku);
+            }
+            CheckoutEvent::ReservationsCompleted => {
+                self.status = Some(CheckoutStatus::Authorizing);
+                self.payment = PaymentProgress::Pending;
+            }
+            CheckoutEvent::StockUnavailable { sku } => {
+                let title = self
+                    .line(&sku)
+                    .map_or_else(|| sku.to_string(), |line| line.title.clone());
+                self.fail(FailureReason::OutOfStock { sku, title });
+            }
+            CheckoutEvent::PaymentAuthorized => {
+                self.payment = PaymentProgress::Authorized;
+                if self.status == Some(CheckoutStatus::Authorizing) {
+                    self.status = Some(CheckoutStatus::PlacingOrder);
+                }
+            }
+            CheckoutEvent::PaymentDeclined { message } => {
+                self.payment = PaymentProgress::Declined;
+                self.fail(FailureReason::PaymentDeclined { message });
+            }
+            CheckoutEvent::PaymentOutcomeUnknown { deadline } => {
+                self.payment = PaymentProgress::Unknown;
+                self.payment_deadline = Some(deadline);
+            }
+            CheckoutEvent::PaymentTimedOut => {
+                self.payment = PaymentProgress::TimedOut;
+                self.fail(FailureReason::PaymentTimedOut);
+            }
+            CheckoutEvent::OrderPlaced { order_id } => {
+                self.order_id = Some(order_id);
+                self.status = Some(CheckoutStatus::Finalizing);
+            }
+            CheckoutEvent::OrderRejected { reason } => {
+                self.fail(FailureReason::OrderRejected { reason });
+            }
+            CheckoutEvent::PaymentCaptured => self.payment_captured = true,
+            CheckoutEvent::ReservationCommitted { sku } => {
+                self.committed.insert(sku);
+            }
+            CheckoutEvent::CartCheckedOut => self.cart_checked_out = true,
+            CheckoutEvent::CheckoutCompleted { order_id } => {
+                self.order_id = Some(order_id);
+                self.status = Some(CheckoutStatus::Completed);
+            }
+            CheckoutEvent::StockReleased { sku } => {
+                self.released.insert(sku);
+            }
+            CheckoutEvent::PaymentVoided => self.payment_voided = true,
+            CheckoutEvent::CartReleased => self.cart_released = true,
+            CheckoutEvent::CheckoutFailed { reason } => {
+                self.status = Some(CheckoutStatus::Failed);
+                self.failure = Some(reason);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,221 @@
+//! The checkout saga's decision logic: given what a [`Checkout`] has recorded, which steps are
+//! still to do. Pure, so the runner stays a loop and every branch is tested here.
+//!
+//! The steps follow Richardson's CreateOrderSaga (*Microservices Patterns*, ch. 4): first the
+//! compensatable transactions, each with an undo; then the pivot, the one step whose success
+//! commits the saga; then retriable transactions, which cannot fail for a business reason and
+//! are retried until they succeed. The cart is locked before the saga starts (carts'
+//! `BeginCheckout`, sent by the application with the checkout id), so the lines cannot change
+//! under it.
+//!
+//! | # | step                         | [`SagaStep`]                                   | outcome recorded with                                   | compensation                |
+//! |---|------------------------------|------------------------------------------------|---------------------------------------------------------|-----------------------------|
+//! | 0 | lock the cart (application)  | -                                              | -                                                       | `ReleaseCart`               |
+//! | 1 | reserve stock, per line      | `ReserveStock`                                 | `RecordStockReserved` / `RecordStockUnavailable`        | `ReleaseReservation`        |
+//! | 2 | authorize the payment        | `AuthorizePayment`, then `AwaitPaymentDeadline` if the answer was lost | `RecordPaymentAuthorized` / `RecordPaymentDeclined` / `RecordPaymentOutcomeUnknown` / `RecordPaymentDeadlinePassed` | `VoidPayment` |
+//! | 3 | **place the order (pivot)**  | `PlaceOrder`                                   | `RecordOrderPlaced` / `RecordOrderRejected`             | none: after it, only a refund goes back |
+//! | 4 | capture, commit stock        | `CapturePayment`, `CommitReservation` per line | `RecordPaymentCaptured` / `RecordReservationCommitted`  | never; retried until done   |
+//! | 5 | check the cart out           | `MarkCartCheckedOut`                           | `RecordCartCheckedOut`                                  | never; retried until done   |
+//!
+//! What [`next_steps`] returns per status (each step only while not yet recorded as done):
+//!
+//! | status        | steps                                                                          |
+//! |---------------|--------------------------------------------------------------------------------|
+//! | Reserving     | `ReserveStock` for each line not reserved                                      |
+//! | Authorizing   | `AuthorizePayment`; once the outcome is unknown, `AwaitPaymentDeadline` instead |
+//! | PlacingOrder  | `PlaceOrder`                                                                   |
+//! | Finalizing    | `CapturePayment`, `CommitReservation` per line, `MarkCartCheckedOut`           |
+//! | Compensating  | `VoidPayment` if a hold may exist, `ReleaseReservation` per reserved line, `ReleaseCart` |
+//! | Completed, Failed | nothing                                                                    |
+//!
+//! Why the pivot is the order: before it every effect can be undone without the shopper losing
+//! anything (held stock is released, a held payment is voided, never captured). Once the order
+//! exists the shopper has been told they bought something, so the saga only moves forward;
+//! capture and commit cannot be refused for business reasons (the hold and the reservation
+//! already guarantee them), which is what makes them safe to leave after the pivot.
+//!
+//! Steps returned together are independent and may run in any order or in parallel. Their
+//! order in the list is the one to prefer when running them one by one: compensations undo in
+//! reverse (payment, then stock) and release the cart last, so a shopper who retries finds the
+//! stock already back. Every step carries ids derived from the checkout ([`reservation_id`],
+//! [`payment_id`], [`order_id`]), so running a step twice is a repeat the receiving context
+//! ignores; the runner may therefore call `next_steps` after every recorded event, run whatever
+//! it returns, and record each outcome, without remembering what it already did.
+//!
+//! While the payment outcome is unknown the runner schedules the deadline (a durable timer),
+//! may authorize again under the same payment id (a repeat that can learn the real answer),
+//! records what it learns, and sends `RecordPaymentDeadlinePassed` when the timer fires.
+//! `VoidPayment` then asks the provider and voids whatever it did authorize.
+
+use chrono::{DateTime, Utc};
+use shared_kernel::{
+    CartId, CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, Quantity, ReservationId,
+    Sku,
+};
+
+use crate::aggregate::Checkout;
+use crate::values::{
+    order_id, payment_id, reservation_id, CheckoutLine, CheckoutStatus, PaymentProgress,
+    ShippingDetails,
+};
+
+/// One thing the runner should do for a checkout, with everything needed to do it.
+// `PlaceOrder` carries the lines and shipping details and dwarfs the others. Steps are built,
+// run once and dropped, a handful at a time, so boxing it would only burden every match.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SagaStep {
+    /// Hold `quantity` of `sku`. Outcome: `RecordStockReserved` or `RecordStockUnavailable`.
+    ReserveStock {
+        sku: Sku,
+        reservation_id: ReservationId,
+        quantity: Quantity,
+    },
+    /// Hold `amount` on the shopper's payment method. Outcome: `RecordPaymentAuthorized`,
+    /// `RecordPaymentDeclined` or, when the answer is lost, `RecordPaymentOutcomeUnknown`.
+    AuthorizePayment {
+        payment_id: PaymentId,
+        amount: Money,
+        payment_method_token: String,
+    },
+    /// Wait for the lost authorization answer until `deadline`, then send
+    /// `RecordPaymentDeadlinePassed`.
+    AwaitPaymentDeadline { deadline: DateTime<Utc> },
+    /// The pivot. Outcome: `RecordOrderPlaced` or `RecordOrderRejected`.
+    PlaceOrder {
+        order_id: OrderId,
+        checkout_id: CheckoutId,
+        cart_id: CartId,
+        customer_id: Option<CustomerId>,
+        email: String,
+        shipping: ShippingDetails,
+        currency: Currency,
+        lines: Vec<CheckoutLine>,
+    },
+    /// Take the authorized amount. Outcome: `RecordPaymentCaptured`.
+    CapturePayment { payment_id: PaymentId },
+    /// Turn the line's reservation into a sale. Outcome: `RecordReservationCommitted`.
+    CommitReservation {
+        sku: Sku,
+        reservation_id: ReservationId,
+    },
+    /// Outcome: `RecordCartCheckedOut`.
+    MarkCartCheckedOut {
+        cart_id: CartId,
+        checkout_id: CheckoutId,
+    },
+    /// Give the line's units back. Outcome: `RecordStockReleased`.
+    ReleaseReservation {
+        sku: Sku,
+        reservation_id: ReservationId,
+    },
+    /// Release any hold the provider has for the payment, asking it first if the outcome was
+    /// never known. Outcome: `RecordPaymentVoided`.
+    VoidPayment { payment_id: PaymentId },
+    /// Unlock the cart so the shopper can change it and try again. Outcome: `RecordCartReleased`.
+    ReleaseCart {
+        cart_id: CartId,
+        checkout_id: CheckoutId,
+    },
+}
+
+/// The steps still to do for `checkout`, in the order to prefer (see the module doc). Empty
+/// before the start and once completed or failed.
+pub fn next_steps(checkout: &Checkout) -> Vec<SagaStep> {
+    let (Some(status), Some(checkout_id), Some(cart_id), Some(currency), Some(total)) = (
+        checkout.status(),
+        checkout.id(),
+        checkout.cart_id(),
+        checkout.currency(),
+        checkout.total(),
+    ) else {
+        return vec![];
+    };
+    match status {
+        CheckoutStatus::Reserving => checkout
+            .lines()
+            .iter()
+            .filter(|line| !checkout.is_reserved(&line.sku))
+            .map(|line| SagaStep::ReserveStock {
+                sku: line.sku.clone(),
+                reservation_id: reservation_id(checkout_id, &line.sku),
+                quantity: line.quantity,
+            })
+            .collect(),
+        CheckoutStatus::Authorizing => authorization(checkout, checkout_id, total),
+        CheckoutStatus::PlacingOrder => vec![SagaStep::PlaceOrder {
+            order_id: order_id(checkout_id),
+            checkout_id,
+            cart_id,
+            customer_id: checkout.customer_id(),
+            email: checkout.email().unwrap_or_default().to_owned(),
+            shipping: checkout.shipping().cloned().unwrap_or_default(),
+            currency,
+            lines: checkout.lines().to_vec(),
+        }],
+        CheckoutStatus::Finalizing => finalization(checkout, checkout_id, cart_id),
+        CheckoutStatus::Compensating => compensation(checkout, checkout_id, cart_id),
+        CheckoutStatus::Completed | CheckoutStatus::Failed => vec![],
+    }
+}
+
+fn authorization(checkout: &Checkout, checkout_id: CheckoutId, total: Money) -> Vec<SagaStep> {
+    match (checkout.payment(), checkout.payment_deadline()) {
+        (PaymentProgress::Unknown, Some(deadline)) => {
+            vec![SagaStep::AwaitPaymentDeadline { deadline }]
+        }
+        (PaymentProgress::Pending, _) => vec![SagaStep::AuthorizePayment {
+            payment_id: payment_id(checkout_id),
+            amount: total,
+            payment_method_token: checkout
+                .payment_method_token()
+                .unwrap_or_default()
+                .to_owned(),
+        }],
+        // Any other answer has already moved the checkout out of Authorizing.
+        _ => vec![],
+    }
+}
+
+fn finalization(checkout: &Checkout, checkout_id: CheckoutId, cart_id: CartId) -> Vec<SagaStep> {
+    let capture = (!checkout.payment_captured()).then(|| SagaStep::CapturePayment {
+        payment_id: payment_id(checkout_id),
+    });
+    let commits = checkout
+        .lines()
+        .iter()
+        .filter(|line| !checkout.is_committed(&line.sku))
+        .map(|line| SagaStep::CommitReservation {
+            sku: line.sku.clone(),
+            reservation_id: reservation_id(checkout_id, &line.sku),
+        });
+    let cart = (!checkout.cart_checked_out()).then_some(SagaStep::MarkCartCheckedOut {
+        cart_id,
+        checkout_id,
+    });
+    capture.into_iter().chain(commits).chain(cart).collect()
+}
+
+fn compensation(checkout: &Checkout, checkout_id: CheckoutId, cart_id: CartId) -> Vec<SagaStep> {
+    let void = (checkout.payment_may_be_held() && !checkout.payment_voided()).then(|| {
+        SagaStep::VoidPayment {
+            payment_id: payment_id(checkout_id),
+        }
+    });
+    let releases = checkout
+        .lines()
+        .iter()
+        .filter(|line| checkout.is_reserved(&line.sku) && !checkout.is_released(&line.sku))
+        .map(|line| SagaStep::ReleaseReservation {
+            sku: line.sku.clone(),
+            reservation_id: reservation_id(checkout_id, &line.sku),
+        });
+    let cart = (!checkout.cart_released()).then_some(SagaStep::ReleaseCart {
+        cart_id,
+        checkout_id,
+    });
+    void.into_iter().chain(releases).chain(cart).collect()
+}
+
+#[cfg(test)]
+mod tests;
