@@ -4,6 +4,8 @@
 //! ports, so the same code runs on SQLite and PostgreSQL.
 
 pub mod catalog;
+pub mod checkout;
+pub mod checkout_participants;
 pub mod orders;
 pub mod pricing;
 pub mod projections;

@@ -1,0 +1,357 @@
+//! The checkout saga's ports, implemented over the other contexts' aggregates.
+//!
+//! Each adapter turns a context's answers into the saga's outcomes: a business refusal the
+//! saga can act on becomes an outcome (out of stock, declined, rejected), a refusal that means
+//! "already done" becomes success, and anything that may pass becomes `StepError::Retryable`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use carts::{Cart, CartCommand, CartError};
+use checkout::ports::{
+    AuthorizationOutcome, CartLocks, OrderPlacement, OrderRequest, PaymentAuthorizations,
+    PlacementOutcome, ReservationOutcome, StepError, StockReservations,
+};
+use chrono::Duration;
+use inventory::{InventoryError, StockCommand, StockItem};
+use orders::{
+    EmailAddress, NewAddress, NewOrderLine, Order, OrderCommand, OrderError, ShippingAddress,
+};
+use payments::{Payment, PaymentCommand, PaymentError, PaymentStatus};
+use runtime::{CommandError, CommandExecutor, CommandMetadata};
+use shared_kernel::{
+    CartId, CheckoutId, Clock, Money, OrderId, PaymentId, Quantity, ReservationId, Sku,
+};
+
+fn metadata() -> CommandMetadata {
+    CommandMetadata::new("checkout-saga")
+}
+
+fn retry<E: std::fmt::Display>(error: E) -> StepError {
+    StepError::Unavailable(error.to_string())
+}
+
+fn infrastructure<E: std::error::Error>(error: CommandError<E>) -> StepError {
+    retry(error)
+}
+
+pub struct InventoryReservations {
+    pub inventory: Arc<dyn CommandExecutor<StockItem>>,
+    pub clock: Arc<dyn Clock>,
+    /// How long a reservation holds stock if its checkout never finishes with it.
+    pub lifetime: Duration,
+}
+
+#[async_trait]
+impl StockReservations for InventoryReservations {
+    async fn reserve(
+        &self,
+        sku: &Sku,
+        reservation_id: ReservationId,
+        quantity: Quantity,
+    ) -> Result<ReservationOutcome, StepError> {
+        let command = StockCommand::ReserveStock {
+            sku: sku.clone(),
+            reservation_id,
+            quantity,
+            expires_at: self.clock.now() + self.lifetime,
+        };
+        match self
+            .inventory
+            .execute(&StockItem::aggregate_id(sku), command, None, &metadata())
+            .await
+        {
+            Ok(_) => Ok(ReservationOutcome::Reserved),
+            Err(CommandError::Rejected(InventoryError::OutOfStock { .. })) => {
+                Ok(ReservationOutcome::Unavailable)
+            }
+            Err(CommandError::Rejected(other)) => {
+                tracing::error!(%sku, %other, "reservation refused for another reason");
+                Ok(ReservationOutcome::Unavailable)
+            }
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+
+    async fn release(&self, sku: &Sku, reservation_id: ReservationId) -> Result<(), StepError> {
+        let command = StockCommand::ReleaseReservation { reservation_id };
+        match self
+            .inventory
+            .execute(&StockItem::aggregate_id(sku), command, None, &metadata())
+            .await
+        {
+            Ok(_) | Err(CommandError::Rejected(InventoryError::UnknownReservation { .. })) => {
+                Ok(())
+            }
+            Err(CommandError::Rejected(other)) => {
+                tracing::error!(%sku, %other, "reservation could not be released");
+                Ok(())
+            }
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+
+    async fn commit(&self, sku: &Sku, reservation_id: ReservationId) -> Result<(), StepError> {
+        let command = StockCommand::CommitReservation { reservation_id };
+        match self
+            .inventory
+            .execute(&StockItem::aggregate_id(sku), command, None, &metadata())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(CommandError::Rejected(other)) => {
+                // Only possible if the reservation expired before the order was placed, which
+                // the reservation lifetime makes far longer than any checkout.
+                tracing::error!(%sku, %other, "reservation could not be committed");
+                Ok(())
+            }
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+}
+
+pub struct GatewayPayments {
+    pub payments: Arc<dyn CommandExecutor<Payment>>,
+}
+
+#[async_trait]
+impl PaymentAuthorizations for GatewayPayments {
+    async fn authorize(
+        &self,
+        payment_id: PaymentId,
+        amount: Money,
+        payment_method_token: &str,
+    ) -> Result<AuthorizationOutcome, StepError> {
+        let command = PaymentCommand::AuthorizePayment {
+            payment_id,
+            amount,
+            payment_method_token: payment_method_token.to_owned(),
+        };
+        self.outcome(payment_id, command).await
+    }
+
+    async fn reconcile(&self, payment_id: PaymentId) -> Result<AuthorizationOutcome, StepError> {
+        self.outcome(payment_id, PaymentCommand::ReconcileAuthorization)
+            .await
+    }
+
+    async fn capture(&self, payment_id: PaymentId) -> Result<(), StepError> {
+        self.capture_all(payment_id).await
+    }
+
+    async fn void(&self, payment_id: PaymentId) -> Result<(), StepError> {
+        self.void_hold(payment_id).await
+    }
+}
+
+impl GatewayPayments {
+    /// Runs an authorizing command and reads the payment's state as the saga's outcome.
+    async fn outcome(
+        &self,
+        payment_id: PaymentId,
+        command: PaymentCommand,
+    ) -> Result<AuthorizationOutcome, StepError> {
+        let payment = match self
+            .payments
+            .execute(&payment_id.to_string(), command, None, &metadata())
+            .await
+        {
+            Ok(executed) => executed.state,
+            Err(CommandError::Rejected(error)) if error.is_retryable() => return Err(retry(error)),
+            Err(CommandError::Rejected(error)) => {
+                tracing::error!(%payment_id, %error, "authorization refused");
+                return Ok(AuthorizationOutcome::Declined {
+                    message: "Your payment could not be processed.".to_owned(),
+                });
+            }
+            Err(other) => return Err(infrastructure(other)),
+        };
+        Ok(match payment.status() {
+            Some(PaymentStatus::Authorized | PaymentStatus::Captured) => {
+                AuthorizationOutcome::Authorized
+            }
+            Some(PaymentStatus::AuthorizationUnknown) => AuthorizationOutcome::Unknown,
+            Some(PaymentStatus::Declined) => AuthorizationOutcome::Declined {
+                message: payment
+                    .decline()
+                    .map(|d| d.message.clone())
+                    .unwrap_or_else(|| "Your payment was declined.".to_owned()),
+            },
+            Some(PaymentStatus::Voided) | None => AuthorizationOutcome::Declined {
+                message: "Your payment could not be processed.".to_owned(),
+            },
+        })
+    }
+
+    async fn capture_all(&self, payment_id: PaymentId) -> Result<(), StepError> {
+        let command = PaymentCommand::CapturePayment { amount: None };
+        match self
+            .payments
+            .execute(&payment_id.to_string(), command, None, &metadata())
+            .await
+        {
+            Ok(_) => Ok(()),
+            // After the pivot a capture is retried until it succeeds; a refusal here is an
+            // inconsistency for an operator, so it stays loud and keeps being retried.
+            Err(CommandError::Rejected(error)) => {
+                if !error.is_retryable() {
+                    tracing::error!(%payment_id, %error, "capture refused after the order was placed");
+                }
+                Err(retry(error))
+            }
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+
+    async fn void_hold(&self, payment_id: PaymentId) -> Result<(), StepError> {
+        match self
+            .payments
+            .execute(
+                &payment_id.to_string(),
+                PaymentCommand::VoidPayment,
+                None,
+                &metadata(),
+            )
+            .await
+        {
+            Ok(_) | Err(CommandError::Rejected(PaymentError::NotFound)) => Ok(()),
+            Err(CommandError::Rejected(error)) if error.is_retryable() => Err(retry(error)),
+            Err(CommandError::Rejected(error)) => {
+                // Declined: nothing is held. Captured cannot happen before the pivot.
+                tracing::debug!(%payment_id, %error, "nothing to void");
+                Ok(())
+            }
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+}
+
+pub struct OrdersPlacement {
+    pub orders: Arc<dyn CommandExecutor<Order>>,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[async_trait]
+impl OrderPlacement for OrdersPlacement {
+    async fn place(&self, order: OrderRequest) -> Result<PlacementOutcome, StepError> {
+        let rejected = |error: OrderError| PlacementOutcome::Rejected {
+            reason: error.to_string(),
+        };
+        let email = match EmailAddress::parse(&order.email) {
+            Ok(email) => email,
+            Err(error) => return Ok(rejected(error)),
+        };
+        let shipping = order.shipping;
+        let address = match ShippingAddress::new(NewAddress {
+            name: shipping.name,
+            line1: shipping.line1,
+            line2: shipping.line2,
+            city: shipping.city,
+            postal_code: shipping.postal_code,
+            region: shipping.region,
+            country: shipping.country,
+            phone: shipping.phone,
+        }) {
+            Ok(address) => address,
+            Err(error) => return Ok(rejected(error)),
+        };
+        let command = OrderCommand::PlaceOrder {
+            order_id: order.order_id,
+            checkout_id: Some(order.checkout_id),
+            customer_id: order.customer_id,
+            email,
+            shipping_address: address,
+            currency: order.currency,
+            lines: order
+                .lines
+                .into_iter()
+                .map(|line| NewOrderLine {
+                    sku: line.sku,
+                    product_id: line.product_id,
+                    title: line.title,
+                    quantity: line.quantity,
+                    unit_price: line.unit_price,
+                })
+                .collect(),
+            placed_at: self.clock.now(),
+        };
+        match self
+            .orders
+            .execute(&order.order_id.to_string(), command, None, &metadata())
+            .await
+        {
+            Ok(_) => Ok(PlacementOutcome::Placed {
+                order_id: order.order_id,
+            }),
+            Err(CommandError::Rejected(error)) => Ok(rejected(error)),
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+
+    async fn mark_paid(
+        &self,
+        order_id: OrderId,
+        payment_id: PaymentId,
+        amount: Money,
+    ) -> Result<(), StepError> {
+        let command = OrderCommand::MarkPaid { payment_id, amount };
+        match self
+            .orders
+            .execute(&order_id.to_string(), command, None, &metadata())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(CommandError::Rejected(error)) => {
+                // Staff may have cancelled the order meanwhile; the money is captured and a
+                // refund is theirs to decide, so the saga goes on.
+                tracing::error!(%order_id, %error, "order could not be marked paid");
+                Ok(())
+            }
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+}
+
+pub struct CartCheckoutLocks {
+    pub carts: Arc<dyn CommandExecutor<Cart>>,
+}
+
+#[async_trait]
+impl CartLocks for CartCheckoutLocks {
+    async fn check_out(&self, cart_id: CartId, checkout_id: CheckoutId) -> Result<(), StepError> {
+        let command = CartCommand::MarkCheckedOut {
+            checkout_id: checkout_id.as_uuid(),
+        };
+        match self
+            .carts
+            .execute(&cart_id.to_string(), command, None, &metadata())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(CommandError::Rejected(error)) => {
+                tracing::error!(%cart_id, %error, "cart could not be marked checked out");
+                Ok(())
+            }
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+
+    async fn release(&self, cart_id: CartId, checkout_id: CheckoutId) -> Result<(), StepError> {
+        let command = CartCommand::ReleaseCheckout {
+            checkout_id: checkout_id.as_uuid(),
+        };
+        match self
+            .carts
+            .execute(&cart_id.to_string(), command, None, &metadata())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(CommandError::Rejected(CartError::NotFound)) => Ok(()),
+            Err(CommandError::Rejected(error)) => {
+                tracing::error!(%cart_id, %error, "cart could not be released");
+                Ok(())
+            }
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+}
