@@ -663,3 +663,76 @@ impl StockItemDto {
         }
     }
 }
+
+// ---------- checkout ----------
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartCheckoutRequest {
+    pub email: String,
+    pub shipping_address: AddressDto,
+    /// From the payment provider's client SDK (sandbox: see the payments routes).
+    pub payment_method_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutFailureDto {
+    /// `out_of_stock`, `payment_declined`, `payment_timeout` or `order_rejected`.
+    pub code: String,
+    /// Safe to show to the shopper.
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutDto {
+    pub id: String,
+    pub cart_id: String,
+    /// `pending`, `completed` or `failed`.
+    pub status: String,
+    /// Set once completed.
+    pub order_id: Option<String>,
+    /// Set once failed.
+    pub failure: Option<CheckoutFailureDto>,
+    pub total: MoneyDto,
+    /// The payment this checkout authorizes (it may not exist yet, or ever).
+    pub payment_id: String,
+    pub version: u64,
+}
+
+impl CheckoutDto {
+    pub fn from_checkout(checkout: &checkout::Checkout, version: u64) -> Self {
+        use checkout::CheckoutStatus;
+        let id = checkout.id();
+        Self {
+            id: id.map(|id| id.to_string()).unwrap_or_default(),
+            cart_id: checkout
+                .cart_id()
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            status: match checkout.status() {
+                Some(CheckoutStatus::Completed) => "completed",
+                Some(CheckoutStatus::Failed) => "failed",
+                _ => "pending",
+            }
+            .to_owned(),
+            order_id: match checkout.status() {
+                Some(CheckoutStatus::Completed) => checkout.order_id().map(|id| id.to_string()),
+                _ => None,
+            },
+            failure: match checkout.status() {
+                Some(CheckoutStatus::Failed) => {
+                    checkout.failure().map(|reason| CheckoutFailureDto {
+                        code: reason.code().to_owned(),
+                        message: reason.shopper_message(),
+                    })
+                }
+                _ => None,
+            },
+            total: money_or_zero(checkout.total()),
+            payment_id: id
+                .map(|id| checkout::payment_id(id).to_string())
+                .unwrap_or_default(),
+            version,
+        }
+    }
+}

@@ -37,6 +37,11 @@ impl Reply {
         Self::with_status(StatusCode::OK, body)
     }
 
+    /// 202: the work was recorded and goes on asynchronously; `location` is where to follow it.
+    pub fn accepted(body: impl serde::Serialize, location: String) -> Self {
+        Self::with_status(StatusCode::ACCEPTED, body).header(header::LOCATION.as_str(), location)
+    }
+
     pub fn created(body: impl serde::Serialize, location: String) -> Self {
         Self::with_status(StatusCode::CREATED, body).header(header::LOCATION.as_str(), location)
     }

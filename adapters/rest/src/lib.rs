@@ -4,6 +4,7 @@
 //! the store behind them.
 
 pub mod carts;
+pub mod checkouts;
 pub mod dto;
 pub mod health;
 pub mod http;
@@ -38,6 +39,7 @@ pub struct ApiState {
     pub orders: Arc<OrderService>,
     pub payments: Arc<dyn CommandExecutor<::payments::Payment>>,
     pub inventory: Arc<dyn CommandExecutor<::inventory::StockItem>>,
+    pub checkouts: Arc<dyn CommandExecutor<::checkout::Checkout>>,
     pub read_models: Arc<dyn ReadModels>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub health: Arc<dyn HealthCheck>,
@@ -87,6 +89,8 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(inventory::receive)
             .service(inventory::adjust)
             .service(inventory::get_stock)
+            .service(checkouts::start_checkout)
+            .service(checkouts::get_checkout)
             .default_service(web::to(route_not_found));
     }
 }

@@ -3,7 +3,7 @@
 use actix_web::{get, HttpResponse};
 use utoipa::OpenApi;
 
-use crate::{carts, dto, health, http, inventory, orders, payments, problem, products};
+use crate::{carts, checkouts, dto, health, http, inventory, orders, payments, problem, products};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,7 @@ use crate::{carts, dto, health, http, inventory, orders, payments, problem, prod
         payments::authorize, payments::get_payment, payments::capture, payments::void,
         payments::refund, payments::reconcile,
         inventory::receive, inventory::adjust, inventory::get_stock,
+        checkouts::start_checkout, checkouts::get_checkout,
         health::live, health::ready,
     ),
     components(schemas(
@@ -35,10 +36,12 @@ use crate::{carts, dto, health, http, inventory, orders, payments, problem, prod
         dto::AuthorizePaymentRequest, dto::CaptureRequest, dto::RefundRequest, dto::DeclineDto,
         dto::RefundDto, dto::PaymentDto,
         dto::ReceiveStockRequest, dto::AdjustStockRequest, dto::ReservationDto, dto::StockItemDto,
+        dto::StartCheckoutRequest, dto::CheckoutFailureDto, dto::CheckoutDto,
     )),
     tags(
         (name = "storefront", description = "What shoppers browse"),
         (name = "carts", description = "Carts and their lines"),
+        (name = "checkout", description = "Turning a cart into a paid order, asynchronously"),
         (name = "orders", description = "Orders: placement, lookup, fulfilment, cancellation"),
         (name = "payments", description = "Payments through the configured gateway (admin)"),
         (name = "inventory", description = "Stock levels, receipts and adjustments (admin)"),

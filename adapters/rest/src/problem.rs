@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use carts::CartError;
 use catalog::CatalogError;
+use checkout::CheckoutError;
 use inventory::InventoryError;
 use orders::OrderError;
 use payments::PaymentError;
@@ -93,12 +94,16 @@ pub enum ApiError {
     Payment(Box<PaymentError>),
     #[error(transparent)]
     Inventory(Box<InventoryError>),
+    #[error(transparent)]
+    Checkout(Box<CheckoutError>),
     #[error("If-Match names version {expected} but the resource is at version {actual}")]
     VersionMismatch { expected: u64, actual: u64 },
     #[error("If-Match must be a strong entity tag such as \"3\", or *")]
     InvalidIfMatch,
     #[error("the resource was changed concurrently; retry the request")]
     Conflict,
+    #[error("this request needs an Idempotency-Key header, so that a double submit is harmless")]
+    IdempotencyKeyRequired,
     #[error("Idempotency-Key must be 1 to 255 printable ASCII characters")]
     InvalidIdempotencyKey,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -126,10 +131,12 @@ impl ApiError {
             Self::Order(error) => (order_status(error), error.code()),
             Self::Payment(error) => (payment_status(error), error.code()),
             Self::Inventory(error) => (inventory_status(error), error.code()),
+            Self::Checkout(error) => (checkout_status(error), error.code()),
             Self::VersionMismatch { .. } => (StatusCode::PRECONDITION_FAILED, "version_mismatch"),
             Self::InvalidIfMatch => (StatusCode::BAD_REQUEST, "invalid_if_match"),
             Self::Conflict => (StatusCode::CONFLICT, "concurrent_modification"),
             Self::InvalidIdempotencyKey => (StatusCode::BAD_REQUEST, "invalid_idempotency_key"),
+            Self::IdempotencyKeyRequired => (StatusCode::BAD_REQUEST, "idempotency_key_required"),
             Self::IdempotencyKeyInUse => (StatusCode::CONFLICT, "idempotency_key_in_use"),
             Self::IdempotencyKeyReused => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
@@ -194,6 +201,7 @@ fn not_found_code(resource: &str) -> &'static str {
         "line" => "line_not_found",
         "order" => "order_not_found",
         "payment" => "payment_not_found",
+        "checkout" => "checkout_not_found",
         "stock_item" => "stock_item_not_found",
         _ => "not_found",
     }
@@ -214,7 +222,9 @@ fn cart_status(error: &CartError) -> StatusCode {
     match error {
         CartError::NotFound => StatusCode::NOT_FOUND,
         CartError::LineNotFound { .. } => StatusCode::NOT_FOUND,
-        CartError::AlreadyExists | CartError::NotAllowed { .. } => StatusCode::CONFLICT,
+        CartError::AlreadyExists
+        | CartError::NotAllowed { .. }
+        | CartError::CheckoutInProgress { .. } => StatusCode::CONFLICT,
         CartError::PricingUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
@@ -248,6 +258,14 @@ fn inventory_status(error: &InventoryError) -> StatusCode {
         | InventoryError::ReservationMismatch { .. }
         | InventoryError::AlreadyCommitted { .. }
         | InventoryError::ReservationNotActive { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn checkout_status(error: &CheckoutError) -> StatusCode {
+    match error {
+        CheckoutError::NotFound => StatusCode::NOT_FOUND,
+        CheckoutError::AlreadyExists | CheckoutError::NotAllowed { .. } => StatusCode::CONFLICT,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -327,6 +345,19 @@ impl From<CommandError<InventoryError>> for ApiError {
     fn from(error: CommandError<InventoryError>) -> Self {
         match error {
             CommandError::Rejected(e) => Self::Inventory(Box::new(e)),
+            CommandError::PreconditionFailed { expected, actual } => {
+                Self::VersionMismatch { expected, actual }
+            }
+            CommandError::Conflict => Self::Conflict,
+            CommandError::Infrastructure(e) => Self::Unavailable(e),
+        }
+    }
+}
+
+impl From<CommandError<CheckoutError>> for ApiError {
+    fn from(error: CommandError<CheckoutError>) -> Self {
+        match error {
+            CommandError::Rejected(e) => Self::Checkout(Box::new(e)),
             CommandError::PreconditionFailed { expected, actual } => {
                 Self::VersionMismatch { expected, actual }
             }
