@@ -45,6 +45,16 @@ pub struct Settings {
     #[arg(long, env = "COMMERCE_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
 
+    /// How long a payment authorization may stay unanswered before the checkout is
+    /// compensated (the payment voided if it ever succeeded, the stock released).
+    #[arg(long, env = "COMMERCE_PAYMENT_TIMEOUT_SECS", default_value_t = 30)]
+    pub payment_timeout_secs: u32,
+
+    /// Journal of the sandbox payment gateway, so that it survives restarts like a real
+    /// provider (default: `sandbox-gateway.jsonl` in the data directory).
+    #[arg(long, env = "COMMERCE_SANDBOX_JOURNAL")]
+    pub sandbox_journal: Option<PathBuf>,
+
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
     #[arg(long, env = "COMMERCE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -65,8 +75,16 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             demo_catalog: false,
             http_workers: Some(2),
+            payment_timeout_secs: 2,
+            sandbox_journal: None,
             log_format: LogFormat::Text,
         }
+    }
+
+    pub fn sandbox_journal_path(&self) -> PathBuf {
+        self.sandbox_journal
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("sandbox-gateway.jsonl"))
     }
 
     /// The store to open: PostgreSQL when a URL is given, else SQLite under the data dir.

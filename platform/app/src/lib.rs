@@ -4,18 +4,24 @@
 
 pub mod config;
 pub mod demo;
+mod fault;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
+use application::checkout::{CheckoutSaga, Participants, SagaSettings};
+use application::checkout_participants::{
+    CartCheckoutLocks, GatewayPayments, InventoryReservations, OrdersPlacement,
+};
 use application::{
     CatalogPriceList, CatalogService, OrderService, OrdersProjection, PaymentsProjection,
     ProductCatalogProjection, StockLevelsProjection,
 };
 use carts::{Cart, CartServices};
 use catalog::{Product, SkuClaim};
+use checkout::Checkout;
 use cqrs_es::persist::PersistedEventRepository;
 use inventory::StockItem;
 use orders::Order;
@@ -23,8 +29,8 @@ use payment_sandbox::SandboxGateway;
 use payments::{Payment, PaymentServices};
 use rest::ApiState;
 use runtime::{
-    CommandExecutor, EventFeed, EventSourcedExecutor, FeedSignal, HealthCheck, IdempotencyStore,
-    Projection, ProjectionStore, ProjectorRunner, ReadModels,
+    CommandExecutor, Deadlines, EventFeed, EventSourcedExecutor, FeedSignal, HealthCheck,
+    IdempotencyStore, Projection, ProjectionStore, ProjectorRunner, ReadModels,
 };
 use shared_kernel::{Clock, SystemClock};
 use tokio::sync::watch;
@@ -60,12 +66,19 @@ struct StorePorts {
     read_models: Arc<dyn ReadModels>,
     idempotency: Arc<dyn IdempotencyStore>,
     health: Arc<dyn HealthCheck>,
+    deadlines: Arc<dyn Deadlines>,
 }
 
 impl StorePorts {
     fn of<S>(store: S) -> Self
     where
-        S: EventFeed + ProjectionStore + ReadModels + IdempotencyStore + HealthCheck + 'static,
+        S: EventFeed
+            + ProjectionStore
+            + ReadModels
+            + IdempotencyStore
+            + HealthCheck
+            + Deadlines
+            + 'static,
     {
         let store = Arc::new(store);
         Self {
@@ -73,7 +86,8 @@ impl StorePorts {
             projections: store.clone(),
             read_models: store.clone(),
             idempotency: store.clone(),
-            health: store,
+            health: store.clone(),
+            deadlines: store,
         }
     }
 }
@@ -85,6 +99,7 @@ pub struct Wired {
     pub signal: FeedSignal,
     pub feed: Arc<dyn EventFeed>,
     pub projections: Arc<dyn ProjectionStore>,
+    pub saga: Arc<CheckoutSaga>,
 }
 
 /// Every read model the application maintains, each with its own checkpoint.
@@ -118,7 +133,7 @@ impl Wired {
     }
 }
 
-fn wire<R, F>(repository: F, ports: StorePorts) -> Wired
+fn wire<R, F>(repository: F, ports: StorePorts, settings: &Settings) -> Result<Wired, StartError>
 where
     R: PersistedEventRepository + 'static,
     F: Fn() -> R,
@@ -142,11 +157,16 @@ where
     let orders: Arc<dyn CommandExecutor<Order>> =
         Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
     let orders = Arc::new(OrderService::new(orders, prices, clock.clone()));
+    let journal = settings.sandbox_journal_path();
+    let gateway = SandboxGateway::persistent(&journal).map_err(|source| StartError::DataDir {
+        path: journal.display().to_string(),
+        source,
+    })?;
     let payments: Arc<dyn CommandExecutor<Payment>> = Arc::new(
         EventSourcedExecutor::new(
             repository(),
             PaymentServices {
-                gateway: Arc::new(SandboxGateway::new()),
+                gateway: Arc::new(gateway),
             },
         )
         .with_signal(signal.clone()),
@@ -158,14 +178,48 @@ where
             .with_max_attempts(64)
             .with_signal(signal.clone()),
     );
+    let checkouts: Arc<dyn CommandExecutor<Checkout>> =
+        Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    let participants = Participants {
+        stock: Arc::new(InventoryReservations {
+            inventory: inventory.clone(),
+            clock: clock.clone(),
+            lifetime: SagaSettings::default().reservation_ttl,
+        }),
+        payments: Arc::new(GatewayPayments {
+            payments: payments.clone(),
+        }),
+        orders: Arc::new(OrdersPlacement {
+            orders: orders.orders().clone(),
+            clock: clock.clone(),
+        }),
+        carts: Arc::new(CartCheckoutLocks {
+            carts: carts.clone(),
+        }),
+    };
+    let saga_settings = SagaSettings {
+        payment_timeout: chrono::Duration::seconds(i64::from(settings.payment_timeout_secs)),
+        ..SagaSettings::default()
+    };
+    let mut saga = CheckoutSaga::new(
+        checkouts.clone(),
+        participants,
+        ports.deadlines.clone(),
+        clock.clone(),
+        saga_settings,
+    );
+    if let Some(hook) = fault::step_boundary_hook() {
+        saga = saga.with_boundary_hook(hook);
+    }
     let catalog = Arc::new(CatalogService::new(products, skus, clock.clone()));
-    Wired {
+    Ok(Wired {
         api: ApiState {
             catalog,
             carts,
             orders,
             payments,
             inventory,
+            checkouts,
             read_models: ports.read_models,
             idempotency: ports.idempotency,
             health: ports.health,
@@ -174,7 +228,8 @@ where
         signal,
         feed: ports.feed,
         projections: ports.projections,
-    }
+        saga: Arc::new(saga),
+    })
 }
 
 /// Opens the configured store (running its migrations) and wires the application on it.
@@ -186,10 +241,11 @@ pub async fn open(settings: &Settings) -> Result<Wired, StartError> {
                 .map_err(|e| StartError::Store(e.to_string()))?;
             tracing::info!("using the PostgreSQL store");
             let factory = store.clone();
-            Ok(wire(
+            wire(
                 move || factory.event_repository(),
                 StorePorts::of(store),
-            ))
+                settings,
+            )
         }
         StoreUrl::Sqlite(path) => {
             if let Some(dir) = path.parent() {
@@ -204,10 +260,11 @@ pub async fn open(settings: &Settings) -> Result<Wired, StartError> {
                 .map_err(|e| StartError::Store(e.to_string()))?;
             tracing::info!(path = %path.display(), "using the embedded SQLite store");
             let factory = store.clone();
-            Ok(wire(
+            wire(
                 move || factory.event_repository(),
                 StorePorts::of(store),
-            ))
+                settings,
+            )
         }
     }
 }
@@ -266,7 +323,14 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
                 .with_idle_poll(Duration::from_millis(200));
             tokio::spawn(runner.run(wired.signal.subscribe(), shutdown_rx.clone()))
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut projector_tasks = projector_tasks;
+    projector_tasks.push(tokio::spawn(wired.saga.clone().run(
+        wired.feed.clone(),
+        wired.projections.clone(),
+        wired.signal.subscribe(),
+        shutdown_rx.clone(),
+    )));
     tokio::spawn(purge_idempotency_keys(wired.api.clone(), shutdown_rx));
 
     let listener = TcpListener::bind(settings.listen).map_err(|source| StartError::Listen {

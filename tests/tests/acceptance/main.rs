@@ -3,6 +3,7 @@
 mod app;
 mod carts;
 mod catalog;
+mod checkout;
 mod inventory;
 mod orders;
 mod payments;

@@ -1,0 +1,35 @@
+//! The fault-injection switch: with the `fault-injection` feature compiled in and
+//! `COMMERCE_FAULT_KILL_AT=<boundary>` set (e.g. `after:order_placed`), the process sends
+//! itself SIGKILL the first time the checkout saga reaches that step boundary. Tests use it to
+//! prove that a crash anywhere is recovered; a build without the feature ignores the variable.
+
+use application::checkout::StepBoundaryHook;
+
+pub const KILL_AT: &str = "COMMERCE_FAULT_KILL_AT";
+
+#[cfg(feature = "fault-injection")]
+pub fn step_boundary_hook() -> Option<StepBoundaryHook> {
+    let target = std::env::var(KILL_AT).ok().filter(|t| !t.is_empty())?;
+    tracing::warn!(boundary = %target, "FAULT INJECTION ENABLED: this process will kill itself");
+    Some(std::sync::Arc::new(move |boundary: &str| {
+        if boundary == target {
+            eprintln!("fault-injection: SIGKILL at {boundary}");
+            let pid = std::process::id().to_string();
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid])
+                .status();
+            // SIGKILL is not delivered synchronously; never run past the boundary.
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(60));
+            }
+        }
+    }))
+}
+
+#[cfg(not(feature = "fault-injection"))]
+pub fn step_boundary_hook() -> Option<StepBoundaryHook> {
+    if std::env::var_os(KILL_AT).is_some() {
+        tracing::warn!("{KILL_AT} is ignored: this build has no fault injection");
+    }
+    None
+}
