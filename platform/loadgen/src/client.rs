@@ -1,0 +1,485 @@
+//! A thin, defensive client for the commerce API. Every call returns `Result`: a non-2xx
+//! response becomes `ApiError::Status` with the problem+json `code` when there is one, a
+//! connection failure becomes `ApiError::Transport`; nothing panics on a bad response.
+//! Response types are lenient (missing fields default) because the load generator only
+//! reads what it needs.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::money::Money;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("transport error: {0}")]
+    Transport(String),
+    #[error("HTTP {status} {code}")]
+    Status { status: u16, code: String },
+    #[error("undecodable response body: {0}")]
+    Decode(String),
+}
+
+impl ApiError {
+    /// The key errors are counted under: the status, or "transport" / "decode".
+    pub fn status_key(&self) -> String {
+        match self {
+            ApiError::Transport(_) => "transport".to_owned(),
+            ApiError::Status { status, .. } => status.to_string(),
+            ApiError::Decode(_) => "decode".to_owned(),
+        }
+    }
+
+    /// The problem+json `code`, or "" when there is none.
+    pub fn code(&self) -> &str {
+        match self {
+            ApiError::Status { code, .. } => code,
+            _ => "",
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ApiError::Status { status: 404, .. })
+    }
+
+    /// Worth retrying with the same Idempotency-Key: the request may not have been
+    /// processed, or is still being processed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Transport(_) => true,
+            ApiError::Status { status, code } => {
+                *status >= 500 || (*status == 409 && code == "idempotency_key_in_use")
+            }
+            ApiError::Decode(_) => false,
+        }
+    }
+}
+
+// ---------- response shapes (lenient) ----------
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ProductList {
+    pub data: Vec<Product>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Product {
+    pub id: String,
+    pub title: String,
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Variant {
+    pub sku: String,
+    pub prices: Vec<Money>,
+    pub available: u64,
+    pub in_stock: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct Identified {
+    id: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Checkout {
+    pub id: String,
+    /// `pending`, `completed` or `failed`.
+    pub status: String,
+    pub order_id: Option<String>,
+    pub payment_id: Option<String>,
+    pub failure: Option<Failure>,
+    pub total: Option<Money>,
+}
+
+impl Checkout {
+    pub fn is_terminal(&self) -> bool {
+        self.status == "completed" || self.status == "failed"
+    }
+
+    /// Terminal and carrying what the outcome needs (an order id or a failure), so no
+    /// further poll is needed.
+    pub fn is_settled_with_details(&self) -> bool {
+        match self.status.as_str() {
+            "completed" => self.order_id.is_some(),
+            "failed" => self.failure.is_some(),
+            _ => false,
+        }
+    }
+
+    pub fn failure_code(&self) -> String {
+        self.failure
+            .as_ref()
+            .map(|f| f.code.clone())
+            .filter(|code| !code.is_empty())
+            .unwrap_or_else(|| "unknown".to_owned())
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OrderLine {
+    pub sku: String,
+    pub quantity: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Order {
+    pub id: String,
+    pub status: String,
+    pub total: Money,
+    pub lines: Vec<OrderLine>,
+    pub payment_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Payment {
+    pub id: String,
+    pub status: String,
+    pub amount: Money,
+    pub captured: Money,
+    pub refunded: Money,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct StockItem {
+    pub sku: String,
+    pub on_hand: u64,
+    pub reserved: u64,
+    pub available: u64,
+}
+
+// ---------- request shapes ----------
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Address {
+    pub name: String,
+    pub line1: String,
+    pub city: String,
+    pub postal_code: String,
+    pub country: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckoutRequest {
+    pub email: String,
+    pub shipping_address: Address,
+    pub payment_method_token: String,
+}
+
+// ---------- the client ----------
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+}
+
+/// A base URL the client can append path segments to.
+pub fn parse_base_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|e| format!("invalid --base-url {raw:?}: {e}"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("--base-url must be http(s), got {raw:?}"));
+    }
+    if url.cannot_be_a_base() {
+        return Err(format!("--base-url cannot be a base: {raw:?}"));
+    }
+    Ok(url)
+}
+
+impl Client {
+    pub fn new(base: Url, connections: usize) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(connections.max(1))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+        Ok(Self { http, base })
+    }
+
+    /// The base URL with `segments` appended, each percent-encoded as one segment.
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// Sends a request; returns status, headers and body of a 2xx response, an error
+    /// otherwise.
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), ApiError> {
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ApiError::Transport(e.to_string()))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ApiError::Transport(e.to_string()))?;
+        if status.is_success() {
+            Ok((status, headers, bytes.to_vec()))
+        } else {
+            let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            Err(ApiError::Status {
+                status: status.as_u16(),
+                code,
+            })
+        }
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, ApiError> {
+        let (_, _, body) = self.send(Method::GET, url, None, None).await?;
+        decode(&body)
+    }
+
+    async fn post_json<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        body: &serde_json::Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, ApiError> {
+        let (_, _, body) = self
+            .send(Method::POST, url, Some(body), idempotency_key)
+            .await?;
+        decode(&body)
+    }
+
+    /// GET /v1/products?limit=100
+    pub async fn list_products(&self, limit: u32) -> Result<ProductList, ApiError> {
+        let mut url = self.url(&["v1", "products"]);
+        url.set_query(Some(&format!("limit={limit}")));
+        self.get_json(url).await
+    }
+
+    /// POST /v1/carts; returns the cart id.
+    pub async fn create_cart(&self, currency: &str) -> Result<String, ApiError> {
+        let cart: Identified = self
+            .post_json(
+                self.url(&["v1", "carts"]),
+                &json!({ "currency": currency }),
+                None,
+            )
+            .await?;
+        non_empty_id(cart.id)
+    }
+
+    /// POST /v1/carts/{id}/items
+    pub async fn add_item(&self, cart_id: &str, sku: &str, quantity: u32) -> Result<(), ApiError> {
+        self.send(
+            Method::POST,
+            self.url(&["v1", "carts", cart_id, "items"]),
+            Some(&json!({ "sku": sku, "quantity": quantity })),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// POST /v1/carts/{id}/checkout; returns the checkout as accepted (its id from the body,
+    /// or else from the Location header).
+    pub async fn start_checkout(
+        &self,
+        cart_id: &str,
+        idempotency_key: &str,
+        request: &CheckoutRequest,
+    ) -> Result<Checkout, ApiError> {
+        let body = serde_json::to_value(request).map_err(|e| ApiError::Decode(e.to_string()))?;
+        let (_, headers, bytes) = self
+            .send(
+                Method::POST,
+                self.url(&["v1", "carts", cart_id, "checkout"]),
+                Some(&body),
+                Some(idempotency_key),
+            )
+            .await?;
+        let mut checkout: Checkout = if bytes.is_empty() {
+            Checkout::default()
+        } else {
+            decode(&bytes)?
+        };
+        if checkout.id.is_empty() {
+            checkout.id = headers
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|location| location.trim_end_matches('/').rsplit('/').next())
+                .unwrap_or_default()
+                .to_owned();
+        }
+        if checkout.id.is_empty() {
+            return Err(ApiError::Decode(
+                "checkout accepted without an id or Location".to_owned(),
+            ));
+        }
+        Ok(checkout)
+    }
+
+    /// GET /v1/checkouts/{id}
+    pub async fn get_checkout(&self, id: &str) -> Result<Checkout, ApiError> {
+        self.get_json(self.url(&["v1", "checkouts", id])).await
+    }
+
+    /// GET /v1/orders/{id}
+    pub async fn get_order(&self, id: &str) -> Result<Order, ApiError> {
+        self.get_json(self.url(&["v1", "orders", id])).await
+    }
+
+    /// GET /v1/admin/payments/{id}; `None` on 404.
+    pub async fn get_payment(&self, id: &str) -> Result<Option<Payment>, ApiError> {
+        none_if_not_found(
+            self.get_json(self.url(&["v1", "admin", "payments", id]))
+                .await,
+        )
+    }
+
+    /// GET /v1/admin/inventory/{sku}; `None` on 404 (the SKU is not tracked).
+    pub async fn get_stock(&self, sku: &str) -> Result<Option<StockItem>, ApiError> {
+        none_if_not_found(
+            self.get_json(self.url(&["v1", "admin", "inventory", sku]))
+                .await,
+        )
+    }
+
+    /// POST /v1/admin/inventory/{sku}/receipts
+    pub async fn receive_stock(&self, sku: &str, quantity: u32) -> Result<StockItem, ApiError> {
+        self.post_json(
+            self.url(&["v1", "admin", "inventory", sku, "receipts"]),
+            &json!({ "quantity": quantity, "reference": "loadgen restock" }),
+            None,
+        )
+        .await
+    }
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+fn non_empty_id(id: String) -> Result<String, ApiError> {
+    if id.is_empty() {
+        Err(ApiError::Decode("response without an id".to_owned()))
+    } else {
+        Ok(id)
+    }
+}
+
+fn none_if_not_found<T>(result: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> Client {
+        Client::new(parse_base_url(base).unwrap(), 1).unwrap()
+    }
+
+    #[test]
+    fn builds_urls_with_encoded_segments() {
+        let c = client("http://127.0.0.1:8080");
+        assert_eq!(
+            c.url(&["v1", "admin", "inventory", "TEE/RED L"]).as_str(),
+            "http://127.0.0.1:8080/v1/admin/inventory/TEE%2FRED%20L"
+        );
+        let c = client("http://127.0.0.1:8080/prefix/");
+        assert_eq!(
+            c.url(&["v1", "carts"]).as_str(),
+            "http://127.0.0.1:8080/prefix/v1/carts"
+        );
+    }
+
+    #[test]
+    fn rejects_unusable_base_urls() {
+        assert!(parse_base_url("ftp://x").is_err());
+        assert!(parse_base_url("not a url").is_err());
+        assert!(parse_base_url("http://localhost:1").is_ok());
+    }
+
+    #[test]
+    fn decodes_lenient_shapes() {
+        let checkout: Checkout = decode(
+            br#"{"id":"c1","status":"failed","failure":{"code":"out_of_stock","message":"x"},"extra":1}"#,
+        )
+        .unwrap();
+        assert!(checkout.is_terminal());
+        assert_eq!(checkout.failure_code(), "out_of_stock");
+        assert_eq!(checkout.payment_id, None);
+        let pending: Checkout =
+            decode(br#"{"id":"c2","status":"pending","payment_id":null}"#).unwrap();
+        assert!(!pending.is_terminal());
+        assert_eq!(pending.failure_code(), "unknown");
+        let products: ProductList = decode(
+            br#"{"data":[{"id":"p","title":"T","variants":[{"sku":"S","prices":[{"amount":"1.00","currency":"EUR"}],"available":3,"in_stock":true}]}],"has_more":false}"#,
+        )
+        .unwrap();
+        assert_eq!(products.data[0].variants[0].available, 3);
+    }
+
+    #[test]
+    fn classifies_errors() {
+        let in_use = ApiError::Status {
+            status: 409,
+            code: "idempotency_key_in_use".to_owned(),
+        };
+        assert!(in_use.is_retryable());
+        assert_eq!(in_use.status_key(), "409");
+        let conflict = ApiError::Status {
+            status: 409,
+            code: "cart_checked_out".to_owned(),
+        };
+        assert!(!conflict.is_retryable());
+        assert!(ApiError::Transport("x".to_owned()).is_retryable());
+        assert!(none_if_not_found::<()>(Err(ApiError::Status {
+            status: 404,
+            code: String::new()
+        }))
+        .unwrap()
+        .is_none());
+    }
+}

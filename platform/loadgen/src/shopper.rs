@@ -1,0 +1,383 @@
+//! One simulated shopper: browse, pick in-stock variants, fill a cart, check out, poll the
+//! checkout until it settles. Every request is timed; every failure is counted and the
+//! shopper carries on.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::client::{Address, ApiError, Checkout, CheckoutRequest, Client, ProductList};
+use crate::prng::XorShift64;
+use crate::stats::{Metric, Recorder};
+
+pub const CURRENCY: &str = "EUR";
+pub const PRODUCTS_PAGE: u32 = 100;
+const POLL_EVERY: Duration = Duration::from_millis(5);
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A pause after a failed browse or cart creation, so that a down server is not spun on.
+const ERROR_PAUSE: Duration = Duration::from_millis(20);
+/// A pause when nothing is in stock.
+const EMPTY_SHELF_PAUSE: Duration = Duration::from_millis(100);
+const CHECKOUT_POST_ATTEMPTS: u32 = 3;
+
+/// Live counters for the progress line; the report uses the recorders.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub started: AtomicU64,
+    pub completed: AtomicU64,
+    pub failed: AtomicU64,
+    pub timed_out: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// What every shopper shares.
+#[derive(Debug)]
+pub struct Shared {
+    pub client: Client,
+    pub token: String,
+    pub seed: u64,
+    /// Requests started before this are warm-up and not measured.
+    pub measure_from: Instant,
+    /// No new cart or checkout is started after this.
+    pub deadline: Instant,
+    /// Stop after this many checkouts were started (over the whole run, warm-up included).
+    pub checkout_limit: Option<u64>,
+    pub checkouts_claimed: AtomicU64,
+    /// Set by Ctrl-C or when the checkout limit is reached.
+    pub stop: AtomicBool,
+    pub progress: Progress,
+}
+
+impl Shared {
+    fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || Instant::now() >= self.deadline
+    }
+
+    /// Claims a checkout slot; false (and stops everyone) once the limit is reached.
+    fn claim_checkout(&self) -> bool {
+        match self.checkout_limit {
+            None => true,
+            Some(limit) => {
+                let claimed = self.checkouts_claimed.fetch_add(1, Ordering::SeqCst);
+                if claimed >= limit {
+                    self.stop.store(true, Ordering::SeqCst);
+                    false
+                } else {
+                    true
+                }
+            }
+        }
+    }
+}
+
+/// How a checkout ended as far as the shopper saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    Failed(String),
+    /// Still not completed or failed 30 s after the POST.
+    TimedOut,
+}
+
+/// A checkout the server accepted; the invariant check audits every one.
+#[derive(Debug, Clone)]
+pub struct CheckoutRecord {
+    pub checkout_id: String,
+    pub cart_id: String,
+    pub skus: Vec<String>,
+    pub outcome: Outcome,
+    /// The last checkout body seen (the terminal one unless timed out).
+    pub last_seen: Option<Checkout>,
+}
+
+/// A checkout POST that failed in a way that leaves its fate unknown (transport errors or
+/// 5xx on every attempt): the server may or may not have started it.
+#[derive(Debug, Clone)]
+pub struct UnconfirmedCheckout {
+    pub cart_id: String,
+    pub skus: Vec<String>,
+    pub error: String,
+}
+
+#[derive(Debug)]
+pub struct ShopperResult {
+    pub recorder: Recorder,
+    pub checkouts: Vec<CheckoutRecord>,
+    pub unconfirmed: Vec<UnconfirmedCheckout>,
+}
+
+struct Shopper {
+    index: u64,
+    shared: Arc<Shared>,
+    rng: XorShift64,
+    recorder: Recorder,
+    checkouts: Vec<CheckoutRecord>,
+    unconfirmed: Vec<UnconfirmedCheckout>,
+    iteration: u64,
+}
+
+pub async fn run(index: u64, shared: Arc<Shared>) -> ShopperResult {
+    let mut shopper = Shopper {
+        index,
+        rng: XorShift64::for_shopper(shared.seed, index),
+        recorder: Recorder::new(shared.measure_from),
+        checkouts: Vec::new(),
+        unconfirmed: Vec::new(),
+        iteration: 0,
+        shared,
+    };
+    while !shopper.shared.should_stop() {
+        shopper.iteration += 1;
+        shopper.shop_once().await;
+    }
+    ShopperResult {
+        recorder: shopper.recorder,
+        checkouts: shopper.checkouts,
+        unconfirmed: shopper.unconfirmed,
+    }
+}
+
+/// SKUs worth putting in a cart: in stock, priced in the cart's currency, each once.
+pub fn candidate_skus(products: &ProductList) -> Vec<String> {
+    let mut seen = HashSet::new();
+    products
+        .data
+        .iter()
+        .flat_map(|product| product.variants.iter())
+        .filter(|v| v.in_stock && v.available > 0 && !v.sku.is_empty())
+        .filter(|v| {
+            v.prices
+                .iter()
+                .any(|p| p.currency.eq_ignore_ascii_case(CURRENCY))
+        })
+        .filter(|v| seen.insert(v.sku.clone()))
+        .map(|v| v.sku.clone())
+        .collect()
+}
+
+impl Shopper {
+    fn error(&mut self, started: Instant, endpoint: &str, error: &ApiError) {
+        self.recorder
+            .http_error(started, endpoint, &error.status_key(), error.code());
+        self.shared.progress.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn shop_once(&mut self) {
+        // Browse.
+        let started = Instant::now();
+        let products = self.shared.client.list_products(PRODUCTS_PAGE).await;
+        self.recorder.time(Metric::Browse, started);
+        let products = match products {
+            Ok(products) => products,
+            Err(error) => {
+                self.error(started, "browse", &error);
+                tokio::time::sleep(ERROR_PAUSE).await;
+                return;
+            }
+        };
+        let candidates = candidate_skus(&products);
+        if candidates.is_empty() {
+            if self.recorder.measuring(started) {
+                self.recorder.nothing_in_stock += 1;
+            }
+            tokio::time::sleep(EMPTY_SHELF_PAUSE).await;
+            return;
+        }
+        let wanted = usize::try_from(self.rng.between(1, 3)).unwrap_or(1);
+        let picks: Vec<String> = self
+            .rng
+            .distinct_indices(candidates.len(), wanted)
+            .into_iter()
+            .filter_map(|i| candidates.get(i).cloned())
+            .collect();
+        if self.shared.should_stop() {
+            return;
+        }
+
+        // Cart.
+        let started = Instant::now();
+        let cart = self.shared.client.create_cart(CURRENCY).await;
+        self.recorder.time(Metric::CreateCart, started);
+        let cart_id = match cart {
+            Ok(id) => id,
+            Err(error) => {
+                self.error(started, "create_cart", &error);
+                tokio::time::sleep(ERROR_PAUSE).await;
+                return;
+            }
+        };
+        let mut in_cart = Vec::with_capacity(picks.len());
+        for sku in picks {
+            let started = Instant::now();
+            let added = self.shared.client.add_item(&cart_id, &sku, 1).await;
+            self.recorder.time(Metric::AddItem, started);
+            match added {
+                Ok(()) => in_cart.push(sku),
+                Err(error) => self.error(started, "add_item", &error),
+            }
+        }
+        if in_cart.is_empty() || self.shared.should_stop() || !self.shared.claim_checkout() {
+            return; // the cart is abandoned
+        }
+
+        self.checkout(cart_id, in_cart).await;
+    }
+
+    async fn checkout(&mut self, cart_id: String, skus: Vec<String>) {
+        let request = CheckoutRequest {
+            email: format!("loadgen-{}-{}@example.com", self.index, self.iteration),
+            shipping_address: Address {
+                name: format!("Load Shopper {}", self.index),
+                line1: "Teststrasse 1".to_owned(),
+                city: "Berlin".to_owned(),
+                postal_code: "10115".to_owned(),
+                country: "DE".to_owned(),
+            },
+            payment_method_token: self.shared.token.clone(),
+        };
+        let key = uuid::Uuid::new_v4().to_string();
+        let first_sent = Instant::now();
+        let measured = self.recorder.measuring(first_sent);
+        self.shared.progress.started.fetch_add(1, Ordering::Relaxed);
+        if measured {
+            self.recorder.checkouts_started += 1;
+        }
+
+        // POST, retried with the same key while the outcome is unknown.
+        let mut accepted = None;
+        let mut last_error = None;
+        for attempt in 0..CHECKOUT_POST_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+            }
+            let started = Instant::now();
+            let result = self
+                .shared
+                .client
+                .start_checkout(&cart_id, &key, &request)
+                .await;
+            self.recorder.time(Metric::CheckoutPost, started);
+            match result {
+                Ok(checkout) => {
+                    accepted = Some(checkout);
+                    break;
+                }
+                Err(error) => {
+                    self.error(started, "checkout_post", &error);
+                    let retry = error.is_retryable();
+                    last_error = Some(error);
+                    if !retry {
+                        break;
+                    }
+                }
+            }
+        }
+        let Some(mut checkout) = accepted else {
+            if let Some(error) = last_error.filter(ApiError::is_retryable) {
+                self.unconfirmed.push(UnconfirmedCheckout {
+                    cart_id,
+                    skus,
+                    error: error.to_string(),
+                });
+            }
+            return;
+        };
+
+        // Poll until it settles.
+        let checkout_id = checkout.id.clone();
+        while !checkout.is_settled_with_details() && first_sent.elapsed() < CHECKOUT_TIMEOUT {
+            tokio::time::sleep(POLL_EVERY).await;
+            let started = Instant::now();
+            let polled = self.shared.client.get_checkout(&checkout_id).await;
+            self.recorder.time(Metric::CheckoutPoll, started);
+            match polled {
+                Ok(seen) => checkout = seen,
+                Err(error) => self.error(started, "checkout_poll", &error),
+            }
+        }
+
+        let outcome = match checkout.status.as_str() {
+            "completed" => {
+                self.recorder.time(Metric::CheckoutToCompleted, first_sent);
+                self.recorder.completions.push(Instant::now());
+                self.shared
+                    .progress
+                    .completed
+                    .fetch_add(1, Ordering::Relaxed);
+                if measured {
+                    self.recorder.completed += 1;
+                }
+                Outcome::Completed
+            }
+            "failed" => {
+                let code = checkout.failure_code();
+                self.shared.progress.failed.fetch_add(1, Ordering::Relaxed);
+                if measured {
+                    *self.recorder.failed.entry(code.clone()).or_default() += 1;
+                }
+                Outcome::Failed(code)
+            }
+            _ => {
+                self.shared
+                    .progress
+                    .timed_out
+                    .fetch_add(1, Ordering::Relaxed);
+                if measured {
+                    self.recorder.timed_out += 1;
+                }
+                Outcome::TimedOut
+            }
+        };
+        self.checkouts.push(CheckoutRecord {
+            checkout_id,
+            cart_id,
+            skus,
+            outcome,
+            last_seen: Some(checkout),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{Product, Variant};
+    use crate::money::Money;
+
+    fn variant(sku: &str, currency: &str, available: u64) -> Variant {
+        Variant {
+            sku: sku.to_owned(),
+            prices: vec![Money {
+                amount: "1.00".to_owned(),
+                currency: currency.to_owned(),
+            }],
+            available,
+            in_stock: available > 0,
+        }
+    }
+
+    #[test]
+    fn candidates_are_in_stock_priced_and_distinct() {
+        let products = ProductList {
+            data: vec![
+                Product {
+                    id: "p1".to_owned(),
+                    title: "one".to_owned(),
+                    variants: vec![
+                        variant("A", "EUR", 3),
+                        variant("B", "EUR", 0),
+                        variant("C", "USD", 5),
+                    ],
+                },
+                Product {
+                    id: "p2".to_owned(),
+                    title: "two".to_owned(),
+                    variants: vec![variant("A", "EUR", 3), variant("D", "eur", 1)],
+                },
+            ],
+            has_more: false,
+        };
+        assert_eq!(candidate_skus(&products), vec!["A", "D"]);
+    }
+}
