@@ -340,6 +340,23 @@ async fn concurrent_commands_on_one_aggregate_never_lose_an_update<S: Store>(sto
     assert_eq!(sequences, (1..=landed).collect::<Vec<_>>());
 }
 
+async fn a_long_stream_stays_exact_when_two_instances_take_turns<S: Store>(store: S) {
+    // Long enough for the executors' state cache to hold it; each instance must still see
+    // every event the other appended.
+    let first = counters(&store).with_max_attempts(1);
+    let second = counters(&store).with_max_attempts(1);
+    for n in 1..=40_u64 {
+        let instance = if n % 2 == 0 { &first } else { &second };
+        let executed = instance
+            .execute("long", CounterCommand::Increment, None, &metadata())
+            .await
+            .unwrap_or_else(|e| panic!("increment {n}: {e}"));
+        assert_eq!((executed.version, executed.state.value), (n, n));
+    }
+    assert_eq!(first.load("long").await.unwrap().aggregate.value, 40);
+    assert_eq!(second.load("long").await.unwrap().version, 40);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Projection checkpoints and read-model documents.
 
@@ -724,6 +741,7 @@ contract_suite!(
     execute_returns_the_new_version,
     a_pinned_version_that_moved_fails_the_precondition,
     concurrent_commands_on_one_aggregate_never_lose_an_update,
+    a_long_stream_stays_exact_when_two_instances_take_turns,
     a_checkpoint_moves_only_from_where_it_is,
     of_concurrent_commits_from_one_checkpoint_exactly_one_wins,
     documents_are_upserted_deleted_and_listed_in_pages,

@@ -11,7 +11,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore};
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use cqrs_es::persist::{
+    EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, PersistenceError,
+    ReplayStream, SerializedEvent, SerializedSnapshot,
+};
+use cqrs_es::EventEnvelope;
+use serde_json::Value;
 use cqrs_es::{Aggregate, AggregateError, EventStore};
 use serde::Serialize;
 use uuid::Uuid;
@@ -106,25 +114,93 @@ pub trait CommandExecutor<A: Aggregate + Clone>: Send + Sync {
 /// How many in-process locks writers to one aggregate type share (see [`EventSourcedExecutor`]).
 const LOCK_STRIPES: usize = 256;
 
+/// Streams at least this long are kept in the state cache; shorter ones are cheap to replay.
+const CACHE_FROM_VERSION: u64 = 4;
+
+/// At most this many cached states per aggregate type; the cache is emptied when it is full.
+const CACHE_CAPACITY: usize = 8192;
+
+/// Lets the executor read the repository directly (catching a cached state up) while
+/// cqrs-es's event store owns it for commits.
+struct SharedRepository<R>(Arc<R>);
+
+impl<R: PersistedEventRepository> PersistedEventRepository for SharedRepository<R> {
+    fn get_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> impl Future<Output = Result<Vec<SerializedEvent>, PersistenceError>> + Send {
+        self.0.get_events::<A>(aggregate_id)
+    }
+
+    fn get_last_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        last_sequence: usize,
+    ) -> impl Future<Output = Result<Vec<SerializedEvent>, PersistenceError>> + Send {
+        self.0.get_last_events::<A>(aggregate_id, last_sequence)
+    }
+
+    fn get_snapshot<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> impl Future<Output = Result<Option<SerializedSnapshot>, PersistenceError>> + Send {
+        self.0.get_snapshot::<A>(aggregate_id)
+    }
+
+    fn persist<A: Aggregate>(
+        &self,
+        events: &[SerializedEvent],
+        snapshot_update: Option<(String, Value, usize)>,
+    ) -> impl Future<Output = Result<(), PersistenceError>> + Send {
+        self.0.persist::<A>(events, snapshot_update)
+    }
+
+    fn stream_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> impl Future<Output = Result<ReplayStream, PersistenceError>> + Send {
+        self.0.stream_events::<A>(aggregate_id)
+    }
+
+    fn stream_all_events<A: Aggregate>(
+        &self,
+    ) -> impl Future<Output = Result<ReplayStream, PersistenceError>> + Send {
+        self.0.stream_all_events::<A>()
+    }
+}
+
 /// [`CommandExecutor`] over any cqrs-es persisted event repository (SQLite or PostgreSQL).
+///
+/// Long streams (a best-selling SKU's stock item gains events with every checkout) are not
+/// replayed from the start on every command: the state after version N is cached in memory,
+/// and loading reads only the events after N. The cache is an optimization, never the truth:
+/// every load still reads what the store has beyond it, and every commit is checked by the
+/// store's optimistic concurrency, so a stale entry costs a conflict and a retry, not a
+/// wrong decision. (No upcasters are in use; when one is added, the catch-up read must run
+/// events through it too.)
 ///
 /// Writers in this process to the same aggregate queue on a striped lock instead of racing:
 /// under a burst (a hundred shoppers after the last units) optimistic retries would otherwise
 /// spend their budget losing to each other. Writers in other processes still race, and the
 /// store's optimistic concurrency with bounded retries settles that.
 pub struct EventSourcedExecutor<R: PersistedEventRepository, A: Aggregate> {
-    store: PersistedEventStore<R, A>,
+    repository: Arc<R>,
+    store: PersistedEventStore<SharedRepository<R>, A>,
+    cache: Mutex<HashMap<String, (A, u64)>>,
     services: A::Services,
     max_attempts: u32,
     signal: Option<FeedSignal>,
     locks: Vec<tokio::sync::Mutex<()>>,
 }
 
-impl<R: PersistedEventRepository, A: Aggregate> EventSourcedExecutor<R, A> {
+impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, A> {
     /// Snapshots stay off: cqrs-es 0.5 can apply new events twice in snapshot mode (ADR 0003).
     pub fn new(repository: R, services: A::Services) -> Self {
+        let repository = Arc::new(repository);
         Self {
-            store: PersistedEventStore::new_event_store(repository),
+            store: PersistedEventStore::new_event_store(SharedRepository(Arc::clone(&repository))),
+            repository,
+            cache: Mutex::new(HashMap::new()),
             services,
             max_attempts: 8,
             signal: None,
@@ -153,14 +229,61 @@ impl<R: PersistedEventRepository, A: Aggregate> EventSourcedExecutor<R, A> {
         self
     }
 
+    fn remember(&self, aggregate_id: &str, aggregate: &A, version: u64)
+    where
+        A: Clone,
+    {
+        if version < CACHE_FROM_VERSION {
+            return;
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= CACHE_CAPACITY && !cache.contains_key(aggregate_id) {
+            cache.clear();
+        }
+        cache.insert(aggregate_id.to_owned(), (aggregate.clone(), version));
+    }
+
     async fn load_context(
         &self,
         aggregate_id: &str,
-    ) -> Result<EventStoreAggregateContext<A>, CommandError<A::Error>> {
-        self.store
-            .load_aggregate(aggregate_id)
-            .await
-            .map_err(infrastructure)
+    ) -> Result<EventStoreAggregateContext<A>, CommandError<A::Error>>
+    where
+        A: Clone,
+    {
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(aggregate_id)
+            .cloned();
+        let context = match cached {
+            None => self
+                .store
+                .load_aggregate(aggregate_id)
+                .await
+                .map_err(infrastructure)?,
+            Some((mut aggregate, mut version)) => {
+                let newer = self
+                    .repository
+                    .get_last_events::<A>(aggregate_id, version as usize)
+                    .await
+                    .map_err(|e| CommandError::Infrastructure(e.to_string()))?;
+                for serialized in newer {
+                    let envelope = EventEnvelope::<A>::try_from(serialized)
+                        .map_err(|e| CommandError::Infrastructure(e.to_string()))?;
+                    version = envelope.sequence as u64;
+                    aggregate.apply(envelope.payload);
+                }
+                EventStoreAggregateContext {
+                    aggregate_id: aggregate_id.to_owned(),
+                    aggregate,
+                    current_sequence: version as usize,
+                    current_snapshot: None,
+                }
+            }
+        };
+        self.remember(aggregate_id, &context.aggregate, context.current_sequence as u64);
+        Ok(context)
     }
 }
 
@@ -238,6 +361,7 @@ where
                         signal.notify();
                     }
                     let version = envelopes.last().map_or(version, |e| e.sequence as u64);
+                    self.remember(aggregate_id, &state, version);
                     return Ok(Executed {
                         version,
                         events_appended: appended,
