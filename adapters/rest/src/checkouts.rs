@@ -131,6 +131,7 @@ pub async fn start_checkout(
             .checkouts
             .execute(&checkout_id.to_string(), command, None, &meta)
             .await?;
+        (state.checkout_started)(checkout_id);
         let dto = CheckoutDto::from_checkout(&started.state, started.version);
         Ok(Reply::accepted(dto, format!("/v1/checkouts/{checkout_id}")))
     })

@@ -32,7 +32,7 @@ use runtime::{
     CommandExecutor, Deadlines, EventFeed, EventSourcedExecutor, FeedSignal, HealthCheck,
     IdempotencyStore, Projection, ProjectionStore, ProjectorRunner, ReadModels,
 };
-use shared_kernel::{Clock, SystemClock};
+use shared_kernel::{CheckoutId, Clock, SystemClock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -212,6 +212,16 @@ where
         saga = saga.with_boundary_hook(hook);
     }
     let catalog = Arc::new(CatalogService::new(products, skus, clock.clone()));
+    let saga = Arc::new(saga);
+    let runner = Arc::clone(&saga);
+    let checkout_started: Arc<dyn Fn(CheckoutId) + Send + Sync> = Arc::new(move |id| {
+        let runner = Arc::clone(&runner);
+        tokio::spawn(async move {
+            if let Err(error) = runner.advance(id).await {
+                tracing::warn!(checkout = %id, %error, "checkout left to the feed runner");
+            }
+        });
+    });
     Ok(Wired {
         api: ApiState {
             catalog,
@@ -220,6 +230,7 @@ where
             payments,
             inventory,
             checkouts,
+            checkout_started,
             read_models: ports.read_models,
             idempotency: ports.idempotency,
             health: ports.health,
@@ -228,7 +239,7 @@ where
         signal,
         feed: ports.feed,
         projections: ports.projections,
-        saga: Arc::new(saga),
+        saga,
     })
 }
 

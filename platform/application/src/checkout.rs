@@ -82,6 +82,9 @@ pub struct CheckoutSaga {
     settings: SagaSettings,
     boundary: Option<StepBoundaryHook>,
     locks: Vec<tokio::sync::Mutex<()>>,
+    /// Consecutive retries per checkout, for the backoff. In memory: after a restart a
+    /// checkout starts again from the shortest pause, which is harmless.
+    retries: std::sync::Mutex<std::collections::HashMap<CheckoutId, u32>>,
 }
 
 fn retry_key(id: CheckoutId) -> String {
@@ -113,6 +116,7 @@ impl CheckoutSaga {
             settings,
             boundary: None,
             locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            retries: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -142,6 +146,7 @@ impl CheckoutSaga {
         let _one_at_a_time = self.lock_for(id).lock().await;
         let key = id.to_string();
         let mut failures: u32 = 0;
+        let mut progressed = false;
         loop {
             let loaded = self.checkouts.load(&key).await.map_err(store)?;
             if loaded.version == 0 {
@@ -149,8 +154,16 @@ impl CheckoutSaga {
             }
             let steps = next_steps(&loaded.aggregate);
             if steps.is_empty() {
-                self.deadlines.cancel(&retry_key(id)).await?;
-                self.deadlines.cancel(&payment_key(id)).await?;
+                // Timers of a checkout that finished here are no longer needed; one that was
+                // already finished has none left worth a write (a late timer is harmless).
+                self.retries
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(&id);
+                if progressed {
+                    self.deadlines.cancel(&retry_key(id)).await?;
+                    self.deadlines.cancel(&payment_key(id)).await?;
+                }
                 return Ok(());
             }
             let checkout = &loaded.aggregate;
@@ -169,6 +182,7 @@ impl CheckoutSaga {
                         self.record(&key, command).await?;
                         self.reached(&format!("after:{boundary}"));
                         recorded = true;
+                        progressed = true;
                     }
                     Ok(None) => {}
                     Err(StepError::Unavailable(reason)) => retry = Some(reason),
@@ -177,7 +191,16 @@ impl CheckoutSaga {
             if let Some(reason) = retry {
                 failures = failures.saturating_add(1);
                 if !recorded || failures > 3 {
-                    let pause = self.backoff(failures);
+                    let consecutive = {
+                        let mut retries = self
+                            .retries
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        let count = retries.entry(id).or_insert(0);
+                        *count = count.saturating_add(1);
+                        *count
+                    };
+                    let pause = self.backoff(consecutive);
                     tracing::info!(checkout = %id, %reason, ?pause, "checkout step will be retried");
                     self.deadlines
                         .schedule(&retry_key(id), self.clock.now() + pause)
@@ -347,8 +370,13 @@ impl CheckoutSaga {
         }))
     }
 
-    /// Handles every checkout event after the saga's checkpoint, then moves the checkpoint.
-    /// Returns how many feed events were consumed.
+    /// Starts every checkout that began after the saga's checkpoint, then moves the
+    /// checkpoint. Returns how many feed events were consumed.
+    ///
+    /// Only `CheckoutStarted` needs the feed: `advance` runs a checkout until it finishes, waits
+    /// on a durable deadline, or schedules a retry, and the checkpoint moves only after that.
+    /// So a checkout behind the checkpoint is never left without something to bring it back,
+    /// and the outcomes the runner records itself need no second look.
     pub async fn run_feed_once(
         &self,
         feed: &dyn EventFeed,
@@ -363,6 +391,7 @@ impl CheckoutSaga {
         let mut ids: Vec<CheckoutId> = batch
             .iter()
             .filter(|e| e.aggregate_type == <Checkout as cqrs_es::Aggregate>::TYPE)
+            .filter(|e| e.event_type == "CheckoutStarted")
             .filter_map(|e| CheckoutId::parse(&e.aggregate_id).ok())
             .collect();
         ids.sort();
@@ -377,21 +406,19 @@ impl CheckoutSaga {
         }
     }
 
-    /// Advances every checkout whose deadline has come.
+    /// Advances every checkout whose deadline has come. A deadline is cleared only after its
+    /// checkout advanced, so a crash in between leaves it due; advancing may move it, and
+    /// clearing leaves a moved deadline alone.
     pub async fn run_deadlines_once(&self) -> Result<usize, SagaError> {
         let due = self.deadlines.due(self.clock.now(), 200).await?;
         let count = due.len();
-        let mut ids = Vec::with_capacity(count);
-        for deadline in &due {
-            // Cleared first: if advancing needs another retry, it schedules a new one.
-            self.deadlines.clear(deadline).await?;
-            if let Some(id) = checkout_of(deadline) {
-                ids.push(id);
-            }
-        }
+        let mut ids: Vec<CheckoutId> = due.iter().filter_map(checkout_of).collect();
         ids.sort();
         ids.dedup();
         self.advance_all(ids).await?;
+        for deadline in &due {
+            self.deadlines.clear(deadline).await?;
+        }
         Ok(count)
     }
 
@@ -438,7 +465,11 @@ impl CheckoutSaga {
             if let Err(error) = self.run_deadlines_once().await {
                 tracing::warn!(%error, "checkout saga: deadlines failed");
             }
-            if fed == 0 {
+            if fed > 0 {
+                // Checkouts started in this process are advanced at once (the REST kick); the
+                // feed only catches the rest, so it can wait for a few to accumulate.
+                tokio::time::sleep(StdDuration::from_millis(20)).await;
+            } else {
                 tokio::select! {
                     _ = tokio::time::sleep(idle) => {}
                     woken = wake.changed() => {
