@@ -19,9 +19,9 @@ use cqrs_es::persist::{
     ReplayStream, SerializedEvent, SerializedSnapshot,
 };
 use cqrs_es::EventEnvelope;
-use serde_json::Value;
 use cqrs_es::{Aggregate, AggregateError, EventStore};
 use serde::Serialize;
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::feed::FeedSignal;
@@ -282,7 +282,11 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
                 }
             }
         };
-        self.remember(aggregate_id, &context.aggregate, context.current_sequence as u64);
+        self.remember(
+            aggregate_id,
+            &context.aggregate,
+            context.current_sequence as u64,
+        );
         Ok(context)
     }
 }
