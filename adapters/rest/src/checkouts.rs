@@ -53,9 +53,9 @@ pub async fn start_checkout(
     idempotent(&state, &request, &body, || async {
         let cart_id = CartId::from_uuid(path_id(&id, "id")?);
         let input: StartCheckoutRequest = json_body(&request, &body)?;
-        let email = EmailAddress::parse(&input.email).map_err(|e| ApiError::Order(Box::new(e)))?;
+        let email = EmailAddress::parse(&input.email).map_err(ApiError::from)?;
         let address = input.shipping_address.clone();
-        ShippingAddress::new(address.clone().into()).map_err(|e| ApiError::Order(Box::new(e)))?;
+        ShippingAddress::new(address.clone().into()).map_err(ApiError::from)?;
         if input.payment_method_token.trim().is_empty() {
             return Err(ApiError::validation(
                 "payment_method_token",

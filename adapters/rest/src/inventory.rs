@@ -78,9 +78,7 @@ pub async fn adjust(
             ("found", None) => AdjustmentReason::Found,
             ("recount", None) => AdjustmentReason::Recount,
             ("returned", None) => AdjustmentReason::Returned,
-            ("other", Some(note)) => {
-                AdjustmentReason::other(note).map_err(|e| ApiError::Inventory(Box::new(e)))?
-            }
+            ("other", Some(note)) => AdjustmentReason::other(note).map_err(ApiError::from)?,
             ("other", None) => {
                 return Err(ApiError::validation("note", "required for reason other"))
             }

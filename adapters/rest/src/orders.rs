@@ -49,9 +49,9 @@ pub async fn place_order(
             .map(CustomerId::parse)
             .transpose()
             .map_err(|_| ApiError::validation("customer_id", "must be a UUID"))?;
-        let email = EmailAddress::parse(&input.email).map_err(|e| ApiError::Order(Box::new(e)))?;
-        let shipping_address = ShippingAddress::new(input.shipping_address.into())
-            .map_err(|e| ApiError::Order(Box::new(e)))?;
+        let email = EmailAddress::parse(&input.email).map_err(ApiError::from)?;
+        let shipping_address =
+            ShippingAddress::new(input.shipping_address.into()).map_err(ApiError::from)?;
         let mut lines = Vec::with_capacity(input.lines.len());
         for (index, line) in input.lines.iter().enumerate() {
             let sku = Sku::parse(&line.sku)
@@ -79,7 +79,7 @@ pub async fn place_order(
             )
             .await
             .map_err(|error| match error {
-                PlaceOrderError::Rejected(e) => ApiError::Order(Box::new(e)),
+                PlaceOrderError::Rejected(e) => e.into(),
                 PlaceOrderError::Pricing(e) => ApiError::Cart(e.into()),
                 PlaceOrderError::Infrastructure(e) => ApiError::Unavailable(e),
             })?;

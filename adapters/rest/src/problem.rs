@@ -283,81 +283,57 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<CommandError<CatalogError>> for ApiError {
-    fn from(error: CommandError<CatalogError>) -> Self {
-        match error {
-            CommandError::Rejected(e) => Self::Catalog(e),
-            CommandError::PreconditionFailed { expected, actual } => {
-                Self::VersionMismatch { expected, actual }
-            }
-            CommandError::Conflict => Self::Conflict,
-            CommandError::Infrastructure(e) => Self::Unavailable(e),
-        }
-    }
-}
-
-impl From<CommandError<CartError>> for ApiError {
-    fn from(error: CommandError<CartError>) -> Self {
-        match error {
-            CommandError::Rejected(e) => Self::Cart(e),
-            CommandError::PreconditionFailed { expected, actual } => {
-                Self::VersionMismatch { expected, actual }
-            }
-            CommandError::Conflict => Self::Conflict,
-            CommandError::Infrastructure(e) => Self::Unavailable(e),
-        }
-    }
-}
-
 impl From<runtime::StoreError> for ApiError {
     fn from(error: runtime::StoreError) -> Self {
         Self::Unavailable(error.to_string())
     }
 }
 
-impl From<CommandError<OrderError>> for ApiError {
-    fn from(error: CommandError<OrderError>) -> Self {
-        match error {
-            CommandError::Rejected(e) => Self::Order(Box::new(e)),
-            CommandError::PreconditionFailed { expected, actual } => {
-                Self::VersionMismatch { expected, actual }
-            }
-            CommandError::Conflict => Self::Conflict,
-            CommandError::Infrastructure(e) => Self::Unavailable(e),
-        }
+/// A domain refusal as an API error: each context's error keeps its own statuses and codes.
+impl From<CatalogError> for ApiError {
+    fn from(error: CatalogError) -> Self {
+        Self::Catalog(error)
     }
 }
 
-impl From<CommandError<PaymentError>> for ApiError {
-    fn from(error: CommandError<PaymentError>) -> Self {
-        match error {
-            CommandError::Rejected(e) => Self::Payment(Box::new(e)),
-            CommandError::PreconditionFailed { expected, actual } => {
-                Self::VersionMismatch { expected, actual }
-            }
-            CommandError::Conflict => Self::Conflict,
-            CommandError::Infrastructure(e) => Self::Unavailable(e),
-        }
+impl From<CartError> for ApiError {
+    fn from(error: CartError) -> Self {
+        Self::Cart(error)
     }
 }
 
-impl From<CommandError<InventoryError>> for ApiError {
-    fn from(error: CommandError<InventoryError>) -> Self {
-        match error {
-            CommandError::Rejected(e) => Self::Inventory(Box::new(e)),
-            CommandError::PreconditionFailed { expected, actual } => {
-                Self::VersionMismatch { expected, actual }
-            }
-            CommandError::Conflict => Self::Conflict,
-            CommandError::Infrastructure(e) => Self::Unavailable(e),
-        }
+impl From<OrderError> for ApiError {
+    fn from(error: OrderError) -> Self {
+        Self::Order(Box::new(error))
     }
 }
 
-impl From<CommandError<CheckoutError>> for ApiError {
-    fn from(error: CommandError<CheckoutError>) -> Self {
+impl From<PaymentError> for ApiError {
+    fn from(error: PaymentError) -> Self {
+        Self::Payment(Box::new(error))
+    }
+}
+
+impl From<InventoryError> for ApiError {
+    fn from(error: InventoryError) -> Self {
+        Self::Inventory(Box::new(error))
+    }
+}
+
+impl From<CheckoutError> for ApiError {
+    fn from(error: CheckoutError) -> Self {
+        Self::Checkout(Box::new(error))
+    }
+}
+
+/// How a command's failure is answered, the same for every context.
+impl<E> From<CommandError<E>> for ApiError
+where
+    E: std::error::Error + Into<ApiError>,
+{
+    fn from(error: CommandError<E>) -> Self {
         match error {
-            CommandError::Rejected(e) => Self::Checkout(Box::new(e)),
+            CommandError::Rejected(e) => e.into(),
             CommandError::PreconditionFailed { expected, actual } => {
                 Self::VersionMismatch { expected, actual }
             }
