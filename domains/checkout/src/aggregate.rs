@@ -18,7 +18,7 @@
 //! | RecordOrderPlaced        | NA                              | NA                             | OrderPlaced    | same order: no-op; else NA | as Finalizing | NA                                               | NA                                      |
 //! | RecordOrderRejected      | NA                              | NA                             | OrderRejected  | NA                  | NA             | rejected: no-op; else NA                               | as Compensating                         |
 //! | RecordPaymentCaptured, RecordReservationCommitted, RecordCartCheckedOut | NA | NA          | NA             | event once (+CheckoutCompleted when all are) | no-op | NA                                       | NA                                      |
-//! | RecordStockReleased      | NA                              | NA                             | NA             | NA                  | NA             | reserved: StockReleased once (+CheckoutFailed); not reserved: NA | released: no-op; else NA      |
+//! | RecordStockReleased      | NA                              | NA                             | NA             | NA                  | NA             | StockReleased once per line (+CheckoutFailed)          | released: no-op; else NA      |
 //! | RecordPaymentVoided      | NA                              | NA                             | NA             | NA                  | NA             | hold possible: PaymentVoided once (+CheckoutFailed); else NA | voided: no-op; else NA            |
 //! | RecordCartReleased       | NA                              | NA                             | NA             | NA                  | NA             | CartReleased once (+CheckoutFailed)                    | no-op                                   |
 //!
@@ -412,9 +412,9 @@ impl Checkout {
         use CheckoutStatus::{Compensating, Failed};
         match status {
             Compensating | Failed if self.is_released(&sku) => Some(vec![]),
-            Compensating if self.is_reserved(&sku) => {
-                Some(vec![CheckoutEvent::StockReleased { sku }])
-            }
+            // Every line is released, not only those recorded as reserved: a reservation made
+            // just before a crash, or whose answer was lost, exists without being recorded.
+            Compensating => Some(vec![CheckoutEvent::StockReleased { sku }]),
             _ => None,
         }
     }
@@ -461,7 +461,7 @@ impl Checkout {
             CheckoutStatus::Compensating
                 if self.cart_released
                     && (self.payment_voided || !self.payment_may_be_held())
-                    && self.reserved.iter().all(|sku| self.is_released(sku)) =>
+                    && self.lines().iter().all(|line| self.is_released(&line.sku)) =>
             {
                 Some(CheckoutEvent::CheckoutFailed {
                     reason: self.failure.clone()?,

@@ -25,7 +25,7 @@
 //! | Authorizing   | `AuthorizePayment`; once the outcome is unknown, `AwaitPaymentDeadline` instead |
 //! | PlacingOrder  | `PlaceOrder`                                                                   |
 //! | Finalizing    | `CapturePayment`, `CommitReservation` per line, `MarkCartCheckedOut`           |
-//! | Compensating  | `VoidPayment` if a hold may exist, `ReleaseReservation` per reserved line, `ReleaseCart` |
+//! | Compensating  | `VoidPayment` if a hold may exist, `ReleaseReservation` per line, `ReleaseCart` |
 //! | Completed, Failed | nothing                                                                    |
 //!
 //! Why the pivot is the order: before it every effect can be undone without the shopper losing
@@ -205,7 +205,9 @@ fn compensation(checkout: &Checkout, checkout_id: CheckoutId, cart_id: CartId) -
     let releases = checkout
         .lines()
         .iter()
-        .filter(|line| checkout.is_reserved(&line.sku) && !checkout.is_released(&line.sku))
+        // Every line, recorded as reserved or not: a reservation can exist unrecorded (made
+        // just before a crash, or its answer lost), and releasing an unknown one is a no-op.
+        .filter(|line| !checkout.is_released(&line.sku))
         .map(|line| SagaStep::ReleaseReservation {
             sku: line.sku.clone(),
             reservation_id: reservation_id(checkout_id, &line.sku),

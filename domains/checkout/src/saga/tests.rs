@@ -224,15 +224,30 @@ fn after_the_pivot_nothing_is_ever_compensated() {
 // --- Compensating ---
 
 #[test]
-fn an_unavailable_line_releases_only_the_reserved_lines_and_the_cart_without_a_void() {
-    assert_eq!(steps(out_of_stock()), vec![release(tee()), release_cart()]);
+fn an_unavailable_line_releases_every_line_and_the_cart_without_a_void() {
+    // Lines not recorded as reserved are released too: their reservation may exist without
+    // having been recorded (made just before a crash, or its answer lost).
+    assert_eq!(
+        steps(out_of_stock()),
+        vec![
+            release(tee()),
+            release(mug()),
+            release(cap()),
+            release_cart()
+        ]
+    );
 }
 
 #[test]
-fn an_unavailable_first_line_only_releases_the_cart() {
+fn an_unavailable_first_line_still_releases_every_line_and_the_cart() {
     assert_eq!(
         steps(and(reserving(), vec![unavailable(tee())])),
-        vec![release_cart()]
+        vec![
+            release(tee()),
+            release(mug()),
+            release(cap()),
+            release_cart()
+        ]
     );
 }
 
@@ -240,7 +255,20 @@ fn an_unavailable_first_line_only_releases_the_cart() {
 fn a_reservation_answered_during_compensation_is_released_too() {
     assert_eq!(
         steps(and(out_of_stock(), vec![reserved(cap())])),
-        vec![release(tee()), release(cap()), release_cart()]
+        vec![
+            release(tee()),
+            release(mug()),
+            release(cap()),
+            release_cart()
+        ]
+    );
+}
+
+#[test]
+fn compensation_stops_releasing_lines_once_they_are_released() {
+    assert_eq!(
+        steps(and(out_of_stock(), vec![released(tee()), released(mug())])),
+        vec![release(cap()), release_cart()]
     );
 }
 
