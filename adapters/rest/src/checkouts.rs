@@ -19,8 +19,13 @@ use crate::ApiState;
 const SHOPPER: &str = "shopper";
 
 /// A cart lock whose checkout was never recorded (the process died between the two appends)
-/// is taken over after this long; no request takes nearly as long.
-const ORPHANED_LOCK_GRACE: Duration = Duration::seconds(60);
+/// is taken over after this long.
+const ORPHANED_LOCK_GRACE: Duration = Duration::minutes(10);
+
+/// A request that took longer than this between locking the cart and recording its checkout
+/// gives up and unlocks instead: together with the far longer grace above, a stalled request
+/// can never record a checkout for a lock someone else has taken over.
+const LOCK_TO_START_LIMIT: Duration = Duration::seconds(30);
 
 /// Check out a cart: reserve stock, authorize payment, place the order (asynchronously).
 #[utoipa::path(
@@ -127,10 +132,29 @@ pub async fn start_checkout(
             lines,
             started_at: now,
         };
-        let started = state
+        let unlock = CartCommand::ReleaseCheckout {
+            checkout_id: checkout_id.as_uuid(),
+        };
+        if state.clock.now() - now > LOCK_TO_START_LIMIT {
+            state.carts.execute(&cart_key, unlock, None, &meta).await?;
+            return Err(ApiError::Unavailable(
+                "the checkout took too long to start; nothing was charged".to_owned(),
+            ));
+        }
+        let started = match state
             .checkouts
             .execute(&checkout_id.to_string(), command, None, &meta)
-            .await?;
+            .await
+        {
+            Ok(started) => started,
+            Err(error) => {
+                // A checkout that was refused must not leave the cart locked.
+                if matches!(error, runtime::CommandError::Rejected(_)) {
+                    state.carts.execute(&cart_key, unlock, None, &meta).await?;
+                }
+                return Err(error.into());
+            }
+        };
         (state.checkout_started)(checkout_id);
         let dto = CheckoutDto::from_checkout(&started.state, started.version);
         Ok(Reply::accepted(dto, format!("/v1/checkouts/{checkout_id}")))

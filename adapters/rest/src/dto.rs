@@ -208,7 +208,7 @@ pub struct CartLineDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CartDto {
     pub id: String,
-    /// `open` or `checked_out`.
+    /// `open`, `checking_out` (a checkout is running; changes are refused) or `checked_out`.
     pub status: String,
     pub currency: String,
     pub customer_id: Option<String>,
@@ -223,12 +223,7 @@ impl CartDto {
     pub fn from_cart(cart: &Cart, version: u64) -> Self {
         Self {
             id: cart.id().map(|id| id.to_string()).unwrap_or_default(),
-            status: if cart.checkout_id().is_some() {
-                "checked_out"
-            } else {
-                "open"
-            }
-            .to_owned(),
+            status: cart.status().map(snake_name).unwrap_or_default(),
             currency: cart
                 .currency()
                 .map(|c| c.code().to_owned())

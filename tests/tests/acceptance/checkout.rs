@@ -315,6 +315,35 @@ async fn bad_checkout_requests_are_refused(app: &TestApp) {
         "open",
         "nothing was locked"
     );
+
+    // A checkout the saga refuses to start (nothing to pay) must not leave the cart locked.
+    app.create_product(
+        "Free sample",
+        json!([{"sku": "CO-FREE", "prices": [{"amount": "0.00", "currency": "EUR"}]}]),
+        true,
+    )
+    .await;
+    let free = app.create_cart("EUR").await;
+    let added = app
+        .post_json(
+            &format!("/v1/carts/{free}/items"),
+            &json!({"sku": "CO-FREE", "quantity": 1}),
+        )
+        .await;
+    assert_eq!(added.status(), 200);
+    let response = app
+        .request(Method::POST, &format!("/v1/carts/{free}/checkout"))
+        .header("idempotency-key", "k6")
+        .json(&checkout_body("tok_visa"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 422, "nothing_to_pay").await;
+    assert_eq!(
+        app.cart(&free).await["status"],
+        "open",
+        "the refused checkout unlocked the cart"
+    );
     let missing = format!("/v1/checkouts/{}", uuid::Uuid::now_v7());
     assert_problem(app.get(&missing).await, 404, "checkout_not_found").await;
 }
