@@ -6,7 +6,7 @@ use carts::CartCommand;
 use shared_kernel::{CartId, Currency, CustomerId, LineId};
 
 use crate::dto::{quantity, AddItemRequest, CartDto, ChangeQuantityRequest, CreateCartRequest};
-use crate::http::{idempotent, if_match, json_body, metadata, path_id, respond, Reply};
+use crate::http::{command_reply, idempotent, json_body, metadata, path_id, respond, Reply};
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
 
@@ -195,15 +195,14 @@ async fn cart_command(
     id: uuid::Uuid,
     command: CartCommand,
 ) -> Result<Reply, ApiError> {
-    let expected = if_match(request)?;
-    let executed = state
-        .carts
-        .execute(
-            &id.to_string(),
-            command,
-            expected,
-            &metadata(request, SHOPPER),
-        )
-        .await?;
-    Ok(Reply::ok(CartDto::from_cart(&executed.state, executed.version)).etag(executed.version))
+    let id = id.to_string();
+    command_reply(
+        state.carts.as_ref(),
+        request,
+        SHOPPER,
+        &id,
+        command,
+        CartDto::from_cart,
+    )
+    .await
 }

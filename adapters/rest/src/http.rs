@@ -7,7 +7,8 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::Duration;
-use runtime::{CommandMetadata, IdempotencyClaim, StoredResponse};
+use cqrs_es::Aggregate;
+use runtime::{CommandExecutor, CommandMetadata, IdempotencyClaim, StoredResponse};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
@@ -283,6 +284,28 @@ fn parse_if_match(value: &HeaderValue) -> Result<Option<u64>, ApiError> {
         .and_then(|t| t.parse::<u64>().ok())
         .map(Some)
         .ok_or(ApiError::InvalidIfMatch)
+}
+
+/// Runs `command` on the aggregate `id`, honouring If-Match, and answers 200 with the state
+/// it left, rendered by `render`, and that state's version as the ETag.
+pub async fn command_reply<A, D>(
+    executor: &dyn CommandExecutor<A>,
+    request: &HttpRequest,
+    actor: &str,
+    id: &str,
+    command: A::Command,
+    render: fn(&A, u64) -> D,
+) -> Result<Reply, ApiError>
+where
+    A: Aggregate + Clone,
+    A::Error: Into<ApiError>,
+    D: serde::Serialize,
+{
+    let expected = if_match(request)?;
+    let executed = executor
+        .execute(id, command, expected, &metadata(request, actor))
+        .await?;
+    Ok(Reply::ok(render(&executed.state, executed.version)).etag(executed.version))
 }
 
 /// Command metadata for a request: the correlation id comes from `X-Request-Id` when the

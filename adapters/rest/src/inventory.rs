@@ -6,7 +6,7 @@ use inventory::{AdjustmentReason, StockCommand, StockItem};
 use shared_kernel::{Quantity, Sku};
 
 use crate::dto::{AdjustStockRequest, ReceiveStockRequest, StockItemDto};
-use crate::http::{idempotent, if_match, json_body, metadata, respond, Reply};
+use crate::http::{command_reply, idempotent, json_body, respond, Reply};
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
 
@@ -138,16 +138,14 @@ async fn stock_command(
     sku: &Sku,
     command: StockCommand,
 ) -> Result<Reply, ApiError> {
-    let expected = if_match(request)?;
-    let executed = state
-        .inventory
-        .execute(
-            &StockItem::aggregate_id(sku),
-            command,
-            expected,
-            &metadata(request, ADMIN),
-        )
-        .await?;
-    let dto = StockItemDto::from_item(&executed.state, executed.version);
-    Ok(Reply::ok(dto).etag(executed.version))
+    let id = StockItem::aggregate_id(sku);
+    command_reply(
+        state.inventory.as_ref(),
+        request,
+        ADMIN,
+        &id,
+        command,
+        StockItemDto::from_item,
+    )
+    .await
 }

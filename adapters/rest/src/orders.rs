@@ -16,7 +16,7 @@ use utoipa::IntoParams;
 use crate::dto::{
     CancelOrderRequest, FulfillOrderRequest, OrderDto, OrderList, PlaceOrderRequestDto,
 };
-use crate::http::{idempotent, if_match, json_body, metadata, path_id, respond, Reply};
+use crate::http::{command_reply, idempotent, json_body, metadata, path_id, respond, Reply};
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
 
@@ -326,16 +326,7 @@ async fn order_command(
     id: uuid::Uuid,
     command: OrderCommand,
 ) -> Result<Reply, ApiError> {
-    let expected = if_match(request)?;
-    let executed = state
-        .orders
-        .orders()
-        .execute(
-            &id.to_string(),
-            command,
-            expected,
-            &metadata(request, ADMIN),
-        )
-        .await?;
-    Ok(Reply::ok(OrderDto::from_order(&executed.state, executed.version)).etag(executed.version))
+    let orders = state.orders.orders().as_ref();
+    let id = id.to_string();
+    command_reply(orders, request, ADMIN, &id, command, OrderDto::from_order).await
 }

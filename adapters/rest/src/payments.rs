@@ -7,7 +7,7 @@ use shared_kernel::{PaymentId, RefundId};
 
 use crate::dto::{AuthorizePaymentRequest, CaptureRequest, PaymentDto, RefundRequest};
 use crate::http::{
-    id_for_request, idempotent, if_match, json_body, metadata, path_id, respond, Reply,
+    command_reply, id_for_request, idempotent, json_body, metadata, path_id, respond, Reply,
 };
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
@@ -202,16 +202,14 @@ async fn payment_command(
     id: uuid::Uuid,
     command: PaymentCommand,
 ) -> Result<Reply, ApiError> {
-    let expected = if_match(request)?;
-    let executed = state
-        .payments
-        .execute(
-            &id.to_string(),
-            command,
-            expected,
-            &metadata(request, ADMIN),
-        )
-        .await?;
-    let dto = PaymentDto::from_payment(&executed.state, executed.version);
-    Ok(Reply::ok(dto).etag(executed.version))
+    let id = id.to_string();
+    command_reply(
+        state.payments.as_ref(),
+        request,
+        ADMIN,
+        &id,
+        command,
+        PaymentDto::from_payment,
+    )
+    .await
 }

@@ -13,7 +13,8 @@ use shared_kernel::ProductId;
 
 use crate::dto::{AdminProductDto, CreateProductRequest, MoneyDto, ProductDto, ProductList};
 use crate::http::{
-    id_for_request, idempotent, if_match, json_body, metadata, path_id, respond, ListParams, Reply,
+    command_reply, id_for_request, idempotent, json_body, metadata, path_id, respond, ListParams,
+    Reply,
 };
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
@@ -303,17 +304,15 @@ async fn product_command(
     id: uuid::Uuid,
     command: ProductCommand,
 ) -> Result<Reply, ApiError> {
-    let expected = if_match(request)?;
-    let executed = state
-        .catalog
-        .products()
-        .execute(
-            &id.to_string(),
-            command,
-            expected,
-            &metadata(request, ADMIN),
-        )
-        .await?;
-    let dto = AdminProductDto::from_product(&executed.state, executed.version);
-    Ok(Reply::ok(dto).etag(executed.version))
+    let products = state.catalog.products().as_ref();
+    let id = id.to_string();
+    command_reply(
+        products,
+        request,
+        ADMIN,
+        &id,
+        command,
+        AdminProductDto::from_product,
+    )
+    .await
 }
