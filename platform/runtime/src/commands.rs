@@ -256,37 +256,47 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
             .unwrap_or_else(PoisonError::into_inner)
             .get(aggregate_id)
             .cloned();
-        let context = match cached {
-            None => self
-                .store
-                .load_aggregate(aggregate_id)
-                .await
-                .map_err(infrastructure)?,
+        // The cache is written only when this load learnt something it did not hold: a
+        // cached state with nothing newer is already there, and copying it back would clone
+        // a (possibly large) aggregate for nothing on every command.
+        let (context, learnt) = match cached {
+            None => {
+                let context = self
+                    .store
+                    .load_aggregate(aggregate_id)
+                    .await
+                    .map_err(infrastructure)?;
+                (context, true)
+            }
             Some((mut aggregate, mut version)) => {
                 let newer = self
                     .repository
                     .get_last_events::<A>(aggregate_id, version as usize)
                     .await
                     .map_err(|e| CommandError::Infrastructure(e.to_string()))?;
+                let learnt = !newer.is_empty();
                 for serialized in newer {
                     let envelope = EventEnvelope::<A>::try_from(serialized)
                         .map_err(|e| CommandError::Infrastructure(e.to_string()))?;
                     version = envelope.sequence as u64;
                     aggregate.apply(envelope.payload);
                 }
-                EventStoreAggregateContext {
+                let context = EventStoreAggregateContext {
                     aggregate_id: aggregate_id.to_owned(),
                     aggregate,
                     current_sequence: version as usize,
                     current_snapshot: None,
-                }
+                };
+                (context, learnt)
             }
         };
-        self.remember(
-            aggregate_id,
-            &context.aggregate,
-            context.current_sequence as u64,
-        );
+        if learnt {
+            self.remember(
+                aggregate_id,
+                &context.aggregate,
+                context.current_sequence as u64,
+            );
+        }
         Ok(context)
     }
 }
