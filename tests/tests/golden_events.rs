@@ -1,22 +1,38 @@
-//! Stored events are history: every payload ever written must load forever.
+//! Stored events are history: every payload ever written must load forever (ADR 0014).
 //!
-//! `tests/golden/events/v1/` holds one stored event per event type exactly as the first
-//! release wrote it (taken from a real store, three crafted from the same serializer). Each
-//! one is inserted as a raw row into a fresh store and must load through the command
-//! executor and be decoded from the feed.
+//! `tests/golden/events/<version>/` holds one stored event per event type for every stored
+//! format there has been:
+//! - `v1`: the first release's rows, serde-tagged with the Rust variant name (45 taken from a
+//!   real store exercised through the API, three crafted with the same serializer);
+//! - `v2`: the plain payloads written since, which are also what every older version must
+//!   upcast to.
+//!
+//! Each golden row must decode through the stored-event codec to an event whose stored form
+//! is today's `v2` golden, and must load, as a raw row in a fresh store, through the
+//! executor's cold load, through its cached state catching up, and from the feed, on both
+//! stores. A change that breaks an old payload fails here.
+//!
+//! `GOLDEN_WRITE=1` writes a missing `v2` file from its `v1` twin (never overwrites one).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use acceptance::support::{self, read_feed};
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::persist::PersistedEventRepository;
+use cqrs_es::Aggregate;
+use runtime::codec::{self, CodecError, StoredPayload};
 use runtime::{CommandExecutor, Cursor, EventFeed, EventSourcedExecutor, FeedEvent};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Deserialize)]
+const VERSIONS: [&str; 2] = ["v1", "v2"];
+const CURRENT: &str = "v2";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Golden {
     aggregate_type: String,
+    aggregate_id: String,
+    sequence: u64,
     event_type: String,
     event_version: String,
     payload: Value,
@@ -29,6 +45,18 @@ fn golden_dir(version: &str) -> PathBuf {
         .join(version)
 }
 
+fn golden_path(version: &str, name: &str) -> PathBuf {
+    golden_dir(version).join(format!("{name}.json"))
+}
+
+fn read_golden(path: &PathBuf) -> Golden {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: cannot be read: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: not a golden event file: {e}", path.display()))
+}
+
+/// The golden rows of one stored format, by name (`<aggregate_type>.<EventType>`).
 fn goldens(version: &str) -> Vec<(String, Golden)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(golden_dir(version))
         .expect("the golden directory exists")
@@ -40,75 +68,134 @@ fn goldens(version: &str) -> Vec<(String, Golden)> {
         .into_iter()
         .map(|path| {
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(&path).unwrap();
-            let golden: Golden = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{name}: not a golden event file: {e}"));
-            (name, golden)
+            (name, read_golden(&path))
         })
         .collect()
 }
 
-/// The stream each golden event is stored in, alone, as its first event.
-fn stream_of(golden: &Golden) -> String {
-    format!("golden-{}", golden.event_type)
+fn all_goldens() -> Vec<(String, Golden)> {
+    VERSIONS
+        .iter()
+        .flat_map(|version| {
+            goldens(version)
+                .into_iter()
+                .map(move |(name, golden)| (format!("{version}/{name}"), golden))
+        })
+        .collect()
+}
+
+fn reencode_as<A: Aggregate>(golden: &Golden) -> Result<StoredPayload, CodecError> {
+    let event = codec::decode::<A>(&golden.event_type, &golden.event_version, &golden.payload)?;
+    codec::encode(&event)
+}
+
+/// Decodes a golden row as an event of its aggregate, and stores that event again.
+fn reencode(golden: &Golden) -> Result<StoredPayload, String> {
+    let result = match golden.aggregate_type.as_str() {
+        "product" => reencode_as::<catalog::Product>(golden),
+        "sku_claim" => reencode_as::<catalog::SkuClaim>(golden),
+        "cart" => reencode_as::<carts::Cart>(golden),
+        "stock_item" => reencode_as::<inventory::StockItem>(golden),
+        "payment" => reencode_as::<payments::Payment>(golden),
+        "order" => reencode_as::<orders::Order>(golden),
+        "checkout" => reencode_as::<checkout::Checkout>(golden),
+        other => return Err(format!("unknown aggregate type {other}")),
+    };
+    result.map_err(|e| e.to_string())
+}
+
+fn current_golden(name: &str) -> Golden {
+    read_golden(&golden_path(CURRENT, name))
 }
 
 #[test]
-fn there_is_a_v1_golden_file_for_every_event_type() {
-    let names: Vec<String> = goldens("v1").into_iter().map(|(name, _)| name).collect();
-    assert_eq!(names.len(), 48, "{names:?}");
-}
-
-fn decode_with<A: Aggregate>(golden: &Golden) -> Result<String, String> {
-    let event: A::Event =
-        serde_json::from_value(golden.payload.clone()).map_err(|e| e.to_string())?;
-    Ok(event.event_type())
-}
-
-/// Decodes a golden payload as its aggregate's event and returns the event's type.
-fn decode(golden: &Golden) -> Result<String, String> {
-    match golden.aggregate_type.as_str() {
-        "product" => decode_with::<catalog::Product>(golden),
-        "sku_claim" => decode_with::<catalog::SkuClaim>(golden),
-        "cart" => decode_with::<carts::Cart>(golden),
-        "stock_item" => decode_with::<inventory::StockItem>(golden),
-        "payment" => decode_with::<payments::Payment>(golden),
-        "order" => decode_with::<orders::Order>(golden),
-        "checkout" => decode_with::<checkout::Checkout>(golden),
-        other => Err(format!("unknown aggregate type {other}")),
+fn every_stored_format_has_a_golden_file_for_every_event_type() {
+    let names =
+        |version| -> Vec<String> { goldens(version).into_iter().map(|(name, _)| name).collect() };
+    assert_eq!(names("v1").len(), 48, "{:?}", names("v1"));
+    for version in VERSIONS {
+        assert_eq!(names(version), names("v1"), "{version}");
     }
 }
 
 #[test]
-fn every_v1_payload_decodes_as_its_event_type() {
+fn every_golden_decodes_to_the_event_stored_today() {
+    let write = std::env::var_os("GOLDEN_WRITE").is_some();
     for (name, golden) in goldens("v1") {
         assert_eq!(golden.event_version, "1", "{name}");
-        let event_type = decode(&golden).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(event_type, golden.event_type, "{name}");
+        let stored = reencode(&golden).unwrap_or_else(|e| panic!("v1/{name}: {e}"));
+        let path = golden_path(CURRENT, &name);
+        if write && !path.exists() {
+            let current = Golden {
+                event_version: stored.event_version.clone(),
+                payload: stored.payload.clone(),
+                metadata: current_metadata(&golden.metadata),
+                ..golden.clone()
+            };
+            let text = serde_json::to_string_pretty(&current).unwrap() + "\n";
+            std::fs::write(&path, text).unwrap();
+        }
+    }
+    for (name, golden) in all_goldens() {
+        let stored = reencode(&golden).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let file = name.split_once('/').unwrap().1;
+        let current = current_golden(file);
+        assert_eq!(stored.event_type, golden.event_type, "{name}");
+        assert_eq!(stored.event_version, current.event_version, "{name}");
+        assert_eq!(
+            stored.payload, current.payload,
+            "{name} no longer decodes to the event it stored; if a variant was renamed, pin \
+             its stored name with #[serde(rename = \"{}\")]",
+            golden.event_type
+        );
     }
 }
 
-fn decode_feed_event(event: &FeedEvent) -> Option<Result<(), String>> {
-    fn ok<E, T: std::fmt::Display>(r: Option<Result<E, T>>) -> Option<Result<(), String>> {
-        r.map(|r| r.map(drop).map_err(|e| e.to_string()))
-    }
-    ok(event.decode::<catalog::Product>())
-        .or_else(|| ok(event.decode::<catalog::SkuClaim>()))
-        .or_else(|| ok(event.decode::<carts::Cart>()))
-        .or_else(|| ok(event.decode::<inventory::StockItem>()))
-        .or_else(|| ok(event.decode::<payments::Payment>()))
-        .or_else(|| ok(event.decode::<orders::Order>()))
-        .or_else(|| ok(event.decode::<checkout::Checkout>()))
+/// The metadata written since v2: the first release's, plus a cause and a time.
+fn current_metadata(v1: &Value) -> Value {
+    let mut metadata = v1.clone();
+    metadata["causation_id"] = Value::String("01a23067-bd99-7c2e-8f51-0d4b6a2e9c13".into());
+    metadata["occurred_at"] = Value::String("2026-12-01T07:00:34.873381Z".into());
+    metadata
 }
 
-async fn load_with<A, R>(repository: R, services: A::Services, id: &str) -> Result<u64, String>
+#[test]
+fn no_golden_payload_carries_a_rust_variant_name() {
+    for (name, golden) in goldens(CURRENT) {
+        let tagged = golden
+            .payload
+            .as_object()
+            .is_some_and(|object| object.contains_key(&golden.event_type));
+        assert!(
+            golden.payload.is_object() && !tagged,
+            "{name}: {}",
+            golden.payload
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through a real store.
+
+/// The stream each golden event is stored in: its current form first, then the golden row.
+fn stream_of(name: &str) -> String {
+    format!("golden-{}", name.replace('/', "-"))
+}
+
+async fn load_as<A, R>(
+    repository: R,
+    services: A::Services,
+    id: &str,
+    cache_from: u64,
+) -> Result<u64, String>
 where
     A: Aggregate + Clone + 'static,
     A::Command: Clone + Send + Sync,
     A::Error: Send + Sync,
-    R: cqrs_es::persist::PersistedEventRepository + 'static,
+    R: PersistedEventRepository + 'static,
 {
-    let executor = EventSourcedExecutor::<R, A>::new(repository, services);
+    let executor =
+        EventSourcedExecutor::<R, A>::new(repository, services).with_cache_from_version(cache_from);
     executor
         .load(id)
         .await
@@ -116,28 +203,35 @@ where
         .map_err(|e| e.to_string())
 }
 
-async fn load<R, F>(repository: F, golden: &Golden) -> Result<u64, String>
-where
-    R: cqrs_es::persist::PersistedEventRepository + 'static,
-    F: Fn() -> R,
-{
-    let id = stream_of(golden);
-    let gateway = Arc::new(payment_sandbox::SandboxGateway::new());
-    match golden.aggregate_type.as_str() {
-        "product" => load_with::<catalog::Product, R>(repository(), (), &id).await,
-        "sku_claim" => load_with::<catalog::SkuClaim, R>(repository(), (), &id).await,
-        "cart" => {
-            let prices = Arc::new(NoPrices);
-            load_with::<carts::Cart, R>(repository(), carts::CartServices { prices }, &id).await
+/// An executor of the golden's aggregate; `load(id)` on it returns the version.
+struct Loader<R> {
+    repository: Box<dyn Fn() -> R + Send + Sync>,
+}
+
+impl<R: PersistedEventRepository + 'static> Loader<R> {
+    async fn load(&self, aggregate_type: &str, id: &str, cache_from: u64) -> Result<u64, String> {
+        let repository = (self.repository)();
+        let gateway = Arc::new(payment_sandbox::SandboxGateway::new());
+        match aggregate_type {
+            "product" => load_as::<catalog::Product, R>(repository, (), id, cache_from).await,
+            "sku_claim" => load_as::<catalog::SkuClaim, R>(repository, (), id, cache_from).await,
+            "cart" => {
+                let services = carts::CartServices {
+                    prices: Arc::new(NoPrices),
+                };
+                load_as::<carts::Cart, R>(repository, services, id, cache_from).await
+            }
+            "stock_item" => {
+                load_as::<inventory::StockItem, R>(repository, (), id, cache_from).await
+            }
+            "payment" => {
+                let services = payments::PaymentServices::new(gateway);
+                load_as::<payments::Payment, R>(repository, services, id, cache_from).await
+            }
+            "order" => load_as::<orders::Order, R>(repository, (), id, cache_from).await,
+            "checkout" => load_as::<checkout::Checkout, R>(repository, (), id, cache_from).await,
+            other => Err(format!("unknown aggregate type {other}")),
         }
-        "stock_item" => load_with::<inventory::StockItem, R>(repository(), (), &id).await,
-        "payment" => {
-            let services = payments::PaymentServices::new(gateway);
-            load_with::<payments::Payment, R>(repository(), services, &id).await
-        }
-        "order" => load_with::<orders::Order, R>(repository(), (), &id).await,
-        "checkout" => load_with::<checkout::Checkout, R>(repository(), (), &id).await,
-        other => Err(format!("unknown aggregate type {other}")),
     }
 }
 
@@ -156,66 +250,130 @@ impl carts::ports::PriceList for NoPrices {
     }
 }
 
-async fn check_store<R, F>(feed: &dyn EventFeed, repository: F)
-where
-    R: cqrs_es::persist::PersistedEventRepository + 'static,
-    F: Fn() -> R,
-{
-    let all = goldens("v1");
-    for (name, golden) in &all {
-        let version = load(&repository, golden)
-            .await
-            .unwrap_or_else(|e| panic!("{name}: does not load through the executor: {e}"));
-        assert_eq!(version, 1, "{name}");
+fn reencode_feed_event(event: &FeedEvent) -> Option<Result<StoredPayload, String>> {
+    fn again<A: Aggregate>(event: &FeedEvent) -> Option<Result<StoredPayload, String>> {
+        event.decode::<A>().map(|decoded| {
+            decoded
+                .and_then(|e| codec::encode(&e))
+                .map_err(|e| e.to_string())
+        })
     }
-    let events = read_feed(feed, Cursor::START, all.len()).await;
-    assert_eq!(events.len(), all.len());
+    again::<catalog::Product>(event)
+        .or_else(|| again::<catalog::SkuClaim>(event))
+        .or_else(|| again::<carts::Cart>(event))
+        .or_else(|| again::<inventory::StockItem>(event))
+        .or_else(|| again::<payments::Payment>(event))
+        .or_else(|| again::<orders::Order>(event))
+        .or_else(|| again::<checkout::Checkout>(event))
+}
+
+/// Inserts one row exactly as given, bypassing every codec.
+type Insert<'a> = &'a (dyn Fn(
+    Golden,
+    String,
+    u64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>
+         + Sync);
+
+async fn check_store<R>(feed: &dyn EventFeed, loader: Loader<R>, insert: Insert<'_>)
+where
+    R: PersistedEventRepository + 'static,
+{
+    let all = all_goldens();
+    for (name, golden) in &all {
+        let stream = stream_of(name);
+        let file = name.split_once('/').unwrap().1;
+        insert(current_golden(file), stream.clone(), 1).await;
+        // A cached state at version 1 must catch up through the codec like a cold load.
+        let cached = loader
+            .load(&golden.aggregate_type, &stream, 1)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: the current form does not load: {e}"));
+        assert_eq!(cached, 1, "{name}");
+        insert(golden.clone(), stream.clone(), 2).await;
+        let cold = loader
+            .load(&golden.aggregate_type, &stream, u64::MAX)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: does not load cold through the executor: {e}"));
+        assert_eq!(cold, 2, "{name}");
+        let caught_up = loader
+            .load(&golden.aggregate_type, &stream, 1)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: does not load through the state cache: {e}"));
+        assert_eq!(caught_up, 2, "{name}");
+    }
+    let events = read_feed(feed, Cursor::START, all.len() * 2).await;
+    assert_eq!(events.len(), all.len() * 2);
     for event in &events {
-        let name = format!("{}.{}", event.aggregate_type, event.event_type);
-        decode_feed_event(event)
+        let name = format!(
+            "{} {}.{} v{}",
+            event.aggregate_id, event.aggregate_type, event.event_type, event.event_version
+        );
+        let stored = reencode_feed_event(event)
             .unwrap_or_else(|| panic!("{name}: no aggregate decodes it"))
             .unwrap_or_else(|e| panic!("{name}: does not decode from the feed: {e}"));
+        let current = current_golden(&format!("{}.{}", event.aggregate_type, event.event_type));
+        assert_eq!(stored.payload, current.payload, "{name}");
     }
 }
 
 #[tokio::test]
-async fn v1_payloads_load_from_sqlite() {
+async fn golden_rows_load_from_sqlite() {
     let store = support::fresh_sqlite().await;
-    for (_, golden) in goldens("v1") {
-        sqlx::query(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-             event_version, payload, metadata) VALUES (?, ?, 1, ?, ?, ?, ?)",
-        )
-        .bind(&golden.aggregate_type)
-        .bind(stream_of(&golden))
-        .bind(&golden.event_type)
-        .bind(&golden.event_version)
-        .bind(golden.payload.to_string())
-        .bind(golden.metadata.to_string())
-        .execute(store.pool())
-        .await
-        .unwrap();
-    }
-    check_store(&store, || store.event_repository()).await;
+    let pool = store.pool().clone();
+    let insert = move |golden: Golden, stream: String, sequence: u64| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                 event_version, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&golden.aggregate_type)
+            .bind(stream)
+            .bind(sequence as i64)
+            .bind(&golden.event_type)
+            .bind(&golden.event_version)
+            .bind(golden.payload.to_string())
+            .bind(golden.metadata.to_string())
+            .execute(&pool)
+            .await
+            .unwrap();
+        }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+    };
+    let repositories = store.clone();
+    let loader = Loader {
+        repository: Box::new(move || repositories.event_repository()),
+    };
+    check_store(&store, loader, &insert).await;
 }
 
 #[tokio::test]
-async fn v1_payloads_load_from_postgres() {
+async fn golden_rows_load_from_postgres() {
     let store = support::fresh_postgres().await;
-    for (_, golden) in goldens("v1") {
-        sqlx::query(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-             event_version, payload, metadata) VALUES ($1, $2, 1, $3, $4, $5::json, $6::json)",
-        )
-        .bind(&golden.aggregate_type)
-        .bind(stream_of(&golden))
-        .bind(&golden.event_type)
-        .bind(&golden.event_version)
-        .bind(golden.payload.to_string())
-        .bind(golden.metadata.to_string())
-        .execute(store.pool())
-        .await
-        .unwrap();
-    }
-    check_store(&store, || store.event_repository()).await;
+    let pool = store.pool().clone();
+    let insert = move |golden: Golden, stream: String, sequence: u64| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                 event_version, payload, metadata) \
+                 VALUES ($1, $2, $3, $4, $5, $6::json, $7::json)",
+            )
+            .bind(&golden.aggregate_type)
+            .bind(stream)
+            .bind(sequence as i64)
+            .bind(&golden.event_type)
+            .bind(&golden.event_version)
+            .bind(golden.payload.to_string())
+            .bind(golden.metadata.to_string())
+            .execute(&pool)
+            .await
+            .unwrap();
+        }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+    };
+    let repositories = store.clone();
+    let loader = Loader {
+        repository: Box::new(move || repositories.event_repository()),
+    };
+    check_store(&store, loader, &insert).await;
 }

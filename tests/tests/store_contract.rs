@@ -42,6 +42,7 @@ enum CounterCommand {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum CounterEvent {
+    #[serde(rename = "CounterIncremented")]
     Incremented { value: u64 },
 }
 
@@ -53,7 +54,7 @@ impl DomainEvent for CounterEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        "2".to_owned()
     }
 }
 
@@ -199,14 +200,18 @@ async fn feed_returns_events_in_commit_order_with_stable_ids<S: Store>(store: S)
     for event in &events {
         assert_eq!(event.aggregate_type, "test_counter");
         assert_eq!(event.event_type, "CounterIncremented");
-        assert_eq!(event.event_version, "1");
+        assert_eq!(event.event_version, "2");
         assert_eq!(
             event.event_id,
             event_id("test_counter", &event.aggregate_id, event.sequence)
         );
         assert_eq!(event.metadata["actor"], "contract-test");
+        let metadata = event.metadata();
+        assert!(metadata.correlation_id.is_some());
+        assert!(metadata.occurred_at.is_some());
     }
-    assert_eq!(events[3].payload, json!({"Incremented": {"value": 3}}));
+    // Plain data: the payload carries no Rust variant name.
+    assert_eq!(events[3].payload, json!({"value": 3}));
     assert_eq!(
         events[3].decode::<Counter>().unwrap().unwrap(),
         CounterEvent::Incremented { value: 3 }

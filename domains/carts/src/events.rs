@@ -60,6 +60,6 @@ impl DomainEvent for CartEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        "2".to_owned()
     }
 }

@@ -22,8 +22,8 @@ pub enum ProductEvent {
         sku: Sku,
         price: Money,
     },
-    ProductPublished,
-    ProductUnpublished,
+    ProductPublished {},
+    ProductUnpublished {},
 }
 
 impl DomainEvent for ProductEvent {
@@ -31,14 +31,14 @@ impl DomainEvent for ProductEvent {
         match self {
             ProductEvent::ProductCreated { .. } => "ProductCreated",
             ProductEvent::VariantPriceChanged { .. } => "VariantPriceChanged",
-            ProductEvent::ProductPublished => "ProductPublished",
-            ProductEvent::ProductUnpublished => "ProductUnpublished",
+            ProductEvent::ProductPublished {} => "ProductPublished",
+            ProductEvent::ProductUnpublished {} => "ProductUnpublished",
         }
         .to_owned()
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        "2".to_owned()
     }
 }
 
@@ -66,6 +66,6 @@ impl DomainEvent for SkuClaimEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        "2".to_owned()
     }
 }

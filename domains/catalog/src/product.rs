@@ -85,8 +85,8 @@ impl Product {
             (Some(_), C::CreateProduct { .. }) => Err(CatalogError::AlreadyExists),
             (None, _) => Err(CatalogError::NotFound),
             (Some(_), C::ChangeVariantPrice { sku, price }) => self.change_price(&sku, price),
-            (Some(Draft), C::PublishProduct) => Ok(vec![ProductEvent::ProductPublished]),
-            (Some(Published), C::UnpublishProduct) => Ok(vec![ProductEvent::ProductUnpublished]),
+            (Some(Draft), C::PublishProduct) => Ok(vec![ProductEvent::ProductPublished {}]),
+            (Some(Published), C::UnpublishProduct) => Ok(vec![ProductEvent::ProductUnpublished {}]),
             (Some(Published), C::PublishProduct) | (Some(Draft), C::UnpublishProduct) => Ok(vec![]),
         }
     }
@@ -175,8 +175,8 @@ impl Aggregate for Product {
                     variant.set_price(price);
                 }
             }
-            ProductEvent::ProductPublished => self.status = Some(ProductStatus::Published),
-            ProductEvent::ProductUnpublished => self.status = Some(ProductStatus::Draft),
+            ProductEvent::ProductPublished {} => self.status = Some(ProductStatus::Published),
+            ProductEvent::ProductUnpublished {} => self.status = Some(ProductStatus::Draft),
         }
     }
 }
@@ -434,7 +434,7 @@ mod tests {
     #[test]
     fn changing_a_price_of_a_published_product_is_allowed() {
         ProductTest::with(())
-            .given(vec![created(), ProductEvent::ProductPublished])
+            .given(vec![created(), ProductEvent::ProductPublished {}])
             .when(change_price("TEE-S", "5", "USD"))
             .then_expect_events(vec![ProductEvent::VariantPriceChanged {
                 sku: sku("TEE-S"),
@@ -473,13 +473,13 @@ mod tests {
         ProductTest::with(())
             .given(vec![created()])
             .when(ProductCommand::PublishProduct)
-            .then_expect_events(vec![ProductEvent::ProductPublished]);
+            .then_expect_events(vec![ProductEvent::ProductPublished {}]);
     }
 
     #[test]
     fn publishing_a_published_product_changes_nothing() {
         ProductTest::with(())
-            .given(vec![created(), ProductEvent::ProductPublished])
+            .given(vec![created(), ProductEvent::ProductPublished {}])
             .when(ProductCommand::PublishProduct)
             .then_expect_events(vec![]);
     }
@@ -487,9 +487,9 @@ mod tests {
     #[test]
     fn unpublishing_a_published_product_returns_it_to_draft() {
         ProductTest::with(())
-            .given(vec![created(), ProductEvent::ProductPublished])
+            .given(vec![created(), ProductEvent::ProductPublished {}])
             .when(ProductCommand::UnpublishProduct)
-            .then_expect_events(vec![ProductEvent::ProductUnpublished]);
+            .then_expect_events(vec![ProductEvent::ProductUnpublished {}]);
     }
 
     #[test]
@@ -504,9 +504,9 @@ mod tests {
     fn publication_state_follows_the_events() {
         let mut product = Product::default();
         product.apply(created());
-        product.apply(ProductEvent::ProductPublished);
+        product.apply(ProductEvent::ProductPublished {});
         assert!(product.is_published());
-        product.apply(ProductEvent::ProductUnpublished);
+        product.apply(ProductEvent::ProductUnpublished {});
         assert_eq!(product.status(), Some(ProductStatus::Draft));
     }
 
@@ -525,7 +525,7 @@ mod tests {
     }
 
     #[test]
-    fn events_have_stable_type_names_and_version_one() {
+    fn events_have_stable_type_names_and_version_two() {
         use cqrs_es::DomainEvent;
         let cases = [
             (created(), "ProductCreated"),
@@ -536,12 +536,12 @@ mod tests {
                 },
                 "VariantPriceChanged",
             ),
-            (ProductEvent::ProductPublished, "ProductPublished"),
-            (ProductEvent::ProductUnpublished, "ProductUnpublished"),
+            (ProductEvent::ProductPublished {}, "ProductPublished"),
+            (ProductEvent::ProductUnpublished {}, "ProductUnpublished"),
         ];
         for (event, name) in cases {
             assert_eq!(event.event_type(), name);
-            assert_eq!(event.event_version(), "1");
+            assert_eq!(event.event_version(), "2");
         }
     }
 

@@ -326,6 +326,6 @@ mod tests {
         use cqrs_es::DomainEvent;
         assert_eq!(claimed(1, 9).event_type(), "SkuClaimed");
         assert_eq!(released(1).event_type(), "SkuReleased");
-        assert_eq!(released(1).event_version(), "1");
+        assert_eq!(released(1).event_version(), "2");
     }
 }

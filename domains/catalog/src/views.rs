@@ -95,8 +95,10 @@ pub fn apply_product_event(
                         }
                     }
                 }
-                ProductEvent::ProductPublished => set_status(&mut view, ProductStatus::Published),
-                ProductEvent::ProductUnpublished => set_status(&mut view, ProductStatus::Draft),
+                ProductEvent::ProductPublished {} => {
+                    set_status(&mut view, ProductStatus::Published)
+                }
+                ProductEvent::ProductUnpublished {} => set_status(&mut view, ProductStatus::Draft),
             }
             view.version += 1;
             Some(view)
@@ -167,20 +169,20 @@ mod tests {
 
     #[test]
     fn events_before_creation_leave_no_view() {
-        assert_eq!(replay(&[ProductEvent::ProductPublished]), None);
+        assert_eq!(replay(&[ProductEvent::ProductPublished {}]), None);
     }
 
     #[test]
     fn publishing_and_unpublishing_toggle_status_and_flag() {
-        let published = replay(&[created(), ProductEvent::ProductPublished]).unwrap();
+        let published = replay(&[created(), ProductEvent::ProductPublished {}]).unwrap();
         assert_eq!(published.status, ProductStatus::Published);
         assert!(published.published);
         assert_eq!(published.version, 2);
 
         let unpublished = replay(&[
             created(),
-            ProductEvent::ProductPublished,
-            ProductEvent::ProductUnpublished,
+            ProductEvent::ProductPublished {},
+            ProductEvent::ProductUnpublished {},
         ])
         .unwrap();
         assert_eq!(unpublished.status, ProductStatus::Draft);

@@ -241,7 +241,7 @@ impl Checkout {
             C::RecordPaymentDeadlinePassed => {
                 if (status, self.payment) == (CheckoutStatus::Authorizing, PaymentProgress::Unknown)
                 {
-                    vec![CheckoutEvent::PaymentTimedOut]
+                    vec![CheckoutEvent::PaymentTimedOut {}]
                 } else {
                     vec![]
                 }
@@ -256,7 +256,7 @@ impl Checkout {
                 .finalizing(
                     status,
                     self.payment_captured,
-                    CheckoutEvent::PaymentCaptured,
+                    CheckoutEvent::PaymentCaptured {},
                 )
                 .ok_or(refused)?,
             C::RecordReservationCommitted { sku } => {
@@ -266,7 +266,11 @@ impl Checkout {
                     .ok_or(refused)?
             }
             C::RecordCartCheckedOut => self
-                .finalizing(status, self.cart_checked_out, CheckoutEvent::CartCheckedOut)
+                .finalizing(
+                    status,
+                    self.cart_checked_out,
+                    CheckoutEvent::CartCheckedOut {},
+                )
                 .ok_or(refused)?,
             C::RecordStockReleased { sku } => {
                 self.known_line(&sku)?;
@@ -275,7 +279,7 @@ impl Checkout {
             C::RecordPaymentVoided => self.payment_voided_now(status).ok_or(refused)?,
             C::RecordCartReleased => match status {
                 CheckoutStatus::Compensating if !self.cart_released => {
-                    vec![CheckoutEvent::CartReleased]
+                    vec![CheckoutEvent::CartReleased {}]
                 }
                 CheckoutStatus::Compensating | CheckoutStatus::Failed => vec![],
                 _ => return Err(refused),
@@ -324,10 +328,10 @@ impl Checkout {
         use CheckoutStatus::{Authorizing, Compensating, Failed};
         use PaymentProgress::{Authorized, Pending, TimedOut, Unknown};
         match (status, self.payment) {
-            (Authorizing, Pending | Unknown) => Some(vec![CheckoutEvent::PaymentAuthorized]),
+            (Authorizing, Pending | Unknown) => Some(vec![CheckoutEvent::PaymentAuthorized {}]),
             // Too late to use, not too late to void: record it so the hold is released.
             (Compensating, TimedOut) if !self.payment_voided => {
-                Some(vec![CheckoutEvent::PaymentAuthorized])
+                Some(vec![CheckoutEvent::PaymentAuthorized {}])
             }
             (_, Authorized) => Some(vec![]),
             // The void already asked the provider and released whatever it held.
@@ -423,7 +427,9 @@ impl Checkout {
         use CheckoutStatus::{Compensating, Failed};
         match status {
             Compensating | Failed if self.payment_voided => Some(vec![]),
-            Compensating if self.payment_may_be_held() => Some(vec![CheckoutEvent::PaymentVoided]),
+            Compensating if self.payment_may_be_held() => {
+                Some(vec![CheckoutEvent::PaymentVoided {}])
+            }
             _ => None,
         }
     }
@@ -447,7 +453,7 @@ impl Checkout {
     fn phase_end(&self) -> Option<CheckoutEvent> {
         match self.status? {
             CheckoutStatus::Reserving if self.all_reserved() => {
-                Some(CheckoutEvent::ReservationsCompleted)
+                Some(CheckoutEvent::ReservationsCompleted {})
             }
             CheckoutStatus::Finalizing
                 if self.payment_captured
@@ -648,7 +654,7 @@ impl Aggregate for Checkout {
             CheckoutEvent::StockReserved { sku } => {
                 self.reserved.insert(sku);
             }
-            CheckoutEvent::ReservationsCompleted => {
+            CheckoutEvent::ReservationsCompleted {} => {
                 self.status = Some(CheckoutStatus::Authorizing);
                 self.payment = PaymentProgress::Pending;
             }
@@ -658,7 +664,7 @@ impl Aggregate for Checkout {
                     .map_or_else(|| sku.to_string(), |line| line.title.clone());
                 self.fail(FailureReason::OutOfStock { sku, title });
             }
-            CheckoutEvent::PaymentAuthorized => {
+            CheckoutEvent::PaymentAuthorized {} => {
                 self.payment = PaymentProgress::Authorized;
                 if self.status == Some(CheckoutStatus::Authorizing) {
                     self.status = Some(CheckoutStatus::PlacingOrder);
@@ -672,7 +678,7 @@ impl Aggregate for Checkout {
                 self.payment = PaymentProgress::Unknown;
                 self.payment_deadline = Some(deadline);
             }
-            CheckoutEvent::PaymentTimedOut => {
+            CheckoutEvent::PaymentTimedOut {} => {
                 self.payment = PaymentProgress::TimedOut;
                 self.fail(FailureReason::PaymentTimedOut);
             }
@@ -683,11 +689,11 @@ impl Aggregate for Checkout {
             CheckoutEvent::OrderRejected { reason } => {
                 self.fail(FailureReason::OrderRejected { reason });
             }
-            CheckoutEvent::PaymentCaptured => self.payment_captured = true,
+            CheckoutEvent::PaymentCaptured {} => self.payment_captured = true,
             CheckoutEvent::ReservationCommitted { sku } => {
                 self.committed.insert(sku);
             }
-            CheckoutEvent::CartCheckedOut => self.cart_checked_out = true,
+            CheckoutEvent::CartCheckedOut {} => self.cart_checked_out = true,
             CheckoutEvent::CheckoutCompleted { order_id } => {
                 self.order_id = Some(order_id);
                 self.status = Some(CheckoutStatus::Completed);
@@ -695,8 +701,8 @@ impl Aggregate for Checkout {
             CheckoutEvent::StockReleased { sku } => {
                 self.released.insert(sku);
             }
-            CheckoutEvent::PaymentVoided => self.payment_voided = true,
-            CheckoutEvent::CartReleased => self.cart_released = true,
+            CheckoutEvent::PaymentVoided {} => self.payment_voided = true,
+            CheckoutEvent::CartReleased {} => self.cart_released = true,
             CheckoutEvent::CheckoutFailed { reason } => {
                 self.status = Some(CheckoutStatus::Failed);
                 self.failure = Some(reason);

@@ -36,11 +36,11 @@ pub enum CheckoutEvent {
         sku: Sku,
     },
     /// Every line is reserved: the payment is next.
-    ReservationsCompleted,
+    ReservationsCompleted {},
     StockUnavailable {
         sku: Sku,
     },
-    PaymentAuthorized,
+    PaymentAuthorized {},
     PaymentDeclined {
         message: String,
     },
@@ -49,7 +49,7 @@ pub enum CheckoutEvent {
         deadline: DateTime<Utc>,
     },
     /// The deadline passed with the outcome still unknown.
-    PaymentTimedOut,
+    PaymentTimedOut {},
     /// The pivot: from here on the checkout only moves forward.
     OrderPlaced {
         order_id: OrderId,
@@ -57,19 +57,19 @@ pub enum CheckoutEvent {
     OrderRejected {
         reason: String,
     },
-    PaymentCaptured,
+    PaymentCaptured {},
     ReservationCommitted {
         sku: Sku,
     },
-    CartCheckedOut,
+    CartCheckedOut {},
     CheckoutCompleted {
         order_id: OrderId,
     },
     StockReleased {
         sku: Sku,
     },
-    PaymentVoided,
-    CartReleased,
+    PaymentVoided {},
+    CartReleased {},
     /// Compensation is over; `reason` is what went wrong first.
     CheckoutFailed {
         reason: FailureReason,
@@ -81,27 +81,27 @@ impl DomainEvent for CheckoutEvent {
         match self {
             CheckoutEvent::CheckoutStarted { .. } => "CheckoutStarted",
             CheckoutEvent::StockReserved { .. } => "StockReserved",
-            CheckoutEvent::ReservationsCompleted => "ReservationsCompleted",
+            CheckoutEvent::ReservationsCompleted {} => "ReservationsCompleted",
             CheckoutEvent::StockUnavailable { .. } => "StockUnavailable",
-            CheckoutEvent::PaymentAuthorized => "PaymentAuthorized",
+            CheckoutEvent::PaymentAuthorized {} => "PaymentAuthorized",
             CheckoutEvent::PaymentDeclined { .. } => "PaymentDeclined",
             CheckoutEvent::PaymentOutcomeUnknown { .. } => "PaymentOutcomeUnknown",
-            CheckoutEvent::PaymentTimedOut => "PaymentTimedOut",
+            CheckoutEvent::PaymentTimedOut {} => "PaymentTimedOut",
             CheckoutEvent::OrderPlaced { .. } => "OrderPlaced",
             CheckoutEvent::OrderRejected { .. } => "OrderRejected",
-            CheckoutEvent::PaymentCaptured => "PaymentCaptured",
+            CheckoutEvent::PaymentCaptured {} => "PaymentCaptured",
             CheckoutEvent::ReservationCommitted { .. } => "ReservationCommitted",
-            CheckoutEvent::CartCheckedOut => "CartCheckedOut",
+            CheckoutEvent::CartCheckedOut {} => "CartCheckedOut",
             CheckoutEvent::CheckoutCompleted { .. } => "CheckoutCompleted",
             CheckoutEvent::StockReleased { .. } => "StockReleased",
-            CheckoutEvent::PaymentVoided => "PaymentVoided",
-            CheckoutEvent::CartReleased => "CartReleased",
+            CheckoutEvent::PaymentVoided {} => "PaymentVoided",
+            CheckoutEvent::CartReleased {} => "CartReleased",
             CheckoutEvent::CheckoutFailed { .. } => "CheckoutFailed",
         }
         .to_owned()
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        "2".to_owned()
     }
 }

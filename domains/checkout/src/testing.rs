@@ -176,7 +176,7 @@ pub fn authorizing() -> Vec<CheckoutEvent> {
             reserved(tee()),
             reserved(mug()),
             reserved(cap()),
-            CheckoutEvent::ReservationsCompleted,
+            CheckoutEvent::ReservationsCompleted {},
         ],
     )
 }
@@ -187,7 +187,7 @@ pub fn payment_unknown() -> Vec<CheckoutEvent> {
 }
 
 pub fn placing_order() -> Vec<CheckoutEvent> {
-    then(authorizing(), vec![CheckoutEvent::PaymentAuthorized])
+    then(authorizing(), vec![CheckoutEvent::PaymentAuthorized {}])
 }
 
 /// Past the pivot, nothing finalized yet.
@@ -204,11 +204,11 @@ pub fn completed() -> Vec<CheckoutEvent> {
     then(
         finalizing(),
         vec![
-            CheckoutEvent::PaymentCaptured,
+            CheckoutEvent::PaymentCaptured {},
             committed(tee()),
             committed(mug()),
             committed(cap()),
-            CheckoutEvent::CartCheckedOut,
+            CheckoutEvent::CartCheckedOut {},
             CheckoutEvent::CheckoutCompleted {
                 order_id: placed_order(),
             },
@@ -228,7 +228,7 @@ pub fn payment_declined() -> Vec<CheckoutEvent> {
 
 /// Compensating: the payment's outcome stayed unknown past its deadline.
 pub fn payment_timed_out() -> Vec<CheckoutEvent> {
-    then(payment_unknown(), vec![CheckoutEvent::PaymentTimedOut])
+    then(payment_unknown(), vec![CheckoutEvent::PaymentTimedOut {}])
 }
 
 /// Compensating: the payment was authorized, the order refused.
@@ -242,7 +242,7 @@ pub fn failed() -> Vec<CheckoutEvent> {
         out_of_stock(),
         vec![
             released(tee()),
-            CheckoutEvent::CartReleased,
+            CheckoutEvent::CartReleased {},
             CheckoutEvent::CheckoutFailed {
                 reason: crate::values::FailureReason::OutOfStock {
                     sku: mug(),
@@ -258,11 +258,11 @@ pub fn failed_after_timeout() -> Vec<CheckoutEvent> {
     then(
         payment_timed_out(),
         vec![
-            CheckoutEvent::PaymentVoided,
+            CheckoutEvent::PaymentVoided {},
             released(tee()),
             released(mug()),
             released(cap()),
-            CheckoutEvent::CartReleased,
+            CheckoutEvent::CartReleased {},
             CheckoutEvent::CheckoutFailed {
                 reason: crate::values::FailureReason::PaymentTimedOut,
             },

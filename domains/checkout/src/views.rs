@@ -156,11 +156,11 @@ mod tests {
         let view = project(&[
             started(),
             CheckoutEvent::StockReserved { sku: sku() },
-            CheckoutEvent::ReservationsCompleted,
+            CheckoutEvent::ReservationsCompleted {},
             CheckoutEvent::PaymentDeclined {
                 message: "Declined.".into(),
             },
-            CheckoutEvent::CartReleased,
+            CheckoutEvent::CartReleased {},
         ])
         .unwrap();
         assert_eq!(view.status, PublicStatus::Pending);
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn events_before_the_start_create_no_view() {
-        assert_eq!(project(&[CheckoutEvent::PaymentCaptured]), None);
+        assert_eq!(project(&[CheckoutEvent::PaymentCaptured {}]), None);
     }
 
     #[test]

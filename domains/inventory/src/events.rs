@@ -55,6 +55,6 @@ impl DomainEvent for StockEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        "2".to_owned()
     }
 }

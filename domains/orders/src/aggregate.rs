@@ -189,7 +189,7 @@ impl Order {
                     tracking_number: fulfillment.tracking_number().to_owned(),
                 }])
             }
-            (Some(Fulfilled), C::CompleteOrder) => Ok(vec![OrderEvent::OrderCompleted]),
+            (Some(Fulfilled), C::CompleteOrder) => Ok(vec![OrderEvent::OrderCompleted {}]),
             (Some(status @ (Placed | Paid)), C::CancelOrder { reason }) => {
                 let reason = CancellationReason::parse(&reason)?;
                 Ok(vec![OrderEvent::OrderCancelled {
@@ -322,7 +322,7 @@ impl Aggregate for Order {
                 self.status = Some(OrderStatus::Fulfilled);
                 self.fulfillment = Some(Fulfillment::recorded(carrier, tracking_number));
             }
-            OrderEvent::OrderCompleted => self.status = Some(OrderStatus::Completed),
+            OrderEvent::OrderCompleted {} => self.status = Some(OrderStatus::Completed),
             OrderEvent::OrderCancelled { reason, .. } => {
                 self.status = Some(OrderStatus::Cancelled);
                 self.cancellation_reason = Some(CancellationReason::recorded(reason));

@@ -40,7 +40,7 @@ pub enum OrderEvent {
         carrier: String,
         tracking_number: String,
     },
-    OrderCompleted,
+    OrderCompleted {},
     /// The order was cancelled before fulfilment. `was_paid` tells refunds that money came in.
     OrderCancelled {
         reason: String,
@@ -54,13 +54,13 @@ impl DomainEvent for OrderEvent {
             OrderEvent::OrderPlaced { .. } => "OrderPlaced",
             OrderEvent::OrderPaid { .. } => "OrderPaid",
             OrderEvent::OrderFulfilled { .. } => "OrderFulfilled",
-            OrderEvent::OrderCompleted => "OrderCompleted",
+            OrderEvent::OrderCompleted {} => "OrderCompleted",
             OrderEvent::OrderCancelled { .. } => "OrderCancelled",
         }
         .to_owned()
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        "2".to_owned()
     }
 }

@@ -131,7 +131,7 @@ pub fn apply_order_event(
                         tracking_number: tracking_number.clone(),
                     });
                 }
-                OrderEvent::OrderCompleted => view.status = OrderStatus::Completed,
+                OrderEvent::OrderCompleted {} => view.status = OrderStatus::Completed,
                 OrderEvent::OrderCancelled { reason, was_paid } => {
                     view.status = OrderStatus::Cancelled;
                     view.cancellation = Some(CancellationView {
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn events_before_placement_leave_no_view() {
-        assert_eq!(replay(&[paid(), OrderEvent::OrderCompleted]), None);
+        assert_eq!(replay(&[paid(), OrderEvent::OrderCompleted {}]), None);
     }
 
     #[test]
@@ -290,7 +290,7 @@ mod tests {
 
     #[test]
     fn completion_keeps_the_fulfilment() {
-        let view = replay(&[placed(), paid(), fulfilled(), OrderEvent::OrderCompleted]).unwrap();
+        let view = replay(&[placed(), paid(), fulfilled(), OrderEvent::OrderCompleted {}]).unwrap();
         assert_eq!(view.status, OrderStatus::Completed);
         assert!(view.fulfillment.is_some());
         assert_eq!(view.version, 4);

@@ -163,7 +163,7 @@ impl Payment {
             }
             (Some(Authorized), C::VoidPayment) => {
                 self.void(self.held_authorization(), gateway).await?;
-                Ok(vec![PaymentEvent::PaymentVoided])
+                Ok(vec![PaymentEvent::PaymentVoided {}])
             }
             (Some(AuthorizationUnknown), C::VoidPayment) => self.reconcile_then_void(gateway).await,
             (Some(Voided), C::VoidPayment) => Ok(vec![]),
@@ -225,7 +225,7 @@ impl Payment {
                         amount,
                         authorization_id,
                     },
-                    PaymentEvent::PaymentVoided,
+                    PaymentEvent::PaymentVoided {},
                 ])
             }
             // Declined: the provider holds nothing, which is all a void wants.
@@ -478,7 +478,7 @@ impl Aggregate for Payment {
                 self.captures.push(Capture { capture_id, amount });
                 self.captured = Some(total_captured);
             }
-            PaymentEvent::PaymentVoided => self.status = Some(PaymentStatus::Voided),
+            PaymentEvent::PaymentVoided {} => self.status = Some(PaymentStatus::Voided),
             PaymentEvent::PaymentRefunded {
                 refund_id,
                 amount,

@@ -38,7 +38,7 @@ pub enum PaymentEvent {
         total_captured: Money,
     },
     /// The authorization was released; nothing was or will be captured.
-    PaymentVoided,
+    PaymentVoided {},
     /// The provider gave back `amount`; `total_refunded` is the sum of all refunds so far.
     PaymentRefunded {
         refund_id: RefundId,
@@ -54,13 +54,13 @@ impl DomainEvent for PaymentEvent {
             PaymentEvent::PaymentDeclined { .. } => "PaymentDeclined",
             PaymentEvent::PaymentAuthorizationUnknown { .. } => "PaymentAuthorizationUnknown",
             PaymentEvent::PaymentCaptured { .. } => "PaymentCaptured",
-            PaymentEvent::PaymentVoided => "PaymentVoided",
+            PaymentEvent::PaymentVoided {} => "PaymentVoided",
             PaymentEvent::PaymentRefunded { .. } => "PaymentRefunded",
         }
         .to_owned()
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        "2".to_owned()
     }
 }

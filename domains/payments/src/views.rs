@@ -83,7 +83,7 @@ pub fn apply_payment_event(
                     view.status = PaymentStatus::Captured;
                     view.captured = *total_captured;
                 }
-                PaymentEvent::PaymentVoided => view.status = PaymentStatus::Voided,
+                PaymentEvent::PaymentVoided {} => view.status = PaymentStatus::Voided,
                 PaymentEvent::PaymentRefunded {
                     refund_id,
                     amount,
@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn a_void_is_shown_as_voided() {
-        let view = replay(&[authorized(), PaymentEvent::PaymentVoided]).unwrap();
+        let view = replay(&[authorized(), PaymentEvent::PaymentVoided {}]).unwrap();
         assert_eq!(view.status, PaymentStatus::Voided);
         assert_eq!(view.version, 2);
     }
@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn events_before_any_authorization_outcome_start_no_view() {
         assert_eq!(replay(&[captured("1.00", "1.00")]), None);
-        assert_eq!(replay(&[PaymentEvent::PaymentVoided]), None);
+        assert_eq!(replay(&[PaymentEvent::PaymentVoided {}]), None);
     }
 
     #[test]

@@ -1,29 +1,26 @@
 //! Command execution on top of cqrs-es's event store.
 //!
 //! cqrs-es's `CqrsFramework::execute` returns no version and dispatches queries in-process
-//! (at-most-once). This executor loads the aggregate through the same `PersistedEventStore`,
-//! checks the caller's expected version, lets the aggregate decide, commits, and returns the
-//! new version. A write conflict is retried a bounded number of times when the caller did
-//! not pin a version; with a pinned version it becomes a failed precondition (ADR 0008).
+//! (at-most-once). This executor reads the aggregate's events from the cqrs-es repository,
+//! decodes each through the stored-event [`codec`](crate::codec) (so version 1 payloads are
+//! upcast on every path), checks the caller's expected version, lets the aggregate decide,
+//! appends through the same repository, and returns the new version. A write conflict is
+//! retried a bounded number of times when the caller did not pin a version; with a pinned
+//! version it becomes a failed precondition (ADR 0008).
 
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use cqrs_es::event_sink::EventSink;
-use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
-
-use cqrs_es::persist::{
-    EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, PersistenceError,
-    ReplayStream, SerializedEvent, SerializedSnapshot,
-};
-use cqrs_es::EventEnvelope;
-use cqrs_es::{Aggregate, AggregateError, EventStore};
+use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
+use cqrs_es::Aggregate;
 use serde::Serialize;
-use serde_json::Value;
 use uuid::Uuid;
 
+use crate::causation::{self, EventMetadata};
+use crate::codec;
 use crate::feed::FeedSignal;
 
 /// Who asked for a command and on behalf of which flow; stored with every event it produces.
@@ -35,10 +32,13 @@ pub struct CommandMetadata {
 }
 
 impl CommandMetadata {
+    /// Metadata for work done by `actor`, in the current flow ([`causation::current`]) if a
+    /// scope is open, else as the first step of a new flow.
     pub fn new(actor: impl Into<String>) -> Self {
+        let cause = causation::current();
         Self {
-            correlation_id: Uuid::now_v7(),
-            causation_id: None,
+            correlation_id: cause.map_or_else(Uuid::now_v7, |c| c.correlation_id),
+            causation_id: cause.map(|c| c.causation_id),
             actor: actor.into(),
         }
     }
@@ -48,15 +48,24 @@ impl CommandMetadata {
         self
     }
 
-    fn to_map(&self) -> HashMap<String, String> {
-        let mut map = HashMap::from([
-            ("correlation_id".to_owned(), self.correlation_id.to_string()),
-            ("actor".to_owned(), self.actor.clone()),
-        ]);
+    /// The JSON object stored with each event appended at `occurred_at`.
+    fn to_json(&self, occurred_at: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        map.insert(
+            "correlation_id".into(),
+            self.correlation_id.to_string().into(),
+        );
         if let Some(causation) = self.causation_id {
-            map.insert("causation_id".to_owned(), causation.to_string());
+            map.insert("causation_id".into(), causation.to_string().into());
         }
-        map
+        map.insert("actor".into(), self.actor.clone().into());
+        map.insert(
+            "occurred_at".into(),
+            occurred_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                .into(),
+        );
+        serde_json::Value::Object(map)
     }
 }
 
@@ -65,6 +74,9 @@ impl CommandMetadata {
 pub struct Loaded<A> {
     pub aggregate: A,
     pub version: u64,
+    /// The metadata of the event at `version` (`None` for an aggregate with no events): the
+    /// flow it belongs to, so that work reacting to it can continue that flow.
+    pub last_event: Option<EventMetadata>,
 }
 
 /// The outcome of a command that the aggregate accepted.
@@ -120,73 +132,35 @@ const CACHE_FROM_VERSION: u64 = 4;
 /// At most this many cached states per aggregate type; the cache is emptied when it is full.
 const CACHE_CAPACITY: usize = 8192;
 
-/// Lets the executor read the repository directly (catching a cached state up) while
-/// cqrs-es's event store owns it for commits.
-struct SharedRepository<R>(Arc<R>);
-
-impl<R: PersistedEventRepository> PersistedEventRepository for SharedRepository<R> {
-    fn get_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> impl Future<Output = Result<Vec<SerializedEvent>, PersistenceError>> + Send {
-        self.0.get_events::<A>(aggregate_id)
-    }
-
-    fn get_last_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-        last_sequence: usize,
-    ) -> impl Future<Output = Result<Vec<SerializedEvent>, PersistenceError>> + Send {
-        self.0.get_last_events::<A>(aggregate_id, last_sequence)
-    }
-
-    fn get_snapshot<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> impl Future<Output = Result<Option<SerializedSnapshot>, PersistenceError>> + Send {
-        self.0.get_snapshot::<A>(aggregate_id)
-    }
-
-    fn persist<A: Aggregate>(
-        &self,
-        events: &[SerializedEvent],
-        snapshot_update: Option<(String, Value, usize)>,
-    ) -> impl Future<Output = Result<(), PersistenceError>> + Send {
-        self.0.persist::<A>(events, snapshot_update)
-    }
-
-    fn stream_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> impl Future<Output = Result<ReplayStream, PersistenceError>> + Send {
-        self.0.stream_events::<A>(aggregate_id)
-    }
-
-    fn stream_all_events<A: Aggregate>(
-        &self,
-    ) -> impl Future<Output = Result<ReplayStream, PersistenceError>> + Send {
-        self.0.stream_all_events::<A>()
-    }
+/// A state the executor knows, at a version, with the metadata of the event at that version.
+#[derive(Clone)]
+struct Known<A> {
+    aggregate: A,
+    version: u64,
+    last_event: Option<EventMetadata>,
 }
 
 /// [`CommandExecutor`] over any cqrs-es persisted event repository (SQLite or PostgreSQL).
 ///
+/// Loading reads the events after the state it starts from and decodes every one through
+/// [`codec::decode`]: that is the only way an event enters an aggregate, so the upcasting of
+/// old versions holds for a cold load and for a cached state catching up alike.
+///
 /// Long streams (a best-selling SKU's stock item gains events with every checkout) are not
 /// replayed from the start on every command: the state after version N is cached in memory,
 /// and loading reads only the events after N. The cache is an optimization, never the truth:
-/// every load still reads what the store has beyond it, and every commit is checked by the
+/// every load still reads what the store has beyond it, and every append is checked by the
 /// store's optimistic concurrency, so a stale entry costs a conflict and a retry, not a
-/// wrong decision. (No upcasters are in use; when one is added, the catch-up read must run
-/// events through it too.)
+/// wrong decision.
 ///
 /// Writers in this process to the same aggregate queue on a striped lock instead of racing:
 /// under a burst (a hundred shoppers after the last units) optimistic retries would otherwise
 /// spend their budget losing to each other. Writers in other processes still race, and the
 /// store's optimistic concurrency with bounded retries settles that.
 pub struct EventSourcedExecutor<R: PersistedEventRepository, A: Aggregate> {
-    repository: Arc<R>,
-    store: PersistedEventStore<SharedRepository<R>, A>,
-    cache: Mutex<HashMap<String, (A, u64)>>,
+    repository: R,
+    cache: Mutex<HashMap<String, Known<A>>>,
+    cache_from_version: u64,
     services: A::Services,
     max_attempts: u32,
     signal: Option<FeedSignal>,
@@ -196,11 +170,10 @@ pub struct EventSourcedExecutor<R: PersistedEventRepository, A: Aggregate> {
 impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, A> {
     /// Snapshots stay off: cqrs-es 0.5 can apply new events twice in snapshot mode (ADR 0003).
     pub fn new(repository: R, services: A::Services) -> Self {
-        let repository = Arc::new(repository);
         Self {
-            store: PersistedEventStore::new_event_store(SharedRepository(Arc::clone(&repository))),
             repository,
             cache: Mutex::new(HashMap::new()),
+            cache_from_version: CACHE_FROM_VERSION,
             services,
             max_attempts: 8,
             signal: None,
@@ -223,88 +196,101 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
         self
     }
 
+    /// Caches states from `version` events on instead of the default, so that tests can
+    /// drive the catch-up path with short streams.
+    pub fn with_cache_from_version(mut self, version: u64) -> Self {
+        self.cache_from_version = version;
+        self
+    }
+
     /// Wakes in-process feed readers after each successful append.
     pub fn with_signal(mut self, signal: FeedSignal) -> Self {
         self.signal = Some(signal);
         self
     }
 
-    fn remember(&self, aggregate_id: &str, aggregate: &A, version: u64)
-    where
-        A: Clone,
-    {
-        if version < CACHE_FROM_VERSION {
+    fn remember(&self, aggregate_id: &str, known: &Known<A>) {
+        if known.version < self.cache_from_version {
             return;
         }
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= CACHE_CAPACITY && !cache.contains_key(aggregate_id) {
             cache.clear();
         }
-        cache.insert(aggregate_id.to_owned(), (aggregate.clone(), version));
+        cache.insert(aggregate_id.to_owned(), known.clone());
     }
 
-    async fn load_context(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<EventStoreAggregateContext<A>, CommandError<A::Error>>
-    where
-        A: Clone,
-    {
+    async fn load_known(&self, aggregate_id: &str) -> Result<Known<A>, CommandError<A::Error>> {
         let cached = self
             .cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(aggregate_id)
             .cloned();
+        let mut known = cached.unwrap_or_else(|| Known {
+            aggregate: A::default(),
+            version: 0,
+            last_event: None,
+        });
+        let newer = self
+            .repository
+            .get_last_events::<A>(aggregate_id, known.version as usize)
+            .await
+            .map_err(persistence)?;
         // The cache is written only when this load learnt something it did not hold: a
         // cached state with nothing newer is already there, and copying it back would clone
         // a (possibly large) aggregate for nothing on every command.
-        let (context, learnt) = match cached {
-            None => {
-                let context = self
-                    .store
-                    .load_aggregate(aggregate_id)
-                    .await
-                    .map_err(infrastructure)?;
-                (context, true)
-            }
-            Some((mut aggregate, mut version)) => {
-                let newer = self
-                    .repository
-                    .get_last_events::<A>(aggregate_id, version as usize)
-                    .await
-                    .map_err(|e| CommandError::Infrastructure(e.to_string()))?;
-                let learnt = !newer.is_empty();
-                for serialized in newer {
-                    let envelope = EventEnvelope::<A>::try_from(serialized)
-                        .map_err(|e| CommandError::Infrastructure(e.to_string()))?;
-                    version = envelope.sequence as u64;
-                    aggregate.apply(envelope.payload);
-                }
-                let context = EventStoreAggregateContext {
-                    aggregate_id: aggregate_id.to_owned(),
-                    aggregate,
-                    current_sequence: version as usize,
-                    current_snapshot: None,
-                };
-                (context, learnt)
-            }
-        };
-        if learnt {
-            self.remember(
-                aggregate_id,
-                &context.aggregate,
-                context.current_sequence as u64,
-            );
+        if newer.is_empty() {
+            return Ok(known);
         }
-        Ok(context)
+        for stored in newer {
+            let event =
+                codec::decode::<A>(&stored.event_type, &stored.event_version, &stored.payload)
+                    .map_err(|e| {
+                        CommandError::Infrastructure(format!(
+                            "{} {aggregate_id} event {}: {e}",
+                            A::TYPE,
+                            stored.sequence
+                        ))
+                    })?;
+            known.aggregate.apply(event);
+            known.version = stored.sequence as u64;
+            known.last_event = Some(EventMetadata::from_json(&stored.metadata));
+        }
+        self.remember(aggregate_id, &known);
+        Ok(known)
+    }
+
+    /// The rows to append for `events`, numbered after `version`.
+    fn serialize(
+        aggregate_id: &str,
+        version: u64,
+        events: &[A::Event],
+        metadata: &serde_json::Value,
+    ) -> Result<Vec<SerializedEvent>, CommandError<A::Error>> {
+        events
+            .iter()
+            .enumerate()
+            .map(|(index, event)| {
+                let stored = codec::encode(event)
+                    .map_err(|e| CommandError::Infrastructure(e.to_string()))?;
+                Ok(SerializedEvent::new(
+                    aggregate_id.to_owned(),
+                    version as usize + index + 1,
+                    A::TYPE.to_owned(),
+                    stored.event_type,
+                    stored.event_version,
+                    stored.payload,
+                    metadata.clone(),
+                ))
+            })
+            .collect()
     }
 }
 
-fn infrastructure<E: std::error::Error>(error: AggregateError<E>) -> CommandError<E> {
+fn persistence<E: std::error::Error>(error: PersistenceError) -> CommandError<E> {
     match error {
-        AggregateError::UserError(e) => CommandError::Rejected(e),
-        AggregateError::AggregateConflict => CommandError::Conflict,
+        PersistenceError::OptimisticLockError => CommandError::Conflict,
         other => CommandError::Infrastructure(other.to_string()),
     }
 }
@@ -325,10 +311,11 @@ where
     A::Error: Send + Sync,
 {
     async fn load(&self, aggregate_id: &str) -> Result<Loaded<A>, CommandError<A::Error>> {
-        let context = self.load_context(aggregate_id).await?;
+        let known = self.load_known(aggregate_id).await?;
         Ok(Loaded {
-            version: context.current_sequence as u64,
-            aggregate: context.aggregate,
+            aggregate: known.aggregate,
+            version: known.version,
+            last_event: known.last_event,
         })
     }
 
@@ -343,8 +330,8 @@ where
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut context = self.load_context(aggregate_id).await?;
-            let version = context.current_sequence as u64;
+            let mut known = self.load_known(aggregate_id).await?;
+            let version = known.version;
             if let Some(expected) = expected_version {
                 if expected != version {
                     return Err(CommandError::PreconditionFailed {
@@ -354,7 +341,7 @@ where
                 }
             }
             let sink = EventSink::default();
-            context
+            known
                 .aggregate
                 .handle(command.clone(), &self.services, &sink)
                 .await
@@ -364,25 +351,26 @@ where
                 return Ok(Executed {
                     version,
                     events_appended: 0,
-                    state: context.aggregate,
+                    state: known.aggregate,
                 });
             }
-            let appended = events.len();
-            let state = context.aggregate.clone();
-            match self.store.commit(events, context, metadata.to_map()).await {
-                Ok(envelopes) => {
+            let stored_metadata = metadata.to_json(chrono::Utc::now());
+            let rows = Self::serialize(aggregate_id, version, &events, &stored_metadata)?;
+            match self.repository.persist::<A>(&rows, None).await {
+                Ok(()) => {
                     if let Some(signal) = &self.signal {
                         signal.notify();
                     }
-                    let version = envelopes.last().map_or(version, |e| e.sequence as u64);
-                    self.remember(aggregate_id, &state, version);
+                    known.version = version + rows.len() as u64;
+                    known.last_event = Some(EventMetadata::from_json(&stored_metadata));
+                    self.remember(aggregate_id, &known);
                     return Ok(Executed {
-                        version,
-                        events_appended: appended,
-                        state,
+                        version: known.version,
+                        events_appended: rows.len(),
+                        state: known.aggregate,
                     });
                 }
-                Err(AggregateError::AggregateConflict) => {
+                Err(PersistenceError::OptimisticLockError) => {
                     if let Some(expected) = expected_version {
                         let actual = self.load(aggregate_id).await?.version;
                         return Err(CommandError::PreconditionFailed { expected, actual });
@@ -398,7 +386,7 @@ where
                     );
                     backoff(attempt).await;
                 }
-                Err(other) => return Err(infrastructure(other)),
+                Err(other) => return Err(persistence(other)),
             }
         }
     }

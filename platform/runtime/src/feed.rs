@@ -5,6 +5,8 @@ use serde_json::Value;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::causation::EventMetadata;
+use crate::codec::{self, CodecError};
 use crate::StoreError;
 
 /// A position in the global feed.
@@ -21,7 +23,29 @@ pub struct Cursor {
 impl Cursor {
     /// The cursor before the first event.
     pub const START: Cursor = Cursor { tx: 0, position: 0 };
+
+    /// The cursor as an opaque token for consumers outside the process: 32 hex digits that
+    /// sort, as text, in feed order.
+    pub fn to_token(&self) -> String {
+        format!("{:016x}{:016x}", self.tx, self.position.max(0))
+    }
+
+    /// Reads a token made by [`Cursor::to_token`].
+    pub fn from_token(token: &str) -> Result<Cursor, BadCursor> {
+        let bad = || BadCursor(token.chars().take(64).collect());
+        if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let tx = u64::from_str_radix(&token[..16], 16).map_err(|_| bad())?;
+        let position = i64::from_str_radix(&token[16..], 16).map_err(|_| bad())?;
+        Ok(Cursor { tx, position })
+    }
 }
+
+/// A cursor token that [`Cursor::to_token`] did not make.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a feed cursor")]
+pub struct BadCursor(pub String);
 
 /// One event as the feed delivers it, with its store-independent identity.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,10 +63,16 @@ pub struct FeedEvent {
 }
 
 impl FeedEvent {
-    /// Decodes the payload as an event of aggregate `A`, or `None` when the event belongs to
-    /// another aggregate type.
-    pub fn decode<A: cqrs_es::Aggregate>(&self) -> Option<Result<A::Event, serde_json::Error>> {
-        (self.aggregate_type == A::TYPE).then(|| serde_json::from_value(self.payload.clone()))
+    /// Decodes the payload as an event of aggregate `A`, upcasting older versions exactly as
+    /// the executor does, or `None` when the event belongs to another aggregate type.
+    pub fn decode<A: cqrs_es::Aggregate>(&self) -> Option<Result<A::Event, CodecError>> {
+        (self.aggregate_type == A::TYPE)
+            .then(|| codec::decode::<A>(&self.event_type, &self.event_version, &self.payload))
+    }
+
+    /// What the event's metadata says about its flow, cause and time.
+    pub fn metadata(&self) -> EventMetadata {
+        EventMetadata::from_json(&self.metadata)
     }
 }
 
@@ -104,6 +134,27 @@ mod tests {
         assert_eq!(event_id("cart", "a", 1), event_id("cart", "a", 1));
         assert_ne!(event_id("cart", "a", 1), event_id("cart", "a", 2));
         assert_ne!(event_id("cart", "a1", 1), event_id("cart", "a", 11));
+    }
+
+    #[test]
+    fn cursor_tokens_round_trip_and_sort_like_cursors() {
+        let a = Cursor {
+            tx: 9,
+            position: 700,
+        };
+        let b = Cursor {
+            tx: 10,
+            position: 3,
+        };
+        assert_eq!(Cursor::from_token(&a.to_token()), Ok(a));
+        assert!(a.to_token() < b.to_token());
+        assert_eq!(
+            Cursor::from_token(&Cursor::START.to_token()),
+            Ok(Cursor::START)
+        );
+        assert!(Cursor::from_token("12").is_err());
+        assert!(Cursor::from_token(&"g".repeat(32)).is_err());
+        assert!(Cursor::from_token(&"f".repeat(32)).is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! readiness ([`health`]). Storage adapters implement the ports declared here; the composition
 //! root wires them. See governance/adr/0005-read-a-global-feed-ordered-by-commit.md.
 
+pub mod causation;
+pub mod codec;
 pub mod commands;
 pub mod deadlines;
 pub mod error;
@@ -15,12 +17,14 @@ pub mod health;
 pub mod idempotency;
 pub mod projection;
 
+pub use causation::{Cause, EventMetadata};
+pub use codec::CodecError;
 pub use commands::{
     CommandError, CommandExecutor, CommandMetadata, EventSourcedExecutor, Executed, Loaded,
 };
 pub use deadlines::{Deadline, Deadlines};
 pub use error::StoreError;
-pub use feed::{event_id, Cursor, EventFeed, FeedEvent, FeedSignal};
+pub use feed::{event_id, BadCursor, Cursor, EventFeed, FeedEvent, FeedSignal};
 pub use health::HealthCheck;
 pub use idempotency::{IdempotencyClaim, IdempotencyStore, StoredResponse};
 pub use projection::{

@@ -898,7 +898,7 @@ fn the_aggregate_survives_a_snapshot_round_trip() {
 }
 
 #[test]
-fn events_have_stable_type_names_and_version_one() {
+fn events_have_stable_type_names_and_version_two() {
     let cases = [
         (created(), "CartCreated"),
         (tee_added(1), "ItemAdded"),
@@ -921,7 +921,7 @@ fn events_have_stable_type_names_and_version_one() {
     ];
     for (event, name) in cases {
         assert_eq!(event.event_type(), name);
-        assert_eq!(event.event_version(), "1");
+        assert_eq!(event.event_version(), "2");
     }
 }
 

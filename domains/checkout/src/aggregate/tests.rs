@@ -301,7 +301,7 @@ fn reserving_the_last_line_moves_on_to_the_payment() {
     checkout_test()
         .given(and(reserving(), vec![reserved(tee()), reserved(cap())]))
         .when(record_reserved(mug()))
-        .then_expect_events(vec![reserved(mug()), E::ReservationsCompleted]);
+        .then_expect_events(vec![reserved(mug()), E::ReservationsCompleted {}]);
 }
 
 #[test]
@@ -315,7 +315,7 @@ fn a_single_line_checkout_moves_on_with_its_only_reservation() {
     checkout_test()
         .given(events)
         .when(record_reserved(tee()))
-        .then_expect_events(vec![reserved(tee()), E::ReservationsCompleted]);
+        .then_expect_events(vec![reserved(tee()), E::ReservationsCompleted {}]);
 }
 
 #[test]
@@ -411,7 +411,7 @@ fn an_authorized_payment_moves_on_to_the_order() {
     checkout_test()
         .given(authorizing())
         .when(C::RecordPaymentAuthorized)
-        .then_expect_events(vec![E::PaymentAuthorized]);
+        .then_expect_events(vec![E::PaymentAuthorized {}]);
 }
 
 #[test]
@@ -419,7 +419,7 @@ fn an_authorization_found_after_a_lost_answer_moves_on_to_the_order() {
     checkout_test()
         .given(payment_unknown())
         .when(C::RecordPaymentAuthorized)
-        .then_expect_events(vec![E::PaymentAuthorized]);
+        .then_expect_events(vec![E::PaymentAuthorized {}]);
 }
 
 #[test]
@@ -437,12 +437,12 @@ fn an_authorization_after_the_deadline_is_recorded_so_it_is_voided() {
     checkout_test()
         .given(payment_timed_out())
         .when(C::RecordPaymentAuthorized)
-        .then_expect_events(vec![E::PaymentAuthorized]);
+        .then_expect_events(vec![E::PaymentAuthorized {}]);
 }
 
 #[test]
 fn a_late_authorization_keeps_the_checkout_compensating() {
-    let checkout = replay(and(payment_timed_out(), vec![E::PaymentAuthorized]));
+    let checkout = replay(and(payment_timed_out(), vec![E::PaymentAuthorized {}]));
     assert_eq!(checkout.status(), Some(CheckoutStatus::Compensating));
     assert_eq!(checkout.payment(), PaymentProgress::Authorized);
     assert_eq!(checkout.failure(), Some(&FailureReason::PaymentTimedOut));
@@ -451,7 +451,7 @@ fn a_late_authorization_keeps_the_checkout_compensating() {
 #[test]
 fn an_authorization_after_the_void_changes_nothing() {
     for history in [
-        and(payment_timed_out(), vec![E::PaymentVoided]),
+        and(payment_timed_out(), vec![E::PaymentVoided {}]),
         failed_after_timeout(),
     ] {
         checkout_test()
@@ -624,7 +624,7 @@ fn a_deadline_passing_with_the_outcome_unknown_times_the_payment_out() {
     checkout_test()
         .given(payment_unknown())
         .when(C::RecordPaymentDeadlinePassed)
-        .then_expect_events(vec![E::PaymentTimedOut]);
+        .then_expect_events(vec![E::PaymentTimedOut {}]);
 }
 
 #[test]
@@ -730,11 +730,11 @@ fn a_repeated_rejection_changes_nothing() {
     let failed_after_rejection = and(
         order_rejected(),
         vec![
-            E::PaymentVoided,
+            E::PaymentVoided {},
             released(tee()),
             released(mug()),
             released(cap()),
-            E::CartReleased,
+            E::CartReleased {},
             E::CheckoutFailed {
                 reason: FailureReason::OrderRejected {
                     reason: "invalid postal code".into(),
@@ -787,7 +787,7 @@ fn a_capture_is_recorded() {
     checkout_test()
         .given(finalizing())
         .when(C::RecordPaymentCaptured)
-        .then_expect_events(vec![E::PaymentCaptured]);
+        .then_expect_events(vec![E::PaymentCaptured {}]);
 }
 
 #[test]
@@ -803,7 +803,7 @@ fn a_checked_out_cart_is_recorded() {
     checkout_test()
         .given(finalizing())
         .when(C::RecordCartCheckedOut)
-        .then_expect_events(vec![E::CartCheckedOut]);
+        .then_expect_events(vec![E::CartCheckedOut {}]);
 }
 
 #[test]
@@ -818,19 +818,19 @@ fn the_last_finalizing_step_completes_the_checkout() {
                 committed(tee()),
                 committed(mug()),
                 committed(cap()),
-                E::CartCheckedOut,
+                E::CartCheckedOut {},
             ],
         ))
         .when(C::RecordPaymentCaptured)
-        .then_expect_events(vec![E::PaymentCaptured, done.clone()]);
+        .then_expect_events(vec![E::PaymentCaptured {}, done.clone()]);
     checkout_test()
         .given(and(
             finalizing(),
             vec![
-                E::PaymentCaptured,
+                E::PaymentCaptured {},
                 committed(tee()),
                 committed(cap()),
-                E::CartCheckedOut,
+                E::CartCheckedOut {},
             ],
         ))
         .when(record_committed(mug()))
@@ -839,14 +839,14 @@ fn the_last_finalizing_step_completes_the_checkout() {
         .given(and(
             finalizing(),
             vec![
-                E::PaymentCaptured,
+                E::PaymentCaptured {},
                 committed(tee()),
                 committed(mug()),
                 committed(cap()),
             ],
         ))
         .when(C::RecordCartCheckedOut)
-        .then_expect_events(vec![E::CartCheckedOut, done]);
+        .then_expect_events(vec![E::CartCheckedOut {}, done]);
 }
 
 #[test]
@@ -854,7 +854,11 @@ fn the_checkout_waits_for_every_commit_before_completing() {
     checkout_test()
         .given(and(
             finalizing(),
-            vec![E::PaymentCaptured, committed(tee()), E::CartCheckedOut],
+            vec![
+                E::PaymentCaptured {},
+                committed(tee()),
+                E::CartCheckedOut {},
+            ],
         ))
         .when(record_committed(mug()))
         .then_expect_events(vec![committed(mug())]);
@@ -869,7 +873,11 @@ fn repeated_finalizing_steps_change_nothing() {
     ];
     let finalized_but_one = and(
         finalizing(),
-        vec![E::PaymentCaptured, committed(tee()), E::CartCheckedOut],
+        vec![
+            E::PaymentCaptured {},
+            committed(tee()),
+            E::CartCheckedOut {},
+        ],
     );
     for history in [finalized_but_one, completed()] {
         for command in commands.clone() {
@@ -921,7 +929,7 @@ fn a_voided_payment_is_recorded() {
     checkout_test()
         .given(order_rejected())
         .when(C::RecordPaymentVoided)
-        .then_expect_events(vec![E::PaymentVoided]);
+        .then_expect_events(vec![E::PaymentVoided {}]);
 }
 
 #[test]
@@ -929,7 +937,7 @@ fn a_released_cart_is_recorded() {
     checkout_test()
         .given(order_rejected())
         .when(C::RecordCartReleased)
-        .then_expect_events(vec![E::CartReleased]);
+        .then_expect_events(vec![E::CartReleased {}]);
 }
 
 #[test]
@@ -941,7 +949,7 @@ fn an_out_of_stock_checkout_fails_once_every_line_and_the_cart_are_released() {
         ))
         .when(C::RecordCartReleased)
         .then_expect_events(vec![
-            E::CartReleased,
+            E::CartReleased {},
             E::CheckoutFailed {
                 reason: out_of_stock_reason(),
             },
@@ -957,9 +965,9 @@ fn a_late_reservation_delays_the_failure_until_it_is_released() {
     checkout_test()
         .given(history.clone())
         .when(C::RecordCartReleased)
-        .then_expect_events(vec![E::CartReleased]);
+        .then_expect_events(vec![E::CartReleased {}]);
     checkout_test()
-        .given(and(history, vec![E::CartReleased]))
+        .given(and(history, vec![E::CartReleased {}]))
         .when(record_released(cap()))
         .then_expect_events(vec![
             released(cap()),
@@ -974,7 +982,7 @@ fn a_declined_checkout_fails_without_a_void() {
     checkout_test()
         .given(and(
             payment_declined(),
-            vec![released(tee()), released(mug()), E::CartReleased],
+            vec![released(tee()), released(mug()), E::CartReleased {}],
         ))
         .when(record_released(cap()))
         .then_expect_events(vec![
@@ -995,14 +1003,14 @@ fn a_timed_out_checkout_fails_only_after_the_void() {
             released(tee()),
             released(mug()),
             released(cap()),
-            E::CartReleased,
+            E::CartReleased {},
         ],
     );
     checkout_test()
         .given(released_everything)
         .when(C::RecordPaymentVoided)
         .then_expect_events(vec![
-            E::PaymentVoided,
+            E::PaymentVoided {},
             E::CheckoutFailed {
                 reason: FailureReason::PaymentTimedOut,
             },
@@ -1017,14 +1025,14 @@ fn a_rejected_order_fails_only_after_the_void() {
             released(tee()),
             released(mug()),
             released(cap()),
-            E::CartReleased,
+            E::CartReleased {},
         ],
     );
     checkout_test()
         .given(released_everything.clone())
         .when(C::RecordPaymentVoided)
         .then_expect_events(vec![
-            E::PaymentVoided,
+            E::PaymentVoided {},
             E::CheckoutFailed {
                 reason: FailureReason::OrderRejected {
                     reason: "invalid postal code".into(),
@@ -1037,7 +1045,7 @@ fn a_rejected_order_fails_only_after_the_void() {
 fn repeated_compensations_change_nothing() {
     let compensating = and(
         payment_timed_out(),
-        vec![E::PaymentVoided, released(tee()), E::CartReleased],
+        vec![E::PaymentVoided {}, released(tee()), E::CartReleased {}],
     );
     let commands = [
         record_released(tee()),
@@ -1194,16 +1202,16 @@ fn the_aggregate_survives_a_snapshot_round_trip() {
 }
 
 #[test]
-fn events_have_stable_type_names_and_version_one() {
+fn events_have_stable_type_names_and_version_two() {
     let cases = [
         (started(), "CheckoutStarted"),
         (reserved(tee()), "StockReserved"),
-        (E::ReservationsCompleted, "ReservationsCompleted"),
+        (E::ReservationsCompleted {}, "ReservationsCompleted"),
         (unavailable(tee()), "StockUnavailable"),
-        (E::PaymentAuthorized, "PaymentAuthorized"),
+        (E::PaymentAuthorized {}, "PaymentAuthorized"),
         (declined(), "PaymentDeclined"),
         (unknown(), "PaymentOutcomeUnknown"),
-        (E::PaymentTimedOut, "PaymentTimedOut"),
+        (E::PaymentTimedOut {}, "PaymentTimedOut"),
         (
             E::OrderPlaced {
                 order_id: placed_order(),
@@ -1211,9 +1219,9 @@ fn events_have_stable_type_names_and_version_one() {
             "OrderPlaced",
         ),
         (rejected(), "OrderRejected"),
-        (E::PaymentCaptured, "PaymentCaptured"),
+        (E::PaymentCaptured {}, "PaymentCaptured"),
         (committed(tee()), "ReservationCommitted"),
-        (E::CartCheckedOut, "CartCheckedOut"),
+        (E::CartCheckedOut {}, "CartCheckedOut"),
         (
             E::CheckoutCompleted {
                 order_id: placed_order(),
@@ -1221,8 +1229,8 @@ fn events_have_stable_type_names_and_version_one() {
             "CheckoutCompleted",
         ),
         (released(tee()), "StockReleased"),
-        (E::PaymentVoided, "PaymentVoided"),
-        (E::CartReleased, "CartReleased"),
+        (E::PaymentVoided {}, "PaymentVoided"),
+        (E::CartReleased {}, "CartReleased"),
         (
             E::CheckoutFailed {
                 reason: FailureReason::PaymentTimedOut,
@@ -1232,6 +1240,6 @@ fn events_have_stable_type_names_and_version_one() {
     ];
     for (event, name) in cases {
         assert_eq!(event.event_type(), name);
-        assert_eq!(event.event_version(), "1");
+        assert_eq!(event.event_version(), "2");
     }
 }

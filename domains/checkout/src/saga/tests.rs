@@ -160,7 +160,7 @@ fn an_authorized_payment_places_the_order_with_everything_it_needs() {
 
 #[test]
 fn an_authorization_found_after_a_lost_answer_places_the_order() {
-    let history = and(payment_unknown(), vec![E::PaymentAuthorized]);
+    let history = and(payment_unknown(), vec![E::PaymentAuthorized {}]);
     assert!(matches!(
         steps(history).as_slice(),
         [SagaStep::PlaceOrder { .. }]
@@ -188,7 +188,7 @@ fn finalizing_asks_only_for_what_is_not_done() {
     assert_eq!(
         steps(and(
             finalizing(),
-            vec![E::PaymentCaptured, committed(mug())]
+            vec![E::PaymentCaptured {}, committed(mug())]
         )),
         vec![commit(tee()), commit(cap()), mark_cart()]
     );
@@ -199,7 +199,7 @@ fn finalizing_asks_only_for_what_is_not_done() {
                 committed(tee()),
                 committed(mug()),
                 committed(cap()),
-                E::CartCheckedOut
+                E::CartCheckedOut {}
             ]
         )),
         vec![capture()]
@@ -210,9 +210,9 @@ fn finalizing_asks_only_for_what_is_not_done() {
 fn after_the_pivot_nothing_is_ever_compensated() {
     let partials = [
         vec![],
-        vec![E::PaymentCaptured],
-        vec![committed(tee()), E::CartCheckedOut],
-        vec![E::PaymentCaptured, committed(tee()), committed(mug())],
+        vec![E::PaymentCaptured {}],
+        vec![committed(tee()), E::CartCheckedOut {}],
+        vec![E::PaymentCaptured {}, committed(tee()), committed(mug())],
     ];
     for done in partials {
         let steps = steps(and(finalizing(), done));
@@ -302,7 +302,7 @@ fn a_lost_answer_then_a_deadline_voids_the_payment_and_releases_everything() {
 #[test]
 fn an_authorization_arriving_after_the_deadline_is_still_voided() {
     assert_eq!(
-        steps(and(payment_timed_out(), vec![E::PaymentAuthorized])),
+        steps(and(payment_timed_out(), vec![E::PaymentAuthorized {}])),
         vec![
             void(),
             release(tee()),
@@ -332,7 +332,7 @@ fn compensation_asks_only_for_what_is_not_undone() {
     assert_eq!(
         steps(and(
             order_rejected(),
-            vec![E::PaymentVoided, released(mug()), E::CartReleased]
+            vec![E::PaymentVoided {}, released(mug()), E::CartReleased {}]
         )),
         vec![release(tee()), release(cap())]
     );

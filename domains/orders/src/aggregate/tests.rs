@@ -199,7 +199,7 @@ fn fulfilled_history() -> Vec<OrderEvent> {
 }
 
 fn completed_history() -> Vec<OrderEvent> {
-    vec![placed(), paid(), fulfilled(), OrderEvent::OrderCompleted]
+    vec![placed(), paid(), fulfilled(), OrderEvent::OrderCompleted {}]
 }
 
 fn cancelled_history() -> Vec<OrderEvent> {
@@ -611,7 +611,7 @@ fn completing_a_fulfilled_order_closes_it() {
     order_test()
         .given(fulfilled_history())
         .when(OrderCommand::CompleteOrder)
-        .then_expect_events(vec![OrderEvent::OrderCompleted]);
+        .then_expect_events(vec![OrderEvent::OrderCompleted {}]);
 }
 
 #[test]
@@ -789,17 +789,17 @@ fn the_aggregate_type_is_order() {
 }
 
 #[test]
-fn events_have_stable_type_names_and_version_one() {
+fn events_have_stable_type_names_and_version_two() {
     let cases = [
         (placed(), "OrderPlaced"),
         (paid(), "OrderPaid"),
         (fulfilled(), "OrderFulfilled"),
-        (OrderEvent::OrderCompleted, "OrderCompleted"),
+        (OrderEvent::OrderCompleted {}, "OrderCompleted"),
         (cancelled(true), "OrderCancelled"),
     ];
     for (event, name) in cases {
         assert_eq!(event.event_type(), name);
-        assert_eq!(event.event_version(), "1");
+        assert_eq!(event.event_version(), "2");
     }
 }
 
@@ -809,7 +809,7 @@ fn events_survive_a_json_round_trip() {
         placed(),
         paid(),
         fulfilled(),
-        OrderEvent::OrderCompleted,
+        OrderEvent::OrderCompleted {},
         cancelled(true),
     ] {
         let json = serde_json::to_string(&event).unwrap();

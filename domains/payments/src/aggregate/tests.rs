@@ -320,7 +320,7 @@ fn repeating_an_authorization_with_the_same_amount_changes_nothing_whatever_the_
         vec![payment_declined()],
         vec![authorization_unknown()],
         vec![authorized(), captured("50.00", "cap_1", "50.00")],
-        vec![authorized(), PaymentEvent::PaymentVoided],
+        vec![authorized(), PaymentEvent::PaymentVoided {}],
     ];
     for history in histories {
         let gateway = Arc::new(gateway());
@@ -410,7 +410,7 @@ fn reconciling_a_payment_whose_outcome_is_known_changes_nothing() {
         vec![authorized()],
         vec![payment_declined()],
         vec![authorization_unknown(), authorized()],
-        vec![authorized(), PaymentEvent::PaymentVoided],
+        vec![authorized(), PaymentEvent::PaymentVoided {}],
     ];
     for history in histories {
         let gateway = Arc::new(gateway());
@@ -568,7 +568,7 @@ fn rejects_capturing_a_payment_that_holds_nothing_known() {
             PaymentStatus::AuthorizationUnknown,
         ),
         (
-            vec![authorized(), PaymentEvent::PaymentVoided],
+            vec![authorized(), PaymentEvent::PaymentVoided {}],
             PaymentStatus::Voided,
         ),
     ];
@@ -589,7 +589,7 @@ fn voiding_an_authorized_payment_releases_the_hold() {
     payment_test(&gateway)
         .given(vec![authorized()])
         .when(PaymentCommand::VoidPayment)
-        .then_expect_events(vec![PaymentEvent::PaymentVoided]);
+        .then_expect_events(vec![PaymentEvent::PaymentVoided {}]);
     assert_eq!(
         gateway.calls(),
         vec![Call::Void(VoidRequest {
@@ -603,7 +603,7 @@ fn voiding_an_authorized_payment_releases_the_hold() {
 fn voiding_a_voided_payment_changes_nothing() {
     let gateway = Arc::new(gateway());
     payment_test(&gateway)
-        .given(vec![authorized(), PaymentEvent::PaymentVoided])
+        .given(vec![authorized(), PaymentEvent::PaymentVoided {}])
         .when(PaymentCommand::VoidPayment)
         .then_expect_events(vec![]);
     assert!(gateway.calls().is_empty());
@@ -633,7 +633,7 @@ fn voiding_an_unknown_authorization_asks_for_it_first_then_releases_it() {
     payment_test(&gateway)
         .given(vec![authorization_unknown()])
         .when(PaymentCommand::VoidPayment)
-        .then_expect_events(vec![authorized(), PaymentEvent::PaymentVoided]);
+        .then_expect_events(vec![authorized(), PaymentEvent::PaymentVoided {}]);
     assert_eq!(
         gateway.calls(),
         vec![
@@ -819,7 +819,7 @@ fn rejects_refunding_a_payment_with_nothing_captured() {
             PaymentStatus::AuthorizationUnknown,
         ),
         (
-            vec![authorized(), PaymentEvent::PaymentVoided],
+            vec![authorized(), PaymentEvent::PaymentVoided {}],
             PaymentStatus::Voided,
         ),
     ];
@@ -922,18 +922,18 @@ fn the_aggregate_survives_a_snapshot_round_trip() {
 }
 
 #[test]
-fn events_have_stable_type_names_and_version_one() {
+fn events_have_stable_type_names_and_version_two() {
     let cases = [
         (authorized(), "PaymentAuthorized"),
         (payment_declined(), "PaymentDeclined"),
         (authorization_unknown(), "PaymentAuthorizationUnknown"),
         (captured("1.00", "cap_1", "1.00"), "PaymentCaptured"),
-        (PaymentEvent::PaymentVoided, "PaymentVoided"),
+        (PaymentEvent::PaymentVoided {}, "PaymentVoided"),
         (refunded(1, "1.00", "1.00"), "PaymentRefunded"),
     ];
     for (event, name) in cases {
         assert_eq!(event.event_type(), name);
-        assert_eq!(event.event_version(), "1");
+        assert_eq!(event.event_version(), "2");
     }
 }
 
