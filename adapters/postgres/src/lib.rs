@@ -19,6 +19,7 @@ pub use postgres_es::PostgresEventRepository;
 mod deadlines;
 mod feed;
 mod idempotency;
+mod lease;
 mod projection;
 
 const MAX_CONNECTIONS: u32 = 16;

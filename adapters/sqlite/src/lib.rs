@@ -34,6 +34,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// One process serves the file, so a lease is an in-process lock (ADR 0015).
+    leases: runtime::LocalLeases,
 }
 
 impl SqliteStore {
@@ -64,7 +66,10 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::new(format_args!("migrating the SQLite database: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            leases: runtime::LocalLeases::default(),
+        })
     }
 
     /// The connection pool, for adapters that keep further tables in the same database.
@@ -94,6 +99,13 @@ impl runtime::HealthCheck for SqliteStore {
             .await
             .map(drop)
             .map_err(store_error)
+    }
+}
+
+#[async_trait::async_trait]
+impl runtime::Leases for SqliteStore {
+    async fn try_acquire(&self, name: &str) -> Result<Option<Box<dyn runtime::Lease>>, StoreError> {
+        self.leases.try_acquire(name).await
     }
 }
 

@@ -15,7 +15,9 @@ pub mod error;
 pub mod feed;
 pub mod health;
 pub mod idempotency;
+pub mod lease;
 pub mod projection;
+pub mod published;
 
 pub use causation::{Cause, EventMetadata};
 pub use codec::CodecError;
@@ -27,7 +29,12 @@ pub use error::StoreError;
 pub use feed::{event_id, BadCursor, Cursor, EventFeed, FeedEvent, FeedSignal};
 pub use health::HealthCheck;
 pub use idempotency::{IdempotencyClaim, IdempotencyStore, StoredResponse};
+pub use lease::{Lease, Leases, LocalLeases};
 pub use projection::{
     CommitOutcome, DocumentChange, ListQuery, Projection, ProjectionStore, ProjectorRunner,
     ReadModels, WorkingSet,
+};
+pub use published::{
+    ContractSchema, EventContracts, PublishError, PublishedEvent, PublishedFeed, PublishedPage,
+    StreamRef, TypeFilter,
 };
