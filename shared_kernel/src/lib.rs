@@ -1,19 +1,27 @@
 //! Value types every bounded context speaks: money, quantities, identifiers and time.
 //!
 //! Owns: the rules of money arithmetic (currencies never mix, rounding is explicit), positive
-//! quantities, UUID-based identifiers and the clock abstraction.
+//! quantities, UUID-based identifiers, email and postal addresses (typed in memory, plain
+//! data in events) and the clock abstraction.
 //! Does not own: any business rule of a context (prices, carts, stock), any I/O.
 //!
 //! Invariant: nothing here depends on another workspace crate or touches the outside world.
 //! Invariant: no floating point anywhere; amounts are `rust_decimal::Decimal`.
 
+pub mod address;
 pub mod clock;
+pub mod email;
 pub mod ids;
 pub mod money;
 pub mod quantity;
 pub mod sku;
 
+pub use address::{
+    AddressData, AddressError, CountryCode, PostalAddress, MAX_ADDRESS_FIELD_CHARS,
+    MAX_POSTAL_CODE_CHARS,
+};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use email::{EmailAddress, EmailError, MAX_EMAIL_CHARS};
 pub use ids::{
     deterministic_uuid, CartId, CheckoutId, CustomerId, IdError, LineId, OrderId, PaymentId,
     ProductId, RefundId, ReservationId,

@@ -66,6 +66,9 @@ impl Currency {
     pub const SEK: Currency = Currency::of("SEK", 2);
     pub const USD: Currency = Currency::of("USD", 2);
 
+    /// Every currency there is money in. Entries are only ever added: events hold money as
+    /// `{amount, currency}` and decoding looks the code up here, so removing one would make
+    /// history unreadable. Stop accepting a currency in commands instead (ADR 0014).
     const ALL: [Currency; 17] = [
         Currency::AUD,
         Currency::BHD,
@@ -362,6 +365,35 @@ mod tests {
 
     fn dec(text: &str) -> Decimal {
         Decimal::from_str_exact(text).unwrap()
+    }
+
+    /// Money in events decodes through this table, so a currency, once listed, stays listed
+    /// with the same minor units.
+    #[test]
+    fn no_currency_is_ever_removed_from_the_table() {
+        let released = [
+            ("AUD", 2),
+            ("BHD", 3),
+            ("CAD", 2),
+            ("CHF", 2),
+            ("CZK", 2),
+            ("DKK", 2),
+            ("EUR", 2),
+            ("GBP", 2),
+            ("HUF", 2),
+            ("JPY", 0),
+            ("KRW", 0),
+            ("KWD", 3),
+            ("NOK", 2),
+            ("NZD", 2),
+            ("PLN", 2),
+            ("SEK", 2),
+            ("USD", 2),
+        ];
+        for (code, minor_units) in released {
+            let currency = Currency::parse(code).unwrap_or_else(|e| panic!("{code}: {e}"));
+            assert_eq!(currency.minor_units(), minor_units, "{code}");
+        }
     }
 
     #[test]

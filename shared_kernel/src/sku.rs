@@ -37,6 +37,12 @@ impl Sku {
         Ok(Sku(trimmed.to_ascii_uppercase()))
     }
 
+    /// A SKU as an event recorded it, taken as it is: it passed the rules of its day, and
+    /// history must load even after a rule is tightened.
+    pub fn recorded(sku: String) -> Sku {
+        Sku(sku)
+    }
+
     /// The normalized (uppercase) form.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -225,7 +225,8 @@ impl<R: PersistedEventRepository + 'static> Loader<R> {
                 load_as::<inventory::StockItem, R>(repository, (), id, cache_from).await
             }
             "payment" => {
-                let services = payments::PaymentServices::new(gateway);
+                let tokens = Arc::new(payments::InMemoryPaymentMethodTokens::default());
+                let services = payments::PaymentServices::new(gateway, tokens);
                 load_as::<payments::Payment, R>(repository, services, id, cache_from).await
             }
             "order" => load_as::<orders::Order, R>(repository, (), id, cache_from).await,

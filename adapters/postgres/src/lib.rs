@@ -21,6 +21,7 @@ mod feed;
 mod idempotency;
 mod lease;
 mod projection;
+mod tokens;
 
 const MAX_CONNECTIONS: u32 = 16;
 

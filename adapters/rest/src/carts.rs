@@ -46,12 +46,7 @@ pub async fn create_cart(
         };
         let executed = state
             .carts
-            .execute(
-                &cart_id.to_string(),
-                command,
-                Some(0),
-                &metadata(&request, SHOPPER),
-            )
+            .execute(&cart_id.to_string(), command, Some(0), &metadata(SHOPPER))
             .await?;
         let dto = CartDto::from_cart(&executed.state, executed.version);
         Ok(Reply::created(dto, format!("/v1/carts/{cart_id}")).etag(executed.version))

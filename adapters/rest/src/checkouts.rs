@@ -4,10 +4,9 @@
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use carts::{CartCommand, CartError, CartStatus};
-use checkout::{CheckoutCommand, CheckoutLine, ShippingDetails};
+use checkout::{CheckoutCommand, CheckoutLine};
 use chrono::Duration;
-use orders::{EmailAddress, ShippingAddress};
-use shared_kernel::{CartId, CheckoutId};
+use shared_kernel::{CartId, CheckoutId, EmailAddress, PostalAddress};
 
 use crate::dto::{CheckoutDto, StartCheckoutRequest};
 use crate::http::{
@@ -59,15 +58,14 @@ pub async fn start_checkout(
         let cart_id = CartId::from_uuid(path_id(&id, "id")?);
         let input: StartCheckoutRequest = json_body(&request, &body)?;
         let email = EmailAddress::parse(&input.email).map_err(ApiError::from)?;
-        let address = input.shipping_address.clone();
-        ShippingAddress::new(address.clone().into()).map_err(ApiError::from)?;
+        let shipping = PostalAddress::new(input.shipping_address.into()).map_err(ApiError::from)?;
         if input.payment_method_token.trim().is_empty() {
             return Err(ApiError::validation(
                 "payment_method_token",
                 "must not be empty",
             ));
         }
-        let meta = metadata(&request, SHOPPER);
+        let meta = metadata(SHOPPER);
 
         let cart_key = cart_id.to_string();
         let loaded = state.carts.load(&cart_key).await?;
@@ -81,6 +79,17 @@ pub async fn start_checkout(
             release_orphaned_lock(&state, &loaded.aggregate, running, &meta).await?;
         }
         let checkout_id = CheckoutId::from_uuid(id_for_request(&request, "checkout", &cart_key));
+        // The token waits outside the event stream until the payment is authorized (ADR 0016).
+        // Kept before the cart is locked and the checkout recorded, so a recorded checkout always
+        // finds it and a failure here leaves nothing to undo.
+        state
+            .payment_tokens
+            .keep(
+                checkout::payment_id(checkout_id),
+                input.payment_method_token.trim(),
+            )
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
         let now = state.clock.now();
         let locked = state
             .carts
@@ -116,18 +125,8 @@ pub async fn start_checkout(
             checkout_id,
             cart_id,
             customer_id: cart.customer_id(),
-            email: email.as_str().to_owned(),
-            shipping: ShippingDetails {
-                name: address.name,
-                line1: address.line1,
-                line2: address.line2,
-                city: address.city,
-                postal_code: address.postal_code,
-                region: address.region,
-                country: address.country,
-                phone: address.phone,
-            },
-            payment_method_token: input.payment_method_token,
+            email,
+            shipping,
             currency,
             lines,
             started_at: now,

@@ -281,7 +281,7 @@ pub struct AddressDto {
     pub phone: Option<String>,
 }
 
-impl From<AddressDto> for orders::NewAddress {
+impl From<AddressDto> for shared_kernel::AddressData {
     fn from(dto: AddressDto) -> Self {
         Self {
             name: dto.name,
@@ -296,17 +296,17 @@ impl From<AddressDto> for orders::NewAddress {
     }
 }
 
-impl From<&orders::ShippingAddress> for AddressDto {
-    fn from(address: &orders::ShippingAddress) -> Self {
+impl From<&shared_kernel::AddressData> for AddressDto {
+    fn from(address: &shared_kernel::AddressData) -> Self {
         Self {
-            name: address.name().to_owned(),
-            line1: address.line1().to_owned(),
-            line2: address.line2().map(str::to_owned),
-            city: address.city().to_owned(),
-            postal_code: address.postal_code().to_owned(),
-            region: address.region().map(str::to_owned),
-            country: address.country().as_str().to_owned(),
-            phone: address.phone().map(str::to_owned),
+            name: address.name.clone(),
+            line1: address.line1.clone(),
+            line2: address.line2.clone(),
+            city: address.city.clone(),
+            postal_code: address.postal_code.clone(),
+            region: address.region.clone(),
+            country: address.country.clone(),
+            phone: address.phone.clone(),
         }
     }
 }
@@ -414,8 +414,10 @@ impl OrderDto {
                 .email()
                 .map(|e| e.as_str().to_owned())
                 .unwrap_or_default(),
-            shipping_address: order.shipping_address().map(AddressDto::from).unwrap_or(
-                AddressDto {
+            shipping_address: order
+                .shipping_address()
+                .map(|a| AddressDto::from(a.data()))
+                .unwrap_or(AddressDto {
                     name: String::new(),
                     line1: String::new(),
                     line2: None,
@@ -424,8 +426,7 @@ impl OrderDto {
                     region: None,
                     country: String::new(),
                     phone: None,
-                },
-            ),
+                }),
             currency: order
                 .currency()
                 .map(|c| c.code().to_owned())

@@ -20,6 +20,10 @@ use crate::problem::{ApiError, PROBLEM_JSON};
 use crate::ApiState;
 
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+/// Names one request; lowercase, as header names are stored.
+pub const REQUEST_ID: &str = "x-request-id";
+/// Names the flow a request belongs to; lowercase, as header names are stored.
+pub const CORRELATION_ID: &str = "x-correlation-id";
 pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
 
 /// An in-flight claim older than this belongs to a process that died mid-request.
@@ -303,24 +307,15 @@ where
 {
     let expected = if_match(request)?;
     let executed = executor
-        .execute(id, command, expected, &metadata(request, actor))
+        .execute(id, command, expected, &metadata(actor))
         .await?;
     Ok(Reply::ok(render(&executed.state, executed.version)).etag(executed.version))
 }
 
-/// Command metadata for a request: the correlation id comes from `X-Request-Id` when the
-/// caller sent a UUID there, so a flow can be followed across services.
-pub fn metadata(request: &HttpRequest, actor: &str) -> CommandMetadata {
-    let metadata = CommandMetadata::new(actor);
-    match request
-        .headers()
-        .get("X-Request-Id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v).ok())
-    {
-        Some(correlation) => metadata.with_correlation(correlation),
-        None => metadata,
-    }
+/// Command metadata for work `actor` does in this request: correlation and causation come
+/// from the flow [`trace_requests`](crate::trace_requests) opened around it.
+pub fn metadata(actor: &str) -> CommandMetadata {
+    CommandMetadata::new(actor)
 }
 
 /// Cursor pagination parameters shared by list routes.

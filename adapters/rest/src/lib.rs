@@ -46,6 +46,8 @@ pub struct ApiState {
     pub checkout_started: Arc<dyn Fn(shared_kernel::CheckoutId) + Send + Sync>,
     pub read_models: Arc<dyn ReadModels>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Where a checkout's payment method token waits, never in an event (ADR 0016).
+    pub payment_tokens: Arc<dyn ::payments::PaymentMethodTokens>,
     pub health: Arc<dyn HealthCheck>,
     pub clock: Arc<dyn Clock>,
 }
@@ -150,20 +152,51 @@ fn as_problem<B: MessageBody + 'static>(
     ))
 }
 
-/// Logs one line per request with its status and duration.
+/// Names the request and its flow, runs it inside that flow, and logs one line with its
+/// status and duration.
+///
+/// The request id is the caller's `X-Request-Id` when it is a UUID, else a new one; the
+/// correlation id is the caller's `X-Correlation-Id` when it is a UUID, else the request id.
+/// Every event the request causes records both (ADR 0014), and the answer carries both, so a
+/// storefront can follow its checkout through the event feed.
 pub async fn trace_requests(
     request: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let method = request.method().clone();
     let path = request.path().to_owned();
+    let header_uuid = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| uuid::Uuid::parse_str(value.trim()).ok())
+    };
+    let request_id = header_uuid(http::REQUEST_ID).unwrap_or_else(uuid::Uuid::now_v7);
+    let correlation_id = header_uuid(http::CORRELATION_ID).unwrap_or(request_id);
+    let cause = runtime::Cause {
+        correlation_id,
+        causation_id: request_id,
+    };
     let started = std::time::Instant::now();
-    let response = next.call(request).await?;
+    let mut response = runtime::causation::within(cause, next.call(request)).await?;
+    for (name, id) in [
+        (http::REQUEST_ID, request_id),
+        (http::CORRELATION_ID, correlation_id),
+    ] {
+        if let Ok(value) = header::HeaderValue::from_str(&id.to_string()) {
+            response
+                .headers_mut()
+                .insert(header::HeaderName::from_static(name), value);
+        }
+    }
     tracing::info!(
         %method,
         %path,
         status = response.status().as_u16(),
         elapsed_ms = started.elapsed().as_millis() as u64,
+        %request_id,
+        %correlation_id,
         "request"
     );
     Ok(response)

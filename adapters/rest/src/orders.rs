@@ -7,10 +7,11 @@ use application::{
     customer_index_prefix, email_index_prefix, OrderLineRequest, PlaceOrderError,
     PlaceOrderRequest, ORDERS_BY_CUSTOMER_VIEW, ORDERS_BY_EMAIL_VIEW, ORDERS_VIEW,
 };
-use orders::{EmailAddress, OrderCommand, OrderView, ShippingAddress};
+use orders::{OrderCommand, OrderView};
 use runtime::ListQuery;
 use serde::Deserialize;
 use shared_kernel::{deterministic_uuid, Currency, CustomerId, PaymentId, Quantity, Sku};
+use shared_kernel::{EmailAddress, PostalAddress};
 use utoipa::IntoParams;
 
 use crate::dto::{
@@ -51,7 +52,7 @@ pub async fn place_order(
             .map_err(|_| ApiError::validation("customer_id", "must be a UUID"))?;
         let email = EmailAddress::parse(&input.email).map_err(ApiError::from)?;
         let shipping_address =
-            ShippingAddress::new(input.shipping_address.into()).map_err(ApiError::from)?;
+            PostalAddress::new(input.shipping_address.into()).map_err(ApiError::from)?;
         let mut lines = Vec::with_capacity(input.lines.len());
         for (index, line) in input.lines.iter().enumerate() {
             let sku = Sku::parse(&line.sku)
@@ -75,7 +76,7 @@ pub async fn place_order(
                     currency,
                     lines,
                 },
-                &metadata(&request, ADMIN),
+                &metadata(ADMIN),
             )
             .await
             .map_err(|error| match error {

@@ -47,12 +47,7 @@ pub async fn authorize(
         };
         let executed = state
             .payments
-            .execute(
-                &payment_id.to_string(),
-                command,
-                None,
-                &metadata(&request, ADMIN),
-            )
+            .execute(&payment_id.to_string(), command, None, &metadata(ADMIN))
             .await?;
         let dto = PaymentDto::from_payment(&executed.state, executed.version);
         let location = format!("/v1/admin/payments/{payment_id}");

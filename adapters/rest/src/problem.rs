@@ -244,7 +244,9 @@ fn payment_status(error: &PaymentError) -> StatusCode {
         PaymentError::NotAllowed { .. }
         | PaymentError::AmountMismatch { .. }
         | PaymentError::RefundMismatch { .. } => StatusCode::CONFLICT,
-        PaymentError::GatewayUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        PaymentError::GatewayUnavailable(_) | PaymentError::TokensUnavailable(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         PaymentError::GatewayOutcomeUnknown(_) => StatusCode::GATEWAY_TIMEOUT,
         PaymentError::GatewayRejected(_) => StatusCode::BAD_GATEWAY,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
@@ -305,6 +307,20 @@ impl From<CartError> for ApiError {
 impl From<OrderError> for ApiError {
     fn from(error: OrderError) -> Self {
         Self::Order(Box::new(error))
+    }
+}
+
+/// An email refused where input enters answers like the orders context's own refusal.
+impl From<shared_kernel::EmailError> for ApiError {
+    fn from(error: shared_kernel::EmailError) -> Self {
+        OrderError::from(error).into()
+    }
+}
+
+/// An address refused where input enters answers like the orders context's own refusal.
+impl From<shared_kernel::AddressError> for ApiError {
+    fn from(error: shared_kernel::AddressError) -> Self {
+        OrderError::from(error).into()
     }
 }
 

@@ -148,7 +148,7 @@ pub async fn create_product(
         // With an Idempotency-Key, a retry after a failure between creating and publishing
         // finds the product it already created and only publishes it.
         let product_id = ProductId::from_uuid(id_for_request(&request, "product", ""));
-        let meta = metadata(&request, ADMIN);
+        let meta = metadata(ADMIN);
         let existing = state
             .catalog
             .products()

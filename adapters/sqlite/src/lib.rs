@@ -26,6 +26,7 @@ mod deadlines;
 mod feed;
 mod idempotency;
 mod projection;
+mod tokens;
 
 const MAX_CONNECTIONS: u32 = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

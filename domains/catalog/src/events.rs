@@ -1,25 +1,33 @@
-//! What happened in the catalog. Event type strings and version "1" are part of the stored
-//! format: never rename them; add an upcaster and a new version instead.
+//! What happened in the catalog. Event type strings are part of the stored format: never change
+//! them. Payloads are plain data, never re-validated when read (ADR 0014).
 
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use shared_kernel::{Money, ProductId};
 
-use crate::values::{Sku, Title, Variant};
+/// A variant as `ProductCreated` records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantData {
+    /// Normalized (uppercase).
+    pub sku: String,
+    pub name: Option<String>,
+    /// At most one per currency.
+    pub prices: Vec<Money>,
+}
 
 /// Events of the [`Product`](crate::Product) aggregate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProductEvent {
     ProductCreated {
         product_id: ProductId,
-        title: Title,
+        title: String,
         description: String,
-        variants: Vec<Variant>,
+        variants: Vec<VariantData>,
     },
     /// The price of `sku` in `price`'s currency is now `price` (set or replaced).
     VariantPriceChanged {
-        sku: Sku,
+        sku: String,
         price: Money,
     },
     ProductPublished {},
@@ -46,12 +54,12 @@ impl DomainEvent for ProductEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SkuClaimEvent {
     SkuClaimed {
-        sku: Sku,
+        sku: String,
         product_id: ProductId,
         at: DateTime<Utc>,
     },
     SkuReleased {
-        sku: Sku,
+        sku: String,
         product_id: ProductId,
     },
 }

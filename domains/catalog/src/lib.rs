@@ -27,7 +27,7 @@ pub mod views;
 
 pub use commands::{NewVariant, ProductCommand, SkuClaimCommand};
 pub use errors::CatalogError;
-pub use events::{ProductEvent, SkuClaimEvent};
+pub use events::{ProductEvent, SkuClaimEvent, VariantData};
 pub use product::Product;
 pub use sku_claim::SkuClaim;
 pub use values::{

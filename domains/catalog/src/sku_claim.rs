@@ -61,7 +61,7 @@ impl SkuClaim {
                 at,
             } => match self.holder {
                 None => Ok(vec![SkuClaimEvent::SkuClaimed {
-                    sku,
+                    sku: sku.into(),
                     product_id,
                     at,
                 }]),
@@ -74,7 +74,7 @@ impl SkuClaim {
             C::ReleaseSku { product_id } => match (&self.sku, self.holder) {
                 (Some(sku), Some(holder)) if holder == product_id => {
                     Ok(vec![SkuClaimEvent::SkuReleased {
-                        sku: sku.clone(),
+                        sku: sku.as_str().to_owned(),
                         product_id,
                     }])
                 }
@@ -90,11 +90,11 @@ impl SkuClaim {
                 Some(holder) if holder == product_id => Ok(vec![]),
                 Some(holder) if holder == previous => Ok(vec![
                     SkuClaimEvent::SkuReleased {
-                        sku: sku.clone(),
+                        sku: sku.as_str().to_owned(),
                         product_id: previous,
                     },
                     SkuClaimEvent::SkuClaimed {
-                        sku,
+                        sku: sku.into(),
                         product_id,
                         at,
                     },
@@ -105,7 +105,7 @@ impl SkuClaim {
                 }),
                 // The orphan was released meanwhile: the caller still wants the SKU.
                 None => Ok(vec![SkuClaimEvent::SkuClaimed {
-                    sku,
+                    sku: sku.into(),
                     product_id,
                     at,
                 }]),
@@ -140,7 +140,7 @@ impl Aggregate for SkuClaim {
                 product_id,
                 at,
             } => {
-                self.sku = Some(sku);
+                self.sku = Some(Sku::recorded(sku));
                 self.holder = Some(product_id);
                 self.claimed_at = Some(at);
             }
@@ -174,7 +174,7 @@ mod tests {
 
     fn claimed(by: u128, hour: u32) -> SkuClaimEvent {
         SkuClaimEvent::SkuClaimed {
-            sku: sku(),
+            sku: sku().into(),
             product_id: product(by),
             at: at(hour),
         }
@@ -182,7 +182,7 @@ mod tests {
 
     fn released(by: u128) -> SkuClaimEvent {
         SkuClaimEvent::SkuReleased {
-            sku: sku(),
+            sku: sku().into(),
             product_id: product(by),
         }
     }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use shared_kernel::{Currency, Money};
 
 use crate::errors::CatalogError;
+use crate::events::VariantData;
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -35,6 +36,11 @@ impl Title {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A title as an event recorded it, taken as it is (never validated again).
+    pub fn recorded(title: String) -> Title {
+        Title(title)
     }
 }
 
@@ -139,6 +145,24 @@ impl Variant {
             .iter()
             .find(|p| p.currency() == currency)
             .copied()
+    }
+
+    /// A variant as `ProductCreated` recorded it, taken as it is (never validated again).
+    pub fn recorded(variant: VariantData) -> Variant {
+        Variant {
+            sku: Sku::recorded(variant.sku),
+            name: variant.name,
+            prices: variant.prices,
+        }
+    }
+
+    /// The variant as plain data, as an event records it.
+    pub fn data(&self) -> VariantData {
+        VariantData {
+            sku: self.sku.as_str().to_owned(),
+            name: self.name.clone(),
+            prices: self.prices.clone(),
+        }
     }
 
     /// Sets or replaces the price in `price`'s currency. Callers validate with [`validate_price`].

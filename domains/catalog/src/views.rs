@@ -71,9 +71,9 @@ pub fn apply_product_event(
             variants: variants
                 .iter()
                 .map(|v| VariantView {
-                    sku: v.sku().to_string(),
-                    name: v.name().map(str::to_owned),
-                    prices: v.prices().to_vec(),
+                    sku: v.sku.clone(),
+                    name: v.name.clone(),
+                    prices: v.prices.clone(),
                 })
                 .collect(),
             version: previous.map_or(0, |p| p.version) + 1,
@@ -83,8 +83,7 @@ pub fn apply_product_event(
             match event {
                 ProductEvent::ProductCreated { .. } => {}
                 ProductEvent::VariantPriceChanged { sku, price } => {
-                    if let Some(variant) = view.variants.iter_mut().find(|v| v.sku == sku.as_str())
-                    {
+                    if let Some(variant) = view.variants.iter_mut().find(|v| &v.sku == sku) {
                         match variant
                             .prices
                             .iter_mut()
@@ -114,7 +113,7 @@ fn set_status(view: &mut ProductView, status: ProductStatus) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::{Title, Variant};
+    use crate::values::Variant;
 
     fn product_id() -> ProductId {
         ProductId::from_uuid(uuid::Uuid::from_u128(7))
@@ -131,14 +130,15 @@ mod tests {
     fn created() -> ProductEvent {
         ProductEvent::ProductCreated {
             product_id: product_id(),
-            title: Title::parse("Tee").unwrap(),
+            title: "Tee".into(),
             description: "Cotton".into(),
             variants: vec![Variant::new(
                 sku("TEE-S"),
                 Some("Small".into()),
                 vec![money("10.00", "EUR")],
             )
-            .unwrap()],
+            .unwrap()
+            .data()],
         }
     }
 
@@ -195,11 +195,11 @@ mod tests {
         let view = replay(&[
             created(),
             ProductEvent::VariantPriceChanged {
-                sku: sku("TEE-S"),
+                sku: "TEE-S".into(),
                 price: money("12.00", "EUR"),
             },
             ProductEvent::VariantPriceChanged {
-                sku: sku("TEE-S"),
+                sku: "TEE-S".into(),
                 price: money("13.00", "USD"),
             },
         ])

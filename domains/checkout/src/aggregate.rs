@@ -49,14 +49,14 @@ use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
-use shared_kernel::{CartId, CheckoutId, Currency, CustomerId, Money, OrderId, Sku};
+use shared_kernel::{
+    CartId, CheckoutId, Currency, CustomerId, EmailAddress, Money, OrderId, PostalAddress, Sku,
+};
 
 use crate::commands::CheckoutCommand;
 use crate::errors::CheckoutError;
 use crate::events::CheckoutEvent;
-use crate::values::{
-    CheckoutLine, CheckoutStatus, FailureReason, PaymentProgress, ShippingDetails, MAX_LINES,
-};
+use crate::values::{CheckoutLine, CheckoutStatus, FailureReason, PaymentProgress, MAX_LINES};
 
 /// What `StartCheckout` fixed for the checkout's whole life.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,9 +64,8 @@ struct Terms {
     checkout_id: CheckoutId,
     cart_id: CartId,
     customer_id: Option<CustomerId>,
-    email: String,
-    shipping: ShippingDetails,
-    payment_method_token: String,
+    email: EmailAddress,
+    shipping: PostalAddress,
     currency: Currency,
     lines: Vec<CheckoutLine>,
     total: Money,
@@ -111,16 +110,13 @@ impl Checkout {
         self.terms.as_ref().and_then(|t| t.customer_id)
     }
 
-    pub fn email(&self) -> Option<&str> {
-        self.terms.as_ref().map(|t| t.email.as_str())
+    pub fn email(&self) -> Option<&EmailAddress> {
+        self.terms.as_ref().map(|t| &t.email)
     }
 
-    pub fn shipping(&self) -> Option<&ShippingDetails> {
+    /// Where the order ships: the address the checkout was accepted with.
+    pub fn shipping(&self) -> Option<&PostalAddress> {
         self.terms.as_ref().map(|t| &t.shipping)
-    }
-
-    pub fn payment_method_token(&self) -> Option<&str> {
-        self.terms.as_ref().map(|t| t.payment_method_token.as_str())
     }
 
     pub fn currency(&self) -> Option<Currency> {
@@ -225,11 +221,11 @@ impl Checkout {
             C::StartCheckout { .. } => return self.restart(command),
             C::RecordStockReserved { sku } => {
                 self.known_line(&sku)?;
-                self.stock_reserved(status, sku)
+                self.stock_reserved(status, &sku)
             }
             C::RecordStockUnavailable { sku } => {
                 self.known_line(&sku)?;
-                self.stock_unavailable(status, sku).ok_or(refused)?
+                self.stock_unavailable(status, &sku).ok_or(refused)?
             }
             C::RecordPaymentAuthorized => self.payment_authorized(status).ok_or(refused)?,
             C::RecordPaymentDeclined { message } => {
@@ -262,8 +258,10 @@ impl Checkout {
             C::RecordReservationCommitted { sku } => {
                 self.known_line(&sku)?;
                 let done = self.is_committed(&sku);
-                self.finalizing(status, done, CheckoutEvent::ReservationCommitted { sku })
-                    .ok_or(refused)?
+                let event = CheckoutEvent::ReservationCommitted {
+                    sku: sku.as_str().to_owned(),
+                };
+                self.finalizing(status, done, event).ok_or(refused)?
             }
             C::RecordCartCheckedOut => self
                 .finalizing(
@@ -274,7 +272,7 @@ impl Checkout {
                 .ok_or(refused)?,
             C::RecordStockReleased { sku } => {
                 self.known_line(&sku)?;
-                self.stock_released(status, sku).ok_or(refused)?
+                self.stock_released(status, &sku).ok_or(refused)?
             }
             C::RecordPaymentVoided => self.payment_voided_now(status).ok_or(refused)?,
             C::RecordCartReleased => match status {
@@ -301,23 +299,25 @@ impl Checkout {
             .ok_or_else(|| CheckoutError::UnknownLine { sku: sku.clone() })
     }
 
-    fn stock_reserved(&self, status: CheckoutStatus, sku: Sku) -> Vec<CheckoutEvent> {
+    fn stock_reserved(&self, status: CheckoutStatus, sku: &Sku) -> Vec<CheckoutEvent> {
         use CheckoutStatus::{Compensating, Reserving};
         match status {
-            Reserving | Compensating if !self.is_reserved(&sku) => {
-                vec![CheckoutEvent::StockReserved { sku }]
+            Reserving | Compensating if !self.is_reserved(sku) => {
+                vec![CheckoutEvent::StockReserved {
+                    sku: sku.as_str().to_owned(),
+                }]
             }
             // A repeat; or, once failed, an answer too late for the saga to release.
             _ => vec![],
         }
     }
 
-    fn stock_unavailable(&self, status: CheckoutStatus, sku: Sku) -> Option<Vec<CheckoutEvent>> {
+    fn stock_unavailable(&self, status: CheckoutStatus, sku: &Sku) -> Option<Vec<CheckoutEvent>> {
         use CheckoutStatus::{Compensating, Failed, Reserving};
         match status {
-            Reserving if !self.is_reserved(&sku) => {
-                Some(vec![CheckoutEvent::StockUnavailable { sku }])
-            }
+            Reserving if !self.is_reserved(sku) => Some(vec![CheckoutEvent::StockUnavailable {
+                sku: sku.as_str().to_owned(),
+            }]),
             // Already failing: the first failure stands.
             Compensating | Failed => Some(vec![]),
             _ => None,
@@ -412,13 +412,15 @@ impl Checkout {
         }
     }
 
-    fn stock_released(&self, status: CheckoutStatus, sku: Sku) -> Option<Vec<CheckoutEvent>> {
+    fn stock_released(&self, status: CheckoutStatus, sku: &Sku) -> Option<Vec<CheckoutEvent>> {
         use CheckoutStatus::{Compensating, Failed};
         match status {
-            Compensating | Failed if self.is_released(&sku) => Some(vec![]),
+            Compensating | Failed if self.is_released(sku) => Some(vec![]),
             // Every line is released, not only those recorded as reserved: a reservation made
             // just before a crash, or whose answer was lost, exists without being recorded.
-            Compensating => Some(vec![CheckoutEvent::StockReleased { sku }]),
+            Compensating => Some(vec![CheckoutEvent::StockReleased {
+                sku: sku.as_str().to_owned(),
+            }]),
             _ => None,
         }
     }
@@ -494,7 +496,6 @@ impl Terms {
             customer_id,
             email,
             shipping,
-            payment_method_token,
             currency,
             lines,
             total,
@@ -506,11 +507,14 @@ impl Terms {
         self.checkout_id == *checkout_id
             && self.cart_id == *cart_id
             && self.customer_id == *customer_id
-            && &self.email == email
-            && &self.shipping == shipping
-            && &self.payment_method_token == payment_method_token
+            && self.email.as_str() == email
+            && self.shipping.data() == shipping
             && self.currency == *currency
-            && &self.lines == lines
+            && self
+                .lines
+                .iter()
+                .map(CheckoutLine::data)
+                .eq(lines.iter().cloned())
             && self.total == *total
     }
 }
@@ -523,7 +527,6 @@ fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
         customer_id,
         email,
         shipping,
-        payment_method_token,
         currency,
         lines,
         started_at,
@@ -537,11 +540,10 @@ fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
         checkout_id,
         cart_id,
         customer_id,
-        email,
-        shipping,
-        payment_method_token,
+        email: email.into(),
+        shipping: shipping.into(),
         currency,
-        lines,
+        lines: lines.iter().map(CheckoutLine::data).collect(),
         total,
         started_at,
     })
@@ -631,7 +633,6 @@ impl Aggregate for Checkout {
                 customer_id,
                 email,
                 shipping,
-                payment_method_token,
                 currency,
                 lines,
                 total,
@@ -641,18 +642,17 @@ impl Aggregate for Checkout {
                     checkout_id,
                     cart_id,
                     customer_id,
-                    email,
-                    shipping,
-                    payment_method_token,
+                    email: EmailAddress::recorded(email),
+                    shipping: PostalAddress::recorded(shipping),
                     currency,
-                    lines,
+                    lines: lines.into_iter().map(CheckoutLine::recorded).collect(),
                     total,
                     started_at,
                 });
                 self.status = Some(CheckoutStatus::Reserving);
             }
             CheckoutEvent::StockReserved { sku } => {
-                self.reserved.insert(sku);
+                self.reserved.insert(Sku::recorded(sku));
             }
             CheckoutEvent::ReservationsCompleted {} => {
                 self.status = Some(CheckoutStatus::Authorizing);
@@ -660,8 +660,8 @@ impl Aggregate for Checkout {
             }
             CheckoutEvent::StockUnavailable { sku } => {
                 let title = self
-                    .line(&sku)
-                    .map_or_else(|| sku.to_string(), |line| line.title.clone());
+                    .line(&Sku::recorded(sku.clone()))
+                    .map_or_else(|| sku.clone(), |line| line.title.clone());
                 self.fail(FailureReason::OutOfStock { sku, title });
             }
             CheckoutEvent::PaymentAuthorized {} => {
@@ -691,7 +691,7 @@ impl Aggregate for Checkout {
             }
             CheckoutEvent::PaymentCaptured {} => self.payment_captured = true,
             CheckoutEvent::ReservationCommitted { sku } => {
-                self.committed.insert(sku);
+                self.committed.insert(Sku::recorded(sku));
             }
             CheckoutEvent::CartCheckedOut {} => self.cart_checked_out = true,
             CheckoutEvent::CheckoutCompleted { order_id } => {
@@ -699,7 +699,7 @@ impl Aggregate for Checkout {
                 self.status = Some(CheckoutStatus::Completed);
             }
             CheckoutEvent::StockReleased { sku } => {
-                self.released.insert(sku);
+                self.released.insert(Sku::recorded(sku));
             }
             CheckoutEvent::PaymentVoided {} => self.payment_voided = true,
             CheckoutEvent::CartReleased {} => self.cart_released = true,

@@ -7,9 +7,11 @@
 //! step. An outcome the checkout never asked for is refused (`NotAllowed`).
 
 use chrono::{DateTime, Utc};
-use shared_kernel::{CartId, CheckoutId, Currency, CustomerId, OrderId, Sku};
+use shared_kernel::{
+    CartId, CheckoutId, Currency, CustomerId, EmailAddress, OrderId, PostalAddress, Sku,
+};
 
-use crate::values::{CheckoutLine, ShippingDetails};
+use crate::values::CheckoutLine;
 
 /// Commands for the [`Checkout`](crate::Checkout) aggregate.
 // `StartCheckout` carries the lines and the shipping details and is much larger than the
@@ -23,10 +25,8 @@ pub enum CheckoutCommand {
         checkout_id: CheckoutId,
         cart_id: CartId,
         customer_id: Option<CustomerId>,
-        email: String,
-        shipping: ShippingDetails,
-        /// The provider's token for the shopper's payment method; passed on, never inspected.
-        payment_method_token: String,
+        email: EmailAddress,
+        shipping: PostalAddress,
         currency: Currency,
         lines: Vec<CheckoutLine>,
         /// From the application's clock.

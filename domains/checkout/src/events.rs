@@ -1,5 +1,9 @@
-//! What happened to checkouts. Event type strings and version "1" are part of the stored
-//! format: never rename them; add an upcaster and a new version instead.
+//! What happened to checkouts. Event type strings are part of the stored format: never change
+//! them. Payloads are plain data, never re-validated when read (ADR 0014).
+//!
+//! Secrets never enter these events: the shopper's payment method token waits in the payments
+//! context's token store while the checkout needs it (ADR 0016). The first release's
+//! `CheckoutStarted` did carry it; reading such an event drops it.
 //!
 //! Several names match events of other contexts (`StockReserved`, `OrderPlaced`, ...): these
 //! record what the checkout learnt about its own steps, in the checkout's stream. Feed readers
@@ -8,9 +12,21 @@
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
-use shared_kernel::{CartId, CheckoutId, Currency, CustomerId, Money, OrderId, Sku};
+use shared_kernel::{
+    AddressData, CartId, CheckoutId, Currency, CustomerId, Money, OrderId, ProductId, Quantity,
+};
 
-use crate::values::{CheckoutLine, FailureReason, ShippingDetails};
+use crate::values::FailureReason;
+
+/// One line of a checkout, as `CheckoutStarted` records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutLineData {
+    pub sku: String,
+    pub product_id: ProductId,
+    pub title: String,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+}
 
 /// Events of the [`Checkout`](crate::Checkout) aggregate.
 // `CheckoutStarted` is much larger than the others, but a checkout has a few dozen events at
@@ -23,22 +39,22 @@ pub enum CheckoutEvent {
         checkout_id: CheckoutId,
         cart_id: CartId,
         customer_id: Option<CustomerId>,
+        /// As accepted: domain lowercased, local part as given.
         email: String,
-        shipping: ShippingDetails,
-        payment_method_token: String,
+        shipping: AddressData,
         currency: Currency,
-        lines: Vec<CheckoutLine>,
+        lines: Vec<CheckoutLineData>,
         /// Sum of the line totals.
         total: Money,
         started_at: DateTime<Utc>,
     },
     StockReserved {
-        sku: Sku,
+        sku: String,
     },
     /// Every line is reserved: the payment is next.
     ReservationsCompleted {},
     StockUnavailable {
-        sku: Sku,
+        sku: String,
     },
     PaymentAuthorized {},
     PaymentDeclined {
@@ -59,14 +75,14 @@ pub enum CheckoutEvent {
     },
     PaymentCaptured {},
     ReservationCommitted {
-        sku: Sku,
+        sku: String,
     },
     CartCheckedOut {},
     CheckoutCompleted {
         order_id: OrderId,
     },
     StockReleased {
-        sku: Sku,
+        sku: String,
     },
     PaymentVoided {},
     CartReleased {},

@@ -2,7 +2,7 @@
 //! that, undoes every step it took.
 //!
 //! Owns: checkouts (one attempt to buy a cart's lines: what is bought, at which total, shipped
-//! where, paid with which payment-method token), the saga's progress through its steps, the
+//! where), the saga's progress through its steps, the
 //! ids it derives for them (reservation, payment and order ids), why a checkout failed in
 //! words a shopper can read, and the ports it needs from other contexts.
 //! Does not own: the cart and its lock (carts), stock (inventory), the payment and its provider
@@ -39,7 +39,7 @@ mod testing;
 pub use aggregate::Checkout;
 pub use commands::CheckoutCommand;
 pub use errors::CheckoutError;
-pub use events::CheckoutEvent;
+pub use events::{CheckoutEvent, CheckoutLineData};
 pub use ports::{
     AuthorizationOutcome, CartLocks, OrderPlacement, OrderRequest, PaymentAuthorizations,
     PlacementOutcome, ReservationOutcome, StepError, StockReservations,
@@ -47,6 +47,6 @@ pub use ports::{
 pub use saga::{next_steps, SagaStep};
 pub use values::{
     order_id, payment_id, reservation_id, CheckoutLine, CheckoutStatus, FailureReason,
-    PaymentProgress, PublicStatus, ShippingDetails, MAX_LINES,
+    PaymentProgress, PublicStatus, MAX_LINES,
 };
 pub use views::{apply_checkout_event, CheckoutView, FailureView};

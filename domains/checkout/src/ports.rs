@@ -15,12 +15,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shared_kernel::{
-    CartId, CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, Quantity, ReservationId,
-    Sku,
+    CartId, CheckoutId, Currency, CustomerId, EmailAddress, Money, OrderId, PaymentId,
+    PostalAddress, Quantity, ReservationId, Sku,
 };
 
 use crate::commands::CheckoutCommand;
-use crate::values::{CheckoutLine, ShippingDetails};
+use crate::values::CheckoutLine;
 
 /// Why a step could not be carried out now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,14 +102,18 @@ impl AuthorizationOutcome {
 /// Money held on the shopper's payment method, then taken or released.
 #[async_trait]
 pub trait PaymentAuthorizations: Send + Sync {
-    /// Asks the provider to hold `amount`. A repeat under `payment_id` answers as the first
-    /// call did, without a second hold.
+    /// Asks the provider to hold `amount` on the payment method the shopper gave for
+    /// `payment_id` (its token was put aside when the checkout started, never in an event).
+    /// A repeat under `payment_id` answers as the first call did, without a second hold. A
+    /// token that is gone (kept too long) is `Declined`, with a message asking to try again.
     async fn authorize(
         &self,
         payment_id: PaymentId,
         amount: Money,
-        payment_method_token: &str,
     ) -> Result<AuthorizationOutcome, StepError>;
+
+    /// Forgets the payment method token of `payment_id` once the checkout no longer needs it.
+    async fn forget_payment_method(&self, payment_id: PaymentId) -> Result<(), StepError>;
 
     /// Asks the provider again about an authorization whose answer was lost. `Unknown` if it
     /// still cannot tell.
@@ -131,8 +135,8 @@ pub struct OrderRequest {
     pub checkout_id: CheckoutId,
     pub cart_id: CartId,
     pub customer_id: Option<CustomerId>,
-    pub email: String,
-    pub shipping: ShippingDetails,
+    pub email: EmailAddress,
+    pub shipping: PostalAddress,
     pub currency: Currency,
     pub lines: Vec<CheckoutLine>,
 }

@@ -49,14 +49,13 @@
 
 use chrono::{DateTime, Utc};
 use shared_kernel::{
-    CartId, CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, Quantity, ReservationId,
-    Sku,
+    CartId, CheckoutId, Currency, CustomerId, EmailAddress, Money, OrderId, PaymentId,
+    PostalAddress, Quantity, ReservationId, Sku,
 };
 
 use crate::aggregate::Checkout;
 use crate::values::{
     order_id, payment_id, reservation_id, CheckoutLine, CheckoutStatus, PaymentProgress,
-    ShippingDetails,
 };
 
 /// One thing the runner should do for a checkout, with everything needed to do it.
@@ -76,7 +75,6 @@ pub enum SagaStep {
     AuthorizePayment {
         payment_id: PaymentId,
         amount: Money,
-        payment_method_token: String,
     },
     /// Wait for the lost authorization answer until `deadline`, then send
     /// `RecordPaymentDeadlinePassed`.
@@ -87,8 +85,8 @@ pub enum SagaStep {
         checkout_id: CheckoutId,
         cart_id: CartId,
         customer_id: Option<CustomerId>,
-        email: String,
-        shipping: ShippingDetails,
+        email: EmailAddress,
+        shipping: PostalAddress,
         currency: Currency,
         lines: Vec<CheckoutLine>,
     },
@@ -122,13 +120,24 @@ pub enum SagaStep {
 /// The steps still to do for `checkout`, in the order to prefer (see the module doc). Empty
 /// before the start and once completed or failed.
 pub fn next_steps(checkout: &Checkout) -> Vec<SagaStep> {
-    let (Some(status), Some(checkout_id), Some(cart_id), Some(currency), Some(total)) = (
+    let (
+        Some(status),
+        Some(checkout_id),
+        Some(cart_id),
+        Some(currency),
+        Some(total),
+        Some(email),
+        Some(shipping),
+    ) = (
         checkout.status(),
         checkout.id(),
         checkout.cart_id(),
         checkout.currency(),
         checkout.total(),
-    ) else {
+        checkout.email(),
+        checkout.shipping(),
+    )
+    else {
         return vec![];
     };
     match status {
@@ -148,8 +157,8 @@ pub fn next_steps(checkout: &Checkout) -> Vec<SagaStep> {
             checkout_id,
             cart_id,
             customer_id: checkout.customer_id(),
-            email: checkout.email().unwrap_or_default().to_owned(),
-            shipping: checkout.shipping().cloned().unwrap_or_default(),
+            email: email.clone(),
+            shipping: shipping.clone(),
             currency,
             lines: checkout.lines().to_vec(),
         }],
@@ -167,10 +176,6 @@ fn authorization(checkout: &Checkout, checkout_id: CheckoutId, total: Money) -> 
         (PaymentProgress::Pending, _) => vec![SagaStep::AuthorizePayment {
             payment_id: payment_id(checkout_id),
             amount: total,
-            payment_method_token: checkout
-                .payment_method_token()
-                .unwrap_or_default()
-                .to_owned(),
         }],
         // Any other answer has already moved the checkout out of Authorizing.
         _ => vec![],

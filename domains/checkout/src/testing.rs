@@ -3,14 +3,17 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use cqrs_es::Aggregate;
-use shared_kernel::{CartId, CheckoutId, Currency, CustomerId, Money, OrderId, ProductId};
+use shared_kernel::{
+    AddressData, CartId, CheckoutId, Currency, CustomerId, EmailAddress, Money, OrderId,
+    PostalAddress, ProductId,
+};
 use shared_kernel::{Quantity, Sku};
 use uuid::Uuid;
 
 use crate::aggregate::Checkout;
 use crate::commands::CheckoutCommand;
 use crate::events::CheckoutEvent;
-use crate::values::{order_id, CheckoutLine, ShippingDetails};
+use crate::values::{order_id, CheckoutLine};
 
 pub fn checkout_id() -> CheckoutId {
     CheckoutId::from_uuid(Uuid::from_u128(0xC4EC))
@@ -72,15 +75,20 @@ pub fn total() -> Money {
     eur("84.30")
 }
 
-pub fn shipping() -> ShippingDetails {
-    ShippingDetails {
+pub fn shipping() -> PostalAddress {
+    PostalAddress::new(AddressData {
         name: "Ada Lovelace".into(),
         line1: "1 Analytical Way".into(),
         city: "London".into(),
         postal_code: "N1 9GU".into(),
         country: "GB".into(),
-        ..ShippingDetails::default()
-    }
+        ..AddressData::default()
+    })
+    .unwrap()
+}
+
+pub fn email() -> EmailAddress {
+    EmailAddress::parse("ada@example.com").unwrap()
 }
 
 pub fn started_at() -> DateTime<Utc> {
@@ -96,9 +104,8 @@ pub fn start_with(lines: Vec<CheckoutLine>) -> CheckoutCommand {
         checkout_id: checkout_id(),
         cart_id: cart_id(),
         customer_id: Some(customer()),
-        email: "ada@example.com".into(),
+        email: email(),
         shipping: shipping(),
-        payment_method_token: "tok_visa".into(),
         currency: Currency::EUR,
         lines,
         started_at: started_at(),
@@ -114,30 +121,29 @@ pub fn started() -> CheckoutEvent {
         checkout_id: checkout_id(),
         cart_id: cart_id(),
         customer_id: Some(customer()),
-        email: "ada@example.com".into(),
-        shipping: shipping(),
-        payment_method_token: "tok_visa".into(),
+        email: email().into(),
+        shipping: shipping().into(),
         currency: Currency::EUR,
-        lines: lines(),
+        lines: lines().iter().map(CheckoutLine::data).collect(),
         total: total(),
         started_at: started_at(),
     }
 }
 
 pub fn reserved(sku: Sku) -> CheckoutEvent {
-    CheckoutEvent::StockReserved { sku }
+    CheckoutEvent::StockReserved { sku: sku.into() }
 }
 
 pub fn unavailable(sku: Sku) -> CheckoutEvent {
-    CheckoutEvent::StockUnavailable { sku }
+    CheckoutEvent::StockUnavailable { sku: sku.into() }
 }
 
 pub fn committed(sku: Sku) -> CheckoutEvent {
-    CheckoutEvent::ReservationCommitted { sku }
+    CheckoutEvent::ReservationCommitted { sku: sku.into() }
 }
 
 pub fn released(sku: Sku) -> CheckoutEvent {
-    CheckoutEvent::StockReleased { sku }
+    CheckoutEvent::StockReleased { sku: sku.into() }
 }
 
 pub fn declined() -> CheckoutEvent {
@@ -245,7 +251,7 @@ pub fn failed() -> Vec<CheckoutEvent> {
             CheckoutEvent::CartReleased {},
             CheckoutEvent::CheckoutFailed {
                 reason: crate::values::FailureReason::OutOfStock {
-                    sku: mug(),
+                    sku: mug().into(),
                     title: "Mug".into(),
                 },
             },

@@ -4,6 +4,8 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::events::CheckoutLineData;
 use shared_kernel::{
     deterministic_uuid, CheckoutId, Money, OrderId, PaymentId, ProductId, Quantity, ReservationId,
     Sku,
@@ -87,6 +89,7 @@ pub enum PaymentProgress {
 
 /// One line to buy, as the cart captured it. Every unit price is in the checkout currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "CheckoutLineData", into = "CheckoutLineData")]
 pub struct CheckoutLine {
     pub sku: Sku,
     pub product_id: ProductId,
@@ -100,24 +103,40 @@ impl CheckoutLine {
     pub fn line_total(&self) -> Money {
         self.unit_price.times(self.quantity)
     }
+
+    /// A line as `CheckoutStarted` recorded it, taken as it is (never validated again).
+    pub fn recorded(line: CheckoutLineData) -> CheckoutLine {
+        CheckoutLine {
+            sku: Sku::recorded(line.sku),
+            product_id: line.product_id,
+            title: line.title,
+            quantity: line.quantity,
+            unit_price: line.unit_price,
+        }
+    }
+
+    /// The line as plain data, as an event records it.
+    pub fn data(&self) -> CheckoutLineData {
+        CheckoutLineData {
+            sku: self.sku.as_str().to_owned(),
+            product_id: self.product_id,
+            title: self.title.clone(),
+            quantity: self.quantity,
+            unit_price: self.unit_price,
+        }
+    }
 }
 
-/// Where to ship and whom to contact, as the shopper typed it.
-///
-/// Plain strings on purpose: the orders context owns address rules and validates them when the
-/// order is placed; checkout only carries the details to it (an invalid address there becomes
-/// `OrderRejected`). Callers should still validate early, before any payment is authorized.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShippingDetails {
-    pub name: String,
-    pub line1: String,
-    pub line2: Option<String>,
-    pub city: String,
-    pub postal_code: String,
-    pub region: Option<String>,
-    /// ISO 3166-1 alpha-2, as given.
-    pub country: String,
-    pub phone: Option<String>,
+impl From<CheckoutLineData> for CheckoutLine {
+    fn from(line: CheckoutLineData) -> Self {
+        CheckoutLine::recorded(line)
+    }
+}
+
+impl From<CheckoutLine> for CheckoutLineData {
+    fn from(line: CheckoutLine) -> Self {
+        line.data()
+    }
 }
 
 /// Why a checkout failed, in terms a shopper can act on.
@@ -125,7 +144,7 @@ pub struct ShippingDetails {
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum FailureReason {
     /// Stock could not be reserved for `sku` (whose line reads `title`).
-    OutOfStock { sku: Sku, title: String },
+    OutOfStock { sku: String, title: String },
     /// The provider declined; `message` is its shopper-readable explanation.
     PaymentDeclined { message: String },
     /// The provider never answered before the deadline; any hold it made is voided.
@@ -248,7 +267,7 @@ mod tests {
         let cases = [
             (
                 FailureReason::OutOfStock {
-                    sku: sku("TEE-S"),
+                    sku: "TEE-S".into(),
                     title: "Tee (S)".into(),
                 },
                 "out_of_stock",
@@ -293,7 +312,7 @@ mod tests {
         let json = serde_json::to_value(FailureReason::PaymentTimedOut).unwrap();
         assert_eq!(json, serde_json::json!({ "code": "payment_timeout" }));
         let reason = FailureReason::OutOfStock {
-            sku: sku("TEE-S"),
+            sku: "TEE-S".into(),
             title: "Tee".into(),
         };
         let json = serde_json::to_value(&reason).unwrap();

@@ -85,7 +85,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::values::{CheckoutLine, ShippingDetails};
+    use crate::events::CheckoutLineData;
 
     fn checkout_id() -> CheckoutId {
         CheckoutId::from_uuid(Uuid::from_u128(3))
@@ -113,11 +113,10 @@ mod tests {
             cart_id: cart_id(),
             customer_id: None,
             email: "ada@example.com".into(),
-            shipping: ShippingDetails::default(),
-            payment_method_token: "tok_visa".into(),
+            shipping: shared_kernel::AddressData::default(),
             currency: Currency::EUR,
-            lines: vec![CheckoutLine {
-                sku: sku(),
+            lines: vec![CheckoutLineData {
+                sku: sku().into(),
                 product_id: shared_kernel::ProductId::from_uuid(Uuid::from_u128(1)),
                 title: "Tee".into(),
                 quantity: Quantity::new(2).unwrap(),
@@ -155,7 +154,7 @@ mod tests {
     fn inner_steps_keep_the_checkout_pending_and_count_versions() {
         let view = project(&[
             started(),
-            CheckoutEvent::StockReserved { sku: sku() },
+            CheckoutEvent::StockReserved { sku: sku().into() },
             CheckoutEvent::ReservationsCompleted {},
             CheckoutEvent::PaymentDeclined {
                 message: "Declined.".into(),
@@ -201,7 +200,7 @@ mod tests {
             started(),
             CheckoutEvent::CheckoutFailed {
                 reason: FailureReason::OutOfStock {
-                    sku: sku(),
+                    sku: sku().into(),
                     title: "Tee".into(),
                 },
             },

@@ -142,7 +142,7 @@ impl StockItem {
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty());
         Ok(vec![StockEvent::StockReceived {
-            sku,
+            sku: sku.into(),
             quantity,
             reference,
         }])
@@ -176,7 +176,11 @@ impl StockItem {
                 max: MAX_ON_HAND,
             });
         }
-        Ok(vec![StockEvent::StockAdjusted { sku, delta, reason }])
+        Ok(vec![StockEvent::StockAdjusted {
+            sku: sku.into(),
+            delta,
+            reason,
+        }])
     }
 
     fn reserve(
@@ -258,11 +262,11 @@ impl Aggregate for StockItem {
     fn apply(&mut self, event: Self::Event) {
         match event {
             StockEvent::StockReceived { sku, quantity, .. } => {
-                self.sku = Some(sku);
+                self.sku = Some(Sku::recorded(sku));
                 self.on_hand += u64::from(quantity.get());
             }
             StockEvent::StockAdjusted { sku, delta, .. } => {
-                self.sku = Some(sku);
+                self.sku = Some(Sku::recorded(sku));
                 self.on_hand = self.on_hand.saturating_add_signed(delta);
             }
             StockEvent::StockReserved {

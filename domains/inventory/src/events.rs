@@ -1,10 +1,10 @@
-//! What happened to stock. Event type strings and version "1" are part of the stored format:
-//! never rename them; add an upcaster and a new version instead.
+//! What happened to stock. Event type strings are part of the stored format: never change
+//! them. Payloads are plain data, never re-validated when read (ADR 0014).
 
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
-use shared_kernel::{Quantity, ReservationId, Sku};
+use shared_kernel::{Quantity, ReservationId};
 
 use crate::values::AdjustmentReason;
 
@@ -15,13 +15,13 @@ use crate::values::AdjustmentReason;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StockEvent {
     StockReceived {
-        sku: Sku,
+        sku: String,
         quantity: Quantity,
         reference: Option<String>,
     },
     /// Units on hand changed by `delta` (never zero).
     StockAdjusted {
-        sku: Sku,
+        sku: String,
         delta: i64,
         reason: AdjustmentReason,
     },

@@ -108,7 +108,7 @@ mod tests {
 
     fn received(n: u32) -> StockEvent {
         StockEvent::StockReceived {
-            sku: sku(),
+            sku: sku().into(),
             quantity: qty(n),
             reference: None,
         }
@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn adjustments_move_on_hand_both_ways() {
         let adjusted = |delta| StockEvent::StockAdjusted {
-            sku: sku(),
+            sku: sku().into(),
             delta,
             reason: AdjustmentReason::Recount,
         };

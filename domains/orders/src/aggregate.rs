@@ -21,15 +21,14 @@ use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
-use shared_kernel::{CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId};
+use shared_kernel::{
+    CheckoutId, Currency, CustomerId, EmailAddress, Money, OrderId, PaymentId, PostalAddress,
+};
 
 use crate::commands::{NewOrderLine, OrderCommand};
 use crate::errors::OrderError;
 use crate::events::OrderEvent;
-use crate::values::{
-    CancellationReason, EmailAddress, Fulfillment, OrderLine, OrderStatus, ShippingAddress,
-    MAX_LINES,
-};
+use crate::values::{CancellationReason, Fulfillment, OrderLine, OrderStatus, MAX_LINES};
 
 /// An order. Serializable for snapshots.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,7 +39,7 @@ pub struct Order {
     checkout_id: Option<CheckoutId>,
     customer_id: Option<CustomerId>,
     email: Option<EmailAddress>,
-    shipping_address: Option<ShippingAddress>,
+    shipping_address: Option<PostalAddress>,
     currency: Option<Currency>,
     lines: Vec<OrderLine>,
     subtotal: Option<Money>,
@@ -76,7 +75,7 @@ impl Order {
         self.email.as_ref()
     }
 
-    pub fn shipping_address(&self) -> Option<&ShippingAddress> {
+    pub fn shipping_address(&self) -> Option<&PostalAddress> {
         self.shipping_address.as_ref()
     }
 
@@ -153,10 +152,10 @@ impl Order {
                     order_id,
                     checkout_id,
                     customer_id,
-                    email,
-                    shipping_address,
+                    email: email.into(),
+                    shipping_address: shipping_address.into(),
                     currency,
-                    lines,
+                    lines: lines.iter().map(OrderLine::data).collect(),
                     subtotal,
                     shipping_total,
                     total,
@@ -302,10 +301,10 @@ impl Aggregate for Order {
                 self.status = Some(OrderStatus::Placed);
                 self.checkout_id = checkout_id;
                 self.customer_id = customer_id;
-                self.email = Some(email);
-                self.shipping_address = Some(shipping_address);
+                self.email = Some(EmailAddress::recorded(email));
+                self.shipping_address = Some(PostalAddress::recorded(shipping_address));
                 self.currency = Some(currency);
-                self.lines = lines;
+                self.lines = lines.into_iter().map(OrderLine::recorded).collect();
                 self.subtotal = Some(subtotal);
                 self.shipping_total = Some(shipping_total);
                 self.total = Some(total);

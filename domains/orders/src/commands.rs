@@ -6,9 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use shared_kernel::{CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId};
-use shared_kernel::{Quantity, Sku};
-
-use crate::values::{EmailAddress, ShippingAddress};
+use shared_kernel::{EmailAddress, PostalAddress, Quantity, Sku};
 
 /// Commands for the [`Order`](crate::Order) aggregate.
 // `PlaceOrder` carries the whole address and is much larger than the others. A command is built,
@@ -23,7 +21,7 @@ pub enum OrderCommand {
         checkout_id: Option<CheckoutId>,
         customer_id: Option<CustomerId>,
         email: EmailAddress,
-        shipping_address: ShippingAddress,
+        shipping_address: PostalAddress,
         currency: Currency,
         lines: Vec<NewOrderLine>,
         /// When the order was placed, from the application's clock.

@@ -41,6 +41,23 @@ pub enum OrderError {
     InvalidReason { reason: String },
 }
 
+impl From<shared_kernel::EmailError> for OrderError {
+    fn from(error: shared_kernel::EmailError) -> Self {
+        OrderError::InvalidEmail {
+            reason: error.reason,
+        }
+    }
+}
+
+impl From<shared_kernel::AddressError> for OrderError {
+    fn from(error: shared_kernel::AddressError) -> Self {
+        OrderError::InvalidAddress {
+            field: error.field,
+            reason: error.reason,
+        }
+    }
+}
+
 impl OrderError {
     /// Stable, snake_case identifier for problem responses. Never change a released code.
     pub fn code(&self) -> &'static str {

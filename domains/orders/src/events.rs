@@ -1,12 +1,26 @@
-//! What happened to orders. Event type strings and version "1" are part of the stored format:
-//! never rename them; add an upcaster and a new version instead.
+//! What happened to orders. Event type strings are part of the stored format: never change
+//! them. Payloads are plain data, never re-validated when read (ADR 0014): a new shape is a
+//! new version with an upcaster, never an edit.
 
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
-use shared_kernel::{CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId};
+use shared_kernel::{
+    AddressData, CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId, Quantity,
+};
 
-use crate::values::{EmailAddress, OrderLine, ShippingAddress};
+/// One line of a placed order, as `OrderPlaced` records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLineData {
+    pub sku: String,
+    pub product_id: ProductId,
+    /// The title shown when the order was placed.
+    pub title: String,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    /// `unit_price × quantity`.
+    pub line_total: Money,
+}
 
 /// Events of the [`Order`](crate::Order) aggregate.
 // `OrderPlaced` is much larger than the others, but an order has at most five events, so the
@@ -19,10 +33,11 @@ pub enum OrderEvent {
         order_id: OrderId,
         checkout_id: Option<CheckoutId>,
         customer_id: Option<CustomerId>,
-        email: EmailAddress,
-        shipping_address: ShippingAddress,
+        /// As accepted: domain lowercased, local part as given.
+        email: String,
+        shipping_address: AddressData,
         currency: Currency,
-        lines: Vec<OrderLine>,
+        lines: Vec<OrderLineData>,
         subtotal: Money,
         /// Zero until shipping is priced; recorded so totals stay explainable when it is.
         shipping_total: Money,

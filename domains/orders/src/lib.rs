@@ -29,10 +29,9 @@ pub mod views;
 pub use aggregate::Order;
 pub use commands::{NewOrderLine, OrderCommand};
 pub use errors::OrderError;
-pub use events::OrderEvent;
+pub use events::{OrderEvent, OrderLineData};
 pub use values::{
-    CancellationReason, CountryCode, EmailAddress, Fulfillment, NewAddress, OrderLine, OrderStatus,
-    ShippingAddress, MAX_ADDRESS_FIELD_CHARS, MAX_EMAIL_CHARS, MAX_FULFILLMENT_CHARS, MAX_LINES,
-    MAX_POSTAL_CODE_CHARS, MAX_REASON_CHARS,
+    CancellationReason, Fulfillment, OrderLine, OrderStatus, MAX_FULFILLMENT_CHARS, MAX_LINES,
+    MAX_REASON_CHARS,
 };
 pub use views::{apply_order_event, CancellationView, FulfillmentView, OrderLineView, OrderView};

@@ -5,10 +5,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared_kernel::{CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId};
+use shared_kernel::{
+    AddressData, CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId,
+};
 
-use crate::events::OrderEvent;
-use crate::values::{OrderLine, OrderStatus, ShippingAddress};
+use crate::events::{OrderEvent, OrderLineData};
+use crate::values::OrderStatus;
 
 /// An order as shown to readers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,7 +21,7 @@ pub struct OrderView {
     pub customer_id: Option<CustomerId>,
     /// As stored: domain lowercased, local part as given.
     pub email: String,
-    pub shipping_address: ShippingAddress,
+    pub shipping_address: AddressData,
     pub currency: Currency,
     pub lines: Vec<OrderLineView>,
     pub subtotal: Money,
@@ -45,15 +47,15 @@ pub struct OrderLineView {
     pub line_total: Money,
 }
 
-impl From<&OrderLine> for OrderLineView {
-    fn from(line: &OrderLine) -> Self {
+impl From<&OrderLineData> for OrderLineView {
+    fn from(line: &OrderLineData) -> Self {
         OrderLineView {
-            sku: line.sku().to_string(),
-            product_id: line.product_id(),
-            title: line.title().to_owned(),
-            quantity: line.quantity().get(),
-            unit_price: line.unit_price(),
-            line_total: line.line_total(),
+            sku: line.sku.clone(),
+            product_id: line.product_id,
+            title: line.title.clone(),
+            quantity: line.quantity.get(),
+            unit_price: line.unit_price,
+            line_total: line.line_total,
         }
     }
 }
@@ -100,7 +102,7 @@ pub fn apply_order_event(
             status: OrderStatus::Placed,
             checkout_id: *checkout_id,
             customer_id: *customer_id,
-            email: email.to_string(),
+            email: email.clone(),
             shipping_address: shipping_address.clone(),
             currency: *currency,
             lines: lines.iter().map(OrderLineView::from).collect(),
@@ -149,10 +151,10 @@ pub fn apply_order_event(
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use shared_kernel::{Quantity, Sku};
+    use shared_kernel::{EmailAddress, PostalAddress, Quantity, Sku};
 
     use super::*;
-    use crate::values::{EmailAddress, NewAddress};
+    use crate::values::OrderLine;
 
     fn order_id() -> OrderId {
         OrderId::from_uuid(uuid::Uuid::from_u128(7))
@@ -166,14 +168,14 @@ mod tests {
         Money::parse(amount, "EUR").unwrap()
     }
 
-    fn address() -> ShippingAddress {
-        ShippingAddress::new(NewAddress {
+    fn address() -> PostalAddress {
+        PostalAddress::new(AddressData {
             name: "Ada Lovelace".into(),
             line1: "1 Analytical Way".into(),
             city: "London".into(),
             postal_code: "N1 9GU".into(),
             country: "GB".into(),
-            ..NewAddress::default()
+            ..AddressData::default()
         })
         .unwrap()
     }
@@ -196,10 +198,10 @@ mod tests {
             order_id: order_id(),
             checkout_id: Some(CheckoutId::from_uuid(uuid::Uuid::from_u128(3))),
             customer_id: None,
-            email: EmailAddress::parse("Ada@Example.COM").unwrap(),
-            shipping_address: address(),
+            email: EmailAddress::parse("Ada@Example.COM").unwrap().into(),
+            shipping_address: address().into(),
             currency: Currency::EUR,
-            lines: vec![line],
+            lines: vec![line.data()],
             subtotal: eur("39.80"),
             shipping_total: eur("0.00"),
             total: eur("39.80"),
@@ -238,7 +240,7 @@ mod tests {
         );
         assert_eq!(view.customer_id, None);
         assert_eq!(view.email, "Ada@example.com");
-        assert_eq!(view.shipping_address, address());
+        assert_eq!(view.shipping_address, AddressData::from(address()));
         assert_eq!(view.currency, Currency::EUR);
         assert_eq!(
             view.lines,

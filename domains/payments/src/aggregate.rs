@@ -31,7 +31,8 @@ use crate::commands::PaymentCommand;
 use crate::errors::PaymentError;
 use crate::events::PaymentEvent;
 use crate::ports::{
-    AuthorizeRequest, CaptureRequest, GatewayError, PaymentGateway, RefundRequest, VoidRequest,
+    AuthorizeRequest, CaptureRequest, GatewayError, PaymentGateway, PaymentMethodTokens,
+    RefundRequest, VoidRequest,
 };
 use crate::values::{
     authorization_key, capture_key, refund_key, void_key, Capture, Decline, PaymentStatus, Refund,
@@ -41,11 +42,13 @@ use crate::values::{
 #[derive(Clone)]
 pub struct PaymentServices {
     pub gateway: Arc<dyn PaymentGateway>,
+    /// Where the token of an authorization with an unknown outcome waits for reconciliation.
+    pub tokens: Arc<dyn PaymentMethodTokens>,
 }
 
 impl PaymentServices {
-    pub fn new(gateway: Arc<dyn PaymentGateway>) -> Self {
-        Self { gateway }
+    pub fn new(gateway: Arc<dyn PaymentGateway>, tokens: Arc<dyn PaymentMethodTokens>) -> Self {
+        Self { gateway, tokens }
     }
 }
 
@@ -56,8 +59,6 @@ pub struct Payment {
     /// `None` until the first authorization outcome is recorded.
     status: Option<PaymentStatus>,
     amount: Option<Money>,
-    /// Kept only while the authorization outcome is unknown, to re-send the same request.
-    payment_method_token: Option<String>,
     authorization_id: Option<String>,
     decline: Option<Decline>,
     captures: Vec<Capture>,
@@ -149,11 +150,11 @@ impl Payment {
                     amount,
                     payment_method_token,
                 },
-            ) => authorize(payment_id, amount, payment_method_token, gateway).await,
+            ) => authorize(payment_id, amount, payment_method_token, services).await,
             (Some(_), C::AuthorizePayment { amount, .. }) => self.repeat_authorization(amount),
             (None, _) => Err(PaymentError::NotFound),
             (Some(AuthorizationUnknown), C::ReconcileAuthorization) => {
-                Ok(self.reconcile(gateway).await?.into_iter().collect())
+                Ok(self.reconcile(services).await?.into_iter().collect())
             }
             // The outcome is known already; a late reconciliation (a deadline firing after the
             // provider answered) must not fail.
@@ -165,7 +166,9 @@ impl Payment {
                 self.void(self.held_authorization(), gateway).await?;
                 Ok(vec![PaymentEvent::PaymentVoided {}])
             }
-            (Some(AuthorizationUnknown), C::VoidPayment) => self.reconcile_then_void(gateway).await,
+            (Some(AuthorizationUnknown), C::VoidPayment) => {
+                self.reconcile_then_void(services).await
+            }
             (Some(Voided), C::VoidPayment) => Ok(vec![]),
             (Some(Captured), C::RefundPayment { refund_id, amount }) => {
                 self.refund_captured(refund_id, amount, gateway).await
@@ -188,16 +191,24 @@ impl Payment {
         }
     }
 
-    /// Asks again under the original key. `None`: still unknown.
+    /// Asks again under the original key, with the token kept when the outcome was lost.
+    /// `None`: still unknown.
     async fn reconcile(
         &self,
-        gateway: &dyn PaymentGateway,
+        services: &PaymentServices,
     ) -> Result<Option<PaymentEvent>, PaymentError> {
         let (Some(payment_id), Some(amount)) = (self.id, self.amount) else {
             return Err(PaymentError::NotFound);
         };
-        let token = self.payment_method_token.clone().unwrap_or_default();
-        match authorization_outcome(payment_id, amount, token, gateway).await? {
+        let Some(token) = services.tokens.token(payment_id).await? else {
+            // Nothing to repeat the request with; only the provider's records can tell now.
+            return Err(PaymentError::GatewayOutcomeUnknown(
+                "the payment method token is no longer kept; reconcile with the provider's \
+                 records"
+                    .into(),
+            ));
+        };
+        match authorization_outcome(payment_id, amount, token, services).await? {
             PaymentEvent::PaymentAuthorizationUnknown { .. } => Ok(None),
             known => Ok(Some(known)),
         }
@@ -205,9 +216,10 @@ impl Payment {
 
     async fn reconcile_then_void(
         &self,
-        gateway: &dyn PaymentGateway,
+        services: &PaymentServices,
     ) -> Result<Vec<PaymentEvent>, PaymentError> {
-        match self.reconcile(gateway).await? {
+        let gateway = services.gateway.as_ref();
+        match self.reconcile(services).await? {
             None => Err(PaymentError::GatewayOutcomeUnknown(
                 "the provider has not told whether it holds an authorization; \
                  void again later"
@@ -379,27 +391,28 @@ async fn authorize(
     payment_id: PaymentId,
     amount: Money,
     payment_method_token: String,
-    gateway: &dyn PaymentGateway,
+    services: &PaymentServices,
 ) -> Result<Vec<PaymentEvent>, PaymentError> {
     let amount = payable(amount)?;
-    let outcome = authorization_outcome(payment_id, amount, payment_method_token, gateway).await?;
+    let outcome = authorization_outcome(payment_id, amount, payment_method_token, services).await?;
     Ok(vec![outcome])
 }
 
 /// Sends the authorization of `payment_id` and turns every answer that is a fact into the
-/// event recording it. Answers that record nothing are errors.
+/// event recording it. Answers that record nothing are errors. When the answer is lost, the
+/// token is kept (never in the event) so that reconciliation can repeat the request.
 async fn authorization_outcome(
     payment_id: PaymentId,
     amount: Money,
     payment_method_token: String,
-    gateway: &dyn PaymentGateway,
+    services: &PaymentServices,
 ) -> Result<PaymentEvent, PaymentError> {
     let request = AuthorizeRequest {
         idempotency_key: authorization_key(payment_id),
         amount,
         payment_method_token: payment_method_token.clone(),
     };
-    match gateway.authorize(request).await {
+    match services.gateway.authorize(request).await {
         Ok(authorization) => Ok(PaymentEvent::PaymentAuthorized {
             payment_id,
             amount,
@@ -411,12 +424,17 @@ async fn authorization_outcome(
             code,
             message,
         }),
-        Err(GatewayError::Unknown(reason)) => Ok(PaymentEvent::PaymentAuthorizationUnknown {
-            payment_id,
-            amount,
-            payment_method_token,
-            reason,
-        }),
+        Err(GatewayError::Unknown(reason)) => {
+            services
+                .tokens
+                .keep(payment_id, &payment_method_token)
+                .await?;
+            Ok(PaymentEvent::PaymentAuthorizationUnknown {
+                payment_id,
+                amount,
+                reason,
+            })
+        }
         Err(GatewayError::Transient(reason)) => Err(PaymentError::GatewayUnavailable(reason)),
         Err(GatewayError::Rejected(reason)) => Err(PaymentError::GatewayRejected(reason)),
     }
@@ -461,13 +479,9 @@ impl Aggregate for Payment {
                 self.decline = Some(Decline { code, message });
             }
             PaymentEvent::PaymentAuthorizationUnknown {
-                payment_id,
-                amount,
-                payment_method_token,
-                ..
+                payment_id, amount, ..
             } => {
                 self.open(payment_id, amount, PaymentStatus::AuthorizationUnknown);
-                self.payment_method_token = Some(payment_method_token);
             }
             PaymentEvent::PaymentCaptured {
                 amount,
@@ -497,7 +511,6 @@ impl Payment {
         self.id = Some(payment_id);
         self.status = Some(status);
         self.amount = Some(amount);
-        self.payment_method_token = None;
         self.captured = Some(Money::zero(amount.currency()));
         self.refunded = Some(Money::zero(amount.currency()));
     }

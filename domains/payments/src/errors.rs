@@ -3,7 +3,7 @@
 
 use shared_kernel::{Currency, Money, RefundId};
 
-use crate::ports::GatewayError;
+use crate::ports::{GatewayError, TokenStoreError};
 use crate::values::PaymentStatus;
 
 /// Why a payment command was refused. A refused command records nothing.
@@ -55,6 +55,9 @@ pub enum PaymentError {
     /// The provider refused the operation itself; retrying will not help.
     #[error("payment provider rejected the request: {0}")]
     GatewayRejected(String),
+    /// The payment method token store failed; nothing happened. Retrying is safe.
+    #[error(transparent)]
+    TokensUnavailable(#[from] TokenStoreError),
 }
 
 impl PaymentError {
@@ -72,6 +75,7 @@ impl PaymentError {
             PaymentError::GatewayUnavailable(_) => "gateway_unavailable",
             PaymentError::GatewayOutcomeUnknown(_) => "gateway_outcome_unknown",
             PaymentError::GatewayRejected(_) => "gateway_rejected",
+            PaymentError::TokensUnavailable(_) => "payment_tokens_unavailable",
         }
     }
 
@@ -79,7 +83,9 @@ impl PaymentError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            PaymentError::GatewayUnavailable(_) | PaymentError::GatewayOutcomeUnknown(_)
+            PaymentError::GatewayUnavailable(_)
+                | PaymentError::GatewayOutcomeUnknown(_)
+                | PaymentError::TokensUnavailable(_)
         )
     }
 }

@@ -1,5 +1,10 @@
-//! What happened to payments. Event type strings and version "1" are part of the stored
-//! format: never rename them; add an upcaster and a new version instead.
+//! What happened to payments. Event type strings are part of the stored format: never change
+//! them. Payloads are plain data, never re-validated when read (ADR 0014).
+//!
+//! No secret enters these events: the payment method token that an unknown authorization
+//! needs for reconciliation waits in [`PaymentMethodTokens`](crate::ports::PaymentMethodTokens)
+//! (ADR 0016). The first release's `PaymentAuthorizationUnknown` did carry it; reading such
+//! an event drops it.
 
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
@@ -28,7 +33,6 @@ pub enum PaymentEvent {
     PaymentAuthorizationUnknown {
         payment_id: PaymentId,
         amount: Money,
-        payment_method_token: String,
         reason: String,
     },
     /// The provider took `amount`; `total_captured` is the sum of all captures so far.

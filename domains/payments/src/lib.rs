@@ -32,8 +32,9 @@ pub use commands::PaymentCommand;
 pub use errors::PaymentError;
 pub use events::PaymentEvent;
 pub use ports::{
-    Authorization, AuthorizeRequest, CaptureReceipt, CaptureRequest, GatewayError, PaymentGateway,
-    RefundReceipt, RefundRequest, VoidRequest,
+    Authorization, AuthorizeRequest, CaptureReceipt, CaptureRequest, GatewayError,
+    InMemoryPaymentMethodTokens, PaymentGateway, PaymentMethodTokens, RefundReceipt, RefundRequest,
+    TokenStoreError, VoidRequest,
 };
 pub use values::{
     authorization_key, capture_key, refund_key, void_key, Capture, Decline, DeclineCode,

@@ -1,7 +1,7 @@
 //! What the payments context needs from the outside: a payment provider.
 
 use async_trait::async_trait;
-use shared_kernel::Money;
+use shared_kernel::{Money, PaymentId};
 
 use crate::values::DeclineCode;
 
@@ -107,4 +107,100 @@ pub trait PaymentGateway: Send + Sync {
 
     /// Returns `amount` of what was captured; several partial refunds may add up to it.
     async fn refund(&self, request: RefundRequest) -> Result<RefundReceipt, GatewayError>;
+}
+
+/// The token store failed; nothing was kept or forgotten. Retrying later may succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("payment method token store unavailable: {0}")]
+pub struct TokenStoreError(pub String);
+
+/// Where a shopper's payment method token waits while a payment may still need it, so that
+/// it never has to enter an event (ADR 0016).
+///
+/// The checkout keeps the token here when it starts and forgets it when it ends; a payment
+/// whose authorization outcome is unknown keeps it so that reconciliation can repeat the
+/// identical request. The store is short-lived by design: the application purges what was
+/// kept long ago, and a token that is gone is treated as expired, never guessed.
+#[async_trait]
+pub trait PaymentMethodTokens: Send + Sync {
+    /// Keeps `token` for `payment_id`, replacing one kept before.
+    async fn keep(&self, payment_id: PaymentId, token: &str) -> Result<(), TokenStoreError>;
+
+    /// The token kept for `payment_id`, if any.
+    async fn token(&self, payment_id: PaymentId) -> Result<Option<String>, TokenStoreError>;
+
+    /// Forgets the token of `payment_id`; `Ok` also when none is kept.
+    async fn forget(&self, payment_id: PaymentId) -> Result<(), TokenStoreError>;
+
+    /// Forgets every token kept before `cutoff`; returns how many.
+    async fn forget_kept_before(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, TokenStoreError>;
+}
+
+/// Tokens in memory, for tests and examples: nothing survives the process.
+#[derive(Debug, Default)]
+pub struct InMemoryPaymentMethodTokens {
+    tokens: std::sync::Mutex<
+        std::collections::HashMap<PaymentId, (String, chrono::DateTime<chrono::Utc>)>,
+    >,
+}
+
+impl InMemoryPaymentMethodTokens {
+    /// The store with `token` already kept for `payment_id`.
+    pub fn with(self, payment_id: PaymentId, token: &str) -> Self {
+        self.tokens()
+            .insert(payment_id, (token.to_owned(), chrono::Utc::now()));
+        self
+    }
+
+    /// The token kept for `payment_id`, read without a runtime (for tests).
+    pub fn kept(&self, payment_id: PaymentId) -> Option<String> {
+        self.tokens()
+            .get(&payment_id)
+            .map(|(token, _)| token.clone())
+    }
+
+    fn tokens(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<PaymentId, (String, chrono::DateTime<chrono::Utc>)>,
+    > {
+        self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl PaymentMethodTokens for InMemoryPaymentMethodTokens {
+    async fn keep(&self, payment_id: PaymentId, token: &str) -> Result<(), TokenStoreError> {
+        self.tokens()
+            .insert(payment_id, (token.to_owned(), chrono::Utc::now()));
+        Ok(())
+    }
+
+    async fn token(&self, payment_id: PaymentId) -> Result<Option<String>, TokenStoreError> {
+        Ok(self
+            .tokens()
+            .get(&payment_id)
+            .map(|(token, _)| token.clone()))
+    }
+
+    async fn forget(&self, payment_id: PaymentId) -> Result<(), TokenStoreError> {
+        self.tokens().remove(&payment_id);
+        Ok(())
+    }
+
+    async fn forget_kept_before(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, TokenStoreError> {
+        let mut tokens = self.tokens();
+        let before = tokens.len();
+        tokens.retain(|_, (_, kept_at)| *kept_at >= cutoff);
+        Ok((before - tokens.len()) as u64)
+    }
 }

@@ -132,7 +132,6 @@ mod tests {
         PaymentEvent::PaymentAuthorizationUnknown {
             payment_id: payment_id(),
             amount: eur("50.00"),
-            payment_method_token: "tok_timeout".into(),
             reason: "timeout".into(),
         }
     }

@@ -26,7 +26,7 @@ use cqrs_es::persist::PersistedEventRepository;
 use inventory::StockItem;
 use orders::Order;
 use payment_sandbox::SandboxGateway;
-use payments::{Payment, PaymentServices};
+use payments::{Payment, PaymentMethodTokens, PaymentServices};
 use rest::ApiState;
 use runtime::{
     CommandExecutor, Deadlines, EventFeed, EventSourcedExecutor, FeedSignal, HealthCheck,
@@ -67,6 +67,7 @@ struct StorePorts {
     idempotency: Arc<dyn IdempotencyStore>,
     health: Arc<dyn HealthCheck>,
     deadlines: Arc<dyn Deadlines>,
+    tokens: Arc<dyn PaymentMethodTokens>,
 }
 
 impl StorePorts {
@@ -78,6 +79,7 @@ impl StorePorts {
             + IdempotencyStore
             + HealthCheck
             + Deadlines
+            + PaymentMethodTokens
             + 'static,
     {
         let store = Arc::new(store);
@@ -87,7 +89,8 @@ impl StorePorts {
             read_models: store.clone(),
             idempotency: store.clone(),
             health: store.clone(),
-            deadlines: store,
+            deadlines: store.clone(),
+            tokens: store,
         }
     }
 }
@@ -165,9 +168,7 @@ where
     let payments: Arc<dyn CommandExecutor<Payment>> = Arc::new(
         EventSourcedExecutor::new(
             repository(),
-            PaymentServices {
-                gateway: Arc::new(gateway),
-            },
+            PaymentServices::new(Arc::new(gateway), ports.tokens.clone()),
         )
         .with_signal(signal.clone()),
     );
@@ -188,6 +189,7 @@ where
         }),
         payments: Arc::new(GatewayPayments {
             payments: payments.clone(),
+            tokens: ports.tokens.clone(),
         }),
         orders: Arc::new(OrdersPlacement {
             orders: orders.orders().clone(),
@@ -233,6 +235,7 @@ where
             checkout_started,
             read_models: ports.read_models,
             idempotency: ports.idempotency,
+            payment_tokens: ports.tokens,
             health: ports.health,
             clock,
         },
@@ -386,6 +389,10 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
 /// Idempotency keys are promised to work for at least 24 hours; they are kept for 72.
 const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::hours(72);
 
+/// Payment method tokens wait only while a checkout runs (seconds); one left behind by a crash
+/// is forgotten after this long (ADR 0016).
+const PAYMENT_TOKEN_RETENTION: chrono::Duration = chrono::Duration::hours(24);
+
 async fn purge_idempotency_keys(api: ApiState, mut shutdown: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(Duration::from_secs(3600));
     loop {
@@ -398,6 +405,12 @@ async fn purge_idempotency_keys(api: ApiState, mut shutdown: watch::Receiver<boo
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
             Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
+        }
+        let before = api.clock.now() - PAYMENT_TOKEN_RETENTION;
+        match api.payment_tokens.forget_kept_before(before).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "forgot payment method tokens left behind"),
+            Err(error) => tracing::warn!(%error, "could not purge payment method tokens"),
         }
     }
 }

@@ -6,6 +6,11 @@
 //! bring a checkout back when it must be retried or a payment has waited too long. Every step
 //! carries an id derived from the checkout, and every participant treats a repeat as a no-op,
 //! so at-least-once delivery gives exactly-once effects (ADR 0013).
+//!
+//! Every step runs in the flow of the checkout (ADR 0014): its commands carry the correlation
+//! id of the request that started the checkout, read back from the checkout's own events, and
+//! name as their cause the checkout event the step was decided from. So one checkout's events
+//! in every context share one correlation id, whichever instance or process runs the step.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -17,9 +22,10 @@ use checkout::ports::{
 use checkout::saga::{next_steps, SagaStep};
 use checkout::{Checkout, CheckoutCommand};
 use chrono::Duration;
+use runtime::causation::{self, Cause};
 use runtime::{
-    CommandError, CommandExecutor, CommandMetadata, CommitOutcome, Cursor, Deadline, Deadlines,
-    EventFeed, ProjectionStore, StoreError,
+    event_id, CommandError, CommandExecutor, CommandMetadata, CommitOutcome, Cursor, Deadline,
+    Deadlines, EventFeed, Loaded, ProjectionStore, StoreError,
 };
 use shared_kernel::{CheckoutId, Clock};
 use tokio::sync::watch;
@@ -154,8 +160,9 @@ impl CheckoutSaga {
             }
             let steps = next_steps(&loaded.aggregate);
             if steps.is_empty() {
-                // Timers of a checkout that finished here are no longer needed; one that was
-                // already finished has none left worth a write (a late timer is harmless).
+                // Timers and the payment method token of a checkout that finished here are no
+                // longer needed; one that was already finished has none left worth a write (a
+                // late timer is harmless, a token left by a crash is purged).
                 self.retries
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -163,14 +170,26 @@ impl CheckoutSaga {
                 if progressed {
                     self.deadlines.cancel(&retry_key(id)).await?;
                     self.deadlines.cancel(&payment_key(id)).await?;
+                    if let Err(error) = self
+                        .participants
+                        .payments
+                        .forget_payment_method(checkout::payment_id(id))
+                        .await
+                    {
+                        tracing::warn!(checkout = %id, %error, "payment method token left to the purge");
+                    }
                 }
                 return Ok(());
             }
+            let cause = cause_of(id, &loaded);
             let checkout = &loaded.aggregate;
-            let outcomes = futures::future::join_all(
-                steps
-                    .into_iter()
-                    .map(|step| self.perform(id, checkout, step)),
+            let outcomes = causation::within(
+                cause,
+                futures::future::join_all(
+                    steps
+                        .into_iter()
+                        .map(|step| self.perform(id, checkout, step)),
+                ),
             )
             .await;
             let mut recorded = false;
@@ -179,7 +198,7 @@ impl CheckoutSaga {
                 match outcome {
                     Ok(Some((boundary, command))) => {
                         self.reached(&format!("before:{boundary}"));
-                        self.record(&key, command).await?;
+                        causation::within(cause, self.record(&key, command)).await?;
                         self.reached(&format!("after:{boundary}"));
                         recorded = true;
                         progressed = true;
@@ -255,15 +274,8 @@ impl CheckoutSaga {
                 };
                 (boundary, outcome.into_command(sku))
             }
-            SagaStep::AuthorizePayment {
-                payment_id,
-                amount,
-                payment_method_token,
-            } => {
-                let outcome = p
-                    .payments
-                    .authorize(payment_id, amount, &payment_method_token)
-                    .await?;
+            SagaStep::AuthorizePayment { payment_id, amount } => {
+                let outcome = p.payments.authorize(payment_id, amount).await?;
                 let deadline = now + self.settings.payment_timeout;
                 let boundary = match outcome {
                     AuthorizationOutcome::Authorized => "payment_authorized",
@@ -486,6 +498,25 @@ impl CheckoutSaga {
             }
         }
         tracing::info!("checkout saga stopped");
+    }
+}
+
+/// The flow a step of checkout `id` belongs to: the correlation id its events carry (a fresh
+/// one for a checkout recorded before correlation ids ran through), caused by the checkout
+/// event the step is decided from.
+fn cause_of(id: CheckoutId, loaded: &Loaded<Checkout>) -> Cause {
+    let correlation_id = loaded
+        .last_event
+        .as_ref()
+        .and_then(|metadata| metadata.correlation_id)
+        .unwrap_or_else(|| id.as_uuid());
+    Cause {
+        correlation_id,
+        causation_id: event_id(
+            <Checkout as cqrs_es::Aggregate>::TYPE,
+            &id.to_string(),
+            loaded.version,
+        ),
     }
 }
 

@@ -14,10 +14,8 @@ use checkout::ports::{
 };
 use chrono::Duration;
 use inventory::{InventoryError, StockCommand, StockItem};
-use orders::{
-    EmailAddress, NewAddress, NewOrderLine, Order, OrderCommand, OrderError, ShippingAddress,
-};
-use payments::{Payment, PaymentCommand, PaymentError, PaymentStatus};
+use orders::{NewOrderLine, Order, OrderCommand, OrderError};
+use payments::{Payment, PaymentCommand, PaymentError, PaymentMethodTokens, PaymentStatus};
 use runtime::{CommandError, CommandExecutor, CommandMetadata};
 use shared_kernel::{
     CartId, CheckoutId, Clock, Money, OrderId, PaymentId, Quantity, ReservationId, Sku,
@@ -112,6 +110,8 @@ impl StockReservations for InventoryReservations {
 
 pub struct GatewayPayments {
     pub payments: Arc<dyn CommandExecutor<Payment>>,
+    /// Where the shopper's token waits while the checkout runs (never in an event).
+    pub tokens: Arc<dyn PaymentMethodTokens>,
 }
 
 #[async_trait]
@@ -120,14 +120,24 @@ impl PaymentAuthorizations for GatewayPayments {
         &self,
         payment_id: PaymentId,
         amount: Money,
-        payment_method_token: &str,
     ) -> Result<AuthorizationOutcome, StepError> {
+        let Some(payment_method_token) = self.tokens.token(payment_id).await.map_err(retry)? else {
+            // Kept too long and purged: asking the shopper again is the only honest answer.
+            tracing::warn!(%payment_id, "no payment method token kept for the checkout");
+            return Ok(AuthorizationOutcome::Declined {
+                message: "Your payment details expired. Please check out again.".to_owned(),
+            });
+        };
         let command = PaymentCommand::AuthorizePayment {
             payment_id,
             amount,
-            payment_method_token: payment_method_token.to_owned(),
+            payment_method_token,
         };
         self.outcome(payment_id, command).await
+    }
+
+    async fn forget_payment_method(&self, payment_id: PaymentId) -> Result<(), StepError> {
+        self.tokens.forget(payment_id).await.map_err(retry)
     }
 
     async fn reconcile(&self, payment_id: PaymentId) -> Result<AuthorizationOutcome, StepError> {
@@ -237,30 +247,14 @@ impl OrderPlacement for OrdersPlacement {
         let rejected = |error: OrderError| PlacementOutcome::Rejected {
             reason: error.to_string(),
         };
-        let email = match EmailAddress::parse(&order.email) {
-            Ok(email) => email,
-            Err(error) => return Ok(rejected(error)),
-        };
-        let shipping = order.shipping;
-        let address = match ShippingAddress::new(NewAddress {
-            name: shipping.name,
-            line1: shipping.line1,
-            line2: shipping.line2,
-            city: shipping.city,
-            postal_code: shipping.postal_code,
-            region: shipping.region,
-            country: shipping.country,
-            phone: shipping.phone,
-        }) {
-            Ok(address) => address,
-            Err(error) => return Ok(rejected(error)),
-        };
+        // The email and address were checked when the checkout was accepted; they reach the
+        // order as the same typed values.
         let command = OrderCommand::PlaceOrder {
             order_id: order.order_id,
             checkout_id: Some(order.checkout_id),
             customer_id: order.customer_id,
-            email,
-            shipping_address: address,
+            email: order.email,
+            shipping_address: order.shipping,
             currency: order.currency,
             lines: order
                 .lines

@@ -8,15 +8,14 @@
 use std::sync::Arc;
 
 use carts::ports::{PriceList, PriceLookupError};
-use orders::{
-    apply_order_event, EmailAddress, NewOrderLine, Order, OrderCommand, OrderError, OrderView,
-    ShippingAddress,
-};
+use orders::{apply_order_event, NewOrderLine, Order, OrderCommand, OrderError, OrderView};
 use runtime::projection::ProjectionError;
 use runtime::WorkingSet;
 use runtime::{CommandError, CommandExecutor, CommandMetadata, Executed, FeedEvent, Projection};
 use serde_json::json;
-use shared_kernel::{Clock, Currency, CustomerId, OrderId, Quantity, Sku};
+use shared_kernel::{
+    Clock, Currency, CustomerId, EmailAddress, OrderId, PostalAddress, Quantity, Sku,
+};
 
 pub const ORDERS_VIEW: &str = "orders";
 pub const ORDERS_BY_CUSTOMER_VIEW: &str = "orders_by_customer";
@@ -43,7 +42,7 @@ pub struct OrderLineRequest {
 pub struct PlaceOrderRequest {
     pub customer_id: Option<CustomerId>,
     pub email: EmailAddress,
-    pub shipping_address: ShippingAddress,
+    pub shipping_address: PostalAddress,
     pub currency: Currency,
     pub lines: Vec<OrderLineRequest>,
 }
@@ -176,7 +175,8 @@ impl Projection for OrdersProjection {
                 let id = format!("{}{order_id}", customer_index_prefix(customer_id));
                 documents.put(ORDERS_BY_CUSTOMER_VIEW, &id, entry.clone());
             }
-            let email = EmailAddress::parse(&view.email).map_err(|e| malformed(event, e))?;
+            // As recorded: an address accepted under older rules is still indexed.
+            let email = EmailAddress::recorded(view.email.clone());
             let id = format!("{}{order_id}", email_index_prefix(&email));
             documents.put(ORDERS_BY_EMAIL_VIEW, &id, entry);
         }

@@ -41,7 +41,6 @@ fn authorize() -> SagaStep {
     SagaStep::AuthorizePayment {
         payment_id: payment_id(checkout_id()),
         amount: total(),
-        payment_method_token: "tok_visa".into(),
     }
 }
 
@@ -150,7 +149,7 @@ fn an_authorized_payment_places_the_order_with_everything_it_needs() {
             checkout_id: checkout_id(),
             cart_id: cart_id(),
             customer_id: Some(customer()),
-            email: "ada@example.com".into(),
+            email: email(),
             shipping: shipping(),
             currency: shared_kernel::Currency::EUR,
             lines: lines(),
@@ -446,7 +445,7 @@ fn a_run_with_a_line_out_of_stock_fails_and_releases_what_it_held() {
     assert_eq!(
         checkout.failure(),
         Some(&FailureReason::OutOfStock {
-            sku: cap(),
+            sku: cap().into(),
             title: "Cap".into()
         })
     );

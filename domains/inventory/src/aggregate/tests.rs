@@ -36,7 +36,7 @@ fn at(hour: u32) -> DateTime<Utc> {
 
 fn received(n: u32) -> StockEvent {
     StockEvent::StockReceived {
-        sku: sku(),
+        sku: sku().into(),
         quantity: qty(n),
         reference: None,
     }
@@ -44,7 +44,7 @@ fn received(n: u32) -> StockEvent {
 
 fn adjusted(delta: i64, reason: AdjustmentReason) -> StockEvent {
     StockEvent::StockAdjusted {
-        sku: sku(),
+        sku: sku().into(),
         delta,
         reason,
     }
@@ -154,7 +154,7 @@ fn the_first_receipt_creates_the_item() {
             reference: Some("PO-1001".into()),
         })
         .then_expect_events(vec![StockEvent::StockReceived {
-            sku: sku(),
+            sku: sku().into(),
             quantity: qty(10),
             reference: Some("PO-1001".into()),
         }]);

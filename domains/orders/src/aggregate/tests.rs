@@ -4,16 +4,16 @@ use chrono::{DateTime, TimeZone, Utc};
 use cqrs_es::test::TestFramework;
 use cqrs_es::{Aggregate, DomainEvent};
 use shared_kernel::{
-    CheckoutId, Currency, CustomerId, Money, MoneyError, OrderId, PaymentId, ProductId, Quantity,
-    Sku,
+    AddressData, CheckoutId, Currency, CustomerId, EmailAddress, Money, MoneyError, OrderId,
+    PaymentId, PostalAddress, ProductId, Quantity, Sku,
 };
 use uuid::Uuid;
 
 use super::Order;
 use crate::commands::{NewOrderLine, OrderCommand};
 use crate::errors::OrderError;
-use crate::events::OrderEvent;
-use crate::values::{EmailAddress, NewAddress, OrderLine, OrderStatus, ShippingAddress};
+use crate::events::{OrderEvent, OrderLineData};
+use crate::values::{OrderLine, OrderStatus};
 
 type OrderTest = TestFramework<Order>;
 
@@ -57,14 +57,14 @@ fn email() -> EmailAddress {
     EmailAddress::parse("ada@example.com").unwrap()
 }
 
-fn address() -> ShippingAddress {
-    ShippingAddress::new(NewAddress {
+fn address() -> PostalAddress {
+    PostalAddress::new(AddressData {
         name: "Ada Lovelace".into(),
         line1: "1 Analytical Way".into(),
         city: "London".into(),
         postal_code: "N1 9GU".into(),
         country: "GB".into(),
-        ..NewAddress::default()
+        ..AddressData::default()
     })
     .unwrap()
 }
@@ -83,7 +83,7 @@ fn new_line(sku_raw: &str, quantity: u32, unit_price: Money) -> NewOrderLine {
     }
 }
 
-fn order_line(sku_raw: &str, quantity: u32, unit_price: Money) -> OrderLine {
+fn order_line(sku_raw: &str, quantity: u32, unit_price: Money) -> OrderLineData {
     OrderLine::new(
         sku(sku_raw),
         tee_id(),
@@ -93,6 +93,7 @@ fn order_line(sku_raw: &str, quantity: u32, unit_price: Money) -> OrderLine {
         Currency::EUR,
     )
     .unwrap()
+    .data()
 }
 
 fn place_with(checkout_id: Option<CheckoutId>, lines: Vec<NewOrderLine>) -> OrderCommand {
@@ -125,8 +126,8 @@ fn placed() -> OrderEvent {
         order_id: order_id(),
         checkout_id: Some(checkout(1)),
         customer_id: Some(customer()),
-        email: email(),
-        shipping_address: address(),
+        email: email().into(),
+        shipping_address: address().into(),
         currency: Currency::EUR,
         lines: vec![
             order_line("TEE-S", 2, eur("19.90")),
@@ -241,8 +242,8 @@ fn placing_an_order_stores_unit_prices_in_minor_units() {
     else {
         panic!("expected OrderPlaced, got {events:?}");
     };
-    assert_eq!(lines[0].unit_price().to_string(), "19.90 EUR");
-    assert_eq!(lines[0].line_total().to_string(), "59.70 EUR");
+    assert_eq!(lines[0].unit_price.to_string(), "19.90 EUR");
+    assert_eq!(lines[0].line_total.to_string(), "59.70 EUR");
     assert_eq!(subtotal.to_string(), "59.70 EUR");
     assert_eq!(shipping_total.to_string(), "0.00 EUR");
     assert_eq!(total.to_string(), "59.70 EUR");

@@ -13,6 +13,7 @@ use super::{Payment, PaymentServices};
 use crate::commands::PaymentCommand;
 use crate::errors::PaymentError;
 use crate::events::PaymentEvent;
+use crate::ports::InMemoryPaymentMethodTokens;
 use crate::ports::{
     Authorization, AuthorizeRequest, CaptureReceipt, CaptureRequest, GatewayError, PaymentGateway,
     RefundReceipt, RefundRequest, VoidRequest,
@@ -133,8 +134,13 @@ fn gateway() -> ScriptedGateway {
     ScriptedGateway::default()
 }
 
+/// The token store as the checkout leaves it: the shopper's token kept for the payment.
+fn kept_tokens() -> Arc<InMemoryPaymentMethodTokens> {
+    Arc::new(InMemoryPaymentMethodTokens::default().with(payment_id(), TOKEN))
+}
+
 fn payment_test(gateway: &Arc<ScriptedGateway>) -> TestFramework<Payment> {
-    TestFramework::with(PaymentServices::new(gateway.clone()))
+    TestFramework::with(PaymentServices::new(gateway.clone(), kept_tokens()))
 }
 
 fn authorization(id: &str) -> Result<Authorization, GatewayError> {
@@ -212,7 +218,6 @@ fn authorization_unknown() -> PaymentEvent {
     PaymentEvent::PaymentAuthorizationUnknown {
         payment_id: payment_id(),
         amount: eur("50.00"),
-        payment_method_token: TOKEN.into(),
         reason: "timed out".into(),
     }
 }
@@ -276,6 +281,37 @@ fn an_authorization_timeout_records_that_the_outcome_is_unknown() {
         .given_no_previous_events()
         .when(authorize("50.00"))
         .then_expect_events(vec![authorization_unknown()]);
+}
+
+#[test]
+fn an_unknown_outcome_keeps_the_token_for_reconciliation_outside_the_event() {
+    let gateway = Arc::new(gateway().authorizes(Err(GatewayError::Unknown("timed out".into()))));
+    let tokens = Arc::new(InMemoryPaymentMethodTokens::default());
+    let events = TestFramework::<Payment>::with(PaymentServices::new(gateway, tokens.clone()))
+        .given_no_previous_events()
+        .when(authorize("50.00"))
+        .inspect_result()
+        .unwrap();
+    assert_eq!(events, vec![authorization_unknown()]);
+    let stored = serde_json::to_string(&events).unwrap();
+    assert!(!stored.contains(TOKEN), "{stored}");
+    assert_eq!(tokens.kept(payment_id()).as_deref(), Some(TOKEN));
+}
+
+#[test]
+fn reconciling_without_a_kept_token_stays_unknown_and_sends_nothing() {
+    let gateway = Arc::new(gateway().authorizes(authorization(AUTH)));
+    let tokens = Arc::new(InMemoryPaymentMethodTokens::default());
+    let error = TestFramework::<Payment>::with(PaymentServices::new(gateway.clone(), tokens))
+        .given(vec![authorization_unknown()])
+        .when(PaymentCommand::ReconcileAuthorization)
+        .inspect_result()
+        .unwrap_err();
+    assert!(
+        matches!(error, PaymentError::GatewayOutcomeUnknown(_)),
+        "{error}"
+    );
+    assert_eq!(gateway.calls(), vec![]);
 }
 
 #[test]
