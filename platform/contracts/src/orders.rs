@@ -1,0 +1,223 @@
+//! `orders.*`: what was bought, where it goes and how far it has got: what warehouses, mail
+//! and accounting follow. `order_placed` carries personal data (email, address; ADR 0016).
+
+use chrono::{DateTime, Utc};
+use orders::{Order, OrderEvent, OrderLineData};
+use runtime::{ContractSchema, FeedEvent, PublishError, PublishedEvent};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use shared_kernel::AddressData;
+use uuid::Uuid;
+
+use crate::{decode, publish as published, schema_of, stream_uuid, Contract, MoneyV1};
+
+/// Where an order ships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AddressV1 {
+    /// Recipient.
+    pub name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub postal_code: String,
+    /// State, province or county, where the country uses one.
+    pub region: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub phone: Option<String>,
+}
+
+impl From<AddressData> for AddressV1 {
+    fn from(address: AddressData) -> Self {
+        Self {
+            name: address.name,
+            line1: address.line1,
+            line2: address.line2,
+            city: address.city,
+            postal_code: address.postal_code,
+            region: address.region,
+            country: address.country,
+            phone: address.phone,
+        }
+    }
+}
+
+/// One line of an order, at the price agreed at checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderLineV1 {
+    pub sku: String,
+    pub product_id: Uuid,
+    pub title: String,
+    #[schemars(range(min = 1))]
+    pub quantity: u32,
+    pub unit_price: MoneyV1,
+    /// `unit_price × quantity`.
+    pub line_total: MoneyV1,
+}
+
+impl From<OrderLineData> for OrderLineV1 {
+    fn from(line: OrderLineData) -> Self {
+        Self {
+            sku: line.sku,
+            product_id: line.product_id.as_uuid(),
+            title: line.title,
+            quantity: line.quantity.get(),
+            unit_price: line.unit_price.into(),
+            line_total: line.line_total.into(),
+        }
+    }
+}
+
+/// An order exists: what was bought, by whom, shipped where, for how much.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderPlacedV1 {
+    pub order_id: Uuid,
+    /// The checkout that placed it; absent for orders staff placed by hand.
+    pub checkout_id: Option<Uuid>,
+    /// Absent for a guest.
+    pub customer_id: Option<Uuid>,
+    pub email: String,
+    pub shipping_address: AddressV1,
+    /// ISO 4217 code of every amount in the order.
+    pub currency: String,
+    pub lines: Vec<OrderLineV1>,
+    pub subtotal: MoneyV1,
+    pub shipping_total: MoneyV1,
+    /// What the shopper pays: `subtotal + shipping_total`.
+    pub total: MoneyV1,
+    pub placed_at: DateTime<Utc>,
+}
+
+impl Contract for OrderPlacedV1 {
+    const TYPE: &'static str = "orders.order_placed";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "An order was placed: its lines, totals, contact email and shipping address.";
+}
+
+/// The order's total was paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderPaidV1 {
+    pub order_id: Uuid,
+    pub payment_id: Uuid,
+    pub amount: MoneyV1,
+}
+
+impl Contract for OrderPaidV1 {
+    const TYPE: &'static str = "orders.order_paid";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "An order was paid in full; it is ready to ship.";
+}
+
+/// The order was handed to a carrier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderFulfilledV1 {
+    pub order_id: Uuid,
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+impl Contract for OrderFulfilledV1 {
+    const TYPE: &'static str = "orders.order_fulfilled";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "An order was handed to a carrier.";
+}
+
+/// The order was delivered and closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderCompletedV1 {
+    pub order_id: Uuid,
+}
+
+impl Contract for OrderCompletedV1 {
+    const TYPE: &'static str = "orders.order_completed";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "An order was delivered and closed.";
+}
+
+/// The order was cancelled before it shipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderCancelledV1 {
+    pub order_id: Uuid,
+    pub reason: String,
+    /// Whether money had come in (a refund is due).
+    pub was_paid: bool,
+}
+
+impl Contract for OrderCancelledV1 {
+    const TYPE: &'static str = "orders.order_cancelled";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "An order was cancelled before it shipped.";
+}
+
+pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError> {
+    let order_id = stream_uuid(event)?;
+    Ok(Some(match decode::<Order>(event)? {
+        OrderEvent::OrderPlaced {
+            checkout_id,
+            customer_id,
+            email,
+            shipping_address,
+            currency,
+            lines,
+            subtotal,
+            shipping_total,
+            total,
+            placed_at,
+            ..
+        } => published(
+            event,
+            OrderPlacedV1 {
+                order_id,
+                checkout_id: checkout_id.map(|id| id.as_uuid()),
+                customer_id: customer_id.map(|id| id.as_uuid()),
+                email,
+                shipping_address: shipping_address.into(),
+                currency: currency.code().to_owned(),
+                lines: lines.into_iter().map(OrderLineV1::from).collect(),
+                subtotal: subtotal.into(),
+                shipping_total: shipping_total.into(),
+                total: total.into(),
+                placed_at,
+            },
+        )?,
+        OrderEvent::OrderPaid { payment_id, amount } => published(
+            event,
+            OrderPaidV1 {
+                order_id,
+                payment_id: payment_id.as_uuid(),
+                amount: amount.into(),
+            },
+        )?,
+        OrderEvent::OrderFulfilled {
+            carrier,
+            tracking_number,
+        } => published(
+            event,
+            OrderFulfilledV1 {
+                order_id,
+                carrier,
+                tracking_number,
+            },
+        )?,
+        OrderEvent::OrderCompleted {} => published(event, OrderCompletedV1 { order_id })?,
+        OrderEvent::OrderCancelled { reason, was_paid } => published(
+            event,
+            OrderCancelledV1 {
+                order_id,
+                reason,
+                was_paid,
+            },
+        )?,
+    }))
+}
+
+pub fn schemas() -> Vec<ContractSchema> {
+    vec![
+        schema_of::<OrderPlacedV1>(),
+        schema_of::<OrderPaidV1>(),
+        schema_of::<OrderFulfilledV1>(),
+        schema_of::<OrderCompletedV1>(),
+        schema_of::<OrderCancelledV1>(),
+    ]
+}
