@@ -20,6 +20,7 @@ mod deadlines;
 mod feed;
 mod idempotency;
 mod lease;
+mod notify;
 mod projection;
 mod tokens;
 

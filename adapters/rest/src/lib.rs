@@ -6,6 +6,7 @@
 pub mod carts;
 pub mod checkouts;
 pub mod dto;
+pub mod events;
 pub mod health;
 pub mod http;
 pub mod inventory;
@@ -45,6 +46,12 @@ pub struct ApiState {
     /// every started checkout in the feed anyway.
     pub checkout_started: Arc<dyn Fn(shared_kernel::CheckoutId) + Send + Sync>,
     pub read_models: Arc<dyn ReadModels>,
+    /// Published events for internal services, read from the feed (ADR 0015).
+    pub published: runtime::PublishedFeed,
+    /// Wakes long-polls and event streams when events may have been appended.
+    pub feed_signal: runtime::FeedSignal,
+    /// Turns true when the server is stopping, so that endless event streams end.
+    pub streams_closing: tokio::sync::watch::Receiver<bool>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Where a checkout's payment method token waits, never in an event (ADR 0016).
     pub payment_tokens: Arc<dyn ::payments::PaymentMethodTokens>,
@@ -97,6 +104,9 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(inventory::get_stock)
             .service(checkouts::start_checkout)
             .service(checkouts::get_checkout)
+            .service(events::list_events)
+            .service(events::stream_events)
+            .service(events::event_schemas)
             .default_service(web::to(route_not_found));
     }
 }

@@ -3,7 +3,9 @@
 use actix_web::{get, HttpResponse};
 use utoipa::OpenApi;
 
-use crate::{carts, checkouts, dto, health, http, inventory, orders, payments, problem, products};
+use crate::{
+    carts, checkouts, dto, events, health, http, inventory, orders, payments, problem, products,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +25,7 @@ use crate::{carts, checkouts, dto, health, http, inventory, orders, payments, pr
         payments::refund, payments::reconcile,
         inventory::receive, inventory::adjust, inventory::get_stock,
         checkouts::start_checkout, checkouts::get_checkout,
+        events::list_events, events::stream_events, events::event_schemas,
         health::live, health::ready,
     ),
     components(schemas(
@@ -37,6 +40,7 @@ use crate::{carts, checkouts, dto, health, http, inventory, orders, payments, pr
         dto::RefundDto, dto::PaymentDto,
         dto::ReceiveStockRequest, dto::AdjustStockRequest, dto::ReservationDto, dto::StockItemDto,
         dto::StartCheckoutRequest, dto::CheckoutFailureDto, dto::CheckoutDto,
+        events::EventPage, events::SchemaCatalog,
     )),
     tags(
         (name = "storefront", description = "What shoppers browse"),
@@ -46,6 +50,7 @@ use crate::{carts, checkouts, dto, health, http, inventory, orders, payments, pr
         (name = "payments", description = "Payments through the configured gateway (admin)"),
         (name = "inventory", description = "Stock levels, receipts and adjustments (admin)"),
         (name = "admin", description = "Catalog administration (unauthenticated for now)"),
+        (name = "events", description = "Published domain events for internal services: an ordered, resumable feed (long-poll and Server-Sent Events) and the schema of every type"),
         (name = "health", description = "Probes"),
     )
 )]

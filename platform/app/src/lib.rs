@@ -29,8 +29,9 @@ use payment_sandbox::SandboxGateway;
 use payments::{Payment, PaymentMethodTokens, PaymentServices};
 use rest::ApiState;
 use runtime::{
-    CommandExecutor, Deadlines, EventFeed, EventSourcedExecutor, FeedSignal, HealthCheck,
-    IdempotencyStore, Projection, ProjectionStore, ProjectorRunner, ReadModels,
+    CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor, FeedSignal,
+    HealthCheck, IdempotencyStore, Leases, Projection, ProjectionStore, ProjectorRunner,
+    PublishedFeed, ReadModels,
 };
 use shared_kernel::{CheckoutId, Clock, SystemClock};
 use tokio::sync::watch;
@@ -68,6 +69,10 @@ struct StorePorts {
     health: Arc<dyn HealthCheck>,
     deadlines: Arc<dyn Deadlines>,
     tokens: Arc<dyn PaymentMethodTokens>,
+    leases: Arc<dyn Leases>,
+    /// Set on PostgreSQL, whose commits other instances make too: it forwards their
+    /// notifications to this instance's feed readers.
+    postgres: Option<postgres_store::PostgresStore>,
 }
 
 impl StorePorts {
@@ -80,6 +85,7 @@ impl StorePorts {
             + HealthCheck
             + Deadlines
             + PaymentMethodTokens
+            + Leases
             + 'static,
     {
         let store = Arc::new(store);
@@ -90,7 +96,9 @@ impl StorePorts {
             idempotency: store.clone(),
             health: store.clone(),
             deadlines: store.clone(),
-            tokens: store,
+            tokens: store.clone(),
+            leases: store,
+            postgres: None,
         }
     }
 }
@@ -103,6 +111,12 @@ pub struct Wired {
     pub feed: Arc<dyn EventFeed>,
     pub projections: Arc<dyn ProjectionStore>,
     pub saga: Arc<CheckoutSaga>,
+    /// Every event's public form (ADR 0015), read by the feed routes and the deliveries.
+    pub published: PublishedFeed,
+    pub leases: Arc<dyn Leases>,
+    /// Ends open event streams when the server stops.
+    pub streams_closing: Arc<watch::Sender<bool>>,
+    postgres: Option<postgres_store::PostgresStore>,
 }
 
 /// Every read model the application maintains, each with its own checkpoint.
@@ -224,6 +238,9 @@ where
             }
         });
     });
+    let contracts: Arc<dyn EventContracts> = Arc::new(contracts::PublishedLanguage);
+    let published = PublishedFeed::new(ports.feed.clone(), contracts);
+    let (streams_closing, streams_closing_rx) = watch::channel(false);
     Ok(Wired {
         api: ApiState {
             catalog,
@@ -234,6 +251,9 @@ where
             checkouts,
             checkout_started,
             read_models: ports.read_models,
+            published: published.clone(),
+            feed_signal: signal.clone(),
+            streams_closing: streams_closing_rx,
             idempotency: ports.idempotency,
             payment_tokens: ports.tokens,
             health: ports.health,
@@ -243,6 +263,10 @@ where
         feed: ports.feed,
         projections: ports.projections,
         saga,
+        published,
+        leases: ports.leases,
+        streams_closing: Arc::new(streams_closing),
+        postgres: ports.postgres,
     })
 }
 
@@ -255,11 +279,11 @@ pub async fn open(settings: &Settings) -> Result<Wired, StartError> {
                 .map_err(|e| StartError::Store(e.to_string()))?;
             tracing::info!("using the PostgreSQL store");
             let factory = store.clone();
-            wire(
-                move || factory.event_repository(),
-                StorePorts::of(store),
-                settings,
-            )
+            let ports = StorePorts {
+                postgres: Some(store.clone()),
+                ..StorePorts::of(store)
+            };
+            wire(move || factory.event_repository(), ports, settings)
         }
         StoreUrl::Sqlite(path) => {
             if let Some(dir) = path.parent() {
@@ -294,8 +318,10 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting requests, lets in-flight ones finish, then stops the projectors.
+    /// Ends event streams, stops accepting requests, lets in-flight ones finish, then stops
+    /// the projectors.
     pub async fn stop(self) {
+        let _ = self.wired.streams_closing.send(true);
         self.server.stop(true).await;
         let _ = self.shutdown.send(true);
         let _ = self.server_task.await;
@@ -307,6 +333,7 @@ impl Running {
     /// Waits until the server stops by itself (on SIGINT or SIGTERM), then stops the rest.
     pub async fn wait(self) -> Result<(), StartError> {
         let result = self.server_task.await;
+        let _ = self.wired.streams_closing.send(true);
         let _ = self.shutdown.send(true);
         for task in self.projector_tasks {
             let _ = task.await;
@@ -345,6 +372,10 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         wired.signal.subscribe(),
         shutdown_rx.clone(),
     )));
+    if let Some(postgres) = wired.postgres.clone() {
+        let (signal, shutdown) = (wired.signal.clone(), shutdown_rx.clone());
+        tokio::spawn(async move { postgres.forward_appends(signal, shutdown).await });
+    }
     tokio::spawn(purge_idempotency_keys(wired.api.clone(), shutdown_rx));
 
     let listener = TcpListener::bind(settings.listen).map_err(|source| StartError::Listen {
@@ -362,7 +393,10 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             .wrap(actix_web::middleware::from_fn(rest::trace_requests))
             .configure(rest::configure(api.clone()))
     })
-    .shutdown_timeout(10);
+    .shutdown_timeout(10)
+    // `serve` handles SIGINT/SIGTERM itself, so that event streams end before the server
+    // waits for in-flight requests (an endless stream would hold it for the whole timeout).
+    .disable_signals();
     if let Some(workers) = settings.http_workers {
         server = server.workers(workers.max(1));
     }
@@ -417,5 +451,39 @@ async fn purge_idempotency_keys(api: ApiState, mut shutdown: watch::Receiver<boo
 
 /// `commerce serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.
 pub async fn serve(settings: Settings) -> Result<(), StartError> {
-    start(settings).await?.wait().await
+    let running = start(settings).await?;
+    let closing = Arc::clone(&running.wired.streams_closing);
+    let server = running.server.clone();
+    tokio::spawn(async move {
+        shutdown_requested().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = closing.send(true);
+        server.stop(true).await;
+    });
+    running.wait().await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_requested() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(terminate) => terminate,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch SIGTERM; only Ctrl-C stops the server");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
 }

@@ -112,6 +112,10 @@ impl EventContracts for PublishedLanguage {
         ]
         .concat()
     }
+
+    fn envelope_schema(&self) -> serde_json::Value {
+        envelope_schema()
+    }
 }
 
 /// The JSON Schema of the envelope every delivery wraps `data` in.

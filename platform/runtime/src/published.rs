@@ -113,6 +113,9 @@ pub trait EventContracts: Send + Sync {
 
     /// Every published type, each version, with its schema.
     fn schemas(&self) -> Vec<ContractSchema>;
+
+    /// The JSON Schema of the envelope ([`PublishedEvent`]).
+    fn envelope_schema(&self) -> Value;
 }
 
 /// Which published types a reader wants; empty means all of them.

@@ -1,0 +1,57 @@
+//! Wakes this instance's feed readers when any instance commits events (LISTEN/NOTIFY).
+
+use std::time::Duration;
+
+use runtime::FeedSignal;
+use sqlx::postgres::PgListener;
+use tokio::sync::watch;
+
+use crate::PostgresStore;
+
+/// The channel the `events_notify_appended` trigger notifies.
+const CHANNEL: &str = "commerce_events";
+
+impl PostgresStore {
+    /// Turns commit notifications into `signal` wake-ups until `shutdown` turns true,
+    /// reconnecting after a lost connection. Readers poll anyway, so a gap only costs latency.
+    pub async fn forward_appends(&self, signal: FeedSignal, mut shutdown: watch::Receiver<bool>) {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let listener = async {
+                let mut listener = PgListener::connect_with(&self.pool).await?;
+                listener.listen(CHANNEL).await?;
+                Ok::<_, sqlx::Error>(listener)
+            };
+            let mut listener = match listener.await {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::warn!(%error, "could not listen for appended events; polling only");
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            pause = Duration::from_millis(100);
+            // Events committed while no one listened would otherwise wait for the next poll.
+            signal.notify();
+            loop {
+                tokio::select! {
+                    received = listener.recv() => match received {
+                        Ok(_) => signal.notify(),
+                        Err(error) => {
+                            tracing::warn!(%error, "lost the event notification connection");
+                            break;
+                        }
+                    },
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+}
