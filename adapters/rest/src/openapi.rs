@@ -3,7 +3,9 @@
 use actix_web::{get, HttpResponse};
 use utoipa::OpenApi;
 
-use crate::{carts, checkouts, dto, health, http, inventory, orders, payments, problem, products};
+use crate::{
+    carts, checkouts, dto, health, http, inventory, orders, payments, problem, products, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +25,9 @@ use crate::{carts, checkouts, dto, health, http, inventory, orders, payments, pr
         payments::refund, payments::reconcile,
         inventory::receive, inventory::adjust, inventory::get_stock,
         checkouts::start_checkout, checkouts::get_checkout,
+        webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook,
+        webhooks::update_webhook, webhooks::delete_webhook, webhooks::list_deliveries,
+        webhooks::redeliver,
         health::live, health::ready,
     ),
     components(schemas(
@@ -37,6 +42,9 @@ use crate::{carts, checkouts, dto, health, http, inventory, orders, payments, pr
         dto::RefundDto, dto::PaymentDto,
         dto::ReceiveStockRequest, dto::AdjustStockRequest, dto::ReservationDto, dto::StockItemDto,
         dto::StartCheckoutRequest, dto::CheckoutFailureDto, dto::CheckoutDto,
+        webhooks::CreateWebhookRequest, webhooks::UpdateWebhookRequest, webhooks::WebhookEndpointDto,
+        webhooks::WebhookEndpointList, webhooks::DeletedWebhookDto, webhooks::WebhookAttemptDto,
+        webhooks::WebhookDeliveryDto, webhooks::WebhookDeliveryList,
     )),
     tags(
         (name = "storefront", description = "What shoppers browse"),
@@ -46,6 +54,7 @@ use crate::{carts, checkouts, dto, health, http, inventory, orders, payments, pr
         (name = "payments", description = "Payments through the configured gateway (admin)"),
         (name = "inventory", description = "Stock levels, receipts and adjustments (admin)"),
         (name = "admin", description = "Catalog administration (unauthenticated for now)"),
+        (name = "webhooks", description = "Signed deliveries of published events to HTTP endpoints (admin)"),
         (name = "health", description = "Probes"),
     )
 )]
