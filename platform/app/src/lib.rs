@@ -5,6 +5,7 @@
 pub mod config;
 pub mod demo;
 mod fault;
+mod stand_in_contracts;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -29,8 +30,9 @@ use payment_sandbox::SandboxGateway;
 use payments::{Payment, PaymentServices};
 use rest::ApiState;
 use runtime::{
-    CommandExecutor, Deadlines, EventFeed, EventSourcedExecutor, FeedSignal, HealthCheck,
-    IdempotencyStore, Projection, ProjectionStore, ProjectorRunner, ReadModels,
+    CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor, FeedSignal,
+    HealthCheck, IdempotencyStore, Leases, Projection, ProjectionStore, ProjectorRunner,
+    PublishedFeed, ReadModels, WebhookStore,
 };
 use shared_kernel::{CheckoutId, Clock, SystemClock};
 use tokio::sync::watch;
@@ -56,6 +58,8 @@ pub enum StartError {
     Demo(String),
     #[error("server error: {0}")]
     Server(std::io::Error),
+    #[error("could not start webhook delivery: {0}")]
+    Webhooks(String),
 }
 
 /// The ports every store adapter provides, as trait objects.
@@ -67,6 +71,8 @@ struct StorePorts {
     idempotency: Arc<dyn IdempotencyStore>,
     health: Arc<dyn HealthCheck>,
     deadlines: Arc<dyn Deadlines>,
+    webhooks: Arc<dyn WebhookStore>,
+    leases: Arc<dyn Leases>,
 }
 
 impl StorePorts {
@@ -78,6 +84,8 @@ impl StorePorts {
             + IdempotencyStore
             + HealthCheck
             + Deadlines
+            + WebhookStore
+            + Leases
             + 'static,
     {
         let store = Arc::new(store);
@@ -87,7 +95,9 @@ impl StorePorts {
             read_models: store.clone(),
             idempotency: store.clone(),
             health: store.clone(),
-            deadlines: store,
+            deadlines: store.clone(),
+            webhooks: store.clone(),
+            leases: store,
         }
     }
 }
@@ -100,6 +110,16 @@ pub struct Wired {
     pub feed: Arc<dyn EventFeed>,
     pub projections: Arc<dyn ProjectionStore>,
     pub saga: Arc<CheckoutSaga>,
+    /// Temporary: set from [`event_contracts`] until the contracts crate is wired.
+    pub event_contracts: Arc<dyn EventContracts>,
+    pub webhooks: Arc<dyn WebhookStore>,
+    pub leases: Arc<dyn Leases>,
+}
+
+/// The published contracts.
+fn event_contracts() -> Arc<dyn EventContracts> {
+    // replaced by the contracts crate
+    Arc::new(stand_in_contracts::StandInContracts)
 }
 
 /// Every read model the application maintains, each with its own checkpoint.
@@ -213,6 +233,7 @@ where
     }
     let catalog = Arc::new(CatalogService::new(products, skus, clock.clone()));
     let saga = Arc::new(saga);
+    let event_contracts = event_contracts();
     let runner = Arc::clone(&saga);
     let checkout_started: Arc<dyn Fn(CheckoutId) + Send + Sync> = Arc::new(move |id| {
         let runner = Arc::clone(&runner);
@@ -235,11 +256,19 @@ where
             idempotency: ports.idempotency,
             health: ports.health,
             clock,
+            event_contracts: event_contracts.clone(),
+            webhooks: ports.webhooks.clone(),
+            webhook_secrets: Arc::new(|| {
+                webhooks::generate_secret_text().map_err(|error| error.to_string())
+            }),
         },
         signal,
         feed: ports.feed,
         projections: ports.projections,
         saga,
+        event_contracts,
+        webhooks: ports.webhooks,
+        leases: ports.leases,
     })
 }
 
@@ -339,6 +368,18 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     projector_tasks.push(tokio::spawn(wired.saga.clone().run(
         wired.feed.clone(),
         wired.projections.clone(),
+        wired.signal.subscribe(),
+        shutdown_rx.clone(),
+    )));
+    let published = PublishedFeed::new(wired.feed.clone(), wired.event_contracts.clone());
+    let deliveries = webhooks::Webhooks::new(
+        published,
+        wired.webhooks.clone(),
+        settings.webhook_settings(),
+    )
+    .map_err(|e| StartError::Webhooks(e.to_string()))?;
+    projector_tasks.push(tokio::spawn(deliveries.run(
+        wired.leases.clone(),
         wired.signal.subscribe(),
         shutdown_rx.clone(),
     )));
