@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 
 use actix_web::http::Uri;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::SubsecRound;
 use runtime::{
     DeliveryAttempt, EndpointPatch, EndpointStatus, WebhookDelivery, WebhookEndpoint, WebhookPage,
 };
@@ -210,7 +211,8 @@ pub async fn create_webhook(
         // lost finds the endpoint it created instead of registering a second one.
         let id = id_for_request(&request, "webhook-endpoint", "");
         let secret = (state.webhook_secrets)().map_err(ApiError::Unavailable)?;
-        let now = state.clock.now();
+        // At the precision the stores keep, so this answer and later reads agree.
+        let now = state.clock.now().trunc_subsecs(6);
         let endpoint = WebhookEndpoint {
             id,
             url,
