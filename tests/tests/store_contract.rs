@@ -18,6 +18,10 @@ use runtime::{
     DocumentChange, EventFeed, EventSourcedExecutor, HealthCheck, IdempotencyClaim,
     IdempotencyStore, ListQuery, ProjectionStore, ReadModels, StoredResponse,
 };
+use runtime::{
+    AttemptOutcome, DeliveryAttempt, DeliveryState, EndpointPatch, EndpointStatus, NewDelivery,
+    WebhookEndpoint, WebhookPage, WebhookStore,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlite_store::SqliteStore;
@@ -112,6 +116,7 @@ trait Store:
     + IdempotencyStore
     + HealthCheck
     + Deadlines
+    + WebhookStore
     + Clone
     + 'static
 {
@@ -708,6 +713,391 @@ async fn purging_forgets_only_old_idempotency_keys<S: Store>(store: S) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Webhooks.
+
+/// Now, at the microsecond precision both stores keep.
+fn micros_now() -> chrono::DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
+}
+
+fn endpoint(url: &str, types: &[&str]) -> WebhookEndpoint {
+    let now = micros_now();
+    WebhookEndpoint {
+        id: uuid::Uuid::now_v7(),
+        url: url.to_owned(),
+        description: format!("receives {url}"),
+        event_types: types.iter().map(|t| (*t).to_owned()).collect(),
+        secret: "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ==".to_owned(),
+        status: EndpointStatus::Enabled,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn registered<S: Store>(store: &S, url: &str) -> WebhookEndpoint {
+    let endpoint = endpoint(url, &["orders.*"]);
+    assert!(store.create_endpoint(&endpoint).await.unwrap());
+    endpoint
+}
+
+fn delivery(endpoint: &WebhookEndpoint, event: u128) -> NewDelivery {
+    let event_id = uuid::Uuid::from_u128(event);
+    NewDelivery {
+        id: uuid::Uuid::now_v7(),
+        endpoint_id: endpoint.id,
+        message_id: event_id.to_string(),
+        event_id,
+        event_type: "orders.order_placed".to_owned(),
+        payload: format!("{{\"id\":\"{event_id}\",\"data\":{{\"n\":{event}}}}}"),
+        created_at: micros_now(),
+    }
+}
+
+fn cursor(position: i64) -> Cursor {
+    Cursor { tx: 0, position }
+}
+
+fn page(limit: usize, starting_after: Option<uuid::Uuid>) -> WebhookPage {
+    WebhookPage {
+        limit,
+        starting_after,
+    }
+}
+
+fn attempt(number: u32, status: Option<u16>, error: Option<&str>) -> DeliveryAttempt {
+    DeliveryAttempt {
+        number,
+        attempted_at: micros_now(),
+        duration_ms: 12,
+        response_status: status,
+        error: error.map(str::to_owned),
+    }
+}
+
+/// Which delivery heads each endpoint's queue, as (endpoint, delivery) pairs.
+async fn heads<S: Store>(store: &S) -> Vec<(uuid::Uuid, uuid::Uuid)> {
+    let mut heads: Vec<_> = store
+        .next_deliveries()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|queued| (queued.endpoint_id, queued.delivery_id))
+        .collect();
+    heads.sort();
+    heads
+}
+
+async fn webhook_endpoints_are_created_listed_changed_and_deleted<S: Store>(store: S) {
+    let a = registered(&store, "https://a.example/hook").await;
+    let b = registered(&store, "https://b.example/hook").await;
+    let c = registered(&store, "https://c.example/hook").await;
+
+    // A second creation with the same id changes nothing.
+    let mut again = a.clone();
+    again.url = "https://elsewhere.example/".to_owned();
+    assert!(!store.create_endpoint(&again).await.unwrap());
+    assert_eq!(store.endpoint(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(store.endpoint(uuid::Uuid::now_v7()).await.unwrap(), None);
+
+    let ids = |endpoints: Vec<WebhookEndpoint>| endpoints.iter().map(|e| e.id).collect::<Vec<_>>();
+    let first = store.list_endpoints(page(2, None)).await.unwrap();
+    assert_eq!(ids(first), [c.id, b.id]);
+    let rest = store.list_endpoints(page(2, Some(b.id))).await.unwrap();
+    assert_eq!(ids(rest), [a.id]);
+    let unknown = store
+        .list_endpoints(page(2, Some(uuid::Uuid::now_v7())))
+        .await
+        .unwrap();
+    assert!(unknown.is_empty());
+
+    let later = micros_now() + Duration::seconds(1);
+    let patch = EndpointPatch {
+        url: Some("https://b.example/v2".to_owned()),
+        event_types: Some(vec!["orders.order_placed".to_owned(), "carts.*".to_owned()]),
+        ..EndpointPatch::default()
+    };
+    let changed = store
+        .update_endpoint(b.id, &patch, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.url, "https://b.example/v2");
+    assert_eq!(changed.event_types, ["orders.order_placed", "carts.*"]);
+    assert_eq!(changed.description, b.description);
+    assert_eq!(changed.updated_at, later);
+    assert_eq!(store.endpoint(b.id).await.unwrap(), Some(changed));
+
+    let disabled = store
+        .disable_endpoint(c.id, "paused by an administrator", later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        disabled.status,
+        EndpointStatus::Disabled {
+            reason: "paused by an administrator".to_owned(),
+            since: later
+        }
+    );
+    assert_eq!(ids(store.enabled_endpoints().await.unwrap()), [a.id, b.id]);
+    store.enable_endpoint(c.id, later).await.unwrap().unwrap();
+    assert_eq!(
+        ids(store.enabled_endpoints().await.unwrap()),
+        [a.id, b.id, c.id]
+    );
+
+    let nobody = uuid::Uuid::now_v7();
+    assert_eq!(
+        store.update_endpoint(nobody, &patch, later).await.unwrap(),
+        None
+    );
+    assert!(store.delete_endpoint(a.id).await.unwrap());
+    assert!(!store.delete_endpoint(a.id).await.unwrap());
+    assert_eq!(store.endpoint(a.id).await.unwrap(), None);
+    assert_eq!(ids(store.enabled_endpoints().await.unwrap()), [b.id, c.id]);
+}
+
+async fn deliveries_are_queued_with_the_dispatcher_checkpoint_exactly_once<S: Store>(store: S) {
+    let a = registered(&store, "https://a.example/hook").await;
+    let b = registered(&store, "https://b.example/hook").await;
+    let gone = endpoint("https://gone.example/", &["orders.*"]);
+    assert_eq!(store.dispatcher_checkpoint().await.unwrap(), Cursor::START);
+
+    let batch = [
+        delivery(&a, 1),
+        delivery(&b, 1),
+        delivery(&gone, 1),
+        delivery(&a, 2),
+    ];
+    let outcome = store
+        .enqueue(Cursor::START, cursor(5), &batch)
+        .await
+        .unwrap();
+    assert_eq!(outcome, CommitOutcome::Committed);
+    assert_eq!(store.dispatcher_checkpoint().await.unwrap(), cursor(5));
+
+    // A second dispatcher that read the same batch writes nothing.
+    let stale = [delivery(&a, 1)];
+    let outcome = store
+        .enqueue(Cursor::START, cursor(5), &stale)
+        .await
+        .unwrap();
+    assert_eq!(outcome, CommitOutcome::CheckpointMoved);
+    assert_eq!(store.dispatcher_checkpoint().await.unwrap(), cursor(5));
+
+    let of_a = store.deliveries(a.id, page(100, None)).await.unwrap();
+    let events: Vec<u128> = of_a.iter().map(|d| d.event_id.as_u128()).collect();
+    assert_eq!(events, [2, 1], "newest first, and nothing queued twice");
+    let first = &of_a[1];
+    assert_eq!(first.id, batch[0].id);
+    assert_eq!(first.message_id, batch[0].message_id);
+    assert_eq!(first.payload, batch[0].payload);
+    assert_eq!(first.state, DeliveryState::Pending);
+    assert_eq!(first.next_attempt_at, Some(batch[0].created_at));
+    assert!(first.attempts.is_empty());
+    assert_eq!(
+        store.deliveries(b.id, page(100, None)).await.unwrap().len(),
+        1
+    );
+    assert!(store
+        .deliveries(gone.id, page(100, None))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // An empty batch still moves the checkpoint.
+    let outcome = store.enqueue(cursor(5), cursor(9), &[]).await.unwrap();
+    assert_eq!(outcome, CommitOutcome::Committed);
+    assert_eq!(store.dispatcher_checkpoint().await.unwrap(), cursor(9));
+}
+
+async fn each_enabled_endpoint_offers_only_the_head_of_its_queue<S: Store>(store: S) {
+    let a = registered(&store, "https://a.example/hook").await;
+    let b = registered(&store, "https://b.example/hook").await;
+    let batch = [
+        delivery(&a, 1),
+        delivery(&b, 2),
+        delivery(&a, 3),
+        delivery(&a, 4),
+    ];
+    store
+        .enqueue(Cursor::START, cursor(4), &batch)
+        .await
+        .unwrap();
+
+    let mut expected = vec![(a.id, batch[0].id), (b.id, batch[1].id)];
+    expected.sort();
+    assert_eq!(heads(&store).await, expected);
+    let queued = store.next_deliveries().await.unwrap();
+    let head_of_a = queued.iter().find(|q| q.endpoint_id == a.id).unwrap();
+    assert_eq!(head_of_a.url, a.url);
+    assert_eq!(head_of_a.secret, a.secret);
+    assert_eq!(head_of_a.payload, batch[0].payload);
+    assert_eq!(head_of_a.attempts_made, 0);
+    assert_eq!(head_of_a.due_at, batch[0].created_at);
+
+    // A retry keeps its place at the head: the next delivery waits behind it.
+    let retry_at = micros_now() + Duration::minutes(5);
+    let failed = attempt(1, Some(500), None);
+    assert!(store
+        .record_attempt(batch[0].id, &failed, &AttemptOutcome::RetryAt(retry_at))
+        .await
+        .unwrap());
+    let queued = store.next_deliveries().await.unwrap();
+    let head_of_a = queued.iter().find(|q| q.endpoint_id == a.id).unwrap();
+    assert_eq!(head_of_a.delivery_id, batch[0].id);
+    assert_eq!(head_of_a.attempts_made, 1);
+    assert_eq!(head_of_a.due_at, retry_at);
+
+    let succeeded = attempt(2, Some(204), None);
+    store
+        .record_attempt(batch[0].id, &succeeded, &AttemptOutcome::Succeeded)
+        .await
+        .unwrap();
+    let mut expected = vec![(a.id, batch[2].id), (b.id, batch[1].id)];
+    expected.sort();
+    assert_eq!(heads(&store).await, expected);
+
+    // A disabled endpoint offers nothing until it is enabled again.
+    store
+        .disable_endpoint(b.id, "paused", micros_now())
+        .await
+        .unwrap();
+    assert_eq!(heads(&store).await, [(a.id, batch[2].id)]);
+    store.enable_endpoint(b.id, micros_now()).await.unwrap();
+    assert_eq!(heads(&store).await.len(), 2);
+}
+
+async fn attempts_are_recorded_once_and_giving_up_disables_the_endpoint<S: Store>(store: S) {
+    let a = registered(&store, "https://a.example/hook").await;
+    let batch = [delivery(&a, 1), delivery(&a, 2)];
+    store
+        .enqueue(Cursor::START, cursor(2), &batch)
+        .await
+        .unwrap();
+    let id = batch[0].id;
+
+    let first = attempt(1, None, Some("connection refused"));
+    let retry = AttemptOutcome::RetryAt(micros_now());
+    assert!(store.record_attempt(id, &first, &retry).await.unwrap());
+    // The same attempt again, or one that skips a number, changes nothing.
+    assert!(!store.record_attempt(id, &first, &retry).await.unwrap());
+    let skipped = attempt(3, Some(500), None);
+    assert!(!store.record_attempt(id, &skipped, &retry).await.unwrap());
+    let unknown = uuid::Uuid::now_v7();
+    assert!(!store.record_attempt(unknown, &first, &retry).await.unwrap());
+
+    let last = attempt(2, Some(503), None);
+    let gave_up = AttemptOutcome::GaveUp {
+        reason: "delivery failed 2 times".to_owned(),
+    };
+    assert!(store.record_attempt(id, &last, &gave_up).await.unwrap());
+    let finished = attempt(3, Some(200), None);
+    assert!(!store
+        .record_attempt(id, &finished, &AttemptOutcome::Succeeded)
+        .await
+        .unwrap());
+
+    let endpoint = store.endpoint(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        endpoint.status,
+        EndpointStatus::Disabled {
+            reason: "delivery failed 2 times".to_owned(),
+            since: last.attempted_at
+        }
+    );
+    assert!(
+        heads(&store).await.is_empty(),
+        "the rest of the queue waits"
+    );
+
+    let log = store.deliveries(a.id, page(100, None)).await.unwrap();
+    let given_up = log.iter().find(|d| d.id == id).unwrap();
+    assert_eq!(given_up.state, DeliveryState::Failed);
+    assert_eq!(given_up.next_attempt_at, None);
+    assert_eq!(given_up.finished_at, Some(last.attempted_at));
+    assert_eq!(given_up.attempts, [first, last]);
+
+    // Enabled again, the delivery behind the failed one is next.
+    store.enable_endpoint(a.id, micros_now()).await.unwrap();
+    assert_eq!(heads(&store).await, [(a.id, batch[1].id)]);
+}
+
+async fn deliveries_are_listed_in_pages_and_redelivered_behind_the_queue<S: Store>(store: S) {
+    let a = registered(&store, "https://a.example/hook").await;
+    let b = registered(&store, "https://b.example/hook").await;
+    let batch = [delivery(&a, 1), delivery(&a, 2), delivery(&a, 3)];
+    store
+        .enqueue(Cursor::START, cursor(3), &batch)
+        .await
+        .unwrap();
+    let done = attempt(1, Some(200), None);
+    store
+        .record_attempt(batch[0].id, &done, &AttemptOutcome::Succeeded)
+        .await
+        .unwrap();
+
+    let ids = |log: Vec<runtime::WebhookDelivery>| log.iter().map(|d| d.id).collect::<Vec<_>>();
+    let first = store.deliveries(a.id, page(2, None)).await.unwrap();
+    assert_eq!(ids(first), [batch[2].id, batch[1].id]);
+    let rest = store
+        .deliveries(a.id, page(2, Some(batch[1].id)))
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].id, batch[0].id);
+    assert_eq!(rest[0].state, DeliveryState::Succeeded);
+    assert_eq!(rest[0].attempts, std::slice::from_ref(&done));
+
+    let copy_id = uuid::Uuid::now_v7();
+    let now = micros_now();
+    let copy = store
+        .redeliver(a.id, batch[0].id, copy_id, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(copy.id, copy_id);
+    assert_eq!(copy.redelivery_of, Some(batch[0].id));
+    assert_eq!(copy.message_id, batch[0].message_id);
+    assert_eq!(copy.event_id, batch[0].event_id);
+    assert_eq!(copy.payload, batch[0].payload);
+    assert_eq!(copy.state, DeliveryState::Pending);
+    assert_eq!(copy.next_attempt_at, Some(now));
+    assert!(copy.attempts.is_empty());
+    let newest = store.deliveries(a.id, page(1, None)).await.unwrap();
+    assert_eq!(ids(newest), [copy_id]);
+    let other = uuid::Uuid::now_v7();
+    assert_eq!(
+        store
+            .redeliver(b.id, batch[0].id, other, now)
+            .await
+            .unwrap(),
+        None,
+        "a delivery is redelivered only through its own endpoint"
+    );
+
+    // The copy waits behind what was already queued.
+    for (n, delivery) in batch[1..].iter().enumerate() {
+        assert_eq!(heads(&store).await, [(a.id, delivery.id)], "step {n}");
+        store
+            .record_attempt(delivery.id, &done, &AttemptOutcome::Succeeded)
+            .await
+            .unwrap();
+    }
+    assert_eq!(heads(&store).await, [(a.id, copy_id)]);
+
+    // Deleting the endpoint takes its log with it.
+    assert!(store.delete_endpoint(a.id).await.unwrap());
+    assert!(store
+        .deliveries(a.id, page(100, None))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(heads(&store).await.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Health.
 
 async fn a_reachable_store_is_ready<S: Store>(store: S) {
@@ -757,6 +1147,11 @@ contract_suite!(
     a_stale_in_flight_key_is_taken_over_by_exactly_one_claimant,
     purging_forgets_only_old_idempotency_keys,
     a_reachable_store_is_ready,
+    webhook_endpoints_are_created_listed_changed_and_deleted,
+    deliveries_are_queued_with_the_dispatcher_checkpoint_exactly_once,
+    each_enabled_endpoint_offers_only_the_head_of_its_queue,
+    attempts_are_recorded_once_and_giving_up_disables_the_endpoint,
+    deliveries_are_listed_in_pages_and_redelivered_behind_the_queue,
 );
 
 // ---------------------------------------------------------------------------------------------

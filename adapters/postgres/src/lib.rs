@@ -1,9 +1,9 @@
 //! The PostgreSQL storage adapter, for deployments where many app instances share a database.
 //!
 //! One database holds the postgres-es event store, the global feed over it, read-model
-//! documents with their projection checkpoints, and idempotency keys. [`PostgresStore`]
-//! implements every runtime storage port; [`PostgresStore::event_repository`] hands the event
-//! store to `runtime::EventSourcedExecutor`.
+//! documents with their projection checkpoints, idempotency keys, and webhook endpoints with
+//! their delivery queues. [`PostgresStore`] implements every runtime storage port;
+//! [`PostgresStore::event_repository`] hands the event store to `runtime::EventSourcedExecutor`.
 //!
 //! The feed cursor is the pair (appending transaction id, global position), and the feed never
 //! passes the oldest transaction still running, so an event that commits late is never skipped
@@ -23,6 +23,7 @@ mod lease;
 mod notify;
 mod projection;
 mod tokens;
+mod webhooks;
 
 const MAX_CONNECTIONS: u32 = 16;
 

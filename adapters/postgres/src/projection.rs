@@ -56,7 +56,7 @@ impl ProjectionStore for PostgresStore {
 ///
 /// A concurrent committer from the same `from` blocks on the row (or on the primary key when
 /// inserting) until the first one ends, then finds the row moved and changes nothing.
-async fn move_checkpoint(
+pub(crate) async fn move_checkpoint(
     tx: &mut Transaction<'_, Postgres>,
     projector: &str,
     from: Cursor,

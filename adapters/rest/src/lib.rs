@@ -15,6 +15,7 @@ pub mod orders;
 pub mod payments;
 pub mod problem;
 pub mod products;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -24,7 +25,7 @@ use actix_web::http::header;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, HttpRequest, HttpResponse};
 use application::{CatalogService, OrderService};
-use runtime::{CommandExecutor, HealthCheck, IdempotencyStore, ReadModels};
+use runtime::{CommandExecutor, HealthCheck, IdempotencyStore, ReadModels, WebhookStore};
 use shared_kernel::Clock;
 
 use crate::problem::{ApiError, Problem, PROBLEM_JSON};
@@ -57,6 +58,10 @@ pub struct ApiState {
     pub payment_tokens: Arc<dyn ::payments::PaymentMethodTokens>,
     pub health: Arc<dyn HealthCheck>,
     pub clock: Arc<dyn Clock>,
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// A new webhook signing secret in its text form (`whsec_...`), from the webhooks
+    /// adapter; fails only when the system's random source does.
+    pub webhook_secrets: Arc<dyn Fn() -> Result<String, String> + Send + Sync>,
 }
 
 /// Registers every route, extractor limit and error handler on an actix `App`.
@@ -107,6 +112,13 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(events::list_events)
             .service(events::stream_events)
             .service(events::event_schemas)
+            .service(webhooks::create_webhook)
+            .service(webhooks::list_webhooks)
+            .service(webhooks::get_webhook)
+            .service(webhooks::update_webhook)
+            .service(webhooks::delete_webhook)
+            .service(webhooks::list_deliveries)
+            .service(webhooks::redeliver)
             .default_service(web::to(route_not_found));
     }
 }

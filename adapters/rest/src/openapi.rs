@@ -5,6 +5,7 @@ use utoipa::OpenApi;
 
 use crate::{
     carts, checkouts, dto, events, health, http, inventory, orders, payments, problem, products,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -26,6 +27,9 @@ use crate::{
         inventory::receive, inventory::adjust, inventory::get_stock,
         checkouts::start_checkout, checkouts::get_checkout,
         events::list_events, events::stream_events, events::event_schemas,
+        webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook,
+        webhooks::update_webhook, webhooks::delete_webhook, webhooks::list_deliveries,
+        webhooks::redeliver,
         health::live, health::ready,
     ),
     components(schemas(
@@ -41,6 +45,9 @@ use crate::{
         dto::ReceiveStockRequest, dto::AdjustStockRequest, dto::ReservationDto, dto::StockItemDto,
         dto::StartCheckoutRequest, dto::CheckoutFailureDto, dto::CheckoutDto,
         events::EventPage, events::SchemaCatalog,
+        webhooks::CreateWebhookRequest, webhooks::UpdateWebhookRequest, webhooks::WebhookEndpointDto,
+        webhooks::WebhookEndpointList, webhooks::DeletedWebhookDto, webhooks::WebhookAttemptDto,
+        webhooks::WebhookDeliveryDto, webhooks::WebhookDeliveryList,
     )),
     tags(
         (name = "storefront", description = "What shoppers browse"),
@@ -51,6 +58,7 @@ use crate::{
         (name = "inventory", description = "Stock levels, receipts and adjustments (admin)"),
         (name = "admin", description = "Catalog administration (unauthenticated for now)"),
         (name = "events", description = "Published domain events for internal services: an ordered, resumable feed (long-poll and Server-Sent Events) and the schema of every type"),
+        (name = "webhooks", description = "Signed deliveries of published events to HTTP endpoints (admin)"),
         (name = "health", description = "Probes"),
     )
 )]

@@ -112,6 +112,8 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
+    #[error("'{event_type}' is neither a published event type nor a context such as orders.*")]
+    UnknownEventType { event_type: String },
 }
 
 impl ApiError {
@@ -142,6 +144,9 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
             }
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+            Self::UnknownEventType { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type")
+            }
         }
     }
 
@@ -169,6 +174,10 @@ impl ApiError {
             Self::Validation { errors, .. } => problem.errors.clone_from(errors),
             Self::UnknownField { field } => {
                 problem.errors = vec![FieldError::new(field.clone(), "unknown field")];
+            }
+            Self::UnknownEventType { event_type } => {
+                let message = format!("unknown event type {event_type}");
+                problem.errors = vec![FieldError::new("event_types", message)];
             }
             Self::Order(error) => match error.as_ref() {
                 OrderError::InvalidAddress { field, reason } => {
@@ -203,6 +212,8 @@ fn not_found_code(resource: &str) -> &'static str {
         "payment" => "payment_not_found",
         "checkout" => "checkout_not_found",
         "stock_item" => "stock_item_not_found",
+        "webhook_endpoint" => "webhook_endpoint_not_found",
+        "webhook_delivery" => "webhook_delivery_not_found",
         _ => "not_found",
     }
 }

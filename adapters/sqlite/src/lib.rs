@@ -1,9 +1,9 @@
 //! The embedded SQLite storage adapter: the default store, with no server to install.
 //!
 //! One database file holds the sqlite-es event store, the global feed over it, read-model
-//! documents with their projection checkpoints, and idempotency keys. [`SqliteStore`]
-//! implements every runtime storage port; [`SqliteStore::event_repository`] hands the event
-//! store to `runtime::EventSourcedExecutor`.
+//! documents with their projection checkpoints, idempotency keys, and webhook endpoints with
+//! their delivery queues. [`SqliteStore`] implements every runtime storage port;
+//! [`SqliteStore::event_repository`] hands the event store to `runtime::EventSourcedExecutor`.
 //!
 //! SQLite has one writer at a time, so the order in which events get their position (an
 //! AUTOINCREMENT key in `event_positions`, assigned by a trigger in the inserting transaction)
@@ -27,6 +27,7 @@ mod feed;
 mod idempotency;
 mod projection;
 mod tokens;
+mod webhooks;
 
 const MAX_CONNECTIONS: u32 = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -60,7 +60,7 @@ impl ProjectionStore for SqliteStore {
 }
 
 /// Compare-and-set of the checkpoint row; false when it is no longer at `from`.
-async fn move_checkpoint(
+pub(crate) async fn move_checkpoint(
     tx: &mut Transaction<'_, Sqlite>,
     projector: &str,
     from: Cursor,

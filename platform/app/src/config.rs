@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -55,6 +56,24 @@ pub struct Settings {
     #[arg(long, env = "COMMERCE_SANDBOX_JOURNAL")]
     pub sandbox_journal: Option<PathBuf>,
 
+    /// Waits between the attempts of a failing webhook delivery (the first is immediate); a
+    /// delivery that fails after the last wait is given up and its endpoint disabled.
+    #[arg(
+        long,
+        env = "COMMERCE_WEBHOOK_RETRY_SCHEDULE",
+        default_value = "5s,5m,30m,2h,5h,10h,10h"
+    )]
+    pub webhook_retry_schedule: webhooks::RetrySchedule,
+
+    /// How long one webhook attempt may take before it counts as failed.
+    #[arg(long, env = "COMMERCE_WEBHOOK_TIMEOUT", default_value = "15s", value_parser = webhooks::parse_duration)]
+    pub webhook_timeout: Duration,
+
+    /// How often webhook workers look for work nothing woke them for (redeliveries, work
+    /// queued by another instance).
+    #[arg(long, env = "COMMERCE_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = webhooks::parse_duration)]
+    pub webhook_poll_interval: Duration,
+
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
     #[arg(long, env = "COMMERCE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -78,6 +97,22 @@ impl Settings {
             payment_timeout_secs: 2,
             sandbox_journal: None,
             log_format: LogFormat::Text,
+            webhook_retry_schedule: webhooks::RetrySchedule(vec![
+                Duration::from_millis(100),
+                Duration::from_millis(200),
+                Duration::from_millis(400),
+            ]),
+            webhook_timeout: Duration::from_secs(5),
+            webhook_poll_interval: Duration::from_millis(100),
+        }
+    }
+
+    pub fn webhook_settings(&self) -> webhooks::WebhookSettings {
+        webhooks::WebhookSettings {
+            retry_schedule: self.webhook_retry_schedule.clone(),
+            request_timeout: self.webhook_timeout,
+            poll_interval: self.webhook_poll_interval,
+            ..webhooks::WebhookSettings::default()
         }
     }
 

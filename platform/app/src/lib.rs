@@ -31,7 +31,7 @@ use rest::ApiState;
 use runtime::{
     CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor, FeedSignal,
     HealthCheck, IdempotencyStore, Leases, Projection, ProjectionStore, ProjectorRunner,
-    PublishedFeed, ReadModels,
+    PublishedFeed, ReadModels, WebhookStore,
 };
 use shared_kernel::{CheckoutId, Clock, SystemClock};
 use tokio::sync::watch;
@@ -57,6 +57,8 @@ pub enum StartError {
     Demo(String),
     #[error("server error: {0}")]
     Server(std::io::Error),
+    #[error("could not start webhook delivery: {0}")]
+    Webhooks(String),
 }
 
 /// The ports every store adapter provides, as trait objects.
@@ -69,6 +71,7 @@ struct StorePorts {
     health: Arc<dyn HealthCheck>,
     deadlines: Arc<dyn Deadlines>,
     tokens: Arc<dyn PaymentMethodTokens>,
+    webhooks: Arc<dyn WebhookStore>,
     leases: Arc<dyn Leases>,
     /// Set on PostgreSQL, whose commits other instances make too: it forwards their
     /// notifications to this instance's feed readers.
@@ -85,6 +88,7 @@ impl StorePorts {
             + HealthCheck
             + Deadlines
             + PaymentMethodTokens
+            + WebhookStore
             + Leases
             + 'static,
     {
@@ -97,6 +101,7 @@ impl StorePorts {
             health: store.clone(),
             deadlines: store.clone(),
             tokens: store.clone(),
+            webhooks: store.clone(),
             leases: store,
             postgres: None,
         }
@@ -113,6 +118,7 @@ pub struct Wired {
     pub saga: Arc<CheckoutSaga>,
     /// Every event's public form (ADR 0015), read by the feed routes and the deliveries.
     pub published: PublishedFeed,
+    pub webhooks: Arc<dyn WebhookStore>,
     pub leases: Arc<dyn Leases>,
     /// Ends open event streams when the server stops.
     pub streams_closing: Arc<watch::Sender<bool>>,
@@ -258,12 +264,17 @@ where
             payment_tokens: ports.tokens,
             health: ports.health,
             clock,
+            webhooks: ports.webhooks.clone(),
+            webhook_secrets: Arc::new(|| {
+                webhooks::generate_secret_text().map_err(|error| error.to_string())
+            }),
         },
         signal,
         feed: ports.feed,
         projections: ports.projections,
         saga,
         published,
+        webhooks: ports.webhooks,
         leases: ports.leases,
         streams_closing: Arc::new(streams_closing),
         postgres: ports.postgres,
@@ -376,6 +387,17 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         let (signal, shutdown) = (wired.signal.clone(), shutdown_rx.clone());
         tokio::spawn(async move { postgres.forward_appends(signal, shutdown).await });
     }
+    let deliveries = webhooks::Webhooks::new(
+        wired.published.clone(),
+        wired.webhooks.clone(),
+        settings.webhook_settings(),
+    )
+    .map_err(|e| StartError::Webhooks(e.to_string()))?;
+    projector_tasks.push(tokio::spawn(deliveries.run(
+        wired.leases.clone(),
+        wired.signal.subscribe(),
+        shutdown_rx.clone(),
+    )));
     tokio::spawn(purge_idempotency_keys(wired.api.clone(), shutdown_rx));
 
     let listener = TcpListener::bind(settings.listen).map_err(|source| StartError::Listen {

@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod lease;
 pub mod projection;
 pub mod published;
+pub mod webhooks;
 
 pub use causation::{Cause, EventMetadata};
 pub use codec::CodecError;
@@ -37,4 +38,8 @@ pub use projection::{
 pub use published::{
     ContractSchema, EventContracts, PublishError, PublishedEvent, PublishedFeed, PublishedPage,
     StreamRef, TypeFilter,
+};
+pub use webhooks::{
+    AttemptOutcome, DeliveryAttempt, DeliveryState, EndpointPatch, EndpointStatus, NewDelivery,
+    QueuedDelivery, WebhookDelivery, WebhookEndpoint, WebhookPage, WebhookStore,
 };

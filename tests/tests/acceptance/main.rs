@@ -8,3 +8,4 @@ mod inventory;
 mod orders;
 mod payments;
 mod projections;
+mod webhooks;
