@@ -1201,3 +1201,38 @@ async fn postgres_feed_does_not_pass_a_transaction_still_in_flight() {
     assert_eq!(ids, ["t1", "t2"]);
     assert!(events[0].cursor < events[1].cursor);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_wakes_feed_readers_when_another_connection_commits_events() {
+    let store = support::fresh_postgres().await;
+    let signal = runtime::FeedSignal::new();
+    let mut woken = signal.subscribe();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listener = {
+        let (store, signal) = (store.clone(), signal.clone());
+        tokio::spawn(async move { store.forward_appends(signal, stopped).await })
+    };
+    // The listener signals once when it starts listening; wait for that, then forget it.
+    tokio::time::timeout(std::time::Duration::from_secs(10), woken.changed())
+        .await
+        .expect("the listener starts")
+        .unwrap();
+    woken.borrow_and_update();
+
+    // An append that commits on a connection of its own (as another instance's would) wakes
+    // this process's readers, though nothing in this process appended or polled.
+    let mut other = store.pool().begin().await.unwrap();
+    append_raw(&mut other, "elsewhere").await;
+    assert!(
+        !woken.has_changed().unwrap(),
+        "nothing is sent before the commit"
+    );
+    other.commit().await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), woken.changed())
+        .await
+        .expect("the commit wakes the readers")
+        .unwrap();
+
+    stop.send(true).unwrap();
+    listener.await.unwrap();
+}

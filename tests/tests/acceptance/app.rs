@@ -17,6 +17,8 @@ pub struct TestApp {
     pub base: String,
     pub client: Client,
     pub running: Option<Running>,
+    /// What it was started with: where its database is.
+    pub settings: Settings,
 }
 
 /// Runs the same test body against SQLite and PostgreSQL, each on a fresh database.
@@ -57,11 +59,14 @@ pub async fn spawn_app(store: Store) -> TestApp {
 }
 
 pub async fn spawn_with(settings: Settings) -> TestApp {
-    let running = commerce::start(settings).await.expect("the app starts");
+    let running = commerce::start(settings.clone())
+        .await
+        .expect("the app starts");
     TestApp {
         base: format!("http://{}", running.addr),
         client: Client::new(),
         running: Some(running),
+        settings,
     }
 }
 

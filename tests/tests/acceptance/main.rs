@@ -4,6 +4,7 @@ mod app;
 mod carts;
 mod catalog;
 mod checkout;
+mod events;
 mod inventory;
 mod orders;
 mod payments;
