@@ -48,6 +48,10 @@ pub enum RelayError {
         #[source]
         source: jetstream::context::PublishError,
     },
+    /// The connection broke with acks outstanding: they will never come (the server answers
+    /// on the connection that asked), so the batch is retried at once instead of timing out.
+    #[error("the NATS connection broke while publishing")]
+    Disconnected,
     #[error("event {event_id} cannot be encoded")]
     Encode {
         event_id: Uuid,
@@ -77,6 +81,7 @@ impl RelayError {
 #[derive(Debug, Default)]
 pub struct RelayStats {
     acknowledged: AtomicU64,
+    failed_cycles: AtomicU64,
     active: AtomicBool,
 }
 
@@ -84,6 +89,12 @@ impl RelayStats {
     /// Publishes JetStream acknowledged, duplicates it dropped included.
     pub fn acknowledged(&self) -> u64 {
         self.acknowledged.load(Ordering::Relaxed)
+    }
+
+    /// Cycles that failed and were retried (NATS unreachable, a broken connection, the store
+    /// unavailable...).
+    pub fn failed_cycles(&self) -> u64 {
+        self.failed_cycles.load(Ordering::Relaxed)
     }
 
     /// Whether this instance holds the lease and relays right now.
@@ -130,6 +141,8 @@ enum Tail {
 /// A connection (which reconnects by itself) and what the relay knows through it.
 struct Connected {
     jetstream: jetstream::Context,
+    /// Counts the connection's disconnections.
+    disconnects: watch::Receiver<u64>,
     /// Whether the stream is known to exist: checked on connecting, and again after a
     /// publish found no stream (deleted by an operator, say).
     stream_ready: bool,
@@ -143,6 +156,8 @@ enum Cycle {
     More,
     /// Everything visible was relayed.
     CaughtUp,
+    /// Told to stop, it left the batch unfinished.
+    Stopped,
 }
 
 impl NatsRelay {
@@ -206,13 +221,8 @@ impl NatsRelay {
             // Appends signalled from here on start another cycle, even those that land while
             // this one runs.
             wake.borrow_and_update();
-            // Cancelling a cycle midway is safe: the checkpoint moves only in one
-            // compare-and-set after every ack, and JetStream drops what it already holds.
-            let outcome = tokio::select! {
-                outcome = self.cycle(&mut connected, &mut checkpoint) => outcome,
-                () = told_to_stop(&mut stop) => break,
-            };
-            match outcome {
+            match self.cycle(&mut connected, &mut checkpoint, &mut stop).await {
+                Ok(Cycle::Stopped) => break,
                 Ok(Cycle::More) => failures = 0,
                 Ok(Cycle::CaughtUp) => {
                     failures = 0;
@@ -229,6 +239,7 @@ impl NatsRelay {
                 }
                 Err(error) => {
                     failures = failures.saturating_add(1);
+                    self.stats.failed_cycles.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(
                         error = %error_chain(&error),
                         failures,
@@ -255,17 +266,31 @@ impl NatsRelay {
 
     /// Relays one batch: reads after the checkpoint, publishes, awaits every ack, then moves
     /// the checkpoint.
+    ///
+    /// Told to stop, it abandons what it waits for from NATS (safe: the checkpoint has not
+    /// moved, and JetStream drops what it already holds when the next holder republishes),
+    /// but never a store operation, which is short and should not be cut halfway.
     async fn cycle(
         &self,
         connected: &mut Option<Connected>,
         checkpoint: &mut Option<Cursor>,
+        stop: &mut watch::Receiver<bool>,
     ) -> Result<Cycle, RelayError> {
+        if *stop.borrow() {
+            return Ok(Cycle::Stopped);
+        }
         let connection = match connected {
             Some(connection) => connection,
-            None => connected.insert(self.connect().await?),
+            None => tokio::select! {
+                connection = self.connect() => connected.insert(connection?),
+                () = told_to_stop(stop) => return Ok(Cycle::Stopped),
+            },
         };
         if !connection.stream_ready {
-            self.ensure_stream(&connection.jetstream).await?;
+            tokio::select! {
+                ready = self.ensure_stream(&connection.jetstream) => ready?,
+                () = told_to_stop(stop) => return Ok(Cycle::Stopped),
+            }
             connection.stream_ready = true;
         }
         let from = match *checkpoint {
@@ -282,14 +307,25 @@ impl NatsRelay {
             .await
             .map_err(RelayError::Feed)?;
         if !page.events.is_empty() {
-            self.publish(connection, &page.events).await?;
+            tokio::select! {
+                published = self.publish(connection, &page.events) => published?,
+                () = told_to_stop(stop) => return Ok(Cycle::Stopped),
+            }
         }
         if page.next != from {
-            let outcome = self
-                .checkpoints
-                .commit(CHECKPOINT, from, page.next, Vec::new())
-                .await
-                .map_err(RelayError::Checkpoint)?;
+            // In a task of its own, so that it completes even if this worker's future is
+            // dropped midway (an aborted task, a runtime shutting down): a transaction
+            // abandoned halfway can keep SQLite's write lock, and every append waiting,
+            // until its connection is used again.
+            let checkpoints = Arc::clone(&self.checkpoints);
+            let next = page.next;
+            let outcome = tokio::spawn(async move {
+                checkpoints.commit(CHECKPOINT, from, next, Vec::new()).await
+            })
+            .await
+            .map_err(|failed| StoreError::new(format!("the checkpoint commit failed: {failed}")))
+            .and_then(|committed| committed)
+            .map_err(RelayError::Checkpoint)?;
             *checkpoint = match outcome {
                 CommitOutcome::Committed => Some(page.next),
                 // Another relay moved it (a lease changing hands): read it again.
@@ -307,11 +343,15 @@ impl NatsRelay {
 
     async fn connect(&self) -> Result<Connected, RelayError> {
         let url = self.config.redacted_url();
+        let (disconnected, disconnects) = watch::channel(0u64);
         let client = async_nats::ConnectOptions::new()
             .name("commerce-nats-relay")
             .connection_timeout(self.config.request_timeout)
-            .event_callback(|event| async move {
-                tracing::info!(%event, "NATS connection event");
+            .event_callback(move |event| {
+                if matches!(event, async_nats::Event::Disconnected) {
+                    disconnected.send_modify(|n| *n = n.wrapping_add(1));
+                }
+                async move { tracing::info!(%event, "NATS connection event") }
             })
             .connect(self.config.url.as_str())
             .await
@@ -324,6 +364,7 @@ impl NatsRelay {
             jetstream: jetstream::ContextBuilder::new()
                 .timeout(self.config.request_timeout)
                 .build(client),
+            disconnects,
             stream_ready: false,
             tail: Tail::Unknown,
         })
@@ -364,6 +405,7 @@ impl NatsRelay {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        connected.disconnects.borrow_and_update();
         connected.tail = match connected.tail {
             Tail::Known(last) => self.pipelined(connected, events, &encoded, last).await?,
             Tail::Unknown => self.one_by_one(connected, events, &encoded).await?,
@@ -376,7 +418,7 @@ impl NatsRelay {
     /// refused instead of being stored ahead of it.
     async fn pipelined(
         &self,
-        connected: &Connected,
+        connected: &mut Connected,
         events: &[PublishedEvent],
         encoded: &[Encoded],
         last: u64,
@@ -393,9 +435,12 @@ impl NatsRelay {
         }
         let mut tail = Tail::Known(last);
         for (event, subject, ack) in pending {
-            let ack = ack
-                .await
-                .map_err(|source| publish_error(event, subject, source))?;
+            let ack = tokio::select! {
+                ack = ack => ack.map_err(|source| publish_error(event, subject, source))?,
+                () = disconnected(&mut connected.disconnects) => {
+                    return Err(RelayError::Disconnected);
+                }
+            };
             self.stats.acknowledged.fetch_add(1, Ordering::Relaxed);
             tail = match tail {
                 Tail::Known(previous) if !ack.duplicate && ack.sequence == previous + 1 => {
@@ -414,7 +459,7 @@ impl NatsRelay {
     /// already held, and JetStream drops those it holds within its duplicate window.
     async fn one_by_one(
         &self,
-        connected: &Connected,
+        connected: &mut Connected,
         events: &[PublishedEvent],
         encoded: &[Encoded],
     ) -> Result<Tail, RelayError> {
@@ -425,9 +470,13 @@ impl NatsRelay {
                 .jetstream
                 .send_publish(subject.clone(), message.to_publish(None))
                 .await
-                .map_err(|source| publish_error(event, subject.clone(), source))?
-                .await
-                .map_err(|source| publish_error(event, subject, source))?;
+                .map_err(|source| publish_error(event, subject.clone(), source))?;
+            let ack = tokio::select! {
+                ack = ack => ack.map_err(|source| publish_error(event, subject, source))?,
+                () = disconnected(&mut connected.disconnects) => {
+                    return Err(RelayError::Disconnected);
+                }
+            };
             self.stats.acknowledged.fetch_add(1, Ordering::Relaxed);
             tail = if ack.duplicate {
                 Tail::Unknown
@@ -443,6 +492,12 @@ impl NatsRelay {
 /// more (which also means stop).
 async fn told_to_stop(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// Returns once the connection was lost after the last [`watch::Receiver::borrow_and_update`]
+/// (or the client is gone).
+async fn disconnected(disconnects: &mut watch::Receiver<u64>) {
+    let _ = disconnects.changed().await;
 }
 
 fn publish_error(
@@ -478,6 +533,110 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use runtime::{ContractSchema, FeedEvent, StreamRef};
+
+    struct NoContracts;
+
+    impl runtime::EventContracts for NoContracts {
+        fn publish(&self, _: &FeedEvent) -> Result<Option<PublishedEvent>, runtime::PublishError> {
+            Ok(None)
+        }
+
+        fn schemas(&self) -> Vec<ContractSchema> {
+            Vec::new()
+        }
+    }
+
+    fn event(sequence: u64) -> PublishedEvent {
+        PublishedEvent {
+            id: Uuid::new_v4(),
+            event_type: "tally.bumped".into(),
+            version: 1,
+            stream: StreamRef {
+                aggregate_type: "tally".into(),
+                id: "t".into(),
+            },
+            sequence,
+            cursor: Cursor {
+                tx: 0,
+                position: i64::try_from(sequence).unwrap(),
+            }
+            .to_token(),
+            occurred_at: None,
+            correlation_id: None,
+            causation_id: None,
+            data: serde_json::json!({ "count": sequence }),
+        }
+    }
+
+    /// The ordering guarantee rests on this: a pipelined message whose predecessor never
+    /// reached the stream is refused, and so is everything after it.
+    #[tokio::test]
+    async fn a_pipelined_batch_is_refused_from_a_lost_message_on() {
+        let url = std::env::var("TEST_NATS_URL").unwrap_or("nats://127.0.0.1:4222".into());
+        // Named like the integration tests' streams, whose support removes leftovers.
+        let unique = Uuid::now_v7().simple().to_string();
+        let config = RelayConfig::new(url)
+            .with_stream(format!("RELAY_UNIT_{unique}"))
+            .with_subject_prefix(format!("relay_unit_{unique}"));
+        let store = acceptance::support::fresh_sqlite().await;
+        let relay = NatsRelay::new(
+            config,
+            PublishedFeed::new(Arc::new(store.clone()), Arc::new(NoContracts)),
+            Arc::new(store),
+        );
+        let mut connected = relay.connect().await.unwrap_or_else(|error| {
+            panic!(
+                "NATS with JetStream is required: {}. Start it with `start-stop-daemon --start \
+                 --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 \
+                 -js -sd /var/lib/nats-server -l /var/log/nats-server.log`",
+                error_chain(&error)
+            )
+        });
+        relay.ensure_stream(&connected.jetstream).await.unwrap();
+        let events: Vec<PublishedEvent> = (1..=4).map(event).collect();
+        let encoded: Vec<Encoded> = events.iter().map(|e| message::encode(e).unwrap()).collect();
+
+        relay.publish(&mut connected, &events[..1]).await.unwrap();
+        assert_eq!(connected.tail, Tail::Known(1));
+        // Event 2 was lost with a broken connection; 3 and 4 went out on the next one.
+        let refused = relay
+            .pipelined(&mut connected, &events[2..], &encoded[2..], 2)
+            .await;
+
+        let Err(RelayError::Publish {
+            event_id, source, ..
+        }) = refused
+        else {
+            panic!("expected a refused publish, got {refused:?}");
+        };
+        assert_eq!(event_id, events[2].id);
+        assert_eq!(
+            source.kind(),
+            jetstream::context::PublishErrorKind::WrongLastSequence
+        );
+        let mut stream = connected
+            .jetstream
+            .get_stream(&relay.config.stream)
+            .await
+            .unwrap();
+        assert_eq!(stream.info().await.unwrap().state.messages, 1);
+
+        // The retry starts at the hole and keeps the order.
+        connected.tail = Tail::Unknown;
+        relay.publish(&mut connected, &events[1..]).await.unwrap();
+        assert_eq!(connected.tail, Tail::Known(4));
+        for (sequence, event) in (1..).zip(&events) {
+            let stored = stream.get_raw_message(sequence).await.unwrap();
+            let body: PublishedEvent = serde_json::from_slice(&stored.payload).unwrap();
+            assert_eq!(&body, event);
+        }
+        connected
+            .jetstream
+            .delete_stream(&relay.config.stream)
+            .await
+            .unwrap();
+    }
 
     #[test]
     fn the_backoff_grows_to_a_ceiling() {
