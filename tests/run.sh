@@ -43,6 +43,45 @@ MSG
   exit 1
 fi
 
+# The relay tests need NATS with JetStream, never skipped either: start the local server if it
+# is installed but not running, or stop and say how to fix it.
+export TEST_NATS_URL="${TEST_NATS_URL:-nats://127.0.0.1:4222}"
+NATS_SERVER=/usr/sbin/nats-server
+
+nats_reachable() {
+  local hostport="${TEST_NATS_URL#*://}"
+  hostport="${hostport#*@}"
+  hostport="${hostport%%/*}"
+  (exec 3<>"/dev/tcp/${hostport%%:*}/${hostport##*:}") >/dev/null 2>&1
+}
+
+start_local_nats() {
+  [ -x "$NATS_SERVER" ] || return 1
+  command -v start-stop-daemon >/dev/null 2>&1 || return 1
+  echo "tests/run.sh: starting the local NATS server with JetStream" >&2
+  mkdir -p /var/lib/nats-server
+  start-stop-daemon --start --oknodo --background --exec "$NATS_SERVER" -- \
+    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log \
+    >/dev/null 2>&1 || return 1
+  for _ in $(seq 1 30); do
+    nats_reachable && return 0
+    sleep 1
+  done
+  return 1
+}
+
+if ! nats_reachable && ! start_local_nats; then
+  cat >&2 <<MSG
+tests/run.sh: NATS is not reachable at $TEST_NATS_URL.
+The NATS relay tests need a real server with JetStream; none of them is skipped. Either
+  - start a local one:   start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  - install one:         apt-get install -y nats-server, then start it as above
+  - or point the tests at one you have:
+                         TEST_NATS_URL=nats://host:4222 tests/run.sh
+MSG
+  exit 1
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 # The crash tests kill the server at checkout step boundaries; that switch only exists in

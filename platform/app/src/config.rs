@@ -74,6 +74,19 @@ pub struct Settings {
     #[arg(long, env = "COMMERCE_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = webhooks::parse_duration)]
     pub webhook_poll_interval: Duration,
 
+    /// NATS server(s) to relay every published event to, through JetStream, e.g.
+    /// `nats://127.0.0.1:4222`. Unset: no relay.
+    #[arg(long, env = "NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// The JetStream stream the relay publishes into (created if missing).
+    #[arg(long, env = "COMMERCE_NATS_STREAM", default_value = "COMMERCE")]
+    pub nats_stream: String,
+
+    /// Events go to `<prefix>.<type>`, e.g. `commerce.orders.order_placed`.
+    #[arg(long, env = "COMMERCE_NATS_SUBJECT_PREFIX", default_value = "commerce")]
+    pub nats_subject_prefix: String,
+
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
     #[arg(long, env = "COMMERCE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -104,7 +117,24 @@ impl Settings {
             ]),
             webhook_timeout: Duration::from_secs(5),
             webhook_poll_interval: Duration::from_millis(100),
+            nats_url: None,
+            nats_stream: "COMMERCE".to_owned(),
+            nats_subject_prefix: "commerce".to_owned(),
         }
+    }
+
+    /// The relay's settings, when a NATS URL is configured.
+    pub fn relay_config(&self) -> Option<nats_relay::RelayConfig> {
+        let url = self
+            .nats_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())?;
+        Some(
+            nats_relay::RelayConfig::new(url)
+                .with_stream(&self.nats_stream)
+                .with_subject_prefix(&self.nats_subject_prefix),
+        )
     }
 
     pub fn webhook_settings(&self) -> webhooks::WebhookSettings {

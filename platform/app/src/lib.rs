@@ -393,6 +393,16 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         settings.webhook_settings(),
     )
     .map_err(|e| StartError::Webhooks(e.to_string()))?;
+    if let Some(config) = settings.relay_config() {
+        tracing::info!(url = %config.url, stream = %config.stream, "relaying events to NATS JetStream");
+        let relay =
+            nats_relay::NatsRelay::new(config, wired.published.clone(), wired.projections.clone());
+        projector_tasks.push(tokio::spawn(relay.run(
+            wired.leases.clone(),
+            wired.signal.subscribe(),
+            shutdown_rx.clone(),
+        )));
+    }
     projector_tasks.push(tokio::spawn(deliveries.run(
         wired.leases.clone(),
         wired.signal.subscribe(),
