@@ -62,7 +62,8 @@
 //! so an event appended in the relaying instance is typically on the stream a few
 //! milliseconds later (one feed read, one JetStream round trip; on the development machine,
 //! append to consumer took 3 ms at the median and 7 ms at the 99th percentile on SQLite).
-//! Appends in other instances are picked up by polling, every 200 ms by default.
+//! Appends in other instances reach the same signal through PostgreSQL's NOTIFY, which the
+//! composition root forwards; polling, every 200 ms by default, stays the authority.
 //!
 //! # Operations
 //!
