@@ -1236,3 +1236,43 @@ async fn postgres_wakes_feed_readers_when_another_connection_commits_events() {
     stop.send(true).unwrap();
     listener.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_lease_is_taken_over_when_its_holder_dies() {
+    use runtime::Leases;
+    let store = support::fresh_postgres().await;
+    let mut holder = store
+        .try_acquire("relay")
+        .await
+        .unwrap()
+        .expect("a free lease is granted");
+    assert!(holder.is_held().await);
+    assert!(
+        store.try_acquire("relay").await.unwrap().is_none(),
+        "a held lease is refused"
+    );
+    assert!(store.try_acquire("webhooks").await.unwrap().is_some());
+
+    // The holder's process dies: the database ends its session (here, by hand).
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks \
+         WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert!(ended >= 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut taken = None;
+    while taken.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease was never released"
+        );
+        taken = store.try_acquire("relay").await.unwrap();
+    }
+    assert!(
+        !holder.is_held().await,
+        "the old holder learns it lost the lease"
+    );
+}
