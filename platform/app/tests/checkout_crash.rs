@@ -4,56 +4,27 @@
 //! consistent. Runs on PostgreSQL; each boundary on a fresh database.
 #![cfg(feature = "fault-injection")]
 
-use std::net::TcpListener;
+mod server;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use server::Server;
 
 use serde_json::{json, Value};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 async fn start(data_dir: &Path, database_url: &str, kill_at: Option<&str>) -> Server {
-    let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_commerce"));
+    let port = server::free_port();
+    let mut command = server::command(data_dir, port);
     command
-        .arg("serve")
-        .env("COMMERCE_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("COMMERCE_DATA_DIR", data_dir)
         .env("COMMERCE_DEMO_CATALOG", "false")
         .env("COMMERCE_PAYMENT_TIMEOUT_SECS", "2")
         .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .env_remove("COMMERCE_FAULT_KILL_AT")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(std::process::Stdio::null());
     if let Some(boundary) = kill_at {
         command.env("COMMERCE_FAULT_KILL_AT", boundary);
     }
-    let child = command.spawn().expect("the binary starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(response) = client.get(format!("{base}/health/ready")).send().await {
-            if response.status() == 200 {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "the server never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Server { child, base }
+    server::start(command, port).await
 }
 
 async fn json_of(response: reqwest::Response) -> Value {

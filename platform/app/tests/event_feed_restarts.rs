@@ -8,54 +8,25 @@
 //! committed to the `events` table, each stream in sequence order.
 
 use std::collections::{BTreeMap, HashSet};
-use std::net::TcpListener;
+mod server;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use runtime::{Cursor, PublishedFeed, TypeFilter};
 use serde_json::Value;
+use server::{free_port, kill_9, Server};
 use tokio::sync::watch;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// Starts the binary on `port`; restarts reuse the port, so clients keep their address.
 async fn start(data_dir: &Path, database_url: &str, port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_commerce"))
-        .arg("serve")
-        .env("COMMERCE_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("COMMERCE_DATA_DIR", data_dir)
+    let mut command = server::command(data_dir, port);
+    command
         .env("COMMERCE_DEMO_CATALOG", "true")
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the binary starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(response) = client.get(format!("{base}/health/ready")).send().await {
-            if response.status() == 200 {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "the server never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Server { child, base }
+        .env("DATABASE_URL", database_url);
+    server::start(command, port).await
 }
 
 /// The demo catalogue reaches the storefront read model a moment after start.
@@ -77,11 +48,6 @@ async fn wait_for_the_storefront(base: &str) {
         assert!(Instant::now() < deadline, "the demo catalogue never showed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn kill_9(mut server: Server) {
-    server.child.kill().expect("SIGKILL sent");
-    server.child.wait().expect("the process is gone");
 }
 
 fn terminate(mut server: Server) {

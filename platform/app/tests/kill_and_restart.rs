@@ -2,59 +2,23 @@
 //! acknowledged: the cart and its lines are still there, and the demo catalog is not seeded
 //! twice. Runs on the embedded store and on PostgreSQL.
 
-use std::net::TcpListener;
+mod server;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use server::{kill_9, Server};
 
 use serde_json::{json, Value};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 async fn start(data_dir: &Path, database_url: Option<&str>) -> Server {
-    let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_commerce"));
-    command
-        .arg("serve")
-        .env("COMMERCE_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("COMMERCE_DATA_DIR", data_dir)
-        .env("COMMERCE_DEMO_CATALOG", "true")
-        .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+    let port = server::free_port();
+    let mut command = server::command(data_dir, port);
+    command.env("COMMERCE_DEMO_CATALOG", "true");
     if let Some(url) = database_url {
         command.env("DATABASE_URL", url);
     }
-    let child = command.spawn().expect("the binary starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(response) = client.get(format!("{base}/health/ready")).send().await {
-            if response.status() == 200 {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "the server never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Server { child, base }
-}
-
-fn kill_9(mut server: Server) {
-    server.child.kill().expect("SIGKILL sent");
-    server.child.wait().expect("the process is gone");
+    server::start(command, port).await
 }
 
 async fn storefront_count(client: &reqwest::Client, base: &str) -> usize {

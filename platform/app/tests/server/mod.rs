@@ -1,0 +1,60 @@
+//! Runs the real `commerce` binary for tests that kill and restart it.
+
+#![allow(dead_code)] // Each test file uses a part of it.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `commerce serve` on `port` with its data in `data_dir`, quiet, on the embedded store
+/// unless the caller sets `DATABASE_URL`.
+pub fn command(data_dir: &Path, port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_commerce"));
+    command
+        .arg("serve")
+        .env("COMMERCE_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("COMMERCE_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("NATS_URL")
+        .env_remove("COMMERCE_FAULT_KILL_AT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    command
+}
+
+/// Spawns `command` (made by [`command`] for `port`) and waits until the server is ready.
+pub async fn start(mut command: Command, port: u16) -> Server {
+    let child = command.spawn().expect("the binary starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(response) = client.get(format!("{base}/health/ready")).send().await {
+            if response.status() == 200 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "the server never became ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Server { child, base }
+}
+
+pub fn kill_9(mut server: Server) {
+    server.child.kill().expect("SIGKILL sent");
+    server.child.wait().expect("the process is gone");
+}
