@@ -508,6 +508,24 @@ fn every_published_event_fits_its_schema_and_the_envelope() {
 }
 
 #[test]
+fn the_public_type_known_without_decoding_is_the_one_published() {
+    for event in golden_feed_events() {
+        let published = PublishedLanguage
+            .publish(&event)
+            .unwrap()
+            .map(|p| p.event_type);
+        let known = PublishedLanguage
+            .public_type(&event.aggregate_type, &event.event_type)
+            .map(str::to_owned);
+        assert_eq!(
+            known, published,
+            "{}.{}",
+            event.aggregate_type, event.event_type
+        );
+    }
+}
+
+#[test]
 fn no_payment_token_is_ever_published() {
     for event in golden_feed_events() {
         if let Some(published) = PublishedLanguage.publish(&event).unwrap() {

@@ -1253,10 +1253,12 @@ async fn postgres_lease_is_taken_over_when_its_holder_dies() {
     );
     assert!(store.try_acquire("webhooks").await.unwrap().is_some());
 
-    // The holder's process dies: the database ends its session (here, by hand).
+    // The holder's process dies: the database ends its session (here, by hand; only in this
+    // test's database, where other tests' advisory locks, migrations say, never are).
     let ended: i64 = sqlx::query_scalar(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_locks \
-         WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()",
+         WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() \
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     )
     .fetch_one(store.pool())
     .await

@@ -22,6 +22,10 @@ pub struct RelayConfig {
     pub idle_poll: Duration,
     /// How long a JetStream request or publish ack may take before the batch is retried.
     pub request_timeout: Duration,
+    /// How often, at most, the relay records how far it has published. What it relayed since
+    /// is published again after a crash and dropped by JetStream's duplicate window, so a
+    /// commit per batch buys nothing but database load.
+    pub checkpoint_every: Duration,
 }
 
 impl RelayConfig {
@@ -40,6 +44,7 @@ impl RelayConfig {
             batch_size: 256,
             idle_poll: Duration::from_millis(200),
             request_timeout: Duration::from_secs(5),
+            checkpoint_every: Duration::from_millis(250),
         }
     }
 

@@ -14,8 +14,10 @@
 //! # What it guarantees
 //!
 //! - **Nothing is skipped.** The checkpoint (`nats_relay`, a projection checkpoint moved by
-//!   compare-and-set) moves only after JetStream acknowledged every event of the batch, that
-//!   is after the stream stored them. A batch that fails in any way (NATS down, an ack that
+//!   compare-and-set) moves only after JetStream acknowledged every event it covers, that
+//!   is after the stream stored them. It is recorded at most every `checkpoint_every` (a
+//!   quarter of a second) rather than per batch: what was relayed since is published again
+//!   after a crash and dropped by JetStream, and the database is spared a commit per batch. A batch that fails in any way (NATS down, an ack that
 //!   does not come, the store unavailable) is published again from the checkpoint, after a
 //!   pause that grows to five seconds. An event the contracts cannot decode stops the relay
 //!   there; it is never stepped over.

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, stream};
 use runtime::lease::run_exclusively;
@@ -18,6 +18,14 @@ use crate::message::{self, Encoded};
 
 /// The lease that keeps the relay on one instance at a time.
 pub const LEASE: &str = "nats_relay";
+/// Where the relay stands: how far it has published, and how far its checkpoint says.
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    stored: Cursor,
+    relayed: Cursor,
+    stored_at: Instant,
+}
+
 /// The projection checkpoint that records how far the relay has published.
 pub const CHECKPOINT: &str = "nats_relay";
 
@@ -215,14 +223,17 @@ impl NatsRelay {
             "NATS relay started"
         );
         let mut connected: Option<Connected> = None;
-        let mut checkpoint: Option<Cursor> = None;
+        let mut checkpoint: Option<Position> = None;
         let mut failures: u32 = 0;
         loop {
             // Appends signalled from here on start another cycle, even those that land while
             // this one runs.
             wake.borrow_and_update();
             match self.cycle(&mut connected, &mut checkpoint, &mut stop).await {
-                Ok(Cycle::Stopped) => break,
+                Ok(Cycle::Stopped) => {
+                    self.record_position(&mut checkpoint, true).await;
+                    break;
+                }
                 Ok(Cycle::More) => failures = 0,
                 Ok(Cycle::CaughtUp) => {
                     failures = 0;
@@ -234,7 +245,10 @@ impl NatsRelay {
                                 tokio::time::sleep(self.config.idle_poll).await;
                             }
                         }
-                        () = told_to_stop(&mut stop) => break,
+                        () = told_to_stop(&mut stop) => {
+                            self.record_position(&mut checkpoint, true).await;
+                            break;
+                        }
                     }
                 }
                 Err(error) => {
@@ -264,8 +278,45 @@ impl NatsRelay {
         tracing::info!("NATS relay stopped");
     }
 
-    /// Relays one batch: reads after the checkpoint, publishes, awaits every ack, then moves
-    /// the checkpoint.
+    /// Records how far the relay has published, if it moved and the last record is
+    /// `checkpoint_every` old (or `now`). A failure only loses the record: what was relayed
+    /// since the stored checkpoint is published again, and JetStream drops it.
+    async fn record_position(&self, checkpoint: &mut Option<Position>, now: bool) {
+        let Some(position) = checkpoint.as_mut() else {
+            return;
+        };
+        if position.relayed == position.stored
+            || (!now && position.stored_at.elapsed() < self.config.checkpoint_every)
+        {
+            return;
+        }
+        // In a task of its own, so that it completes even if this worker's future is dropped
+        // midway (an aborted task, a runtime shutting down): a transaction abandoned halfway
+        // can keep SQLite's write lock, and every append waiting, until its connection is
+        // used again.
+        let checkpoints = Arc::clone(&self.checkpoints);
+        let (from, to) = (position.stored, position.relayed);
+        let outcome =
+            tokio::spawn(async move { checkpoints.commit(CHECKPOINT, from, to, Vec::new()).await })
+                .await;
+        match outcome {
+            Ok(Ok(CommitOutcome::Committed)) => {
+                position.stored = to;
+                position.stored_at = Instant::now();
+            }
+            // Another relay moved it (a lease changing hands): read it again.
+            Ok(Ok(CommitOutcome::CheckpointMoved)) => *checkpoint = None,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "could not record the relay checkpoint; will retry");
+            }
+            Err(failed) => {
+                tracing::warn!(error = %failed, "the relay checkpoint commit failed");
+            }
+        }
+    }
+
+    /// Relays one batch: reads after the position, publishes, awaits every ack, then moves
+    /// the position (recorded in the checkpoint every `checkpoint_every`).
     ///
     /// Told to stop, it abandons what it waits for from NATS (safe: the checkpoint has not
     /// moved, and JetStream drops what it already holds when the next holder republishes),
@@ -273,7 +324,7 @@ impl NatsRelay {
     async fn cycle(
         &self,
         connected: &mut Option<Connected>,
-        checkpoint: &mut Option<Cursor>,
+        checkpoint: &mut Option<Position>,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<Cycle, RelayError> {
         if *stop.borrow() {
@@ -293,13 +344,22 @@ impl NatsRelay {
             }
             connection.stream_ready = true;
         }
-        let from = match *checkpoint {
-            Some(cursor) => cursor,
-            None => self
-                .checkpoints
-                .checkpoint(CHECKPOINT)
-                .await
-                .map_err(RelayError::Checkpoint)?,
+        let from = match checkpoint {
+            Some(position) => position.relayed,
+            None => {
+                let stored = self
+                    .checkpoints
+                    .checkpoint(CHECKPOINT)
+                    .await
+                    .map_err(RelayError::Checkpoint)?;
+                checkpoint
+                    .insert(Position {
+                        stored,
+                        relayed: stored,
+                        stored_at: Instant::now(),
+                    })
+                    .relayed
+            }
         };
         let page = self
             .feed
@@ -312,28 +372,10 @@ impl NatsRelay {
                 () = told_to_stop(stop) => return Ok(Cycle::Stopped),
             }
         }
-        if page.next != from {
-            // In a task of its own, so that it completes even if this worker's future is
-            // dropped midway (an aborted task, a runtime shutting down): a transaction
-            // abandoned halfway can keep SQLite's write lock, and every append waiting,
-            // until its connection is used again.
-            let checkpoints = Arc::clone(&self.checkpoints);
-            let next = page.next;
-            let outcome = tokio::spawn(async move {
-                checkpoints.commit(CHECKPOINT, from, next, Vec::new()).await
-            })
-            .await
-            .map_err(|failed| StoreError::new(format!("the checkpoint commit failed: {failed}")))
-            .and_then(|committed| committed)
-            .map_err(RelayError::Checkpoint)?;
-            *checkpoint = match outcome {
-                CommitOutcome::Committed => Some(page.next),
-                // Another relay moved it (a lease changing hands): read it again.
-                CommitOutcome::CheckpointMoved => None,
-            };
-        } else {
-            *checkpoint = Some(from);
+        if let Some(position) = checkpoint.as_mut() {
+            position.relayed = page.next;
         }
+        self.record_position(checkpoint, false).await;
         Ok(if page.events.len() >= self.config.batch_size {
             Cycle::More
         } else {
@@ -540,6 +582,10 @@ mod tests {
     impl runtime::EventContracts for NoContracts {
         fn publish(&self, _: &FeedEvent) -> Result<Option<PublishedEvent>, runtime::PublishError> {
             Ok(None)
+        }
+
+        fn public_type(&self, _: &str, _: &str) -> Option<&'static str> {
+            None
         }
 
         fn schemas(&self) -> Vec<ContractSchema> {

@@ -87,7 +87,115 @@ fn decode<A: Aggregate>(event: &FeedEvent) -> Result<A::Event, PublishError> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PublishedLanguage;
 
+/// Which stored events are published, and as what: (aggregate type, stored event type,
+/// public type). Every `publish` function maps exactly these.
+const PUBLISHED: &[(&str, &str, &str)] = &[
+    ("product", "ProductCreated", catalog::ProductCreatedV1::TYPE),
+    (
+        "product",
+        "VariantPriceChanged",
+        catalog::ProductPriceChangedV1::TYPE,
+    ),
+    (
+        "product",
+        "ProductPublished",
+        catalog::ProductPublishedV1::TYPE,
+    ),
+    (
+        "product",
+        "ProductUnpublished",
+        catalog::ProductUnpublishedV1::TYPE,
+    ),
+    ("cart", "CartCreated", carts::CartCreatedV1::TYPE),
+    ("cart", "ItemAdded", carts::ItemAddedV1::TYPE),
+    (
+        "cart",
+        "ItemQuantityChanged",
+        carts::ItemQuantityChangedV1::TYPE,
+    ),
+    ("cart", "ItemRemoved", carts::ItemRemovedV1::TYPE),
+    ("cart", "CartCheckedOut", carts::CartCheckedOutV1::TYPE),
+    (
+        "stock_item",
+        "StockReceived",
+        inventory::StockReceivedV1::TYPE,
+    ),
+    (
+        "stock_item",
+        "StockAdjusted",
+        inventory::StockAdjustedV1::TYPE,
+    ),
+    (
+        "stock_item",
+        "StockReserved",
+        inventory::StockReservedV1::TYPE,
+    ),
+    (
+        "stock_item",
+        "ReservationReleased",
+        inventory::ReservationReleasedV1::TYPE,
+    ),
+    (
+        "stock_item",
+        "ReservationCommitted",
+        inventory::ReservationCommittedV1::TYPE,
+    ),
+    (
+        "stock_item",
+        "ReservationExpired",
+        inventory::ReservationExpiredV1::TYPE,
+    ),
+    (
+        "payment",
+        "PaymentAuthorized",
+        payments::PaymentAuthorizedV1::TYPE,
+    ),
+    (
+        "payment",
+        "PaymentDeclined",
+        payments::PaymentDeclinedV1::TYPE,
+    ),
+    (
+        "payment",
+        "PaymentCaptured",
+        payments::PaymentCapturedV1::TYPE,
+    ),
+    ("payment", "PaymentVoided", payments::PaymentVoidedV1::TYPE),
+    (
+        "payment",
+        "PaymentRefunded",
+        payments::PaymentRefundedV1::TYPE,
+    ),
+    ("order", "OrderPlaced", orders::OrderPlacedV1::TYPE),
+    ("order", "OrderPaid", orders::OrderPaidV1::TYPE),
+    ("order", "OrderFulfilled", orders::OrderFulfilledV1::TYPE),
+    ("order", "OrderCompleted", orders::OrderCompletedV1::TYPE),
+    ("order", "OrderCancelled", orders::OrderCancelledV1::TYPE),
+    (
+        "checkout",
+        "CheckoutStarted",
+        checkout::CheckoutStartedV1::TYPE,
+    ),
+    (
+        "checkout",
+        "CheckoutCompleted",
+        checkout::CheckoutCompletedV1::TYPE,
+    ),
+    (
+        "checkout",
+        "CheckoutFailed",
+        checkout::CheckoutFailedV1::TYPE,
+    ),
+];
+
 impl EventContracts for PublishedLanguage {
+    fn public_type(&self, aggregate_type: &str, event_type: &str) -> Option<&'static str> {
+        PUBLISHED
+            .iter()
+            .find(|(a, e, _)| *a == aggregate_type && *e == event_type)
+            .map(|(_, _, public)| *public)
+    }
+
     fn publish(&self, event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError> {
         match event.aggregate_type.as_str() {
             t if t == <::catalog::Product as Aggregate>::TYPE => catalog::publish(event),

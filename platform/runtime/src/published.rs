@@ -111,6 +111,13 @@ pub trait EventContracts: Send + Sync {
     /// when the stored event cannot be decoded, which readers treat as a reason to stop.
     fn publish(&self, event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError>;
 
+    /// The public type a stored event of `event_type` in an `aggregate_type` stream is
+    /// published as, or `None` when it stays internal; known without decoding the event, so
+    /// that readers of a few types skip the rest cheaply. Must agree with [`publish`].
+    ///
+    /// [`publish`]: EventContracts::publish
+    fn public_type(&self, aggregate_type: &str, event_type: &str) -> Option<&'static str>;
+
     /// Every published type, each version, with its schema.
     fn schemas(&self) -> Vec<ContractSchema>;
 
@@ -185,6 +192,29 @@ impl PublishedFeed {
         &self.contracts
     }
 
+    /// Up to `limit` stored events strictly after `after`, published or not, for a reader
+    /// that decides what it wants only after reading (see [`PublishedFeed::publish`]).
+    pub async fn scan(&self, after: Cursor, limit: usize) -> Result<Vec<FeedEvent>, PublishError> {
+        Ok(self.feed.read_after(after, limit.max(1)).await?)
+    }
+
+    /// The public form of `event` if it is published as a type `filter` matches. Events of
+    /// other types are not decoded at all.
+    pub fn publish(
+        &self,
+        event: &FeedEvent,
+        filter: &TypeFilter,
+    ) -> Result<Option<PublishedEvent>, PublishError> {
+        let wanted = self
+            .contracts
+            .public_type(&event.aggregate_type, &event.event_type)
+            .is_some_and(|public| filter.matches(public));
+        if !wanted {
+            return Ok(None);
+        }
+        self.contracts.publish(event)
+    }
+
     /// Up to `limit` published events matching `filter`, strictly after `after`.
     ///
     /// An event that cannot be published is an error for the whole read, so a consumer never
@@ -200,13 +230,11 @@ impl PublishedFeed {
         let mut next = after;
         let limit = limit.max(1);
         loop {
-            let batch = self.feed.read_after(next, SCAN_LIMIT).await?;
+            let batch = self.scan(next, SCAN_LIMIT).await?;
             let scanned_all = batch.len() < SCAN_LIMIT;
             for event in &batch {
-                if let Some(published) = self.contracts.publish(event)? {
-                    if filter.matches(&published.event_type) {
-                        events.push(published);
-                    }
+                if let Some(published) = self.publish(event, filter)? {
+                    events.push(published);
                 }
                 next = event.cursor;
                 if events.len() >= limit {

@@ -204,6 +204,11 @@ impl EventContracts for PublishEverything {
         )))
     }
 
+    fn public_type(&self, _: &str, _: &str) -> Option<&'static str> {
+        // Every event is published; `publish` names its type.
+        Some("*")
+    }
+
     fn schemas(&self) -> Vec<ContractSchema> {
         Vec::new()
     }

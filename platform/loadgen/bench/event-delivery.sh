@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# What event delivery costs, and how fast it is (BENCHMARKS.md, "Event delivery").
+#
+#   platform/loadgen/bench/event-delivery.sh cost   # interleaved off/on pairs
+#   platform/loadgen/bench/event-delivery.sh lag    # commit-to-subscriber lag under load
+#
+# cost: runs the load generator against a fresh PostgreSQL database PAIRS times with delivery
+# off (no NATS relay, no webhook endpoint) and on (the relay, plus one webhook endpoint for
+# orders.* answered by the example receiver), alternating off, on, off, on, ... so that drift
+# of the machine hits both alike. Per run it prints the completed checkouts, the server's CPU
+# time per checkout (utime + stime from /proc) and the committed PostgreSQL transactions per
+# checkout (pg_stat_database.xact_commit), counted from just before the load until the
+# deliveries have caught up after it.
+#
+# lag: one run with delivery on and `feedlag` subscribed through the long-poll, SSE and
+# JetStream for the whole measured window.
+#
+# Needs release builds (`cargo build --release -p commerce -p loadgen` and
+# `cargo build --release -p webhooks --example receiver`), PostgreSQL and NATS with JetStream.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+
+MODE="${1:-cost}"
+PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
+NATS="${BENCH_NATS:-nats://127.0.0.1:4222}"
+PAIRS="${PAIRS:-3}"
+SECS="${SECS:-30}"
+SHOPPERS="${SHOPPERS:-16}"
+PORT="${PORT:-8090}"
+RECEIVER_PORT="${RECEIVER_PORT:-9009}"
+BIN=target/release
+BASE="http://127.0.0.1:$PORT"
+WORK=$(mktemp -d /tmp/event-delivery.XXXXXX)
+TICKS=$(getconf CLK_TCK)
+RUN_ID=$(date +%s)
+
+SERVER_PID=""
+RECEIVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+  [ -n "$RECEIVER_PID" ] && kill "$RECEIVER_PID" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+psql_admin() { psql "$PG/postgres" -qtAc "$1"; }
+
+cpu_ms() { # utime + stime of $1, in ms
+  awk -v t="$TICKS" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$1/stat"
+}
+
+commits() { # committed transactions of database $1 (stats flushed first)
+  sleep 1.5
+  psql "$PG/$1" -qtAc "SELECT pg_stat_clear_snapshot(); SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'" | tail -1
+}
+
+wait_until() { # url, grep pattern
+  for _ in $(seq 1 300); do
+    if curl -s "$1" | grep -q "$2"; then return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for $1" >&2
+  exit 1
+}
+
+# One measured run; prints "mode checkouts cpu_ms_per_checkout txns_per_checkout".
+run() {
+  local mode=$1 n=$2 feedlag=${3:-}
+  local db="commerce_bench_delivery_${mode}_$n"
+  local stream="BENCH_${RUN_ID}_$n"
+  psql_admin "DROP DATABASE IF EXISTS $db" >/dev/null
+  psql_admin "CREATE DATABASE $db" >/dev/null
+  local env=(DATABASE_URL="$PG/$db" COMMERCE_LISTEN_ADDR="127.0.0.1:$PORT"
+             COMMERCE_DATA_DIR="$WORK/data-$mode-$n" RUST_LOG=warn)
+  if [ "$mode" = on ]; then
+    env+=(NATS_URL="$NATS" COMMERCE_NATS_STREAM="$stream"
+          COMMERCE_NATS_SUBJECT_PREFIX="bench${RUN_ID}n$n")
+  fi
+  env "${env[@]}" "$BIN/commerce" serve > "$WORK/server-$mode-$n.log" 2>&1 &
+  SERVER_PID=$!
+  wait_until "$BASE/health/ready" ready
+  wait_until "$BASE/v1/products" TEE-BLACK-M
+  if [ "$mode" = on ]; then
+    local hook secret
+    hook=$(curl -s -X POST "$BASE/v1/admin/webhooks" -H 'Content-Type: application/json' \
+      -d "{\"url\":\"http://127.0.0.1:$RECEIVER_PORT/webhooks\",\"event_types\":[\"orders.*\"]}")
+    secret=$(echo "$hook" | grep -o '"secret":"[^"]*"' | cut -d'"' -f4)
+    WEBHOOK_SECRET="$secret" target/release/examples/receiver "127.0.0.1:$RECEIVER_PORT" \
+      > "$WORK/receiver-$n.log" 2>&1 &
+    RECEIVER_PID=$!
+    sleep 0.5
+  fi
+  local cpu0 tx0 cpu1 tx1
+  cpu0=$(cpu_ms "$SERVER_PID"); tx0=$(commits "$db")
+  local feedlag_pid=""
+  if [ -n "$feedlag" ]; then
+    "$BIN/feedlag" --base-url "$BASE" --nats-url "$NATS" --nats-stream "$stream" \
+      --duration-secs "$((SECS + 5))" > "$WORK/feedlag.txt" 2>&1 &
+    feedlag_pid=$!
+  fi
+  "$BIN/loadgen" --base-url "$BASE" --shoppers "$SHOPPERS" --duration-secs "$SECS" \
+    --warmup-secs 0 --restock 100000 > "$WORK/loadgen-$mode-$n.txt" 2>&1 || true
+  [ -n "$feedlag_pid" ] && wait "$feedlag_pid"
+  # Let the deliveries catch up with the last events before counting.
+  sleep 3
+  cpu1=$(cpu_ms "$SERVER_PID"); tx1=$(commits "$db")
+  local done
+  done=$(tail -1 "$WORK/loadgen-$mode-$n.txt" | grep -o '"completed":[0-9]*' | cut -d: -f2)
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+  if [ -n "$RECEIVER_PID" ]; then kill "$RECEIVER_PID"; wait "$RECEIVER_PID" 2>/dev/null || true; RECEIVER_PID=""; fi
+  psql_admin "DROP DATABASE IF EXISTS $db" >/dev/null || true
+  awk -v m="$mode" -v c="$done" -v cpu="$((cpu1 - cpu0))" -v tx="$((tx1 - tx0))" \
+    'BEGIN { printf "%-3s checkouts %5d  cpu_ms/checkout %7.2f  txns/checkout %7.2f\n", m, c, cpu / c, tx / c }'
+  [ -n "$feedlag" ] && cat "$WORK/feedlag.txt"
+  return 0
+}
+
+case "$MODE" in
+  cost)
+    for i in $(seq 1 "$PAIRS"); do
+      run off "$i"
+      run on "$i"
+    done
+    ;;
+  lag)
+    run on 0 feedlag
+    ;;
+  *)
+    echo "usage: $0 cost|lag" >&2
+    exit 2
+    ;;
+esac
+echo "logs in $WORK"
