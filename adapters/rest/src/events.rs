@@ -178,15 +178,13 @@ async fn read(
             changed = wake.changed() => changed.is_ok(),
             () = tokio::time::sleep(pause) => false,
         };
+        // A wake-up that finds nothing yet is looked at again soon: on PostgreSQL the commit
+        // shows in the feed only once every older transaction has ended.
         recheck = if woken {
             RECHECK
         } else {
             (recheck * 2).min(POLL)
         };
-        if woken {
-            // Let the commit that woke us become visible before reading.
-            tokio::time::sleep(RECHECK).await;
-        }
     }
 }
 

@@ -31,7 +31,7 @@ use rest::ApiState;
 use runtime::{
     CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor, FeedSignal,
     HealthCheck, IdempotencyStore, Leases, Projection, ProjectionStore, ProjectorRunner,
-    PublishedFeed, ReadModels, WebhookStore,
+    PublishedFeed, ReadModels, SharedFeed, WebhookStore,
 };
 use shared_kernel::{CheckoutId, Clock, SystemClock};
 use tokio::sync::watch;
@@ -245,7 +245,10 @@ where
         });
     });
     let contracts: Arc<dyn EventContracts> = Arc::new(contracts::PublishedLanguage);
-    let published = PublishedFeed::new(ports.feed.clone(), contracts);
+    // Every reader in this process (projectors, the saga, the published feed and what
+    // delivers it) follows the feed through one shared tail of it.
+    let feed: Arc<dyn EventFeed> = Arc::new(SharedFeed::new(ports.feed, signal.subscribe()));
+    let published = PublishedFeed::new(feed.clone(), contracts);
     let (streams_closing, streams_closing_rx) = watch::channel(false);
     Ok(Wired {
         api: ApiState {
@@ -270,7 +273,7 @@ where
             }),
         },
         signal,
-        feed: ports.feed,
+        feed,
         projections: ports.projections,
         saga,
         published,

@@ -26,6 +26,8 @@ NATS="${BENCH_NATS:-nats://127.0.0.1:4222}"
 PAIRS="${PAIRS:-3}"
 SECS="${SECS:-30}"
 SHOPPERS="${SHOPPERS:-16}"
+# What "on" turns on: both (the default), relay or webhook.
+DELIVERY="${DELIVERY:-both}"
 PORT="${PORT:-8090}"
 RECEIVER_PORT="${RECEIVER_PORT:-9009}"
 BIN=target/release
@@ -71,7 +73,7 @@ run() {
   psql_admin "CREATE DATABASE $db" >/dev/null
   local env=(DATABASE_URL="$PG/$db" COMMERCE_LISTEN_ADDR="127.0.0.1:$PORT"
              COMMERCE_DATA_DIR="$WORK/data-$mode-$n" RUST_LOG=warn)
-  if [ "$mode" = on ]; then
+  if [ "$mode" = on ] && [ "$DELIVERY" != webhook ]; then
     env+=(NATS_URL="$NATS" COMMERCE_NATS_STREAM="$stream"
           COMMERCE_NATS_SUBJECT_PREFIX="bench${RUN_ID}n$n")
   fi
@@ -79,7 +81,7 @@ run() {
   SERVER_PID=$!
   wait_until "$BASE/health/ready" ready
   wait_until "$BASE/v1/products" TEE-BLACK-M
-  if [ "$mode" = on ]; then
+  if [ "$mode" = on ] && [ "$DELIVERY" != relay ]; then
     local hook secret
     hook=$(curl -s -X POST "$BASE/v1/admin/webhooks" -H 'Content-Type: application/json' \
       -d "{\"url\":\"http://127.0.0.1:$RECEIVER_PORT/webhooks\",\"event_types\":[\"orders.*\"]}")

@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod lease;
 pub mod projection;
 pub mod published;
+pub mod shared_feed;
 pub mod webhooks;
 
 pub use causation::{Cause, EventMetadata};
@@ -39,6 +40,7 @@ pub use published::{
     ContractSchema, EventContracts, PublishError, PublishedEvent, PublishedFeed, PublishedPage,
     StreamRef, TypeFilter,
 };
+pub use shared_feed::SharedFeed;
 pub use webhooks::{
     AttemptOutcome, DeliveryAttempt, DeliveryState, EndpointPatch, EndpointStatus, NewDelivery,
     QueuedDelivery, WebhookDelivery, WebhookEndpoint, WebhookPage, WebhookStore,
