@@ -943,7 +943,8 @@ async fn each_enabled_endpoint_offers_only_the_head_of_its_queue<S: Store>(store
     assert!(store
         .record_attempt(batch[0].id, &failed, &AttemptOutcome::RetryAt(retry_at))
         .await
-        .unwrap());
+        .unwrap()
+        .was_recorded());
     let queued = store.next_deliveries().await.unwrap();
     let head_of_a = queued.iter().find(|q| q.endpoint_id == a.id).unwrap();
     assert_eq!(head_of_a.delivery_id, batch[0].id);
@@ -980,24 +981,25 @@ async fn attempts_are_recorded_once_and_giving_up_disables_the_endpoint<S: Store
 
     let first = attempt(1, None, Some("connection refused"));
     let retry = AttemptOutcome::RetryAt(micros_now());
-    assert!(store.record_attempt(id, &first, &retry).await.unwrap());
+    assert!(store.record_attempt(id, &first, &retry).await.unwrap().was_recorded());
     // The same attempt again, or one that skips a number, changes nothing.
-    assert!(!store.record_attempt(id, &first, &retry).await.unwrap());
+    assert!(!store.record_attempt(id, &first, &retry).await.unwrap().was_recorded());
     let skipped = attempt(3, Some(500), None);
-    assert!(!store.record_attempt(id, &skipped, &retry).await.unwrap());
+    assert!(!store.record_attempt(id, &skipped, &retry).await.unwrap().was_recorded());
     let unknown = uuid::Uuid::now_v7();
-    assert!(!store.record_attempt(unknown, &first, &retry).await.unwrap());
+    assert!(!store.record_attempt(unknown, &first, &retry).await.unwrap().was_recorded());
 
     let last = attempt(2, Some(503), None);
     let gave_up = AttemptOutcome::GaveUp {
         reason: "delivery failed 2 times".to_owned(),
     };
-    assert!(store.record_attempt(id, &last, &gave_up).await.unwrap());
+    assert!(store.record_attempt(id, &last, &gave_up).await.unwrap().was_recorded());
     let finished = attempt(3, Some(200), None);
     assert!(!store
         .record_attempt(id, &finished, &AttemptOutcome::Succeeded)
         .await
-        .unwrap());
+        .unwrap()
+        .was_recorded());
 
     let endpoint = store.endpoint(a.id).await.unwrap().unwrap();
     assert_eq!(
@@ -1080,10 +1082,16 @@ async fn deliveries_are_listed_in_pages_and_redelivered_behind_the_queue<S: Stor
     // The copy waits behind what was already queued.
     for (n, delivery) in batch[1..].iter().enumerate() {
         assert_eq!(heads(&store).await, [(a.id, delivery.id)], "step {n}");
-        store
+        let recorded = store
             .record_attempt(delivery.id, &done, &AttemptOutcome::Succeeded)
             .await
             .unwrap();
+        // Recording names the endpoint's next delivery, as a fresh read would.
+        let runtime::AttemptRecorded::Recorded { next } = recorded else {
+            panic!("step {n}: not recorded");
+        };
+        let next = next.map(|next| (next.endpoint_id, next.delivery_id));
+        assert_eq!(next.into_iter().collect::<Vec<_>>(), heads(&store).await, "step {n}");
     }
     assert_eq!(heads(&store).await, [(a.id, copy_id)]);
 

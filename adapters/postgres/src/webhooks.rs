@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use runtime::{
-    AttemptOutcome, CommitOutcome, Cursor, DeliveryAttempt, DeliveryState, EndpointPatch,
-    EndpointStatus, NewDelivery, ProjectionStore, QueuedDelivery, StoreError, WebhookDelivery,
-    WebhookEndpoint, WebhookPage, WebhookStore,
+    AttemptOutcome, AttemptRecorded, CommitOutcome, Cursor, DeliveryAttempt, DeliveryState,
+    EndpointPatch, EndpointStatus, NewDelivery, ProjectionStore, QueuedDelivery, StoreError,
+    WebhookDelivery, WebhookEndpoint, WebhookPage, WebhookStore,
 };
 use uuid::Uuid;
 
@@ -203,16 +203,7 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn next_deliveries(&self) -> Result<Vec<QueuedDelivery>, StoreError> {
-        let rows: Vec<(
-            Uuid,
-            Uuid,
-            String,
-            String,
-            String,
-            String,
-            i32,
-            DateTime<Utc>,
-        )> = sqlx::query_as(
+        let rows: Vec<QueuedRow> = sqlx::query_as(
             "SELECT d.id, d.endpoint_id, e.url, e.secret, d.message_id, d.payload, \
                         d.attempts, d.next_attempt_at \
                  FROM webhook_endpoints e \
@@ -225,22 +216,7 @@ impl WebhookStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        rows.into_iter()
-            .map(
-                |(delivery_id, endpoint_id, url, secret, message_id, payload, attempts, due_at)| {
-                    Ok(QueuedDelivery {
-                        delivery_id,
-                        endpoint_id,
-                        url,
-                        secret,
-                        message_id,
-                        payload,
-                        attempts_made: u32::try_from(attempts).map_err(store_error)?,
-                        due_at,
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(queued).collect()
     }
 
     async fn record_attempt(
@@ -248,13 +224,13 @@ impl WebhookStore for PostgresStore {
         delivery_id: Uuid,
         attempt: &DeliveryAttempt,
         outcome: &AttemptOutcome,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<AttemptRecorded, StoreError> {
         let Some(before) = attempt
             .number
             .checked_sub(1)
             .and_then(|n| i32::try_from(n).ok())
         else {
-            return Ok(false);
+            return Ok(AttemptRecorded::NotCurrent);
         };
         let finished = attempt.attempted_at;
         let (state, next_attempt_at, finished_at) = match outcome {
@@ -279,7 +255,7 @@ impl WebhookStore for PostgresStore {
         .map_err(store_error)?;
         let Some(endpoint_id) = endpoint_id else {
             tx.rollback().await.map_err(store_error)?;
-            return Ok(false);
+            return Ok(AttemptRecorded::NotCurrent);
         };
         sqlx::query(
             "INSERT INTO webhook_attempts \
@@ -308,8 +284,21 @@ impl WebhookStore for PostgresStore {
             .await
             .map_err(store_error)?;
         }
+        let next = sqlx::query_as::<_, QueuedRow>(
+            "SELECT d.id, d.endpoint_id, e.url, e.secret, d.message_id, d.payload, \
+                    d.attempts, d.next_attempt_at \
+             FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE d.endpoint_id = $1 AND d.state = 'pending' AND e.disabled_reason IS NULL \
+             ORDER BY d.position LIMIT 1",
+        )
+        .bind(endpoint_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?
+        .map(queued)
+        .transpose()?;
         tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        Ok(AttemptRecorded::Recorded { next })
     }
 
     async fn deliveries(
@@ -455,5 +444,32 @@ fn delivery_from_row(row: DeliveryRow) -> Result<WebhookDelivery, StoreError> {
         created_at,
         finished_at,
         attempts: Vec::new(),
+    })
+}
+
+/// A queued delivery as the queries read it.
+type QueuedRow = (
+    Uuid,
+    Uuid,
+    String,
+    String,
+    String,
+    String,
+    i32,
+    DateTime<Utc>,
+);
+
+fn queued(
+    (delivery_id, endpoint_id, url, secret, message_id, payload, attempts, due_at): QueuedRow,
+) -> Result<QueuedDelivery, StoreError> {
+    Ok(QueuedDelivery {
+        delivery_id,
+        endpoint_id,
+        url,
+        secret,
+        message_id,
+        payload,
+        attempts_made: u32::try_from(attempts).map_err(store_error)?,
+        due_at,
     })
 }

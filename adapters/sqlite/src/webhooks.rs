@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use runtime::{
-    AttemptOutcome, CommitOutcome, Cursor, DeliveryAttempt, DeliveryState, EndpointPatch,
-    EndpointStatus, NewDelivery, ProjectionStore, QueuedDelivery, StoreError, WebhookDelivery,
-    WebhookEndpoint, WebhookPage, WebhookStore,
+    AttemptOutcome, AttemptRecorded, CommitOutcome, Cursor, DeliveryAttempt, DeliveryState,
+    EndpointPatch, EndpointStatus, NewDelivery, ProjectionStore, QueuedDelivery, StoreError,
+    WebhookDelivery, WebhookEndpoint, WebhookPage, WebhookStore,
 };
 use uuid::Uuid;
 
@@ -213,9 +213,8 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn next_deliveries(&self) -> Result<Vec<QueuedDelivery>, StoreError> {
-        let rows: Vec<(String, String, String, String, String, String, i64, String)> =
-            sqlx::query_as(
-                "SELECT d.id, d.endpoint_id, e.url, e.secret, d.message_id, d.payload, \
+        let rows: Vec<QueuedRow> = sqlx::query_as(
+            "SELECT d.id, d.endpoint_id, e.url, e.secret, d.message_id, d.payload, \
                         d.attempts, d.next_attempt_at \
                  FROM webhook_endpoints e \
                  JOIN webhook_deliveries d ON d.position = ( \
@@ -223,26 +222,11 @@ impl WebhookStore for SqliteStore {
                      WHERE p.endpoint_id = e.id AND p.state = 'pending') \
                  WHERE e.disabled_reason IS NULL \
                  ORDER BY d.next_attempt_at",
-            )
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
-        rows.into_iter()
-            .map(
-                |(id, endpoint_id, url, secret, message_id, payload, attempts, due_at)| {
-                    Ok(QueuedDelivery {
-                        delivery_id: parse_uuid(&id)?,
-                        endpoint_id: parse_uuid(&endpoint_id)?,
-                        url,
-                        secret,
-                        message_id,
-                        payload,
-                        attempts_made: u32::try_from(attempts).map_err(store_error)?,
-                        due_at: parse_time(&due_at)?,
-                    })
-                },
-            )
-            .collect()
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(queued).collect()
     }
 
     async fn record_attempt(
@@ -250,9 +234,9 @@ impl WebhookStore for SqliteStore {
         delivery_id: Uuid,
         attempt: &DeliveryAttempt,
         outcome: &AttemptOutcome,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<AttemptRecorded, StoreError> {
         let Some(before) = attempt.number.checked_sub(1) else {
-            return Ok(false);
+            return Ok(AttemptRecorded::NotCurrent);
         };
         let finished = timestamp(attempt.attempted_at);
         let (state, next_attempt_at, finished_at) = match outcome {
@@ -281,7 +265,7 @@ impl WebhookStore for SqliteStore {
         .map_err(store_error)?;
         let Some(endpoint_id) = endpoint_id else {
             tx.rollback().await.map_err(store_error)?;
-            return Ok(false);
+            return Ok(AttemptRecorded::NotCurrent);
         };
         sqlx::query(
             "INSERT INTO webhook_attempts \
@@ -307,13 +291,26 @@ impl WebhookStore for SqliteStore {
             .bind(reason)
             .bind(&now)
             .bind(&now)
-            .bind(endpoint_id)
+            .bind(&endpoint_id)
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
         }
+        let next = sqlx::query_as::<_, QueuedRow>(
+            "SELECT d.id, d.endpoint_id, e.url, e.secret, d.message_id, d.payload, \
+                    d.attempts, d.next_attempt_at \
+             FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE d.endpoint_id = ? AND d.state = 'pending' AND e.disabled_reason IS NULL \
+             ORDER BY d.position LIMIT 1",
+        )
+        .bind(&endpoint_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?
+        .map(queued)
+        .transpose()?;
         tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        Ok(AttemptRecorded::Recorded { next })
     }
 
     async fn deliveries(
@@ -486,5 +483,23 @@ fn delivery_from_row(row: DeliveryRow) -> Result<WebhookDelivery, StoreError> {
         created_at: parse_time(&created_at)?,
         finished_at: finished_at.as_deref().map(parse_time).transpose()?,
         attempts: Vec::new(),
+    })
+}
+
+/// A queued delivery as the queries read it.
+type QueuedRow = (String, String, String, String, String, String, i64, String);
+
+fn queued(
+    (id, endpoint_id, url, secret, message_id, payload, attempts, due_at): QueuedRow,
+) -> Result<QueuedDelivery, StoreError> {
+    Ok(QueuedDelivery {
+        delivery_id: parse_uuid(&id)?,
+        endpoint_id: parse_uuid(&endpoint_id)?,
+        url,
+        secret,
+        message_id,
+        payload,
+        attempts_made: u32::try_from(attempts).map_err(store_error)?,
+        due_at: parse_time(&due_at)?,
     })
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use reqwest::header::{CONTENT_TYPE, USER_AGENT};
-use runtime::{AttemptOutcome, DeliveryAttempt, QueuedDelivery, WebhookStore};
+use runtime::{AttemptOutcome, AttemptRecorded, DeliveryAttempt, QueuedDelivery, WebhookStore};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -65,70 +65,95 @@ impl Sender {
     /// when an attempt finishes, when the earliest retry comes due, or every poll interval.
     /// Attempts still running when it stops are abandoned unrecorded.
     pub async fn run(self, queued: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-        let mut running: JoinSet<Recorded> = JoinSet::new();
+        let mut running: JoinSet<(Recorded, Option<QueuedDelivery>)> = JoinSet::new();
         let mut endpoint_of: HashMap<tokio::task::Id, Uuid> = HashMap::new();
         let mut busy: HashSet<Uuid> = HashSet::new();
         // Endpoints whose last attempt could not be recorded rest until then, rather than be
         // sent the same delivery again and again while the store refuses writes.
         let mut resting: HashMap<Uuid, Instant> = HashMap::new();
         let mut failures: u32 = 0;
+        // Whether to ask the store what is due: not when the attempt that just finished
+        // already said what its endpoint sends next.
+        let mut ask = true;
+        let mut wake_at = Instant::now();
         loop {
             if *stop.borrow() {
                 break;
             }
-            let mut wake_at = Instant::now() + self.settings.poll_interval;
-            match self.store.next_deliveries().await {
-                Ok(heads) => {
-                    failures = 0;
-                    let now = Utc::now();
-                    resting.retain(|_, until| *until > Instant::now());
-                    for head in heads {
-                        if busy.contains(&head.endpoint_id) {
-                            continue;
+            if !std::mem::replace(&mut ask, true) {
+                // Keep the earliest wake-up the last read found, if it is still ahead.
+                wake_at = wake_at.max(Instant::now() + Duration::from_millis(1));
+            } else {
+                wake_at = Instant::now() + self.settings.poll_interval;
+                match self.store.next_deliveries().await {
+                    Ok(heads) => {
+                        failures = 0;
+                        let now = Utc::now();
+                        resting.retain(|_, until| *until > Instant::now());
+                        for head in heads {
+                            if busy.contains(&head.endpoint_id) {
+                                continue;
+                            }
+                            if let Some(until) = resting.get(&head.endpoint_id) {
+                                wake_at = wake_at.min(*until);
+                                continue;
+                            }
+                            if head.due_at > now {
+                                let wait = (head.due_at - now).to_std().unwrap_or_default();
+                                wake_at = wake_at.min(Instant::now() + wait);
+                                continue;
+                            }
+                            if busy.len() >= self.settings.max_in_flight {
+                                continue;
+                            }
+                            busy.insert(head.endpoint_id);
+                            let endpoint = head.endpoint_id;
+                            let task = running.spawn(attempt(
+                                Arc::clone(&self.store),
+                                self.client.clone(),
+                                Arc::clone(&self.settings),
+                                head,
+                            ));
+                            endpoint_of.insert(task.id(), endpoint);
                         }
-                        if let Some(until) = resting.get(&head.endpoint_id) {
-                            wake_at = wake_at.min(*until);
-                            continue;
-                        }
-                        if head.due_at > now {
-                            let wait = (head.due_at - now).to_std().unwrap_or_default();
-                            wake_at = wake_at.min(Instant::now() + wait);
-                            continue;
-                        }
-                        if busy.len() >= self.settings.max_in_flight {
-                            continue;
-                        }
-                        busy.insert(head.endpoint_id);
-                        let endpoint = head.endpoint_id;
-                        let task = running.spawn(attempt(
-                            Arc::clone(&self.store),
-                            self.client.clone(),
-                            Arc::clone(&self.settings),
-                            head,
-                        ));
-                        endpoint_of.insert(task.id(), endpoint);
                     }
-                }
-                Err(error) => {
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(%error, failures, "could not read the webhook queues");
-                    let backoff = Duration::from_millis(100 * u64::from(failures.min(50)));
-                    wake_at = Instant::now() + backoff;
+                    Err(error) => {
+                        failures = failures.saturating_add(1);
+                        tracing::warn!(%error, failures, "could not read the webhook queues");
+                        let backoff = Duration::from_millis(100 * u64::from(failures.min(50)));
+                        wake_at = Instant::now() + backoff;
+                    }
                 }
             }
             tokio::select! {
                 Some(done) = running.join_next_with_id(), if !running.is_empty() => {
-                    let (task, recorded) = match done {
-                        Ok((task, recorded)) => (task, recorded),
+                    let (task, recorded, next) = match done {
+                        Ok((task, (recorded, next))) => (task, recorded, next),
                         Err(error) => {
                             tracing::error!(%error, "a webhook attempt panicked");
-                            (error.id(), Recorded::No)
+                            (error.id(), Recorded::No, None)
                         }
                     };
                     if let Some(endpoint) = endpoint_of.remove(&task) {
                         busy.remove(&endpoint);
                         if recorded == Recorded::No {
                             resting.insert(endpoint, Instant::now() + self.settings.poll_interval);
+                        }
+                    }
+                    // The endpoint's next delivery, read with the attempt: send it now if it
+                    // is due, without asking the store again.
+                    if let Some(next) = next.filter(|next| next.due_at <= Utc::now()) {
+                        if !busy.contains(&next.endpoint_id) && busy.len() < self.settings.max_in_flight {
+                            busy.insert(next.endpoint_id);
+                            let endpoint = next.endpoint_id;
+                            let task = running.spawn(attempt(
+                                Arc::clone(&self.store),
+                                self.client.clone(),
+                                Arc::clone(&self.settings),
+                                next,
+                            ));
+                            endpoint_of.insert(task.id(), endpoint);
+                            ask = false;
                         }
                     }
                 }
@@ -152,13 +177,14 @@ enum Recorded {
     No,
 }
 
-/// Makes one attempt at `queued` and records it with its outcome.
+/// Makes one attempt at `queued` and records it with its outcome; answers whether it was
+/// recorded, and the endpoint's next delivery as the store said in the same transaction.
 async fn attempt(
     store: Arc<dyn WebhookStore>,
     client: reqwest::Client,
     settings: Arc<WebhookSettings>,
     queued: QueuedDelivery,
-) -> Recorded {
+) -> (Recorded, Option<QueuedDelivery>) {
     let number = queued.attempts_made.saturating_add(1);
     let attempted_at = Utc::now();
     let started = Instant::now();
@@ -199,21 +225,21 @@ async fn attempt(
         .record_attempt(queued.delivery_id, &attempt, &outcome)
         .await
     {
-        Ok(true) => {
+        Ok(AttemptRecorded::Recorded { next }) => {
             if let AttemptOutcome::GaveUp { reason } = &outcome {
                 tracing::warn!(endpoint = %queued.endpoint_id, %reason, "webhook endpoint disabled");
             }
-            Recorded::Yes
+            (Recorded::Yes, next)
         }
         // Recorded by someone else meanwhile (a lease handover), or the endpoint was deleted.
-        Ok(false) => {
+        Ok(AttemptRecorded::NotCurrent) => {
             tracing::info!(delivery = %queued.delivery_id, "webhook attempt no longer current");
-            Recorded::Yes
+            (Recorded::Yes, None)
         }
         // The delivery stays due as it was: it is sent again, and the receiver deduplicates.
         Err(error) => {
             tracing::warn!(delivery = %queued.delivery_id, %error, "could not record a webhook attempt");
-            Recorded::No
+            (Recorded::No, None)
         }
     }
 }

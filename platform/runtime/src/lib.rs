@@ -42,6 +42,6 @@ pub use published::{
 };
 pub use shared_feed::SharedFeed;
 pub use webhooks::{
-    AttemptOutcome, DeliveryAttempt, DeliveryState, EndpointPatch, EndpointStatus, NewDelivery,
-    QueuedDelivery, WebhookDelivery, WebhookEndpoint, WebhookPage, WebhookStore,
+    AttemptOutcome, AttemptRecorded, DeliveryAttempt, DeliveryState, EndpointPatch, EndpointStatus,
+    NewDelivery, QueuedDelivery, WebhookDelivery, WebhookEndpoint, WebhookPage, WebhookStore,
 };

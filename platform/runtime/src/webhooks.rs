@@ -203,6 +203,22 @@ pub struct QueuedDelivery {
     pub due_at: DateTime<Utc>,
 }
 
+/// What recording an attempt did.
+#[derive(Debug, Clone)]
+pub enum AttemptRecorded {
+    /// Written. `next` is the endpoint's oldest pending delivery now (due or not), unless the
+    /// endpoint is disabled or has none.
+    Recorded { next: Option<QueuedDelivery> },
+    /// Not the current attempt of a pending delivery: nothing was written.
+    NotCurrent,
+}
+
+impl AttemptRecorded {
+    pub fn was_recorded(&self) -> bool {
+        matches!(self, AttemptRecorded::Recorded { .. })
+    }
+}
+
 impl fmt::Debug for QueuedDelivery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("QueuedDelivery")
@@ -277,15 +293,18 @@ pub trait WebhookStore: Send + Sync {
 
     /// Records `attempt` of a pending delivery and applies its outcome; on
     /// [`AttemptOutcome::GaveUp`] the endpoint is disabled with the reason in the same
-    /// transaction (if it still is enabled). Writes nothing and answers false unless the
-    /// delivery is pending with exactly `attempt.number - 1` attempts recorded (another sender
-    /// recorded it, or the endpoint was deleted).
+    /// transaction (if it still is enabled). Writes nothing and answers
+    /// [`AttemptRecorded::NotCurrent`] unless the delivery is pending with exactly
+    /// `attempt.number - 1` attempts recorded (another sender recorded it, or the endpoint was
+    /// deleted). Once recorded, reads in the same transaction the endpoint's next pending
+    /// delivery (what [`WebhookStore::next_deliveries`] would say for it), so that a sender
+    /// can go on without asking again.
     async fn record_attempt(
         &self,
         delivery_id: Uuid,
         attempt: &DeliveryAttempt,
         outcome: &AttemptOutcome,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<AttemptRecorded, StoreError>;
 
     /// An endpoint's deliveries with their attempts, newest first.
     async fn deliveries(
