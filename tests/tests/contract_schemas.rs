@@ -464,8 +464,8 @@ fn golden_feed_events() -> Vec<FeedEvent> {
                 sequence: golden.sequence,
                 event_type: golden.event_type,
                 event_version: golden.event_version,
-                payload: golden.payload,
-                metadata: golden.metadata,
+                payload: golden.payload.into(),
+                metadata: golden.metadata.into(),
             });
         }
     }

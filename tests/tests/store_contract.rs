@@ -216,7 +216,7 @@ async fn feed_returns_events_in_commit_order_with_stable_ids<S: Store>(store: S)
         assert!(metadata.occurred_at.is_some());
     }
     // Plain data: the payload carries no Rust variant name.
-    assert_eq!(events[3].payload, json!({"value": 3}));
+    assert_eq!(*events[3].payload, json!({"value": 3}));
     assert_eq!(
         events[3].decode::<Counter>().unwrap().unwrap(),
         CounterEvent::Incremented { value: 3 }
@@ -981,19 +981,39 @@ async fn attempts_are_recorded_once_and_giving_up_disables_the_endpoint<S: Store
 
     let first = attempt(1, None, Some("connection refused"));
     let retry = AttemptOutcome::RetryAt(micros_now());
-    assert!(store.record_attempt(id, &first, &retry).await.unwrap().was_recorded());
+    assert!(store
+        .record_attempt(id, &first, &retry)
+        .await
+        .unwrap()
+        .was_recorded());
     // The same attempt again, or one that skips a number, changes nothing.
-    assert!(!store.record_attempt(id, &first, &retry).await.unwrap().was_recorded());
+    assert!(!store
+        .record_attempt(id, &first, &retry)
+        .await
+        .unwrap()
+        .was_recorded());
     let skipped = attempt(3, Some(500), None);
-    assert!(!store.record_attempt(id, &skipped, &retry).await.unwrap().was_recorded());
+    assert!(!store
+        .record_attempt(id, &skipped, &retry)
+        .await
+        .unwrap()
+        .was_recorded());
     let unknown = uuid::Uuid::now_v7();
-    assert!(!store.record_attempt(unknown, &first, &retry).await.unwrap().was_recorded());
+    assert!(!store
+        .record_attempt(unknown, &first, &retry)
+        .await
+        .unwrap()
+        .was_recorded());
 
     let last = attempt(2, Some(503), None);
     let gave_up = AttemptOutcome::GaveUp {
         reason: "delivery failed 2 times".to_owned(),
     };
-    assert!(store.record_attempt(id, &last, &gave_up).await.unwrap().was_recorded());
+    assert!(store
+        .record_attempt(id, &last, &gave_up)
+        .await
+        .unwrap()
+        .was_recorded());
     let finished = attempt(3, Some(200), None);
     assert!(!store
         .record_attempt(id, &finished, &AttemptOutcome::Succeeded)
@@ -1091,7 +1111,11 @@ async fn deliveries_are_listed_in_pages_and_redelivered_behind_the_queue<S: Stor
             panic!("step {n}: not recorded");
         };
         let next = next.map(|next| (next.endpoint_id, next.delivery_id));
-        assert_eq!(next.into_iter().collect::<Vec<_>>(), heads(&store).await, "step {n}");
+        assert_eq!(
+            next.into_iter().collect::<Vec<_>>(),
+            heads(&store).await,
+            "step {n}"
+        );
     }
     assert_eq!(heads(&store).await, [(a.id, copy_id)]);
 

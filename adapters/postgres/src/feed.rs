@@ -59,7 +59,7 @@ fn feed_event(row: &PgRow) -> Result<FeedEvent, StoreError> {
         aggregate_type,
         aggregate_id,
         sequence,
-        payload,
-        metadata,
+        payload: payload.into(),
+        metadata: metadata.into(),
     })
 }

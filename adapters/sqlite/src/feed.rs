@@ -45,8 +45,12 @@ fn feed_event(row: &SqliteRow) -> Result<FeedEvent, StoreError> {
         event_id: event_id(&aggregate_type, &aggregate_id, sequence),
         event_type: row.try_get("event_type").map_err(store_error)?,
         event_version: row.try_get("event_version").map_err(store_error)?,
-        payload: serde_json::from_str(payload).map_err(|e| malformed(position, e))?,
-        metadata: serde_json::from_str(metadata).map_err(|e| malformed(position, e))?,
+        payload: serde_json::from_str::<serde_json::Value>(payload)
+            .map_err(|e| malformed(position, e))?
+            .into(),
+        metadata: serde_json::from_str::<serde_json::Value>(metadata)
+            .map_err(|e| malformed(position, e))?
+            .into(),
         aggregate_type,
         aggregate_id,
         sequence,

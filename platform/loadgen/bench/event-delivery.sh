@@ -50,6 +50,10 @@ cpu_ms() { # utime + stime of $1, in ms
   awk -v t="$TICKS" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$1/stat"
 }
 
+sys_ms() { # stime of $1 alone (time in the kernel: syscalls, scheduling), in ms
+  awk -v t="$TICKS" '{ print int($15 * 1000 / t) }' "/proc/$1/stat"
+}
+
 commits() { # committed transactions of database $1 (stats flushed first)
   sleep 1.5
   psql "$PG/$1" -qtAc "SELECT pg_stat_clear_snapshot(); SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'" | tail -1
@@ -91,8 +95,8 @@ run() {
     RECEIVER_PID=$!
     sleep 0.5
   fi
-  local cpu0 tx0 cpu1 tx1
-  cpu0=$(cpu_ms "$SERVER_PID"); tx0=$(commits "$db")
+  local cpu0 tx0 cpu1 tx1 sys0 sys1
+  cpu0=$(cpu_ms "$SERVER_PID"); sys0=$(sys_ms "$SERVER_PID"); tx0=$(commits "$db")
   local feedlag_pid=""
   if [ -n "$feedlag" ]; then
     "$BIN/feedlag" --base-url "$BASE" --nats-url "$NATS" --nats-stream "$stream" \
@@ -104,14 +108,14 @@ run() {
   [ -n "$feedlag_pid" ] && wait "$feedlag_pid"
   # Let the deliveries catch up with the last events before counting.
   sleep 3
-  cpu1=$(cpu_ms "$SERVER_PID"); tx1=$(commits "$db")
+  cpu1=$(cpu_ms "$SERVER_PID"); sys1=$(sys_ms "$SERVER_PID"); tx1=$(commits "$db")
   local done
   done=$(tail -1 "$WORK/loadgen-$mode-$n.txt" | grep -o '"completed":[0-9]*' | cut -d: -f2)
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
   if [ -n "$RECEIVER_PID" ]; then kill "$RECEIVER_PID"; wait "$RECEIVER_PID" 2>/dev/null || true; RECEIVER_PID=""; fi
   psql_admin "DROP DATABASE IF EXISTS $db" >/dev/null || true
-  awk -v m="$mode" -v c="$done" -v cpu="$((cpu1 - cpu0))" -v tx="$((tx1 - tx0))" \
-    'BEGIN { printf "%-3s checkouts %5d  cpu_ms/checkout %7.2f  txns/checkout %7.2f\n", m, c, cpu / c, tx / c }'
+  awk -v m="$mode" -v c="$done" -v cpu="$((cpu1 - cpu0))" -v sys="$((sys1 - sys0))" -v tx="$((tx1 - tx0))" \
+    'BEGIN { printf "%-3s checkouts %5d  cpu_ms/checkout %7.2f (kernel %6.2f)  txns/checkout %7.2f\n", m, c, cpu / c, sys / c, tx / c }'
   [ -n "$feedlag" ] && cat "$WORK/feedlag.txt"
   return 0
 }

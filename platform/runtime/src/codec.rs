@@ -16,7 +16,10 @@
 //! handing the object to serde. Variants without data are written `Variant {}` so that their
 //! plain payload is `{}`.
 
+use std::borrow::Cow;
+
 use cqrs_es::{Aggregate, DomainEvent};
+use serde::de::{self, Deserialize};
 use serde_json::{Map, Value};
 
 /// The version whose payloads carry serde's enum tag. Nothing is written in it any more.
@@ -78,10 +81,15 @@ fn parse_version(event_type: &str, version: &str) -> Result<u32, CodecError> {
 }
 
 /// The plain payload of a stored event at any version, as the current release stores it.
-/// Version 1 loses its serde tag; later versions are already plain.
-pub fn upcast(event_type: &str, event_version: &str, payload: &Value) -> Result<Value, CodecError> {
+/// Version 1 loses its serde tag; later versions are already plain. Borrowed where it can be:
+/// every reader of every event goes through here.
+pub fn upcast<'a>(
+    event_type: &str,
+    event_version: &str,
+    payload: &'a Value,
+) -> Result<Cow<'a, Value>, CodecError> {
     if parse_version(event_type, event_version)? != TAGGED_VERSION {
-        return Ok(payload.clone());
+        return Ok(Cow::Borrowed(payload));
     }
     let mismatch = |found: String| CodecError::TagMismatch {
         event_type: event_type.to_owned(),
@@ -89,9 +97,9 @@ pub fn upcast(event_type: &str, event_version: &str, payload: &Value) -> Result<
     };
     match payload {
         // A variant without fields was stored as its bare name.
-        Value::String(tag) if tag == event_type => Ok(Value::Object(Map::new())),
+        Value::String(tag) if tag == event_type => Ok(Cow::Owned(Value::Object(Map::new()))),
         Value::Object(map) if map.len() == 1 => match map.iter().next() {
-            Some((tag, body)) if tag == event_type => Ok(body.clone()),
+            Some((tag, body)) if tag == event_type => Ok(Cow::Borrowed(body)),
             Some((tag, _)) => Err(mismatch(format!("'{tag}'"))),
             None => Err(mismatch("an empty object".to_owned())),
         },
@@ -107,13 +115,15 @@ pub fn decode<A: Aggregate>(
 ) -> Result<A::Event, CodecError> {
     let stored = parse_version(event_type, event_version)?;
     let plain = upcast(event_type, event_version, payload)?;
-    let tagged = Value::Object(Map::from_iter([(event_type.to_owned(), plain)]));
-    let event: A::Event =
-        serde_json::from_value(tagged).map_err(|source| CodecError::Malformed {
-            event_type: event_type.to_owned(),
-            version: event_version.to_owned(),
-            source,
-        })?;
+    let event = A::Event::deserialize(Tagged {
+        tag: event_type,
+        content: &plain,
+    })
+    .map_err(|source| CodecError::Malformed {
+        event_type: event_type.to_owned(),
+        version: event_version.to_owned(),
+        source,
+    })?;
     let known = parse_version(event_type, &event.event_version())?;
     if stored > known {
         return Err(CodecError::NewerVersion {
@@ -123,6 +133,90 @@ pub fn decode<A: Aggregate>(
         });
     }
     Ok(event)
+}
+
+/// A plain payload read as the variant `tag` of a serde enum, as if it were stored as
+/// `{tag: content}`, without building (and copying the payload into) such an object.
+struct Tagged<'a> {
+    tag: &'a str,
+    content: &'a Value,
+}
+
+impl<'de> de::Deserializer<'de> for Tagged<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
+        Err(de::Error::custom("a stored event decodes as an enum"))
+    }
+
+    fn deserialize_enum<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_enum(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct identifier
+        ignored_any
+    }
+}
+
+impl<'de> de::EnumAccess<'de> for Tagged<'de> {
+    type Error = serde_json::Error;
+    type Variant = Content<'de>;
+
+    fn variant_seed<S: de::DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<(S::Value, Self::Variant), Self::Error> {
+        let tag = de::value::BorrowedStrDeserializer::<serde_json::Error>::new(self.tag);
+        Ok((seed.deserialize(tag)?, Content(self.content)))
+    }
+}
+
+/// The fields of a [`Tagged`] variant.
+struct Content<'a>(&'a Value);
+
+impl<'de> de::VariantAccess<'de> for Content<'de> {
+    type Error = serde_json::Error;
+
+    fn unit_variant(self) -> Result<(), Self::Error> {
+        match self.0 {
+            Value::Null => Ok(()),
+            Value::Object(fields) if fields.is_empty() => Ok(()),
+            other => Err(de::Error::invalid_type(
+                de::Unexpected::Other(&other.to_string()),
+                &"a variant without fields",
+            )),
+        }
+    }
+
+    fn newtype_variant_seed<T: de::DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, Self::Error> {
+        seed.deserialize(self.0)
+    }
+
+    fn tuple_variant<V: de::Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        de::Deserializer::deserialize_seq(self.0, visitor)
+    }
+
+    fn struct_variant<V: de::Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        de::Deserializer::deserialize_struct(self.0, "", fields, visitor)
+    }
 }
 
 /// The stored form of `event`: its type, its current version and its plain payload.

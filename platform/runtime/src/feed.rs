@@ -1,5 +1,7 @@
 //! The global feed: every event of every aggregate, in commit order, readable from a cursor.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::Value;
 use tokio::sync::watch;
@@ -58,8 +60,9 @@ pub struct FeedEvent {
     pub sequence: u64,
     pub event_type: String,
     pub event_version: String,
-    pub payload: Value,
-    pub metadata: Value,
+    /// Shared, not copied, between the readers a [`SharedFeed`](crate::SharedFeed) serves.
+    pub payload: Arc<Value>,
+    pub metadata: Arc<Value>,
 }
 
 impl FeedEvent {

@@ -170,8 +170,8 @@ mod tests {
                     sequence: position as u64,
                     event_type: "E".into(),
                     event_version: "2".into(),
-                    payload: json!({}),
-                    metadata: json!({}),
+                    payload: json!({}).into(),
+                    metadata: json!({}).into(),
                 });
             }
         }

@@ -200,7 +200,7 @@ impl EventContracts for PublishEverything {
             event,
             &event_type,
             1,
-            event.payload.clone(),
+            (*event.payload).clone(),
         )))
     }
 
