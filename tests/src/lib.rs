@@ -1,6 +1,84 @@
 //! Workspace-level acceptance, contract and architecture tests live in `tests/`; this library
 //! holds what they share.
 
+pub mod golden {
+    //! The golden stored events under `tests/golden/events/<version>/`: one stored row per
+    //! event type for every stored format there has been (ADR 0014).
+
+    use std::path::{Path, PathBuf};
+
+    use serde::{Deserialize, Serialize};
+    use serde_json::Value;
+
+    /// Every stored format, oldest first.
+    pub const VERSIONS: [&str; 2] = ["v1", "v2"];
+    /// The format written today.
+    pub const CURRENT: &str = "v2";
+
+    /// One stored row, exactly as the `events` table holds it.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub struct GoldenEvent {
+        pub aggregate_type: String,
+        pub aggregate_id: String,
+        pub sequence: u64,
+        pub event_type: String,
+        pub event_version: String,
+        pub payload: Value,
+        pub metadata: Value,
+    }
+
+    pub fn dir(version: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("golden/events")
+            .join(version)
+    }
+
+    pub fn path(version: &str, name: &str) -> PathBuf {
+        dir(version).join(format!("{name}.json"))
+    }
+
+    pub fn read(path: &Path) -> GoldenEvent {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{}: cannot be read: {e}", path.display()));
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: not a golden event file: {e}", path.display()))
+    }
+
+    /// The golden rows of one stored format, by name (`<aggregate_type>.<EventType>`), sorted.
+    pub fn of_version(version: &str) -> Vec<(String, GoldenEvent)> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir(version))
+            .expect("the golden directory exists")
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|path| {
+                let name = path
+                    .file_stem()
+                    .expect("a file name")
+                    .to_string_lossy()
+                    .into_owned();
+                let golden = read(&path);
+                (name, golden)
+            })
+            .collect()
+    }
+
+    /// Every golden row of every stored format, named `<version>/<name>`.
+    pub fn all() -> Vec<(String, GoldenEvent)> {
+        VERSIONS
+            .iter()
+            .flat_map(|version| {
+                of_version(version)
+                    .into_iter()
+                    .map(move |(name, golden)| (format!("{version}/{name}"), golden))
+            })
+            .collect()
+    }
+}
+
 pub mod support {
     //! Fresh stores for tests: every call gets a database of its own, so tests never see each
     //! other's events and can run in parallel.

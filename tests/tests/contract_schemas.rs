@@ -425,51 +425,30 @@ fn misfits(value: &Value, schema: &Value, root: &Value, path: &str) -> Vec<Strin
     found
 }
 
-#[derive(serde::Deserialize)]
-struct Golden {
-    aggregate_type: String,
-    aggregate_id: String,
-    sequence: u64,
-    event_type: String,
-    event_version: String,
-    payload: Value,
-    metadata: Value,
-}
-
 /// Every stored golden event, of every stored format, as the feed would deliver it.
 fn golden_feed_events() -> Vec<FeedEvent> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/events");
-    let mut events = Vec::new();
-    for version in ["v1", "v2"] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(version))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for path in files {
-            let golden: Golden =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            events.push(FeedEvent {
-                cursor: Cursor {
-                    tx: 0,
-                    position: events.len() as i64 + 1,
-                },
-                event_id: event_id(
-                    &golden.aggregate_type,
-                    &golden.aggregate_id,
-                    golden.sequence,
-                ),
-                aggregate_type: golden.aggregate_type,
-                aggregate_id: golden.aggregate_id,
-                sequence: golden.sequence,
-                event_type: golden.event_type,
-                event_version: golden.event_version,
-                payload: golden.payload.into(),
-                metadata: golden.metadata.into(),
-            });
-        }
-    }
-    events
+    acceptance::golden::all()
+        .into_iter()
+        .enumerate()
+        .map(|(index, (_, golden))| FeedEvent {
+            cursor: Cursor {
+                tx: 0,
+                position: index as i64 + 1,
+            },
+            event_id: event_id(
+                &golden.aggregate_type,
+                &golden.aggregate_id,
+                golden.sequence,
+            ),
+            aggregate_type: golden.aggregate_type,
+            aggregate_id: golden.aggregate_id,
+            sequence: golden.sequence,
+            event_type: golden.event_type,
+            event_version: golden.event_version,
+            payload: golden.payload.into(),
+            metadata: golden.metadata.into(),
+        })
+        .collect()
 }
 
 #[test]

@@ -14,7 +14,6 @@
 //!
 //! `GOLDEN_WRITE=1` writes a missing `v2` file from its `v1` twin (never overwrites one).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use acceptance::support::{self, read_feed};
@@ -22,67 +21,9 @@ use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::Aggregate;
 use runtime::codec::{self, CodecError, StoredPayload};
 use runtime::{CommandExecutor, Cursor, EventFeed, EventSourcedExecutor, FeedEvent};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-const VERSIONS: [&str; 2] = ["v1", "v2"];
-const CURRENT: &str = "v2";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Golden {
-    aggregate_type: String,
-    aggregate_id: String,
-    sequence: u64,
-    event_type: String,
-    event_version: String,
-    payload: Value,
-    metadata: Value,
-}
-
-fn golden_dir(version: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("golden/events")
-        .join(version)
-}
-
-fn golden_path(version: &str, name: &str) -> PathBuf {
-    golden_dir(version).join(format!("{name}.json"))
-}
-
-fn read_golden(path: &PathBuf) -> Golden {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: cannot be read: {e}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{}: not a golden event file: {e}", path.display()))
-}
-
-/// The golden rows of one stored format, by name (`<aggregate_type>.<EventType>`).
-fn goldens(version: &str) -> Vec<(String, Golden)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(golden_dir(version))
-        .expect("the golden directory exists")
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|path| {
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            (name, read_golden(&path))
-        })
-        .collect()
-}
-
-fn all_goldens() -> Vec<(String, Golden)> {
-    VERSIONS
-        .iter()
-        .flat_map(|version| {
-            goldens(version)
-                .into_iter()
-                .map(move |(name, golden)| (format!("{version}/{name}"), golden))
-        })
-        .collect()
-}
+use acceptance::golden::{self, GoldenEvent as Golden, CURRENT};
 
 fn reencode_as<A: Aggregate>(golden: &Golden) -> Result<StoredPayload, CodecError> {
     let event = codec::decode::<A>(&golden.event_type, &golden.event_version, &golden.payload)?;
@@ -105,15 +46,19 @@ fn reencode(golden: &Golden) -> Result<StoredPayload, String> {
 }
 
 fn current_golden(name: &str) -> Golden {
-    read_golden(&golden_path(CURRENT, name))
+    golden::read(&golden::path(CURRENT, name))
 }
 
 #[test]
 fn every_stored_format_has_a_golden_file_for_every_event_type() {
-    let names =
-        |version| -> Vec<String> { goldens(version).into_iter().map(|(name, _)| name).collect() };
+    let names = |version| -> Vec<String> {
+        golden::of_version(version)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
+    };
     assert_eq!(names("v1").len(), 48, "{:?}", names("v1"));
-    for version in VERSIONS {
+    for version in golden::VERSIONS {
         assert_eq!(names(version), names("v1"), "{version}");
     }
 }
@@ -121,10 +66,10 @@ fn every_stored_format_has_a_golden_file_for_every_event_type() {
 #[test]
 fn every_golden_decodes_to_the_event_stored_today() {
     let write = std::env::var_os("GOLDEN_WRITE").is_some();
-    for (name, golden) in goldens("v1") {
+    for (name, golden) in golden::of_version("v1") {
         assert_eq!(golden.event_version, "1", "{name}");
         let stored = reencode(&golden).unwrap_or_else(|e| panic!("v1/{name}: {e}"));
-        let path = golden_path(CURRENT, &name);
+        let path = golden::path(CURRENT, &name);
         if write && !path.exists() {
             let current = Golden {
                 event_version: stored.event_version.clone(),
@@ -136,7 +81,7 @@ fn every_golden_decodes_to_the_event_stored_today() {
             std::fs::write(&path, text).unwrap();
         }
     }
-    for (name, golden) in all_goldens() {
+    for (name, golden) in golden::all() {
         let stored = reencode(&golden).unwrap_or_else(|e| panic!("{name}: {e}"));
         let file = name.split_once('/').unwrap().1;
         let current = current_golden(file);
@@ -161,7 +106,7 @@ fn current_metadata(v1: &Value) -> Value {
 
 #[test]
 fn no_golden_payload_carries_a_rust_variant_name() {
-    for (name, golden) in goldens(CURRENT) {
+    for (name, golden) in golden::of_version(CURRENT) {
         let tagged = golden
             .payload
             .as_object()
@@ -280,7 +225,7 @@ async fn check_store<R>(feed: &dyn EventFeed, loader: Loader<R>, insert: Insert<
 where
     R: PersistedEventRepository + 'static,
 {
-    let all = all_goldens();
+    let all = golden::all();
     for (name, golden) in &all {
         let stream = stream_of(name);
         let file = name.split_once('/').unwrap().1;
