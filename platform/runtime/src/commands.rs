@@ -43,11 +43,6 @@ impl CommandMetadata {
         }
     }
 
-    pub fn with_correlation(mut self, correlation_id: Uuid) -> Self {
-        self.correlation_id = correlation_id;
-        self
-    }
-
     /// The JSON object stored with each event appended at `occurred_at`.
     fn to_json(&self, occurred_at: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
         let mut map = serde_json::Map::new();

@@ -153,14 +153,6 @@ impl TypeFilter {
                     None => wanted == event_type,
                 })
     }
-
-    pub fn is_all(&self) -> bool {
-        self.types.is_empty()
-    }
-
-    pub fn types(&self) -> impl Iterator<Item = &str> {
-        self.types.iter().map(String::as_str)
-    }
 }
 
 /// One read of the published feed.
