@@ -26,6 +26,9 @@ pub struct RelayConfig {
     /// is published again after a crash and dropped by JetStream's duplicate window, so a
     /// commit per batch buys nothing but database load.
     pub checkpoint_every: Duration,
+    /// How long the relay lets appends accumulate after a round that found only a few:
+    /// fewer, fuller rounds cost less per event, at the price of up to this much latency.
+    pub coalesce: Duration,
 }
 
 impl RelayConfig {
@@ -45,6 +48,7 @@ impl RelayConfig {
             idle_poll: Duration::from_millis(200),
             request_timeout: Duration::from_secs(5),
             checkpoint_every: Duration::from_millis(250),
+            coalesce: Duration::from_millis(5),
         }
     }
 

@@ -162,6 +162,8 @@ struct Connected {
 enum Cycle {
     /// A full batch went out: more is probably waiting.
     More,
+    /// Some events went out and nothing more was visible: more is probably on its way.
+    Trickle,
     /// Everything visible was relayed.
     CaughtUp,
     /// Told to stop, it left the batch unfinished.
@@ -235,6 +237,18 @@ impl NatsRelay {
                     break;
                 }
                 Ok(Cycle::More) => failures = 0,
+                Ok(Cycle::Trickle) => {
+                    failures = 0;
+                    // Under a steady trickle of appends, let a few accumulate: one round
+                    // (a read, a flush, the acks) then serves several events.
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.config.coalesce) => {}
+                        () = told_to_stop(&mut stop) => {
+                            self.record_position(&mut checkpoint, true).await;
+                            break;
+                        }
+                    }
+                }
                 Ok(Cycle::CaughtUp) => {
                     failures = 0;
                     tokio::select! {
@@ -378,8 +392,10 @@ impl NatsRelay {
         self.record_position(checkpoint, false).await;
         Ok(if page.events.len() >= self.config.batch_size {
             Cycle::More
-        } else {
+        } else if page.events.is_empty() {
             Cycle::CaughtUp
+        } else {
+            Cycle::Trickle
         })
     }
 
