@@ -60,7 +60,9 @@
 //!
 //! # Latency
 //!
-//! The relay wakes on the in-process [`runtime::FeedSignal`] right after an append commits,
+//! The relay wakes on the in-process [`runtime::FeedSignal`] right after an append commits
+//! (after a round that found only a few events it first lets appends gather for
+//! `coalesce`, 5 ms, so that rounds under load carry several),
 //! so an event appended in the relaying instance is typically on the stream a few
 //! milliseconds later (one feed read, one JetStream round trip; on the development machine,
 //! append to consumer took 3 ms at the median and 7 ms at the 99th percentile on SQLite).
