@@ -940,11 +940,14 @@ async fn each_enabled_endpoint_offers_only_the_head_of_its_queue<S: Store>(store
     // A retry keeps its place at the head: the next delivery waits behind it.
     let retry_at = micros_now() + Duration::minutes(5);
     let failed = attempt(1, Some(500), None);
-    assert!(store
+    let recorded = store
         .record_attempt(batch[0].id, &failed, &AttemptOutcome::RetryAt(retry_at))
         .await
-        .unwrap()
-        .was_recorded());
+        .unwrap();
+    assert!(
+        matches!(recorded, runtime::AttemptRecorded::Recorded { next: None }),
+        "a retry names no next delivery: {recorded:?}"
+    );
     let queued = store.next_deliveries().await.unwrap();
     let head_of_a = queued.iter().find(|q| q.endpoint_id == a.id).unwrap();
     assert_eq!(head_of_a.delivery_id, batch[0].id);

@@ -238,66 +238,85 @@ impl WebhookStore for PostgresStore {
             AttemptOutcome::RetryAt(at) => (DeliveryState::Pending, Some(*at), None),
             AttemptOutcome::GaveUp { .. } => (DeliveryState::Failed, None, Some(finished)),
         };
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let endpoint_id: Option<Uuid> = sqlx::query_scalar(
-            "UPDATE webhook_deliveries \
-             SET attempts = attempts + 1, state = $1, next_attempt_at = $2, finished_at = $3 \
-             WHERE id = $4 AND state = 'pending' AND attempts = $5 \
-             RETURNING endpoint_id",
+        let gave_up = match outcome {
+            AttemptOutcome::GaveUp { reason } => Some(reason.as_str()),
+            _ => None,
+        };
+        // One statement, so one round trip: a delivery is recorded after every webhook POST,
+        // and a transaction of four statements cost more than the POST itself. The parts see
+        // the table as it was before the statement, so the next delivery is looked up past
+        // the one just recorded; only a success lets the queue move on (a retry keeps its
+        // place at the head, and giving up disables the endpoint).
+        let row: Option<RecordedRow> = sqlx::query_as(
+            "WITH recorded AS ( \
+                 UPDATE webhook_deliveries \
+                 SET attempts = attempts + 1, state = $1, next_attempt_at = $2, \
+                     finished_at = $3 \
+                 WHERE id = $4 AND state = 'pending' AND attempts = $5 \
+                 RETURNING id, endpoint_id, position), \
+             attempt AS ( \
+                 INSERT INTO webhook_attempts \
+                     (delivery_id, number, attempted_at, duration_ms, response_status, error) \
+                 SELECT id, $6, $7, $8, $9, $10 FROM recorded), \
+             disabled AS ( \
+                 UPDATE webhook_endpoints \
+                 SET disabled_reason = $11, disabled_at = $7, updated_at = $7 \
+                 WHERE $11::text IS NOT NULL AND disabled_reason IS NULL \
+                   AND id = (SELECT endpoint_id FROM recorded)) \
+             SELECT r.endpoint_id, n.id, n.endpoint_id, n.url, n.secret, n.message_id, \
+                    n.payload, n.attempts, n.next_attempt_at \
+             FROM recorded r \
+             LEFT JOIN LATERAL ( \
+                 SELECT d.id, d.endpoint_id, e.url, e.secret, d.message_id, d.payload, \
+                        d.attempts, d.next_attempt_at \
+                 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+                 WHERE $12 AND d.endpoint_id = r.endpoint_id AND d.position > r.position \
+                   AND d.state = 'pending' AND e.disabled_reason IS NULL \
+                 ORDER BY d.position LIMIT 1) n ON true",
         )
         .bind(state.as_str())
         .bind(next_attempt_at)
         .bind(finished_at)
         .bind(delivery_id)
         .bind(before)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        let Some(endpoint_id) = endpoint_id else {
-            tx.rollback().await.map_err(store_error)?;
-            return Ok(AttemptRecorded::NotCurrent);
-        };
-        sqlx::query(
-            "INSERT INTO webhook_attempts \
-                 (delivery_id, number, attempted_at, duration_ms, response_status, error) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(delivery_id)
         .bind(i32::try_from(attempt.number).map_err(store_error)?)
         .bind(attempt.attempted_at)
         .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
         .bind(attempt.response_status.map(i32::from))
         .bind(attempt.error.as_deref())
-        .execute(&mut *tx)
+        .bind(gave_up)
+        .bind(matches!(outcome, AttemptOutcome::Succeeded))
+        .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
-        if let AttemptOutcome::GaveUp { reason } = outcome {
-            sqlx::query(
-                "UPDATE webhook_endpoints \
-                 SET disabled_reason = $1, disabled_at = $2, updated_at = $2 \
-                 WHERE id = $3 AND disabled_reason IS NULL",
-            )
-            .bind(reason)
-            .bind(attempt.attempted_at)
-            .bind(endpoint_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        }
-        let next = sqlx::query_as::<_, QueuedRow>(
-            "SELECT d.id, d.endpoint_id, e.url, e.secret, d.message_id, d.payload, \
-                    d.attempts, d.next_attempt_at \
-             FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-             WHERE d.endpoint_id = $1 AND d.state = 'pending' AND e.disabled_reason IS NULL \
-             ORDER BY d.position LIMIT 1",
-        )
-        .bind(endpoint_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(store_error)?
-        .map(queued)
-        .transpose()?;
-        tx.commit().await.map_err(store_error)?;
+        let Some((_, id, endpoint, url, secret, message_id, payload, attempts, due_at)) = row
+        else {
+            return Ok(AttemptRecorded::NotCurrent);
+        };
+        let next = match (
+            id, endpoint, url, secret, message_id, payload, attempts, due_at,
+        ) {
+            (
+                Some(delivery_id),
+                Some(endpoint_id),
+                Some(url),
+                Some(secret),
+                Some(message_id),
+                Some(payload),
+                Some(attempts),
+                Some(due_at),
+            ) => Some(queued((
+                delivery_id,
+                endpoint_id,
+                url,
+                secret,
+                message_id,
+                payload,
+                attempts,
+                due_at,
+            ))?),
+            _ => None,
+        };
         Ok(AttemptRecorded::Recorded { next })
     }
 
@@ -457,6 +476,19 @@ type QueuedRow = (
     String,
     i32,
     DateTime<Utc>,
+);
+
+/// A recorded attempt: its endpoint, and the endpoint's next delivery if there is one.
+type RecordedRow = (
+    Uuid,
+    Option<Uuid>,
+    Option<Uuid>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    Option<DateTime<Utc>>,
 );
 
 fn queued(

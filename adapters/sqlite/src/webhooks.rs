@@ -296,6 +296,12 @@ impl WebhookStore for SqliteStore {
             .await
             .map_err(store_error)?;
         }
+        // Only a success lets the queue move on: a retry keeps its place at the head, and
+        // giving up disabled the endpoint.
+        if !matches!(outcome, AttemptOutcome::Succeeded) {
+            tx.commit().await.map_err(store_error)?;
+            return Ok(AttemptRecorded::Recorded { next: None });
+        }
         let next = sqlx::query_as::<_, QueuedRow>(
             "SELECT d.id, d.endpoint_id, e.url, e.secret, d.message_id, d.payload, \
                     d.attempts, d.next_attempt_at \

@@ -206,8 +206,10 @@ pub struct QueuedDelivery {
 /// What recording an attempt did.
 #[derive(Debug, Clone)]
 pub enum AttemptRecorded {
-    /// Written. `next` is the endpoint's oldest pending delivery now (due or not), unless the
-    /// endpoint is disabled or has none.
+    /// Written. After a success, `next` is the endpoint's oldest pending delivery now (due or
+    /// not), unless the endpoint is disabled or has none. After a retry or giving up it is
+    /// `None`: the delivery just recorded stays the head until it is due again, or the
+    /// endpoint is disabled.
     Recorded { next: Option<QueuedDelivery> },
     /// Not the current attempt of a pending delivery: nothing was written.
     NotCurrent,
