@@ -9,6 +9,7 @@
 //! Invariant: no floating point anywhere; amounts are `rust_decimal::Decimal`.
 
 pub mod address;
+pub mod allocation;
 pub mod clock;
 pub mod email;
 pub mod ids;
@@ -20,6 +21,7 @@ pub use address::{
     AddressData, AddressError, CountryCode, PostalAddress, MAX_ADDRESS_FIELD_CHARS,
     MAX_POSTAL_CODE_CHARS,
 };
+pub use allocation::{allocate, AllocationError};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_CHARS};
 pub use ids::{
