@@ -17,18 +17,22 @@
 //!   compare-and-set) moves only after JetStream acknowledged every event it covers, that
 //!   is after the stream stored them. It is recorded at most every `checkpoint_every` (a
 //!   quarter of a second) rather than per batch: what was relayed since is published again
-//!   after a crash and dropped by JetStream, and the database is spared a commit per batch. A batch that fails in any way (NATS down, an ack that
+//!   after a crash and dropped by JetStream, and the database is spared a commit per batch.
+//!   A batch that fails in any way (NATS down, an ack that
 //!   does not come, the store unavailable) is published again from the checkpoint, after a
 //!   pause that grows to five seconds. An event the contracts cannot decode stops the relay
 //!   there; it is never stepped over.
 //! - **Feed order, so each aggregate's events in sequence order.** Within a batch the
-//!   publishes are pipelined (all sent, then all acks awaited) to keep the commit-to-publish
-//!   latency low. Pipelining alone could reorder the stream: if the connection drops after
+//!   publishes are pipelined (all sent, then the last one's ack awaited) to keep the
+//!   commit-to-publish latency low. Pipelining alone could reorder the stream: if the connection drops after
 //!   event 1 went out but with event 2 still in a buffer, event 3 may be sent on the new
 //!   connection and stored before the retry brings event 2. So each pipelined message
 //!   carries `Nats-Expected-Last-Sequence`, the sequence its predecessor is stored at: once
 //!   one is lost, JetStream refuses every later one of the batch, and the retry starts at the
-//!   hole. When the relay does not know where the stream ends (after a start, a failure or a
+//!   hole. That chain is also why only the batch's last message asks for an ack: it is stored
+//!   at the sequence it expects plus one only if every message before it was stored, in
+//!   order, so its ack acknowledges the whole batch (the others are plain NATS publishes,
+//!   which the stream captures without answering). When the relay does not know where the stream ends (after a start, a failure or a
 //!   duplicate) it publishes one event at a time, each only after the previous one was
 //!   acknowledged, which keeps the order without any expectation; the first acknowledgement
 //!   of a new event tells it where the stream ends, and pipelining resumes.

@@ -2,7 +2,8 @@
 //! JetStream deduplicate and let consumers route or filter without parsing the body.
 
 use async_nats::jetstream::message::PublishMessage;
-use async_nats::HeaderMap;
+use async_nats::{header, HeaderMap};
+use bytes::Bytes;
 use runtime::PublishedEvent;
 
 /// The header JetStream deduplicates by, within the stream's duplicate window.
@@ -20,7 +21,7 @@ pub const CORRELATION_ID: &str = "Commerce-Correlation-Id";
 /// One event, encoded once and published as many times as a retry needs.
 #[derive(Debug, Clone)]
 pub(crate) struct Encoded {
-    body: Vec<u8>,
+    body: Bytes,
     headers: HeaderMap,
 }
 
@@ -29,18 +30,29 @@ impl Encoded {
     /// last sequence is exactly that (see the crate docs on ordering).
     pub(crate) fn to_publish(&self, expected_last: Option<u64>) -> PublishMessage {
         let publish = PublishMessage::build()
-            .payload(self.body.clone().into())
+            .payload(self.body.clone())
             .headers(self.headers.clone());
         match expected_last {
             Some(sequence) => publish.expected_last_sequence(sequence),
             None => publish,
         }
     }
+
+    /// Headers and body for a plain NATS publish that JetStream stores only if its stream's
+    /// last sequence is exactly `expected_last`, and does not acknowledge.
+    pub(crate) fn unacknowledged(&self, expected_last: u64) -> (HeaderMap, Bytes) {
+        let mut headers = self.headers.clone();
+        headers.insert(
+            header::NATS_EXPECTED_LAST_SEQUENCE,
+            expected_last.to_string().as_str(),
+        );
+        (headers, self.body.clone())
+    }
 }
 
 /// The message for `event`.
 pub(crate) fn encode(event: &PublishedEvent) -> Result<Encoded, serde_json::Error> {
-    let body = serde_json::to_vec(event)?;
+    let body = Bytes::from(serde_json::to_vec(event)?);
     let mut headers = HeaderMap::new();
     headers.insert(MSG_ID, event.id.to_string().as_str());
     headers.insert(EVENT_TYPE, event.event_type.as_str());

@@ -56,6 +56,15 @@ pub enum RelayError {
         #[source]
         source: jetstream::context::PublishError,
     },
+    /// A message could not even be queued for sending (the client is gone); the batch is
+    /// published again.
+    #[error("sending event {event_id} to {subject} failed")]
+    Send {
+        event_id: Uuid,
+        subject: String,
+        #[source]
+        source: async_nats::PublishError,
+    },
     /// The connection broke with acks outstanding: they will never come (the server answers
     /// on the connection that asked), so the batch is retried at once instead of timing out.
     #[error("the NATS connection broke while publishing")]
@@ -148,6 +157,8 @@ enum Tail {
 
 /// A connection (which reconnects by itself) and what the relay knows through it.
 struct Connected {
+    /// The plain client under `jetstream`, for publishes that need no ack.
+    client: async_nats::Client,
     jetstream: jetstream::Context,
     /// Counts the connection's disconnections.
     disconnects: watch::Receiver<u64>,
@@ -419,6 +430,7 @@ impl NatsRelay {
             })?;
         tracing::info!(%url, "NATS relay connected");
         Ok(Connected {
+            client: client.clone(),
             jetstream: jetstream::ContextBuilder::new()
                 .timeout(self.config.request_timeout)
                 .build(client),
@@ -471,9 +483,13 @@ impl NatsRelay {
         Ok(())
     }
 
-    /// Sends the whole batch, then awaits the acks. Each message expects the sequence of the
-    /// one before it, so if one is lost (a connection dropped mid-batch) every later one is
-    /// refused instead of being stored ahead of it.
+    /// Sends the whole batch and awaits one ack, the last message's. Each message expects
+    /// the sequence of the one before it, so if one is lost (a connection dropped mid-batch)
+    /// or refused, every later one is refused instead of being stored ahead of it: the last
+    /// message is stored at `last + n` only if every message before it was stored, in order.
+    /// So only the last asks for an ack; the others go out as plain NATS publishes, which the
+    /// stream captures just the same and the server does not answer. An ack is a message the
+    /// client must receive and match, one per event otherwise.
     async fn pipelined(
         &self,
         connected: &mut Connected,
@@ -481,35 +497,49 @@ impl NatsRelay {
         encoded: &[Encoded],
         last: u64,
     ) -> Result<Tail, RelayError> {
-        let mut pending = Vec::with_capacity(events.len());
-        for (expected, (event, message)) in (last..).zip(events.iter().zip(encoded)) {
+        let Some((final_event, earlier)) = events.split_last() else {
+            return Ok(Tail::Known(last));
+        };
+        let mut expected = last;
+        for (event, message) in earlier.iter().zip(encoded) {
             let subject = self.config.subject_for(&event.event_type);
-            let ack = connected
-                .jetstream
-                .send_publish(subject.clone(), message.to_publish(Some(expected)))
+            let (headers, payload) = message.unacknowledged(expected);
+            connected
+                .client
+                .publish_with_headers(subject.clone(), headers, payload)
                 .await
-                .map_err(|source| publish_error(event, subject.clone(), source))?;
-            pending.push((event, subject, ack));
+                .map_err(|source| RelayError::Send {
+                    event_id: event.id,
+                    subject,
+                    source,
+                })?;
+            expected += 1;
         }
-        let mut tail = Tail::Known(last);
-        for (event, subject, ack) in pending {
-            let ack = tokio::select! {
-                ack = ack => ack.map_err(|source| publish_error(event, subject, source))?,
-                () = disconnected(&mut connected.disconnects) => {
-                    return Err(RelayError::Disconnected);
-                }
-            };
-            self.stats.acknowledged.fetch_add(1, Ordering::Relaxed);
-            tail = match tail {
-                Tail::Known(previous) if !ack.duplicate && ack.sequence == previous + 1 => {
-                    Tail::Known(ack.sequence)
-                }
-                // Someone else published this event (a relay losing its lease): it is stored,
-                // but where the stream ends is no longer ours to know.
-                _ => Tail::Unknown,
-            };
-        }
-        Ok(tail)
+        let subject = self.config.subject_for(&final_event.event_type);
+        let ack = connected
+            .jetstream
+            .send_publish(
+                subject.clone(),
+                encoded[earlier.len()].to_publish(Some(expected)),
+            )
+            .await
+            .map_err(|source| publish_error(final_event, subject.clone(), source))?;
+        let ack = tokio::select! {
+            ack = ack => ack.map_err(|source| publish_error(final_event, subject, source))?,
+            () = disconnected(&mut connected.disconnects) => {
+                return Err(RelayError::Disconnected);
+            }
+        };
+        self.stats
+            .acknowledged
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        Ok(if !ack.duplicate && ack.sequence == expected + 1 {
+            Tail::Known(ack.sequence)
+        } else {
+            // Someone else published this event (a relay losing its lease): it is stored,
+            // but where the stream ends is no longer ours to know.
+            Tail::Unknown
+        })
     }
 
     /// Publishes and awaits each event before the next, without expectations: an event goes
@@ -636,7 +666,8 @@ mod tests {
     }
 
     /// The ordering guarantee rests on this: a pipelined message whose predecessor never
-    /// reached the stream is refused, and so is everything after it.
+    /// reached the stream is refused, and so is everything after it, down to the batch's
+    /// last message, whose ack says so.
     #[tokio::test]
     async fn a_pipelined_batch_is_refused_from_a_lost_message_on() {
         let url = std::env::var("TEST_NATS_URL").unwrap_or("nats://127.0.0.1:4222".into());
@@ -676,7 +707,7 @@ mod tests {
         else {
             panic!("expected a refused publish, got {refused:?}");
         };
-        assert_eq!(event_id, events[2].id);
+        assert_eq!(event_id, events[3].id);
         assert_eq!(
             source.kind(),
             jetstream::context::PublishErrorKind::WrongLastSequence
