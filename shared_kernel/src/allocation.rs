@@ -290,10 +290,10 @@ mod tests {
                 let minor = minor_of(part);
                 prop_assert!(minor >= 0);
                 sum += minor;
-                if weight_sum > 0 {
-                    // floor(share) <= part <= ceil(share), share = amount × weight / sum.
-                    let scaled = u128::from(amount) * u128::from(*weight);
-                    let floor = (scaled / weight_sum) as i128;
+                // floor(share) <= part <= ceil(share), share = amount × weight / sum.
+                let scaled = u128::from(amount) * u128::from(*weight);
+                if let Some(floor) = scaled.checked_div(weight_sum) {
+                    let floor = floor as i128;
                     let ceil = floor + i128::from(scaled % weight_sum != 0);
                     prop_assert!(floor <= minor && minor <= ceil,
                         "part {} outside [{}, {}]", minor, floor, ceil);
