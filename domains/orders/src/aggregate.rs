@@ -23,11 +23,16 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use shared_kernel::{
     CheckoutId, Currency, CustomerId, EmailAddress, Money, OrderId, PaymentId, PostalAddress,
+    RefundId,
 };
 
 use crate::commands::{NewOrderLine, OrderCommand};
 use crate::errors::OrderError;
 use crate::events::OrderEvent;
+use crate::refunds::{
+    decide_refund, total_in, FinancialStatus, OrderRefund, OrderRefundState, RefundItems,
+    RefundOrigin, RefundReason, MAX_REFUNDS,
+};
 use crate::values::{CancellationReason, Fulfillment, OrderLine, OrderStatus, MAX_LINES};
 
 /// An order. Serializable for snapshots.
@@ -49,6 +54,12 @@ pub struct Order {
     payment_id: Option<PaymentId>,
     fulfillment: Option<Fulfillment>,
     cancellation_reason: Option<CancellationReason>,
+    /// What the payment settled, once paid: the most refunds may give back.
+    #[serde(default)]
+    paid: Option<Money>,
+    /// Every refund requested, in the order they were requested.
+    #[serde(default)]
+    refunds: Vec<OrderRefund>,
 }
 
 impl Order {
@@ -120,6 +131,43 @@ impl Order {
     /// Why the order was cancelled, once cancelled.
     pub fn cancellation_reason(&self) -> Option<&CancellationReason> {
         self.cancellation_reason.as_ref()
+    }
+
+    /// What the payment settled, once paid.
+    pub fn paid(&self) -> Option<Money> {
+        self.paid
+    }
+
+    /// Every refund requested, released ones included, in the order they were requested.
+    pub fn refunds(&self) -> &[OrderRefund] {
+        &self.refunds
+    }
+
+    pub fn refund(&self, refund_id: RefundId) -> Option<&OrderRefund> {
+        self.refunds.iter().find(|r| r.refund_id() == refund_id)
+    }
+
+    /// The money given back so far; `None` before the order is paid.
+    pub fn refunded_total(&self) -> Option<Money> {
+        let paid = self.paid?;
+        Some(total_in(
+            &self.refunds,
+            OrderRefundState::Refunded,
+            paid.currency(),
+        ))
+    }
+
+    /// How much of what was paid went back; `None` before the order is paid.
+    pub fn financial_status(&self) -> Option<FinancialStatus> {
+        let paid = self.paid?;
+        let refunded = self.refunded_total()?;
+        Some(if refunded.is_zero() {
+            FinancialStatus::Paid
+        } else if refunded == paid {
+            FinancialStatus::Refunded
+        } else {
+            FinancialStatus::PartiallyRefunded
+        })
     }
 
     /// Decides which events `command` produces, without changing anything.
@@ -197,10 +245,122 @@ impl Order {
                 }])
             }
             (Some(Cancelled), C::CancelOrder { .. }) => Ok(vec![]),
+            (
+                Some(_),
+                C::RequestRefund {
+                    refund_id,
+                    items,
+                    restock,
+                    reason,
+                    origin,
+                },
+            ) => self.request_refund(refund_id, items, restock, &reason, origin),
+            (Some(_), C::RecordRefund { refund_id }) => {
+                let refund = self.settling(refund_id, "recorded")?;
+                if refund.state() == OrderRefundState::Refunded {
+                    return Ok(vec![]);
+                }
+                let total_refunded = self
+                    .refunded_total()
+                    .and_then(|sum| sum.checked_add(&refund.amount()).ok())
+                    .ok_or(OrderError::RefundTooLarge)?;
+                Ok(vec![OrderEvent::OrderRefunded {
+                    refund_id,
+                    amount: refund.amount(),
+                    total_refunded,
+                }])
+            }
+            (Some(_), C::ReleaseRefund { refund_id, reason }) => {
+                let refund = self.settling(refund_id, "released")?;
+                if refund.state() == OrderRefundState::Released {
+                    return Ok(vec![]);
+                }
+                let reason = RefundReason::parse(&reason)?;
+                Ok(vec![OrderEvent::OrderRefundReleased {
+                    refund_id,
+                    reason: reason.as_str().to_owned(),
+                }])
+            }
             (Some(status), command) => Err(OrderError::NotAllowed {
                 status,
                 command: command.name(),
             }),
+        }
+    }
+
+    fn request_refund(
+        &self,
+        refund_id: RefundId,
+        items: RefundItems,
+        restock: bool,
+        reason: &str,
+        origin: RefundOrigin,
+    ) -> Result<Vec<OrderEvent>, OrderError> {
+        let reason = RefundReason::parse(reason)?;
+        if let Some(existing) = self.refund(refund_id) {
+            return if existing.repeats(&items, restock, &reason, origin) {
+                Ok(vec![])
+            } else {
+                Err(OrderError::RefundIdReused { refund_id })
+            };
+        }
+        match self.status {
+            Some(OrderStatus::Placed) => return Err(OrderError::NotPaid),
+            Some(status @ OrderStatus::Cancelled) => {
+                return Err(OrderError::NotAllowed {
+                    status,
+                    command: "RequestRefund",
+                })
+            }
+            _ => {}
+        }
+        let (Some(paid), Some(shipping_total)) = (self.paid, self.shipping_total) else {
+            return Err(OrderError::NotPaid);
+        };
+        if self.refunds.len() >= MAX_REFUNDS {
+            return Err(OrderError::TooManyRefunds { max: MAX_REFUNDS });
+        }
+        let decided = decide_refund(
+            &self.lines,
+            shipping_total,
+            paid,
+            &self.refunds,
+            &items,
+            restock,
+        )?;
+        Ok(vec![OrderEvent::OrderRefundRequested {
+            refund_id,
+            amount: decided.amount,
+            lines: decided.lines,
+            shipping: decided.shipping,
+            restock,
+            reason: reason.as_str().to_owned(),
+            origin,
+        }])
+    }
+
+    /// The refund a `RecordRefund` or `ReleaseRefund` settles: it must exist, and not be
+    /// settled the other way already.
+    fn settling(
+        &self,
+        refund_id: RefundId,
+        action: &'static str,
+    ) -> Result<&OrderRefund, OrderError> {
+        let refund = self
+            .refund(refund_id)
+            .ok_or(OrderError::RefundNotFound { refund_id })?;
+        let settled_otherwise = match (refund.state(), action) {
+            (OrderRefundState::Released, "recorded") => Some("released"),
+            (OrderRefundState::Refunded, "released") => Some("refunded"),
+            _ => None,
+        };
+        match settled_otherwise {
+            Some(state) => Err(OrderError::RefundSettled {
+                refund_id,
+                state,
+                action,
+            }),
+            None => Ok(refund),
         }
     }
 
@@ -310,9 +470,10 @@ impl Aggregate for Order {
                 self.total = Some(total);
                 self.placed_at = Some(placed_at);
             }
-            OrderEvent::OrderPaid { payment_id, .. } => {
+            OrderEvent::OrderPaid { payment_id, amount } => {
                 self.status = Some(OrderStatus::Paid);
                 self.payment_id = Some(payment_id);
+                self.paid = Some(amount);
             }
             OrderEvent::OrderFulfilled {
                 carrier,
@@ -325,6 +486,27 @@ impl Aggregate for Order {
             OrderEvent::OrderCancelled { reason, .. } => {
                 self.status = Some(OrderStatus::Cancelled);
                 self.cancellation_reason = Some(CancellationReason::recorded(reason));
+            }
+            OrderEvent::OrderRefundRequested {
+                refund_id,
+                amount,
+                lines,
+                shipping,
+                restock,
+                reason,
+                origin,
+            } => self.refunds.push(OrderRefund::recorded(
+                refund_id, amount, lines, shipping, restock, reason, origin,
+            )),
+            OrderEvent::OrderRefunded { refund_id, .. } => {
+                if let Some(refund) = self.refunds.iter_mut().find(|r| r.refund_id() == refund_id) {
+                    refund.mark_refunded();
+                }
+            }
+            OrderEvent::OrderRefundReleased { refund_id, reason } => {
+                if let Some(refund) = self.refunds.iter_mut().find(|r| r.refund_id() == refund_id) {
+                    refund.mark_released(reason);
+                }
             }
         }
     }

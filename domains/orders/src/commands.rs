@@ -5,8 +5,12 @@
 //! Free text of later commands (carrier, tracking number, reason) is validated by the aggregate.
 
 use chrono::{DateTime, Utc};
-use shared_kernel::{CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId};
+use shared_kernel::{
+    CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId, RefundId,
+};
 use shared_kernel::{EmailAddress, PostalAddress, Quantity, Sku};
+
+use crate::refunds::{RefundItems, RefundOrigin};
 
 /// Commands for the [`Order`](crate::Order) aggregate.
 // `PlaceOrder` carries the whole address and is much larger than the others. A command is built,
@@ -42,6 +46,21 @@ pub enum OrderCommand {
     CompleteOrder,
     /// Cancels an order that has not been fulfilled. Already cancelled: nothing happens.
     CancelOrder { reason: String },
+    /// Sets `items` of a paid order aside for refund `refund_id`, if what is left of the
+    /// order covers them. Repeating the same request with the same id is a no-op.
+    RequestRefund {
+        refund_id: RefundId,
+        items: RefundItems,
+        /// Whether the units given back go back into stock (lines only).
+        restock: bool,
+        reason: String,
+        origin: RefundOrigin,
+    },
+    /// Records that the money of a requested refund went back. Repeating it is a no-op.
+    RecordRefund { refund_id: RefundId },
+    /// Gives what a requested refund set aside back to the order's balance, because the
+    /// money could not be returned. Repeating it is a no-op.
+    ReleaseRefund { refund_id: RefundId, reason: String },
 }
 
 impl OrderCommand {
@@ -53,6 +72,9 @@ impl OrderCommand {
             OrderCommand::FulfillOrder { .. } => "FulfillOrder",
             OrderCommand::CompleteOrder => "CompleteOrder",
             OrderCommand::CancelOrder { .. } => "CancelOrder",
+            OrderCommand::RequestRefund { .. } => "RequestRefund",
+            OrderCommand::RecordRefund { .. } => "RecordRefund",
+            OrderCommand::ReleaseRefund { .. } => "ReleaseRefund",
         }
     }
 }

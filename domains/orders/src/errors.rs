@@ -1,7 +1,7 @@
 //! Business outcomes the orders context refuses. The context does no I/O, so there is no
 //! infrastructure variant; store failures are reported by cqrs-es around these.
 
-use shared_kernel::{Currency, Money, MoneyError, Sku};
+use shared_kernel::{Currency, Money, MoneyError, RefundId, Sku};
 
 use crate::values::OrderStatus;
 
@@ -37,8 +37,47 @@ pub enum OrderError {
     PaymentAmountMismatch { expected: Money, received: Money },
     #[error("invalid {field}: {reason}")]
     InvalidFulfillment { field: &'static str, reason: String },
-    #[error("invalid cancellation reason: {reason}")]
+    #[error("invalid reason: {reason}")]
     InvalidReason { reason: String },
+    #[error("the order has not been paid, so there is nothing to refund")]
+    NotPaid,
+    #[error("{requested} is more than the {refundable} left to refund")]
+    OverRefund { requested: Money, refundable: Money },
+    #[error("the order has no line {sku}")]
+    UnknownLine { sku: Sku },
+    #[error("{requested} units of {sku} asked for, {refundable} left to refund")]
+    TooManyUnits {
+        sku: Sku,
+        requested: u32,
+        refundable: u32,
+    },
+    #[error("{sku} is listed more than once")]
+    DuplicateRefundLine { sku: Sku },
+    #[error("a refund of lines needs at least one line")]
+    NoRefundLines,
+    #[error("invalid refund amount: {reason}")]
+    InvalidRefundAmount { reason: String },
+    #[error("the order is in {order}, the refund is in {requested}")]
+    RefundCurrencyMismatch {
+        order: Currency,
+        requested: Currency,
+    },
+    #[error("only a refund of lines can restock; an amount gives no units back")]
+    RestockWithoutLines,
+    #[error("refund {refund_id} was requested with different items, reason or origin")]
+    RefundIdReused { refund_id: RefundId },
+    #[error("the order has no refund {refund_id}")]
+    RefundNotFound { refund_id: RefundId },
+    #[error("refund {refund_id} is {state}, so it cannot be {action}")]
+    RefundSettled {
+        refund_id: RefundId,
+        state: &'static str,
+        action: &'static str,
+    },
+    #[error("an order has at most {max} refunds")]
+    TooManyRefunds { max: usize },
+    #[error("the refund is too large to compute")]
+    RefundTooLarge,
 }
 
 impl From<shared_kernel::EmailError> for OrderError {
@@ -74,6 +113,20 @@ impl OrderError {
             OrderError::PaymentAmountMismatch { .. } => "payment_amount_mismatch",
             OrderError::InvalidFulfillment { .. } => "invalid_fulfillment",
             OrderError::InvalidReason { .. } => "invalid_reason",
+            OrderError::NotPaid => "order_not_paid",
+            OrderError::OverRefund { .. } => "over_refund",
+            OrderError::UnknownLine { .. } => "unknown_line",
+            OrderError::TooManyUnits { .. } => "too_many_units",
+            OrderError::DuplicateRefundLine { .. } => "duplicate_line",
+            OrderError::NoRefundLines => "no_refund_lines",
+            OrderError::InvalidRefundAmount { .. } => "invalid_refund_amount",
+            OrderError::RefundCurrencyMismatch { .. } => "currency_mismatch",
+            OrderError::RestockWithoutLines => "restock_without_lines",
+            OrderError::RefundIdReused { .. } => "refund_id_reused",
+            OrderError::RefundNotFound { .. } => "refund_not_found",
+            OrderError::RefundSettled { .. } => "refund_settled",
+            OrderError::TooManyRefunds { .. } => "too_many_refunds",
+            OrderError::RefundTooLarge => "refund_too_large",
         }
     }
 }
@@ -84,7 +137,8 @@ mod tests {
 
     #[test]
     fn every_variant_has_its_stable_code() {
-        let sku = Sku::parse("TEE-S").unwrap();
+        let sku = || Sku::parse("TEE-S").unwrap();
+        let refund_id = RefundId::from_uuid(uuid::Uuid::from_u128(1));
         let eur = Money::parse("1.00", "EUR").unwrap();
         let cases = [
             (OrderError::NotFound, "order_not_found"),
@@ -119,7 +173,7 @@ mod tests {
             ),
             (
                 OrderError::CurrencyMismatch {
-                    sku: sku.clone(),
+                    sku: sku(),
                     order: Currency::EUR,
                     price: Currency::USD,
                 },
@@ -127,7 +181,7 @@ mod tests {
             ),
             (
                 OrderError::InvalidPrice {
-                    sku,
+                    sku: sku(),
                     reason: MoneyError::NegativeAmount,
                 },
                 "invalid_price",
@@ -152,6 +206,54 @@ mod tests {
                 },
                 "invalid_reason",
             ),
+            (OrderError::NotPaid, "order_not_paid"),
+            (
+                OrderError::OverRefund {
+                    requested: eur,
+                    refundable: eur,
+                },
+                "over_refund",
+            ),
+            (OrderError::UnknownLine { sku: sku() }, "unknown_line"),
+            (
+                OrderError::TooManyUnits {
+                    sku: sku(),
+                    requested: 2,
+                    refundable: 1,
+                },
+                "too_many_units",
+            ),
+            (
+                OrderError::DuplicateRefundLine { sku: sku() },
+                "duplicate_line",
+            ),
+            (OrderError::NoRefundLines, "no_refund_lines"),
+            (
+                OrderError::InvalidRefundAmount {
+                    reason: String::new(),
+                },
+                "invalid_refund_amount",
+            ),
+            (
+                OrderError::RefundCurrencyMismatch {
+                    order: Currency::EUR,
+                    requested: Currency::USD,
+                },
+                "currency_mismatch",
+            ),
+            (OrderError::RestockWithoutLines, "restock_without_lines"),
+            (OrderError::RefundIdReused { refund_id }, "refund_id_reused"),
+            (OrderError::RefundNotFound { refund_id }, "refund_not_found"),
+            (
+                OrderError::RefundSettled {
+                    refund_id,
+                    state: "released",
+                    action: "recorded",
+                },
+                "refund_settled",
+            ),
+            (OrderError::TooManyRefunds { max: 100 }, "too_many_refunds"),
+            (OrderError::RefundTooLarge, "refund_too_large"),
         ];
         for (error, code) in cases {
             assert_eq!(error.code(), code);

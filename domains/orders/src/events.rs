@@ -7,7 +7,10 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use shared_kernel::{
     AddressData, CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId, Quantity,
+    RefundId,
 };
+
+use crate::refunds::RefundOrigin;
 
 /// One line of a placed order, as `OrderPlaced` records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +23,16 @@ pub struct OrderLineData {
     pub unit_price: Money,
     /// `unit_price × quantity`.
     pub line_total: Money,
+}
+
+/// One line's part of a refund, as `OrderRefundRequested` records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLineData {
+    pub sku: String,
+    /// Units given back; zero when the refund is of money only.
+    pub quantity: u32,
+    /// The money given back for the line.
+    pub amount: Money,
 }
 
 /// Events of the [`Order`](crate::Order) aggregate.
@@ -61,6 +74,32 @@ pub enum OrderEvent {
         reason: String,
         was_paid: bool,
     },
+    /// `amount` of what was paid, and the units in `lines`, are set aside for refund
+    /// `refund_id`: no other refund can take them until it is released. `lines` (in the
+    /// order's line order) and `shipping` sum exactly to `amount`.
+    OrderRefundRequested {
+        refund_id: RefundId,
+        amount: Money,
+        lines: Vec<RefundLineData>,
+        shipping: Money,
+        /// Whether the units given back go back into stock.
+        restock: bool,
+        reason: String,
+        origin: RefundOrigin,
+    },
+    /// The money of refund `refund_id` went back; `total_refunded` is the sum of all the
+    /// order's refunds so far.
+    OrderRefunded {
+        refund_id: RefundId,
+        amount: Money,
+        total_refunded: Money,
+    },
+    /// Refund `refund_id` could not give the money back: what it set aside is refundable
+    /// again.
+    OrderRefundReleased {
+        refund_id: RefundId,
+        reason: String,
+    },
 }
 
 impl DomainEvent for OrderEvent {
@@ -71,6 +110,9 @@ impl DomainEvent for OrderEvent {
             OrderEvent::OrderFulfilled { .. } => "OrderFulfilled",
             OrderEvent::OrderCompleted {} => "OrderCompleted",
             OrderEvent::OrderCancelled { .. } => "OrderCancelled",
+            OrderEvent::OrderRefundRequested { .. } => "OrderRefundRequested",
+            OrderEvent::OrderRefunded { .. } => "OrderRefunded",
+            OrderEvent::OrderRefundReleased { .. } => "OrderRefundReleased",
         }
         .to_owned()
     }

@@ -5,7 +5,9 @@
 //! placed → paid → fulfilled → completed, or cancelled before fulfilment.
 //! Does not own: carts or prices (an order copies the lines the checkout saga hands it), stock,
 //! the payment itself (authorizing and capturing is the payments context; an order only records
-//! which payment settled it), refunds, shipping rates, taxes, discounts or customer accounts.
+//! which payment settled it), the refund process (giving money back and restocking is the
+//! refunds context's), shipping rates, taxes, discounts or customer accounts. The order does
+//! own its refundable balance: every refund is requested on it first (ADR 0018).
 //! Orders are placed by the checkout saga (its pivot step) and marked paid by it; staff and
 //! carriers drive fulfilment and completion through the application.
 //!
@@ -13,8 +15,10 @@
 //! Invariant: an order has 1..=100 lines and `total = subtotal + shipping_total`, where
 //! `subtotal` is the sum of `unit_price × quantity` over its lines.
 //! Invariant: an order is paid once, by exactly its total.
-//! Invariant: a fulfilled order can no longer be cancelled; a completed or cancelled order never
-//! changes again.
+//! Invariant: a fulfilled order can no longer be cancelled; a completed or cancelled order's
+//! status never changes again (refunds already requested are still settled on it).
+//! Invariant: the order's refunds, requested or refunded, never exceed what was paid, nor a
+//! line's units or total; each refund's parts sum exactly to its amount (`refunds` module).
 //! Invariant: commands a saga may redeliver (`PlaceOrder` with the same checkout, `MarkPaid`
 //! with the same payment, `CancelOrder` on a cancelled order) succeed without new events.
 
@@ -23,15 +27,22 @@ pub mod commands;
 pub mod errors;
 pub mod events;
 pub mod ports;
+pub mod refunds;
 pub mod values;
 pub mod views;
 
 pub use aggregate::Order;
 pub use commands::{NewOrderLine, OrderCommand};
 pub use errors::OrderError;
-pub use events::{OrderEvent, OrderLineData};
+pub use events::{OrderEvent, OrderLineData, RefundLineData};
+pub use refunds::{
+    FinancialStatus, OrderRefund, OrderRefundState, RefundItems, RefundLineRequest, RefundOrigin,
+    RefundReason, RefundedLine, MAX_REFUNDS,
+};
 pub use values::{
     CancellationReason, Fulfillment, OrderLine, OrderStatus, MAX_FULFILLMENT_CHARS, MAX_LINES,
     MAX_REASON_CHARS,
 };
-pub use views::{apply_order_event, CancellationView, FulfillmentView, OrderLineView, OrderView};
+pub use views::{
+    apply_order_event, CancellationView, FulfillmentView, OrderLineView, OrderRefundView, OrderView,
+};

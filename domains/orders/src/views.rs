@@ -6,10 +6,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared_kernel::{
-    AddressData, CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId,
+    AddressData, CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId, RefundId,
 };
 
-use crate::events::{OrderEvent, OrderLineData};
+use crate::events::{OrderEvent, OrderLineData, RefundLineData};
+use crate::refunds::{OrderRefundState, RefundOrigin};
 use crate::values::OrderStatus;
 
 /// An order as shown to readers.
@@ -31,6 +32,10 @@ pub struct OrderView {
     pub payment_id: Option<PaymentId>,
     pub fulfillment: Option<FulfillmentView>,
     pub cancellation: Option<CancellationView>,
+    /// Every refund requested, in the order they were requested. Absent from views stored
+    /// before refunds existed, which had none.
+    #[serde(default)]
+    pub refunds: Vec<OrderRefundView>,
     pub placed_at: DateTime<Utc>,
     /// Number of events applied; equals the aggregate's sequence number.
     pub version: u64,
@@ -65,6 +70,37 @@ impl From<&OrderLineData> for OrderLineView {
 pub struct FulfillmentView {
     pub carrier: String,
     pub tracking_number: String,
+}
+
+/// A refund of the order and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRefundView {
+    pub refund_id: RefundId,
+    pub amount: Money,
+    pub lines: Vec<RefundLineData>,
+    pub shipping: Money,
+    pub restock: bool,
+    pub reason: String,
+    pub origin: RefundOrigin,
+    pub state: OrderRefundState,
+    /// Why it was released, once it was.
+    pub released_because: Option<String>,
+}
+
+impl OrderView {
+    /// The money given back so far (refunds set aside but not yet refunded do not count).
+    pub fn refunded_total(&self) -> Money {
+        self.refunds
+            .iter()
+            .filter(|refund| refund.state == OrderRefundState::Refunded)
+            .fold(
+                Money::zero(self.currency).round_to_minor_units(),
+                |sum, refund| {
+                    sum.checked_add(&refund.amount)
+                        .expect("refunds of one order stay within what was paid")
+                },
+            )
+    }
 }
 
 /// Why an order was cancelled, and whether money had come in (a refund is due).
@@ -112,6 +148,7 @@ pub fn apply_order_event(
             payment_id: None,
             fulfillment: None,
             cancellation: None,
+            refunds: Vec::new(),
             placed_at: *placed_at,
             version: previous.map_or(0, |p| p.version) + 1,
         }),
@@ -140,6 +177,40 @@ pub fn apply_order_event(
                         reason: reason.clone(),
                         was_paid: *was_paid,
                     });
+                }
+                OrderEvent::OrderRefundRequested {
+                    refund_id,
+                    amount,
+                    lines,
+                    shipping,
+                    restock,
+                    reason,
+                    origin,
+                } => view.refunds.push(OrderRefundView {
+                    refund_id: *refund_id,
+                    amount: *amount,
+                    lines: lines.clone(),
+                    shipping: *shipping,
+                    restock: *restock,
+                    reason: reason.clone(),
+                    origin: *origin,
+                    state: OrderRefundState::Requested,
+                    released_because: None,
+                }),
+                OrderEvent::OrderRefunded { refund_id, .. } => {
+                    if let Some(refund) =
+                        view.refunds.iter_mut().find(|r| r.refund_id == *refund_id)
+                    {
+                        refund.state = OrderRefundState::Refunded;
+                    }
+                }
+                OrderEvent::OrderRefundReleased { refund_id, reason } => {
+                    if let Some(refund) =
+                        view.refunds.iter_mut().find(|r| r.refund_id == *refund_id)
+                    {
+                        refund.state = OrderRefundState::Released;
+                        refund.released_because = Some(reason.clone());
+                    }
                 }
             }
             view.version += 1;
@@ -261,6 +332,66 @@ mod tests {
         assert_eq!(view.cancellation, None);
         assert_eq!(view.placed_at, placed_at());
         assert_eq!(view.version, 1);
+    }
+
+    #[test]
+    fn refunds_are_listed_with_their_state_and_only_refunded_ones_count() {
+        let refund = |n| RefundId::from_uuid(uuid::Uuid::from_u128(n));
+        let requested = |n, amount: &str| OrderEvent::OrderRefundRequested {
+            refund_id: refund(n),
+            amount: eur(amount),
+            lines: vec![RefundLineData {
+                sku: "TEE-S".into(),
+                quantity: 1,
+                amount: eur(amount),
+            }],
+            shipping: eur("0.00"),
+            restock: true,
+            reason: "Too small".into(),
+            origin: RefundOrigin::Return,
+        };
+        let view = replay(&[
+            placed(),
+            paid(),
+            requested(1, "19.90"),
+            OrderEvent::OrderRefunded {
+                refund_id: refund(1),
+                amount: eur("19.90"),
+                total_refunded: eur("19.90"),
+            },
+            requested(2, "19.90"),
+            OrderEvent::OrderRefundReleased {
+                refund_id: refund(2),
+                reason: "Provider refused".into(),
+            },
+            requested(3, "19.90"),
+        ])
+        .unwrap();
+        let states: Vec<_> = view.refunds.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [
+                OrderRefundState::Refunded,
+                OrderRefundState::Released,
+                OrderRefundState::Requested
+            ]
+        );
+        assert_eq!(
+            view.refunds[1].released_because.as_deref(),
+            Some("Provider refused")
+        );
+        assert_eq!(view.refunded_total(), eur("19.90"));
+        assert_eq!(view.status, OrderStatus::Paid);
+        assert_eq!(view.version, 7);
+    }
+
+    #[test]
+    fn a_view_stored_before_refunds_existed_loads_with_none() {
+        let mut stored = serde_json::to_value(replay(&[placed(), paid()]).unwrap()).unwrap();
+        stored.as_object_mut().unwrap().remove("refunds");
+        let view: OrderView = serde_json::from_value(stored).unwrap();
+        assert!(view.refunds.is_empty());
+        assert_eq!(view.refunded_total(), eur("0.00"));
     }
 
     #[test]

@@ -172,6 +172,17 @@ const PUBLISHED: &[(&str, &str, &str)] = &[
     ("order", "OrderCompleted", orders::OrderCompletedV1::TYPE),
     ("order", "OrderCancelled", orders::OrderCancelledV1::TYPE),
     (
+        "order",
+        "OrderRefundRequested",
+        orders::OrderRefundRequestedV1::TYPE,
+    ),
+    ("order", "OrderRefunded", orders::OrderRefundedV1::TYPE),
+    (
+        "order",
+        "OrderRefundReleased",
+        orders::OrderRefundReleasedV1::TYPE,
+    ),
+    (
         "checkout",
         "CheckoutStarted",
         checkout::CheckoutStartedV1::TYPE,
@@ -187,6 +198,14 @@ const PUBLISHED: &[(&str, &str, &str)] = &[
         checkout::CheckoutFailedV1::TYPE,
     ),
 ];
+
+/// The stored events that are published, as (aggregate type, stored event type): each must
+/// have a golden payload in today's stored format.
+pub fn published_stored_events() -> impl Iterator<Item = (&'static str, &'static str)> {
+    PUBLISHED
+        .iter()
+        .map(|(aggregate_type, event_type, _)| (*aggregate_type, *event_type))
+}
 
 impl EventContracts for PublishedLanguage {
     fn public_type(&self, aggregate_type: &str, event_type: &str) -> Option<&'static str> {

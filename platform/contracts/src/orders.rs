@@ -2,7 +2,7 @@
 //! and accounting follow. `order_placed` carries personal data (email, address; ADR 0016).
 
 use chrono::{DateTime, Utc};
-use orders::{Order, OrderEvent, OrderLineData};
+use orders::{Order, OrderEvent, OrderLineData, RefundLineData};
 use runtime::{ContractSchema, FeedEvent, PublishError, PublishedEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -150,6 +150,83 @@ impl Contract for OrderCancelledV1 {
     const DESCRIPTION: &'static str = "An order was cancelled before it shipped.";
 }
 
+/// One line's part of a refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RefundLineV1 {
+    pub sku: String,
+    /// Units given back; 0 when the refund is of money only.
+    pub quantity: u32,
+    /// The money given back for the line.
+    pub amount: MoneyV1,
+}
+
+impl From<RefundLineData> for RefundLineV1 {
+    fn from(line: RefundLineData) -> Self {
+        Self {
+            sku: line.sku,
+            quantity: line.quantity,
+            amount: line.amount.into(),
+        }
+    }
+}
+
+/// Part of what was paid for an order, and units of its lines, were set aside for a refund:
+/// no other refund can take them until this one is refunded or released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderRefundRequestedV1 {
+    pub order_id: Uuid,
+    pub refund_id: Uuid,
+    /// `lines` and `shipping` sum exactly to it.
+    pub amount: MoneyV1,
+    /// In the order's line order; only the lines the refund gives something back for.
+    pub lines: Vec<RefundLineV1>,
+    /// The part of `amount` that refunds shipping.
+    pub shipping: MoneyV1,
+    /// Whether the units given back go back into stock.
+    pub restock: bool,
+    pub reason: String,
+    /// Who asked: `admin`, `return` or `cancellation` (more may be added).
+    pub origin: String,
+}
+
+impl Contract for OrderRefundRequestedV1 {
+    const TYPE: &'static str = "orders.refund_requested";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "Money and units of an order were set aside for a refund that is under way.";
+}
+
+/// The money of a refund went back to the shopper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderRefundedV1 {
+    pub order_id: Uuid,
+    pub refund_id: Uuid,
+    pub amount: MoneyV1,
+    /// All the order's refunds so far, this one included.
+    pub total_refunded: MoneyV1,
+}
+
+impl Contract for OrderRefundedV1 {
+    const TYPE: &'static str = "orders.order_refunded";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "The money of a refund of an order went back to the shopper.";
+}
+
+/// A refund could not give the money back: what it set aside is refundable again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderRefundReleasedV1 {
+    pub order_id: Uuid,
+    pub refund_id: Uuid,
+    pub reason: String,
+}
+
+impl Contract for OrderRefundReleasedV1 {
+    const TYPE: &'static str = "orders.refund_released";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "A refund of an order failed; what it had set aside is refundable again.";
+}
+
 pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError> {
     let order_id = stream_uuid(event)?;
     Ok(Some(match decode::<Order>(event)? {
@@ -209,6 +286,48 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
                 was_paid,
             },
         )?,
+        OrderEvent::OrderRefundRequested {
+            refund_id,
+            amount,
+            lines,
+            shipping,
+            restock,
+            reason,
+            origin,
+        } => published(
+            event,
+            OrderRefundRequestedV1 {
+                order_id,
+                refund_id: refund_id.as_uuid(),
+                amount: amount.into(),
+                lines: lines.into_iter().map(RefundLineV1::from).collect(),
+                shipping: shipping.into(),
+                restock,
+                reason,
+                origin: origin.to_string(),
+            },
+        )?,
+        OrderEvent::OrderRefunded {
+            refund_id,
+            amount,
+            total_refunded,
+        } => published(
+            event,
+            OrderRefundedV1 {
+                order_id,
+                refund_id: refund_id.as_uuid(),
+                amount: amount.into(),
+                total_refunded: total_refunded.into(),
+            },
+        )?,
+        OrderEvent::OrderRefundReleased { refund_id, reason } => published(
+            event,
+            OrderRefundReleasedV1 {
+                order_id,
+                refund_id: refund_id.as_uuid(),
+                reason,
+            },
+        )?,
     }))
 }
 
@@ -219,5 +338,8 @@ pub fn schemas() -> Vec<ContractSchema> {
         schema_of::<OrderFulfilledV1>(),
         schema_of::<OrderCompletedV1>(),
         schema_of::<OrderCancelledV1>(),
+        schema_of::<OrderRefundRequestedV1>(),
+        schema_of::<OrderRefundedV1>(),
+        schema_of::<OrderRefundReleasedV1>(),
     ]
 }

@@ -15,6 +15,8 @@ use crate::errors::OrderError;
 use crate::events::{OrderEvent, OrderLineData};
 use crate::values::{OrderLine, OrderStatus};
 
+mod refunds;
+
 type OrderTest = TestFramework<Order>;
 
 fn order_test() -> OrderTest {
