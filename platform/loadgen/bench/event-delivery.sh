@@ -2,6 +2,7 @@
 # What event delivery costs, and how fast it is (BENCHMARKS.md, "Event delivery").
 #
 #   platform/loadgen/bench/event-delivery.sh cost   # interleaved off/on pairs
+#   RATE=40 platform/loadgen/bench/event-delivery.sh cost   # the same, at 40 checkouts/s
 #   platform/loadgen/bench/event-delivery.sh lag    # commit-to-subscriber lag under load
 #
 # cost: runs the load generator against a fresh PostgreSQL database PAIRS times with delivery
@@ -26,6 +27,10 @@ NATS="${BENCH_NATS:-nats://127.0.0.1:4222}"
 PAIRS="${PAIRS:-3}"
 SECS="${SECS:-30}"
 SHOPPERS="${SHOPPERS:-16}"
+# Checkouts started per second in every run (loadgen --rate), so that off and on carry the
+# same load; empty: as many as the shoppers can (the server saturated, and each run's own
+# throughput spreads its fixed costs differently).
+RATE="${RATE:-}"
 # What "on" turns on: both (the default), relay or webhook.
 DELIVERY="${DELIVERY:-both}"
 PORT="${PORT:-8090}"
@@ -103,8 +108,10 @@ run() {
       --duration-secs "$((SECS + 5))" > "$WORK/feedlag.txt" 2>&1 &
     feedlag_pid=$!
   fi
+  local pace=()
+  [ -n "$RATE" ] && pace=(--rate "$RATE")
   "$BIN/loadgen" --base-url "$BASE" --shoppers "$SHOPPERS" --duration-secs "$SECS" \
-    --warmup-secs 0 --restock 100000 > "$WORK/loadgen-$mode-$n.txt" 2>&1 || true
+    --warmup-secs 0 --restock 100000 "${pace[@]}" > "$WORK/loadgen-$mode-$n.txt" 2>&1 || true
   [ -n "$feedlag_pid" ] && wait "$feedlag_pid"
   # Let the deliveries catch up with the last events before counting.
   sleep 3

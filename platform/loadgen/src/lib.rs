@@ -72,6 +72,22 @@ pub struct Args {
     /// Seed of the shoppers' pseudo-random choices.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+
+    /// Start shopping rounds (each ends in one checkout) at this fixed rate per second,
+    /// spread over the shoppers, instead of as fast as they can. Comparing two servers at
+    /// the same rate compares the cost of the same load; the shoppers must be enough to keep
+    /// up, or rounds start late.
+    #[arg(long, value_parser = positive_rate)]
+    pub rate: Option<f64>,
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if rate.is_finite() && rate > 0.0 && rate <= 100_000.0 {
+        Ok(rate)
+    } else {
+        Err("must be a number of rounds per second above 0 and at most 100000".to_owned())
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -91,6 +107,8 @@ struct JsonSummary {
     measured_secs: String,
     completions_in_window: u64,
     shoppers: u64,
+    /// Rounds started per second, when paced (`--rate`).
+    rate_per_s: Option<String>,
     warmup_secs: u64,
     token: String,
     checkouts_started: u64,
@@ -178,10 +196,14 @@ pub async fn run(args: Args) -> Result<bool, String> {
         checkouts_claimed: AtomicU64::new(0),
         stop: AtomicBool::new(false),
         progress: Progress::default(),
+        pacer: args.rate.map(shopper::Pacer::new),
     });
     eprintln!(
-        "loadgen: {} shoppers, warm-up {} s, measuring {} s{} against {}",
+        "loadgen: {} shoppers{}, warm-up {} s, measuring {} s{} against {}",
         args.shoppers,
+        args.rate
+            .map(|rate| format!(" at {rate} rounds/s"))
+            .unwrap_or_default(),
         args.warmup_secs,
         args.duration_secs,
         args.checkouts
@@ -254,6 +276,7 @@ pub async fn run(args: Args) -> Result<bool, String> {
         measured_secs: format_micros_as_secs(measured_micros),
         completions_in_window,
         shoppers: args.shoppers,
+        rate_per_s: args.rate.map(|rate| rate.to_string()),
         warmup_secs: args.warmup_secs,
         token: args.token.clone(),
         checkouts_started: recorder.checkouts_started,

@@ -47,6 +47,42 @@ pub struct Shared {
     /// Set by Ctrl-C or when the checkout limit is reached.
     pub stop: AtomicBool,
     pub progress: Progress,
+    /// With `--rate`: when shoppers may start their next round.
+    pub pacer: Option<Pacer>,
+}
+
+/// Spaces the shoppers' rounds (browse to checkout) evenly at a fixed rate, so that two runs
+/// compare the cost of the same load rather than of whatever load each could sustain. A round
+/// that could not start on time starts at once, and the schedule goes on from there: no
+/// burst makes up for lost rounds.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    next: std::sync::Mutex<Instant>,
+}
+
+impl Pacer {
+    /// `per_second` rounds a second, the first one now.
+    pub fn new(per_second: f64) -> Pacer {
+        Pacer {
+            interval: Duration::from_secs_f64(per_second.recip()),
+            next: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Waits for this shopper's next slot.
+    async fn wait(&self) {
+        let slot = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let slot = (*next).max(Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
+    }
 }
 
 impl Shared {
@@ -128,6 +164,12 @@ pub async fn run(index: u64, shared: Arc<Shared>) -> ShopperResult {
         shared,
     };
     while !shopper.shared.should_stop() {
+        if let Some(pacer) = &shopper.shared.pacer {
+            pacer.wait().await;
+            if shopper.shared.should_stop() {
+                break;
+            }
+        }
         shopper.iteration += 1;
         shopper.shop_once().await;
     }
