@@ -127,6 +127,7 @@ async fn a_feed_subscriber_gets_every_published_event_once_in_order_through_rest
         token: "tok_visa".to_owned(),
         restock: Some(10_000),
         seed: 1,
+        rate: None,
     }));
 
     tokio::time::sleep(Duration::from_secs(2)).await;
