@@ -34,6 +34,9 @@ pub struct StockItem {
     sku: Option<Sku>,
     on_hand: u64,
     reservations: BTreeMap<ReservationId, Reservation>,
+    /// Units booked back per return id, so a repeated return books nothing.
+    #[serde(default)]
+    returns: BTreeMap<uuid::Uuid, u32>,
 }
 
 impl StockItem {
@@ -113,6 +116,11 @@ impl StockItem {
                     }),
                 }
             }
+            C::ReturnStock {
+                sku,
+                return_id,
+                quantity,
+            } => self.take_back(sku, return_id, quantity),
             C::ExpireReservations { now } => Ok(self
                 .active_reservations()
                 .filter(|r| r.expires_at() <= now)
@@ -121,6 +129,41 @@ impl StockItem {
                 })
                 .collect()),
         }
+    }
+
+    fn take_back(
+        &self,
+        sku: Sku,
+        return_id: uuid::Uuid,
+        quantity: Quantity,
+    ) -> Result<Vec<StockEvent>, InventoryError> {
+        if self.sku.is_none() {
+            return Err(InventoryError::NothingToReturnTo { sku });
+        }
+        self.check_sku(&sku)?;
+        if let Some(recorded) = self.returns.get(&return_id) {
+            return if *recorded == quantity.get() {
+                Ok(vec![])
+            } else {
+                Err(InventoryError::ReturnMismatch {
+                    return_id,
+                    recorded: *recorded,
+                    requested: quantity.get(),
+                })
+            };
+        }
+        let adding = u64::from(quantity.get());
+        if self.on_hand + adding > MAX_ON_HAND {
+            return Err(InventoryError::TooMuchStock {
+                on_hand: self.on_hand,
+                adding,
+                max: MAX_ON_HAND,
+            });
+        }
+        Ok(vec![StockEvent::StockReturned {
+            return_id,
+            quantity,
+        }])
     }
 
     fn receive(
@@ -291,6 +334,13 @@ impl Aggregate for StockItem {
             }
             StockEvent::ReservationExpired { reservation_id } => {
                 self.end_reservation(reservation_id, ReservationStatus::Expired);
+            }
+            StockEvent::StockReturned {
+                return_id,
+                quantity,
+            } => {
+                self.on_hand = self.on_hand.saturating_add(u64::from(quantity.get()));
+                self.returns.insert(return_id, quantity.get());
             }
         }
     }

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use shared_kernel::{Quantity, ReservationId, Sku};
+use uuid::Uuid;
 
 use crate::values::AdjustmentReason;
 
@@ -38,6 +39,13 @@ pub enum StockCommand {
     CommitReservation { reservation_id: ReservationId },
     /// Expires every active reservation whose `expires_at` is at or before `now`.
     ExpireReservations { now: DateTime<Utc> },
+    /// Books `quantity` units that came back (a refund's restock) into stock under
+    /// `return_id`. Repeating it with the same id and quantity is a no-op.
+    ReturnStock {
+        sku: Sku,
+        return_id: Uuid,
+        quantity: Quantity,
+    },
 }
 
 impl StockCommand {
@@ -50,6 +58,7 @@ impl StockCommand {
             StockCommand::ReleaseReservation { .. } => "ReleaseReservation",
             StockCommand::CommitReservation { .. } => "CommitReservation",
             StockCommand::ExpireReservations { .. } => "ExpireReservations",
+            StockCommand::ReturnStock { .. } => "ReturnStock",
         }
     }
 }

@@ -47,6 +47,14 @@ pub enum InventoryError {
     /// The command names another SKU than the stream it was sent to: a routing bug upstream.
     #[error("this stock item is {item}, the command is for {command}")]
     SkuMismatch { item: Sku, command: Sku },
+    #[error("return {return_id} was booked for {recorded} units, not {requested}")]
+    ReturnMismatch {
+        return_id: uuid::Uuid,
+        recorded: u32,
+        requested: u32,
+    },
+    #[error("no stock of {sku} was ever received, so none can come back")]
+    NothingToReturnTo { sku: Sku },
 }
 
 impl InventoryError {
@@ -63,6 +71,8 @@ impl InventoryError {
             InventoryError::TooMuchStock { .. } => "too_much_stock",
             InventoryError::InvalidReason => "invalid_reason",
             InventoryError::SkuMismatch { .. } => "sku_mismatch",
+            InventoryError::ReturnMismatch { .. } => "return_mismatch",
+            InventoryError::NothingToReturnTo { .. } => "unknown_stock_item",
         }
     }
 }

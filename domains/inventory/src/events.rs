@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use shared_kernel::{Quantity, ReservationId};
+use uuid::Uuid;
 
 use crate::values::AdjustmentReason;
 
@@ -39,6 +40,8 @@ pub enum StockEvent {
     },
     /// The reservation ran past its deadline; its units are available again.
     ReservationExpired { reservation_id: ReservationId },
+    /// `quantity` units came back (a refund's restock) and are in stock again.
+    StockReturned { return_id: Uuid, quantity: Quantity },
 }
 
 impl DomainEvent for StockEvent {
@@ -50,6 +53,7 @@ impl DomainEvent for StockEvent {
             StockEvent::ReservationReleased { .. } => "ReservationReleased",
             StockEvent::ReservationCommitted { .. } => "ReservationCommitted",
             StockEvent::ReservationExpired { .. } => "ReservationExpired",
+            StockEvent::StockReturned { .. } => "StockReturned",
         }
         .to_owned()
     }

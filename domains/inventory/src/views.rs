@@ -52,7 +52,7 @@ pub fn apply_stock_event(
 ) -> StockLevelView {
     let mut view = view.unwrap_or_else(|| StockLevelView::empty(sku));
     match event {
-        StockEvent::StockReceived { quantity, .. } => {
+        StockEvent::StockReceived { quantity, .. } | StockEvent::StockReturned { quantity, .. } => {
             view.on_hand = view.on_hand.saturating_add(u64::from(quantity.get()));
         }
         StockEvent::StockAdjusted { delta, .. } => {
@@ -220,5 +220,17 @@ mod tests {
             serde_json::from_value::<StockLevelView>(json).unwrap(),
             view
         );
+    }
+
+    #[test]
+    fn returned_units_are_on_hand_and_available_again() {
+        let view = replay(&[
+            received(5),
+            StockEvent::StockReturned {
+                return_id: uuid::Uuid::from_u128(1),
+                quantity: qty(2),
+            },
+        ]);
+        assert_eq!((view.on_hand, view.available, view.version), (7, 7, 2));
     }
 }

@@ -113,6 +113,22 @@ impl Contract for ReservationExpiredV1 {
     const DESCRIPTION: &'static str = "A reservation expired; its units are available again.";
 }
 
+/// Units that came back (a refund's restock) are in stock again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StockReturnedV1 {
+    pub sku: String,
+    /// The same for every retry of one restock: count it once.
+    pub return_id: Uuid,
+    #[schemars(range(min = 1))]
+    pub quantity: u32,
+}
+
+impl Contract for StockReturnedV1 {
+    const TYPE: &'static str = "inventory.stock_returned";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "Units that came back are in stock again.";
+}
+
 fn reason(reason: AdjustmentReason) -> (AdjustmentReasonV1, Option<String>) {
     match reason {
         AdjustmentReason::Damaged => (AdjustmentReasonV1::Damaged, None),
@@ -193,6 +209,17 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
                 reservation_id: reservation_id.as_uuid(),
             },
         )?,
+        StockEvent::StockReturned {
+            return_id,
+            quantity,
+        } => published(
+            event,
+            StockReturnedV1 {
+                sku,
+                return_id,
+                quantity: quantity.get(),
+            },
+        )?,
     }))
 }
 
@@ -204,5 +231,6 @@ pub fn schemas() -> Vec<ContractSchema> {
         schema_of::<ReservationReleasedV1>(),
         schema_of::<ReservationCommittedV1>(),
         schema_of::<ReservationExpiredV1>(),
+        schema_of::<StockReturnedV1>(),
     ]
 }

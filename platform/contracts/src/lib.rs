@@ -146,6 +146,11 @@ const PUBLISHED: &[(&str, &str, &str)] = &[
         inventory::ReservationExpiredV1::TYPE,
     ),
     (
+        "stock_item",
+        "StockReturned",
+        inventory::StockReturnedV1::TYPE,
+    ),
+    (
         "payment",
         "PaymentAuthorized",
         payments::PaymentAuthorizedV1::TYPE,

@@ -743,3 +743,90 @@ fn error_codes_are_stable() {
         assert_eq!(error.code(), code);
     }
 }
+
+// --- ReturnStock ---
+
+fn return_id(n: u128) -> Uuid {
+    Uuid::from_u128(0x7E70 + n)
+}
+
+fn give_back(id: u128, n: u32) -> StockCommand {
+    StockCommand::ReturnStock {
+        sku: sku(),
+        return_id: return_id(id),
+        quantity: qty(n),
+    }
+}
+
+fn returned(id: u128, n: u32) -> StockEvent {
+    StockEvent::StockReturned {
+        return_id: return_id(id),
+        quantity: qty(n),
+    }
+}
+
+#[test]
+fn units_that_come_back_are_in_stock_again_once() {
+    StockTest::with(())
+        .given(vec![received(5), reserved(1, 2, 9), committed(1, 2)])
+        .when(give_back(1, 2))
+        .then_expect_events(vec![returned(1, 2)]);
+    let item = replay(vec![
+        received(5),
+        reserved(1, 2, 9),
+        committed(1, 2),
+        returned(1, 2),
+    ]);
+    assert_eq!((item.on_hand(), item.available()), (5, 5));
+    StockTest::with(())
+        .given(vec![received(5), returned(1, 2)])
+        .when(give_back(1, 2))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_return_id_used_for_another_quantity_is_refused() {
+    StockTest::with(())
+        .given(vec![received(5), returned(1, 2)])
+        .when(give_back(1, 3))
+        .then_expect_error(InventoryError::ReturnMismatch {
+            return_id: return_id(1),
+            recorded: 2,
+            requested: 3,
+        });
+}
+
+#[test]
+fn nothing_comes_back_to_an_item_never_stocked_or_of_another_sku() {
+    StockTest::with(())
+        .given_no_previous_events()
+        .when(give_back(1, 1))
+        .then_expect_error(InventoryError::NothingToReturnTo { sku: sku() });
+    StockTest::with(())
+        .given(vec![received(5)])
+        .when(StockCommand::ReturnStock {
+            sku: other_sku(),
+            return_id: return_id(1),
+            quantity: qty(1),
+        })
+        .then_expect_error(sku_mismatch());
+}
+
+#[test]
+fn a_return_never_takes_stock_over_the_limit() {
+    let limit = u32::try_from(MAX_ON_HAND).unwrap();
+    StockTest::with(())
+        .given(vec![received(limit)])
+        .when(give_back(1, 1))
+        .then_expect_error(InventoryError::TooMuchStock {
+            on_hand: MAX_ON_HAND,
+            adding: 1,
+            max: MAX_ON_HAND,
+        });
+}
+
+#[test]
+fn the_return_event_has_a_stable_name() {
+    assert_eq!(returned(1, 1).event_type(), "StockReturned");
+    assert_eq!(returned(1, 1).event_version(), "2");
+}
