@@ -381,9 +381,95 @@ pub struct OrderDto {
     pub payment_id: Option<String>,
     pub fulfillment: Option<FulfillmentDto>,
     pub cancellation: Option<CancellationDto>,
+    /// `paid`, `partially_refunded` or `refunded`; absent until the order is paid.
+    pub financial_status: Option<String>,
+    /// The money given back so far (refunds still under way do not count).
+    pub refunded_total: MoneyDto,
+    /// Every refund requested, in order, with where it stands.
+    pub refunds: Vec<OrderRefundDto>,
     /// RFC 3339.
     pub placed_at: String,
     pub version: u64,
+}
+
+/// A refund as its order records it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderRefundDto {
+    pub id: String,
+    /// `requested` (the amount and units are set aside), `refunded` or `released` (the money
+    /// could not be given back; see `released_because`).
+    pub status: String,
+    pub amount: MoneyDto,
+    /// The lines it gives money or units back for.
+    pub lines: Vec<RefundLineDto>,
+    /// The part of `amount` that refunds shipping.
+    pub shipping: MoneyDto,
+    pub restock: bool,
+    pub reason: String,
+    /// `admin`, `return` or `cancellation`.
+    pub origin: String,
+    pub released_because: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundLineDto {
+    pub sku: String,
+    /// Units given back; 0 when only money is.
+    pub quantity: u32,
+    pub amount: MoneyDto,
+}
+
+fn snake<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl OrderRefundDto {
+    pub fn from_refund(refund: &orders::OrderRefund) -> Self {
+        Self {
+            id: refund.refund_id().to_string(),
+            status: snake(&refund.state()),
+            amount: MoneyDto::from(&refund.amount()),
+            lines: refund
+                .lines()
+                .iter()
+                .map(|line| RefundLineDto {
+                    sku: line.sku().as_str().to_owned(),
+                    quantity: line.quantity(),
+                    amount: MoneyDto::from(&line.amount()),
+                })
+                .collect(),
+            shipping: MoneyDto::from(&refund.shipping()),
+            restock: refund.restock(),
+            reason: refund.reason().as_str().to_owned(),
+            origin: snake(&refund.origin()),
+            released_because: refund.released_because().map(str::to_owned),
+        }
+    }
+
+    fn from_view(refund: &orders::OrderRefundView) -> Self {
+        Self {
+            id: refund.refund_id.to_string(),
+            status: snake(&refund.state),
+            amount: MoneyDto::from(&refund.amount),
+            lines: refund
+                .lines
+                .iter()
+                .map(|line| RefundLineDto {
+                    sku: line.sku.clone(),
+                    quantity: line.quantity,
+                    amount: MoneyDto::from(&line.amount),
+                })
+                .collect(),
+            shipping: MoneyDto::from(&refund.shipping),
+            restock: refund.restock,
+            reason: refund.reason.clone(),
+            origin: snake(&refund.origin),
+            released_because: refund.released_because.clone(),
+        }
+    }
 }
 
 fn status_name(status: Option<orders::OrderStatus>) -> String {
@@ -452,6 +538,21 @@ impl OrderDto {
                 tracking_number: f.tracking_number().to_owned(),
             }),
             cancellation,
+            financial_status: order.financial_status().map(|status| snake(&status)),
+            refunded_total: order
+                .refunded_total()
+                .or_else(|| {
+                    order
+                        .currency()
+                        .map(|c| Money::zero(c).round_to_minor_units())
+                })
+                .map(|m| MoneyDto::from(&m))
+                .unwrap_or_else(|| money_or_zero(None)),
+            refunds: order
+                .refunds()
+                .iter()
+                .map(OrderRefundDto::from_refund)
+                .collect(),
             placed_at: order
                 .placed_at()
                 .map(|t| t.to_rfc3339())
@@ -492,6 +593,18 @@ impl OrderDto {
                 reason: c.reason.clone(),
                 was_paid: c.was_paid,
             }),
+            financial_status: view.payment_id.map(|_| {
+                let refunded = view.refunded_total();
+                if refunded.is_zero() {
+                    "paid".to_owned()
+                } else if refunded == view.total {
+                    "refunded".to_owned()
+                } else {
+                    "partially_refunded".to_owned()
+                }
+            }),
+            refunded_total: MoneyDto::from(&view.refunded_total()),
+            refunds: view.refunds.iter().map(OrderRefundDto::from_view).collect(),
             placed_at: view.placed_at.to_rfc3339(),
             version: view.version,
         }
@@ -523,14 +636,6 @@ pub struct AuthorizePaymentRequest {
 pub struct CaptureRequest {
     /// Omit to capture everything still authorized.
     pub amount: Option<MoneyDto>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefundRequest {
-    /// Choose it to make the refund repeatable; default: a new id.
-    pub refund_id: Option<String>,
-    pub amount: MoneyDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -15,6 +15,7 @@ pub mod orders;
 pub mod payments;
 pub mod problem;
 pub mod products;
+pub mod refunds;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -34,6 +35,16 @@ use crate::problem::{ApiError, Problem, PROBLEM_JSON};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What the routes need, as ports; the composition root fills it in.
+/// See [`ApiState::refund_requested`].
+pub type RefundRequested = Arc<
+    dyn Fn(
+            shared_kernel::OrderId,
+            shared_kernel::RefundId,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
+
 #[derive(Clone)]
 pub struct ApiState {
     pub catalog: Arc<CatalogService>,
@@ -46,6 +57,11 @@ pub struct ApiState {
     /// once instead of at its next feed poll. Only latency depends on it: the runner finds
     /// every started checkout in the feed anyway.
     pub checkout_started: Arc<dyn Fn(shared_kernel::CheckoutId) + Send + Sync>,
+    pub refunds: Arc<dyn CommandExecutor<::refunds::Refund>>,
+    /// Starts the refund saga for a refund its order just set aside (awaited, so the refund
+    /// can be read at once) and lets it run in the background. Only latency depends on it:
+    /// the saga runner finds every requested refund in the feed anyway.
+    pub refund_requested: RefundRequested,
     pub read_models: Arc<dyn ReadModels>,
     /// Published events for internal services, read from the feed (ADR 0015).
     pub published: runtime::PublishedFeed,
@@ -102,8 +118,9 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(payments::get_payment)
             .service(payments::capture)
             .service(payments::void)
-            .service(payments::refund)
             .service(payments::reconcile)
+            .service(refunds::create_refund)
+            .service(refunds::get_refund)
             .service(inventory::receive)
             .service(inventory::adjust)
             .service(inventory::get_stock)

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::{
     carts, checkouts, dto, events, health, http, inventory, orders, payments, problem, products,
-    webhooks,
+    refunds, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -23,7 +23,8 @@ use crate::{
         orders::place_order, orders::get_order, orders::list_orders, orders::fulfill,
         orders::cancel, orders::mark_paid, orders::complete,
         payments::authorize, payments::get_payment, payments::capture, payments::void,
-        payments::refund, payments::reconcile,
+        payments::reconcile,
+        refunds::create_refund, refunds::get_refund,
         inventory::receive, inventory::adjust, inventory::get_stock,
         checkouts::start_checkout, checkouts::get_checkout,
         events::list_events, events::stream_events, events::event_schemas,
@@ -40,7 +41,9 @@ use crate::{
         dto::AddressDto, dto::OrderLineRequestDto, dto::PlaceOrderRequestDto,
         dto::FulfillOrderRequest, dto::CancelOrderRequest, dto::OrderLineDto, dto::FulfillmentDto,
         dto::CancellationDto, dto::OrderDto, dto::OrderList,
-        dto::AuthorizePaymentRequest, dto::CaptureRequest, dto::RefundRequest, dto::DeclineDto,
+        dto::AuthorizePaymentRequest, dto::CaptureRequest, dto::DeclineDto,
+        dto::OrderRefundDto, dto::RefundLineDto, refunds::CreateRefundRequest,
+        refunds::RefundLineInput, refunds::AdminRefundDto,
         dto::RefundDto, dto::PaymentDto,
         dto::ReceiveStockRequest, dto::AdjustStockRequest, dto::ReservationDto, dto::StockItemDto,
         dto::StartCheckoutRequest, dto::CheckoutFailureDto, dto::CheckoutDto,
@@ -55,6 +58,7 @@ use crate::{
         (name = "checkout", description = "Turning a cart into a paid order, asynchronously"),
         (name = "orders", description = "Orders: placement, lookup, fulfilment, cancellation"),
         (name = "payments", description = "Payments through the configured gateway (admin)"),
+        (name = "refunds", description = "Refunds of orders: money back through the payment, units back into stock (admin)"),
         (name = "inventory", description = "Stock levels, receipts and adjustments (admin)"),
         (name = "admin", description = "Catalog administration (unauthenticated for now)"),
         (name = "events", description = "Published domain events for internal services: an ordered, resumable feed (long-poll and Server-Sent Events) and the schema of every type"),

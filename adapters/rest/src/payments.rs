@@ -3,9 +3,9 @@
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use payments::PaymentCommand;
-use shared_kernel::{PaymentId, RefundId};
+use shared_kernel::PaymentId;
 
-use crate::dto::{AuthorizePaymentRequest, CaptureRequest, PaymentDto, RefundRequest};
+use crate::dto::{AuthorizePaymentRequest, CaptureRequest, PaymentDto};
 use crate::http::{
     command_reply, id_for_request, idempotent, json_body, metadata, path_id, respond, Reply,
 };
@@ -132,41 +132,6 @@ pub async fn void(
     idempotent(&state, &request, &body, || async {
         let id = path_id(&id, "id")?;
         payment_command(&state, &request, id, PaymentCommand::VoidPayment).await
-    })
-    .await
-}
-
-/// Refund part or all of what was captured (admin); several partial refunds are allowed.
-#[utoipa::path(
-    post, path = "/v1/admin/payments/{id}/refunds", tag = "payments",
-    request_body = RefundRequest,
-    params(("id" = String, Path, description = "Payment id")),
-    responses(
-        (status = 200, body = PaymentDto),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/v1/admin/payments/{id}/refunds")]
-pub async fn refund(
-    state: web::Data<ApiState>,
-    request: HttpRequest,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    idempotent(&state, &request, &body, || async {
-        let id = path_id(&id, "id")?;
-        let input: RefundRequest = json_body(&request, &body)?;
-        let refund_id = match &input.refund_id {
-            Some(raw) => RefundId::parse(raw)
-                .map_err(|_| ApiError::validation("refund_id", "must be a UUID"))?,
-            None => RefundId::from_uuid(id_for_request(&request, "refund", &id.to_string())),
-        };
-        let command = PaymentCommand::RefundPayment {
-            refund_id,
-            amount: input.amount.to_money("amount")?,
-        };
-        payment_command(&state, &request, id, command).await
     })
     .await
 }

@@ -211,6 +211,7 @@ fn not_found_code(resource: &str) -> &'static str {
         "order" => "order_not_found",
         "payment" => "payment_not_found",
         "checkout" => "checkout_not_found",
+        "refund" => "refund_not_found",
         "stock_item" => "stock_item_not_found",
         "webhook_endpoint" => "webhook_endpoint_not_found",
         "webhook_delivery" => "webhook_delivery_not_found",
@@ -244,7 +245,12 @@ fn cart_status(error: &CartError) -> StatusCode {
 fn order_status(error: &OrderError) -> StatusCode {
     match error {
         OrderError::NotFound => StatusCode::NOT_FOUND,
-        OrderError::AlreadyExists | OrderError::NotAllowed { .. } => StatusCode::CONFLICT,
+        OrderError::AlreadyExists
+        | OrderError::NotAllowed { .. }
+        | OrderError::NotPaid
+        | OrderError::RefundIdReused { .. }
+        | OrderError::RefundSettled { .. }
+        | OrderError::TooManyRefunds { .. } => StatusCode::CONFLICT,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -1,9 +1,9 @@
 //! The fault-injection switch: with the `fault-injection` feature compiled in and
 //! `COMMERCE_FAULT_KILL_AT=<boundary>` set (e.g. `after:order_placed`), the process sends
-//! itself SIGKILL the first time the checkout saga reaches that step boundary. Tests use it to
+//! itself SIGKILL the first time a saga reaches that step boundary. Tests use it to
 //! prove that a crash anywhere is recovered; a build without the feature ignores the variable.
 
-use application::checkout::StepBoundaryHook;
+use application::saga::StepBoundaryHook;
 
 pub const KILL_AT: &str = "COMMERCE_FAULT_KILL_AT";
 

@@ -11,10 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
-use application::checkout::{CheckoutSaga, Participants, SagaSettings};
+use application::checkout::{CheckoutSaga, CheckoutSagaRunner, Participants, SagaSettings};
 use application::checkout_participants::{
     CartCheckoutLocks, GatewayPayments, InventoryReservations, OrdersPlacement,
 };
+use application::refunds::{RefundSaga, RefundSagaRunner};
+use application::saga::SagaRunner;
 use application::{
     CatalogPriceList, CatalogService, OrderService, OrdersProjection, PaymentsProjection,
     ProductCatalogProjection, StockLevelsProjection,
@@ -27,6 +29,7 @@ use inventory::StockItem;
 use orders::Order;
 use payment_sandbox::SandboxGateway;
 use payments::{Payment, PaymentMethodTokens, PaymentServices};
+use refunds::Refund;
 use rest::ApiState;
 use runtime::{
     CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor, FeedSignal,
@@ -115,7 +118,8 @@ pub struct Wired {
     pub signal: FeedSignal,
     pub feed: Arc<dyn EventFeed>,
     pub projections: Arc<dyn ProjectionStore>,
-    pub saga: Arc<CheckoutSaga>,
+    pub saga: Arc<CheckoutSagaRunner>,
+    pub refund_saga: Arc<RefundSagaRunner>,
     /// Every event's public form (ADR 0015), read by the feed routes and the deliveries.
     pub published: PublishedFeed,
     pub webhooks: Arc<dyn WebhookStore>,
@@ -177,8 +181,13 @@ where
         )
         .with_signal(signal.clone()),
     );
-    let orders: Arc<dyn CommandExecutor<Order>> =
-        Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    // Refunds of one order may be requested in a burst (ADR 0018): each must be decided
+    // against the others, not given up on as a conflict.
+    let orders: Arc<dyn CommandExecutor<Order>> = Arc::new(
+        EventSourcedExecutor::new(repository(), ())
+            .with_max_attempts(64)
+            .with_signal(signal.clone()),
+    );
     let orders = Arc::new(OrderService::new(orders, prices, clock.clone()));
     let journal = settings.sandbox_journal_path();
     let gateway = SandboxGateway::persistent(&journal).map_err(|source| StartError::DataDir {
@@ -223,16 +232,59 @@ where
         payment_timeout: chrono::Duration::seconds(i64::from(settings.payment_timeout_secs)),
         ..SagaSettings::default()
     };
-    let mut saga = CheckoutSaga::new(
+    let mut saga = SagaRunner::new(
+        CheckoutSaga::new(
+            participants,
+            ports.deadlines.clone(),
+            clock.clone(),
+            saga_settings,
+        ),
         checkouts.clone(),
-        participants,
         ports.deadlines.clone(),
         clock.clone(),
-        saga_settings,
+        saga_settings.retry,
     );
     if let Some(hook) = fault::step_boundary_hook() {
         saga = saga.with_boundary_hook(hook);
     }
+    let refunds: Arc<dyn CommandExecutor<Refund>> =
+        Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    let mut refund_saga = SagaRunner::new(
+        RefundSaga {
+            refunds: refunds.clone(),
+            orders: orders.orders().clone(),
+            payments: payments.clone(),
+            inventory: inventory.clone(),
+            clock: clock.clone(),
+        },
+        refunds.clone(),
+        ports.deadlines.clone(),
+        clock.clone(),
+        saga_settings.retry,
+    );
+    if let Some(hook) = fault::step_boundary_hook() {
+        refund_saga = refund_saga.with_boundary_hook(hook);
+    }
+    let refund_saga = Arc::new(refund_saga);
+    let refund_runner = Arc::clone(&refund_saga);
+    let refund_requested: rest::RefundRequested = Arc::new(move |order_id, refund_id| {
+        let runner = Arc::clone(&refund_runner);
+        Box::pin(async move {
+            match runner.definition().start(order_id, refund_id).await {
+                Ok(Some(id)) => {
+                    tokio::spawn(async move {
+                        if let Err(error) = runner.advance(id).await {
+                            tracing::warn!(refund = %id, %error, "refund left to the feed runner");
+                        }
+                    });
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(refund = %refund_id, %error, "refund left to the feed runner");
+                }
+            }
+        })
+    });
     let catalog = Arc::new(CatalogService::new(products, skus, clock.clone()));
     let saga = Arc::new(saga);
     let runner = Arc::clone(&saga);
@@ -259,6 +311,8 @@ where
             inventory,
             checkouts,
             checkout_started,
+            refunds,
+            refund_requested,
             read_models: ports.read_models,
             published: published.clone(),
             feed_signal: signal.clone(),
@@ -276,6 +330,7 @@ where
         feed,
         projections: ports.projections,
         saga,
+        refund_saga,
         published,
         webhooks: ports.webhooks,
         leases: ports.leases,
@@ -381,6 +436,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         .collect::<Vec<_>>();
     let mut projector_tasks = projector_tasks;
     projector_tasks.push(tokio::spawn(wired.saga.clone().run(
+        wired.feed.clone(),
+        wired.projections.clone(),
+        wired.signal.subscribe(),
+        shutdown_rx.clone(),
+    )));
+    projector_tasks.push(tokio::spawn(wired.refund_saga.clone().run(
         wired.feed.clone(),
         wired.projections.clone(),
         wired.signal.subscribe(),

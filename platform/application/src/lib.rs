@@ -9,6 +9,8 @@ pub mod checkout_participants;
 pub mod orders;
 pub mod pricing;
 pub mod projections;
+pub mod refunds;
+pub mod saga;
 
 pub use catalog::{CatalogService, CreateProductError};
 pub use orders::{

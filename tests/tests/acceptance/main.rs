@@ -9,4 +9,5 @@ mod inventory;
 mod orders;
 mod payments;
 mod projections;
+mod refunds;
 mod webhooks;

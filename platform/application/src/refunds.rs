@@ -1,0 +1,308 @@
+//! The refund saga's definition for the saga runner ([`crate::saga`]), and the use case that
+//! requests a refund.
+//!
+//! A refund is requested on its order (ADR 0018), which sets the amount and units aside or
+//! refuses; the `OrderRefundRequested` event then starts the saga, from the feed or at once
+//! from the request that caused it. Each step of `refunds::saga` is performed here on the
+//! payments, inventory and orders contexts, with ids derived from the refund, so a repeat is a
+//! no-op for every participant.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use inventory::{StockCommand, StockItem};
+use orders::{Order, OrderCommand, OrderError, OrderEvent, RefundItems, RefundOrigin};
+use payments::{Payment, PaymentCommand};
+use refunds::{next_steps, Refund, RefundCommand, RestockLine, SagaStep};
+use runtime::causation::{self, Cause};
+use runtime::{CommandError, CommandExecutor, CommandMetadata, FeedEvent};
+use shared_kernel::{Clock, OrderId, Quantity, RefundId, Sku};
+
+use crate::saga::{Performed, SagaDefinition, SagaRunner, StepFailure};
+
+/// The refund saga's runner.
+pub type RefundSagaRunner = SagaRunner<RefundSaga>;
+
+/// The refund saga, for the runner: the contexts it works on.
+pub struct RefundSaga {
+    pub refunds: Arc<dyn CommandExecutor<Refund>>,
+    pub orders: Arc<dyn CommandExecutor<Order>>,
+    pub payments: Arc<dyn CommandExecutor<Payment>>,
+    pub inventory: Arc<dyn CommandExecutor<StockItem>>,
+    pub clock: Arc<dyn Clock>,
+}
+
+fn metadata() -> CommandMetadata {
+    CommandMetadata::new("refund-saga")
+}
+
+/// Records `command`, its boundaries named after it (`before:RecordRestocked`, ...): the
+/// outcomes the saga's list names, which the crash tests kill the process at.
+fn record(command: RefundCommand) -> Performed<RefundCommand> {
+    Performed::Record {
+        boundary: command.name(),
+        command,
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> StepFailure {
+    StepFailure(error.to_string())
+}
+
+fn origin(origin: RefundOrigin) -> refunds::RefundOrigin {
+    match origin {
+        RefundOrigin::Admin => refunds::RefundOrigin::Admin,
+        RefundOrigin::Return => refunds::RefundOrigin::Return,
+        RefundOrigin::Cancellation => refunds::RefundOrigin::Cancellation,
+    }
+}
+
+impl RefundSaga {
+    /// Starts refund `refund_id` of order `order_id` from what the order set aside for it.
+    /// `None` when the order has no such refund (nothing to start). Repeating it is harmless.
+    pub async fn start(
+        &self,
+        order_id: OrderId,
+        refund_id: RefundId,
+    ) -> Result<Option<RefundId>, StepFailure> {
+        let loaded = self
+            .orders
+            .load(&order_id.to_string())
+            .await
+            .map_err(unavailable)?;
+        let order = loaded.aggregate;
+        let (Some(refund), Some(payment_id)) = (order.refund(refund_id), order.payment_id()) else {
+            tracing::error!(order = %order_id, refund = %refund_id, "no such refund to start");
+            return Ok(None);
+        };
+        let restock = if refund.restock() {
+            refund
+                .lines()
+                .iter()
+                .filter_map(|line| {
+                    Some(RestockLine {
+                        sku: line.sku().clone(),
+                        quantity: Quantity::new(line.quantity()).ok()?,
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let command = RefundCommand::StartRefund {
+            refund_id,
+            order_id,
+            payment_id,
+            amount: refund.amount(),
+            restock,
+            origin: origin(refund.origin()),
+            started_at: self.clock.now(),
+        };
+        match self
+            .refunds
+            .execute(&refund_id.to_string(), command, None, &metadata())
+            .await
+        {
+            Ok(_) => Ok(Some(refund_id)),
+            Err(CommandError::Rejected(error)) => {
+                // The order's record of the refund is the only source, so a different start
+                // under the same id cannot happen; say so loudly rather than guess.
+                tracing::error!(refund = %refund_id, %error, "refund could not start");
+                Ok(None)
+            }
+            Err(other) => Err(unavailable(other)),
+        }
+    }
+
+    async fn refund_payment(
+        &self,
+        payment_id: shared_kernel::PaymentId,
+        refund_id: RefundId,
+        amount: shared_kernel::Money,
+    ) -> Result<Performed<RefundCommand>, StepFailure> {
+        let command = PaymentCommand::RefundPayment { refund_id, amount };
+        match self
+            .payments
+            .execute(&payment_id.to_string(), command, None, &metadata())
+            .await
+        {
+            Ok(_) => Ok(record(RefundCommand::RecordPaymentRefunded)),
+            // No answer, or none for now: asked again under the same key, which is how the
+            // provider is asked what it did. Never guessed.
+            Err(CommandError::Rejected(error)) if error.is_retryable() => Err(unavailable(error)),
+            Err(CommandError::Rejected(error)) => {
+                Ok(record(RefundCommand::RecordPaymentRefundRefused {
+                    reason: error.to_string(),
+                }))
+            }
+            Err(other) => Err(unavailable(other)),
+        }
+    }
+
+    async fn restock(
+        &self,
+        sku: Sku,
+        return_id: uuid::Uuid,
+        quantity: Quantity,
+    ) -> Result<Performed<RefundCommand>, StepFailure> {
+        let command = StockCommand::ReturnStock {
+            sku: sku.clone(),
+            return_id,
+            quantity,
+        };
+        match self
+            .inventory
+            .execute(&StockItem::aggregate_id(&sku), command, None, &metadata())
+            .await
+        {
+            Ok(_) => Ok(record(RefundCommand::RecordRestocked { sku })),
+            Err(CommandError::Rejected(error)) => {
+                // After the money went back the refund only moves forward: a refusal here
+                // needs staff (the stock limit, say), and is retried until it passes.
+                tracing::error!(%sku, %error, "restock refused; retried");
+                Err(unavailable(error))
+            }
+            Err(other) => Err(unavailable(other)),
+        }
+    }
+
+    async fn on_order(
+        &self,
+        order_id: OrderId,
+        command: OrderCommand,
+        recorded: RefundCommand,
+    ) -> Result<Performed<RefundCommand>, StepFailure> {
+        match self
+            .orders
+            .execute(&order_id.to_string(), command, None, &metadata())
+            .await
+        {
+            Ok(_) => Ok(record(recorded)),
+            Err(CommandError::Rejected(error)) => {
+                tracing::error!(order = %order_id, %error, "the order refused to settle a refund");
+                Err(unavailable(error))
+            }
+            Err(other) => Err(unavailable(other)),
+        }
+    }
+}
+
+#[async_trait]
+impl SagaDefinition for RefundSaga {
+    type Aggregate = Refund;
+    type Id = RefundId;
+    type Step = SagaStep;
+
+    const NAME: &'static str = "refund";
+
+    fn parse_id(text: &str) -> Option<RefundId> {
+        RefundId::parse(text).ok()
+    }
+
+    fn stripe(id: RefundId) -> u128 {
+        id.as_uuid().as_u128()
+    }
+
+    fn next_steps(refund: &Refund) -> Vec<SagaStep> {
+        next_steps(refund)
+    }
+
+    async fn perform(
+        &self,
+        _id: RefundId,
+        _refund: &Refund,
+        step: SagaStep,
+    ) -> Result<Performed<RefundCommand>, StepFailure> {
+        match step {
+            SagaStep::RefundPayment {
+                payment_id,
+                refund_id,
+                amount,
+            } => self.refund_payment(payment_id, refund_id, amount).await,
+            SagaStep::Restock {
+                sku,
+                restock_id,
+                quantity,
+            } => self.restock(sku, restock_id, quantity).await,
+            SagaStep::RecordOnOrder {
+                order_id,
+                refund_id,
+            } => {
+                self.on_order(
+                    order_id,
+                    OrderCommand::RecordRefund { refund_id },
+                    RefundCommand::RecordOrderRefunded,
+                )
+                .await
+            }
+            SagaStep::ReleaseOnOrder {
+                order_id,
+                refund_id,
+                reason,
+            } => {
+                self.on_order(
+                    order_id,
+                    OrderCommand::ReleaseRefund { refund_id, reason },
+                    RefundCommand::RecordOrderReleased,
+                )
+                .await
+            }
+        }
+    }
+
+    async fn started_by(&self, event: &FeedEvent) -> Result<Option<RefundId>, StepFailure> {
+        let Some(decoded) = event.decode::<Order>() else {
+            return Ok(None);
+        };
+        let Ok(OrderEvent::OrderRefundRequested { refund_id, .. }) = decoded else {
+            return Ok(None);
+        };
+        let Ok(order_id) = OrderId::parse(&event.aggregate_id) else {
+            return Ok(None);
+        };
+        // The refund continues the flow of the request that asked for it.
+        let metadata = event.metadata();
+        let cause = Cause {
+            correlation_id: metadata.correlation_id.unwrap_or(event.event_id),
+            causation_id: event.event_id,
+        };
+        causation::within(cause, self.start(order_id, refund_id)).await
+    }
+}
+
+/// Why a refund request was refused or could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestRefundError {
+    #[error(transparent)]
+    Refused(#[from] OrderError),
+    #[error("order store: {0}")]
+    Store(String),
+}
+
+/// Requests a refund of `items` of order `order_id` under `refund_id`: the order sets it
+/// aside or refuses (over-refund, unknown lines, an unpaid order...). The saga does the rest.
+pub async fn request_refund(
+    orders: &dyn CommandExecutor<Order>,
+    order_id: OrderId,
+    refund_id: RefundId,
+    items: RefundItems,
+    restock: bool,
+    reason: String,
+    metadata: &CommandMetadata,
+) -> Result<(), RequestRefundError> {
+    let command = OrderCommand::RequestRefund {
+        refund_id,
+        items,
+        restock,
+        reason,
+        origin: RefundOrigin::Admin,
+    };
+    match orders
+        .execute(&order_id.to_string(), command, None, metadata)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(CommandError::Rejected(error)) => Err(RequestRefundError::Refused(error)),
+        Err(other) => Err(RequestRefundError::Store(other.to_string())),
+    }
+}

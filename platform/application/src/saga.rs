@@ -1,0 +1,452 @@
+//! The saga runner, written once for every saga: it turns a saga's pure decisions (its list of
+//! steps, ADR 0013) into calls on the participating contexts, and records each outcome on the
+//! saga's own aggregate.
+//!
+//! A saga says what differs ([`SagaDefinition`]): its aggregate, which steps are due, how to
+//! perform one, and which feed events start one. The runner does the rest, the same way for
+//! all of them:
+//! - The global feed, read from a durable checkpoint (`<name>_saga`), delivers the events that
+//!   start a saga; a process that died between any two steps resumes where it stopped, since
+//!   the checkpoint moves only once every saga the batch started has advanced as far as it can
+//!   or has a durable deadline to bring it back.
+//! - Deadlines (`<name>:<id>:retry`, plus any the definition sets under `<name>:<id>:`) bring a
+//!   saga back when a step must be retried or a wait is over. Retries back off, doubling.
+//! - One saga instance advances at a time in this process (lock stripes); another instance
+//!   advancing the same saga only repeats steps, which participants ignore.
+//! - Every step runs in the saga's flow (ADR 0014): its commands carry the correlation id of
+//!   the request that started the saga and name as their cause the event it was decided from.
+//! - Every recorded outcome passes two named boundaries, `before:<boundary>` and
+//!   `after:<boundary>`, where the fault-injection hook can kill the process.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use chrono::Duration;
+use cqrs_es::Aggregate;
+use runtime::causation::{self, Cause};
+use runtime::{
+    event_id, CommandError, CommandExecutor, CommandMetadata, CommitOutcome, Cursor, Deadline,
+    Deadlines, EventFeed, FeedEvent, Loaded, ProjectionStore, StoreError,
+};
+use shared_kernel::Clock;
+use tokio::sync::watch;
+
+/// Called at every step boundary with its name; the fault-injection switch uses it to kill
+/// the process exactly there. `None` in production.
+pub type StepBoundaryHook = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Why a step could not be carried out now: retrying later may succeed. A business refusal is
+/// never a `StepFailure`; it is an outcome the saga records.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("step unavailable: {0}")]
+pub struct StepFailure(pub String);
+
+/// What one performed step asks the runner to do.
+#[derive(Debug)]
+pub enum Performed<C> {
+    /// Record `command` on the saga, passing the boundaries named `boundary`.
+    Record { boundary: &'static str, command: C },
+    /// Nothing to record now (the step waits on a deadline the definition scheduled).
+    Wait,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SagaError {
+    #[error("saga store: {0}")]
+    Store(String),
+}
+
+impl From<StoreError> for SagaError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error.to_string())
+    }
+}
+
+fn store<E: std::error::Error>(error: CommandError<E>) -> SagaError {
+    SagaError::Store(error.to_string())
+}
+
+/// What a saga is, for the runner.
+#[async_trait]
+pub trait SagaDefinition: Send + Sync + 'static {
+    /// The saga's own aggregate: it records every outcome.
+    type Aggregate: Aggregate + Clone + Send + Sync + 'static;
+    /// The saga instance's id, which is also its aggregate id.
+    type Id: Copy + Eq + Hash + Ord + Display + Send + Sync + 'static;
+    type Step: Send + 'static;
+
+    /// Names the checkpoint (`<name>_saga`), the deadlines (`<name>:<id>:...`) and the actor
+    /// of the recorded outcomes (`<name>-saga`).
+    const NAME: &'static str;
+
+    fn parse_id(text: &str) -> Option<Self::Id>;
+
+    /// Which lock stripe the instance takes.
+    fn stripe(id: Self::Id) -> u128;
+
+    /// The steps due now, as the saga's decision logic says.
+    fn next_steps(saga: &Self::Aggregate) -> Vec<Self::Step>;
+
+    /// Performs one step against its participant and says what to record.
+    async fn perform(
+        &self,
+        id: Self::Id,
+        saga: &Self::Aggregate,
+        step: Self::Step,
+    ) -> Result<Performed<<Self::Aggregate as Aggregate>::Command>, StepFailure>;
+
+    /// The saga instance `event` starts, once whatever starting it takes is done (creating
+    /// the saga's aggregate, say); `None` for events that start nothing.
+    async fn started_by(&self, event: &FeedEvent) -> Result<Option<Self::Id>, StepFailure>;
+
+    /// Called once when an instance this runner advanced has no step left.
+    async fn finished(&self, _id: Self::Id) {}
+}
+
+/// Pauses between retries of a step that failed for now.
+#[derive(Debug, Clone, Copy)]
+pub struct RetrySettings {
+    /// First pause; doubles up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self {
+            backoff: Duration::milliseconds(200),
+            max_backoff: Duration::seconds(30),
+        }
+    }
+}
+
+/// Runs every instance of one saga.
+pub struct SagaRunner<D: SagaDefinition> {
+    definition: D,
+    executor: Arc<dyn CommandExecutor<D::Aggregate>>,
+    deadlines: Arc<dyn Deadlines>,
+    clock: Arc<dyn Clock>,
+    retry: RetrySettings,
+    boundary: Option<StepBoundaryHook>,
+    locks: Vec<tokio::sync::Mutex<()>>,
+    /// Consecutive retries per instance, for the backoff. In memory: after a restart an
+    /// instance starts again from the shortest pause, which is harmless.
+    retries: std::sync::Mutex<HashMap<D::Id, u32>>,
+}
+
+impl<D> SagaRunner<D>
+where
+    D: SagaDefinition,
+    <D::Aggregate as Aggregate>::Command: Send + Sync,
+    <D::Aggregate as Aggregate>::Error: std::error::Error + Send + Sync,
+{
+    pub fn new(
+        definition: D,
+        executor: Arc<dyn CommandExecutor<D::Aggregate>>,
+        deadlines: Arc<dyn Deadlines>,
+        clock: Arc<dyn Clock>,
+        retry: RetrySettings,
+    ) -> Self {
+        Self {
+            definition,
+            executor,
+            deadlines,
+            clock,
+            retry,
+            boundary: None,
+            locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            retries: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn with_boundary_hook(mut self, hook: StepBoundaryHook) -> Self {
+        self.boundary = Some(hook);
+        self
+    }
+
+    pub fn definition(&self) -> &D {
+        &self.definition
+    }
+
+    pub fn executor(&self) -> &Arc<dyn CommandExecutor<D::Aggregate>> {
+        &self.executor
+    }
+
+    /// The feed checkpoint this saga's runner keeps.
+    pub fn checkpoint_name() -> String {
+        format!("{}_saga", D::NAME)
+    }
+
+    /// The key of instance `id`'s retry deadline.
+    pub fn retry_key(id: D::Id) -> String {
+        format!("{}:{id}:retry", D::NAME)
+    }
+
+    fn instance_of(deadline: &Deadline) -> Option<D::Id> {
+        let rest = deadline.key.strip_prefix(D::NAME)?.strip_prefix(':')?;
+        D::parse_id(rest.split(':').next()?)
+    }
+
+    fn reached(&self, boundary: &str) {
+        if let Some(hook) = &self.boundary {
+            hook(boundary);
+        }
+    }
+
+    fn lock_for(&self, id: D::Id) -> &tokio::sync::Mutex<()> {
+        let stripe = (D::stripe(id) % self.locks.len() as u128) as usize;
+        &self.locks[stripe]
+    }
+
+    fn forget_retries(&self, id: D::Id) {
+        self.retries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id);
+    }
+
+    fn next_retry(&self, id: D::Id) -> u32 {
+        let mut retries = self
+            .retries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = retries.entry(id).or_insert(0);
+        *count = count.saturating_add(1);
+        *count
+    }
+
+    fn backoff(&self, failures: u32) -> Duration {
+        let factor = 1_i32 << failures.min(10);
+        (self.retry.backoff * factor).min(self.retry.max_backoff)
+    }
+
+    /// Runs every step that can run now, recording each outcome, until the instance is
+    /// finished, waits for a deadline, or a step must be retried later.
+    pub async fn advance(&self, id: D::Id) -> Result<(), SagaError> {
+        let _one_at_a_time = self.lock_for(id).lock().await;
+        let key = id.to_string();
+        let mut failures: u32 = 0;
+        let mut progressed = false;
+        loop {
+            let loaded = self.executor.load(&key).await.map_err(store)?;
+            if loaded.version == 0 {
+                return Ok(());
+            }
+            let steps = D::next_steps(&loaded.aggregate);
+            if steps.is_empty() {
+                self.forget_retries(id);
+                // An instance that was already finished has nothing worth a write left (a
+                // late timer is harmless).
+                if progressed {
+                    self.deadlines.cancel(&Self::retry_key(id)).await?;
+                    self.definition.finished(id).await;
+                }
+                return Ok(());
+            }
+            let cause = cause_of::<D::Aggregate>(&key, &loaded);
+            let saga = &loaded.aggregate;
+            let outcomes = causation::within(
+                cause,
+                futures::future::join_all(
+                    steps
+                        .into_iter()
+                        .map(|step| self.definition.perform(id, saga, step)),
+                ),
+            )
+            .await;
+            let mut recorded = false;
+            let mut retry = None;
+            for outcome in outcomes {
+                match outcome {
+                    Ok(Performed::Record { boundary, command }) => {
+                        self.reached(&format!("before:{boundary}"));
+                        causation::within(cause, self.record(&key, command)).await?;
+                        self.reached(&format!("after:{boundary}"));
+                        recorded = true;
+                        progressed = true;
+                    }
+                    Ok(Performed::Wait) => {}
+                    Err(StepFailure(reason)) => retry = Some(reason),
+                }
+            }
+            if let Some(reason) = retry {
+                failures = failures.saturating_add(1);
+                if !recorded || failures > 3 {
+                    let pause = self.backoff(self.next_retry(id));
+                    tracing::info!(saga = D::NAME, instance = %id, %reason, ?pause, "step will be retried");
+                    self.deadlines
+                        .schedule(&Self::retry_key(id), self.clock.now() + pause)
+                        .await?;
+                    return Ok(());
+                }
+            }
+            if !recorded {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn record(
+        &self,
+        key: &str,
+        command: <D::Aggregate as Aggregate>::Command,
+    ) -> Result<(), SagaError> {
+        let metadata = CommandMetadata::new(format!("{}-saga", D::NAME));
+        match self.executor.execute(key, command, None, &metadata).await {
+            Ok(_) => Ok(()),
+            // A late or repeated outcome the saga no longer needs: nothing to record.
+            Err(CommandError::Rejected(error)) => {
+                tracing::warn!(saga = D::NAME, instance = key, %error, "outcome not recorded");
+                Ok(())
+            }
+            Err(other) => Err(store(other)),
+        }
+    }
+
+    /// Starts every instance the feed's events after the checkpoint start, advances them,
+    /// then moves the checkpoint. Returns how many feed events were consumed.
+    ///
+    /// Only starts need the feed: `advance` runs an instance until it finishes, waits on a
+    /// durable deadline, or schedules a retry, and the checkpoint moves only after that. So an
+    /// instance behind the checkpoint is never left without something to bring it back, and
+    /// the outcomes the runner records itself need no second look. A start that fails for now
+    /// stops the batch there; the checkpoint does not move past it.
+    pub async fn run_feed_once(
+        &self,
+        feed: &dyn EventFeed,
+        checkpoints: &dyn ProjectionStore,
+    ) -> Result<usize, SagaError> {
+        let name = Self::checkpoint_name();
+        let from = checkpoints.checkpoint(&name).await?;
+        let batch = feed.read_after(from, 500).await?;
+        let mut to: Option<Cursor> = None;
+        let mut consumed = 0;
+        let mut ids = Vec::new();
+        for event in &batch {
+            match self.definition.started_by(event).await {
+                Ok(Some(id)) => ids.push(id),
+                Ok(None) => {}
+                Err(StepFailure(reason)) => {
+                    tracing::warn!(saga = D::NAME, %reason, "a start failed; retried from the feed");
+                    break;
+                }
+            }
+            to = Some(event.cursor);
+            consumed += 1;
+        }
+        let Some(to) = to else {
+            return Ok(0);
+        };
+        ids.sort();
+        ids.dedup();
+        self.advance_all(ids).await?;
+        match checkpoints.commit(&name, from, to, Vec::new()).await? {
+            CommitOutcome::Committed => Ok(consumed),
+            CommitOutcome::CheckpointMoved => Ok(0),
+        }
+    }
+
+    /// Advances every instance whose deadline has come. A deadline is cleared only after its
+    /// instance advanced, so a crash in between leaves it due; advancing may move it, and
+    /// clearing leaves a moved deadline alone. Other sagas' deadlines are left to them.
+    pub async fn run_deadlines_once(&self) -> Result<usize, SagaError> {
+        let due: Vec<(Deadline, D::Id)> = self
+            .deadlines
+            .due(self.clock.now(), 200)
+            .await?
+            .into_iter()
+            .filter_map(|deadline| Self::instance_of(&deadline).map(|id| (deadline, id)))
+            .collect();
+        let mut ids: Vec<D::Id> = due.iter().map(|(_, id)| *id).collect();
+        ids.sort();
+        ids.dedup();
+        self.advance_all(ids).await?;
+        for (deadline, _) in &due {
+            self.deadlines.clear(deadline).await?;
+        }
+        Ok(due.len())
+    }
+
+    async fn advance_all(&self, ids: Vec<D::Id>) -> Result<(), SagaError> {
+        let results = futures::future::join_all(ids.iter().map(|id| self.advance(*id))).await;
+        for (id, result) in ids.iter().zip(results) {
+            if let Err(error) = result {
+                // Never lose it: come back to it later, whatever the feed does.
+                tracing::warn!(saga = D::NAME, instance = %id, %error, "could not advance");
+                self.deadlines
+                    .schedule(&Self::retry_key(*id), self.clock.now() + self.retry.backoff)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The runner loop: feed and deadlines, until `shutdown` turns true.
+    pub async fn run(
+        self: Arc<Self>,
+        feed: Arc<dyn EventFeed>,
+        checkpoints: Arc<dyn ProjectionStore>,
+        mut wake: watch::Receiver<u64>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let idle = StdDuration::from_millis(100);
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let fed = match self
+                .run_feed_once(feed.as_ref(), checkpoints.as_ref())
+                .await
+            {
+                Ok(n) => n,
+                Err(error) => {
+                    tracing::warn!(saga = D::NAME, %error, "feed batch failed");
+                    0
+                }
+            };
+            if let Err(error) = self.run_deadlines_once().await {
+                tracing::warn!(saga = D::NAME, %error, "deadlines failed");
+            }
+            if fed > 0 {
+                // Instances started in this process are advanced at once (the REST kick); the
+                // feed only catches the rest, so it can wait for a few to accumulate.
+                tokio::time::sleep(StdDuration::from_millis(20)).await;
+            } else {
+                tokio::select! {
+                    _ = tokio::time::sleep(idle) => {}
+                    woken = wake.changed() => {
+                        if woken.is_err() {
+                            tokio::time::sleep(idle).await;
+                        }
+                    }
+                    stopped = shutdown.changed() => {
+                        if stopped.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        tracing::info!(saga = D::NAME, "saga runner stopped");
+    }
+}
+
+/// The flow a step of instance `key` belongs to: the correlation id its events carry (the
+/// instance's own id for one recorded before correlation ids ran through), caused by the
+/// event the step is decided from.
+fn cause_of<A: Aggregate>(key: &str, loaded: &Loaded<A>) -> Cause {
+    let correlation_id = loaded
+        .last_event
+        .as_ref()
+        .and_then(|metadata| metadata.correlation_id)
+        .or_else(|| uuid::Uuid::parse_str(key).ok())
+        .unwrap_or_else(uuid::Uuid::nil);
+    Cause {
+        correlation_id,
+        causation_id: event_id(A::TYPE, key, loaded.version),
+    }
+}

@@ -1,0 +1,364 @@
+//! Refunds end to end through REST: requested on the order, carried out by the refund saga
+//! (money back through the payment, units back into stock), refused cleanly when they do not
+//! fit, and never more than was captured however many are requested at once.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::app::{assert_problem, spawn_app, Store, TestApp};
+use crate::on_both_stores;
+
+fn eur(amount: &str) -> Value {
+    json!({"amount": amount, "currency": "EUR"})
+}
+
+/// A completed checkout of `quantity` units of `sku` at 10.00 EUR (of 10 in stock): the
+/// order id and its payment id.
+async fn paid_order(app: &TestApp, sku: &str, quantity: u32) -> (String, String) {
+    app.published_product(sku, "10.00").await;
+    let received = app
+        .post_json(
+            &format!("/v1/admin/inventory/{sku}/receipts"),
+            &json!({"quantity": 10}),
+        )
+        .await;
+    assert_eq!(received.status(), 200);
+    let cart = app.create_cart("EUR").await;
+    let added = app
+        .post_json(
+            &format!("/v1/carts/{cart}/items"),
+            &json!({"sku": sku, "quantity": quantity}),
+        )
+        .await;
+    assert_eq!(added.status(), 200);
+    let response = app
+        .request(Method::POST, &format!("/v1/carts/{cart}/checkout"))
+        .header("idempotency-key", format!("refund-test-{sku}"))
+        .json(
+            &json!({"email": "grace@example.com", "payment_method_token": "tok_visa",
+                      "shipping_address": {"name": "Grace Hopper", "line1": "1 Navy Way",
+                                           "city": "Arlington", "postal_code": "22202",
+                                           "country": "US"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let done = until(app, &location, |c| c["status"] != "pending").await;
+    assert_eq!(done["status"], "completed", "{done}");
+    (
+        done["order_id"].as_str().unwrap().to_owned(),
+        done["payment_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Reads `path` until `ready` says so (30 s at most).
+async fn until(app: &TestApp, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body: Value = app.get(path).await.json().await.unwrap();
+        if ready(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{path} never got there: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn refund(app: &TestApp, order: &str, key: &str, body: Value) -> reqwest::Response {
+    app.request(Method::POST, &format!("/v1/admin/orders/{order}/refunds"))
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Requests a refund that must be accepted, and waits until its saga is done.
+async fn refunded(app: &TestApp, order: &str, key: &str, body: Value) -> Value {
+    let response = refund(app, order, key, body).await;
+    assert_eq!(response.status(), 202);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    until(app, &location, |r| {
+        r["progress"] == "completed" || r["progress"] == "failed"
+    })
+    .await
+}
+
+async fn on_hand(app: &TestApp, sku: &str) -> u64 {
+    let level: Value = app
+        .get(&format!("/v1/admin/inventory/{sku}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    level["on_hand"].as_u64().unwrap()
+}
+
+async fn a_refund_of_lines_gives_the_money_back_and_restocks(app: &TestApp) {
+    let (order, payment) = paid_order(app, "RF-LINES", 3).await;
+    assert_eq!(on_hand(app, "RF-LINES").await, 7);
+    let done = refunded(
+        app,
+        &order,
+        "rf-lines-1",
+        json!({"lines": [{"sku": "RF-LINES", "quantity": 2}], "reason": "Too small",
+               "restock": true}),
+    )
+    .await;
+    assert_eq!(done["progress"], "completed", "{done}");
+    assert_eq!(done["status"], "refunded");
+    assert_eq!(done["amount"], eur("20.00"));
+    assert_eq!(done["lines"][0]["quantity"], 2);
+    assert_eq!(on_hand(app, "RF-LINES").await, 9);
+    let paid: Value = app
+        .get(&format!("/v1/admin/payments/{payment}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["refunded"], eur("20.00"));
+    let order: Value = app
+        .get(&format!("/v1/orders/{order}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["financial_status"], "partially_refunded");
+    assert_eq!(order["refunded_total"], eur("20.00"));
+    assert_eq!(order["refunds"][0]["status"], "refunded");
+}
+on_both_stores!(
+    a_refund_of_lines_gives_the_money_back_and_restocks_on,
+    a_refund_of_lines_gives_the_money_back_and_restocks
+);
+
+async fn an_amount_refund_is_allocated_and_the_rest_stays_refundable(app: &TestApp) {
+    let (order, _) = paid_order(app, "RF-AMOUNT", 3).await;
+    let done = refunded(
+        app,
+        &order,
+        "rf-amount-1",
+        json!({"amount": eur("10.01"), "reason": "Arrived late"}),
+    )
+    .await;
+    assert_eq!(done["progress"], "completed", "{done}");
+    assert_eq!(done["lines"][0]["amount"], eur("10.01"));
+    assert_eq!(done["lines"][0]["quantity"], 0);
+    // Nothing is restocked for money alone.
+    assert_eq!(on_hand(app, "RF-AMOUNT").await, 7);
+    let over = refund(
+        app,
+        &order,
+        "rf-amount-2",
+        json!({"amount": eur("20.00"), "reason": "Again"}),
+    )
+    .await;
+    let problem = assert_problem(over, 422, "over_refund").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("19.99"),
+        "{problem}"
+    );
+    let rest = refunded(
+        app,
+        &order,
+        "rf-amount-3",
+        json!({"amount": eur("19.99"), "reason": "The rest"}),
+    )
+    .await;
+    assert_eq!(rest["progress"], "completed", "{rest}");
+    let order: Value = app
+        .get(&format!("/v1/orders/{order}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["financial_status"], "refunded");
+    assert_eq!(order["refunded_total"], eur("30.00"));
+}
+on_both_stores!(
+    an_amount_refund_is_allocated_and_the_rest_stays_refundable_on,
+    an_amount_refund_is_allocated_and_the_rest_stays_refundable
+);
+
+async fn bad_refund_requests_are_refused_and_change_nothing(app: &TestApp) {
+    let (order, _) = paid_order(app, "RF-BAD", 2).await;
+    let cases = [
+        (
+            json!({"lines": [{"sku": "RF-BAD", "quantity": 3}], "reason": "x"}),
+            422,
+            "too_many_units",
+        ),
+        (
+            json!({"lines": [{"sku": "NOPE", "quantity": 1}], "reason": "x"}),
+            422,
+            "unknown_line",
+        ),
+        (
+            json!({"amount": eur("0.00"), "reason": "x"}),
+            422,
+            "invalid_refund_amount",
+        ),
+        (
+            json!({"amount": {"amount": "1.00", "currency": "USD"}, "reason": "x"}),
+            422,
+            "currency_mismatch",
+        ),
+        (
+            json!({"amount": eur("1.00"), "reason": "x", "restock": true}),
+            422,
+            "restock_without_lines",
+        ),
+        (
+            json!({"amount": eur("1.00"), "reason": " "}),
+            422,
+            "invalid_reason",
+        ),
+        (json!({"reason": "x"}), 400, "validation_failed"),
+        (
+            json!({"amount": eur("1.00"), "lines": [], "reason": "x"}),
+            400,
+            "validation_failed",
+        ),
+        (
+            json!({"lines": [{"sku": "RF-BAD", "quantity": 0}], "reason": "x"}),
+            400,
+            "validation_failed",
+        ),
+        (
+            json!({"amount": eur("1.00"), "reason": "x", "extra": 1}),
+            400,
+            "unknown_field",
+        ),
+    ];
+    for (index, (body, status, code)) in cases.into_iter().enumerate() {
+        let response = refund(app, &order, &format!("rf-bad-{index}"), body.clone()).await;
+        let problem = assert_problem(response, status, code).await;
+        assert!(problem["detail"].is_string(), "{body}: {problem}");
+    }
+    let missing_key = app
+        .post_json(
+            &format!("/v1/admin/orders/{order}/refunds"),
+            &json!({"amount": eur("1.00"), "reason": "x"}),
+        )
+        .await;
+    assert_problem(missing_key, 400, "idempotency_key_required").await;
+    let unknown = uuid::Uuid::now_v7();
+    assert_problem(
+        refund(
+            app,
+            &unknown.to_string(),
+            "rf-bad-unknown",
+            json!({"amount": eur("1.00"), "reason": "x"}),
+        )
+        .await,
+        404,
+        "order_not_found",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/v1/admin/refunds/{unknown}")).await,
+        404,
+        "refund_not_found",
+    )
+    .await;
+    let order_now: Value = app
+        .get(&format!("/v1/orders/{order}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order_now["refunds"], json!([]));
+    assert_eq!(order_now["financial_status"], "paid");
+}
+on_both_stores!(
+    bad_refund_requests_are_refused_and_change_nothing_on,
+    bad_refund_requests_are_refused_and_change_nothing
+);
+
+async fn a_repeated_request_is_one_refund(app: &TestApp) {
+    let (order, payment) = paid_order(app, "RF-TWICE", 1).await;
+    let body = json!({"amount": eur("4.00"), "reason": "Goodwill"});
+    let first = refunded(app, &order, "rf-twice", body.clone()).await;
+    let again = refund(app, &order, "rf-twice", body).await;
+    assert_eq!(again.status(), 202);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    let paid: Value = app
+        .get(&format!("/v1/admin/payments/{payment}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["refunded"], eur("4.00"));
+    assert_eq!(paid["refunds"].as_array().unwrap().len(), 1);
+}
+on_both_stores!(
+    a_repeated_request_is_one_refund_on,
+    a_repeated_request_is_one_refund
+);
+
+/// 20 refunds of 3.00 requested at once on an order that captured 50.00: 16 fit, 4 are
+/// refused, and the payment's ledger agrees with the order to the cent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_refunds_never_exceed_what_was_captured_on_postgres() {
+    let app = spawn_app(Store::Postgres).await;
+    let (order, payment) = paid_order(&app, "RF-RACE", 5).await;
+    let requests = (0..20).map(|i| {
+        let request = app
+            .request(Method::POST, &format!("/v1/admin/orders/{order}/refunds"))
+            .header("idempotency-key", format!("rf-race-{i}"))
+            .json(&json!({"amount": eur("3.00"), "reason": format!("race {i}")}));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        }
+    });
+    let answers = futures::future::join_all(requests).await;
+    let accepted: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 202)
+        .map(|(_, body)| body)
+        .collect();
+    let refused = answers
+        .iter()
+        .filter(|(status, body)| *status == 422 && body["code"] == "over_refund")
+        .count();
+    assert_eq!(
+        (accepted.len(), refused),
+        (16, 4),
+        "every request is either accepted or refused as an over-refund: {answers:?}"
+    );
+    for body in &accepted {
+        let id = body["id"].as_str().unwrap();
+        let done = until(&app, &format!("/v1/admin/refunds/{id}"), |r| {
+            r["progress"] == "completed"
+        })
+        .await;
+        assert_eq!(done["amount"], eur("3.00"));
+    }
+    let paid: Value = app
+        .get(&format!("/v1/admin/payments/{payment}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["captured"], eur("50.00"));
+    assert_eq!(paid["refunded"], eur("48.00"));
+    assert_eq!(paid["refunds"].as_array().unwrap().len(), 16);
+    let order: Value = app
+        .get(&format!("/v1/orders/{order}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["refunded_total"], eur("48.00"));
+    assert_eq!(order["financial_status"], "partially_refunded");
+    app.stop().await;
+}
