@@ -7,7 +7,7 @@
 //! |-----------|--------------------|---------------------|--------------|---------------|---------------------|
 //! | -         | Placed             | NotFound            | NotFound     | NotFound      | NotFound            |
 //! | Placed    | same: no-op        | Paid (amount=total) | NotAllowed   | NotAllowed    | Cancelled           |
-//! | Paid      | same: no-op        | same: no-op         | Fulfilled    | NotAllowed    | Cancelled, was paid |
+//! | Paid      | same: no-op        | same: no-op         | Fulfilled    | NotAllowed    | Cancelled, was paid, and refunds all it has left |
 //! | Fulfilled | same: no-op        | same: no-op         | NotAllowed   | Completed     | NotAllowed          |
 //! | Completed | same: no-op        | same: no-op         | NotAllowed   | NotAllowed    | NotAllowed          |
 //! | Cancelled | same: no-op        | same: no-op         | NotAllowed   | NotAllowed    | no-op               |
@@ -16,6 +16,9 @@
 //! once and must see success the second time, even if the order has moved on in between (staff
 //! may fulfil a paid order before a slow saga retries `MarkPaid`). A different checkout or
 //! payment is a real conflict and is refused.
+//!
+//! Refunds (`RequestRefund`, `RecordRefund`, `ReleaseRefund`) do not change the status; they
+//! are decided against the refundable balance (the `refunds` module, ADR 0018).
 
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
@@ -30,8 +33,8 @@ use crate::commands::{NewOrderLine, OrderCommand};
 use crate::errors::OrderError;
 use crate::events::OrderEvent;
 use crate::refunds::{
-    decide_refund, total_in, FinancialStatus, OrderRefund, OrderRefundState, RefundItems,
-    RefundOrigin, RefundReason, MAX_REFUNDS,
+    cancellation_refund_id, decide_refund, decide_remainder, total_in, FinancialStatus,
+    OrderRefund, OrderRefundState, RefundItems, RefundOrigin, RefundReason, MAX_REFUNDS,
 };
 use crate::values::{CancellationReason, Fulfillment, OrderLine, OrderStatus, MAX_LINES};
 
@@ -239,10 +242,15 @@ impl Order {
             (Some(Fulfilled), C::CompleteOrder) => Ok(vec![OrderEvent::OrderCompleted {}]),
             (Some(status @ (Placed | Paid)), C::CancelOrder { reason }) => {
                 let reason = CancellationReason::parse(&reason)?;
-                Ok(vec![OrderEvent::OrderCancelled {
-                    reason: reason.into(),
+                let mut events = vec![OrderEvent::OrderCancelled {
+                    reason: reason.as_str().to_owned(),
                     was_paid: status == Paid,
-                }])
+                }];
+                // A paid order gives back everything it has left, and its units go back into
+                // stock: they were never shipped. In the same decision, so no refund can be
+                // requested in between.
+                events.extend(self.cancellation_refund(&reason)?);
+                Ok(events)
             }
             (Some(Cancelled), C::CancelOrder { .. }) => Ok(vec![]),
             (
@@ -337,6 +345,32 @@ impl Order {
             reason: reason.as_str().to_owned(),
             origin,
         }])
+    }
+
+    /// What cancelling a paid order refunds: every unit and every cent it has left, under a
+    /// refund id derived from the order. Nothing for an unpaid order or one refunded in full.
+    fn cancellation_refund(
+        &self,
+        reason: &CancellationReason,
+    ) -> Result<Option<OrderEvent>, OrderError> {
+        let (Some(order_id), Some(paid), Some(shipping_total)) =
+            (self.id, self.paid, self.shipping_total)
+        else {
+            return Ok(None);
+        };
+        let Some(decided) = decide_remainder(&self.lines, shipping_total, paid, &self.refunds)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(OrderEvent::OrderRefundRequested {
+            refund_id: cancellation_refund_id(order_id),
+            amount: decided.amount,
+            lines: decided.lines,
+            shipping: decided.shipping,
+            restock: true,
+            reason: reason.as_str().to_owned(),
+            origin: RefundOrigin::Cancellation,
+        }))
     }
 
     /// The refund a `RecordRefund` or `ReleaseRefund` settles: it must exist, and not be

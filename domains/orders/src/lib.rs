@@ -36,8 +36,8 @@ pub use commands::{NewOrderLine, OrderCommand};
 pub use errors::OrderError;
 pub use events::{OrderEvent, OrderLineData, RefundLineData};
 pub use refunds::{
-    FinancialStatus, OrderRefund, OrderRefundState, RefundItems, RefundLineRequest, RefundOrigin,
-    RefundReason, RefundedLine, MAX_REFUNDS,
+    cancellation_refund_id, FinancialStatus, OrderRefund, OrderRefundState, RefundItems,
+    RefundLineRequest, RefundOrigin, RefundReason, RefundedLine, MAX_REFUNDS,
 };
 pub use values::{
     CancellationReason, Fulfillment, OrderLine, OrderStatus, MAX_FULFILLMENT_CHARS, MAX_LINES,

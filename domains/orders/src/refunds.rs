@@ -17,7 +17,9 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use shared_kernel::{allocate, Currency, Money, Quantity, RefundId, Sku};
+use shared_kernel::{
+    allocate, deterministic_uuid, Currency, Money, OrderId, Quantity, RefundId, Sku,
+};
 
 use crate::errors::OrderError;
 use crate::events::RefundLineData;
@@ -335,6 +337,67 @@ pub(crate) fn decide_refund(
         });
     }
     Ok(decided)
+}
+
+/// The id of the refund that cancelling a paid order requests: one per order, so a repeated
+/// cancellation finds it.
+pub fn cancellation_refund_id(order_id: OrderId) -> RefundId {
+    RefundId::from_uuid(deterministic_uuid(
+        "order-cancellation-refund",
+        &[&order_id.as_uuid().to_string()],
+    ))
+}
+
+/// Everything the order has left to refund: every unit not yet refunded with what is left of
+/// its line's total, and what is left of shipping. `None` when nothing is left.
+pub(crate) fn decide_remainder(
+    lines: &[OrderLine],
+    shipping_total: Money,
+    paid: Money,
+    refunds: &[OrderRefund],
+) -> Result<Option<DecidedRefund>, OrderError> {
+    let currency = paid.currency();
+    let active: Vec<&OrderRefund> = refunds.iter().filter(|r| r.active()).collect();
+    let mut amount = zero(currency);
+    let mut parts = Vec::new();
+    for line in lines {
+        let mut units = line.quantity().get();
+        let mut value = line.line_total();
+        for part in active.iter().flat_map(|r| &r.lines) {
+            if part.sku == *line.sku() {
+                units = units.saturating_sub(part.quantity);
+                value = sub(value, part.amount)?;
+            }
+        }
+        if units == 0 && value.is_zero() {
+            continue;
+        }
+        amount = add(amount, value)?;
+        parts.push(RefundLineData {
+            sku: line.sku().as_str().to_owned(),
+            quantity: units,
+            amount: value,
+        });
+    }
+    let mut shipping = shipping_total;
+    let mut refundable = paid;
+    for refund in &active {
+        shipping = sub(shipping, refund.shipping)?;
+        refundable = sub(refundable, refund.amount)?;
+    }
+    let amount = add(amount, shipping)?;
+    if parts.is_empty() && amount.is_zero() {
+        return Ok(None);
+    }
+    // What the lines and shipping have left is what was paid minus what refunds took.
+    if amount != refundable {
+        return Err(OrderError::RefundTooLarge);
+    }
+    Ok(Some(DecidedRefund {
+        amount,
+        lines: parts,
+        shipping,
+    }))
 }
 
 fn lines_refund(

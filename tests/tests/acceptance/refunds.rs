@@ -362,3 +362,57 @@ async fn twenty_concurrent_refunds_never_exceed_what_was_captured_on_postgres() 
     assert_eq!(order["financial_status"], "partially_refunded");
     app.stop().await;
 }
+
+async fn cancelling_a_paid_order_refunds_and_restocks_it(app: &TestApp) {
+    let (order, payment) = paid_order(app, "RF-CANCEL", 3).await;
+    let partial = refunded(
+        app,
+        &order,
+        "rf-cancel-1",
+        json!({"amount": eur("5.00"), "reason": "Late"}),
+    )
+    .await;
+    assert_eq!(partial["progress"], "completed", "{partial}");
+    let cancelled = app
+        .post_json(
+            &format!("/v1/admin/orders/{order}/cancel"),
+            &json!({"reason": "Customer asked"}),
+        )
+        .await;
+    assert_eq!(cancelled.status(), 200);
+    let done = until(app, &format!("/v1/orders/{order}"), |o| {
+        o["financial_status"] == "refunded"
+    })
+    .await;
+    assert_eq!(done["status"], "cancelled");
+    assert_eq!(done["refunded_total"], eur("30.00"));
+    let cancellation = &done["refunds"][1];
+    assert_eq!(cancellation["origin"], "cancellation");
+    assert_eq!(cancellation["amount"], eur("25.00"));
+    assert_eq!(cancellation["lines"][0]["quantity"], 3);
+    assert_eq!(on_hand(app, "RF-CANCEL").await, 10);
+    let paid: Value = app
+        .get(&format!("/v1/admin/payments/{payment}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["refunded"], eur("30.00"));
+    // Nothing is left to refund, and a cancelled order takes no refund requests.
+    assert_problem(
+        refund(
+            app,
+            &order,
+            "rf-cancel-2",
+            json!({"amount": eur("0.01"), "reason": "More"}),
+        )
+        .await,
+        409,
+        "not_allowed",
+    )
+    .await;
+}
+on_both_stores!(
+    cancelling_a_paid_order_refunds_and_restocks_it_on,
+    cancelling_a_paid_order_refunds_and_restocks_it
+);

@@ -660,11 +660,33 @@ fn cancelling_a_placed_order_records_that_it_was_not_paid() {
 }
 
 #[test]
-fn cancelling_a_paid_order_records_that_it_was_paid() {
+fn cancelling_a_paid_order_records_that_it_was_paid_and_refunds_everything() {
     order_test()
         .given(paid_history())
         .when(cancel("Customer asked"))
-        .then_expect_events(vec![cancelled(true)]);
+        .then_expect_events(vec![
+            cancelled(true),
+            OrderEvent::OrderRefundRequested {
+                refund_id: crate::refunds::cancellation_refund_id(order_id()),
+                amount: eur("60.80"),
+                lines: vec![
+                    crate::events::RefundLineData {
+                        sku: "TEE-S".into(),
+                        quantity: 2,
+                        amount: eur("39.80"),
+                    },
+                    crate::events::RefundLineData {
+                        sku: "TEE-M".into(),
+                        quantity: 1,
+                        amount: eur("21.00"),
+                    },
+                ],
+                shipping: eur("0.00"),
+                restock: true,
+                reason: "Customer asked".into(),
+                origin: crate::refunds::RefundOrigin::Cancellation,
+            },
+        ]);
 }
 
 #[test]

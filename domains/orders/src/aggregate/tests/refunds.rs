@@ -615,3 +615,83 @@ fn refund_events_have_stable_type_names_version_two_and_plain_payloads() {
     assert_eq!(payload["lines"][0]["amount"]["amount"], "19.90");
     assert_eq!(payload["lines"][0]["quantity"], 1);
 }
+
+// --- Cancelling a paid order ---
+
+fn cancellation_refund(amount: &str, parts: Vec<RefundLineData>) -> OrderEvent {
+    OrderEvent::OrderRefundRequested {
+        refund_id: crate::refunds::cancellation_refund_id(order_id()),
+        amount: eur(amount),
+        lines: parts,
+        shipping: eur("0.00"),
+        restock: true,
+        reason: "Customer asked".into(),
+        origin: RefundOrigin::Cancellation,
+    }
+}
+
+#[test]
+fn cancelling_after_a_partial_refund_refunds_what_is_left() {
+    // 10.00 of money only (6.55 + 3.45), then one TEE-S returned: left are one TEE-S with
+    // 39.80 - 6.55 - 19.90 = 13.35 and the TEE-M with 21.00 - 3.45 = 17.55.
+    order_test()
+        .given(paid_with(vec![
+            requested(
+                1,
+                "10.00",
+                vec![part("TEE-S", 0, "6.55"), part("TEE-M", 0, "3.45")],
+                false,
+            ),
+            refunded(1, "10.00", "10.00"),
+            requested(2, "19.90", vec![part("TEE-S", 1, "19.90")], true),
+        ]))
+        .when(cancel("Customer asked"))
+        .then_expect_events(vec![
+            cancelled(true),
+            cancellation_refund(
+                "30.90",
+                vec![part("TEE-S", 1, "13.35"), part("TEE-M", 1, "17.55")],
+            ),
+        ]);
+}
+
+#[test]
+fn cancelling_a_fully_refunded_order_refunds_nothing_more() {
+    order_test()
+        .given(paid_with(vec![
+            requested(
+                1,
+                "60.80",
+                vec![part("TEE-S", 2, "39.80"), part("TEE-M", 1, "21.00")],
+                true,
+            ),
+            refunded(1, "60.80", "60.80"),
+        ]))
+        .when(cancel("Customer asked"))
+        .then_expect_events(vec![cancelled(true)]);
+}
+
+#[test]
+fn a_released_refund_is_refunded_again_by_the_cancellation() {
+    order_test()
+        .given(paid_with(vec![
+            requested(1, "19.90", vec![part("TEE-S", 1, "19.90")], true),
+            released(1),
+        ]))
+        .when(cancel("Customer asked"))
+        .then_expect_events(vec![
+            cancelled(true),
+            cancellation_refund(
+                "60.80",
+                vec![part("TEE-S", 2, "39.80"), part("TEE-M", 1, "21.00")],
+            ),
+        ]);
+}
+
+#[test]
+fn cancelling_an_unpaid_order_refunds_nothing() {
+    order_test()
+        .given(placed_history())
+        .when(cancel("Customer asked"))
+        .then_expect_events(vec![cancelled(false)]);
+}
