@@ -15,6 +15,7 @@ use application::checkout::{CheckoutSaga, CheckoutSagaRunner, Participants, Saga
 use application::checkout_participants::{
     CartCheckoutLocks, GatewayPayments, InventoryReservations, OrdersPlacement,
 };
+use application::expiry::ReservationExpiry;
 use application::refunds::{RefundSaga, RefundSagaRunner};
 use application::saga::SagaRunner;
 use application::{
@@ -120,6 +121,8 @@ pub struct Wired {
     pub projections: Arc<dyn ProjectionStore>,
     pub saga: Arc<CheckoutSagaRunner>,
     pub refund_saga: Arc<RefundSagaRunner>,
+    /// Makes stock held by reservations nobody finished with available again.
+    pub expiry: Arc<ReservationExpiry>,
     /// Every event's public form (ADR 0015), read by the feed routes and the deliveries.
     pub published: PublishedFeed,
     pub webhooks: Arc<dyn WebhookStore>,
@@ -215,6 +218,7 @@ where
             inventory: inventory.clone(),
             clock: clock.clone(),
             lifetime: SagaSettings::default().reservation_ttl,
+            deadlines: ports.deadlines.clone(),
         }),
         payments: Arc::new(GatewayPayments {
             payments: payments.clone(),
@@ -285,6 +289,11 @@ where
             }
         })
     });
+    let expiry = Arc::new(ReservationExpiry {
+        inventory: inventory.clone(),
+        deadlines: ports.deadlines.clone(),
+        clock: clock.clone(),
+    });
     let catalog = Arc::new(CatalogService::new(products, skus, clock.clone()));
     let saga = Arc::new(saga);
     let runner = Arc::clone(&saga);
@@ -331,6 +340,7 @@ where
         projections: ports.projections,
         saga,
         refund_saga,
+        expiry,
         published,
         webhooks: ports.webhooks,
         leases: ports.leases,
@@ -441,6 +451,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         wired.signal.subscribe(),
         shutdown_rx.clone(),
     )));
+    projector_tasks.push(tokio::spawn(
+        wired
+            .expiry
+            .clone()
+            .run(Duration::from_secs(1), shutdown_rx.clone()),
+    ));
     projector_tasks.push(tokio::spawn(wired.refund_saga.clone().run(
         wired.feed.clone(),
         wired.projections.clone(),

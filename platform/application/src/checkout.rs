@@ -263,6 +263,29 @@ impl SagaDefinition for CheckoutSaga {
             .flatten())
     }
 
+    /// A reservation answered after its checkout failed is released at once: the compensation
+    /// that released the checkout's lines ran before it existed, and nothing else would free
+    /// it before it expired.
+    async fn recorded(
+        &self,
+        id: CheckoutId,
+        command: &CheckoutCommand,
+        checkout: &Checkout,
+    ) -> Result<(), StepFailure> {
+        let CheckoutCommand::RecordStockReserved { sku } = command else {
+            return Ok(());
+        };
+        if checkout.status() != Some(checkout::CheckoutStatus::Failed) {
+            return Ok(());
+        }
+        tracing::info!(checkout = %id, %sku, "a reservation came after the checkout failed; released");
+        self.participants
+            .stock
+            .release(sku, checkout::reservation_id(id, sku))
+            .await
+            .map_err(unavailable)
+    }
+
     /// The payment deadline and the payment method token of a finished checkout are no longer
     /// needed; a token left by a crash is purged.
     async fn finished(&self, id: CheckoutId) {

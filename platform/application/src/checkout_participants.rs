@@ -16,7 +16,7 @@ use chrono::Duration;
 use inventory::{InventoryError, StockCommand, StockItem};
 use orders::{NewOrderLine, Order, OrderCommand, OrderError};
 use payments::{Payment, PaymentCommand, PaymentError, PaymentMethodTokens, PaymentStatus};
-use runtime::{CommandError, CommandExecutor, CommandMetadata};
+use runtime::{CommandError, CommandExecutor, CommandMetadata, Deadlines};
 use shared_kernel::{
     CartId, CheckoutId, Clock, Money, OrderId, PaymentId, Quantity, ReservationId, Sku,
 };
@@ -38,6 +38,8 @@ pub struct InventoryReservations {
     pub clock: Arc<dyn Clock>,
     /// How long a reservation holds stock if its checkout never finishes with it.
     pub lifetime: Duration,
+    /// Where each reservation's expiry waits ([`crate::expiry`]).
+    pub deadlines: Arc<dyn Deadlines>,
 }
 
 #[async_trait]
@@ -48,11 +50,17 @@ impl StockReservations for InventoryReservations {
         reservation_id: ReservationId,
         quantity: Quantity,
     ) -> Result<ReservationOutcome, StepError> {
+        let expires_at = self.clock.now() + self.lifetime;
+        // The expiry first: a deadline for a reservation never made expires nothing, while a
+        // reservation without one would hold its stock until someone noticed.
+        crate::expiry::schedule(self.deadlines.as_ref(), sku, reservation_id, expires_at)
+            .await
+            .map_err(retry)?;
         let command = StockCommand::ReserveStock {
             sku: sku.clone(),
             reservation_id,
             quantity,
-            expires_at: self.clock.now() + self.lifetime,
+            expires_at,
         };
         match self
             .inventory

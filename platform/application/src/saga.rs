@@ -105,6 +105,18 @@ pub trait SagaDefinition: Send + Sync + 'static {
 
     /// Called once when an instance this runner advanced has no step left.
     async fn finished(&self, _id: Self::Id) {}
+
+    /// Called after `command` was recorded on the saga, with the saga's state after it: the
+    /// place to undo an effect that arrived too late to count (a reservation answered after
+    /// its checkout failed, say). An error is retried with the instance.
+    async fn recorded(
+        &self,
+        _id: Self::Id,
+        _command: &<Self::Aggregate as Aggregate>::Command,
+        _saga: &Self::Aggregate,
+    ) -> Result<(), StepFailure> {
+        Ok(())
+    }
 }
 
 /// Pauses between retries of a step that failed for now.
@@ -141,7 +153,7 @@ pub struct SagaRunner<D: SagaDefinition> {
 impl<D> SagaRunner<D>
 where
     D: SagaDefinition,
-    <D::Aggregate as Aggregate>::Command: Send + Sync,
+    <D::Aggregate as Aggregate>::Command: Clone + Send + Sync,
     <D::Aggregate as Aggregate>::Error: std::error::Error + Send + Sync,
 {
     pub fn new(
@@ -259,15 +271,26 @@ where
             )
             .await;
             let mut recorded = false;
-            let mut retry = None;
+            let mut retry: Option<String> = None;
             for outcome in outcomes {
                 match outcome {
                     Ok(Performed::Record { boundary, command }) => {
                         self.reached(&format!("before:{boundary}"));
-                        causation::within(cause, self.record(&key, command)).await?;
+                        let after =
+                            causation::within(cause, self.record(&key, command.clone())).await?;
                         self.reached(&format!("after:{boundary}"));
                         recorded = true;
                         progressed = true;
+                        if let Some(state) = after {
+                            let undone = causation::within(
+                                cause,
+                                self.definition.recorded(id, &command, &state),
+                            )
+                            .await;
+                            if let Err(StepFailure(reason)) = undone {
+                                retry = Some(reason);
+                            }
+                        }
                     }
                     Ok(Performed::Wait) => {}
                     Err(StepFailure(reason)) => retry = Some(reason),
@@ -290,18 +313,19 @@ where
         }
     }
 
+    /// Records `command`; returns the saga's state after it, or `None` when the saga refused
+    /// it (a late or repeated outcome it no longer needs).
     async fn record(
         &self,
         key: &str,
         command: <D::Aggregate as Aggregate>::Command,
-    ) -> Result<(), SagaError> {
+    ) -> Result<Option<D::Aggregate>, SagaError> {
         let metadata = CommandMetadata::new(format!("{}-saga", D::NAME));
         match self.executor.execute(key, command, None, &metadata).await {
-            Ok(_) => Ok(()),
-            // A late or repeated outcome the saga no longer needs: nothing to record.
+            Ok(executed) => Ok(Some(executed.state)),
             Err(CommandError::Rejected(error)) => {
                 tracing::warn!(saga = D::NAME, instance = key, %error, "outcome not recorded");
-                Ok(())
+                Ok(None)
             }
             Err(other) => Err(store(other)),
         }
