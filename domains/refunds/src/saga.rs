@@ -18,8 +18,10 @@
 //! what it did, so an unknown outcome is reconciled, never guessed. Restocking comes after the
 //! pivot so that units go back on sale only for refunds that happened.
 //!
-//! Steps returned together are independent and may run in any order or in parallel; running
-//! one twice is a repeat its participant ignores (keys derived from the refund).
+//! Restocking comes before recording on the order, so an order shown as refunded has its
+//! units back in stock. Steps returned together (the restock of each line) are independent and
+//! may run in any order or in parallel; running one twice is a repeat its participant ignores
+//! (keys derived from the refund).
 
 use shared_kernel::{Money, OrderId, PaymentId, Quantity, RefundId, Sku};
 use uuid::Uuid;
@@ -151,7 +153,7 @@ pub fn next_steps(refund: &Refund) -> Vec<SagaStep> {
             amount,
         }],
         RefundStatus::Finalizing => {
-            let restocks = refund
+            let restocks: Vec<SagaStep> = refund
                 .restock_lines()
                 .filter(|(_, _, done)| !done)
                 .filter_map(|(sku, quantity, _)| {
@@ -160,12 +162,20 @@ pub fn next_steps(refund: &Refund) -> Vec<SagaStep> {
                         restock_id: restock_id(refund_id, sku),
                         quantity: Quantity::new(quantity).ok()?,
                     })
-                });
-            let record = (!refund.order_settled()).then_some(SagaStep::RecordOnOrder {
-                order_id,
-                refund_id,
-            });
-            restocks.chain(record).collect()
+                })
+                .collect();
+            // The order learns of the refund once its units are back, so that an order shown
+            // as refunded never has units still on their way into stock.
+            if !restocks.is_empty() {
+                return restocks;
+            }
+            (!refund.order_settled())
+                .then_some(SagaStep::RecordOnOrder {
+                    order_id,
+                    refund_id,
+                })
+                .into_iter()
+                .collect()
         }
         RefundStatus::Releasing => vec![SagaStep::ReleaseOnOrder {
             order_id,

@@ -128,6 +128,8 @@ async fn a_feed_subscriber_gets_every_published_event_once_in_order_through_rest
         restock: Some(10_000),
         seed: 1,
         rate: None,
+        // Refunds too, so that the second saga's events cross the restarts as well.
+        refund_percent: 25,
     }));
 
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -181,6 +183,12 @@ async fn a_feed_subscriber_gets_every_published_event_once_in_order_through_rest
             .iter()
             .any(|e| e.event_type == "checkout.checkout_completed"),
         "the load completed checkouts"
+    );
+    assert!(
+        expected
+            .iter()
+            .any(|e| e.event_type == "orders.refund_requested"),
+        "the load requested refunds"
     );
     assert_eq!(
         received_ids.len(),

@@ -149,6 +149,20 @@ pub struct Order {
     pub total: Money,
     pub lines: Vec<OrderLine>,
     pub payment_id: Option<String>,
+    pub refunded_total: Money,
+    pub refunds: Vec<OrderRefund>,
+}
+
+/// A refund as its order shows it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OrderRefund {
+    pub id: String,
+    /// `requested`, `refunded` or `released`.
+    pub status: String,
+    pub amount: Money,
+    pub restock: bool,
+    pub lines: Vec<OrderLine>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -379,6 +393,29 @@ impl Client {
             self.get_json(self.url(&["v1", "admin", "inventory", sku]))
                 .await,
         )
+    }
+
+    /// POST /v1/admin/orders/{id}/refunds: `quantity` units of `sku` back, restocked.
+    pub async fn request_refund(
+        &self,
+        order_id: &str,
+        idempotency_key: &str,
+        sku: &str,
+        quantity: u32,
+    ) -> Result<(), ApiError> {
+        let body = json!({
+            "lines": [{ "sku": sku, "quantity": quantity }],
+            "reason": "loadgen refund mix",
+            "restock": true,
+        });
+        self.send(
+            Method::POST,
+            self.url(&["v1", "admin", "orders", order_id, "refunds"]),
+            Some(&body),
+            Some(idempotency_key),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// POST /v1/admin/inventory/{sku}/receipts

@@ -201,7 +201,17 @@ async fn audit_completed(client: Client, label: String, order_id: Option<String>
     let Some(order_id) = order_id else {
         return audit;
     };
-    let order = client.get_order(&order_id).await;
+    // Refunds under way are waited for (at most SETTLE_FOR), so that the order, its payment
+    // and the stock are compared once each refund has ended.
+    let until = Instant::now() + SETTLE_FOR;
+    let mut order = client.get_order(&order_id).await;
+    while let Ok(read) = &order {
+        if !read.refunds.iter().any(|r| r.status == "requested") || Instant::now() >= until {
+            break;
+        }
+        tokio::time::sleep(SETTLE_POLL).await;
+        order = client.get_order(&order_id).await;
+    }
     if let Ok(order) = &order {
         if let Some(payment_id) = &order.payment_id {
             audit.payment = Some(client.get_payment(payment_id).await);
@@ -290,7 +300,7 @@ pub async fn run(
     })
     .collect();
 
-    let mut checks = Vec::with_capacity(4);
+    let mut checks = Vec::with_capacity(5);
 
     // 1. Orders.
     let mut problems = Vec::new();
@@ -467,10 +477,20 @@ pub async fn run(
 
     // 4. Stock arithmetic.
     let mut sold: HashMap<String, u64> = HashMap::new();
+    let mut returned: HashMap<String, u64> = HashMap::new();
     for audit in &audits {
         if let Some(Ok(order)) = &audit.order {
             for line in &order.lines {
                 *sold.entry(line.sku.clone()).or_default() += line.quantity;
+            }
+            for refund in order
+                .refunds
+                .iter()
+                .filter(|r| r.status == "refunded" && r.restock)
+            {
+                for line in &refund.lines {
+                    *returned.entry(line.sku.clone()).or_default() += line.quantity;
+                }
             }
         }
     }
@@ -500,12 +520,14 @@ pub async fn run(
         };
         let restocked = baseline.restocked.get(sku).copied().unwrap_or(0);
         let units_sold = sold.get(sku).copied().unwrap_or(0);
+        let units_back = returned.get(sku).copied().unwrap_or(0);
         let consumed = i128::from(before) + i128::from(restocked) - i128::from(after.on_hand);
+        let kept = i128::from(units_sold) - i128::from(units_back);
         let mut wrong = Vec::new();
-        if consumed != i128::from(units_sold) {
+        if consumed != kept {
             wrong.push(format!(
                 "on_hand {before} + restock {restocked} - on_hand_after {} = {consumed}, \
-                 but completed orders hold {units_sold}",
+                 but completed orders hold {units_sold} of which {units_back} came back",
                 after.on_hand
             ));
         }
@@ -529,6 +551,55 @@ pub async fn run(
         ));
     }
     checks.push(check(4, "stock arithmetic balances", summary, problems));
+
+    // 5. Refunds: what the orders say went back is what their payments gave back.
+    let mut problems = Vec::new();
+    let mut refunds = 0_usize;
+    let mut refunded_orders = 0_usize;
+    for audit in &audits {
+        let Some(Ok(order)) = &audit.order else {
+            continue; // already reported by check 1
+        };
+        if order.refunds.is_empty() {
+            continue;
+        }
+        refunded_orders += 1;
+        refunds += order.refunds.len();
+        let unsettled = order
+            .refunds
+            .iter()
+            .filter(|r| r.status == "requested")
+            .count();
+        if unsettled > 0 {
+            problems.push(format!(
+                "order {}: {unsettled} refunds still under way after {} s",
+                order.id,
+                SETTLE_FOR.as_secs()
+            ));
+            continue;
+        }
+        let Some(Ok(Some(payment))) = &audit.payment else {
+            continue; // already reported by check 2
+        };
+        if !payment.refunded.same_as(&order.refunded_total) {
+            problems.push(format!(
+                "order {}: refunded {} but its payment refunded {}",
+                order.id, order.refunded_total, payment.refunded
+            ));
+        }
+        if !payment.captured.covers(&payment.refunded) {
+            problems.push(format!(
+                "payment {}: refunded {} of {} captured",
+                payment.id, payment.refunded, payment.captured
+            ));
+        }
+    }
+    checks.push(check(
+        5,
+        "captured - refunded agrees with the payments ledger",
+        format!("{refunds} refunds on {refunded_orders} orders"),
+        problems,
+    ));
 
     InvariantReport {
         checks,

@@ -29,10 +29,12 @@ use crate::stats::{
 /// Load generator for the commerce HTTP API.
 ///
 /// Each shopper loops: browse products, create a cart, add 1-3 in-stock items, check out,
-/// poll the checkout every 5 ms until it completes or fails (30 s timeout). The run lasts
-/// warm-up + duration; only the duration is measured. Afterwards every checkout the run
-/// started is audited (orders, captures, voided payments, stock arithmetic); the audit
-/// assumes nothing else changes the shop during the run.
+/// poll the checkout every 5 ms until it completes or fails (30 s timeout), and with
+/// `--refund-percent` sometimes return a unit for a refund. The run lasts warm-up +
+/// duration; only the duration is measured. Afterwards every checkout the run started is
+/// audited (orders, captures, voided payments, stock arithmetic net of returned units, refunds
+/// against the payments' ledger); the audit assumes nothing else changes the shop during the
+/// run.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "loadgen", version)]
 pub struct Args {
@@ -79,6 +81,12 @@ pub struct Args {
     /// up, or rounds start late.
     #[arg(long, value_parser = positive_rate)]
     pub rate: Option<f64>,
+
+    /// Percent of completed checkouts (0-100) whose shopper then returns one unit of the
+    /// first line for a refund, restocked. The audit then also checks that the payments'
+    /// refunds agree with the orders' and that the stock counts the returned units.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub refund_percent: u8,
 }
 
 fn positive_rate(text: &str) -> Result<f64, String> {
@@ -98,6 +106,7 @@ struct Latencies {
     checkout_post: LatencySummary,
     checkout_poll: LatencySummary,
     checkout_to_completed: LatencySummary,
+    refund_post: LatencySummary,
 }
 
 /// The final JSON line. Decimals are strings; counts are integers.
@@ -197,6 +206,7 @@ pub async fn run(args: Args) -> Result<bool, String> {
         stop: AtomicBool::new(false),
         progress: Progress::default(),
         pacer: args.rate.map(shopper::Pacer::new),
+        refund_percent: args.refund_percent,
     });
     eprintln!(
         "loadgen: {} shoppers{}, warm-up {} s, measuring {} s{} against {}",
@@ -293,6 +303,7 @@ pub async fn run(args: Args) -> Result<bool, String> {
             checkout_post: latency(Metric::CheckoutPost),
             checkout_poll: latency(Metric::CheckoutPoll),
             checkout_to_completed: latency(Metric::CheckoutToCompleted),
+            refund_post: latency(Metric::RefundPost),
         },
         invariants: pass_fail(report.passed()),
         checks: report

@@ -95,6 +95,17 @@ impl Money {
             _ => false,
         }
     }
+
+    /// Same currency and at least `other`'s amount. Unparseable amounts cover nothing.
+    pub fn covers(&self, other: &Money) -> bool {
+        if !self.currency.eq_ignore_ascii_case(&other.currency) {
+            return false;
+        }
+        match (Decimal::parse(&self.amount), Decimal::parse(&other.amount)) {
+            (Some(a), Some(b)) => matches!(a.compare(b), Some(Ordering::Greater | Ordering::Equal)),
+            _ => false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -169,5 +180,14 @@ mod tests {
         assert!(!money("19.99", "EUR").same_as(&money("19.99", "USD")));
         assert!(!money("19.99", "EUR").same_as(&money("19.98", "EUR")));
         assert!(!money("oops", "EUR").same_as(&money("oops", "EUR")));
+    }
+
+    #[test]
+    fn covers_compares_amounts_of_one_currency() {
+        assert!(money("10.00", "EUR").covers(&money("10", "EUR")));
+        assert!(money("10.01", "EUR").covers(&money("10.00", "EUR")));
+        assert!(!money("9.99", "EUR").covers(&money("10.00", "EUR")));
+        assert!(!money("10.00", "EUR").covers(&money("1.00", "USD")));
+        assert!(!money("x", "EUR").covers(&money("1.00", "EUR")));
     }
 }

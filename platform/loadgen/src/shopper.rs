@@ -49,6 +49,8 @@ pub struct Shared {
     pub progress: Progress,
     /// With `--rate`: when shoppers may start their next round.
     pub pacer: Option<Pacer>,
+    /// Percent of completed checkouts followed by a refund of one unit.
+    pub refund_percent: u8,
 }
 
 /// Spaces the shoppers' rounds (browse to checkout) evenly at a fixed rate, so that two runs
@@ -371,6 +373,15 @@ impl Shopper {
                 Outcome::TimedOut
             }
         };
+        // Drawn only when refunds are asked for, so that runs without them keep their choices.
+        let refund = self.shared.refund_percent > 0
+            && outcome == Outcome::Completed
+            && self.rng.below(100) < u64::from(self.shared.refund_percent);
+        if refund {
+            if let (Some(order_id), Some(sku)) = (checkout.order_id.clone(), skus.first()) {
+                self.refund_one(&order_id, sku).await;
+            }
+        }
         self.checkouts.push(CheckoutRecord {
             checkout_id,
             cart_id,
@@ -378,6 +389,33 @@ impl Shopper {
             outcome,
             last_seen: Some(checkout),
         });
+    }
+
+    /// Asks for one unit of `sku` back, retried under the same key while the outcome is
+    /// unknown. The audit reads what came of it from the order.
+    async fn refund_one(&mut self, order_id: &str, sku: &str) {
+        let key = uuid::Uuid::new_v4().to_string();
+        for attempt in 0..CHECKOUT_POST_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+            }
+            let started = Instant::now();
+            let result = self
+                .shared
+                .client
+                .request_refund(order_id, &key, sku, 1)
+                .await;
+            self.recorder.time(Metric::RefundPost, started);
+            match result {
+                Ok(()) => return,
+                Err(error) => {
+                    self.error(started, "refund_post", &error);
+                    if !error.is_retryable() {
+                        return;
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -17,16 +17,18 @@ pub enum Metric {
     CheckoutPost,
     CheckoutPoll,
     CheckoutToCompleted,
+    RefundPost,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Metric::Browse,
         Metric::CreateCart,
         Metric::AddItem,
         Metric::CheckoutPost,
         Metric::CheckoutPoll,
         Metric::CheckoutToCompleted,
+        Metric::RefundPost,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Metric {
             Metric::CheckoutPost => "checkout_post",
             Metric::CheckoutPoll => "checkout_poll",
             Metric::CheckoutToCompleted => "checkout_to_completed",
+            Metric::RefundPost => "refund_post",
         }
     }
 
@@ -48,6 +51,7 @@ impl Metric {
             Metric::CheckoutPost => 3,
             Metric::CheckoutPoll => 4,
             Metric::CheckoutToCompleted => 5,
+            Metric::RefundPost => 6,
         }
     }
 }
@@ -129,7 +133,7 @@ impl LatencySummary {
 #[derive(Debug, Clone)]
 pub struct Recorder {
     measure_from: Instant,
-    samples: [Vec<u64>; 6],
+    samples: [Vec<u64>; 7],
     /// Checkouts started in the measured window.
     pub checkouts_started: u64,
     pub completed: u64,
