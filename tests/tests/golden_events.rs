@@ -42,6 +42,7 @@ fn reencode(golden: &Golden) -> Result<StoredPayload, String> {
         "order" => reencode_as::<orders::Order>(golden),
         "checkout" => reencode_as::<checkout::Checkout>(golden),
         "refund" => reencode_as::<refunds::Refund>(golden),
+        "return" => reencode_as::<refunds::Return>(golden),
         other => return Err(format!("unknown aggregate type {other}")),
     };
     result.map_err(|e| e.to_string())
@@ -195,6 +196,7 @@ impl<R: PersistedEventRepository + 'static> Loader<R> {
             "order" => load_as::<orders::Order, R>(repository, (), id, cache_from).await,
             "checkout" => load_as::<checkout::Checkout, R>(repository, (), id, cache_from).await,
             "refund" => load_as::<refunds::Refund, R>(repository, (), id, cache_from).await,
+            "return" => load_as::<refunds::Return, R>(repository, (), id, cache_from).await,
             other => Err(format!("unknown aggregate type {other}")),
         }
     }
@@ -231,6 +233,7 @@ fn reencode_feed_event(event: &FeedEvent) -> Option<Result<StoredPayload, String
         .or_else(|| again::<orders::Order>(event))
         .or_else(|| again::<checkout::Checkout>(event))
         .or_else(|| again::<refunds::Refund>(event))
+        .or_else(|| again::<refunds::Return>(event))
 }
 
 /// Inserts one row exactly as given, bypassing every codec.

@@ -16,6 +16,7 @@ pub mod payments;
 pub mod problem;
 pub mod products;
 pub mod refunds;
+pub mod returns;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -62,6 +63,10 @@ pub struct ApiState {
     /// can be read at once) and lets it run in the background. Only latency depends on it:
     /// the saga runner finds every requested refund in the feed anyway.
     pub refund_requested: RefundRequested,
+    pub returns: Arc<dyn CommandExecutor<::refunds::Return>>,
+    /// Tells the return saga in this process that goods arrived, so their refund starts at
+    /// once; the saga runner finds every receipt in the feed anyway.
+    pub return_received: Arc<dyn Fn(::refunds::ReturnId) + Send + Sync>,
     pub read_models: Arc<dyn ReadModels>,
     /// Published events for internal services, read from the feed (ADR 0015).
     pub published: runtime::PublishedFeed,
@@ -121,6 +126,11 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(payments::reconcile)
             .service(refunds::create_refund)
             .service(refunds::get_refund)
+            .service(returns::create_return)
+            .service(returns::get_return)
+            .service(returns::approve_return)
+            .service(returns::reject_return)
+            .service(returns::receive_return)
             .service(inventory::receive)
             .service(inventory::adjust)
             .service(inventory::get_stock)

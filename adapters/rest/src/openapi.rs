@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::{
     carts, checkouts, dto, events, health, http, inventory, orders, payments, problem, products,
-    refunds, webhooks,
+    refunds, returns, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -25,6 +25,8 @@ use crate::{
         payments::authorize, payments::get_payment, payments::capture, payments::void,
         payments::reconcile,
         refunds::create_refund, refunds::get_refund,
+        returns::create_return, returns::get_return, returns::approve_return,
+        returns::reject_return, returns::receive_return,
         inventory::receive, inventory::adjust, inventory::get_stock,
         checkouts::start_checkout, checkouts::get_checkout,
         events::list_events, events::stream_events, events::event_schemas,
@@ -44,6 +46,9 @@ use crate::{
         dto::AuthorizePaymentRequest, dto::CaptureRequest, dto::DeclineDto,
         dto::OrderRefundDto, dto::RefundLineDto, refunds::CreateRefundRequest,
         refunds::RefundLineInput, refunds::AdminRefundDto,
+        returns::ReturnLineInput, returns::CreateReturnRequest, returns::RejectReturnRequest,
+        returns::ReceivedLineInput, returns::ReceiveReturnRequest, returns::ReturnLineDto,
+        returns::ReceivedLineDto, returns::ReturnDto,
         dto::RefundDto, dto::PaymentDto,
         dto::ReceiveStockRequest, dto::AdjustStockRequest, dto::ReservationDto, dto::StockItemDto,
         dto::StartCheckoutRequest, dto::CheckoutFailureDto, dto::CheckoutDto,
@@ -59,6 +64,7 @@ use crate::{
         (name = "orders", description = "Orders: placement, lookup, fulfilment, cancellation"),
         (name = "payments", description = "Payments through the configured gateway (admin)"),
         (name = "refunds", description = "Refunds of orders: money back through the payment, units back into stock (admin)"),
+        (name = "returns", description = "Goods sent back by shoppers: requested, approved, received, refunded"),
         (name = "inventory", description = "Stock levels, receipts and adjustments (admin)"),
         (name = "admin", description = "Catalog administration (unauthenticated for now)"),
         (name = "events", description = "Published domain events for internal services: an ordered, resumable feed (long-poll and Server-Sent Events) and the schema of every type"),

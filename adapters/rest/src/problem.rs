@@ -96,6 +96,8 @@ pub enum ApiError {
     Inventory(Box<InventoryError>),
     #[error(transparent)]
     Checkout(Box<CheckoutError>),
+    #[error(transparent)]
+    Return(Box<refunds::ReturnError>),
     #[error("If-Match names version {expected} but the resource is at version {actual}")]
     VersionMismatch { expected: u64, actual: u64 },
     #[error("If-Match must be a strong entity tag such as \"3\", or *")]
@@ -134,6 +136,7 @@ impl ApiError {
             Self::Payment(error) => (payment_status(error), error.code()),
             Self::Inventory(error) => (inventory_status(error), error.code()),
             Self::Checkout(error) => (checkout_status(error), error.code()),
+            Self::Return(error) => (return_status(error), error.code()),
             Self::VersionMismatch { .. } => (StatusCode::PRECONDITION_FAILED, "version_mismatch"),
             Self::InvalidIfMatch => (StatusCode::BAD_REQUEST, "invalid_if_match"),
             Self::Conflict => (StatusCode::CONFLICT, "concurrent_modification"),
@@ -212,6 +215,7 @@ fn not_found_code(resource: &str) -> &'static str {
         "payment" => "payment_not_found",
         "checkout" => "checkout_not_found",
         "refund" => "refund_not_found",
+        "return" => "return_not_found",
         "stock_item" => "stock_item_not_found",
         "webhook_endpoint" => "webhook_endpoint_not_found",
         "webhook_delivery" => "webhook_delivery_not_found",
@@ -318,6 +322,21 @@ impl From<CatalogError> for ApiError {
 impl From<CartError> for ApiError {
     fn from(error: CartError) -> Self {
         Self::Cart(error)
+    }
+}
+
+impl From<refunds::ReturnError> for ApiError {
+    fn from(error: refunds::ReturnError) -> Self {
+        Self::Return(Box::new(error))
+    }
+}
+
+fn return_status(error: &refunds::ReturnError) -> StatusCode {
+    use refunds::ReturnError as E;
+    match error {
+        E::NotFound => StatusCode::NOT_FOUND,
+        E::AlreadyRequested { .. } | E::NotAllowed { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

@@ -3,6 +3,8 @@
 //! Owns: the [`Refund`] aggregate, which is the refund saga's state (one per refund), and the
 //! saga's decision logic ([`saga`]): which step comes next, how each outcome is recorded, and
 //! what undoes a step that cannot be completed.
+//! Also owns returns ([`Return`]): goods a shopper sends back, approved by staff, refunded on
+//! receipt for the units received, restocking only those that can be sold again.
 //! Does not own: whether a refund fits in what was paid (the order's refundable balance, ADR
 //! 0018, decides that before a refund starts), the payment or its provider (payments), stock
 //! (inventory), or why goods came back (returns).
@@ -23,6 +25,7 @@ pub mod aggregate;
 pub mod commands;
 pub mod errors;
 pub mod events;
+pub mod returns;
 pub mod saga;
 pub mod values;
 
@@ -30,5 +33,9 @@ pub use aggregate::Refund;
 pub use commands::RefundCommand;
 pub use errors::RefundError;
 pub use events::{RefundEvent, RestockLineData};
+pub use returns::{
+    ReceivedLine, ReceivedLineData, Return, ReturnCommand, ReturnError, ReturnEvent, ReturnId,
+    ReturnLine, ReturnLineData, ReturnStatus, ReturnStep, RETURN_STEPS,
+};
 pub use saga::{next_steps, SagaStep, StepKind, StepSpec, STEPS};
 pub use values::{restock_id, RefundOrigin, RefundStatus, RestockLine, MAX_REASON_CHARS};

@@ -16,7 +16,7 @@ use application::checkout_participants::{
     CartCheckoutLocks, GatewayPayments, InventoryReservations, OrdersPlacement,
 };
 use application::expiry::ReservationExpiry;
-use application::refunds::{RefundSaga, RefundSagaRunner};
+use application::refunds::{RefundSaga, RefundSagaRunner, ReturnSaga, ReturnSagaRunner};
 use application::saga::SagaRunner;
 use application::{
     CatalogPriceList, CatalogService, OrderService, OrdersProjection, PaymentsProjection,
@@ -30,7 +30,7 @@ use inventory::StockItem;
 use orders::Order;
 use payment_sandbox::SandboxGateway;
 use payments::{Payment, PaymentMethodTokens, PaymentServices};
-use refunds::Refund;
+use refunds::{Refund, Return};
 use rest::ApiState;
 use runtime::{
     CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor, FeedSignal,
@@ -121,6 +121,7 @@ pub struct Wired {
     pub projections: Arc<dyn ProjectionStore>,
     pub saga: Arc<CheckoutSagaRunner>,
     pub refund_saga: Arc<RefundSagaRunner>,
+    pub return_saga: Arc<ReturnSagaRunner>,
     /// Makes stock held by reservations nobody finished with available again.
     pub expiry: Arc<ReservationExpiry>,
     /// Every event's public form (ADR 0015), read by the feed routes and the deliveries.
@@ -253,9 +254,36 @@ where
     }
     let refunds: Arc<dyn CommandExecutor<Refund>> =
         Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    let returns: Arc<dyn CommandExecutor<Return>> =
+        Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    let mut return_saga = SagaRunner::new(
+        ReturnSaga {
+            returns: returns.clone(),
+            orders: orders.orders().clone(),
+            refunds: refunds.clone(),
+        },
+        returns.clone(),
+        ports.deadlines.clone(),
+        clock.clone(),
+        saga_settings.retry,
+    );
+    if let Some(hook) = fault::step_boundary_hook() {
+        return_saga = return_saga.with_boundary_hook(hook);
+    }
+    let return_saga = Arc::new(return_saga);
+    let return_runner = Arc::clone(&return_saga);
+    let return_received: Arc<dyn Fn(refunds::ReturnId) + Send + Sync> = Arc::new(move |id| {
+        let runner = Arc::clone(&return_runner);
+        tokio::spawn(async move {
+            if let Err(error) = runner.advance(id).await {
+                tracing::warn!(r#return = %id, %error, "return left to the feed runner");
+            }
+        });
+    });
     let mut refund_saga = SagaRunner::new(
         RefundSaga {
             refunds: refunds.clone(),
+            returns: returns.clone(),
             orders: orders.orders().clone(),
             payments: payments.clone(),
             inventory: inventory.clone(),
@@ -322,6 +350,8 @@ where
             checkout_started,
             refunds,
             refund_requested,
+            returns,
+            return_received,
             read_models: ports.read_models,
             published: published.clone(),
             feed_signal: signal.clone(),
@@ -340,6 +370,7 @@ where
         projections: ports.projections,
         saga,
         refund_saga,
+        return_saga,
         expiry,
         published,
         webhooks: ports.webhooks,
@@ -457,6 +488,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             .clone()
             .run(Duration::from_secs(1), shutdown_rx.clone()),
     ));
+    projector_tasks.push(tokio::spawn(wired.return_saga.clone().run(
+        wired.feed.clone(),
+        wired.projections.clone(),
+        wired.signal.subscribe(),
+        shutdown_rx.clone(),
+    )));
     projector_tasks.push(tokio::spawn(wired.refund_saga.clone().run(
         wired.feed.clone(),
         wired.projections.clone(),

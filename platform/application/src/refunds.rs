@@ -10,10 +10,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use inventory::{StockCommand, StockItem};
 use orders::{Order, OrderCommand, OrderError, OrderEvent, RefundItems, RefundOrigin};
 use payments::{Payment, PaymentCommand};
-use refunds::{next_steps, Refund, RefundCommand, RestockLine, SagaStep};
+use refunds::{
+    next_steps, Refund, RefundCommand, RefundStatus, RestockLine, Return, ReturnCommand,
+    ReturnError, ReturnId, ReturnLine, ReturnStep, SagaStep,
+};
 use runtime::causation::{self, Cause};
 use runtime::{CommandError, CommandExecutor, CommandMetadata, FeedEvent};
 use shared_kernel::{Clock, OrderId, Quantity, RefundId, Sku};
@@ -26,6 +30,8 @@ pub type RefundSagaRunner = SagaRunner<RefundSaga>;
 /// The refund saga, for the runner: the contexts it works on.
 pub struct RefundSaga {
     pub refunds: Arc<dyn CommandExecutor<Refund>>,
+    /// A return's refund restocks only the units its return found resellable.
+    pub returns: Arc<dyn CommandExecutor<Return>>,
     pub orders: Arc<dyn CommandExecutor<Order>>,
     pub payments: Arc<dyn CommandExecutor<Payment>>,
     pub inventory: Arc<dyn CommandExecutor<StockItem>>,
@@ -75,7 +81,27 @@ impl RefundSaga {
             tracing::error!(order = %order_id, refund = %refund_id, "no such refund to start");
             return Ok(None);
         };
-        let restock = if refund.restock() {
+        let restock = if !refund.restock() {
+            Vec::new()
+        } else if refund.origin() == RefundOrigin::Return {
+            // A return refunds every unit that arrived but restocks only the resellable ones;
+            // its refund has the return's id.
+            let ret = self
+                .returns
+                .load(&refund_id.to_string())
+                .await
+                .map_err(unavailable)?;
+            ret.aggregate
+                .received()
+                .iter()
+                .filter_map(|line| {
+                    Some(RestockLine {
+                        sku: Sku::parse(&line.sku).ok()?,
+                        quantity: Quantity::new(line.resellable).ok()?,
+                    })
+                })
+                .collect()
+        } else {
             refund
                 .lines()
                 .iter()
@@ -86,8 +112,6 @@ impl RefundSaga {
                     })
                 })
                 .collect()
-        } else {
-            Vec::new()
         };
         let command = RefundCommand::StartRefund {
             refund_id,
@@ -304,5 +328,223 @@ pub async fn request_refund(
         Ok(_) => Ok(()),
         Err(CommandError::Rejected(error)) => Err(RequestRefundError::Refused(error)),
         Err(other) => Err(RequestRefundError::Store(other.to_string())),
+    }
+}
+
+/// The return saga's runner.
+pub type ReturnSagaRunner = SagaRunner<ReturnSaga>;
+
+/// The return saga, for the runner: after receipt it asks the order for the refund, then
+/// records how the refund ended (`refunds::RETURN_STEPS`).
+pub struct ReturnSaga {
+    pub returns: Arc<dyn CommandExecutor<Return>>,
+    pub orders: Arc<dyn CommandExecutor<Order>>,
+    pub refunds: Arc<dyn CommandExecutor<Refund>>,
+}
+
+/// Records a return's `command`, its boundaries named after it.
+fn record_return(command: ReturnCommand) -> Performed<ReturnCommand> {
+    Performed::Record {
+        boundary: command.name(),
+        command,
+    }
+}
+
+#[async_trait]
+impl SagaDefinition for ReturnSaga {
+    type Aggregate = Return;
+    type Id = ReturnId;
+    type Step = ReturnStep;
+
+    const NAME: &'static str = "return";
+
+    fn parse_id(text: &str) -> Option<ReturnId> {
+        ReturnId::parse(text)
+    }
+
+    fn stripe(id: ReturnId) -> u128 {
+        id.as_uuid().as_u128()
+    }
+
+    fn next_steps(ret: &Return) -> Vec<ReturnStep> {
+        refunds::returns::next_steps(ret)
+    }
+
+    async fn perform(
+        &self,
+        _id: ReturnId,
+        _ret: &Return,
+        step: ReturnStep,
+    ) -> Result<Performed<ReturnCommand>, StepFailure> {
+        match step {
+            ReturnStep::RequestRefund {
+                order_id,
+                refund_id,
+                lines,
+                restock,
+                reason,
+            } => {
+                let items = RefundItems::Lines(
+                    lines
+                        .into_iter()
+                        .map(|line| orders::RefundLineRequest {
+                            sku: line.sku,
+                            quantity: line.quantity,
+                        })
+                        .collect(),
+                );
+                let command = OrderCommand::RequestRefund {
+                    refund_id,
+                    items,
+                    restock,
+                    reason,
+                    origin: RefundOrigin::Return,
+                };
+                match self
+                    .orders
+                    .execute(&order_id.to_string(), command, None, &metadata())
+                    .await
+                {
+                    Ok(_) => Ok(record_return(ReturnCommand::RecordRefundRequested)),
+                    Err(CommandError::Rejected(error)) => {
+                        Ok(record_return(ReturnCommand::RecordRefundRefused {
+                            reason: format!("{}: {error}", error.code()),
+                        }))
+                    }
+                    Err(other) => Err(unavailable(other)),
+                }
+            }
+            ReturnStep::AwaitRefund { refund_id } => {
+                let refund = self
+                    .refunds
+                    .load(&refund_id.to_string())
+                    .await
+                    .map_err(unavailable)?;
+                Ok(match refund.aggregate.status() {
+                    Some(RefundStatus::Completed) => record_return(ReturnCommand::RecordRefunded),
+                    Some(RefundStatus::Failed) => {
+                        record_return(ReturnCommand::RecordRefundFailed {
+                            reason: refund
+                                .aggregate
+                                .failure_reason()
+                                .unwrap_or("the refund failed")
+                                .to_owned(),
+                        })
+                    }
+                    // Still running: its end brings the return back (`started_by`).
+                    _ => Performed::Wait,
+                })
+            }
+        }
+    }
+
+    /// Receipts start the refund; a refund's end brings its return back.
+    async fn started_by(&self, event: &FeedEvent) -> Result<Option<ReturnId>, StepFailure> {
+        let returned = event.aggregate_type == <Return as cqrs_es::Aggregate>::TYPE
+            && event.event_type == "ReturnReceived";
+        let refund_ended = event.aggregate_type == <Refund as cqrs_es::Aggregate>::TYPE
+            && matches!(
+                event.event_type.as_str(),
+                "RefundCompleted" | "RefundFailed"
+            );
+        if !(returned || refund_ended) {
+            return Ok(None);
+        }
+        Ok(ReturnId::parse(&event.aggregate_id))
+    }
+}
+
+/// Why a return request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReturnRequestError {
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    #[error(transparent)]
+    Return(#[from] ReturnError),
+    #[error("store: {0}")]
+    Store(String),
+}
+
+/// A shopper's return request.
+#[derive(Debug, Clone)]
+pub struct NewReturn {
+    pub order_id: OrderId,
+    pub return_id: ReturnId,
+    pub lines: Vec<ReturnLine>,
+    pub reason: String,
+    pub now: DateTime<Utc>,
+}
+
+/// Opens a return of some lines of an order: the order must be paid and not cancelled, and
+/// hold the units (not yet refunded). The refund on receipt decides for good.
+pub async fn request_return(
+    orders: &dyn CommandExecutor<Order>,
+    returns: &dyn CommandExecutor<Return>,
+    request: NewReturn,
+    metadata: &CommandMetadata,
+) -> Result<Return, ReturnRequestError> {
+    let NewReturn {
+        order_id,
+        return_id,
+        lines,
+        reason,
+        now,
+    } = request;
+    let order = orders
+        .load(&order_id.to_string())
+        .await
+        .map_err(|e| ReturnRequestError::Store(e.to_string()))?
+        .aggregate;
+    match order.status() {
+        None => return Err(OrderError::NotFound.into()),
+        Some(orders::OrderStatus::Placed) => return Err(OrderError::NotPaid.into()),
+        Some(status @ orders::OrderStatus::Cancelled) => {
+            return Err(OrderError::NotAllowed {
+                status,
+                command: "RequestReturn",
+            }
+            .into())
+        }
+        _ => {}
+    }
+    for line in &lines {
+        let Some(bought) = order.lines().iter().find(|l| *l.sku() == line.sku) else {
+            return Err(OrderError::UnknownLine {
+                sku: line.sku.clone(),
+            }
+            .into());
+        };
+        let refunded: u32 = order
+            .refunds()
+            .iter()
+            .filter(|r| r.state() != orders::OrderRefundState::Released)
+            .flat_map(|r| r.lines())
+            .filter(|l| l.sku() == &line.sku)
+            .map(|l| l.quantity())
+            .sum();
+        let left = bought.quantity().get().saturating_sub(refunded);
+        if line.quantity.get() > left {
+            return Err(OrderError::TooManyUnits {
+                sku: line.sku.clone(),
+                requested: line.quantity.get(),
+                refundable: left,
+            }
+            .into());
+        }
+    }
+    let command = ReturnCommand::RequestReturn {
+        return_id,
+        order_id,
+        lines,
+        reason,
+        requested_at: now,
+    };
+    match returns
+        .execute(&return_id.to_string(), command, None, metadata)
+        .await
+    {
+        Ok(executed) => Ok(executed.state),
+        Err(CommandError::Rejected(error)) => Err(error.into()),
+        Err(other) => Err(ReturnRequestError::Store(other.to_string())),
     }
 }

@@ -10,4 +10,5 @@ mod orders;
 mod payments;
 mod projections;
 mod refunds;
+mod returns;
 mod webhooks;
