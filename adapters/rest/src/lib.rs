@@ -58,6 +58,8 @@ pub struct ApiState {
     /// once instead of at its next feed poll. Only latency depends on it: the runner finds
     /// every started checkout in the feed anyway.
     pub checkout_started: Arc<dyn Fn(shared_kernel::CheckoutId) + Send + Sync>,
+    /// Locks a cart and records its checkout (the use case the checkout route runs).
+    pub checkout_starter: Arc<application::checkout_start::CheckoutStarter>,
     pub refunds: Arc<dyn CommandExecutor<::refunds::Refund>>,
     /// Starts the refund saga for a refund its order just set aside (awaited, so the refund
     /// can be read at once) and lets it run in the background. Only latency depends on it:

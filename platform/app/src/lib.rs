@@ -15,6 +15,7 @@ use application::checkout::{CheckoutSaga, CheckoutSagaRunner, Participants, Saga
 use application::checkout_participants::{
     CartCheckoutLocks, GatewayPayments, InventoryReservations, OrdersPlacement,
 };
+use application::checkout_start::CheckoutStarter;
 use application::expiry::ReservationExpiry;
 use application::refunds::{RefundSaga, RefundSagaRunner, ReturnSaga, ReturnSagaRunner};
 use application::saga::SagaRunner;
@@ -339,6 +340,12 @@ where
     let feed: Arc<dyn EventFeed> = Arc::new(SharedFeed::new(ports.feed, signal.subscribe()));
     let published = PublishedFeed::new(feed.clone(), contracts);
     let (streams_closing, streams_closing_rx) = watch::channel(false);
+    let checkout_starter = Arc::new(CheckoutStarter {
+        carts: carts.clone(),
+        checkouts: checkouts.clone(),
+        tokens: ports.tokens.clone(),
+        clock: clock.clone(),
+    });
     Ok(Wired {
         api: ApiState {
             catalog,
@@ -346,6 +353,7 @@ where
             orders,
             payments,
             inventory,
+            checkout_starter,
             checkouts,
             checkout_started,
             refunds,

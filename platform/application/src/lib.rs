@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod checkout;
 pub mod checkout_participants;
+pub mod checkout_start;
 pub mod expiry;
 pub mod orders;
 pub mod pricing;
