@@ -15,6 +15,7 @@ pub mod email;
 pub mod ids;
 pub mod money;
 pub mod quantity;
+pub mod saga;
 pub mod sku;
 
 pub use address::{

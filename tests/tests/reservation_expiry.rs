@@ -11,7 +11,7 @@ use application::saga::SagaDefinition;
 use async_trait::async_trait;
 use checkout::ports::{
     AuthorizationOutcome, CartLocks, OrderPlacement, OrderRequest, PaymentAuthorizations,
-    PlacementOutcome, ReservationOutcome, StepError, StockReservations,
+    PlacementOutcome, ReservationOutcome, Settled, StepError, StockReservations,
 };
 use checkout::{Checkout, CheckoutCommand, CheckoutLine, CheckoutStatus};
 use chrono::{Duration, TimeZone, Utc};
@@ -141,7 +141,7 @@ impl PaymentAuthorizations for Unused {
     ) -> Result<AuthorizationOutcome, StepError> {
         Err(unused())
     }
-    async fn capture(&self, _: shared_kernel::PaymentId) -> Result<(), StepError> {
+    async fn capture(&self, _: shared_kernel::PaymentId) -> Result<Settled, StepError> {
         Err(unused())
     }
     async fn void(&self, _: shared_kernel::PaymentId) -> Result<(), StepError> {
@@ -159,14 +159,14 @@ impl OrderPlacement for Unused {
         _: shared_kernel::OrderId,
         _: shared_kernel::PaymentId,
         _: Money,
-    ) -> Result<(), StepError> {
+    ) -> Result<Settled, StepError> {
         Err(unused())
     }
 }
 
 #[async_trait]
 impl CartLocks for Unused {
-    async fn check_out(&self, _: CartId, _: CheckoutId) -> Result<(), StepError> {
+    async fn check_out(&self, _: CartId, _: CheckoutId) -> Result<Settled, StepError> {
         Err(unused())
     }
     async fn release(&self, _: CartId, _: CheckoutId) -> Result<(), StepError> {

@@ -13,6 +13,7 @@
 //! | `tok_transient`          | `Transient` on the first call with a key (nothing happens), then an authorization for that key |
 //! | `tok_timeout`            | `Unknown` on the first call with a key, but the authorization *is* created; later calls with that key return it |
 //! | `tok_timeout_declined`   | `Unknown` on the first call with a key; later calls with that key are `Declined` `CardDeclined` |
+//! | `tok_capture_refused`    | an authorization whose every capture is `Rejected` (the issuer refuses it)  |
 //! | anything else            | `Declined` `CardDeclined`                                                   |
 //!
 //! Like a real provider it honours idempotency keys: a key it has acted on returns the
@@ -54,8 +55,11 @@ pub const TOK_TIMEOUT: &str = "tok_timeout";
 /// `Unknown` on the first call per idempotency key; then declined (`CardDeclined`).
 pub const TOK_TIMEOUT_DECLINED: &str = "tok_timeout_declined";
 
+/// Authorizes, but every capture of that authorization is `Rejected`.
+pub const TOK_CAPTURE_REFUSED: &str = "tok_capture_refused";
+
 /// Every documented test token.
-pub const TEST_TOKENS: [&str; 7] = [
+pub const TEST_TOKENS: [&str; 8] = [
     TOK_VISA,
     TOK_DECLINED,
     TOK_INSUFFICIENT_FUNDS,
@@ -63,6 +67,7 @@ pub const TEST_TOKENS: [&str; 7] = [
     TOK_TRANSIENT,
     TOK_TIMEOUT,
     TOK_TIMEOUT_DECLINED,
+    TOK_CAPTURE_REFUSED,
 ];
 
 /// What the sandbox provider holds for one authorization.
@@ -163,8 +168,9 @@ impl SandboxGateway {
             Err(reason) => Err(reason),
             Ok(()) => match token {
                 TOK_VISA | TOK_TRANSIENT | TOK_TIMEOUT => {
-                    Ok(ledger.place_hold(&key, request.amount))
+                    Ok(ledger.place_hold(&key, request.amount, false))
                 }
+                TOK_CAPTURE_REFUSED => Ok(ledger.place_hold(&key, request.amount, true)),
                 TOK_INSUFFICIENT_FUNDS => Err(decline(
                     DeclineCode::InsufficientFunds,
                     "Your card has insufficient funds.",
@@ -428,6 +434,8 @@ struct Hold {
     captured: Money,
     refunded: Money,
     voided: bool,
+    /// `tok_capture_refused`: the issuer refuses every capture.
+    refuses_capture: bool,
 }
 
 impl Hold {
@@ -443,7 +451,7 @@ impl Hold {
 }
 
 impl Ledger {
-    fn place_hold(&mut self, key: &str, amount: Money) -> Authorization {
+    fn place_hold(&mut self, key: &str, amount: Money, refuses_capture: bool) -> Authorization {
         let authorization_id = id_for("auth", "sandbox-authorization", key);
         self.holds.insert(
             authorization_id.clone(),
@@ -452,6 +460,7 @@ impl Ledger {
                 captured: Money::zero(amount.currency()),
                 refunded: Money::zero(amount.currency()),
                 voided: false,
+                refuses_capture,
             },
         );
         Authorization { authorization_id }
@@ -470,6 +479,11 @@ impl Ledger {
         let remaining = difference(&hold.amount, &hold.captured)?;
         if hold.voided {
             return Err(rejected(format!("authorization '{id}' was voided")));
+        }
+        if hold.refuses_capture {
+            return Err(rejected(format!(
+                "the issuer refused to capture authorization '{id}'"
+            )));
         }
         if remaining.is_zero() {
             return Err(rejected(format!(

@@ -109,3 +109,89 @@ pub async fn get_checkout(state: web::Data<ApiState>, id: web::Path<String>) -> 
         .await,
     )
 }
+
+/// Which checkouts to list (admin).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CheckoutListParams {
+    /// Required: `needs_attention` (checkouts whose order is placed but a later step was
+    /// refused for good). Other statuses are followed per checkout.
+    pub status: Option<String>,
+    /// 1 to 100 (default 20).
+    pub limit: Option<String>,
+    /// The id of the last checkout of the previous page.
+    pub starting_after: Option<String>,
+}
+
+/// A checkout that needs staff, as the admins' list shows it.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct CheckoutAttentionDto {
+    pub checkout_id: String,
+    pub order_id: String,
+    pub payment_id: String,
+    /// The step refused: `capture_payment`, `mark_order_paid`, `commit_stock:<sku>` or
+    /// `check_out_cart`.
+    pub step: String,
+    pub reason: String,
+    /// RFC 3339, when it was refused.
+    pub since: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CheckoutAttentionList {
+    pub data: Vec<CheckoutAttentionDto>,
+    pub has_more: bool,
+}
+
+/// List checkouts that need staff (admin): `?status=needs_attention`, oldest first.
+#[utoipa::path(
+    get, path = "/v1/admin/checkouts", tag = "checkout",
+    params(CheckoutListParams),
+    responses(
+        (status = 200, body = CheckoutAttentionList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/admin/checkouts")]
+pub async fn list_checkouts(
+    state: web::Data<ApiState>,
+    params: web::Query<CheckoutListParams>,
+) -> HttpResponse {
+    respond(
+        async {
+            if params.status.as_deref() != Some("needs_attention") {
+                return Err(ApiError::validation(
+                    "status",
+                    "must be needs_attention (follow other checkouts by id)",
+                ));
+            }
+            let page = crate::http::ListParams {
+                limit: params.limit.clone(),
+                starting_after: params.starting_after.clone(),
+            }
+            .page()?;
+            let mut entries = state
+                .read_models
+                .list(
+                    runtime::ListQuery::new(
+                        application::CHECKOUTS_NEEDING_ATTENTION_VIEW,
+                        page.limit + 1,
+                    )
+                    .starting_after(page.starting_after.as_deref()),
+                )
+                .await?;
+            let has_more = entries.len() > page.limit;
+            entries.truncate(page.limit);
+            let data = entries
+                .into_iter()
+                .map(|(_, body)| {
+                    serde_json::from_value::<CheckoutAttentionDto>(body)
+                        .map_err(|e| ApiError::Unavailable(format!("unreadable checkout: {e}")))
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            Ok(Reply::ok(CheckoutAttentionList { data, has_more }))
+        }
+        .await,
+    )
+}

@@ -138,6 +138,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(inventory::get_stock)
             .service(checkouts::start_checkout)
             .service(checkouts::get_checkout)
+            .service(checkouts::list_checkouts)
             .service(events::list_events)
             .service(events::stream_events)
             .service(events::event_schemas)

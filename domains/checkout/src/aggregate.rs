@@ -35,9 +35,14 @@
 //! contradicts what is recorded (an order placed for a checkout that is compensating), is a
 //! bug somewhere and is refused.
 //!
-//! One gap is accepted: a reservation answered only after the checkout failed cannot be
-//! released by the saga any more (a failed checkout is final); inventory's reservation expiry
-//! returns those units.
+//! A reservation answered only after the checkout failed is a no-op here (a failed checkout is
+//! final); the runner releases it as soon as it is recorded, and inventory's reservation
+//! expiry is the backstop.
+//!
+//! After the pivot, `RecordOrderPaid` (only once captured) and `RecordStepRefused` (a
+//! participant's refusal for good: `CheckoutNeedsAttention`, status NeedsAttention, nothing
+//! more runs) complete the table; the checkout completes once captured, marked paid on the
+//! order, committed and checked out.
 //!
 //! The follow-up events (`ReservationsCompleted`, `CheckoutCompleted`, `CheckoutFailed`) are
 //! written by the same command that completes their condition, so no separate command can be
@@ -89,6 +94,11 @@ pub struct Checkout {
     payment_voided: bool,
     cart_released: bool,
     failure: Option<FailureReason>,
+    #[serde(default)]
+    order_paid: bool,
+    /// The step refused after the pivot, and why.
+    #[serde(default)]
+    attention: Option<(String, String)>,
 }
 
 impl Checkout {
@@ -191,6 +201,18 @@ impl Checkout {
         self.order_id
     }
 
+    /// Whether the order recorded the captured payment.
+    pub fn order_paid(&self) -> bool {
+        self.order_paid
+    }
+
+    /// The step a participant refused after the pivot, and why, once it did.
+    pub fn attention(&self) -> Option<(&str, &str)> {
+        self.attention
+            .as_ref()
+            .map(|(step, reason)| (step.as_str(), reason.as_str()))
+    }
+
     pub fn cart_checked_out(&self) -> bool {
         self.cart_checked_out
     }
@@ -255,6 +277,20 @@ impl Checkout {
                     CheckoutEvent::PaymentCaptured {},
                 )
                 .ok_or(refused)?,
+            C::RecordOrderPaid => {
+                if status == CheckoutStatus::Finalizing && !self.payment_captured {
+                    return Err(refused);
+                }
+                self.finalizing(status, self.order_paid, CheckoutEvent::OrderMarkedPaid {})
+                    .ok_or(refused)?
+            }
+            C::RecordStepRefused { step, reason } => match status {
+                CheckoutStatus::Finalizing => {
+                    vec![CheckoutEvent::CheckoutNeedsAttention { step, reason }]
+                }
+                CheckoutStatus::NeedsAttention => vec![],
+                _ => return Err(refused),
+            },
             C::RecordReservationCommitted { sku } => {
                 self.known_line(&sku)?;
                 let done = self.is_committed(&sku);
@@ -459,6 +495,7 @@ impl Checkout {
             }
             CheckoutStatus::Finalizing
                 if self.payment_captured
+                    && self.order_paid
                     && self.cart_checked_out
                     && self.lines().iter().all(|line| self.is_committed(&line.sku)) =>
             {
@@ -690,6 +727,11 @@ impl Aggregate for Checkout {
                 self.fail(FailureReason::OrderRejected { reason });
             }
             CheckoutEvent::PaymentCaptured {} => self.payment_captured = true,
+            CheckoutEvent::OrderMarkedPaid {} => self.order_paid = true,
+            CheckoutEvent::CheckoutNeedsAttention { step, reason } => {
+                self.status = Some(CheckoutStatus::NeedsAttention);
+                self.attention = Some((step, reason));
+            }
             CheckoutEvent::ReservationCommitted { sku } => {
                 self.committed.insert(Sku::recorded(sku));
             }

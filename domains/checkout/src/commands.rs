@@ -61,6 +61,8 @@ pub enum CheckoutCommand {
         reason: String,
     },
     RecordPaymentCaptured,
+    /// The order recorded that the captured payment settled it. Only after the capture.
+    RecordOrderPaid,
     RecordReservationCommitted {
         sku: Sku,
     },
@@ -70,6 +72,12 @@ pub enum CheckoutCommand {
     },
     RecordPaymentVoided,
     RecordCartReleased,
+    /// A participant refused `step` after the pivot for good, for `reason`: the checkout
+    /// needs staff. Only while finalizing; repeating it is a no-op.
+    RecordStepRefused {
+        step: String,
+        reason: String,
+    },
 }
 
 impl CheckoutCommand {
@@ -86,11 +94,13 @@ impl CheckoutCommand {
             CheckoutCommand::RecordOrderPlaced { .. } => "RecordOrderPlaced",
             CheckoutCommand::RecordOrderRejected { .. } => "RecordOrderRejected",
             CheckoutCommand::RecordPaymentCaptured => "RecordPaymentCaptured",
+            CheckoutCommand::RecordOrderPaid => "RecordOrderPaid",
             CheckoutCommand::RecordReservationCommitted { .. } => "RecordReservationCommitted",
             CheckoutCommand::RecordCartCheckedOut => "RecordCartCheckedOut",
             CheckoutCommand::RecordStockReleased { .. } => "RecordStockReleased",
             CheckoutCommand::RecordPaymentVoided => "RecordPaymentVoided",
             CheckoutCommand::RecordCartReleased => "RecordCartReleased",
+            CheckoutCommand::RecordStepRefused { .. } => "RecordStepRefused",
         }
     }
 }

@@ -74,6 +74,14 @@ pub enum CheckoutEvent {
         reason: String,
     },
     PaymentCaptured {},
+    /// The order recorded the captured payment. (Before this event existed, the capture step
+    /// marked the order paid itself.)
+    OrderMarkedPaid {},
+    /// A step after the pivot was refused for good; staff must resolve it.
+    CheckoutNeedsAttention {
+        step: String,
+        reason: String,
+    },
     ReservationCommitted {
         sku: String,
     },
@@ -106,6 +114,8 @@ impl DomainEvent for CheckoutEvent {
             CheckoutEvent::OrderPlaced { .. } => "OrderPlaced",
             CheckoutEvent::OrderRejected { .. } => "OrderRejected",
             CheckoutEvent::PaymentCaptured {} => "PaymentCaptured",
+            CheckoutEvent::OrderMarkedPaid {} => "OrderMarkedPaid",
+            CheckoutEvent::CheckoutNeedsAttention { .. } => "CheckoutNeedsAttention",
             CheckoutEvent::ReservationCommitted { .. } => "ReservationCommitted",
             CheckoutEvent::CartCheckedOut {} => "CartCheckedOut",
             CheckoutEvent::CheckoutCompleted { .. } => "CheckoutCompleted",

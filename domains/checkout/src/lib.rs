@@ -42,9 +42,9 @@ pub use errors::CheckoutError;
 pub use events::{CheckoutEvent, CheckoutLineData};
 pub use ports::{
     AuthorizationOutcome, CartLocks, OrderPlacement, OrderRequest, PaymentAuthorizations,
-    PlacementOutcome, ReservationOutcome, StepError, StockReservations,
+    PlacementOutcome, ReservationOutcome, Settled, StepError, StockReservations,
 };
-pub use saga::{next_steps, SagaStep};
+pub use saga::{next_steps, SagaStep, STEPS};
 pub use values::{
     order_id, payment_id, reservation_id, CheckoutLine, CheckoutStatus, FailureReason,
     PaymentProgress, PublicStatus, MAX_LINES,

@@ -31,6 +31,29 @@ pub enum StepError {
     Unavailable(String),
 }
 
+/// What a participant answered to a step after the pivot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// Done now or earlier.
+    Done,
+    /// Refused for good, for `reason`: retrying cannot help, staff must (the checkout then
+    /// needs attention).
+    Refused { reason: String },
+}
+
+impl Settled {
+    /// The command recording this answer to `step`, or `done` when it was done.
+    pub fn into_command(self, step: &str, done: CheckoutCommand) -> CheckoutCommand {
+        match self {
+            Settled::Done => done,
+            Settled::Refused { reason } => CheckoutCommand::RecordStepRefused {
+                step: step.to_owned(),
+                reason,
+            },
+        }
+    }
+}
+
 /// What inventory answered to a reservation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReservationOutcome {
@@ -66,9 +89,9 @@ pub trait StockReservations: Send + Sync {
     /// Gives the units back. `Ok` when released now or earlier, or already expired.
     async fn release(&self, sku: &Sku, reservation_id: ReservationId) -> Result<(), StepError>;
 
-    /// Turns the held units into a sale. `Ok` when committed now or earlier. Called only after
-    /// the order is placed, so it must not fail for a business reason.
-    async fn commit(&self, sku: &Sku, reservation_id: ReservationId) -> Result<(), StepError>;
+    /// Turns the held units into a sale. `Done` when committed now or earlier; `Refused` when
+    /// the reservation can no longer be committed (it expired or was released).
+    async fn commit(&self, sku: &Sku, reservation_id: ReservationId) -> Result<Settled, StepError>;
 }
 
 /// What the payment provider answered to an authorization.
@@ -119,9 +142,10 @@ pub trait PaymentAuthorizations: Send + Sync {
     /// still cannot tell.
     async fn reconcile(&self, payment_id: PaymentId) -> Result<AuthorizationOutcome, StepError>;
 
-    /// Takes the whole authorized amount. `Ok` when captured now or earlier. Called only after
-    /// the order is placed; an authorization holds the money, so it cannot be refused.
-    async fn capture(&self, payment_id: PaymentId) -> Result<(), StepError>;
+    /// Takes the whole authorized amount. `Done` when captured now or earlier; `Refused` when
+    /// the provider refuses for good (an authorization holds the money, so that is rare and
+    /// needs staff).
+    async fn capture(&self, payment_id: PaymentId) -> Result<Settled, StepError>;
 
     /// Releases any hold for `payment_id`, first asking the provider if the outcome was never
     /// known. `Ok` when voided now or earlier, and when it turns out nothing was held.
@@ -175,21 +199,26 @@ pub trait OrderPlacement: Send + Sync {
     /// `Placed` again. The implementation stamps the placement time from its clock.
     async fn place(&self, order: OrderRequest) -> Result<PlacementOutcome, StepError>;
 
-    /// Records that `amount` was captured for the order under `payment_id`. `Ok` when
-    /// recorded now or earlier.
+    /// Records that `amount` was captured for the order under `payment_id`. `Done` when
+    /// recorded now or earlier; `Refused` when the order will not take it (staff cancelled
+    /// it meanwhile, say).
     async fn mark_paid(
         &self,
         order_id: OrderId,
         payment_id: PaymentId,
         amount: Money,
-    ) -> Result<(), StepError>;
+    ) -> Result<Settled, StepError>;
 }
 
 /// The lock a checkout holds on its cart (taken by carts' `BeginCheckout` before the start).
 #[async_trait]
 pub trait CartLocks: Send + Sync {
-    /// Freezes the cart as bought by `checkout_id`. `Ok` when done now or earlier.
-    async fn check_out(&self, cart_id: CartId, checkout_id: CheckoutId) -> Result<(), StepError>;
+    /// Freezes the cart as bought by `checkout_id`. `Done` when done now or earlier.
+    async fn check_out(
+        &self,
+        cart_id: CartId,
+        checkout_id: CheckoutId,
+    ) -> Result<Settled, StepError>;
 
     /// Unlocks the cart. `Ok` also when `checkout_id` does not hold it (any more).
     async fn release(&self, cart_id: CartId, checkout_id: CheckoutId) -> Result<(), StepError>;

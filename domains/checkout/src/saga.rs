@@ -15,7 +15,14 @@
 //! | 2 | authorize the payment        | `AuthorizePayment`, then `AwaitPaymentDeadline` if the answer was lost | `RecordPaymentAuthorized` / `RecordPaymentDeclined` / `RecordPaymentOutcomeUnknown` / `RecordPaymentDeadlinePassed` | `VoidPayment` |
 //! | 3 | **place the order (pivot)**  | `PlaceOrder`                                   | `RecordOrderPlaced` / `RecordOrderRejected`             | none: after it, only a refund goes back |
 //! | 4 | capture, commit stock        | `CapturePayment`, `CommitReservation` per line | `RecordPaymentCaptured` / `RecordReservationCommitted`  | never; retried until done   |
-//! | 5 | check the cart out           | `MarkCartCheckedOut`                           | `RecordCartCheckedOut`                                  | never; retried until done   |
+//! | 5 | mark the order paid          | `MarkOrderPaid`, once captured                 | `RecordOrderPaid`                                       | never; retried until done   |
+//! | 6 | check the cart out           | `MarkCartCheckedOut`                           | `RecordCartCheckedOut`                                  | never; retried until done   |
+//!
+//! After the pivot a participant may still refuse for good (a capture the provider rejects, a
+//! reservation that expired, an order staff cancelled): that is recorded with
+//! `RecordStepRefused`, and the checkout needs attention; nothing more runs. [`STEPS`] is the
+//! same list as data: the runner's boundaries and the crash tests are named after its
+//! outcomes.
 //!
 //! What [`next_steps`] returns per status (each step only while not yet recorded as done):
 //!
@@ -24,9 +31,9 @@
 //! | Reserving     | `ReserveStock` for each line not reserved                                      |
 //! | Authorizing   | `AuthorizePayment`; once the outcome is unknown, `AwaitPaymentDeadline` instead |
 //! | PlacingOrder  | `PlaceOrder`                                                                   |
-//! | Finalizing    | `CapturePayment`, `CommitReservation` per line, `MarkCartCheckedOut`           |
+//! | Finalizing    | `CapturePayment` (then `MarkOrderPaid`), `CommitReservation` per line, `MarkCartCheckedOut` |
 //! | Compensating  | `VoidPayment` if a hold may exist, `ReleaseReservation` per line, `ReleaseCart` |
-//! | Completed, Failed | nothing                                                                    |
+//! | Completed, Failed, NeedsAttention | nothing                                                    |
 //!
 //! Why the pivot is the order: before it every effect can be undone without the shopper losing
 //! anything (held stock is released, a held payment is voided, never captured). Once the order
@@ -57,6 +64,92 @@ use crate::aggregate::Checkout;
 use crate::values::{
     order_id, payment_id, reservation_id, CheckoutLine, CheckoutStatus, PaymentProgress,
 };
+
+pub use shared_kernel::saga::{StepKind, StepSpec};
+
+/// The checkout saga, in order (ADR 0013, ADR 0019). `lock_cart` happens before the saga, when
+/// the checkout is started. `refused_after_pivot` is not a step of its own: it is how any step
+/// after the pivot records a participant's refusal for good, which leaves the checkout needing
+/// attention.
+pub const STEPS: [StepSpec; 12] = [
+    StepSpec {
+        name: "lock_cart",
+        kind: StepKind::Compensatable,
+        outcomes: &[],
+        compensation: Some("release_cart"),
+    },
+    StepSpec {
+        name: "reserve_stock",
+        kind: StepKind::Compensatable,
+        outcomes: &["RecordStockReserved", "RecordStockUnavailable"],
+        compensation: Some("release_stock"),
+    },
+    StepSpec {
+        name: "authorize_payment",
+        kind: StepKind::Compensatable,
+        outcomes: &[
+            "RecordPaymentAuthorized",
+            "RecordPaymentDeclined",
+            "RecordPaymentOutcomeUnknown",
+            "RecordPaymentDeadlinePassed",
+        ],
+        compensation: Some("void_payment"),
+    },
+    StepSpec {
+        name: "place_order",
+        kind: StepKind::Pivot,
+        outcomes: &["RecordOrderPlaced", "RecordOrderRejected"],
+        compensation: None,
+    },
+    StepSpec {
+        name: "capture_payment",
+        kind: StepKind::Retriable,
+        outcomes: &["RecordPaymentCaptured"],
+        compensation: None,
+    },
+    StepSpec {
+        name: "mark_order_paid",
+        kind: StepKind::Retriable,
+        outcomes: &["RecordOrderPaid"],
+        compensation: None,
+    },
+    StepSpec {
+        name: "commit_stock",
+        kind: StepKind::Retriable,
+        outcomes: &["RecordReservationCommitted"],
+        compensation: None,
+    },
+    StepSpec {
+        name: "check_out_cart",
+        kind: StepKind::Retriable,
+        outcomes: &["RecordCartCheckedOut"],
+        compensation: None,
+    },
+    StepSpec {
+        name: "refused_after_pivot",
+        kind: StepKind::Retriable,
+        outcomes: &["RecordStepRefused"],
+        compensation: None,
+    },
+    StepSpec {
+        name: "release_stock",
+        kind: StepKind::Compensation,
+        outcomes: &["RecordStockReleased"],
+        compensation: None,
+    },
+    StepSpec {
+        name: "void_payment",
+        kind: StepKind::Compensation,
+        outcomes: &["RecordPaymentVoided"],
+        compensation: None,
+    },
+    StepSpec {
+        name: "release_cart",
+        kind: StepKind::Compensation,
+        outcomes: &["RecordCartReleased"],
+        compensation: None,
+    },
+];
 
 /// One thing the runner should do for a checkout, with everything needed to do it.
 // `PlaceOrder` carries the lines and shipping details and dwarfs the others. Steps are built,
@@ -90,9 +183,18 @@ pub enum SagaStep {
         currency: Currency,
         lines: Vec<CheckoutLine>,
     },
-    /// Take the authorized amount. Outcome: `RecordPaymentCaptured`.
+    /// Take the authorized amount. Outcome: `RecordPaymentCaptured`, or `RecordStepRefused`
+    /// when the provider refuses for good.
     CapturePayment { payment_id: PaymentId },
-    /// Turn the line's reservation into a sale. Outcome: `RecordReservationCommitted`.
+    /// Tell the order the captured payment settled it. Outcome: `RecordOrderPaid`, or
+    /// `RecordStepRefused`.
+    MarkOrderPaid {
+        order_id: OrderId,
+        payment_id: PaymentId,
+        amount: Money,
+    },
+    /// Turn the line's reservation into a sale. Outcome: `RecordReservationCommitted`, or
+    /// `RecordStepRefused` when inventory can no longer commit it.
     CommitReservation {
         sku: Sku,
         reservation_id: ReservationId,
@@ -164,7 +266,9 @@ pub fn next_steps(checkout: &Checkout) -> Vec<SagaStep> {
         }],
         CheckoutStatus::Finalizing => finalization(checkout, checkout_id, cart_id),
         CheckoutStatus::Compensating => compensation(checkout, checkout_id, cart_id),
-        CheckoutStatus::Completed | CheckoutStatus::Failed => vec![],
+        CheckoutStatus::Completed | CheckoutStatus::Failed | CheckoutStatus::NeedsAttention => {
+            vec![]
+        }
     }
 }
 
@@ -186,6 +290,16 @@ fn finalization(checkout: &Checkout, checkout_id: CheckoutId, cart_id: CartId) -
     let capture = (!checkout.payment_captured()).then(|| SagaStep::CapturePayment {
         payment_id: payment_id(checkout_id),
     });
+    // The order is marked paid once the money is taken, never before.
+    let mark_paid = (checkout.payment_captured() && !checkout.order_paid())
+        .then(|| {
+            Some(SagaStep::MarkOrderPaid {
+                order_id: checkout.order_id()?,
+                payment_id: payment_id(checkout_id),
+                amount: checkout.total()?,
+            })
+        })
+        .flatten();
     let commits = checkout
         .lines()
         .iter()
@@ -198,7 +312,12 @@ fn finalization(checkout: &Checkout, checkout_id: CheckoutId, cart_id: CartId) -
         cart_id,
         checkout_id,
     });
-    capture.into_iter().chain(commits).chain(cart).collect()
+    capture
+        .into_iter()
+        .chain(mark_paid)
+        .chain(commits)
+        .chain(cart)
+        .collect()
 }
 
 fn compensation(checkout: &Checkout, checkout_id: CheckoutId, cart_id: CartId) -> Vec<SagaStep> {

@@ -33,6 +33,10 @@ pub enum CheckoutStatus {
     /// Something failed before the pivot: undoing what was done.
     Compensating,
     Failed,
+    /// A participant refused a step after the pivot for good (a capture the provider
+    /// rejects, a reservation that can no longer be committed): nothing more runs, and staff
+    /// must resolve it. The shopper keeps seeing the checkout as pending.
+    NeedsAttention,
 }
 
 impl CheckoutStatus {
@@ -56,6 +60,7 @@ impl fmt::Display for CheckoutStatus {
             CheckoutStatus::Completed => "completed",
             CheckoutStatus::Compensating => "compensating",
             CheckoutStatus::Failed => "failed",
+            CheckoutStatus::NeedsAttention => "needs_attention",
         })
     }
 }

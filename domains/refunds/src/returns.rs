@@ -552,16 +552,16 @@ pub enum ReturnStep {
 /// The return saga, as a list: after receipt the order is asked for the refund (refused: the
 /// return's refund failed), then the refund's end is recorded. Nothing to compensate: the
 /// goods are back whatever happens to the money, and staff see a failed refund.
-pub const RETURN_STEPS: [crate::saga::StepSpec; 2] = [
-    crate::saga::StepSpec {
+pub const RETURN_STEPS: [shared_kernel::saga::StepSpec; 2] = [
+    shared_kernel::saga::StepSpec {
         name: "request_refund",
-        kind: crate::saga::StepKind::Pivot,
+        kind: shared_kernel::saga::StepKind::Pivot,
         outcomes: &["RecordRefundRequested", "RecordRefundRefused"],
         compensation: None,
     },
-    crate::saga::StepSpec {
+    shared_kernel::saga::StepSpec {
         name: "await_refund",
-        kind: crate::saga::StepKind::Retriable,
+        kind: shared_kernel::saga::StepKind::Retriable,
         outcomes: &["RecordRefunded", "RecordRefundFailed"],
         compensation: None,
     },

@@ -29,30 +29,7 @@ use uuid::Uuid;
 use crate::aggregate::Refund;
 use crate::values::{restock_id, RefundStatus};
 
-/// Where a step stands in the saga.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepKind {
-    /// Can be undone by its compensation, until the pivot.
-    Compensatable,
-    /// Its success commits the saga; its refusal starts the compensations.
-    Pivot,
-    /// After the pivot: cannot be refused for a business reason, retried until done.
-    Retriable,
-    /// Undoes a compensatable step after the pivot was refused; retried until done.
-    Compensation,
-}
-
-/// One step of the list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StepSpec {
-    /// Stable name: logs, metrics and the crash tests' boundaries use it.
-    pub name: &'static str,
-    pub kind: StepKind,
-    /// The refund commands that record its outcomes.
-    pub outcomes: &'static [&'static str],
-    /// The step that undoes it, if it can be undone.
-    pub compensation: Option<&'static str>,
-}
+pub use shared_kernel::saga::{StepKind, StepSpec};
 
 /// The refund saga, in order. `set_aside` happens on the order before the refund starts.
 pub const STEPS: [StepSpec; 5] = [

@@ -1,5 +1,5 @@
 //! The fault-injection switch: with the `fault-injection` feature compiled in and
-//! `COMMERCE_FAULT_KILL_AT=<boundary>` set (e.g. `after:order_placed`), the process sends
+//! `COMMERCE_FAULT_KILL_AT=<boundary>` set (e.g. `after:RecordOrderPlaced`), the process sends
 //! itself SIGKILL the first time a saga reaches that step boundary. Tests use it to
 //! prove that a crash anywhere is recovered; a build without the feature ignores the variable.
 

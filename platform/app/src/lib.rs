@@ -20,8 +20,8 @@ use application::expiry::ReservationExpiry;
 use application::refunds::{RefundSaga, RefundSagaRunner, ReturnSaga, ReturnSagaRunner};
 use application::saga::SagaRunner;
 use application::{
-    CatalogPriceList, CatalogService, OrderService, OrdersProjection, PaymentsProjection,
-    ProductCatalogProjection, StockLevelsProjection,
+    CatalogPriceList, CatalogService, CheckoutsNeedingAttentionProjection, OrderService,
+    OrdersProjection, PaymentsProjection, ProductCatalogProjection, StockLevelsProjection,
 };
 use carts::{Cart, CartServices};
 use catalog::{Product, SkuClaim};
@@ -141,6 +141,7 @@ pub fn all_projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(OrdersProjection),
         Arc::new(PaymentsProjection),
         Arc::new(StockLevelsProjection),
+        Arc::new(CheckoutsNeedingAttentionProjection),
     ]
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use checkout::ports::{
     AuthorizationOutcome, CartLocks, OrderPlacement, OrderRequest, PaymentAuthorizations,
-    PlacementOutcome, ReservationOutcome, StepError, StockReservations,
+    StepError, StockReservations,
 };
 use checkout::saga::{next_steps, SagaStep};
 use checkout::{Checkout, CheckoutCommand};
@@ -85,14 +85,13 @@ impl CheckoutSaga {
         }
     }
 
-    /// Performs one step; returns the outcome to record and the boundary's name, `None` when
-    /// the step only waits.
+    /// Performs one step; returns the command recording its outcome, `None` when the step
+    /// only waits. The runner's boundaries are named after the command (the saga's list).
     async fn perform_step(
         &self,
         id: CheckoutId,
-        checkout: &Checkout,
         step: SagaStep,
-    ) -> Result<Option<(&'static str, CheckoutCommand)>, StepError> {
+    ) -> Result<Option<CheckoutCommand>, StepError> {
         let p = &self.participants;
         let now = self.clock.now();
         Ok(Some(match step {
@@ -102,27 +101,18 @@ impl CheckoutSaga {
                 quantity,
             } => {
                 let outcome = p.stock.reserve(&sku, reservation_id, quantity).await?;
-                let boundary = match outcome {
-                    ReservationOutcome::Reserved => "stock_reserved",
-                    ReservationOutcome::Unavailable => "stock_unavailable",
-                };
-                (boundary, outcome.into_command(sku))
+                outcome.into_command(sku)
             }
             SagaStep::AuthorizePayment { payment_id, amount } => {
                 let outcome = p.payments.authorize(payment_id, amount).await?;
                 let deadline = now + self.settings.payment_timeout;
-                let boundary = match outcome {
-                    AuthorizationOutcome::Authorized => "payment_authorized",
-                    AuthorizationOutcome::Declined { .. } => "payment_declined",
-                    AuthorizationOutcome::Unknown => {
-                        self.deadlines
-                            .schedule(&payment_key(id), deadline)
-                            .await
-                            .map_err(|e| StepError::Unavailable(e.to_string()))?;
-                        "payment_unknown"
-                    }
-                };
-                (boundary, outcome.into_command(deadline))
+                if outcome == AuthorizationOutcome::Unknown {
+                    self.deadlines
+                        .schedule(&payment_key(id), deadline)
+                        .await
+                        .map_err(|e| StepError::Unavailable(e.to_string()))?;
+                }
+                outcome.into_command(deadline)
             }
             SagaStep::AwaitPaymentDeadline { deadline } => {
                 if now < deadline {
@@ -132,10 +122,7 @@ impl CheckoutSaga {
                         .map_err(|e| StepError::Unavailable(e.to_string()))?;
                     return Ok(None);
                 }
-                (
-                    "payment_timed_out",
-                    CheckoutCommand::RecordPaymentDeadlinePassed,
-                )
+                CheckoutCommand::RecordPaymentDeadlinePassed
             }
             SagaStep::PlaceOrder {
                 order_id,
@@ -157,61 +144,54 @@ impl CheckoutSaga {
                     currency,
                     lines,
                 };
-                let outcome = p.orders.place(request).await?;
-                let boundary = match outcome {
-                    PlacementOutcome::Placed { .. } => "order_placed",
-                    PlacementOutcome::Rejected { .. } => "order_rejected",
-                };
-                (boundary, outcome.into_command())
+                p.orders.place(request).await?.into_command()
             }
-            SagaStep::CapturePayment { payment_id } => {
-                p.payments.capture(payment_id).await?;
-                // The order learns it is paid before the capture is recorded, so a completed
-                // checkout always has a paid order; both calls are idempotent.
-                if let Some(total) = checkout.total() {
-                    p.orders
-                        .mark_paid(checkout::order_id(id), payment_id, total)
-                        .await?;
-                }
-                ("payment_captured", CheckoutCommand::RecordPaymentCaptured)
-            }
+            SagaStep::CapturePayment { payment_id } => p
+                .payments
+                .capture(payment_id)
+                .await?
+                .into_command("capture_payment", CheckoutCommand::RecordPaymentCaptured),
+            SagaStep::MarkOrderPaid {
+                order_id,
+                payment_id,
+                amount,
+            } => p
+                .orders
+                .mark_paid(order_id, payment_id, amount)
+                .await?
+                .into_command("mark_order_paid", CheckoutCommand::RecordOrderPaid),
             SagaStep::CommitReservation {
                 sku,
                 reservation_id,
-            } => {
-                p.stock.commit(&sku, reservation_id).await?;
-                (
-                    "reservation_committed",
-                    CheckoutCommand::RecordReservationCommitted { sku },
-                )
-            }
+            } => p.stock.commit(&sku, reservation_id).await?.into_command(
+                &format!("commit_stock:{sku}"),
+                CheckoutCommand::RecordReservationCommitted { sku },
+            ),
             SagaStep::MarkCartCheckedOut {
                 cart_id,
                 checkout_id,
-            } => {
-                p.carts.check_out(cart_id, checkout_id).await?;
-                ("cart_checked_out", CheckoutCommand::RecordCartCheckedOut)
-            }
+            } => p
+                .carts
+                .check_out(cart_id, checkout_id)
+                .await?
+                .into_command("check_out_cart", CheckoutCommand::RecordCartCheckedOut),
             SagaStep::ReleaseReservation {
                 sku,
                 reservation_id,
             } => {
                 p.stock.release(&sku, reservation_id).await?;
-                (
-                    "stock_released",
-                    CheckoutCommand::RecordStockReleased { sku },
-                )
+                CheckoutCommand::RecordStockReleased { sku }
             }
             SagaStep::VoidPayment { payment_id } => {
                 p.payments.void(payment_id).await?;
-                ("payment_voided", CheckoutCommand::RecordPaymentVoided)
+                CheckoutCommand::RecordPaymentVoided
             }
             SagaStep::ReleaseCart {
                 cart_id,
                 checkout_id,
             } => {
                 p.carts.release(cart_id, checkout_id).await?;
-                ("cart_released", CheckoutCommand::RecordCartReleased)
+                CheckoutCommand::RecordCartReleased
             }
         }))
     }
@@ -240,16 +220,15 @@ impl SagaDefinition for CheckoutSaga {
     async fn perform(
         &self,
         id: CheckoutId,
-        checkout: &Checkout,
+        _checkout: &Checkout,
         step: SagaStep,
     ) -> Result<Performed<CheckoutCommand>, StepFailure> {
         Ok(
-            match self
-                .perform_step(id, checkout, step)
-                .await
-                .map_err(unavailable)?
-            {
-                Some((boundary, command)) => Performed::Record { boundary, command },
+            match self.perform_step(id, step).await.map_err(unavailable)? {
+                Some(command) => Performed::Record {
+                    boundary: command.name(),
+                    command,
+                },
                 None => Performed::Wait,
             },
         )

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use carts::{Cart, CartCommand, CartError};
 use checkout::ports::{
     AuthorizationOutcome, CartLocks, OrderPlacement, OrderRequest, PaymentAuthorizations,
-    PlacementOutcome, ReservationOutcome, StepError, StockReservations,
+    PlacementOutcome, ReservationOutcome, Settled, StepError, StockReservations,
 };
 use chrono::Duration;
 use inventory::{InventoryError, StockCommand, StockItem};
@@ -97,19 +97,22 @@ impl StockReservations for InventoryReservations {
         }
     }
 
-    async fn commit(&self, sku: &Sku, reservation_id: ReservationId) -> Result<(), StepError> {
+    async fn commit(&self, sku: &Sku, reservation_id: ReservationId) -> Result<Settled, StepError> {
         let command = StockCommand::CommitReservation { reservation_id };
         match self
             .inventory
             .execute(&StockItem::aggregate_id(sku), command, None, &metadata())
             .await
         {
-            Ok(_) => Ok(()),
-            Err(CommandError::Rejected(other)) => {
-                // Only possible if the reservation expired before the order was placed, which
-                // the reservation lifetime makes far longer than any checkout.
-                tracing::error!(%sku, %other, "reservation could not be committed");
-                Ok(())
+            Ok(_) => Ok(Settled::Done),
+            // The reservation expired or was released before the order could take it: the
+            // units may be sold to someone else, which staff must resolve. Recorded as such,
+            // never as a commit that did not happen.
+            Err(CommandError::Rejected(error)) => {
+                tracing::error!(%sku, %error, "reservation could not be committed");
+                Ok(Settled::Refused {
+                    reason: error.to_string(),
+                })
             }
             Err(other) => Err(infrastructure(other)),
         }
@@ -153,7 +156,7 @@ impl PaymentAuthorizations for GatewayPayments {
             .await
     }
 
-    async fn capture(&self, payment_id: PaymentId) -> Result<(), StepError> {
+    async fn capture(&self, payment_id: PaymentId) -> Result<Settled, StepError> {
         self.capture_all(payment_id).await
     }
 
@@ -201,21 +204,23 @@ impl GatewayPayments {
         })
     }
 
-    async fn capture_all(&self, payment_id: PaymentId) -> Result<(), StepError> {
+    async fn capture_all(&self, payment_id: PaymentId) -> Result<Settled, StepError> {
         let command = PaymentCommand::CapturePayment { amount: None };
         match self
             .payments
             .execute(&payment_id.to_string(), command, None, &metadata())
             .await
         {
-            Ok(_) => Ok(()),
-            // After the pivot a capture is retried until it succeeds; a refusal here is an
-            // inconsistency for an operator, so it stays loud and keeps being retried.
+            Ok(_) => Ok(Settled::Done),
+            // No answer, or none for now: asked again under the same key.
+            Err(CommandError::Rejected(error)) if error.is_retryable() => Err(retry(error)),
+            // Refused for good after the order was placed: an operator must resolve it, so it
+            // is recorded as such instead of being retried forever.
             Err(CommandError::Rejected(error)) => {
-                if !error.is_retryable() {
-                    tracing::error!(%payment_id, %error, "capture refused after the order was placed");
-                }
-                Err(retry(error))
+                tracing::error!(%payment_id, %error, "capture refused after the order was placed");
+                Ok(Settled::Refused {
+                    reason: error.to_string(),
+                })
             }
             Err(other) => Err(infrastructure(other)),
         }
@@ -295,19 +300,21 @@ impl OrderPlacement for OrdersPlacement {
         order_id: OrderId,
         payment_id: PaymentId,
         amount: Money,
-    ) -> Result<(), StepError> {
+    ) -> Result<Settled, StepError> {
         let command = OrderCommand::MarkPaid { payment_id, amount };
         match self
             .orders
             .execute(&order_id.to_string(), command, None, &metadata())
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Settled::Done),
+            // Staff may have cancelled the order meanwhile: the money is captured and a
+            // refund is theirs to decide, so the checkout needs them.
             Err(CommandError::Rejected(error)) => {
-                // Staff may have cancelled the order meanwhile; the money is captured and a
-                // refund is theirs to decide, so the saga goes on.
                 tracing::error!(%order_id, %error, "order could not be marked paid");
-                Ok(())
+                Ok(Settled::Refused {
+                    reason: error.to_string(),
+                })
             }
             Err(other) => Err(infrastructure(other)),
         }
@@ -320,7 +327,11 @@ pub struct CartCheckoutLocks {
 
 #[async_trait]
 impl CartLocks for CartCheckoutLocks {
-    async fn check_out(&self, cart_id: CartId, checkout_id: CheckoutId) -> Result<(), StepError> {
+    async fn check_out(
+        &self,
+        cart_id: CartId,
+        checkout_id: CheckoutId,
+    ) -> Result<Settled, StepError> {
         let command = CartCommand::MarkCheckedOut {
             checkout_id: checkout_id.as_uuid(),
         };
@@ -329,10 +340,12 @@ impl CartLocks for CartCheckoutLocks {
             .execute(&cart_id.to_string(), command, None, &metadata())
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Settled::Done),
             Err(CommandError::Rejected(error)) => {
                 tracing::error!(%cart_id, %error, "cart could not be marked checked out");
-                Ok(())
+                Ok(Settled::Refused {
+                    reason: error.to_string(),
+                })
             }
             Err(other) => Err(infrastructure(other)),
         }

@@ -21,6 +21,7 @@ pub use orders::{
 };
 pub use pricing::CatalogPriceList;
 pub use projections::{
-    PaymentsProjection, ProductCatalogProjection, StockLevelsProjection, CATALOG_VIEW,
-    PAYMENTS_VIEW, STOCK_LEVELS_VIEW, STOREFRONT_VIEW,
+    CheckoutsNeedingAttentionProjection, PaymentsProjection, ProductCatalogProjection,
+    StockLevelsProjection, CATALOG_VIEW, CHECKOUTS_NEEDING_ATTENTION_VIEW, PAYMENTS_VIEW,
+    STOCK_LEVELS_VIEW, STOREFRONT_VIEW,
 };

@@ -136,3 +136,49 @@ impl Projection for StockLevelsProjection {
         Ok(())
     }
 }
+
+/// `checkouts_needing_attention`: every checkout a participant refused a step of after its
+/// order was placed, for the admins' list. Staff resolve them; nothing removes them yet.
+#[derive(Debug, Default)]
+pub struct CheckoutsNeedingAttentionProjection;
+
+pub const CHECKOUTS_NEEDING_ATTENTION_VIEW: &str = "checkouts_needing_attention";
+
+impl Projection for CheckoutsNeedingAttentionProjection {
+    fn name(&self) -> &'static str {
+        "checkouts_needing_attention"
+    }
+
+    fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {
+        if event.aggregate_type == <checkout::Checkout as cqrs_es::Aggregate>::TYPE
+            && event.event_type == "CheckoutNeedsAttention"
+        {
+            vec![(CHECKOUTS_NEEDING_ATTENTION_VIEW, event.aggregate_id.clone())]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn apply(&self, event: &FeedEvent, documents: &mut WorkingSet) -> Result<(), ProjectionError> {
+        let Some(decoded) = event.decode::<checkout::Checkout>() else {
+            return Ok(());
+        };
+        let checkout::CheckoutEvent::CheckoutNeedsAttention { step, reason } =
+            decoded.map_err(|e| malformed(event, e))?
+        else {
+            return Ok(());
+        };
+        let checkout_id = shared_kernel::CheckoutId::parse(&event.aggregate_id)
+            .map_err(|e| malformed(event, e))?;
+        let body = serde_json::json!({
+            "checkout_id": event.aggregate_id,
+            "order_id": checkout::order_id(checkout_id).to_string(),
+            "payment_id": checkout::payment_id(checkout_id).to_string(),
+            "step": step,
+            "reason": reason,
+            "since": event.metadata().occurred_at.map(|at| at.to_rfc3339()),
+        });
+        documents.put(CHECKOUTS_NEEDING_ATTENTION_VIEW, &event.aggregate_id, body);
+        Ok(())
+    }
+}

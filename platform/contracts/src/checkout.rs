@@ -64,6 +64,24 @@ impl Contract for CheckoutCompletedV1 {
     const DESCRIPTION: &'static str = "A checkout placed its order, was paid and is complete.";
 }
 
+/// A step after the order was placed was refused for good (a capture the provider rejects,
+/// a reservation that can no longer be committed, an order cancelled before it was marked
+/// paid): staff must resolve the checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckoutNeedsAttentionV1 {
+    pub checkout_id: Uuid,
+    /// The step refused, e.g. `capture_payment`, `mark_order_paid`, `commit_stock:<sku>`.
+    pub step: String,
+    pub reason: String,
+}
+
+impl Contract for CheckoutNeedsAttentionV1 {
+    const TYPE: &'static str = "checkout.checkout_needs_attention";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "A checkout's order is placed but a later step was refused for good; staff must act.";
+}
+
 /// Why a checkout failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -138,6 +156,14 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
         CheckoutEvent::CheckoutFailed { reason } => {
             published(event, failure(checkout_id, &reason))?
         }
+        CheckoutEvent::CheckoutNeedsAttention { step, reason } => published(
+            event,
+            CheckoutNeedsAttentionV1 {
+                checkout_id,
+                step,
+                reason,
+            },
+        )?,
         // The saga's records of its own steps: internal (the owning contexts publish the facts).
         CheckoutEvent::StockReserved { .. }
         | CheckoutEvent::ReservationsCompleted {}
@@ -149,6 +175,7 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
         | CheckoutEvent::OrderPlaced { .. }
         | CheckoutEvent::OrderRejected { .. }
         | CheckoutEvent::PaymentCaptured {}
+        | CheckoutEvent::OrderMarkedPaid {}
         | CheckoutEvent::ReservationCommitted { .. }
         | CheckoutEvent::CartCheckedOut {}
         | CheckoutEvent::StockReleased { .. }
@@ -162,5 +189,6 @@ pub fn schemas() -> Vec<ContractSchema> {
         schema_of::<CheckoutStartedV1>(),
         schema_of::<CheckoutCompletedV1>(),
         schema_of::<CheckoutFailedV1>(),
+        schema_of::<CheckoutNeedsAttentionV1>(),
     ]
 }

@@ -202,6 +202,11 @@ const PUBLISHED: &[(&str, &str, &str)] = &[
         "CheckoutFailed",
         checkout::CheckoutFailedV1::TYPE,
     ),
+    (
+        "checkout",
+        "CheckoutNeedsAttention",
+        checkout::CheckoutNeedsAttentionV1::TYPE,
+    ),
 ];
 
 /// The stored events that are published, as (aggregate type, stored event type): each must

@@ -417,3 +417,66 @@ async fn a_hundred_shoppers_race_for_the_last_ten_units_on_postgres() {
     );
     app.stop().await;
 }
+
+async fn a_capture_refused_after_the_order_needs_staff_and_is_not_retried(app: &TestApp) {
+    let cart = cart_with(app, "CO-CAPTURE", 5, 1).await;
+    let location = started(app, &cart, "co-capture", "tok_capture_refused").await;
+    let listed = {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let list: Value = app
+                .get("/v1/admin/checkouts?status=needs_attention")
+                .await
+                .json()
+                .await
+                .unwrap();
+            if !list["data"].as_array().unwrap().is_empty() {
+                break list;
+            }
+            assert!(Instant::now() < deadline, "never listed: {list}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let entry = &listed["data"][0];
+    assert_eq!(entry["step"], "capture_payment");
+    assert!(
+        entry["reason"]
+            .as_str()
+            .unwrap()
+            .contains("refused to capture"),
+        "{entry}"
+    );
+    let checkout: Value = app.get(&location).await.json().await.unwrap();
+    assert_eq!(checkout["id"], entry["checkout_id"]);
+    // The shopper still waits; the order exists but is not marked paid, and nothing captured.
+    assert_eq!(checkout["status"], "pending");
+    let order: Value = app
+        .get(&format!(
+            "/v1/orders/{}",
+            entry["order_id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["status"], "placed");
+    let payment = payment_status(app, entry["payment_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(payment["status"], "authorized");
+    // Not retried: the checkout's stream stops growing.
+    let version = checkout["version"].as_u64().unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let later: Value = app.get(&location).await.json().await.unwrap();
+    assert_eq!(later["version"].as_u64(), Some(version));
+    assert_problem(
+        app.get("/v1/admin/checkouts").await,
+        400,
+        "validation_failed",
+    )
+    .await;
+}
+on_both_stores!(
+    a_capture_refused_after_the_order_needs_staff_and_is_not_retried_on,
+    a_capture_refused_after_the_order_needs_staff_and_is_not_retried
+);

@@ -809,6 +809,46 @@ fn the_last_finalizing_step_completes_the_checkout() {
     let done = E::CheckoutCompleted {
         order_id: placed_order(),
     };
+    let all_committed = || vec![committed(tee()), committed(mug()), committed(cap())];
+    checkout_test()
+        .given(and(
+            finalizing(),
+            [
+                all_committed(),
+                vec![E::CartCheckedOut {}, E::PaymentCaptured {}],
+            ]
+            .concat(),
+        ))
+        .when(C::RecordOrderPaid)
+        .then_expect_events(vec![E::OrderMarkedPaid {}, done.clone()]);
+    checkout_test()
+        .given(and(
+            finalizing(),
+            vec![
+                E::PaymentCaptured {},
+                E::OrderMarkedPaid {},
+                committed(tee()),
+                committed(cap()),
+                E::CartCheckedOut {},
+            ],
+        ))
+        .when(record_committed(mug()))
+        .then_expect_events(vec![committed(mug()), done.clone()]);
+    checkout_test()
+        .given(and(
+            finalizing(),
+            [
+                vec![E::PaymentCaptured {}, E::OrderMarkedPaid {}],
+                all_committed(),
+            ]
+            .concat(),
+        ))
+        .when(C::RecordCartCheckedOut)
+        .then_expect_events(vec![E::CartCheckedOut {}, done]);
+}
+
+#[test]
+fn a_capture_alone_does_not_complete_the_checkout_before_the_order_knows() {
     checkout_test()
         .given(and(
             finalizing(),
@@ -820,31 +860,65 @@ fn the_last_finalizing_step_completes_the_checkout() {
             ],
         ))
         .when(C::RecordPaymentCaptured)
-        .then_expect_events(vec![E::PaymentCaptured {}, done.clone()]);
+        .then_expect_events(vec![E::PaymentCaptured {}]);
+}
+
+#[test]
+fn the_order_is_recorded_paid_only_after_the_capture_and_once() {
+    checkout_test()
+        .given(finalizing())
+        .when(C::RecordOrderPaid)
+        .then_expect_error(CheckoutError::NotAllowed {
+            status: CheckoutStatus::Finalizing,
+            command: "RecordOrderPaid",
+        });
     checkout_test()
         .given(and(
             finalizing(),
-            vec![
-                E::PaymentCaptured {},
-                committed(tee()),
-                committed(cap()),
-                E::CartCheckedOut {},
-            ],
+            vec![E::PaymentCaptured {}, E::OrderMarkedPaid {}],
         ))
-        .when(record_committed(mug()))
-        .then_expect_events(vec![committed(mug()), done.clone()]);
+        .when(C::RecordOrderPaid)
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_step_refused_after_the_pivot_leaves_the_checkout_needing_attention() {
+    let refused = || C::RecordStepRefused {
+        step: "commit_stock:TEE-S".into(),
+        reason: "reservation expired".into(),
+    };
+    let attention = E::CheckoutNeedsAttention {
+        step: "commit_stock:TEE-S".into(),
+        reason: "reservation expired".into(),
+    };
     checkout_test()
-        .given(and(
-            finalizing(),
-            vec![
-                E::PaymentCaptured {},
-                committed(tee()),
-                committed(mug()),
-                committed(cap()),
-            ],
-        ))
-        .when(C::RecordCartCheckedOut)
-        .then_expect_events(vec![E::CartCheckedOut {}, done]);
+        .given(and(finalizing(), vec![E::PaymentCaptured {}]))
+        .when(refused())
+        .then_expect_events(vec![attention.clone()]);
+    let stuck = replay(and(finalizing(), vec![attention.clone()]));
+    assert_eq!(stuck.status(), Some(CheckoutStatus::NeedsAttention));
+    assert_eq!(
+        stuck.attention(),
+        Some(("commit_stock:TEE-S", "reservation expired"))
+    );
+    assert_eq!(
+        CheckoutStatus::NeedsAttention.public(),
+        crate::values::PublicStatus::Pending
+    );
+    checkout_test()
+        .given(and(finalizing(), vec![attention]))
+        .when(refused())
+        .then_expect_events(vec![]);
+    for history in [reserving(), completed()] {
+        let status = replay(history.clone()).status().unwrap();
+        checkout_test()
+            .given(history)
+            .when(refused())
+            .then_expect_error(CheckoutError::NotAllowed {
+                status,
+                command: "RecordStepRefused",
+            });
+    }
 }
 
 #[test]

@@ -50,6 +50,14 @@ fn capture() -> SagaStep {
     }
 }
 
+fn mark_paid() -> SagaStep {
+    SagaStep::MarkOrderPaid {
+        order_id: placed_order(),
+        payment_id: payment_id(checkout_id()),
+        amount: total(),
+    }
+}
+
 fn void() -> SagaStep {
     SagaStep::VoidPayment {
         payment_id: payment_id(checkout_id()),
@@ -189,6 +197,18 @@ fn finalizing_asks_only_for_what_is_not_done() {
             finalizing(),
             vec![E::PaymentCaptured {}, committed(mug())]
         )),
+        vec![mark_paid(), commit(tee()), commit(cap()), mark_cart()],
+        "the order is marked paid once the money is captured"
+    );
+    assert_eq!(
+        steps(and(
+            finalizing(),
+            vec![
+                E::PaymentCaptured {},
+                E::OrderMarkedPaid {},
+                committed(mug())
+            ]
+        )),
         vec![commit(tee()), commit(cap()), mark_cart()]
     );
     assert_eq!(
@@ -203,6 +223,61 @@ fn finalizing_asks_only_for_what_is_not_done() {
         )),
         vec![capture()]
     );
+}
+
+#[test]
+fn a_checkout_that_needs_attention_runs_nothing_more() {
+    let history = and(
+        finalizing(),
+        vec![E::CheckoutNeedsAttention {
+            step: "capture_payment".into(),
+            reason: "payment provider rejected the request".into(),
+        }],
+    );
+    assert!(steps(history).is_empty());
+}
+
+#[test]
+fn the_list_is_well_formed_and_names_every_outcome_command() {
+    assert_eq!(
+        shared_kernel::saga::shape_problems(&super::STEPS),
+        Vec::<String>::new()
+    );
+    let listed: Vec<&str> = super::STEPS
+        .iter()
+        .flat_map(|s| s.outcomes.iter().copied())
+        .collect();
+    let recording = [
+        CheckoutCommand::RecordStockReserved { sku: tee() },
+        CheckoutCommand::RecordStockUnavailable { sku: tee() },
+        CheckoutCommand::RecordPaymentAuthorized,
+        CheckoutCommand::RecordPaymentDeclined {
+            message: String::new(),
+        },
+        CheckoutCommand::RecordPaymentOutcomeUnknown {
+            deadline: deadline(),
+        },
+        CheckoutCommand::RecordPaymentDeadlinePassed,
+        CheckoutCommand::RecordOrderPlaced {
+            order_id: placed_order(),
+        },
+        CheckoutCommand::RecordOrderRejected {
+            reason: String::new(),
+        },
+        CheckoutCommand::RecordPaymentCaptured,
+        CheckoutCommand::RecordOrderPaid,
+        CheckoutCommand::RecordReservationCommitted { sku: tee() },
+        CheckoutCommand::RecordCartCheckedOut,
+        CheckoutCommand::RecordStepRefused {
+            step: String::new(),
+            reason: String::new(),
+        },
+        CheckoutCommand::RecordStockReleased { sku: tee() },
+        CheckoutCommand::RecordPaymentVoided,
+        CheckoutCommand::RecordCartReleased,
+    ];
+    let names: Vec<&str> = recording.iter().map(CheckoutCommand::name).collect();
+    assert_eq!(listed, names, "every outcome command, in list order");
 }
 
 #[test]
@@ -390,6 +465,7 @@ fn outcome(world: &World, step: &SagaStep) -> CheckoutCommand {
             order_id: *order_id,
         },
         SagaStep::CapturePayment { .. } => CheckoutCommand::RecordPaymentCaptured,
+        SagaStep::MarkOrderPaid { .. } => CheckoutCommand::RecordOrderPaid,
         SagaStep::CommitReservation { sku, .. } => {
             CheckoutCommand::RecordReservationCommitted { sku: sku.clone() }
         }
