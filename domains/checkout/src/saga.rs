@@ -12,7 +12,7 @@
 //! |---|------------------------------|------------------------------------------------|---------------------------------------------------------|-----------------------------|
 //! | 0 | lock the cart (application)  | -                                              | -                                                       | `ReleaseCart`               |
 //! | 1 | reserve stock, per line      | `ReserveStock`                                 | `RecordStockReserved` / `RecordStockUnavailable`        | `ReleaseReservation`        |
-//! | 2 | authorize the payment        | `AuthorizePayment`, then `AwaitPaymentDeadline` if the answer was lost | `RecordPaymentAuthorized` / `RecordPaymentDeclined` / `RecordPaymentOutcomeUnknown` / `RecordPaymentDeadlinePassed` | `VoidPayment` |
+//! | 2 | authorize the payment        | `AuthorizePayment`, then `ReconcilePayment` if the answer was lost | `RecordPaymentAuthorized` / `RecordPaymentDeclined` / `RecordPaymentOutcomeUnknown` / `RecordPaymentDeadlinePassed` | `VoidPayment` |
 //! | 3 | **place the order (pivot)**  | `PlaceOrder`                                   | `RecordOrderPlaced` / `RecordOrderRejected`             | none: after it, only a refund goes back |
 //! | 4 | capture, commit stock        | `CapturePayment`, `CommitReservation` per line | `RecordPaymentCaptured` / `RecordReservationCommitted`  | never; retried until done   |
 //! | 5 | mark the order paid          | `MarkOrderPaid`, once captured                 | `RecordOrderPaid`                                       | never; retried until done   |
@@ -29,7 +29,7 @@
 //! | status        | steps                                                                          |
 //! |---------------|--------------------------------------------------------------------------------|
 //! | Reserving     | `ReserveStock` for each line not reserved                                      |
-//! | Authorizing   | `AuthorizePayment`; once the outcome is unknown, `AwaitPaymentDeadline` instead |
+//! | Authorizing   | `AuthorizePayment`; once the outcome is unknown, `ReconcilePayment` instead |
 //! | PlacingOrder  | `PlaceOrder`                                                                   |
 //! | Finalizing    | `CapturePayment` (then `MarkOrderPaid`), `CommitReservation` per line, `MarkCartCheckedOut` |
 //! | Compensating  | `VoidPayment` if a hold may exist, `ReleaseReservation` per line, `ReleaseCart` |
@@ -49,10 +49,12 @@
 //! ignores; the runner may therefore call `next_steps` after every recorded event, run whatever
 //! it returns, and record each outcome, without remembering what it already did.
 //!
-//! While the payment outcome is unknown the runner schedules the deadline (a durable timer),
-//! may authorize again under the same payment id (a repeat that can learn the real answer),
-//! records what it learns, and sends `RecordPaymentDeadlinePassed` when the timer fires.
-//! `VoidPayment` then asks the provider and voids whatever it did authorize.
+//! While the payment outcome is unknown the runner schedules the deadline (a durable timer)
+//! and reconciles: it asks the provider again under the same payment id, with backoff, and
+//! records what it learns, so a lost answer of an authorization that did happen goes on to
+//! the order instead of being voided. Only if the provider still cannot say by the deadline
+//! does it send `RecordPaymentDeadlinePassed`; `VoidPayment` then asks the provider once
+//! more and voids whatever it did authorize.
 
 use chrono::{DateTime, Utc};
 use shared_kernel::{
@@ -169,9 +171,14 @@ pub enum SagaStep {
         payment_id: PaymentId,
         amount: Money,
     },
-    /// Wait for the lost authorization answer until `deadline`, then send
-    /// `RecordPaymentDeadlinePassed`.
-    AwaitPaymentDeadline { deadline: DateTime<Utc> },
+    /// Ask the provider again, under the same key, what became of an authorization whose
+    /// answer was lost, until `deadline`. Outcome: `RecordPaymentAuthorized` or
+    /// `RecordPaymentDeclined` once it says; nothing while it still cannot (asked again later);
+    /// `RecordPaymentDeadlinePassed` once the deadline has passed.
+    ReconcilePayment {
+        payment_id: PaymentId,
+        deadline: DateTime<Utc>,
+    },
     /// The pivot. Outcome: `RecordOrderPlaced` or `RecordOrderRejected`.
     PlaceOrder {
         order_id: OrderId,
@@ -274,9 +281,10 @@ pub fn next_steps(checkout: &Checkout) -> Vec<SagaStep> {
 
 fn authorization(checkout: &Checkout, checkout_id: CheckoutId, total: Money) -> Vec<SagaStep> {
     match (checkout.payment(), checkout.payment_deadline()) {
-        (PaymentProgress::Unknown, Some(deadline)) => {
-            vec![SagaStep::AwaitPaymentDeadline { deadline }]
-        }
+        (PaymentProgress::Unknown, Some(deadline)) => vec![SagaStep::ReconcilePayment {
+            payment_id: payment_id(checkout_id),
+            deadline,
+        }],
         (PaymentProgress::Pending, _) => vec![SagaStep::AuthorizePayment {
             payment_id: payment_id(checkout_id),
             amount: total,

@@ -161,7 +161,7 @@ async fn crash_at(boundary: &str, token: &str) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     };
 
-    if token == "tok_visa" {
+    if matches!(token, "tok_visa" | "tok_timeout") {
         assert_eq!(
             outcome["status"], "completed",
             "after {boundary}: {outcome}"
@@ -222,13 +222,18 @@ const ON_DECLINE: [&str; 3] = [
     "RecordStockReleased",
     "RecordCartReleased",
 ];
-const ON_TIMEOUT: [&str; 3] = [
-    "RecordPaymentOutcomeUnknown",
-    "RecordPaymentDeadlinePassed",
-    "RecordPaymentVoided",
-];
+/// A lost authorization answer, reconciled: the checkout then completes.
+const ON_TIMEOUT: [&str; 1] = ["RecordPaymentOutcomeUnknown"];
 /// Outcomes no scenario of this test reaches yet, and why.
-const NOT_CRASH_TESTED: [(&str, &str); 3] = [
+const NOT_CRASH_TESTED: [(&str, &str); 5] = [
+    (
+        "RecordPaymentDeadlinePassed",
+        "needs a provider silent past the deadline; the sandbox answers when asked again",
+    ),
+    (
+        "RecordPaymentVoided",
+        "a hold is voided only after a deadline or a rejected order, neither reachable here",
+    ),
     (
         "RecordStockUnavailable",
         "its compensation is covered by the decline and timeout runs",
@@ -280,6 +285,6 @@ async fn a_declined_checkout_is_compensated_once_after_a_kill_at_every_boundary(
 }
 
 #[tokio::test]
-async fn a_timed_out_authorization_is_voided_once_after_a_kill_at_every_boundary() {
+async fn a_lost_authorization_answer_is_reconciled_once_after_a_kill_at_every_boundary() {
     crash_everywhere(&ON_TIMEOUT, "tok_timeout").await;
 }

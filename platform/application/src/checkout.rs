@@ -114,15 +114,27 @@ impl CheckoutSaga {
                 }
                 outcome.into_command(deadline)
             }
-            SagaStep::AwaitPaymentDeadline { deadline } => {
-                if now < deadline {
-                    self.deadlines
-                        .schedule(&payment_key(id), deadline)
-                        .await
-                        .map_err(|e| StepError::Unavailable(e.to_string()))?;
-                    return Ok(None);
+            SagaStep::ReconcilePayment {
+                payment_id,
+                deadline,
+            } => {
+                if now >= deadline {
+                    return Ok(Some(CheckoutCommand::RecordPaymentDeadlinePassed));
                 }
-                CheckoutCommand::RecordPaymentDeadlinePassed
+                // The deadline brings the checkout back even if every retry below is slower.
+                self.deadlines
+                    .schedule(&payment_key(id), deadline)
+                    .await
+                    .map_err(|e| StepError::Unavailable(e.to_string()))?;
+                match p.payments.reconcile(payment_id).await? {
+                    AuthorizationOutcome::Unknown => {
+                        return Err(StepError::Unavailable(
+                            "the provider cannot say yet what became of the authorization"
+                                .to_owned(),
+                        ))
+                    }
+                    outcome => outcome.into_command(deadline),
+                }
             }
             SagaStep::PlaceOrder {
                 order_id,

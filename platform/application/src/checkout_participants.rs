@@ -239,10 +239,21 @@ impl GatewayPayments {
         {
             Ok(_) | Err(CommandError::Rejected(PaymentError::NotFound)) => Ok(()),
             Err(CommandError::Rejected(error)) if error.is_retryable() => Err(retry(error)),
-            Err(CommandError::Rejected(error)) => {
-                // Declined: nothing is held. Captured cannot happen before the pivot.
+            // Declined or already voided: nothing is held.
+            Err(CommandError::Rejected(
+                error @ PaymentError::NotAllowed {
+                    status: PaymentStatus::Declined | PaymentStatus::Voided,
+                    ..
+                },
+            )) => {
                 tracing::debug!(%payment_id, %error, "nothing to void");
                 Ok(())
+            }
+            // Anything else (the provider refused the void) may leave money held: never
+            // taken as done. Loud, and retried.
+            Err(CommandError::Rejected(error)) => {
+                tracing::error!(%payment_id, %error, "void refused; a hold may remain");
+                Err(retry(error))
             }
             Err(other) => Err(infrastructure(other)),
         }

@@ -137,10 +137,11 @@ fn once_every_line_is_reserved_the_total_is_authorized_under_the_derived_payment
 }
 
 #[test]
-fn a_lost_authorization_answer_waits_for_its_deadline_instead_of_authorizing_again() {
+fn a_lost_authorization_answer_is_reconciled_until_its_deadline() {
     assert_eq!(
         steps(payment_unknown()),
-        vec![SagaStep::AwaitPaymentDeadline {
+        vec![SagaStep::ReconcilePayment {
+            payment_id: payment_id(checkout_id()),
             deadline: deadline()
         }]
     );
@@ -455,7 +456,7 @@ fn outcome(world: &World, step: &SagaStep) -> CheckoutCommand {
             .payment
             .clone()
             .unwrap_or(CheckoutCommand::RecordPaymentAuthorized),
-        SagaStep::AwaitPaymentDeadline { .. } => CheckoutCommand::RecordPaymentDeadlinePassed,
+        SagaStep::ReconcilePayment { .. } => CheckoutCommand::RecordPaymentDeadlinePassed,
         SagaStep::PlaceOrder { .. } if world.order_rejected => {
             CheckoutCommand::RecordOrderRejected {
                 reason: "invalid postal code".into(),
@@ -562,7 +563,8 @@ fn a_run_whose_payment_never_answers_times_out_and_voids() {
     assert_eq!(checkout.status(), Some(CheckoutStatus::Failed));
     assert_eq!(checkout.failure(), Some(&FailureReason::PaymentTimedOut));
     assert!(checkout.payment_voided());
-    assert!(ran.contains(&SagaStep::AwaitPaymentDeadline {
+    assert!(ran.contains(&SagaStep::ReconcilePayment {
+        payment_id: payment_id(checkout_id()),
         deadline: deadline()
     }));
 }
