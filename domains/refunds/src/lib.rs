@@ -37,5 +37,8 @@ pub use returns::{
     ReceivedLine, ReceivedLineData, Return, ReturnCommand, ReturnError, ReturnEvent, ReturnId,
     ReturnLine, ReturnLineData, ReturnStatus, ReturnStep, RETURN_STEPS,
 };
-pub use saga::{next_steps, SagaStep, StepKind, StepSpec, STEPS};
+pub use saga::{
+    after_payment_trouble, next_steps, AfterTrouble, PaymentTrouble, SagaStep, StepKind, StepSpec,
+    PROVIDER_OUTAGE_LIMIT, STEPS,
+};
 pub use values::{restock_id, RefundOrigin, RefundStatus, RestockLine, MAX_REASON_CHARS};

@@ -15,7 +15,9 @@
 //! restocking and recording on the order cannot be refused for a business reason and are
 //! retried until done. An answer that never came is not a refusal: `refund_payment` is
 //! repeated under the same provider key (derived from the refund id) until the provider says
-//! what it did, so an unknown outcome is reconciled, never guessed. Restocking comes after the
+//! what it did, so an unknown outcome is reconciled, never guessed. A provider that is merely
+//! unavailable did nothing, so after [`PROVIDER_OUTAGE_LIMIT`] of that the refund gives up
+//! and fails with the provider's reason ([`after_payment_trouble`]). Restocking comes after the
 //! pivot so that units go back on sale only for refunds that happened.
 //!
 //! Restocking comes before recording on the order, so an order shown as refunded has its
@@ -23,6 +25,7 @@
 //! may run in any order or in parallel; running one twice is a repeat its participant ignores
 //! (keys derived from the refund).
 
+use chrono::{DateTime, Duration, Utc};
 use shared_kernel::{Money, OrderId, PaymentId, Quantity, RefundId, Sku};
 use uuid::Uuid;
 
@@ -108,6 +111,47 @@ impl SagaStep {
             .iter()
             .find(|spec| spec.name == name)
             .expect("every step is in the list")
+    }
+}
+
+/// How long a refund keeps asking a payment provider that is unavailable before it gives up:
+/// an unavailable provider did nothing, so giving up (releasing what the order set aside) is
+/// safe. An unknown outcome is never given up on: the provider may have paid.
+pub const PROVIDER_OUTAGE_LIMIT: Duration = Duration::hours(1);
+
+/// Why the provider did not give the money back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentTrouble {
+    /// It did nothing and may do it later (an outage).
+    Unavailable,
+    /// It may or may not have done it (a timeout).
+    OutcomeUnknown,
+    /// It refused, for good.
+    Refused,
+}
+
+/// What a refund does about a payment step that did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterTrouble {
+    /// Ask again later, under the same key.
+    AskAgain,
+    /// Record the refusal: the refund fails and the order gets back what it set aside.
+    GiveUp,
+}
+
+/// Decides what a refund started at `started_at` does at `now` about `trouble`.
+pub fn after_payment_trouble(
+    trouble: PaymentTrouble,
+    started_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AfterTrouble {
+    match trouble {
+        PaymentTrouble::Refused => AfterTrouble::GiveUp,
+        PaymentTrouble::OutcomeUnknown => AfterTrouble::AskAgain,
+        PaymentTrouble::Unavailable if now - started_at >= PROVIDER_OUTAGE_LIMIT => {
+            AfterTrouble::GiveUp
+        }
+        PaymentTrouble::Unavailable => AfterTrouble::AskAgain,
     }
 }
 

@@ -13,10 +13,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use inventory::{StockCommand, StockItem};
 use orders::{Order, OrderCommand, OrderError, OrderEvent, RefundItems, RefundOrigin};
-use payments::{Payment, PaymentCommand};
+use payments::{Payment, PaymentCommand, PaymentError};
 use refunds::{
-    next_steps, Refund, RefundCommand, RefundStatus, RestockLine, Return, ReturnCommand,
-    ReturnError, ReturnId, ReturnLine, ReturnStep, SagaStep,
+    after_payment_trouble, next_steps, AfterTrouble, PaymentTrouble, Refund, RefundCommand,
+    RefundStatus, RestockLine, Return, ReturnCommand, ReturnError, ReturnId, ReturnLine,
+    ReturnStep, SagaStep,
 };
 use runtime::causation::{self, Cause};
 use runtime::{CommandError, CommandExecutor, CommandMetadata, FeedEvent};
@@ -140,26 +141,36 @@ impl RefundSaga {
 
     async fn refund_payment(
         &self,
+        refund: &Refund,
         payment_id: shared_kernel::PaymentId,
         refund_id: RefundId,
         amount: shared_kernel::Money,
     ) -> Result<Performed<RefundCommand>, StepFailure> {
         let command = PaymentCommand::RefundPayment { refund_id, amount };
-        match self
+        let error = match self
             .payments
             .execute(&payment_id.to_string(), command, None, &metadata())
             .await
         {
-            Ok(_) => Ok(record(RefundCommand::RecordPaymentRefunded)),
-            // No answer, or none for now: asked again under the same key, which is how the
-            // provider is asked what it did. Never guessed.
-            Err(CommandError::Rejected(error)) if error.is_retryable() => Err(unavailable(error)),
-            Err(CommandError::Rejected(error)) => {
-                Ok(record(RefundCommand::RecordPaymentRefundRefused {
-                    reason: error.to_string(),
-                }))
+            Ok(_) => return Ok(record(RefundCommand::RecordPaymentRefunded)),
+            Err(CommandError::Rejected(error)) => error,
+            Err(other) => return Err(unavailable(other)),
+        };
+        let trouble = match &error {
+            PaymentError::GatewayOutcomeUnknown(_) => PaymentTrouble::OutcomeUnknown,
+            PaymentError::GatewayUnavailable(_) | PaymentError::TokensUnavailable(_) => {
+                PaymentTrouble::Unavailable
             }
-            Err(other) => Err(unavailable(other)),
+            _ => PaymentTrouble::Refused,
+        };
+        let started_at = refund.started_at().unwrap_or_else(|| self.clock.now());
+        match after_payment_trouble(trouble, started_at, self.clock.now()) {
+            // Asked again under the same key, which is how the provider is asked what it
+            // did: an unknown outcome is never guessed.
+            AfterTrouble::AskAgain => Err(unavailable(error)),
+            AfterTrouble::GiveUp => Ok(record(RefundCommand::RecordPaymentRefundRefused {
+                reason: error.to_string(),
+            })),
         }
     }
 
@@ -234,7 +245,7 @@ impl SagaDefinition for RefundSaga {
     async fn perform(
         &self,
         _id: RefundId,
-        _refund: &Refund,
+        refund: &Refund,
         step: SagaStep,
     ) -> Result<Performed<RefundCommand>, StepFailure> {
         match step {
@@ -242,7 +253,10 @@ impl SagaDefinition for RefundSaga {
                 payment_id,
                 refund_id,
                 amount,
-            } => self.refund_payment(payment_id, refund_id, amount).await,
+            } => {
+                self.refund_payment(refund, payment_id, refund_id, amount)
+                    .await
+            }
             SagaStep::Restock {
                 sku,
                 restock_id,

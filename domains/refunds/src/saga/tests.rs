@@ -237,3 +237,26 @@ fn every_step_the_saga_returns_is_in_the_list_and_recorded_by_real_commands() {
         }
     }
 }
+
+#[test]
+fn a_refused_refund_gives_up_an_unknown_one_never_and_an_outage_after_an_hour() {
+    let started = Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap();
+    let later = |minutes| started + chrono::Duration::minutes(minutes);
+    assert_eq!(
+        after_payment_trouble(PaymentTrouble::Refused, started, started),
+        AfterTrouble::GiveUp
+    );
+    assert_eq!(
+        after_payment_trouble(PaymentTrouble::OutcomeUnknown, started, later(60 * 24 * 30)),
+        AfterTrouble::AskAgain,
+        "the provider may have paid: never guessed"
+    );
+    assert_eq!(
+        after_payment_trouble(PaymentTrouble::Unavailable, started, later(59)),
+        AfterTrouble::AskAgain
+    );
+    assert_eq!(
+        after_payment_trouble(PaymentTrouble::Unavailable, started, later(60)),
+        AfterTrouble::GiveUp
+    );
+}
