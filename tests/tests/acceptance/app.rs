@@ -153,6 +153,74 @@ impl TestApp {
         assert_eq!(response.status(), 200);
         response.json().await.expect("json body")
     }
+
+    /// Reads `path` until `ready` says so (30 s at most).
+    pub async fn until(&self, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let body: Value = self.get(path).await.json().await.expect("json body");
+            if ready(&body) {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "{path} never got there: {body}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A completed checkout of `quantity` units of `sku` at 10.00 EUR (10 received first):
+    /// its order id and payment id.
+    pub async fn paid_order(&self, sku: &str, quantity: u32) -> (String, String) {
+        self.published_product(sku, "10.00").await;
+        let received = self
+            .post_json(
+                &format!("/v1/admin/inventory/{sku}/receipts"),
+                &json!({"quantity": 10}),
+            )
+            .await;
+        assert_eq!(received.status(), 200);
+        let cart = self.create_cart("EUR").await;
+        let added = self
+            .post_json(
+                &format!("/v1/carts/{cart}/items"),
+                &json!({"sku": sku, "quantity": quantity}),
+            )
+            .await;
+        assert_eq!(added.status(), 200);
+        let response = self
+            .request(Method::POST, &format!("/v1/carts/{cart}/checkout"))
+            .header("idempotency-key", format!("paid-order-{sku}"))
+            .json(
+                &json!({"email": "grace@example.com", "payment_method_token": "tok_visa",
+                          "shipping_address": {"name": "Grace Hopper", "line1": "1 Navy Way",
+                                               "city": "Arlington", "postal_code": "22202",
+                                               "country": "US"}}),
+            )
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 202);
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("a location")
+            .to_owned();
+        let done = self.until(&location, |c| c["status"] != "pending").await;
+        assert_eq!(done["status"], "completed", "{done}");
+        (
+            done["order_id"].as_str().expect("order id").to_owned(),
+            done["payment_id"].as_str().expect("payment id").to_owned(),
+        )
+    }
+
+    /// Units of `sku` on hand.
+    pub async fn on_hand(&self, sku: &str) -> u64 {
+        let level: Value = self
+            .get(&format!("/v1/admin/inventory/{sku}"))
+            .await
+            .json()
+            .await
+            .expect("json body");
+        level["on_hand"].as_u64().expect("on_hand")
+    }
 }
 
 /// Asserts an RFC 9457 answer with the given status and code; returns the problem.

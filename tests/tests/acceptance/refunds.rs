@@ -2,8 +2,6 @@
 //! (money back through the payment, units back into stock), refused cleanly when they do not
 //! fit, and never more than was captured however many are requested at once.
 
-use std::time::{Duration, Instant};
-
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -12,60 +10,6 @@ use crate::on_both_stores;
 
 fn eur(amount: &str) -> Value {
     json!({"amount": amount, "currency": "EUR"})
-}
-
-/// A completed checkout of `quantity` units of `sku` at 10.00 EUR (of 10 in stock): the
-/// order id and its payment id.
-async fn paid_order(app: &TestApp, sku: &str, quantity: u32) -> (String, String) {
-    app.published_product(sku, "10.00").await;
-    let received = app
-        .post_json(
-            &format!("/v1/admin/inventory/{sku}/receipts"),
-            &json!({"quantity": 10}),
-        )
-        .await;
-    assert_eq!(received.status(), 200);
-    let cart = app.create_cart("EUR").await;
-    let added = app
-        .post_json(
-            &format!("/v1/carts/{cart}/items"),
-            &json!({"sku": sku, "quantity": quantity}),
-        )
-        .await;
-    assert_eq!(added.status(), 200);
-    let response = app
-        .request(Method::POST, &format!("/v1/carts/{cart}/checkout"))
-        .header("idempotency-key", format!("refund-test-{sku}"))
-        .json(
-            &json!({"email": "grace@example.com", "payment_method_token": "tok_visa",
-                      "shipping_address": {"name": "Grace Hopper", "line1": "1 Navy Way",
-                                           "city": "Arlington", "postal_code": "22202",
-                                           "country": "US"}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let done = until(app, &location, |c| c["status"] != "pending").await;
-    assert_eq!(done["status"], "completed", "{done}");
-    (
-        done["order_id"].as_str().unwrap().to_owned(),
-        done["payment_id"].as_str().unwrap().to_owned(),
-    )
-}
-
-/// Reads `path` until `ready` says so (30 s at most).
-async fn until(app: &TestApp, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let body: Value = app.get(path).await.json().await.unwrap();
-        if ready(&body) {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "{path} never got there: {body}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn refund(app: &TestApp, order: &str, key: &str, body: Value) -> reqwest::Response {
@@ -82,25 +26,15 @@ async fn refunded(app: &TestApp, order: &str, key: &str, body: Value) -> Value {
     let response = refund(app, order, key, body).await;
     assert_eq!(response.status(), 202);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    until(app, &location, |r| {
+    app.until(&location, |r| {
         r["progress"] == "completed" || r["progress"] == "failed"
     })
     .await
 }
 
-async fn on_hand(app: &TestApp, sku: &str) -> u64 {
-    let level: Value = app
-        .get(&format!("/v1/admin/inventory/{sku}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    level["on_hand"].as_u64().unwrap()
-}
-
 async fn a_refund_of_lines_gives_the_money_back_and_restocks(app: &TestApp) {
-    let (order, payment) = paid_order(app, "RF-LINES", 3).await;
-    assert_eq!(on_hand(app, "RF-LINES").await, 7);
+    let (order, payment) = app.paid_order("RF-LINES", 3).await;
+    assert_eq!(app.on_hand("RF-LINES").await, 7);
     let done = refunded(
         app,
         &order,
@@ -113,7 +47,7 @@ async fn a_refund_of_lines_gives_the_money_back_and_restocks(app: &TestApp) {
     assert_eq!(done["status"], "refunded");
     assert_eq!(done["amount"], eur("20.00"));
     assert_eq!(done["lines"][0]["quantity"], 2);
-    assert_eq!(on_hand(app, "RF-LINES").await, 9);
+    assert_eq!(app.on_hand("RF-LINES").await, 9);
     let paid: Value = app
         .get(&format!("/v1/admin/payments/{payment}"))
         .await
@@ -137,7 +71,7 @@ on_both_stores!(
 );
 
 async fn an_amount_refund_is_allocated_and_the_rest_stays_refundable(app: &TestApp) {
-    let (order, _) = paid_order(app, "RF-AMOUNT", 3).await;
+    let (order, _) = app.paid_order("RF-AMOUNT", 3).await;
     let done = refunded(
         app,
         &order,
@@ -149,7 +83,7 @@ async fn an_amount_refund_is_allocated_and_the_rest_stays_refundable(app: &TestA
     assert_eq!(done["lines"][0]["amount"], eur("10.01"));
     assert_eq!(done["lines"][0]["quantity"], 0);
     // Nothing is restocked for money alone.
-    assert_eq!(on_hand(app, "RF-AMOUNT").await, 7);
+    assert_eq!(app.on_hand("RF-AMOUNT").await, 7);
     let over = refund(
         app,
         &order,
@@ -185,7 +119,7 @@ on_both_stores!(
 );
 
 async fn bad_refund_requests_are_refused_and_change_nothing(app: &TestApp) {
-    let (order, _) = paid_order(app, "RF-BAD", 2).await;
+    let (order, _) = app.paid_order("RF-BAD", 2).await;
     let cases = [
         (
             json!({"lines": [{"sku": "RF-BAD", "quantity": 3}], "reason": "x"}),
@@ -280,7 +214,7 @@ on_both_stores!(
 );
 
 async fn a_repeated_request_is_one_refund(app: &TestApp) {
-    let (order, payment) = paid_order(app, "RF-TWICE", 1).await;
+    let (order, payment) = app.paid_order("RF-TWICE", 1).await;
     let body = json!({"amount": eur("4.00"), "reason": "Goodwill"});
     let first = refunded(app, &order, "rf-twice", body.clone()).await;
     let again = refund(app, &order, "rf-twice", body).await;
@@ -307,7 +241,7 @@ on_both_stores!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_refunds_never_exceed_what_was_captured_on_postgres() {
     let app = spawn_app(Store::Postgres).await;
-    let (order, payment) = paid_order(&app, "RF-RACE", 5).await;
+    let (order, payment) = app.paid_order("RF-RACE", 5).await;
     let requests = (0..20).map(|i| {
         let request = app
             .request(Method::POST, &format!("/v1/admin/orders/{order}/refunds"))
@@ -337,10 +271,11 @@ async fn twenty_concurrent_refunds_never_exceed_what_was_captured_on_postgres() 
     );
     for body in &accepted {
         let id = body["id"].as_str().unwrap();
-        let done = until(&app, &format!("/v1/admin/refunds/{id}"), |r| {
-            r["progress"] == "completed"
-        })
-        .await;
+        let done = app
+            .until(&format!("/v1/admin/refunds/{id}"), |r| {
+                r["progress"] == "completed"
+            })
+            .await;
         assert_eq!(done["amount"], eur("3.00"));
     }
     let paid: Value = app
@@ -364,7 +299,7 @@ async fn twenty_concurrent_refunds_never_exceed_what_was_captured_on_postgres() 
 }
 
 async fn cancelling_a_paid_order_refunds_and_restocks_it(app: &TestApp) {
-    let (order, payment) = paid_order(app, "RF-CANCEL", 3).await;
+    let (order, payment) = app.paid_order("RF-CANCEL", 3).await;
     let partial = refunded(
         app,
         &order,
@@ -380,17 +315,18 @@ async fn cancelling_a_paid_order_refunds_and_restocks_it(app: &TestApp) {
         )
         .await;
     assert_eq!(cancelled.status(), 200);
-    let done = until(app, &format!("/v1/orders/{order}"), |o| {
-        o["financial_status"] == "refunded"
-    })
-    .await;
+    let done = app
+        .until(&format!("/v1/orders/{order}"), |o| {
+            o["financial_status"] == "refunded"
+        })
+        .await;
     assert_eq!(done["status"], "cancelled");
     assert_eq!(done["refunded_total"], eur("30.00"));
     let cancellation = &done["refunds"][1];
     assert_eq!(cancellation["origin"], "cancellation");
     assert_eq!(cancellation["amount"], eur("25.00"));
     assert_eq!(cancellation["lines"][0]["quantity"], 3);
-    assert_eq!(on_hand(app, "RF-CANCEL").await, 10);
+    assert_eq!(app.on_hand("RF-CANCEL").await, 10);
     let paid: Value = app
         .get(&format!("/v1/admin/payments/{payment}"))
         .await

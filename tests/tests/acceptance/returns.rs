@@ -2,9 +2,6 @@
 //! received with the units that can be sold again, then refunded by the refund saga,
 //! restocking only the resellable units.
 
-use std::time::{Duration, Instant};
-
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::app::{assert_problem, TestApp};
@@ -14,68 +11,9 @@ fn eur(amount: &str) -> Value {
     json!({"amount": amount, "currency": "EUR"})
 }
 
-/// A completed checkout of `quantity` units of `sku` at 10.00 EUR (of 10 in stock).
-async fn paid_order(app: &TestApp, sku: &str, quantity: u32) -> String {
-    app.published_product(sku, "10.00").await;
-    let received = app
-        .post_json(
-            &format!("/v1/admin/inventory/{sku}/receipts"),
-            &json!({"quantity": 10}),
-        )
-        .await;
-    assert_eq!(received.status(), 200);
-    let cart = app.create_cart("EUR").await;
-    let added = app
-        .post_json(
-            &format!("/v1/carts/{cart}/items"),
-            &json!({"sku": sku, "quantity": quantity}),
-        )
-        .await;
-    assert_eq!(added.status(), 200);
-    let response = app
-        .request(Method::POST, &format!("/v1/carts/{cart}/checkout"))
-        .header("idempotency-key", format!("return-test-{sku}"))
-        .json(
-            &json!({"email": "grace@example.com", "payment_method_token": "tok_visa",
-                      "shipping_address": {"name": "Grace Hopper", "line1": "1 Navy Way",
-                                           "city": "Arlington", "postal_code": "22202",
-                                           "country": "US"}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let done = until(app, &location, |c| c["status"] != "pending").await;
-    assert_eq!(done["status"], "completed", "{done}");
-    done["order_id"].as_str().unwrap().to_owned()
-}
-
-async fn until(app: &TestApp, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let body: Value = app.get(path).await.json().await.unwrap();
-        if ready(&body) {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "{path} never got there: {body}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn on_hand(app: &TestApp, sku: &str) -> u64 {
-    let level: Value = app
-        .get(&format!("/v1/admin/inventory/{sku}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    level["on_hand"].as_u64().unwrap()
-}
-
 async fn a_return_is_refunded_on_receipt_restocking_only_what_can_be_sold(app: &TestApp) {
-    let order = paid_order(app, "RT-FLOW", 3).await;
-    assert_eq!(on_hand(app, "RT-FLOW").await, 7);
+    let (order, _) = app.paid_order("RT-FLOW", 3).await;
+    assert_eq!(app.on_hand("RT-FLOW").await, 7);
     let created = app
         .post_json(
             &format!("/v1/orders/{order}/returns"),
@@ -97,7 +35,7 @@ async fn a_return_is_refunded_on_receipt_restocking_only_what_can_be_sold(app: &
         .await
         .unwrap();
     assert_eq!(approved["status"], "approved");
-    assert_eq!(on_hand(app, "RT-FLOW").await, 7);
+    assert_eq!(app.on_hand("RT-FLOW").await, 7);
 
     let received = app
         .post_json(
@@ -106,10 +44,11 @@ async fn a_return_is_refunded_on_receipt_restocking_only_what_can_be_sold(app: &
         )
         .await;
     assert_eq!(received.status(), 200);
-    let done = until(app, &location, |r| {
-        r["status"] == "refunded" || r["status"] == "refund_failed"
-    })
-    .await;
+    let done = app
+        .until(&location, |r| {
+            r["status"] == "refunded" || r["status"] == "refund_failed"
+        })
+        .await;
     assert_eq!(done["status"], "refunded", "{done}");
     let refund: Value = app
         .get(&format!(
@@ -124,7 +63,7 @@ async fn a_return_is_refunded_on_receipt_restocking_only_what_can_be_sold(app: &
     assert_eq!(refund["amount"], eur("20.00"));
     assert_eq!(refund["origin"], "return");
     // Two units refunded, one of them back on sale.
-    assert_eq!(on_hand(app, "RT-FLOW").await, 8);
+    assert_eq!(app.on_hand("RT-FLOW").await, 8);
     let order: Value = app
         .get(&format!("/v1/orders/{order}"))
         .await
@@ -140,7 +79,7 @@ on_both_stores!(
 );
 
 async fn returns_are_refused_when_they_cannot_be_and_change_nothing(app: &TestApp) {
-    let order = paid_order(app, "RT-BAD", 2).await;
+    let (order, _) = app.paid_order("RT-BAD", 2).await;
     let create = |body: Value| {
         let path = format!("/v1/orders/{order}/returns");
         async move { app.post_json(&path, &body).await }
@@ -250,7 +189,7 @@ async fn returns_are_refused_when_they_cannot_be_and_change_nothing(app: &TestAp
         .await
         .unwrap();
     assert_eq!(order_now["refunds"], json!([]));
-    assert_eq!(on_hand(app, "RT-BAD").await, 8);
+    assert_eq!(app.on_hand("RT-BAD").await, 8);
 }
 on_both_stores!(
     returns_are_refused_when_they_cannot_be_and_change_nothing_on,
