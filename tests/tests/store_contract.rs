@@ -1313,3 +1313,73 @@ async fn postgres_lease_is_taken_over_when_its_holder_dies() {
         "the old holder learns it lost the lease"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Idempotency claims live as long as their holder.
+
+async fn taken_over_once_gone<S: Store>(first: S, second: S) {
+    let now = Utc::now();
+    let stale = Duration::seconds(60);
+    assert_eq!(
+        first.claim("k", "f", now, stale).await.unwrap(),
+        IdempotencyClaim::Acquired
+    );
+    drop(first);
+    // Its holder is gone: taken over at once, long before it would be stale.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match second.claim("k", "f", now, stale).await.unwrap() {
+            IdempotencyClaim::Acquired => break,
+            other => assert!(
+                std::time::Instant::now() < deadline,
+                "a dead holder's claim was never taken over: {other:?}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        second.claim("k", "f", now, stale).await.unwrap(),
+        IdempotencyClaim::InFlight,
+        "the new holder is alive"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_a_claim_of_an_earlier_run_is_taken_over_at_once() {
+    let (first, path) = acceptance::support::fresh_sqlite_with_path().await;
+    let second = sqlite_store::SqliteStore::connect(path.to_str().unwrap())
+        .await
+        .unwrap();
+    taken_over_once_gone(first, second).await;
+}
+
+#[tokio::test]
+async fn postgres_a_claim_whose_holder_died_is_taken_over_at_once() {
+    let (first, url) = acceptance::support::fresh_postgres_with_url().await;
+    let second = postgres_store::PostgresStore::connect(&url).await.unwrap();
+    taken_over_once_gone(first, second).await;
+}
+
+#[tokio::test]
+async fn postgres_a_live_instances_claim_is_not_taken_over() {
+    let (first, url) = acceptance::support::fresh_postgres_with_url().await;
+    let second = postgres_store::PostgresStore::connect(&url).await.unwrap();
+    let now = Utc::now();
+    let stale = Duration::seconds(60);
+    assert_eq!(
+        first.claim("k", "f", now, stale).await.unwrap(),
+        IdempotencyClaim::Acquired
+    );
+    assert_eq!(
+        second.claim("k", "f", now, stale).await.unwrap(),
+        IdempotencyClaim::InFlight
+    );
+    // Stale, its live holder is presumed stuck: taken over all the same.
+    assert_eq!(
+        second
+            .claim("k", "f", now + Duration::seconds(61), stale)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Acquired
+    );
+}

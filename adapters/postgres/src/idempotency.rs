@@ -1,17 +1,50 @@
 //! Idempotency keys. Every step is a single autocommit statement; the claim stays atomic
 //! because each write is conditional on the row it inspected.
+//!
+//! Each claim names its holder, the instance that made it. An instance holds a session-level
+//! advisory lock for as long as it lives, so a claim whose holder's lock is free belongs to a
+//! dead instance and is taken over at once; the staleness timeout remains for a holder that is
+//! alive but stuck, and for claims made before holders were recorded.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use runtime::{IdempotencyClaim, IdempotencyStore, StoreError, StoredResponse};
 use sqlx::types::Json;
+use uuid::Uuid;
 
 use crate::{store_error, PostgresStore};
 
 /// Rounds of insert-or-inspect before a key that keeps changing under us is called in flight.
 const CLAIM_ROUNDS: usize = 4;
 
-type KeyRow = (String, String, Option<Json<StoredResponse>>, DateTime<Utc>);
+type KeyRow = (
+    String,
+    String,
+    Option<Json<StoredResponse>>,
+    DateTime<Utc>,
+    Option<Uuid>,
+);
+
+/// The advisory lock key an instance holds for its whole life: the first 8 bytes of its id.
+pub(crate) fn liveness_key(instance: Uuid) -> i64 {
+    let bytes = instance.as_bytes();
+    i64::from_be_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ])
+}
+
+impl PostgresStore {
+    /// Whether the instance `holder` still holds its liveness lock. Taking the lock for the
+    /// length of one statement succeeds only if no live session has it.
+    async fn alive(&self, holder: Uuid) -> Result<bool, StoreError> {
+        let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(liveness_key(holder))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(!free)
+    }
+}
 
 #[async_trait]
 impl IdempotencyStore for PostgresStore {
@@ -26,12 +59,13 @@ impl IdempotencyStore for PostgresStore {
         for _ in 0..CLAIM_ROUNDS {
             let inserted = sqlx::query(
                 "INSERT INTO idempotency_keys \
-                     (key, fingerprint, state, response, created_at, updated_at) \
-                 VALUES ($1, $2, 'in_flight', NULL, $3, $3) ON CONFLICT (key) DO NOTHING",
+                     (key, fingerprint, state, response, created_at, updated_at, holder) \
+                 VALUES ($1, $2, 'in_flight', NULL, $3, $3, $4) ON CONFLICT (key) DO NOTHING",
             )
             .bind(key)
             .bind(fingerprint)
             .bind(now)
+            .bind(self.instance)
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -40,7 +74,7 @@ impl IdempotencyStore for PostgresStore {
             }
 
             let existing: Option<KeyRow> = sqlx::query_as(
-                "SELECT fingerprint, state, response, updated_at \
+                "SELECT fingerprint, state, response, updated_at, holder \
                  FROM idempotency_keys WHERE key = $1",
             )
             .bind(key)
@@ -48,7 +82,7 @@ impl IdempotencyStore for PostgresStore {
             .await
             .map_err(store_error)?;
             // Released between our insert and our read: try to insert again.
-            let Some((stored_fingerprint, state, response, updated_at)) = existing else {
+            let Some((stored_fingerprint, state, response, updated_at, holder)) = existing else {
                 continue;
             };
             if stored_fingerprint != fingerprint {
@@ -62,18 +96,25 @@ impl IdempotencyStore for PostgresStore {
                 })?;
                 return Ok(IdempotencyClaim::Replay(response));
             }
-            if updated_at >= stale_before {
+            // A claim is taken over once it is stale, or at once when its holder is no longer
+            // alive: that instance's session, and with it its advisory lock, is gone.
+            let holder_dead = match holder {
+                Some(holder) if holder != self.instance => !self.alive(holder).await?,
+                _ => false,
+            };
+            if updated_at >= stale_before && !holder_dead {
                 return Ok(IdempotencyClaim::InFlight);
             }
-            // The holder is presumed dead. Only one of several racing claimants moves the row
-            // off the updated_at it saw; the others inspect the row again.
+            // Only one of several racing claimants moves the row off the updated_at it saw;
+            // the others inspect the row again.
             let taken = sqlx::query(
-                "UPDATE idempotency_keys SET updated_at = $1 \
+                "UPDATE idempotency_keys SET updated_at = $1, holder = $4 \
                  WHERE key = $2 AND state = 'in_flight' AND updated_at = $3",
             )
             .bind(now)
             .bind(key)
             .bind(updated_at)
+            .bind(self.instance)
             .execute(&self.pool)
             .await
             .map_err(store_error)?;

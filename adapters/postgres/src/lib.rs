@@ -31,6 +31,12 @@ const MAX_CONNECTIONS: u32 = 16;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// This instance, as the holder of the idempotency claims it makes.
+    instance: uuid::Uuid,
+    /// A connection of its own holding the instance's session-level advisory lock for as long
+    /// as the store lives: when the process dies, the database drops the session and the lock
+    /// with it, which tells other instances that this one's claims have no live holder.
+    _liveness: std::sync::Arc<tokio::sync::Mutex<sqlx::PgConnection>>,
 }
 
 impl PostgresStore {
@@ -46,7 +52,20 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::new(format_args!("migrating the PostgreSQL database: {e}")))?;
-        Ok(Self { pool })
+        let instance = uuid::Uuid::now_v7();
+        let mut liveness = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+            .await
+            .map_err(store_error)?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(idempotency::liveness_key(instance))
+            .execute(&mut liveness)
+            .await
+            .map_err(store_error)?;
+        Ok(Self {
+            pool,
+            instance,
+            _liveness: std::sync::Arc::new(tokio::sync::Mutex::new(liveness)),
+        })
     }
 
     /// The connection pool, for adapters that keep further tables in the same database.

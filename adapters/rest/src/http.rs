@@ -154,6 +154,9 @@ where
         Ok(IdempotencyClaim::InFlight) => respond(Err(ApiError::IdempotencyKeyInUse)),
         Ok(IdempotencyClaim::Mismatch) => respond(Err(ApiError::IdempotencyKeyReused)),
         Ok(IdempotencyClaim::Acquired) => {
+            if let Some(boundary) = &state.request_boundary {
+                boundary("idempotency_claimed");
+            }
             let result = handler().await;
             let stored = match &result {
                 Ok(reply) => Some(reply.stored()),

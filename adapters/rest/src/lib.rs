@@ -58,6 +58,9 @@ pub struct ApiState {
     /// once instead of at its next feed poll. Only latency depends on it: the runner finds
     /// every started checkout in the feed anyway.
     pub checkout_started: Arc<dyn Fn(shared_kernel::CheckoutId) + Send + Sync>,
+    /// Called with a boundary's name inside requests (`idempotency_claimed`); the
+    /// fault-injection switch kills the process there in crash tests. `None` in production.
+    pub request_boundary: Option<application::saga::StepBoundaryHook>,
     /// Locks a cart and records its checkout (the use case the checkout route runs).
     pub checkout_starter: Arc<application::checkout_start::CheckoutStarter>,
     pub refunds: Arc<dyn CommandExecutor<::refunds::Refund>>,

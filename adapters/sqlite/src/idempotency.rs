@@ -24,13 +24,14 @@ impl IdempotencyStore for SqliteStore {
         for _ in 0..CLAIM_ROUNDS {
             let inserted = sqlx::query(
                 "INSERT INTO idempotency_keys \
-                     (key, fingerprint, state, response, created_at, updated_at) \
-                 VALUES (?, ?, 'in_flight', NULL, ?, ?) ON CONFLICT (key) DO NOTHING",
+                     (key, fingerprint, state, response, created_at, updated_at, holder) \
+                 VALUES (?, ?, 'in_flight', NULL, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
             )
             .bind(key)
             .bind(fingerprint)
             .bind(&now_text)
             .bind(&now_text)
+            .bind(self.instance.to_string())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -38,16 +39,17 @@ impl IdempotencyStore for SqliteStore {
                 return Ok(IdempotencyClaim::Acquired);
             }
 
-            let existing: Option<(String, String, Option<String>, String)> = sqlx::query_as(
-                "SELECT fingerprint, state, response, updated_at \
-                 FROM idempotency_keys WHERE key = ?",
-            )
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
+            let existing: Option<(String, String, Option<String>, String, Option<String>)> =
+                sqlx::query_as(
+                    "SELECT fingerprint, state, response, updated_at, holder \
+                     FROM idempotency_keys WHERE key = ?",
+                )
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
             // Released between our insert and our read: try to insert again.
-            let Some((stored_fingerprint, state, response, updated_at)) = existing else {
+            let Some((stored_fingerprint, state, response, updated_at, holder)) = existing else {
                 continue;
             };
             if stored_fingerprint != fingerprint {
@@ -65,16 +67,21 @@ impl IdempotencyStore for SqliteStore {
                         StoreError::new(format_args!("stored response of key {key}: {e}"))
                     });
             }
-            if updated_at >= stale_before {
+            // One process serves the file: a claim another opening made is an earlier run's,
+            // and that run is gone. Taken over at once, or once stale.
+            let me = self.instance.to_string();
+            let holder_dead = holder.is_some_and(|holder| holder != me);
+            if updated_at >= stale_before && !holder_dead {
                 return Ok(IdempotencyClaim::InFlight);
             }
-            // The holder is presumed dead. Only one of several racing claimants moves the row
-            // off the updated_at it saw; the others inspect the row again.
+            // Only one of several racing claimants moves the row off the updated_at it saw;
+            // the others inspect the row again.
             let taken = sqlx::query(
-                "UPDATE idempotency_keys SET updated_at = ? \
+                "UPDATE idempotency_keys SET updated_at = ?, holder = ? \
                  WHERE key = ? AND state = 'in_flight' AND updated_at = ?",
             )
             .bind(&now_text)
+            .bind(&me)
             .bind(key)
             .bind(&updated_at)
             .execute(&self.pool)

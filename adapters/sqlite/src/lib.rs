@@ -38,6 +38,10 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// One process serves the file, so a lease is an in-process lock (ADR 0015).
     leases: runtime::LocalLeases,
+    /// This opening of the file, as the holder of the idempotency claims it makes: one
+    /// process serves the file, so a claim any other opening made belongs to a process that
+    /// is gone.
+    instance: uuid::Uuid,
 }
 
 impl SqliteStore {
@@ -71,6 +75,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             leases: runtime::LocalLeases::default(),
+            instance: uuid::Uuid::now_v7(),
         })
     }
 

@@ -355,6 +355,7 @@ where
             payments,
             inventory,
             checkout_starter,
+            request_boundary: fault::step_boundary_hook(),
             checkouts,
             checkout_started,
             refunds,

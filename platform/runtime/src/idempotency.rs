@@ -32,7 +32,9 @@ pub enum IdempotencyClaim {
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     /// Atomically claims `key` for a request whose canonical form hashes to `fingerprint`.
-    /// An in-flight claim older than `stale_after` is taken over: its holder is presumed dead.
+    /// An in-flight claim is taken over at once when the store knows its holder is gone (a
+    /// process that died: ADR 0021), and otherwise once it is older than `stale_after` (its
+    /// holder is presumed stuck).
     async fn claim(
         &self,
         key: &str,
