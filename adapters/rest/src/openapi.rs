@@ -89,6 +89,14 @@ pub async fn document() -> HttpResponse {
 pub async fn docs_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
+        // Redoc comes from its CDN and renders with inline styles and workers.
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self' https://cdn.redoc.ly; \
+             style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; \
+             font-src https://fonts.gstatic.com; img-src 'self' data: https:; \
+             worker-src 'self' blob:; frame-ancestors 'none'",
+        ))
         .body(DOCS_HTML)
 }
 

@@ -46,6 +46,17 @@ pub struct Settings {
     #[arg(long, env = "COMMERCE_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
 
+    /// Browser origins allowed to call the API (storefronts on another origin), comma
+    /// separated, e.g. `https://shop.example.com,http://localhost:3000`. Empty: no
+    /// cross-origin browser access.
+    #[arg(
+        long,
+        env = "COMMERCE_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub cors_origins: Vec<String>,
+
     /// How long a payment authorization may stay unanswered before the checkout is
     /// compensated (the payment voided if it ever succeeded, the stock released).
     #[arg(long, env = "COMMERCE_PAYMENT_TIMEOUT_SECS", default_value_t = 30)]
@@ -107,6 +118,7 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             demo_catalog: false,
             http_workers: Some(2),
+            cors_origins: vec!["https://shop.example".to_owned()],
             payment_timeout_secs: 2,
             sandbox_journal: None,
             log_format: LogFormat::Text,

@@ -546,9 +546,17 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         source,
     })?;
     let api = wired.api.clone();
+    let cors_origins: Vec<String> = settings
+        .cors_origins
+        .iter()
+        .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+        .filter(|origin| !origin.is_empty())
+        .collect();
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(rest::problem_errors())
+            .wrap(rest::security_headers())
+            .wrap(rest::cors(&cors_origins))
             .wrap(actix_web::middleware::from_fn(rest::trace_requests))
             .configure(rest::configure(api.clone()))
     })

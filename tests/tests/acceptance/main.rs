@@ -11,4 +11,5 @@ mod payments;
 mod projections;
 mod refunds;
 mod returns;
+mod security;
 mod webhooks;
