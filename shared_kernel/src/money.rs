@@ -634,4 +634,54 @@ mod tests {
         assert_eq!(eur("19.9"), eur("19.90"));
         assert_ne!(eur("1"), Money::parse("1", "USD").unwrap());
     }
+
+    mod fuzz {
+        //! Money parsing is where amounts enter from outside: any text gets an answer, the
+        //! plain decimals it accepts keep their exact value, and it accepts nothing else.
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_text_is_parsed_or_refused_never_panics(text in ".{0,40}") {
+                let _ = Money::parse(&text, "EUR");
+                let _ = Money::parse("1.00", &text);
+            }
+
+            #[test]
+            fn accepted_amounts_are_plain_decimals(text in "[-+0-9.eE_ ]{0,24}") {
+                if let Ok(money) = Money::parse(&text, "EUR") {
+                    let unsigned = text.strip_prefix('-').unwrap_or(&text);
+                    prop_assert!(!unsigned.is_empty());
+                    prop_assert!(unsigned.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+                    prop_assert!(unsigned.matches('.').count() <= 1);
+                    prop_assert!(!unsigned.starts_with('.') && !unsigned.ends_with('.'));
+                    prop_assert_eq!(money.amount(), Decimal::from_str_exact(&text).unwrap());
+                }
+            }
+
+            #[test]
+            fn plain_decimals_keep_their_exact_value_through_text(
+                negative in any::<bool>(),
+                whole in 0u64..=999_999_999_999,
+                fraction in prop::option::of("[0-9]{1,6}"),
+            ) {
+                let text = format!(
+                    "{}{whole}{}",
+                    if negative { "-" } else { "" },
+                    fraction.map(|f| format!(".{f}")).unwrap_or_default()
+                );
+                let money = Money::parse(&text, "EUR").unwrap();
+                prop_assert_eq!(money.amount(), Decimal::from_str_exact(&text).unwrap());
+                let again = Money::parse(&money.amount().to_string(), "EUR").unwrap();
+                prop_assert_eq!(again, money);
+                let json = serde_json::to_string(&money).unwrap();
+                prop_assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), money);
+            }
+        }
+    }
 }

@@ -219,6 +219,38 @@ fn fingerprint(request: &HttpRequest, body: &[u8]) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// Deepest nesting of arrays and objects a request body may have. Every request shape of
+/// the API needs fewer than five; the limit keeps parsing cheap whatever a client sends.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// How deeply arrays and objects nest in `body`, brackets inside strings not counted. Reads
+/// bytes only, so it is safe on any input, valid JSON or not.
+fn json_depth(body: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0_usize, 0_usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in body {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Parses a command body strictly: JSON only, no unknown fields, clear messages.
 pub fn json_body<T: DeserializeOwned>(request: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
     if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
@@ -233,6 +265,11 @@ pub fn json_body<T: DeserializeOwned>(request: &HttpRequest, body: &[u8]) -> Res
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::MalformedJson("the body is empty".to_owned()));
+    }
+    if json_depth(body) > MAX_JSON_DEPTH {
+        return Err(ApiError::MalformedJson(format!(
+            "the body is nested deeper than {MAX_JSON_DEPTH} levels"
+        )));
     }
     serde_json::from_slice(body).map_err(|error| {
         use serde_json::error::Category;
@@ -381,6 +418,17 @@ mod tests {
     }
 
     #[test]
+    fn depth_counts_nesting_outside_strings_only() {
+        assert_eq!(json_depth(b"{}"), 1);
+        assert_eq!(json_depth(br#"{"a":[1,{"b":[]}]}"#), 4);
+        assert_eq!(json_depth(br#"{"a":"[[[[{{{{"}"#), 1);
+        assert_eq!(json_depth(br#"{"a":"\"[[["}"#), 1);
+        assert_eq!(json_depth(b"]]]]"), 0);
+        let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
+        assert_eq!(json_depth(deep.as_bytes()), 40);
+    }
+
+    #[test]
     fn serde_messages_name_the_offending_field() {
         assert_eq!(
             unknown_field_name("unknown field `colour`, expected one of `sku`"),
@@ -390,5 +438,125 @@ mod tests {
             missing_field_name("missing field `sku` at line 1 column 2"),
             Some("sku".to_owned())
         );
+    }
+
+    mod fuzz {
+        //! Any bytes a client may send to a command route are answered, never a panic and
+        //! never a 5xx: JSON of every shape, near-misses of the real request shapes, and
+        //! bytes that are not JSON at all.
+
+        use proptest::prelude::*;
+        use serde_json::{Map, Value};
+
+        use super::*;
+
+        fn request() -> HttpRequest {
+            actix_web::test::TestRequest::default()
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .to_http_request()
+        }
+
+        fn any_json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(
+                    |f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+                ),
+                ".{0,12}".prop_map(Value::String),
+                prop_oneof![Just("EUR"), Just("1.00"), Just("-0.001"), Just("TEE-S")]
+                    .prop_map(|s| Value::String(s.to_owned())),
+            ];
+            leaf.prop_recursive(4, 48, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::vec(
+                        (
+                            prop_oneof![
+                                Just("amount".to_owned()),
+                                Just("currency".to_owned()),
+                                Just("lines".to_owned()),
+                                Just("sku".to_owned()),
+                                Just("quantity".to_owned()),
+                                Just("resellable".to_owned()),
+                                Just("reason".to_owned()),
+                                Just("restock".to_owned()),
+                                Just("email".to_owned()),
+                                Just("payment_method_token".to_owned()),
+                                Just("shipping_address".to_owned()),
+                                "[a-z_]{1,8}",
+                            ],
+                            inner,
+                        ),
+                        0..6,
+                    )
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+                ]
+            })
+        }
+
+        /// Parses `body` as every command shape that takes one; each answer is a 4xx at worst.
+        fn parse_all(body: &[u8]) {
+            let request = request();
+            macro_rules! each {
+                ($($shape:ty),+ $(,)?) => {
+                    $(
+                        if let Err(error) = json_body::<$shape>(&request, body) {
+                            let status = error.status_and_code().0;
+                            assert!(status.is_client_error(), "{status} for {}", stringify!($shape));
+                        }
+                    )+
+                };
+            }
+            each!(
+                crate::dto::CreateCartRequest,
+                crate::dto::AddItemRequest,
+                crate::dto::StartCheckoutRequest,
+                crate::dto::PlaceOrderRequestDto,
+                crate::dto::AuthorizePaymentRequest,
+                crate::dto::ReceiveStockRequest,
+                crate::dto::AdjustStockRequest,
+                crate::refunds::CreateRefundRequest,
+                crate::returns::CreateReturnRequest,
+                crate::returns::ReceiveReturnRequest,
+                crate::returns::RejectReturnRequest,
+            );
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_json_gets_an_answer(value in any_json()) {
+                parse_all(value.to_string().as_bytes());
+            }
+
+            #[test]
+            fn any_bytes_get_an_answer(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                parse_all(&bytes);
+            }
+        }
+
+        #[test]
+        fn deeper_than_the_limit_is_refused_before_parsing() {
+            let deep = format!(
+                "{}{}",
+                "[".repeat(MAX_JSON_DEPTH + 1),
+                "]".repeat(MAX_JSON_DEPTH + 1)
+            );
+            let error = json_body::<Value>(&request(), deep.as_bytes()).unwrap_err();
+            assert_eq!(error.status_and_code().1, "malformed_json");
+            assert!(
+                error.to_string().contains("nested deeper than 32"),
+                "{error}"
+            );
+            let fine = format!(
+                "{}{}",
+                "[".repeat(MAX_JSON_DEPTH),
+                "]".repeat(MAX_JSON_DEPTH)
+            );
+            assert!(json_body::<Value>(&request(), fine.as_bytes()).is_ok());
+        }
     }
 }
