@@ -1,0 +1,130 @@
+//! Secrets never reach the logs: the real `commerce` binary, logging everything at debug
+//! level, runs checkouts with several payment method tokens, and its log output is searched
+//! for them afterwards.
+
+mod server;
+
+use std::fs::File;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+async fn post(client: &reqwest::Client, url: String, body: Value) -> Value {
+    client
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn payment_method_tokens_never_reach_the_logs() {
+    let data_dir = std::env::temp_dir().join(format!("commerce-logs-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let log_path = data_dir.join("server.log");
+    let port = server::free_port();
+    let mut command = server::command(&data_dir, port);
+    command
+        .env("COMMERCE_DEMO_CATALOG", "false")
+        .env("COMMERCE_PAYMENT_TIMEOUT_SECS", "2")
+        .env("RUST_LOG", "debug")
+        .stdout(File::create(&log_path).unwrap());
+    let server = server::start(command, port).await;
+    let base = server.base.clone();
+    let client = reqwest::Client::new();
+    post(
+        &client,
+        format!("{base}/v1/admin/products"),
+        json!({"title": "Log lamp", "publish": true,
+               "variants": [{"sku": "LOG-1", "prices": [{"amount": "30.00", "currency": "EUR"}]}]}),
+    )
+    .await;
+    post(
+        &client,
+        format!("{base}/v1/admin/inventory/LOG-1/receipts"),
+        json!({"quantity": 50}),
+    )
+    .await;
+    let tokens = [
+        "tok_visa",
+        "tok_declined",
+        "tok_timeout",
+        "tok_capture_refused",
+    ];
+    let mut locations = Vec::new();
+    for token in tokens {
+        let cart = post(
+            &client,
+            format!("{base}/v1/carts"),
+            json!({"currency": "EUR"}),
+        )
+        .await;
+        let cart_id = cart["id"].as_str().unwrap().to_owned();
+        post(
+            &client,
+            format!("{base}/v1/carts/{cart_id}/items"),
+            json!({"sku": "LOG-1", "quantity": 1}),
+        )
+        .await;
+        let accepted = client
+            .post(format!("{base}/v1/carts/{cart_id}/checkout"))
+            .header("idempotency-key", format!("log-{token}"))
+            .json(
+                &json!({"email": "logs@example.com", "payment_method_token": token,
+                          "shipping_address": {"name": "L. Og", "line1": "1 Main St",
+                                               "city": "Berlin", "postal_code": "10115",
+                                               "country": "DE"}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(accepted.status(), 202);
+        locations.push(accepted.headers()["location"].to_str().unwrap().to_owned());
+    }
+    // Every checkout has gone as far as it will: completed, failed or needing attention.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for location in &locations {
+        loop {
+            let checkout: Value = client
+                .get(format!("{base}{location}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let attention: Value = client
+                .get(format!("{base}/v1/admin/checkouts?status=needs_attention"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let needs_attention = attention["data"]
+                .as_array()
+                .is_some_and(|list| list.iter().any(|c| c["checkout_id"] == checkout["id"]));
+            if checkout["status"] != "pending" || needs_attention {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{checkout}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    server::kill_9(server);
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("sandbox"),
+        "the log holds the debug output it is searched in"
+    );
+    for token in tokens {
+        let leaks: Vec<&str> = log.lines().filter(|line| line.contains(token)).collect();
+        assert!(leaks.is_empty(), "{token} reached the log: {leaks:#?}");
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
