@@ -29,6 +29,7 @@ const SHOPPER: &str = "shopper";
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String))),
     )
 )]
 #[post("/v1/carts/{id}/checkout")]
@@ -42,6 +43,9 @@ pub async fn start_checkout(
         Ok(Some(_)) => {}
         Ok(None) => return respond(Err(ApiError::IdempotencyKeyRequired)),
         Err(error) => return respond(Err(error)),
+    }
+    if let Err(limited) = within_rate(&state, &request) {
+        return respond(Err(limited));
     }
     idempotent(&state, &request, &body, || async {
         let cart_id = CartId::from_uuid(path_id(&id, "id")?);
@@ -81,6 +85,21 @@ pub async fn start_checkout(
         Ok(Reply::accepted(dto, format!("/v1/checkouts/{checkout_id}")))
     })
     .await
+}
+
+/// Refuses a checkout start beyond the client address's rate, before anything is claimed or
+/// changed, saying when to retry.
+fn within_rate(state: &ApiState, request: &HttpRequest) -> Result<(), ApiError> {
+    let (Some(limiter), Some(peer)) = (&state.checkout_limiter, request.peer_addr()) else {
+        return Ok(());
+    };
+    limiter.check_key(&peer.ip()).map_err(|not_until| {
+        use governor::clock::Clock;
+        let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+        ApiError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1),
+        }
+    })
 }
 
 /// Follow a checkout: `pending`, `completed` (with the order id) or `failed` (with a reason).

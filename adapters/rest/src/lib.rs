@@ -36,6 +36,18 @@ use crate::problem::{ApiError, Problem, PROBLEM_JSON};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What the routes need, as ports; the composition root fills it in.
+/// Token buckets per client address, for routes that must not be hammered.
+pub type RateLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
+
+/// A limiter allowing `per_minute` requests a minute per client address, in bursts of up to
+/// `burst`; `None` (no limit) when `per_minute` is 0.
+pub fn rate_limiter(per_minute: u32, burst: u32) -> Option<Arc<RateLimiter>> {
+    let rate = std::num::NonZeroU32::new(per_minute)?;
+    let burst = std::num::NonZeroU32::new(burst.max(1)).unwrap_or(rate);
+    let quota = governor::Quota::per_minute(rate).allow_burst(burst);
+    Some(Arc::new(RateLimiter::keyed(quota)))
+}
+
 /// See [`ApiState::refund_requested`].
 pub type RefundRequested = Arc<
     dyn Fn(
@@ -61,6 +73,9 @@ pub struct ApiState {
     /// Called with a boundary's name inside requests (`idempotency_claimed`); the
     /// fault-injection switch kills the process there in crash tests. `None` in production.
     pub request_boundary: Option<application::saga::StepBoundaryHook>,
+    /// Checkout starts per client address (`COMMERCE_CHECKOUT_RATE_PER_MINUTE`); `None`: no
+    /// limit.
+    pub checkout_limiter: Option<Arc<RateLimiter>>,
     /// Locks a cart and records its checkout (the use case the checkout route runs).
     pub checkout_starter: Arc<application::checkout_start::CheckoutStarter>,
     pub refunds: Arc<dyn CommandExecutor<::refunds::Refund>>,

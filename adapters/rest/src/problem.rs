@@ -114,6 +114,8 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
+    #[error("too many requests from this address; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("'{event_type}' is neither a published event type nor a context such as orders.*")]
     UnknownEventType { event_type: String },
 }
@@ -147,6 +149,7 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
             }
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::UnknownEventType { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type")
             }
@@ -302,7 +305,17 @@ impl ResponseError for ApiError {
         if let Self::Unavailable(reason) = self {
             tracing::error!(%reason, "request failed on a dependency");
         }
-        self.problem().to_response()
+        let mut response = self.problem().to_response();
+        if let Self::RateLimited { retry_after_secs } = self {
+            if let Ok(value) =
+                actix_web::http::header::HeaderValue::from_str(&retry_after_secs.to_string())
+            {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 

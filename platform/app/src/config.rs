@@ -57,6 +57,16 @@ pub struct Settings {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Checkout starts allowed per client address per minute (0: no limit). Beyond it the
+    /// answer is `429` with `Retry-After`. Behind a proxy every shopper shares its address:
+    /// raise it, or limit at the proxy. Benchmarks run with 0.
+    #[arg(long, env = "COMMERCE_CHECKOUT_RATE_PER_MINUTE", default_value_t = 60)]
+    pub checkout_rate_per_minute: u32,
+
+    /// How many checkout starts one address may make at once before the rate applies.
+    #[arg(long, env = "COMMERCE_CHECKOUT_RATE_BURST", default_value_t = 10)]
+    pub checkout_rate_burst: u32,
+
     /// How long a payment authorization may stay unanswered before the checkout is
     /// compensated (the payment voided if it ever succeeded, the stock released).
     #[arg(long, env = "COMMERCE_PAYMENT_TIMEOUT_SECS", default_value_t = 30)]
@@ -119,6 +129,9 @@ impl Settings {
             demo_catalog: false,
             http_workers: Some(2),
             cors_origins: vec!["https://shop.example".to_owned()],
+            // Tests start many checkouts from one address; the limit's own test sets one.
+            checkout_rate_per_minute: 0,
+            checkout_rate_burst: 10,
             payment_timeout_secs: 2,
             sandbox_journal: None,
             log_format: LogFormat::Text,

@@ -356,6 +356,10 @@ where
             inventory,
             checkout_starter,
             request_boundary: fault::step_boundary_hook(),
+            checkout_limiter: rest::rate_limiter(
+                settings.checkout_rate_per_minute,
+                settings.checkout_rate_burst,
+            ),
             checkouts,
             checkout_started,
             refunds,
@@ -606,6 +610,10 @@ async fn purge_idempotency_keys(api: ApiState, mut shutdown: watch::Receiver<boo
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
             Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
+        }
+        if let Some(limiter) = &api.checkout_limiter {
+            // Forget addresses whose buckets are full again.
+            limiter.retain_recent();
         }
         let before = api.clock.now() - PAYMENT_TOKEN_RETENTION;
         match api.payment_tokens.forget_kept_before(before).await {

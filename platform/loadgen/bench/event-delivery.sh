@@ -81,7 +81,8 @@ run() {
   psql_admin "DROP DATABASE IF EXISTS $db" >/dev/null
   psql_admin "CREATE DATABASE $db" >/dev/null
   local env=(DATABASE_URL="$PG/$db" COMMERCE_LISTEN_ADDR="127.0.0.1:$PORT"
-             COMMERCE_DATA_DIR="$WORK/data-$mode-$n" RUST_LOG=warn)
+             COMMERCE_DATA_DIR="$WORK/data-$mode-$n" RUST_LOG=warn
+             COMMERCE_CHECKOUT_RATE_PER_MINUTE=0)
   if [ "$mode" = on ] && [ "$DELIVERY" != webhook ]; then
     env+=(NATS_URL="$NATS" COMMERCE_NATS_STREAM="$stream"
           COMMERCE_NATS_SUBJECT_PREFIX="bench${RUN_ID}n$n")
