@@ -57,7 +57,7 @@ pub async fn create_cart(
 /// Get a cart with its lines and totals.
 #[utoipa::path(
     get, path = "/v1/carts/{id}", tag = "carts",
-    params(("id" = String, Path, description = "Cart id")),
+    params(("id" = uuid::Uuid, Path, description = "Cart id")),
     responses(
         (status = 200, body = CartDto, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -86,7 +86,7 @@ pub async fn get_cart(state: web::Data<ApiState>, id: web::Path<String>) -> Http
     post, path = "/v1/carts/{id}/items", tag = "carts",
     request_body = AddItemRequest,
     params(
-        ("id" = String, Path, description = "Cart id"),
+        ("id" = uuid::Uuid, Path, description = "Cart id"),
         ("If-Match" = Option<String>, Header, description = "Expected ETag"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe"),
     ),
@@ -122,8 +122,8 @@ pub async fn add_item(
     patch, path = "/v1/carts/{id}/items/{line_id}", tag = "carts",
     request_body = ChangeQuantityRequest,
     params(
-        ("id" = String, Path, description = "Cart id"),
-        ("line_id" = String, Path, description = "Line id"),
+        ("id" = uuid::Uuid, Path, description = "Cart id"),
+        ("line_id" = uuid::Uuid, Path, description = "Line id"),
         ("If-Match" = Option<String>, Header, description = "Expected ETag"),
     ),
     responses(
@@ -158,8 +158,8 @@ pub async fn change_quantity(
 #[utoipa::path(
     delete, path = "/v1/carts/{id}/items/{line_id}", tag = "carts",
     params(
-        ("id" = String, Path, description = "Cart id"),
-        ("line_id" = String, Path, description = "Line id"),
+        ("id" = uuid::Uuid, Path, description = "Cart id"),
+        ("line_id" = uuid::Uuid, Path, description = "Line id"),
         ("If-Match" = Option<String>, Header, description = "Expected ETag"),
     ),
     responses(

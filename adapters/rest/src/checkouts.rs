@@ -20,7 +20,7 @@ const SHOPPER: &str = "shopper";
     post, path = "/v1/carts/{id}/checkout", tag = "checkout",
     request_body = StartCheckoutRequest,
     params(
-        ("id" = String, Path, description = "Cart id"),
+        ("id" = uuid::Uuid, Path, description = "Cart id"),
         ("Idempotency-Key" = String, Header, description = "Required: makes a double submit harmless"),
     ),
     responses(
@@ -105,7 +105,7 @@ fn within_rate(state: &ApiState, request: &HttpRequest) -> Result<(), ApiError> 
 /// Follow a checkout: `pending`, `completed` (with the order id) or `failed` (with a reason).
 #[utoipa::path(
     get, path = "/v1/checkouts/{id}", tag = "checkout",
-    params(("id" = String, Path, description = "Checkout id")),
+    params(("id" = uuid::Uuid, Path, description = "Checkout id")),
     responses(
         (status = 200, body = CheckoutDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -138,8 +138,10 @@ pub struct CheckoutListParams {
     /// refused for good). Other statuses are followed per checkout.
     pub status: Option<String>,
     /// 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// The id of the last checkout of the previous page.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub starting_after: Option<String>,
 }
 

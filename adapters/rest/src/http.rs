@@ -364,8 +364,10 @@ pub fn metadata(actor: &str) -> CommandMetadata {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// How many items to return, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// The id of the last item of the previous page.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub starting_after: Option<String>,
 }
 

@@ -94,7 +94,7 @@ pub async fn place_order(
 /// Get an order.
 #[utoipa::path(
     get, path = "/v1/orders/{id}", tag = "orders",
-    params(("id" = String, Path, description = "Order id")),
+    params(("id" = uuid::Uuid, Path, description = "Order id")),
     responses(
         (status = 200, body = OrderDto, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -121,11 +121,15 @@ pub async fn get_order(state: web::Data<ApiState>, id: web::Path<String>) -> Htt
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OrderListParams {
+    #[param(value_type = Option<uuid::Uuid>)]
     pub customer_id: Option<String>,
+    #[param(format = Email)]
     pub email: Option<String>,
     /// 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// The id of the last order of the previous page.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub starting_after: Option<String>,
 }
 
@@ -207,7 +211,7 @@ async fn list(state: &ApiState, params: &OrderListParams) -> Result<Reply, ApiEr
 #[utoipa::path(
     post, path = "/v1/admin/orders/{id}/fulfillments", tag = "orders",
     request_body = FulfillOrderRequest,
-    params(("id" = String, Path, description = "Order id")),
+    params(("id" = uuid::Uuid, Path, description = "Order id")),
     responses(
         (status = 200, body = OrderDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -237,7 +241,7 @@ pub async fn fulfill(
 #[utoipa::path(
     post, path = "/v1/admin/orders/{id}/cancel", tag = "orders",
     request_body = CancelOrderRequest,
-    params(("id" = String, Path, description = "Order id")),
+    params(("id" = uuid::Uuid, Path, description = "Order id")),
     responses(
         (status = 200, body = OrderDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -265,7 +269,7 @@ pub async fn cancel(
 /// Mark a placed order as paid outside the platform, e.g. by bank transfer (admin).
 #[utoipa::path(
     post, path = "/v1/admin/orders/{id}/mark-paid", tag = "orders",
-    params(("id" = String, Path, description = "Order id")),
+    params(("id" = uuid::Uuid, Path, description = "Order id")),
     responses(
         (status = 200, body = OrderDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -301,7 +305,7 @@ pub async fn mark_paid(
 /// Close a fulfilled order (admin).
 #[utoipa::path(
     post, path = "/v1/admin/orders/{id}/complete", tag = "orders",
-    params(("id" = String, Path, description = "Order id")),
+    params(("id" = uuid::Uuid, Path, description = "Order id")),
     responses(
         (status = 200, body = OrderDto),
         (status = 409, body = Problem, content_type = "application/problem+json"),

@@ -59,7 +59,7 @@ pub async fn authorize(
 /// Get a payment (admin).
 #[utoipa::path(
     get, path = "/v1/admin/payments/{id}", tag = "payments",
-    params(("id" = String, Path, description = "Payment id")),
+    params(("id" = uuid::Uuid, Path, description = "Payment id")),
     responses(
         (status = 200, body = PaymentDto, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -87,7 +87,7 @@ pub async fn get_payment(state: web::Data<ApiState>, id: web::Path<String>) -> H
 #[utoipa::path(
     post, path = "/v1/admin/payments/{id}/captures", tag = "payments",
     request_body = CaptureRequest,
-    params(("id" = String, Path, description = "Payment id")),
+    params(("id" = uuid::Uuid, Path, description = "Payment id")),
     responses(
         (status = 200, body = PaymentDto),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -119,7 +119,7 @@ pub async fn capture(
 /// Release an authorization before anything was captured (admin).
 #[utoipa::path(
     post, path = "/v1/admin/payments/{id}/void", tag = "payments",
-    params(("id" = String, Path, description = "Payment id")),
+    params(("id" = uuid::Uuid, Path, description = "Payment id")),
     responses((status = 200, body = PaymentDto), (status = 409, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/v1/admin/payments/{id}/void")]
@@ -139,7 +139,7 @@ pub async fn void(
 /// Ask the provider again about an authorization whose outcome is unknown (admin).
 #[utoipa::path(
     post, path = "/v1/admin/payments/{id}/reconcile", tag = "payments",
-    params(("id" = String, Path, description = "Payment id")),
+    params(("id" = uuid::Uuid, Path, description = "Payment id")),
     responses((status = 200, body = PaymentDto), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/v1/admin/payments/{id}/reconcile")]

@@ -85,7 +85,7 @@ async fn availability(
 /// Get a published product.
 #[utoipa::path(
     get, path = "/v1/products/{id}", tag = "storefront",
-    params(("id" = String, Path, description = "Product id")),
+    params(("id" = uuid::Uuid, Path, description = "Product id")),
     responses(
         (status = 200, body = ProductDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -198,7 +198,7 @@ pub async fn create_product(
 /// Get any product, drafts included (admin).
 #[utoipa::path(
     get, path = "/v1/admin/products/{id}", tag = "admin",
-    params(("id" = String, Path, description = "Product id")),
+    params(("id" = uuid::Uuid, Path, description = "Product id")),
     responses(
         (status = 200, body = AdminProductDto, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -227,7 +227,7 @@ pub async fn get_admin_product(state: web::Data<ApiState>, id: web::Path<String>
     put, path = "/v1/admin/products/{id}/variants/{sku}/price", tag = "admin",
     request_body = MoneyDto,
     params(
-        ("id" = String, Path, description = "Product id"),
+        ("id" = uuid::Uuid, Path, description = "Product id"),
         ("sku" = String, Path, description = "Variant SKU"),
         ("If-Match" = Option<String>, Header, description = "Expected ETag"),
     ),
@@ -261,7 +261,7 @@ pub async fn change_price(
 /// Publish a product so that shoppers can see and buy it (admin).
 #[utoipa::path(
     post, path = "/v1/admin/products/{id}/publish", tag = "admin",
-    params(("id" = String, Path, description = "Product id")),
+    params(("id" = uuid::Uuid, Path, description = "Product id")),
     responses((status = 200, body = AdminProductDto), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/v1/admin/products/{id}/publish")]
@@ -281,7 +281,7 @@ pub async fn publish(
 /// Withdraw a product from the storefront (admin).
 #[utoipa::path(
     post, path = "/v1/admin/products/{id}/unpublish", tag = "admin",
-    params(("id" = String, Path, description = "Product id")),
+    params(("id" = uuid::Uuid, Path, description = "Product id")),
     responses((status = 200, body = AdminProductDto), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/v1/admin/products/{id}/unpublish")]

@@ -128,7 +128,7 @@ fn items(input: &CreateRefundRequest) -> Result<RefundItems, ApiError> {
     post, path = "/v1/admin/orders/{id}/refunds", tag = "refunds",
     request_body = CreateRefundRequest,
     params(
-        ("id" = String, Path, description = "Order id"),
+        ("id" = uuid::Uuid, Path, description = "Order id"),
         ("Idempotency-Key" = String, Header, description = "Required: the refund's identity"),
     ),
     responses(
@@ -186,7 +186,7 @@ pub async fn create_refund(
 /// Get a refund (admin), with where its saga stands.
 #[utoipa::path(
     get, path = "/v1/admin/refunds/{id}", tag = "refunds",
-    params(("id" = String, Path, description = "Refund id")),
+    params(("id" = uuid::Uuid, Path, description = "Refund id")),
     responses(
         (status = 200, body = AdminRefundDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),

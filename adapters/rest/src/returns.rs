@@ -152,7 +152,7 @@ fn return_id(raw: &str) -> Result<ReturnId, ApiError> {
 #[utoipa::path(
     post, path = "/v1/orders/{id}/returns", tag = "returns",
     request_body = CreateReturnRequest,
-    params(("id" = String, Path, description = "Order id")),
+    params(("id" = uuid::Uuid, Path, description = "Order id")),
     responses(
         (status = 201, body = ReturnDto, headers(("Location" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -225,7 +225,7 @@ pub async fn create_return(
 /// Get a return.
 #[utoipa::path(
     get, path = "/v1/returns/{id}", tag = "returns",
-    params(("id" = String, Path, description = "Return id")),
+    params(("id" = uuid::Uuid, Path, description = "Return id")),
     responses(
         (status = 200, body = ReturnDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -273,7 +273,7 @@ async fn return_command(
 /// Approve a requested return (admin): the shopper may send the goods.
 #[utoipa::path(
     post, path = "/v1/admin/returns/{id}/approve", tag = "returns",
-    params(("id" = String, Path, description = "Return id")),
+    params(("id" = uuid::Uuid, Path, description = "Return id")),
     responses(
         (status = 200, body = ReturnDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -298,7 +298,7 @@ pub async fn approve_return(
 #[utoipa::path(
     post, path = "/v1/admin/returns/{id}/reject", tag = "returns",
     request_body = RejectReturnRequest,
-    params(("id" = String, Path, description = "Return id")),
+    params(("id" = uuid::Uuid, Path, description = "Return id")),
     responses(
         (status = 200, body = ReturnDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -330,7 +330,7 @@ pub async fn reject_return(
 #[utoipa::path(
     post, path = "/v1/admin/returns/{id}/receive", tag = "returns",
     request_body = ReceiveReturnRequest,
-    params(("id" = String, Path, description = "Return id")),
+    params(("id" = uuid::Uuid, Path, description = "Return id")),
     responses(
         (status = 200, body = ReturnDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),

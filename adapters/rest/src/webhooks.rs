@@ -273,7 +273,7 @@ pub async fn list_webhooks(
 /// A webhook endpoint (admin); the secret is not shown.
 #[utoipa::path(
     get, path = "/v1/admin/webhooks/{id}", tag = "webhooks",
-    params(("id" = String, Path, description = "Endpoint id")),
+    params(("id" = uuid::Uuid, Path, description = "Endpoint id")),
     responses(
         (status = 200, body = WebhookEndpointDto),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -295,7 +295,7 @@ pub async fn get_webhook(state: web::Data<ApiState>, id: web::Path<String>) -> H
 #[utoipa::path(
     patch, path = "/v1/admin/webhooks/{id}", tag = "webhooks",
     request_body = UpdateWebhookRequest,
-    params(("id" = String, Path, description = "Endpoint id")),
+    params(("id" = uuid::Uuid, Path, description = "Endpoint id")),
     responses(
         (status = 200, body = WebhookEndpointDto),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -348,7 +348,7 @@ pub async fn update_webhook(
 /// Delete a webhook endpoint with its queue and delivery log (admin).
 #[utoipa::path(
     delete, path = "/v1/admin/webhooks/{id}", tag = "webhooks",
-    params(("id" = String, Path, description = "Endpoint id")),
+    params(("id" = uuid::Uuid, Path, description = "Endpoint id")),
     responses(
         (status = 200, body = DeletedWebhookDto),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -379,7 +379,7 @@ pub async fn delete_webhook(
 /// An endpoint's delivery log, newest first, each delivery with its attempts (admin).
 #[utoipa::path(
     get, path = "/v1/admin/webhooks/{id}/deliveries", tag = "webhooks",
-    params(("id" = String, Path, description = "Endpoint id"), ListParams),
+    params(("id" = uuid::Uuid, Path, description = "Endpoint id"), ListParams),
     responses(
         (status = 200, body = WebhookDeliveryList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -414,7 +414,7 @@ pub async fn list_deliveries(
 #[utoipa::path(
     post, path = "/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver", tag = "webhooks",
     params(
-        ("id" = String, Path, description = "Endpoint id"),
+        ("id" = uuid::Uuid, Path, description = "Endpoint id"),
         ("delivery_id" = String, Path, description = "Delivery id"),
     ),
     responses(

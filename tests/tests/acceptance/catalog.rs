@@ -257,6 +257,31 @@ async fn serves_openapi_and_health(app: &TestApp) {
     ] {
         assert!(document["paths"].get(path).is_some(), "{path} missing");
     }
+    // Parameters are declared as exactly as they are checked: ids are UUIDs, a page holds
+    // 1 to 100 items.
+    let parameter = |path: &str, name: &str| -> Value {
+        document["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has no parameters"))
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has no parameter {name}"))["schema"]
+            .clone()
+    };
+    for (path, name) in [
+        ("/v1/orders/{id}", "id"),
+        ("/v1/carts/{id}", "id"),
+        ("/v1/admin/refunds/{id}", "id"),
+        ("/v1/products", "starting_after"),
+    ] {
+        assert_eq!(parameter(path, name)["format"], "uuid", "{path} {name}");
+    }
+    let limit = parameter("/v1/products", "limit");
+    assert_eq!(
+        (limit["minimum"].as_u64(), limit["maximum"].as_u64()),
+        (Some(1), Some(100)),
+        "{limit}"
+    );
     let docs = app.get("/docs").await;
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("/openapi.json"));
