@@ -71,9 +71,78 @@ use crate::{
         (name = "events", description = "Published domain events for internal services: an ordered, resumable feed (long-poll and Server-Sent Events) and the schema of every type"),
         (name = "webhooks", description = "Signed deliveries of published events to HTTP endpoints (admin)"),
         (name = "health", description = "Probes"),
-    )
+    ),
+    modifiers(&CommonResponses)
 )]
 pub struct ApiDoc;
+
+/// The answers any operation of a kind can give, whatever it does: added to every operation
+/// that does not declare them itself, so that the document lists every status a client can
+/// get. A path id that is not a UUID is a 400 and one that names nothing a 404; a body can be
+/// malformed (400), too large (413) or not JSON (415); an `Idempotency-Key` can be invalid
+/// (400), in use (409) or reused for another request (422); any operation can find a
+/// dependency unavailable (503).
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_path_id = path.contains('{');
+            let operations = [
+                (false, item.get.as_mut()),
+                (true, item.post.as_mut()),
+                (true, item.put.as_mut()),
+                (true, item.patch.as_mut()),
+                (true, item.delete.as_mut()),
+            ];
+            for (mutating, operation) in operations {
+                let Some(operation) = operation else {
+                    continue;
+                };
+                let has_query = operation.parameters.as_ref().is_some_and(|parameters| {
+                    parameters.iter().any(|p| {
+                        matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                    })
+                });
+                let mut add = |status: &str, description: &str| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem(description).into());
+                };
+                if has_path_id || has_query || mutating {
+                    add("400", "Malformed or invalid input");
+                }
+                if has_path_id {
+                    add("404", "Nothing by that id");
+                }
+                if mutating {
+                    add(
+                        "409",
+                        "A request with this Idempotency-Key is still running",
+                    );
+                    add("413", "Body over 64 KiB");
+                    add("415", "Body not JSON");
+                    add("422", "Idempotency-Key reused for another request");
+                }
+                add("503", "A dependency is unavailable; retry later");
+            }
+        }
+    }
+}
 
 // Keeps `http` referenced for the ListParams IntoParams derive used in the paths above.
 #[allow(dead_code)]

@@ -276,6 +276,25 @@ async fn serves_openapi_and_health(app: &TestApp) {
     ] {
         assert_eq!(parameter(path, name)["format"], "uuid", "{path} {name}");
     }
+    // Every operation lists the statuses any operation of its kind can answer.
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = &operation["responses"];
+            let mut expected = vec!["503"];
+            if path.contains('{') {
+                expected.extend(["400", "404"]);
+            }
+            if method != "get" {
+                expected.extend(["400", "409", "413", "415", "422"]);
+            }
+            for status in expected {
+                assert!(
+                    responses.get(status).is_some(),
+                    "{method} {path} does not declare {status}"
+                );
+            }
+        }
+    }
     let limit = parameter("/v1/products", "limit");
     assert_eq!(
         (limit["minimum"].as_u64(), limit["maximum"].as_u64()),
