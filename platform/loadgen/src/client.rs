@@ -22,6 +22,9 @@ pub enum ApiError {
     Status { status: u16, code: String },
     #[error("undecodable response body: {0}")]
     Decode(String),
+    /// 429: asked to come back after `retry_after_secs` (its `Retry-After`).
+    #[error("HTTP 429 rate_limited, retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
 }
 
 impl ApiError {
@@ -31,6 +34,7 @@ impl ApiError {
             ApiError::Transport(_) => "transport".to_owned(),
             ApiError::Status { status, .. } => status.to_string(),
             ApiError::Decode(_) => "decode".to_owned(),
+            ApiError::RateLimited { .. } => "429".to_owned(),
         }
     }
 
@@ -38,6 +42,7 @@ impl ApiError {
     pub fn code(&self) -> &str {
         match self {
             ApiError::Status { code, .. } => code,
+            ApiError::RateLimited { .. } => "rate_limited",
             _ => "",
         }
     }
@@ -55,6 +60,18 @@ impl ApiError {
                 *status >= 500 || (*status == 409 && code == "idempotency_key_in_use")
             }
             ApiError::Decode(_) => false,
+            // Nothing was done; the server says when to come back, as a storefront would.
+            ApiError::RateLimited { .. } => true,
+        }
+    }
+
+    /// How long the server asked to wait before retrying, if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ApiError::RateLimited { retry_after_secs } => {
+                Some(std::time::Duration::from_secs((*retry_after_secs).min(60)))
+            }
+            _ => None,
         }
     }
 }
@@ -271,6 +288,13 @@ impl Client {
             .map_err(|e| ApiError::Transport(e.to_string()))?;
         if status.is_success() {
             Ok((status, headers, bytes.to_vec()))
+        } else if status == StatusCode::TOO_MANY_REQUESTS {
+            let retry_after_secs = headers
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(1);
+            Err(ApiError::RateLimited { retry_after_secs })
         } else {
             let code = serde_json::from_slice::<serde_json::Value>(&bytes)
                 .ok()
@@ -512,6 +536,16 @@ mod tests {
         };
         assert!(!conflict.is_retryable());
         assert!(ApiError::Transport("x".to_owned()).is_retryable());
+        let limited = ApiError::RateLimited {
+            retry_after_secs: 600,
+        };
+        assert!(limited.is_retryable());
+        assert_eq!(limited.status_key(), "429");
+        assert_eq!(
+            limited.retry_after(),
+            Some(std::time::Duration::from_secs(60)),
+            "waits are capped"
+        );
         assert!(none_if_not_found::<()>(Err(ApiError::Status {
             status: 404,
             code: String::new()

@@ -310,6 +310,9 @@ impl Shopper {
                 Err(error) => {
                     self.error(started, "checkout_post", &error);
                     let retry = error.is_retryable();
+                    if let Some(wait) = error.retry_after() {
+                        tokio::time::sleep(wait).await;
+                    }
                     last_error = Some(error);
                     if !retry {
                         break;
@@ -318,7 +321,10 @@ impl Shopper {
             }
         }
         let Some(mut checkout) = accepted else {
-            if let Some(error) = last_error.filter(ApiError::is_retryable) {
+            // A request refused for its rate did nothing; only a lost answer leaves the
+            // outcome unknown.
+            let unknown = last_error.filter(|e| e.is_retryable() && e.retry_after().is_none());
+            if let Some(error) = unknown {
                 self.unconfirmed.push(UnconfirmedCheckout {
                     cart_id,
                     skus,
