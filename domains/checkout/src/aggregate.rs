@@ -278,7 +278,11 @@ impl Checkout {
                 )
                 .ok_or(refused)?,
             C::RecordOrderPaid => {
-                if status == CheckoutStatus::Finalizing && !self.payment_captured {
+                if matches!(
+                    status,
+                    CheckoutStatus::Finalizing | CheckoutStatus::NeedsAttention
+                ) && !self.payment_captured
+                {
                     return Err(refused);
                 }
                 self.finalizing(status, self.order_paid, CheckoutEvent::OrderMarkedPaid {})
@@ -434,7 +438,9 @@ impl Checkout {
         }
     }
 
-    /// A step after the pivot: recorded once while finalizing, a repeat once completed.
+    /// A step after the pivot: recorded once while finalizing, a repeat once completed. Once
+    /// the checkout needs attention, a step that still went through (it ran beside the one
+    /// refused) is recorded all the same: the stream keeps every effect that happened.
     fn finalizing(
         &self,
         status: CheckoutStatus,
@@ -442,8 +448,12 @@ impl Checkout {
         event: CheckoutEvent,
     ) -> Option<Vec<CheckoutEvent>> {
         match status {
-            CheckoutStatus::Finalizing if !done => Some(vec![event]),
-            CheckoutStatus::Finalizing | CheckoutStatus::Completed => Some(vec![]),
+            CheckoutStatus::Finalizing | CheckoutStatus::NeedsAttention if !done => {
+                Some(vec![event])
+            }
+            CheckoutStatus::Finalizing
+            | CheckoutStatus::Completed
+            | CheckoutStatus::NeedsAttention => Some(vec![]),
             _ => None,
         }
     }

@@ -864,6 +864,45 @@ fn a_capture_alone_does_not_complete_the_checkout_before_the_order_knows() {
 }
 
 #[test]
+fn steps_that_still_went_through_are_recorded_after_a_refusal_without_completing() {
+    let stuck = and(
+        finalizing(),
+        vec![E::CheckoutNeedsAttention {
+            step: "capture_payment".into(),
+            reason: "refused".into(),
+        }],
+    );
+    checkout_test()
+        .given(stuck.clone())
+        .when(record_committed(tee()))
+        .then_expect_events(vec![committed(tee())]);
+    checkout_test()
+        .given(stuck.clone())
+        .when(C::RecordCartCheckedOut)
+        .then_expect_events(vec![E::CartCheckedOut {}]);
+    checkout_test()
+        .given(stuck.clone())
+        .when(C::RecordOrderPaid)
+        .then_expect_error(CheckoutError::NotAllowed {
+            status: CheckoutStatus::NeedsAttention,
+            command: "RecordOrderPaid",
+        });
+    let mut all_but_capture = stuck;
+    all_but_capture.extend([
+        committed(tee()),
+        committed(mug()),
+        committed(cap()),
+        E::CartCheckedOut {},
+    ]);
+    let checkout = replay(all_but_capture.clone());
+    assert_eq!(checkout.status(), Some(CheckoutStatus::NeedsAttention));
+    checkout_test()
+        .given(all_but_capture)
+        .when(record_committed(tee()))
+        .then_expect_events(vec![]);
+}
+
+#[test]
 fn the_order_is_recorded_paid_only_after_the_capture_and_once() {
     checkout_test()
         .given(finalizing())
