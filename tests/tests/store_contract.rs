@@ -117,6 +117,7 @@ trait Store:
     + HealthCheck
     + Deadlines
     + WebhookStore
+    + accounts::ApiKeys
     + Clone
     + 'static
 {
@@ -1133,6 +1134,65 @@ async fn deliveries_are_listed_in_pages_and_redelivered_behind_the_queue<S: Stor
 }
 
 // ---------------------------------------------------------------------------------------------
+// API keys.
+
+async fn api_keys_are_found_by_hash_until_revoked_and_listed_with_revoked_ones<S: Store>(store: S) {
+    use accounts::{ApiKey, Area, Grants, Scope};
+    let key = |name: &str, grants: Grants| ApiKey {
+        id: uuid::Uuid::now_v7(),
+        name: name.to_owned(),
+        prefix: format!("ck_{name}"),
+        grants,
+        created_at: micros_now(),
+        revoked_at: None,
+    };
+    let tools = key(
+        "tools",
+        Grants::Scopes([Scope::Write(Area::Catalog), Scope::Read(Area::Events)].into()),
+    );
+    let everything = key("all", Grants::Everything);
+    store.insert_key(&tools, "hash-tools").await.unwrap();
+    store.insert_key(&everything, "hash-all").await.unwrap();
+    // A second key with the same secret hash is refused, never stored beside the first.
+    assert!(store
+        .insert_key(&key("twin", Grants::Everything), "hash-tools")
+        .await
+        .is_err());
+
+    assert_eq!(
+        store.active_key("hash-tools").await.unwrap(),
+        Some(tools.clone())
+    );
+    assert_eq!(
+        store.active_key("hash-all").await.unwrap(),
+        Some(everything.clone())
+    );
+    assert_eq!(store.active_key("hash-none").await.unwrap(), None);
+
+    let revoked_at = micros_now();
+    assert!(store.revoke_key(tools.id, revoked_at).await.unwrap());
+    assert!(
+        !store.revoke_key(tools.id, revoked_at).await.unwrap(),
+        "revoked twice"
+    );
+    assert!(!store
+        .revoke_key(uuid::Uuid::now_v7(), revoked_at)
+        .await
+        .unwrap());
+    assert_eq!(store.active_key("hash-tools").await.unwrap(), None);
+    assert_eq!(
+        store.list_keys().await.unwrap(),
+        vec![
+            ApiKey {
+                revoked_at: Some(revoked_at),
+                ..tools
+            },
+            everything
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Health.
 
 async fn a_reachable_store_is_ready<S: Store>(store: S) {
@@ -1182,6 +1242,7 @@ contract_suite!(
     a_stale_in_flight_key_is_taken_over_by_exactly_one_claimant,
     purging_forgets_only_old_idempotency_keys,
     a_reachable_store_is_ready,
+    api_keys_are_found_by_hash_until_revoked_and_listed_with_revoked_ones,
     webhook_endpoints_are_created_listed_changed_and_deleted,
     deliveries_are_queued_with_the_dispatcher_checkpoint_exactly_once,
     each_enabled_endpoint_offers_only_the_head_of_its_queue,

@@ -16,6 +16,7 @@ use sqlx::PgPool;
 /// The event repository type, re-exported so that callers need not depend on the store crate.
 pub use postgres_es::PostgresEventRepository;
 
+mod api_keys;
 mod deadlines;
 mod feed;
 mod idempotency;

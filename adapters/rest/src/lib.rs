@@ -100,6 +100,8 @@ pub struct ApiState {
     pub health: Arc<dyn HealthCheck>,
     pub clock: Arc<dyn Clock>,
     pub webhooks: Arc<dyn WebhookStore>,
+    /// The API keys staff tools and services authenticate with (ADR 0023).
+    pub api_keys: Arc<dyn accounts::ApiKeys>,
     /// A new webhook signing secret in its text form (`whsec_...`), from the webhooks
     /// adapter; fails only when the system's random source does.
     pub webhook_secrets: Arc<dyn Fn() -> Result<String, String> + Send + Sync>,

@@ -22,6 +22,7 @@ use sqlx::SqlitePool;
 /// The event repository type, re-exported so that callers need not depend on the store crate.
 pub use sqlite_es::SqliteEventRepository;
 
+mod api_keys;
 mod deadlines;
 mod feed;
 mod idempotency;

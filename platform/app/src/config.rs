@@ -22,10 +22,43 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP API and the feed-driven projectors.
     Serve(Settings),
+    /// Create, list and revoke the API keys of staff tools and internal services.
+    #[command(subcommand)]
+    ApiKeys(ApiKeysCommand),
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysCommand {
+    /// Issue a key and print its secret on standard output: it is shown once, never again.
+    Create {
+        /// What the key is for, e.g. `warehouse-sync`.
+        #[arg(long)]
+        name: String,
+        /// Scopes the key grants, repeated or comma separated: `<area>:read` or
+        /// `<area>:write` (write implies read), or `*` for every scope. Areas: catalog,
+        /// inventory, orders, payments, checkouts, refunds, returns, events, webhooks.
+        #[arg(long = "scope", required = true, value_delimiter = ',')]
+        scopes: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List every key (revoked ones too), without secrets.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a key at once: requests presenting it are refused from now on.
+    Revoke {
+        /// The key's id, as `create` and `list` show it.
+        id: uuid::Uuid,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Which store to open.
 #[derive(Debug, Clone, Args)]
-pub struct Settings {
+pub struct StoreArgs {
     /// PostgreSQL URL. Unset: the embedded SQLite store under --data-dir.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
@@ -33,6 +66,22 @@ pub struct Settings {
     /// Where the embedded SQLite store keeps its file.
     #[arg(long, env = "COMMERCE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+}
+
+impl StoreArgs {
+    /// The store to open: PostgreSQL when a URL is given, else SQLite under the data dir.
+    pub fn store_url(&self) -> StoreUrl {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => StoreUrl::Postgres(url.clone()),
+            _ => StoreUrl::Sqlite(self.data_dir.join("commerce.db")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     /// Address to listen on.
     #[arg(long, env = "COMMERCE_LISTEN_ADDR", default_value = "127.0.0.1:8080")]
@@ -123,8 +172,10 @@ impl Settings {
     /// Settings for an embedded store in `data_dir`, listening on a free port: for tests.
     pub fn for_tests(database_url: Option<String>, data_dir: PathBuf) -> Self {
         Self {
-            database_url,
-            data_dir,
+            store: StoreArgs {
+                database_url,
+                data_dir,
+            },
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             demo_catalog: false,
             http_workers: Some(2),
@@ -174,15 +225,12 @@ impl Settings {
     pub fn sandbox_journal_path(&self) -> PathBuf {
         self.sandbox_journal
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("sandbox-gateway.jsonl"))
+            .unwrap_or_else(|| self.store.data_dir.join("sandbox-gateway.jsonl"))
     }
 
     /// The store to open: PostgreSQL when a URL is given, else SQLite under the data dir.
     pub fn store_url(&self) -> StoreUrl {
-        match &self.database_url {
-            Some(url) if !url.trim().is_empty() => StoreUrl::Postgres(url.clone()),
-            _ => StoreUrl::Sqlite(self.data_dir.join("commerce.db")),
-        }
+        self.store.store_url()
     }
 }
 

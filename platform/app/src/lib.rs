@@ -2,6 +2,7 @@
 //! store, wires the domain services and ports, starts the feed-driven projectors and serves
 //! the REST API until SIGINT/SIGTERM.
 
+pub mod cli;
 pub mod config;
 pub mod demo;
 mod fault;
@@ -10,6 +11,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
+use accounts::ApiKeys;
 use actix_web::{App, HttpServer};
 use application::checkout::{CheckoutSaga, CheckoutSagaRunner, Participants, SagaSettings};
 use application::checkout_participants::{
@@ -78,6 +80,7 @@ struct StorePorts {
     tokens: Arc<dyn PaymentMethodTokens>,
     webhooks: Arc<dyn WebhookStore>,
     leases: Arc<dyn Leases>,
+    api_keys: Arc<dyn ApiKeys>,
     /// Set on PostgreSQL, whose commits other instances make too: it forwards their
     /// notifications to this instance's feed readers.
     postgres: Option<postgres_store::PostgresStore>,
@@ -95,6 +98,7 @@ impl StorePorts {
             + PaymentMethodTokens
             + WebhookStore
             + Leases
+            + ApiKeys
             + 'static,
     {
         let store = Arc::new(store);
@@ -107,7 +111,8 @@ impl StorePorts {
             deadlines: store.clone(),
             tokens: store.clone(),
             webhooks: store.clone(),
-            leases: store,
+            leases: store.clone(),
+            api_keys: store,
             postgres: None,
         }
     }
@@ -375,6 +380,7 @@ where
             health: ports.health,
             clock,
             webhooks: ports.webhooks.clone(),
+            api_keys: ports.api_keys,
             webhook_secrets: Arc::new(|| {
                 webhooks::generate_secret_text().map_err(|error| error.to_string())
             }),
@@ -398,9 +404,7 @@ where
 pub async fn open(settings: &Settings) -> Result<Wired, StartError> {
     match settings.store_url() {
         StoreUrl::Postgres(url) => {
-            let store = postgres_store::PostgresStore::connect(&url)
-                .await
-                .map_err(|e| StartError::Store(e.to_string()))?;
+            let store = connect_postgres(&url).await?;
             tracing::info!("using the PostgreSQL store");
             let factory = store.clone();
             let ports = StorePorts {
@@ -410,16 +414,7 @@ pub async fn open(settings: &Settings) -> Result<Wired, StartError> {
             wire(move || factory.event_repository(), ports, settings)
         }
         StoreUrl::Sqlite(path) => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
-            }
-            let url = format!("sqlite://{}", path.display());
-            let store = sqlite_store::SqliteStore::connect(&url)
-                .await
-                .map_err(|e| StartError::Store(e.to_string()))?;
+            let store = connect_sqlite(&path).await?;
             tracing::info!(path = %path.display(), "using the embedded SQLite store");
             let factory = store.clone();
             wire(
@@ -429,6 +424,33 @@ pub async fn open(settings: &Settings) -> Result<Wired, StartError> {
             )
         }
     }
+}
+
+async fn connect_postgres(url: &str) -> Result<postgres_store::PostgresStore, StartError> {
+    postgres_store::PostgresStore::connect(url)
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))
+}
+
+async fn connect_sqlite(path: &std::path::Path) -> Result<sqlite_store::SqliteStore, StartError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let url = format!("sqlite://{}", path.display());
+    sqlite_store::SqliteStore::connect(&url)
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))
+}
+
+/// The API keys of the configured store, for the `commerce api-keys` commands.
+pub async fn api_keys(store: &config::StoreArgs) -> Result<Arc<dyn ApiKeys>, StartError> {
+    Ok(match store.store_url() {
+        StoreUrl::Postgres(url) => Arc::new(connect_postgres(&url).await?),
+        StoreUrl::Sqlite(path) => Arc::new(connect_sqlite(&path).await?),
+    })
 }
 
 /// A started server: its address, and a handle to stop it.

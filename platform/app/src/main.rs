@@ -13,8 +13,9 @@ fn init_tracing(format: LogFormat) {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let Command::Serve(settings) = cli.command;
-    init_tracing(settings.log_format);
+    if let Command::Serve(settings) = &cli.command {
+        init_tracing(settings.log_format);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -25,12 +26,21 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commerce::serve(settings)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "commerce stopped with an error");
-            eprintln!("error: {error}");
-            std::process::ExitCode::FAILURE
-        }
+    match cli.command {
+        Command::Serve(settings) => match runtime.block_on(commerce::serve(settings)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!(%error, "commerce stopped with an error");
+                eprintln!("error: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::ApiKeys(command) => match runtime.block_on(commerce::cli::api_keys(command)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -1,0 +1,87 @@
+//! API keys in the `api_keys` table (ADR 0023).
+
+use accounts::{ApiKey, ApiKeyStoreError, ApiKeys, Grants};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::PostgresStore;
+
+fn unavailable(error: impl std::fmt::Display) -> ApiKeyStoreError {
+    ApiKeyStoreError(format!("postgres: {error}"))
+}
+
+type Row = (
+    Uuid,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+fn key_of(
+    (id, name, prefix, scopes, created_at, revoked_at): Row,
+) -> Result<ApiKey, ApiKeyStoreError> {
+    Ok(ApiKey {
+        id,
+        name,
+        prefix,
+        grants: Grants::parse(&scopes).map_err(unavailable)?,
+        created_at,
+        revoked_at,
+    })
+}
+
+const COLUMNS: &str = "id, name, prefix, scopes, created_at, revoked_at";
+
+#[async_trait]
+impl ApiKeys for PostgresStore {
+    async fn insert_key(&self, key: &ApiKey, secret_hash: &str) -> Result<(), ApiKeyStoreError> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key.id)
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(secret_hash)
+        .bind(key.grants.to_string())
+        .bind(key.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn active_key(&self, secret_hash: &str) -> Result<Option<ApiKey>, ApiKeyStoreError> {
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL"
+        ))
+        .bind(secret_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.map(key_of).transpose()
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKey>, ApiKeyStoreError> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM api_keys ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.into_iter().map(key_of).collect()
+    }
+
+    async fn revoke_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool, ApiKeyStoreError> {
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected() == 1)
+            .map_err(unavailable)
+    }
+}
