@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use crate::auth::Principal;
 use crate::problem::{ApiError, PROBLEM_JSON};
 use crate::ApiState;
 
@@ -117,10 +118,26 @@ pub fn respond(result: Result<Reply, ApiError>) -> HttpResponse {
 /// An id for a resource a request creates: derived from the request's Idempotency-Key when it
 /// has one, so a retry after an unknown outcome addresses the same resource (and the same
 /// provider request) instead of minting a new one.
+///
+/// Keys belong to their caller: the same key sent by two API keys names two resources.
 pub fn id_for_request(request: &HttpRequest, kind: &str, scope: &str) -> Uuid {
     match idempotency_key(request.headers()) {
-        Ok(Some(key)) => shared_kernel::deterministic_uuid(kind, &[scope, &key]),
+        Ok(Some(key)) => match crate::auth::principal(request) {
+            Principal::Anonymous => shared_kernel::deterministic_uuid(kind, &[scope, &key]),
+            caller => shared_kernel::deterministic_uuid(kind, &[scope, &key, &caller.scope_name()]),
+        },
         _ => Uuid::now_v7(),
+    }
+}
+
+/// Where a caller's idempotency key is recorded: keys belong to their caller, so the same
+/// key from another caller is another request, never a replay of this one. An anonymous
+/// caller's key is recorded as sent; a key holder's behind its name and a space, which no
+/// key may contain, so no anonymous key can reach another caller's record.
+fn recorded_key(request: &HttpRequest, key: &str) -> String {
+    match crate::auth::principal(request) {
+        Principal::Anonymous => key.to_owned(),
+        caller => format!("{} {key}", caller.scope_name()),
     }
 }
 
@@ -138,7 +155,7 @@ where
     Fut: Future<Output = Result<Reply, ApiError>>,
 {
     let key = match idempotency_key(request.headers()) {
-        Ok(Some(key)) => key,
+        Ok(Some(key)) => recorded_key(request, &key),
         Ok(None) => return respond(handler().await),
         Err(error) => return respond(Err(error)),
     };

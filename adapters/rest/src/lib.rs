@@ -3,6 +3,7 @@
 //! document and health probes. It drives the application through ports and knows nothing of
 //! the store behind them.
 
+pub mod auth;
 pub mod carts;
 pub mod checkouts;
 pub mod dto;

@@ -3,6 +3,8 @@
 use actix_web::{get, HttpResponse};
 use utoipa::OpenApi;
 
+use crate::auth::SecurityFromTable;
+
 use crate::{
     carts, checkouts, dto, events, health, http, inventory, orders, payments, problem, products,
     refunds, returns, webhooks,
@@ -14,7 +16,8 @@ use crate::{
         title = "Commerce API",
         description = "Headless, event-sourced commerce backend. Errors are RFC 9457 problem+json; \
                        mutating calls accept Idempotency-Key; resources carry an ETag and honour If-Match. \
-                       Admin routes are not authenticated yet.",
+                       Admin operations, the event feed and webhooks need an API key holding the scope each names \
+                       (`Authorization: Bearer ck_...`, from `commerce api-keys create`).",
     ),
     paths(
         products::list_products, products::get_product, products::create_product,
@@ -67,12 +70,12 @@ use crate::{
         (name = "refunds", description = "Refunds of orders: money back through the payment, units back into stock (admin)"),
         (name = "returns", description = "Goods sent back by shoppers: requested, approved, received, refunded"),
         (name = "inventory", description = "Stock levels, receipts and adjustments (admin)"),
-        (name = "admin", description = "Catalog administration (unauthenticated for now)"),
+        (name = "admin", description = "Catalog administration"),
         (name = "events", description = "Published domain events for internal services: an ordered, resumable feed (long-poll and Server-Sent Events) and the schema of every type"),
         (name = "webhooks", description = "Signed deliveries of published events to HTTP endpoints (admin)"),
         (name = "health", description = "Probes"),
     ),
-    modifiers(&CommonResponses)
+    modifiers(&CommonResponses, &SecurityFromTable)
 )]
 pub struct ApiDoc;
 

@@ -580,6 +580,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         .collect();
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(rest::auth::authorize))
             .wrap(rest::problem_errors())
             .wrap(rest::security_headers())
             .wrap(rest::cors(&cors_origins))

@@ -36,7 +36,7 @@ async fn json_of(response: reqwest::Response) -> Value {
 async fn crash_at(boundary: &str, token: &str) {
     let database_url = acceptance::support::fresh_postgres_with_url().await.1;
     let data_dir = std::env::temp_dir().join(format!("commerce-crash-{}", uuid::Uuid::new_v4()));
-    let client = reqwest::Client::new();
+    let client = server::client(&server::api_key(&data_dir, Some(&database_url)).1);
     let server = start(&data_dir, &database_url, Some(boundary)).await;
     let base = server.base.clone();
 

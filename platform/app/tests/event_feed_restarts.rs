@@ -72,7 +72,12 @@ struct Received {
 
 /// Follows the feed through connection failures (the server restarting) until `stop` turns
 /// true and nothing newer is left.
-async fn subscribe(base: String, received: Arc<Mutex<Received>>, mut stop: watch::Receiver<bool>) {
+async fn subscribe(
+    base: String,
+    key: String,
+    received: Arc<Mutex<Received>>,
+    mut stop: watch::Receiver<bool>,
+) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -84,7 +89,7 @@ async fn subscribe(base: String, received: Arc<Mutex<Received>>, mut stop: watch
             let wait = if stopping { 0 } else { 2 };
             format!("{base}/v1/events?limit=500&wait={wait}&after={cursor}")
         };
-        let page: Option<Value> = match client.get(url).send().await {
+        let page: Option<Value> = match client.get(url).bearer_auth(&key).send().await {
             Ok(response) if response.status() == 200 => response.json().await.ok(),
             _ => None,
         };
@@ -112,14 +117,21 @@ async fn a_feed_subscriber_gets_every_published_event_once_in_order_through_rest
     let data_dir =
         std::env::temp_dir().join(format!("commerce-feed-restarts-{}", uuid::Uuid::new_v4()));
     let port = free_port();
+    let key = server::api_key(&data_dir, Some(&database_url)).1;
     let server = start(&data_dir, &database_url, port).await;
     let base = server.base.clone();
     wait_for_the_storefront(&base).await;
     let received = Arc::new(Mutex::new(Received::default()));
     let (stop, stopped) = watch::channel(false);
-    let subscriber = tokio::spawn(subscribe(base.clone(), Arc::clone(&received), stopped));
+    let subscriber = tokio::spawn(subscribe(
+        base.clone(),
+        key.clone(),
+        Arc::clone(&received),
+        stopped,
+    ));
     let load = tokio::spawn(loadgen::run(loadgen::Args {
         base_url: base.clone(),
+        api_key: Some(key.clone()),
         shoppers: 6,
         duration_secs: 8,
         checkouts: None,

@@ -41,8 +41,8 @@ async fn post(client: &reqwest::Client, url: String, body: Value) -> Value {
 
 async fn a_retry_after_a_crash_mid_request_goes_through(database_url: Option<String>) {
     let data_dir = std::env::temp_dir().join(format!("commerce-crash-{}", uuid::Uuid::new_v4()));
-    let client = reqwest::Client::new();
     let url = database_url.as_deref();
+    let client = server::client(&server::api_key(&data_dir, url).1);
     let server = start(&data_dir, url, Some("idempotency_claimed")).await;
     let base = server.base.clone();
     post(

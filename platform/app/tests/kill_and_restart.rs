@@ -42,7 +42,7 @@ async fn storefront_count(client: &reqwest::Client, base: &str) -> usize {
 
 async fn cart_survives_sigkill(database_url: Option<String>) {
     let data_dir = std::env::temp_dir().join(format!("commerce-kill-{}", uuid::Uuid::new_v4()));
-    let client = reqwest::Client::new();
+    let client = server::client(&server::api_key(&data_dir, database_url.as_deref()).1);
 
     let server = start(&data_dir, database_url.as_deref()).await;
     assert_eq!(

@@ -1,6 +1,6 @@
 //! Secrets never reach the logs: the real `commerce` binary, logging everything at debug
-//! level, runs checkouts with several payment method tokens, and its log output is searched
-//! for them afterwards.
+//! level, runs checkouts with several payment method tokens, behind an API key (and is sent
+//! a wrong one), and its log output is searched for them afterwards.
 
 mod server;
 
@@ -35,7 +35,15 @@ async fn payment_method_tokens_never_reach_the_logs() {
         .stdout(File::create(&log_path).unwrap());
     let server = server::start(command, port).await;
     let base = server.base.clone();
-    let client = reqwest::Client::new();
+    let api_key = server::api_key(&data_dir, None).1;
+    let client = server::client(&api_key);
+    let wrong_key = "ck_0123456789abcdef0123456789abcdef0123456789abcdef";
+    let refused = server::client(wrong_key)
+        .get(format!("{base}/v1/admin/inventory/LOG-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
     post(
         &client,
         format!("{base}/v1/admin/products"),
@@ -122,9 +130,14 @@ async fn payment_method_tokens_never_reach_the_logs() {
         log.contains("sandbox"),
         "the log holds the debug output it is searched in"
     );
-    for token in tokens {
-        let leaks: Vec<&str> = log.lines().filter(|line| line.contains(token)).collect();
-        assert!(leaks.is_empty(), "{token} reached the log: {leaks:#?}");
+    let secrets = tokens.iter().copied().chain([
+        // The random part of the keys: what makes each one secret.
+        &api_key[3..],
+        &wrong_key[3..],
+    ]);
+    for secret in secrets {
+        let leaks: Vec<&str> = log.lines().filter(|line| line.contains(secret)).collect();
+        assert!(leaks.is_empty(), "{secret} reached the log: {leaks:#?}");
     }
     let _ = std::fs::remove_dir_all(&data_dir);
 }

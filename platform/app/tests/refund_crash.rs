@@ -135,7 +135,8 @@ async fn paid_outside(client: &reqwest::Client, base: &str) -> String {
 async fn crash_at(boundary: &str, refused_path: bool) {
     let database_url = acceptance::support::fresh_postgres_with_url().await.1;
     let data_dir = std::env::temp_dir().join(format!("commerce-crash-{}", uuid::Uuid::new_v4()));
-    let client = reqwest::Client::new();
+    let (key_id, key) = server::api_key(&data_dir, Some(&database_url));
+    let client = server::client(&key);
     let server = start(&data_dir, &database_url, Some(boundary)).await;
     let base = server.base.clone();
     let (order_id, body) = if refused_path {
@@ -151,8 +152,10 @@ async fn crash_at(boundary: &str, refused_path: bool) {
         (order, body)
     };
     let key = format!("crash-refund-{boundary}");
-    // The process may die before its 202 leaves; the refund id is derived from the key.
-    let refund_id = shared_kernel::deterministic_uuid("refund", &[&order_id, &key]);
+    // The process may die before its 202 leaves; the refund id is derived from the key and
+    // the caller that sent it.
+    let caller = format!("api_key:{key_id}");
+    let refund_id = shared_kernel::deterministic_uuid("refund", &[&order_id, &key, &caller]);
     if let Ok(accepted) = client
         .post(format!("{base}/v1/admin/orders/{order_id}/refunds"))
         .header("idempotency-key", &key)

@@ -87,6 +87,9 @@ run() {
     env+=(NATS_URL="$NATS" COMMERCE_NATS_STREAM="$stream"
           COMMERCE_NATS_SUBJECT_PREFIX="bench${RUN_ID}n$n")
   fi
+  # The staff calls of the run (restocking, refunds, audit, webhook registration) need a key.
+  COMMERCE_API_KEY=$(env "${env[@]}" "$BIN/commerce" api-keys create --name bench --scope '*' 2>/dev/null)
+  export COMMERCE_API_KEY
   env "${env[@]}" "$BIN/commerce" serve > "$WORK/server-$mode-$n.log" 2>&1 &
   SERVER_PID=$!
   wait_until "$BASE/health/ready" ready
@@ -94,6 +97,7 @@ run() {
   if [ "$mode" = on ] && [ "$DELIVERY" != relay ]; then
     local hook secret
     hook=$(curl -s -X POST "$BASE/v1/admin/webhooks" -H 'Content-Type: application/json' \
+      -H "Authorization: Bearer $COMMERCE_API_KEY" \
       -d "{\"url\":\"http://127.0.0.1:$RECEIVER_PORT/webhooks\",\"event_types\":[\"orders.*\"]}")
     secret=$(echo "$hook" | grep -o '"secret":"[^"]*"' | cut -d'"' -f4)
     WEBHOOK_SECRET="$secret" target/release/examples/receiver "127.0.0.1:$RECEIVER_PORT" \

@@ -225,6 +225,8 @@ pub struct CheckoutRequest {
 pub struct Client {
     http: reqwest::Client,
     base: Url,
+    /// Sent on staff calls (`/v1/admin/...`) only, as a storefront never holds one.
+    api_key: Option<String>,
 }
 
 /// A base URL the client can append path segments to.
@@ -240,7 +242,7 @@ pub fn parse_base_url(raw: &str) -> Result<Url, String> {
 }
 
 impl Client {
-    pub fn new(base: Url, connections: usize) -> Result<Self, String> {
+    pub fn new(base: Url, connections: usize, api_key: Option<String>) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
@@ -248,7 +250,11 @@ impl Client {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| format!("cannot build HTTP client: {e}"))?;
-        Ok(Self { http, base })
+        Ok(Self {
+            http,
+            base,
+            api_key,
+        })
     }
 
     /// The base URL with `segments` appended, each percent-encoded as one segment.
@@ -269,7 +275,11 @@ impl Client {
         body: Option<&serde_json::Value>,
         idempotency_key: Option<&str>,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), ApiError> {
+        let staff_call = url.path().contains("/v1/admin/");
         let mut request = self.http.request(method, url);
+        if let (true, Some(key)) = (staff_call, &self.api_key) {
+            request = request.bearer_auth(key);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -478,7 +488,7 @@ mod tests {
     use super::*;
 
     fn client(base: &str) -> Client {
-        Client::new(parse_base_url(base).unwrap(), 1).unwrap()
+        Client::new(parse_base_url(base).unwrap(), 1, None).unwrap()
     }
 
     #[test]

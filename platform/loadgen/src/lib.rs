@@ -46,6 +46,12 @@ pub struct Args {
     )]
     pub base_url: String,
 
+    /// API key for the staff calls the run makes (restocking, refunds, the audit's reads of
+    /// payments and stock), from `commerce api-keys create --scope '*'`, or a key holding
+    /// inventory:write, payments:read and refunds:write. Shoppers' own calls never send it.
+    #[arg(long, env = "COMMERCE_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
     /// Concurrent simulated shoppers.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub shoppers: u64,
@@ -159,7 +165,7 @@ fn join_counts(counts: &BTreeMap<String, u64>) -> String {
 pub async fn run(args: Args) -> Result<bool, String> {
     let base = client::parse_base_url(&args.base_url)?;
     let shoppers = usize::try_from(args.shoppers).map_err(|e| e.to_string())?;
-    let client = Client::new(base, shoppers)?;
+    let client = Client::new(base, shoppers, args.api_key.clone())?;
     let started_at = chrono::Utc::now();
 
     // The catalogue the shoppers will see, and the stock before the run.

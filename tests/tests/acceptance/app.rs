@@ -15,6 +15,8 @@ pub enum Store {
 
 pub struct TestApp {
     pub base: String,
+    /// Sends every request with a key holding every scope (`*`), issued when the app
+    /// started, as a staff tool would.
     pub client: Client,
     pub running: Option<Running>,
     /// What it was started with: where its database is.
@@ -62,12 +64,36 @@ pub async fn spawn_with(settings: Settings) -> TestApp {
     let running = commerce::start(settings.clone())
         .await
         .expect("the app starts");
+    let admin_key = application::api_keys::issue(
+        running.wired.api.api_keys.as_ref(),
+        &shared_kernel::SystemClock,
+        "acceptance tests",
+        accounts::Grants::Everything,
+    )
+    .await
+    .expect("an API key is issued")
+    .secret;
     TestApp {
         base: format!("http://{}", running.addr),
-        client: Client::new(),
+        client: client_with_key(Some(&admin_key)),
         running: Some(running),
         settings,
     }
+}
+
+/// A client that sends `key` as its bearer credential on every request, or none.
+pub fn client_with_key(key: Option<&str>) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = key {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {key}")).expect("a header"),
+        );
+    }
+    Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("a client")
 }
 
 impl TestApp {

@@ -1,6 +1,7 @@
 //! Whole flows through the REST API, each test on a fresh database, on both stores.
 
 mod app;
+mod authorization;
 mod carts;
 mod catalog;
 mod checkout;

@@ -60,3 +60,43 @@ pub fn kill_9(mut server: Server) {
     server.child.kill().expect("SIGKILL sent");
     server.child.wait().expect("the process is gone");
 }
+
+/// An API key holding every scope, issued with `commerce api-keys create` into the store the
+/// server will use (`DATABASE_URL` when given, else the embedded one in `data_dir`): its id
+/// and its secret.
+pub fn api_key(data_dir: &Path, database_url: Option<&str>) -> (String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_commerce"));
+    command
+        .args(["api-keys", "create", "--name", "tests", "--scope", "*"])
+        .env("COMMERCE_DATA_DIR", data_dir)
+        .env_remove("DATABASE_URL");
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    let output = command.output().expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "api-keys create failed: {stderr}");
+    let id = stderr
+        .split_whitespace()
+        .nth(3)
+        .expect("the key's id on standard error")
+        .to_owned();
+    let secret = String::from_utf8(output.stdout)
+        .expect("a text secret")
+        .trim()
+        .to_owned();
+    (id, secret)
+}
+
+/// A client that sends `key` with every request, as a staff tool does.
+pub fn client(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {key}")).expect("a header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("a client")
+}

@@ -26,6 +26,9 @@ struct Args {
     /// Base URL of the API.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     base_url: String,
+    /// API key holding events:read (`commerce api-keys create --scope events:read`).
+    #[arg(long, env = "COMMERCE_API_KEY", hide_env_values = true)]
+    api_key: String,
     /// NATS server of the relay; unset: no JetStream subscriber.
     #[arg(long)]
     nats_url: Option<String>,
@@ -241,7 +244,14 @@ fn report(name: &str, mut lags: Lags) {
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
-    let client = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", args.api_key))
+        .map_err(|e| format!("--api-key: {e}"))?;
+    headers.insert(reqwest::header::AUTHORIZATION, bearer);
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .map_err(|e| e.to_string())?;
     let after = head(&client, &args.base_url).await?;
     let until = Instant::now() + Duration::from_secs(args.duration_secs);
     let http = tokio::spawn(long_poll(

@@ -1,0 +1,365 @@
+//! Who may call what: the one authorization table (ADR 0023), the middleware that applies it
+//! before any route runs, and the security it writes into the OpenAPI document.
+//!
+//! Every operation the API serves has exactly one row in [`ROUTES`]. An operation is open to
+//! anyone, or needs an API key (`Authorization: Bearer ck_...`) holding a scope. A request
+//! for an operation missing from the table is answered 404, as if the route did not exist, so
+//! a route added without a row is unreachable rather than open; the authorization test fails
+//! on it too. The check runs before the route, so a refusal never depends on, or reveals,
+//! whether the resource asked for exists.
+
+use std::sync::Arc;
+
+use accounts::{ApiKey, Area, Scope};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse};
+
+use crate::problem::Problem;
+use crate::ApiState;
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// Anyone, without credentials: the storefront's operations, probes and the API's own
+    /// description. (Customer and guest tokens will narrow carts, checkouts, orders and
+    /// returns to their owners: ADR 0022.)
+    Anyone,
+    /// A staff tool or service whose API key holds this scope (or one that implies it).
+    Key(Scope),
+}
+
+/// One operation: its method, its path as routed (and as the OpenAPI document names it), and
+/// who may call it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub caller: Caller,
+}
+
+const fn open(method: &'static str, path: &'static str) -> Rule {
+    Rule {
+        method,
+        path,
+        caller: Caller::Anyone,
+    }
+}
+
+const fn read(method: &'static str, path: &'static str, area: Area) -> Rule {
+    Rule {
+        method,
+        path,
+        caller: Caller::Key(Scope::Read(area)),
+    }
+}
+
+const fn write(method: &'static str, path: &'static str, area: Area) -> Rule {
+    Rule {
+        method,
+        path,
+        caller: Caller::Key(Scope::Write(area)),
+    }
+}
+
+/// The authorization table: every operation, and who may call it.
+pub const ROUTES: &[Rule] = &[
+    // The API itself.
+    open("GET", "/health/live"),
+    open("GET", "/health/ready"),
+    open("GET", "/openapi.json"),
+    open("GET", "/docs"),
+    // Storefront.
+    open("GET", "/v1/products"),
+    open("GET", "/v1/products/{id}"),
+    open("POST", "/v1/carts"),
+    open("GET", "/v1/carts/{id}"),
+    open("POST", "/v1/carts/{id}/items"),
+    open("PATCH", "/v1/carts/{id}/items/{line_id}"),
+    open("DELETE", "/v1/carts/{id}/items/{line_id}"),
+    open("POST", "/v1/carts/{id}/checkout"),
+    open("GET", "/v1/checkouts/{id}"),
+    open("GET", "/v1/orders/{id}"),
+    open("POST", "/v1/orders/{id}/returns"),
+    open("GET", "/v1/returns/{id}"),
+    open("GET", "/v1/events/schemas"),
+    // Catalog administration.
+    write("POST", "/v1/admin/products", Area::Catalog),
+    read("GET", "/v1/admin/products/{id}", Area::Catalog),
+    write(
+        "PUT",
+        "/v1/admin/products/{id}/variants/{sku}/price",
+        Area::Catalog,
+    ),
+    write("POST", "/v1/admin/products/{id}/publish", Area::Catalog),
+    write("POST", "/v1/admin/products/{id}/unpublish", Area::Catalog),
+    // Inventory.
+    read("GET", "/v1/admin/inventory/{sku}", Area::Inventory),
+    write(
+        "POST",
+        "/v1/admin/inventory/{sku}/receipts",
+        Area::Inventory,
+    ),
+    write(
+        "POST",
+        "/v1/admin/inventory/{sku}/adjustments",
+        Area::Inventory,
+    ),
+    // Orders: searching them by email or customer is staff work, never the public's.
+    read("GET", "/v1/orders", Area::Orders),
+    write("POST", "/v1/admin/orders", Area::Orders),
+    write("POST", "/v1/admin/orders/{id}/fulfillments", Area::Orders),
+    write("POST", "/v1/admin/orders/{id}/cancel", Area::Orders),
+    write("POST", "/v1/admin/orders/{id}/mark-paid", Area::Orders),
+    write("POST", "/v1/admin/orders/{id}/complete", Area::Orders),
+    // Payments.
+    write("POST", "/v1/admin/payments", Area::Payments),
+    read("GET", "/v1/admin/payments/{id}", Area::Payments),
+    write("POST", "/v1/admin/payments/{id}/captures", Area::Payments),
+    write("POST", "/v1/admin/payments/{id}/void", Area::Payments),
+    write("POST", "/v1/admin/payments/{id}/reconcile", Area::Payments),
+    // Checkouts that need staff.
+    read("GET", "/v1/admin/checkouts", Area::Checkouts),
+    // Refunds and returns.
+    write("POST", "/v1/admin/orders/{id}/refunds", Area::Refunds),
+    read("GET", "/v1/admin/refunds/{id}", Area::Refunds),
+    write("POST", "/v1/admin/returns/{id}/approve", Area::Returns),
+    write("POST", "/v1/admin/returns/{id}/reject", Area::Returns),
+    write("POST", "/v1/admin/returns/{id}/receive", Area::Returns),
+    // Events for internal services.
+    read("GET", "/v1/events", Area::Events),
+    read("GET", "/v1/events/stream", Area::Events),
+    // Webhooks.
+    write("POST", "/v1/admin/webhooks", Area::Webhooks),
+    read("GET", "/v1/admin/webhooks", Area::Webhooks),
+    read("GET", "/v1/admin/webhooks/{id}", Area::Webhooks),
+    write("PATCH", "/v1/admin/webhooks/{id}", Area::Webhooks),
+    write("DELETE", "/v1/admin/webhooks/{id}", Area::Webhooks),
+    read("GET", "/v1/admin/webhooks/{id}/deliveries", Area::Webhooks),
+    write(
+        "POST",
+        "/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+        Area::Webhooks,
+    ),
+];
+
+/// The row for an operation, if it has one.
+pub fn rule(method: &str, path: &str) -> Option<&'static Rule> {
+    ROUTES
+        .iter()
+        .find(|rule| rule.method.eq_ignore_ascii_case(method) && rule.path == path)
+}
+
+/// Who is calling, as the middleware established it; in the request's extensions for the
+/// routes (idempotency keys are kept per caller).
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Anonymous,
+    Key(Arc<ApiKey>),
+}
+
+impl Principal {
+    /// A stable name of the caller for scoping what it stores (idempotency keys).
+    pub fn scope_name(&self) -> String {
+        match self {
+            Principal::Anonymous => "anonymous".to_owned(),
+            Principal::Key(key) => format!("api_key:{}", key.id),
+        }
+    }
+}
+
+/// The caller of `request`, for routes; anonymous when the middleware did not run.
+pub fn principal(request: &actix_web::HttpRequest) -> Principal {
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or(Principal::Anonymous)
+}
+
+/// The bearer credential of a request, if it sent one.
+fn bearer(request: &ServiceRequest) -> Option<&str> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, credential) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(credential.trim())
+}
+
+fn refusal(status: StatusCode, code: &str, detail: String, challenge: String) -> HttpResponse {
+    let mut response = Problem::new(status, code, detail).to_response();
+    if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// Applies [`ROUTES`] to every request before its route runs.
+pub async fn authorize(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(pattern) = request.match_pattern() else {
+        // No route has this path: routing answers 404.
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    let refuse = |request: ServiceRequest, response: HttpResponse| {
+        Ok(request.into_response(response).map_into_right_body())
+    };
+    let Some(rule) = rule(request.method().as_str(), &pattern) else {
+        let detail = format!("no route for {} {}", request.method(), request.path());
+        return refuse(
+            request,
+            Problem::new(StatusCode::NOT_FOUND, "route_not_found", detail).to_response(),
+        );
+    };
+    let Caller::Key(required) = rule.caller else {
+        request.extensions_mut().insert(Principal::Anonymous);
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    let Some(presented) = bearer(&request).map(str::to_owned) else {
+        return refuse(
+            request,
+            refusal(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                format!(
+                    "this operation needs an API key with the scope {required}: send it as \
+                     `Authorization: Bearer ck_...` (create one with `commerce api-keys create`)"
+                ),
+                format!("Bearer realm=\"commerce\", scope=\"{required}\""),
+            ),
+        );
+    };
+    let Some(state) = request.app_data::<web::Data<ApiState>>().cloned() else {
+        return refuse(
+            request,
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "an unexpected error occurred",
+            )
+            .to_response(),
+        );
+    };
+    let key = match application::api_keys::authenticate(state.api_keys.as_ref(), &presented).await {
+        Ok(Some(key)) => key,
+        Ok(None) => {
+            return refuse(
+                request,
+                refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_api_key",
+                    "the API key is not valid: unknown, mistyped or revoked".to_owned(),
+                    "Bearer realm=\"commerce\", error=\"invalid_token\"".to_owned(),
+                ),
+            )
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not check an API key");
+            return refuse(
+                request,
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "credentials cannot be checked right now; retry later",
+                )
+                .to_response(),
+            );
+        }
+    };
+    if !key.grants.allows(required) {
+        return refuse(
+            request,
+            refusal(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!(
+                    "this API key ({}) lacks the scope {required} that this operation needs",
+                    key.prefix
+                ),
+                format!(
+                    "Bearer realm=\"commerce\", error=\"insufficient_scope\", scope=\"{required}\""
+                ),
+            ),
+        );
+    }
+    request
+        .extensions_mut()
+        .insert(Principal::Key(Arc::new(key)));
+    Ok(next.call(request).await?.map_into_left_body())
+}
+
+/// Writes the table into the OpenAPI document: the `api_key` bearer scheme, and on each
+/// operation that needs a key, the scope it needs.
+pub struct SecurityFromTable;
+
+/// The name of the API key scheme in the OpenAPI document.
+pub const API_KEY_SCHEME: &str = "api_key";
+
+impl utoipa::Modify for SecurityFromTable {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::SecurityScheme;
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            API_KEY_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("ck_...")
+                    .description(Some(
+                        "An API key from `commerce api-keys create`, holding the scope the \
+                         operation names (`<area>:write` implies `<area>:read`; `*` holds all)",
+                    ))
+                    .build(),
+            ),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                ("GET", item.get.as_mut()),
+                ("POST", item.post.as_mut()),
+                ("PUT", item.put.as_mut()),
+                ("PATCH", item.patch.as_mut()),
+                ("DELETE", item.delete.as_mut()),
+            ];
+            for (method, operation) in operations {
+                let (Some(operation), Some(rule)) = (operation, rule(method, path)) else {
+                    continue;
+                };
+                if let Caller::Key(scope) = rule.caller {
+                    operation.security = Some(vec![SecurityRequirement::new(
+                        API_KEY_SCHEME,
+                        [scope.to_string()],
+                    )]);
+                    let problem = |description: &str| {
+                        utoipa::openapi::ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                "application/problem+json",
+                                utoipa::openapi::ContentBuilder::new()
+                                    .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                                    .build(),
+                            )
+                            .build()
+                    };
+                    let responses = &mut operation.responses.responses;
+                    responses
+                        .entry("401".to_owned())
+                        .or_insert_with(|| problem("No API key, or not a valid one").into());
+                    responses.entry("403".to_owned()).or_insert_with(|| {
+                        problem("The API key lacks the scope this operation needs").into()
+                    });
+                }
+            }
+        }
+    }
+}

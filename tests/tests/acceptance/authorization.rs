@@ -1,0 +1,271 @@
+//! The authorization table (`rest::auth::ROUTES`, ADR 0023) against the API as served: every
+//! operation the OpenAPI document describes has a row, and each row holds for real callers.
+
+use std::collections::BTreeSet;
+
+use accounts::{Grants, Scope};
+use reqwest::{Method, StatusCode};
+use rest::auth::{Caller, ROUTES};
+use serde_json::{json, Value};
+
+use crate::app::{assert_problem, client_with_key, TestApp};
+use crate::on_both_stores;
+
+/// Operations that are served but deliberately not described by the document: the document
+/// itself and the page that renders it.
+const UNDOCUMENTED: [(&str, &str); 2] = [("GET", "/openapi.json"), ("GET", "/docs")];
+
+async fn document(app: &TestApp) -> Value {
+    app.get("/openapi.json").await.json().await.unwrap()
+}
+
+fn documented_operations(document: &Value) -> BTreeSet<(String, String)> {
+    let mut operations = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                operations.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+async fn key_with(app: &TestApp, grants: Grants) -> String {
+    let running = app.running.as_ref().unwrap();
+    application::api_keys::issue(
+        running.wired.api.api_keys.as_ref(),
+        &shared_kernel::SystemClock,
+        "authorization test",
+        grants,
+    )
+    .await
+    .unwrap()
+    .secret
+}
+
+/// The path with every parameter filled in (ids that name nothing, a SKU).
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment {
+            "{sku}" => "NO-SUCH-SKU".to_owned(),
+            s if s.starts_with('{') => uuid::Uuid::now_v7().to_string(),
+            s => s.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+async fn call(
+    client: &reqwest::Client,
+    app: &TestApp,
+    method: &str,
+    path: &str,
+) -> reqwest::Response {
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = client.request(method.clone(), format!("{}{}", app.base, concrete(path)));
+    if method != Method::GET && method != Method::DELETE {
+        request = request.json(&json!({}));
+    }
+    request.send().await.unwrap()
+}
+
+async fn every_documented_operation_has_a_row_and_every_row_is_served(app: &TestApp) {
+    let documented = documented_operations(&document(app).await);
+    let table: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|rule| (rule.method.to_owned(), rule.path.to_owned()))
+        .collect();
+    assert_eq!(table.len(), ROUTES.len(), "an operation has two rows");
+    let missing: Vec<_> = documented.difference(&table).collect();
+    assert!(
+        missing.is_empty(),
+        "operations without a row in the authorization table: {missing:?}"
+    );
+    let undocumented: BTreeSet<(String, String)> = UNDOCUMENTED
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    let stray: Vec<_> = table
+        .difference(&documented)
+        .filter(|op| !undocumented.contains(op))
+        .collect();
+    assert!(
+        stray.is_empty(),
+        "rows for operations the document does not describe: {stray:?}"
+    );
+    // Every row is routed: none answers `route_not_found`.
+    for rule in ROUTES {
+        let response = call(&app.client, app, rule.method, rule.path).await;
+        if response.status() == StatusCode::NOT_FOUND {
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            assert_ne!(
+                body["code"], "route_not_found",
+                "{} {} is not routed",
+                rule.method, rule.path
+            );
+        }
+    }
+}
+
+async fn each_operation_admits_exactly_the_callers_its_row_names(app: &TestApp) {
+    let anonymous = client_with_key(None);
+    let revoked = {
+        let key = key_with(app, Grants::Everything).await;
+        let keys = app.running.as_ref().unwrap().wired.api.api_keys.clone();
+        let id = keys.list_keys().await.unwrap().last().unwrap().id;
+        assert!(keys.revoke_key(id, chrono::Utc::now()).await.unwrap());
+        client_with_key(Some(&key))
+    };
+    let mistyped = client_with_key(Some("ck_0123456789abcdef0123456789abcdef0123456789abcdef"));
+    for rule in ROUTES {
+        let what = format!("{} {}", rule.method, rule.path);
+        match rule.caller {
+            Caller::Anyone => {
+                let status = call(&anonymous, app, rule.method, rule.path).await.status();
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    "{what} is open to anyone, yet answered {status}"
+                );
+            }
+            Caller::Key(required) => {
+                let refused = assert_problem(
+                    call(&anonymous, app, rule.method, rule.path).await,
+                    401,
+                    "unauthenticated",
+                )
+                .await;
+                assert!(
+                    refused["detail"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&required.to_string()),
+                    "{what}: {refused}"
+                );
+                for client in [&revoked, &mistyped] {
+                    assert_problem(
+                        call(client, app, rule.method, rule.path).await,
+                        401,
+                        "invalid_api_key",
+                    )
+                    .await;
+                }
+                // Every scope but those that would do.
+                let others: BTreeSet<Scope> =
+                    Scope::all().filter(|s| !s.covers(required)).collect();
+                let almost = client_with_key(Some(&key_with(app, Grants::Scopes(others)).await));
+                let refused = assert_problem(
+                    call(&almost, app, rule.method, rule.path).await,
+                    403,
+                    "insufficient_scope",
+                )
+                .await;
+                assert!(
+                    refused["detail"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&required.to_string()),
+                    "{what}: {refused}"
+                );
+                let exact = client_with_key(Some(
+                    &key_with(app, Grants::Scopes([required].into())).await,
+                ));
+                let status = call(&exact, app, rule.method, rule.path).await.status();
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    "{what} with {required} answered {status}"
+                );
+            }
+        }
+    }
+}
+
+async fn a_refusal_does_not_tell_whether_the_resource_exists(app: &TestApp) {
+    let (order_id, payment_id) = app.paid_order("AUTHZ-1", 1).await;
+    let anonymous = client_with_key(None);
+    for path in [
+        format!("/v1/admin/payments/{payment_id}"),
+        format!("/v1/admin/payments/{}", uuid::Uuid::now_v7()),
+        "/v1/admin/inventory/AUTHZ-1".to_owned(),
+        "/v1/admin/inventory/NOTHING-HERE".to_owned(),
+        format!("/v1/orders?email=grace@example.com&_={order_id}"),
+    ] {
+        let refused = anonymous
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .split(',')
+                .next(),
+            Some("Bearer realm=\"commerce\"")
+        );
+        assert_problem(refused, 401, "unauthenticated").await;
+    }
+}
+
+async fn the_same_idempotency_key_from_two_callers_is_two_requests(app: &TestApp) {
+    let first = client_with_key(Some(&key_with(app, Grants::Everything).await));
+    let second = client_with_key(Some(&key_with(app, Grants::Everything).await));
+    let body = json!({"title": "Shared key", "description": "",
+                      "variants": [{"sku": "SHARED-KEY", "prices": [{"amount": "5.00", "currency": "EUR"}]}]});
+    let create = |client: &reqwest::Client, sku: &str| {
+        let mut body = body.clone();
+        body["variants"][0]["sku"] = json!(sku);
+        client
+            .post(format!("{}/v1/admin/products", app.base))
+            .header("idempotency-key", "same-key")
+            .json(&body)
+            .send()
+    };
+    let a = create(&first, "SHARED-KEY").await.unwrap();
+    assert_eq!(a.status(), 201);
+    assert!(a.headers().get("idempotent-replayed").is_none());
+    let a: Value = a.json().await.unwrap();
+    // The same key and body from another caller is its own request: not a replay of the
+    // first caller's answer (it is refused on its own merits: the SKU is taken).
+    let b = create(&second, "SHARED-KEY").await.unwrap();
+    assert!(b.headers().get("idempotent-replayed").is_none());
+    assert_problem(b, 409, "sku_taken").await;
+    // With its own SKU it creates its own product, under another id.
+    let c = create(&second, "SHARED-KEY-2").await.unwrap();
+    assert_eq!(
+        c.status(),
+        422,
+        "the second caller reused its own key for another body"
+    );
+    let c = second
+        .post(format!("{}/v1/admin/products", app.base))
+        .header("idempotency-key", "same-key-2")
+        .json(&json!({"title": "Other", "description": "",
+                      "variants": [{"sku": "SHARED-KEY-3", "prices": [{"amount": "5.00", "currency": "EUR"}]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(c.status(), 201);
+    // The first caller's retry replays its own answer.
+    let again = create(&first, "SHARED-KEY").await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], a["id"]);
+}
+
+on_both_stores!(
+    every_documented_operation_has_a_row,
+    every_documented_operation_has_a_row_and_every_row_is_served
+);
+on_both_stores!(
+    admits_exactly_its_row,
+    each_operation_admits_exactly_the_callers_its_row_names
+);
+on_both_stores!(
+    refusals_reveal_nothing,
+    a_refusal_does_not_tell_whether_the_resource_exists
+);
+on_both_stores!(
+    idempotency_keys_per_caller,
+    the_same_idempotency_key_from_two_callers_is_two_requests
+);
