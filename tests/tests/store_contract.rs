@@ -118,6 +118,7 @@ trait Store:
     + Deadlines
     + WebhookStore
     + accounts::ApiKeys
+    + accounts::ServerSecrets
     + Clone
     + 'static
 {
@@ -1192,6 +1193,34 @@ async fn api_keys_are_found_by_hash_until_revoked_and_listed_with_revoked_ones<S
     );
 }
 
+async fn a_server_secret_is_kept_by_the_first_and_shared_with_every_later_caller<S: Store>(
+    store: S,
+) {
+    let callers = (0..8).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .kept_secret("token", &format!("candidate-{n}"))
+                .await
+                .unwrap()
+        })
+    });
+    let kept: std::collections::BTreeSet<String> = futures::future::join_all(callers)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "callers at once saw different secrets: {kept:?}"
+    );
+    let first = kept.into_iter().next().unwrap();
+    assert!(first.starts_with("candidate-"));
+    assert_eq!(store.kept_secret("token", "later").await.unwrap(), first);
+    assert_eq!(store.kept_secret("other", "own").await.unwrap(), "own");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Health.
 
@@ -1243,6 +1272,7 @@ contract_suite!(
     purging_forgets_only_old_idempotency_keys,
     a_reachable_store_is_ready,
     api_keys_are_found_by_hash_until_revoked_and_listed_with_revoked_ones,
+    a_server_secret_is_kept_by_the_first_and_shared_with_every_later_caller,
     webhook_endpoints_are_created_listed_changed_and_deleted,
     deliveries_are_queued_with_the_dispatcher_checkpoint_exactly_once,
     each_enabled_endpoint_offers_only_the_head_of_its_queue,

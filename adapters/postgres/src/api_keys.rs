@@ -1,14 +1,14 @@
 //! API keys in the `api_keys` table (ADR 0023).
 
-use accounts::{ApiKey, ApiKeyStoreError, ApiKeys, Grants};
+use accounts::{ApiKey, ApiKeys, CredentialStoreError, Grants};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::PostgresStore;
 
-fn unavailable(error: impl std::fmt::Display) -> ApiKeyStoreError {
-    ApiKeyStoreError(format!("postgres: {error}"))
+fn unavailable(error: impl std::fmt::Display) -> CredentialStoreError {
+    CredentialStoreError(format!("postgres: {error}"))
 }
 
 type Row = (
@@ -22,7 +22,7 @@ type Row = (
 
 fn key_of(
     (id, name, prefix, scopes, created_at, revoked_at): Row,
-) -> Result<ApiKey, ApiKeyStoreError> {
+) -> Result<ApiKey, CredentialStoreError> {
     Ok(ApiKey {
         id,
         name,
@@ -37,7 +37,11 @@ const COLUMNS: &str = "id, name, prefix, scopes, created_at, revoked_at";
 
 #[async_trait]
 impl ApiKeys for PostgresStore {
-    async fn insert_key(&self, key: &ApiKey, secret_hash: &str) -> Result<(), ApiKeyStoreError> {
+    async fn insert_key(
+        &self,
+        key: &ApiKey,
+        secret_hash: &str,
+    ) -> Result<(), CredentialStoreError> {
         sqlx::query(
             "INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -54,7 +58,7 @@ impl ApiKeys for PostgresStore {
         Ok(())
     }
 
-    async fn active_key(&self, secret_hash: &str) -> Result<Option<ApiKey>, ApiKeyStoreError> {
+    async fn active_key(&self, secret_hash: &str) -> Result<Option<ApiKey>, CredentialStoreError> {
         let row: Option<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL"
         ))
@@ -65,7 +69,7 @@ impl ApiKeys for PostgresStore {
         row.map(key_of).transpose()
     }
 
-    async fn list_keys(&self) -> Result<Vec<ApiKey>, ApiKeyStoreError> {
+    async fn list_keys(&self) -> Result<Vec<ApiKey>, CredentialStoreError> {
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM api_keys ORDER BY created_at, id"
         ))
@@ -75,13 +79,36 @@ impl ApiKeys for PostgresStore {
         rows.into_iter().map(key_of).collect()
     }
 
-    async fn revoke_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool, ApiKeyStoreError> {
+    async fn revoke_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool, CredentialStoreError> {
         sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(at)
             .bind(id)
             .execute(&self.pool)
             .await
             .map(|done| done.rows_affected() == 1)
+            .map_err(unavailable)
+    }
+}
+
+#[async_trait]
+impl accounts::ServerSecrets for PostgresStore {
+    async fn kept_secret(
+        &self,
+        name: &str,
+        candidate: &str,
+    ) -> Result<String, CredentialStoreError> {
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
             .map_err(unavailable)
     }
 }

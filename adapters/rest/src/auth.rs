@@ -16,6 +16,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
+use application::access_tokens::Held;
 
 use crate::problem::Problem;
 use crate::ApiState;
@@ -23,13 +24,66 @@ use crate::ApiState;
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
-    /// Anyone, without credentials: the storefront's operations, probes and the API's own
-    /// description. (Customer and guest tokens will narrow carts, checkouts, orders and
-    /// returns to their owners: ADR 0022.)
+    /// Anyone, without credentials: browsing the catalog, creating a cart, probes and the
+    /// API's own description.
     Anyone,
     /// A staff tool or service whose API key holds this scope (or one that implies it).
     Key(Scope),
+    /// Whoever holds the guest token of the resource (ADR 0024), or, when a scope is named,
+    /// a staff tool whose API key holds it.
+    Holder(Holds, Option<Scope>),
 }
+
+/// Which guest token opens an operation, and how its resource is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// The cart the path's `{id}` names: its cart token, checked before the route runs.
+    Cart,
+    /// The cart of the checkout the path names: its cart token, checked by the route once
+    /// it has read the checkout.
+    CheckoutsCart,
+    /// The order the path's `{id}` names: its order access token, checked before the route.
+    Order,
+    /// The order of the return the path names: checked by the route once it has read it.
+    ReturnsOrder,
+}
+
+impl Holds {
+    /// The request header the token travels in.
+    pub fn header(self) -> &'static str {
+        match self {
+            Holds::Cart | Holds::CheckoutsCart => CART_TOKEN,
+            Holds::Order | Holds::ReturnsOrder => ORDER_TOKEN,
+        }
+    }
+
+    pub fn held(self) -> Held {
+        match self {
+            Holds::Cart | Holds::CheckoutsCart => Held::Cart,
+            Holds::Order | Holds::ReturnsOrder => Held::Order,
+        }
+    }
+
+    /// The resource the path names, as its not-found answer calls it.
+    fn resource(self) -> &'static str {
+        match self {
+            Holds::Cart => "cart",
+            Holds::CheckoutsCart => "checkout",
+            Holds::Order => "order",
+            Holds::ReturnsOrder => "return",
+        }
+    }
+
+    /// Whether the path's `{id}` is the token's own resource (checked before the route).
+    fn by_path(self) -> bool {
+        matches!(self, Holds::Cart | Holds::Order)
+    }
+}
+
+/// The header a cart token travels in.
+pub const CART_TOKEN: &str = "x-cart-token";
+/// The header an order access token travels in.
+pub const ORDER_TOKEN: &str = "x-order-token";
 
 /// One operation: its method, its path as routed (and as the OpenAPI document names it), and
 /// who may call it.
@@ -56,6 +110,19 @@ const fn read(method: &'static str, path: &'static str, area: Area) -> Rule {
     }
 }
 
+const fn held(
+    method: &'static str,
+    path: &'static str,
+    holds: Holds,
+    staff: Option<Scope>,
+) -> Rule {
+    Rule {
+        method,
+        path,
+        caller: Caller::Holder(holds, staff),
+    }
+}
+
 const fn write(method: &'static str, path: &'static str, area: Area) -> Rule {
     Rule {
         method,
@@ -74,17 +141,44 @@ pub const ROUTES: &[Rule] = &[
     // Storefront.
     open("GET", "/v1/products"),
     open("GET", "/v1/products/{id}"),
-    open("POST", "/v1/carts"),
-    open("GET", "/v1/carts/{id}"),
-    open("POST", "/v1/carts/{id}/items"),
-    open("PATCH", "/v1/carts/{id}/items/{line_id}"),
-    open("DELETE", "/v1/carts/{id}/items/{line_id}"),
-    open("POST", "/v1/carts/{id}/checkout"),
-    open("GET", "/v1/checkouts/{id}"),
-    open("GET", "/v1/orders/{id}"),
-    open("POST", "/v1/orders/{id}/returns"),
-    open("GET", "/v1/returns/{id}"),
     open("GET", "/v1/events/schemas"),
+    // A guest's cart, checkout and order: creating a cart answers its token; the checkout
+    // completed answers the order's.
+    open("POST", "/v1/carts"),
+    held("GET", "/v1/carts/{id}", Holds::Cart, None),
+    held("POST", "/v1/carts/{id}/items", Holds::Cart, None),
+    held("PATCH", "/v1/carts/{id}/items/{line_id}", Holds::Cart, None),
+    held(
+        "DELETE",
+        "/v1/carts/{id}/items/{line_id}",
+        Holds::Cart,
+        None,
+    ),
+    held("POST", "/v1/carts/{id}/checkout", Holds::Cart, None),
+    held(
+        "GET",
+        "/v1/checkouts/{id}",
+        Holds::CheckoutsCart,
+        Some(Scope::Read(Area::Checkouts)),
+    ),
+    held(
+        "GET",
+        "/v1/orders/{id}",
+        Holds::Order,
+        Some(Scope::Read(Area::Orders)),
+    ),
+    held(
+        "POST",
+        "/v1/orders/{id}/returns",
+        Holds::Order,
+        Some(Scope::Write(Area::Returns)),
+    ),
+    held(
+        "GET",
+        "/v1/returns/{id}",
+        Holds::ReturnsOrder,
+        Some(Scope::Read(Area::Returns)),
+    ),
     // Catalog administration.
     write("POST", "/v1/admin/products", Area::Catalog),
     read("GET", "/v1/admin/products/{id}", Area::Catalog),
@@ -158,6 +252,8 @@ pub fn rule(method: &str, path: &str) -> Option<&'static Rule> {
 pub enum Principal {
     Anonymous,
     Key(Arc<ApiKey>),
+    /// A guest holding the token of this resource (`cart:<id>`, `order:<id>`).
+    Holder(String),
 }
 
 impl Principal {
@@ -166,7 +262,33 @@ impl Principal {
         match self {
             Principal::Anonymous => "anonymous".to_owned(),
             Principal::Key(key) => format!("api_key:{}", key.id),
+            Principal::Holder(resource) => resource.clone(),
         }
+    }
+}
+
+/// A guest token the route itself must check against the resource it reads
+/// ([`Holds::CheckoutsCart`], [`Holds::ReturnsOrder`]).
+#[derive(Debug, Clone)]
+struct PresentedToken(String);
+
+/// For routes whose rule is a holder that the route checks: passes staff through, and a guest
+/// whose token opens `owner` (the cart of the checkout, the order of the return); anyone
+/// else gets the same not-found answer as a resource that does not exist.
+pub fn check_holder(
+    request: &actix_web::HttpRequest,
+    state: &ApiState,
+    held: Held,
+    owner: uuid::Uuid,
+    resource: &'static str,
+) -> Result<(), crate::problem::ApiError> {
+    if matches!(principal(request), Principal::Key(_)) {
+        return Ok(());
+    }
+    let presented = request.extensions().get::<PresentedToken>().cloned();
+    match presented {
+        Some(PresentedToken(token)) if state.access_tokens.holds(held, owner, &token) => Ok(()),
+        _ => Err(crate::problem::ApiError::NotFound { resource }),
     }
 }
 
@@ -221,9 +343,26 @@ pub async fn authorize(
             Problem::new(StatusCode::NOT_FOUND, "route_not_found", detail).to_response(),
         );
     };
-    let Caller::Key(required) = rule.caller else {
-        request.extensions_mut().insert(Principal::Anonymous);
-        return Ok(next.call(request).await?.map_into_left_body());
+    let required = match rule.caller {
+        Caller::Anyone => {
+            request.extensions_mut().insert(Principal::Anonymous);
+            return Ok(next.call(request).await?.map_into_left_body());
+        }
+        Caller::Key(required) => required,
+        // Staff present a key; guests their token.
+        Caller::Holder(_, Some(required)) if bearer(&request).is_some() => required,
+        Caller::Holder(holds, _) => {
+            let Some(state) = request.app_data::<web::Data<ApiState>>().cloned() else {
+                return refuse(request, internal_error());
+            };
+            return match holder(&request, &state, holds) {
+                Ok(principal) => {
+                    request.extensions_mut().insert(principal);
+                    Ok(next.call(request).await?.map_into_left_body())
+                }
+                Err(response) => refuse(request, *response),
+            };
+        }
     };
     let Some(presented) = bearer(&request).map(str::to_owned) else {
         return refuse(
@@ -240,15 +379,7 @@ pub async fn authorize(
         );
     };
     let Some(state) = request.app_data::<web::Data<ApiState>>().cloned() else {
-        return refuse(
-            request,
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "an unexpected error occurred",
-            )
-            .to_response(),
-        );
+        return refuse(request, internal_error());
     };
     let key = match application::api_keys::authenticate(state.api_keys.as_ref(), &presented).await {
         Ok(Some(key)) => key,
@@ -298,12 +429,78 @@ pub async fn authorize(
     Ok(next.call(request).await?.map_into_left_body())
 }
 
+fn internal_error() -> HttpResponse {
+    Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "an unexpected error occurred",
+    )
+    .to_response()
+}
+
+/// A guest's token for `holds`: checked here when the path names the token's own resource,
+/// else left for the route to check against what it reads.
+fn holder(
+    request: &ServiceRequest,
+    state: &ApiState,
+    holds: Holds,
+) -> Result<Principal, Box<HttpResponse>> {
+    let header = holds.header();
+    let Some(token) = request
+        .headers()
+        .get(header)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .map(str::to_owned)
+    else {
+        let what = match holds.held() {
+            Held::Cart => "the cart token answered when the cart was created",
+            Held::Order => "the order access token answered when its checkout completed",
+        };
+        return Err(Box::new(refusal(
+            StatusCode::UNAUTHORIZED,
+            "token_required",
+            format!("this operation needs {what}, in the {header} header"),
+            format!("Token realm=\"commerce\", header=\"{header}\""),
+        )));
+    };
+    if !holds.by_path() {
+        request.extensions_mut().insert(PresentedToken(token));
+        return Ok(Principal::Anonymous);
+    }
+    // `/v1/carts/{id}/...` and `/v1/orders/{id}/...`: the id is the third segment. One that is
+    // not a UUID names nothing; the route answers it (400) without reading anything.
+    let id = request
+        .path()
+        .split('/')
+        .nth(3)
+        .and_then(|segment| uuid::Uuid::parse_str(segment).ok());
+    let Some(id) = id else {
+        return Ok(Principal::Anonymous);
+    };
+    if state.access_tokens.holds(holds.held(), id, &token) {
+        Ok(Principal::Holder(format!("{}:{id}", holds.resource())))
+    } else {
+        // The same answer as for a resource that does not exist.
+        Err(Box::new(actix_web::ResponseError::error_response(
+            &crate::problem::ApiError::NotFound {
+                resource: holds.resource(),
+            },
+        )))
+    }
+}
+
 /// Writes the table into the OpenAPI document: the `api_key` bearer scheme, and on each
 /// operation that needs a key, the scope it needs.
 pub struct SecurityFromTable;
 
 /// The name of the API key scheme in the OpenAPI document.
 pub const API_KEY_SCHEME: &str = "api_key";
+/// The name of the cart token scheme in the OpenAPI document.
+pub const CART_TOKEN_SCHEME: &str = "cart_token";
+/// The name of the order access token scheme in the OpenAPI document.
+pub const ORDER_TOKEN_SCHEME: &str = "order_token";
 
 impl utoipa::Modify for SecurityFromTable {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -323,6 +520,26 @@ impl utoipa::Modify for SecurityFromTable {
                     .build(),
             ),
         );
+        for (name, header, description) in [
+            (
+                CART_TOKEN_SCHEME,
+                CART_TOKEN,
+                "The cart token answered when the cart was created (`cart_token`)",
+            ),
+            (
+                ORDER_TOKEN_SCHEME,
+                ORDER_TOKEN,
+                "The order access token answered by the completed checkout \
+                 (`order_access_token`)",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                    utoipa::openapi::security::ApiKeyValue::with_description(header, description),
+                )),
+            );
+        }
         for (path, item) in openapi.paths.paths.iter_mut() {
             let operations = [
                 ("GET", item.get.as_mut()),
@@ -335,28 +552,52 @@ impl utoipa::Modify for SecurityFromTable {
                 let (Some(operation), Some(rule)) = (operation, rule(method, path)) else {
                     continue;
                 };
-                if let Caller::Key(scope) = rule.caller {
-                    operation.security = Some(vec![SecurityRequirement::new(
-                        API_KEY_SCHEME,
-                        [scope.to_string()],
-                    )]);
-                    let problem = |description: &str| {
-                        utoipa::openapi::ResponseBuilder::new()
-                            .description(description)
-                            .content(
-                                "application/problem+json",
-                                utoipa::openapi::ContentBuilder::new()
-                                    .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
-                                    .build(),
-                            )
-                            .build()
-                    };
-                    let responses = &mut operation.responses.responses;
-                    responses
-                        .entry("401".to_owned())
-                        .or_insert_with(|| problem("No API key, or not a valid one").into());
+                let (requirements, not_found) = match rule.caller {
+                    Caller::Anyone => continue,
+                    Caller::Key(scope) => (
+                        vec![SecurityRequirement::new(
+                            API_KEY_SCHEME,
+                            [scope.to_string()],
+                        )],
+                        false,
+                    ),
+                    Caller::Holder(holds, staff) => {
+                        let scheme = match holds.held() {
+                            Held::Cart => CART_TOKEN_SCHEME,
+                            Held::Order => ORDER_TOKEN_SCHEME,
+                        };
+                        let mut requirements =
+                            vec![SecurityRequirement::new(scheme, Vec::<String>::new())];
+                        requirements.extend(staff.map(|scope| {
+                            SecurityRequirement::new(API_KEY_SCHEME, [scope.to_string()])
+                        }));
+                        (requirements, true)
+                    }
+                };
+                operation.security = Some(requirements);
+                let problem = |description: &str| {
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/problem+json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build()
+                };
+                let responses = &mut operation.responses.responses;
+                responses
+                    .entry("401".to_owned())
+                    .or_insert_with(|| problem("No credential, or not a valid one").into());
+                if matches!(rule.caller, Caller::Key(_) | Caller::Holder(_, Some(_))) {
                     responses.entry("403".to_owned()).or_insert_with(|| {
                         problem("The API key lacks the scope this operation needs").into()
+                    });
+                }
+                if not_found {
+                    responses.entry("404".to_owned()).or_insert_with(|| {
+                        problem("Nothing by that id, or a token that does not open it").into()
                     });
                 }
             }

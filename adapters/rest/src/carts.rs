@@ -2,6 +2,7 @@
 //! and, without it, retry a bounded number of times on a concurrent write.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use application::access_tokens::Held;
 use carts::CartCommand;
 use shared_kernel::{CartId, Currency, CustomerId, LineId};
 
@@ -12,7 +13,8 @@ use crate::ApiState;
 
 const SHOPPER: &str = "shopper";
 
-/// Create a cart in one currency, for a guest or a known customer.
+/// Create a cart in one currency, for a guest or a known customer. The answer carries the
+/// cart's token (`cart_token`), which every later call on the cart and its checkout needs.
 #[utoipa::path(
     post, path = "/v1/carts", tag = "carts",
     request_body = CreateCartRequest,
@@ -48,7 +50,8 @@ pub async fn create_cart(
             .carts
             .execute(&cart_id.to_string(), command, Some(0), &metadata(SHOPPER))
             .await?;
-        let dto = CartDto::from_cart(&executed.state, executed.version);
+        let mut dto = CartDto::from_cart(&executed.state, executed.version);
+        dto.cart_token = Some(state.access_tokens.token(Held::Cart, cart_id.as_uuid()));
         Ok(Reply::created(dto, format!("/v1/carts/{cart_id}")).etag(executed.version))
     })
     .await

@@ -3,6 +3,7 @@
 //! the shopper polls `GET /v1/checkouts/{id}` until it is completed or failed (ADR 0013).
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use application::access_tokens::Held;
 use application::checkout_start::{StartCheckout, StartCheckoutError};
 use shared_kernel::{CartId, CheckoutId, EmailAddress, PostalAddress};
 
@@ -112,17 +113,29 @@ fn within_rate(state: &ApiState, request: &HttpRequest) -> Result<(), ApiError> 
     )
 )]
 #[get("/v1/checkouts/{id}")]
-pub async fn get_checkout(state: web::Data<ApiState>, id: web::Path<String>) -> HttpResponse {
+pub async fn get_checkout(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
     respond(
         async {
             let id = path_id(&id, "id")?;
             let loaded = state.checkouts.load(&id.to_string()).await?;
-            if loaded.version == 0 {
-                return Err(ApiError::NotFound {
-                    resource: "checkout",
-                });
-            }
-            let dto = CheckoutDto::from_checkout(&loaded.aggregate, loaded.version);
+            let not_found = ApiError::NotFound {
+                resource: "checkout",
+            };
+            let Some(cart_id) = loaded.aggregate.cart_id().filter(|_| loaded.version > 0) else {
+                return Err(not_found);
+            };
+            // Only the cart's holder (or staff) may follow its checkout.
+            crate::auth::check_holder(&request, &state, Held::Cart, cart_id.as_uuid(), "checkout")?;
+            let mut dto = CheckoutDto::from_checkout(&loaded.aggregate, loaded.version);
+            dto.order_access_token = dto
+                .order_id
+                .as_deref()
+                .and_then(|id| uuid::Uuid::parse_str(id).ok())
+                .map(|order| state.access_tokens.token(Held::Order, order));
             Ok(Reply::ok(dto).etag(loaded.version))
         }
         .await,

@@ -217,6 +217,10 @@ pub struct CartDto {
     pub subtotal: MoneyDto,
     /// The aggregate version, also sent as the ETag.
     pub version: u64,
+    /// Only in the answer that creates the cart: the secret every later call on the cart
+    /// and its checkout must send in `X-Cart-Token` (ADR 0024). Keep it with the cart id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cart_token: Option<String>,
 }
 
 impl CartDto {
@@ -251,6 +255,7 @@ impl CartDto {
                     currency: String::new(),
                 }),
             version,
+            cart_token: None,
         }
     }
 }
@@ -798,6 +803,9 @@ pub struct CheckoutDto {
     /// The payment this checkout authorizes (it may not exist yet, or ever).
     pub payment_id: String,
     pub version: u64,
+    /// Set once completed: the secret that reads the order and requests its return, sent in
+    /// `X-Order-Token` (ADR 0024). A guest's confirmation page keeps it with the order id.
+    pub order_access_token: Option<String>,
 }
 
 impl CheckoutDto {
@@ -834,6 +842,7 @@ impl CheckoutDto {
                 .map(|id| checkout::payment_id(id).to_string())
                 .unwrap_or_default(),
             version,
+            order_access_token: None,
         }
     }
 }

@@ -122,9 +122,14 @@ pub fn respond(result: Result<Reply, ApiError>) -> HttpResponse {
 /// Keys belong to their caller: the same key sent by two API keys names two resources.
 pub fn id_for_request(request: &HttpRequest, kind: &str, scope: &str) -> Uuid {
     match idempotency_key(request.headers()) {
+        // A guest's key is already scoped by the resource it holds (`scope`).
         Ok(Some(key)) => match crate::auth::principal(request) {
-            Principal::Anonymous => shared_kernel::deterministic_uuid(kind, &[scope, &key]),
-            caller => shared_kernel::deterministic_uuid(kind, &[scope, &key, &caller.scope_name()]),
+            caller @ Principal::Key(_) => {
+                shared_kernel::deterministic_uuid(kind, &[scope, &key, &caller.scope_name()])
+            }
+            Principal::Anonymous | Principal::Holder(_) => {
+                shared_kernel::deterministic_uuid(kind, &[scope, &key])
+            }
         },
         _ => Uuid::now_v7(),
     }

@@ -103,6 +103,8 @@ pub struct ApiState {
     pub webhooks: Arc<dyn WebhookStore>,
     /// The API keys staff tools and services authenticate with (ADR 0023).
     pub api_keys: Arc<dyn accounts::ApiKeys>,
+    /// Mints and checks guest cart and order access tokens (ADR 0024).
+    pub access_tokens: application::access_tokens::AccessTokens,
     /// A new webhook signing secret in its text form (`whsec_...`), from the webhooks
     /// adapter; fails only when the system's random source does.
     pub webhook_secrets: Arc<dyn Fn() -> Result<String, String> + Send + Sync>,

@@ -232,7 +232,11 @@ pub async fn create_return(
     )
 )]
 #[get("/v1/returns/{id}")]
-pub async fn get_return(state: web::Data<ApiState>, id: web::Path<String>) -> HttpResponse {
+pub async fn get_return(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
     respond(
         async {
             let id = return_id(&id)?;
@@ -241,9 +245,17 @@ pub async fn get_return(state: web::Data<ApiState>, id: web::Path<String>) -> Ht
                 .load(&id.to_string())
                 .await
                 .map_err(|error| ApiError::Unavailable(error.to_string()))?;
-            if loaded.version == 0 {
+            let Some(order_id) = loaded.aggregate.order_id().filter(|_| loaded.version > 0) else {
                 return Err(ApiError::NotFound { resource: "return" });
-            }
+            };
+            // Only the order's holder (or staff) may follow its return.
+            crate::auth::check_holder(
+                &request,
+                &state,
+                application::access_tokens::Held::Order,
+                order_id.as_uuid(),
+                "return",
+            )?;
             Ok(
                 Reply::ok(ReturnDto::from_return(&loaded.aggregate, loaded.version))
                     .etag(loaded.version),

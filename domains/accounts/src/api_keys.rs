@@ -175,22 +175,36 @@ pub struct ApiKey {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("the API key store is unavailable: {0}")]
-pub struct ApiKeyStoreError(pub String);
+#[error("the credential store is unavailable: {0}")]
+pub struct CredentialStoreError(pub String);
 
 /// Where API keys are kept. Secrets arrive already hashed: the store never sees one.
 #[async_trait]
 pub trait ApiKeys: Send + Sync {
-    async fn insert_key(&self, key: &ApiKey, secret_hash: &str) -> Result<(), ApiKeyStoreError>;
+    async fn insert_key(&self, key: &ApiKey, secret_hash: &str)
+        -> Result<(), CredentialStoreError>;
 
     /// The key whose secret hashes to `secret_hash`, unless it was revoked.
-    async fn active_key(&self, secret_hash: &str) -> Result<Option<ApiKey>, ApiKeyStoreError>;
+    async fn active_key(&self, secret_hash: &str) -> Result<Option<ApiKey>, CredentialStoreError>;
 
     /// Every key, revoked ones too, oldest first.
-    async fn list_keys(&self) -> Result<Vec<ApiKey>, ApiKeyStoreError>;
+    async fn list_keys(&self) -> Result<Vec<ApiKey>, CredentialStoreError>;
 
     /// Revokes the key; false if there is no such key or it was already revoked.
-    async fn revoke_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool, ApiKeyStoreError>;
+    async fn revoke_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool, CredentialStoreError>;
+}
+
+/// Secrets the server itself keeps, for when the environment gives none (the token secret
+/// of ADR 0024 on a development machine). One per name, kept by the first instance that
+/// needs it, so that every instance and every restart uses the same.
+#[async_trait]
+pub trait ServerSecrets: Send + Sync {
+    /// The secret kept under `name`, keeping `candidate` there first if there is none yet.
+    async fn kept_secret(
+        &self,
+        name: &str,
+        candidate: &str,
+    ) -> Result<String, CredentialStoreError>;
 }
 
 #[cfg(test)]

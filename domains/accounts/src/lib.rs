@@ -6,4 +6,6 @@
 
 mod api_keys;
 
-pub use api_keys::{ApiKey, ApiKeyStoreError, ApiKeys, Area, Grants, Scope, ScopeError};
+pub use api_keys::{
+    ApiKey, ApiKeys, Area, CredentialStoreError, Grants, Scope, ScopeError, ServerSecrets,
+};

@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API and the feed-driven projectors.
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// Create, list and revoke the API keys of staff tools and internal services.
     #[command(subcommand)]
     ApiKeys(ApiKeysCommand),
@@ -157,6 +157,13 @@ pub struct Settings {
     #[arg(long, env = "COMMERCE_NATS_SUBJECT_PREFIX", default_value = "commerce")]
     pub nats_subject_prefix: String,
 
+    /// The secret guest tokens (cart and order access tokens) are signed with: any long
+    /// random text, the same on every instance. Unset: a secret generated once and kept in
+    /// the store, which suits one machine; set it in production, where it can be rotated
+    /// (which invalidates every guest token).
+    #[arg(long, env = "COMMERCE_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: Option<String>,
+
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
     #[arg(long, env = "COMMERCE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -194,6 +201,7 @@ impl Settings {
             webhook_timeout: Duration::from_secs(5),
             webhook_poll_interval: Duration::from_millis(100),
             nats_url: None,
+            token_secret: None,
             nats_stream: "COMMERCE".to_owned(),
             nats_subject_prefix: "commerce".to_owned(),
         }

@@ -11,8 +11,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use accounts::ApiKeys;
+use accounts::{ApiKeys, ServerSecrets};
 use actix_web::{App, HttpServer};
+use application::access_tokens::AccessTokens;
 use application::checkout::{CheckoutSaga, CheckoutSagaRunner, Participants, SagaSettings};
 use application::checkout_participants::{
     CartCheckoutLocks, GatewayPayments, InventoryReservations, OrdersPlacement,
@@ -64,6 +65,8 @@ pub enum StartError {
     Demo(String),
     #[error("server error: {0}")]
     Server(std::io::Error),
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("could not start webhook delivery: {0}")]
     Webhooks(String),
 }
@@ -81,6 +84,7 @@ struct StorePorts {
     webhooks: Arc<dyn WebhookStore>,
     leases: Arc<dyn Leases>,
     api_keys: Arc<dyn ApiKeys>,
+    secrets: Arc<dyn ServerSecrets>,
     /// Set on PostgreSQL, whose commits other instances make too: it forwards their
     /// notifications to this instance's feed readers.
     postgres: Option<postgres_store::PostgresStore>,
@@ -99,6 +103,7 @@ impl StorePorts {
             + WebhookStore
             + Leases
             + ApiKeys
+            + ServerSecrets
             + 'static,
     {
         let store = Arc::new(store);
@@ -112,7 +117,8 @@ impl StorePorts {
             tokens: store.clone(),
             webhooks: store.clone(),
             leases: store.clone(),
-            api_keys: store,
+            api_keys: store.clone(),
+            secrets: store,
             postgres: None,
         }
     }
@@ -171,7 +177,12 @@ impl Wired {
     }
 }
 
-fn wire<R, F>(repository: F, ports: StorePorts, settings: &Settings) -> Result<Wired, StartError>
+fn wire<R, F>(
+    repository: F,
+    ports: StorePorts,
+    settings: &Settings,
+    access_tokens: AccessTokens,
+) -> Result<Wired, StartError>
 where
     R: PersistedEventRepository + 'static,
     F: Fn() -> R,
@@ -381,6 +392,7 @@ where
             clock,
             webhooks: ports.webhooks.clone(),
             api_keys: ports.api_keys,
+            access_tokens,
             webhook_secrets: Arc::new(|| {
                 webhooks::generate_secret_text().map_err(|error| error.to_string())
             }),
@@ -411,19 +423,43 @@ pub async fn open(settings: &Settings) -> Result<Wired, StartError> {
                 postgres: Some(store.clone()),
                 ..StorePorts::of(store)
             };
-            wire(move || factory.event_repository(), ports, settings)
+            let tokens = access_tokens(settings, ports.secrets.as_ref()).await?;
+            wire(move || factory.event_repository(), ports, settings, tokens)
         }
         StoreUrl::Sqlite(path) => {
             let store = connect_sqlite(&path).await?;
             tracing::info!(path = %path.display(), "using the embedded SQLite store");
             let factory = store.clone();
-            wire(
-                move || factory.event_repository(),
-                StorePorts::of(store),
-                settings,
-            )
+            let ports = StorePorts::of(store);
+            let tokens = access_tokens(settings, ports.secrets.as_ref()).await?;
+            wire(move || factory.event_repository(), ports, settings, tokens)
         }
     }
+}
+
+/// Guest tokens under `COMMERCE_TOKEN_SECRET`, or else under a secret the store keeps.
+async fn access_tokens(
+    settings: &Settings,
+    secrets: &dyn ServerSecrets,
+) -> Result<AccessTokens, StartError> {
+    if let Some(secret) = settings.token_secret.as_deref().map(str::trim) {
+        if secret.len() < 32 {
+            return Err(StartError::Config(
+                "COMMERCE_TOKEN_SECRET must be at least 32 characters of random text".to_owned(),
+            ));
+        }
+        return Ok(AccessTokens::new(secret));
+    }
+    let candidate = application::access_tokens::random_secret().map_err(StartError::Config)?;
+    let secret = secrets
+        .kept_secret("guest_token_secret", &candidate)
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))?;
+    tracing::warn!(
+        "COMMERCE_TOKEN_SECRET is unset: guest tokens are signed with a secret kept in the \
+         store; set it in production"
+    );
+    Ok(AccessTokens::new(&secret))
 }
 
 async fn connect_postgres(url: &str) -> Result<postgres_store::PostgresStore, StartError> {

@@ -27,7 +27,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     match cli.command {
-        Command::Serve(settings) => match runtime.block_on(commerce::serve(settings)) {
+        Command::Serve(settings) => match runtime.block_on(commerce::serve(*settings)) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(error) => {
                 tracing::error!(%error, "commerce stopped with an error");

@@ -64,8 +64,10 @@ async fn crash_at(boundary: &str, token: &str) {
     )
     .await;
     let cart_id = cart["id"].as_str().unwrap().to_owned();
+    let cart_token = cart["cart_token"].as_str().unwrap().to_owned();
     client
         .post(format!("{base}/v1/carts/{cart_id}/items"))
+        .header("x-cart-token", &cart_token)
         .json(&json!({"sku": "CRASH-1", "quantity": 2}))
         .send()
         .await
@@ -79,6 +81,7 @@ async fn crash_at(boundary: &str, token: &str) {
     let location = format!("/v1/checkouts/{checkout_id}");
     if let Ok(accepted) = client
         .post(format!("{base}/v1/carts/{cart_id}/checkout"))
+        .header("x-cart-token", &cart_token)
         .header("idempotency-key", &key)
         .json(&body)
         .send()
@@ -231,6 +234,7 @@ async fn crash_at(boundary: &str, token: &str) {
         let cart = json_of(
             client
                 .get(format!("{base}/v1/carts/{cart_id}"))
+                .header("x-cart-token", &cart_token)
                 .send()
                 .await
                 .unwrap(),

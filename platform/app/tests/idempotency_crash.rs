@@ -65,12 +65,15 @@ async fn a_retry_after_a_crash_mid_request_goes_through(database_url: Option<Str
     )
     .await;
     let cart_id = cart["id"].as_str().unwrap().to_owned();
-    post(
-        &client,
-        format!("{base}/v1/carts/{cart_id}/items"),
-        json!({"sku": "CRASH-K", "quantity": 1}),
-    )
-    .await;
+    let cart_token = cart["cart_token"].as_str().unwrap().to_owned();
+    let added = client
+        .post(format!("{base}/v1/carts/{cart_id}/items"))
+        .header("x-cart-token", &cart_token)
+        .json(&json!({"sku": "CRASH-K", "quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 200);
     let body = json!({"email": "crash@example.com", "payment_method_token": "tok_visa",
                       "shipping_address": {"name": "C. Rash", "line1": "1 Main St",
                                            "city": "Berlin", "postal_code": "10115",
@@ -78,6 +81,7 @@ async fn a_retry_after_a_crash_mid_request_goes_through(database_url: Option<Str
     let checkout = |base: String| {
         let request = client
             .post(format!("{base}/v1/carts/{cart_id}/checkout"))
+            .header("x-cart-token", &cart_token)
             .header("idempotency-key", "crash-mid-request")
             .json(&body);
         async move { request.send().await }

@@ -60,9 +60,11 @@ async fn cart_survives_sigkill(database_url: Option<String>) {
         .await
         .unwrap();
     let cart_id = cart["id"].as_str().unwrap().to_owned();
+    let cart_token = cart["cart_token"].as_str().unwrap().to_owned();
     for (sku, quantity) in [("TEE-BLACK-M", 2), ("BEANIE-GREY", 1)] {
         let response = client
             .post(format!("{}/v1/carts/{cart_id}/items", server.base))
+            .header("x-cart-token", &cart_token)
             .json(&json!({"sku": sku, "quantity": quantity}))
             .send()
             .await
@@ -71,6 +73,7 @@ async fn cart_survives_sigkill(database_url: Option<String>) {
     }
     let before: Value = client
         .get(format!("{}/v1/carts/{cart_id}", server.base))
+        .header("x-cart-token", &cart_token)
         .send()
         .await
         .unwrap()
@@ -82,6 +85,7 @@ async fn cart_survives_sigkill(database_url: Option<String>) {
     let server = start(&data_dir, database_url.as_deref()).await;
     let after: Value = client
         .get(format!("{}/v1/carts/{cart_id}", server.base))
+        .header("x-cart-token", &cart_token)
         .send()
         .await
         .unwrap()

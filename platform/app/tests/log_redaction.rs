@@ -1,6 +1,6 @@
 //! Secrets never reach the logs: the real `commerce` binary, logging everything at debug
 //! level, runs checkouts with several payment method tokens, behind an API key (and is sent
-//! a wrong one), and its log output is searched for them afterwards.
+//! a wrong one) and guest cart tokens, and its log output is searched for them afterwards.
 
 mod server;
 
@@ -64,6 +64,7 @@ async fn payment_method_tokens_never_reach_the_logs() {
         "tok_capture_refused",
     ];
     let mut locations = Vec::new();
+    let mut cart_tokens = Vec::new();
     for token in tokens {
         let cart = post(
             &client,
@@ -72,14 +73,19 @@ async fn payment_method_tokens_never_reach_the_logs() {
         )
         .await;
         let cart_id = cart["id"].as_str().unwrap().to_owned();
-        post(
-            &client,
-            format!("{base}/v1/carts/{cart_id}/items"),
-            json!({"sku": "LOG-1", "quantity": 1}),
-        )
-        .await;
+        let cart_token = cart["cart_token"].as_str().unwrap().to_owned();
+        cart_tokens.push(cart_token.clone());
+        let added = client
+            .post(format!("{base}/v1/carts/{cart_id}/items"))
+            .header("x-cart-token", &cart_token)
+            .json(&json!({"sku": "LOG-1", "quantity": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(added.status(), 200);
         let accepted = client
             .post(format!("{base}/v1/carts/{cart_id}/checkout"))
+            .header("x-cart-token", &cart_token)
             .header("idempotency-key", format!("log-{token}"))
             .json(
                 &json!({"email": "logs@example.com", "payment_method_token": token,
@@ -130,11 +136,15 @@ async fn payment_method_tokens_never_reach_the_logs() {
         log.contains("sandbox"),
         "the log holds the debug output it is searched in"
     );
-    let secrets = tokens.iter().copied().chain([
-        // The random part of the keys: what makes each one secret.
-        &api_key[3..],
-        &wrong_key[3..],
-    ]);
+    let secrets = tokens
+        .iter()
+        .copied()
+        .chain([
+            // The random part of the keys: what makes each one secret.
+            &api_key[3..],
+            &wrong_key[3..],
+        ])
+        .chain(cart_tokens.iter().map(|token| &token[3..]));
     for secret in secrets {
         let leaks: Vec<&str> = log.lines().filter(|line| line.contains(secret)).collect();
         assert!(leaks.is_empty(), "{secret} reached the log: {leaks:#?}");

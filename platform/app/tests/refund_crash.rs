@@ -73,14 +73,18 @@ async fn paid_by_checkout(client: &reqwest::Client, base: &str) -> String {
     )
     .await;
     let cart_id = cart["id"].as_str().unwrap().to_owned();
-    post(
-        client,
-        format!("{base}/v1/carts/{cart_id}/items"),
-        json!({"sku": "CRASH-R", "quantity": 2}),
-    )
-    .await;
+    let cart_token = cart["cart_token"].as_str().unwrap().to_owned();
+    let added = client
+        .post(format!("{base}/v1/carts/{cart_id}/items"))
+        .header("x-cart-token", &cart_token)
+        .json(&json!({"sku": "CRASH-R", "quantity": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 200);
     let accepted = client
         .post(format!("{base}/v1/carts/{cart_id}/checkout"))
+        .header("x-cart-token", &cart_token)
         .header("idempotency-key", "crash-refund-checkout")
         .json(
             &json!({"email": "crash@example.com", "payment_method_token": "tok_visa",

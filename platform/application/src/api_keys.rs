@@ -5,7 +5,7 @@
 //! secret is random, not chosen by a person, so it cannot be guessed from its hash, and a
 //! fast hash lets every request find its key with one indexed lookup.
 
-use accounts::{ApiKey, ApiKeyStoreError, ApiKeys, Grants};
+use accounts::{ApiKey, ApiKeys, CredentialStoreError, Grants};
 use sha2::{Digest, Sha256};
 use shared_kernel::Clock;
 use uuid::Uuid;
@@ -21,7 +21,7 @@ pub enum IssueError {
     #[error("the system's random source failed: {0}")]
     Random(String),
     #[error(transparent)]
-    Store(#[from] ApiKeyStoreError),
+    Store(#[from] CredentialStoreError),
 }
 
 /// A key just issued: its record, and the secret, which exists nowhere else.
@@ -62,7 +62,7 @@ pub async fn issue(
 pub async fn authenticate(
     store: &dyn ApiKeys,
     presented: &str,
-) -> Result<Option<ApiKey>, ApiKeyStoreError> {
+) -> Result<Option<ApiKey>, CredentialStoreError> {
     let presented = presented.trim();
     // Anything that cannot be a key is not looked up.
     let well_formed = presented.len() == KEY_PREFIX.len() + 48
@@ -92,11 +92,11 @@ mod tests {
 
     #[async_trait]
     impl ApiKeys for InMemory {
-        async fn insert_key(&self, key: &ApiKey, hash: &str) -> Result<(), ApiKeyStoreError> {
+        async fn insert_key(&self, key: &ApiKey, hash: &str) -> Result<(), CredentialStoreError> {
             self.0.lock().unwrap().push((key.clone(), hash.to_owned()));
             Ok(())
         }
-        async fn active_key(&self, hash: &str) -> Result<Option<ApiKey>, ApiKeyStoreError> {
+        async fn active_key(&self, hash: &str) -> Result<Option<ApiKey>, CredentialStoreError> {
             Ok(self
                 .0
                 .lock()
@@ -105,7 +105,7 @@ mod tests {
                 .find(|(key, stored)| stored == hash && key.revoked_at.is_none())
                 .map(|(key, _)| key.clone()))
         }
-        async fn list_keys(&self) -> Result<Vec<ApiKey>, ApiKeyStoreError> {
+        async fn list_keys(&self) -> Result<Vec<ApiKey>, CredentialStoreError> {
             Ok(self
                 .0
                 .lock()
@@ -114,7 +114,11 @@ mod tests {
                 .map(|(k, _)| k.clone())
                 .collect())
         }
-        async fn revoke_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool, ApiKeyStoreError> {
+        async fn revoke_key(
+            &self,
+            id: Uuid,
+            at: DateTime<Utc>,
+        ) -> Result<bool, CredentialStoreError> {
             let mut keys = self.0.lock().unwrap();
             let key = keys
                 .iter_mut()

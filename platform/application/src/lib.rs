@@ -3,6 +3,7 @@
 //! the read-model projections. It does no I/O of its own: it works through the runtime's
 //! ports, so the same code runs on SQLite and PostgreSQL.
 
+pub mod access_tokens;
 pub mod api_keys;
 pub mod catalog;
 pub mod checkout;

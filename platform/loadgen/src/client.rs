@@ -4,6 +4,8 @@
 //! Response types are lenient (missing fields default) because the load generator only
 //! reads what it needs.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, LOCATION};
@@ -13,6 +15,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::money::Money;
+
+/// The header a cart token travels in.
+const CART_TOKEN: &str = "x-cart-token";
+/// The header an order access token travels in.
+const ORDER_TOKEN: &str = "x-order-token";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -102,10 +109,11 @@ pub struct Variant {
     pub in_stock: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-struct Identified {
+#[derive(Debug, Deserialize)]
+struct CreatedCart {
     id: String,
+    #[serde(default)]
+    cart_token: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -125,6 +133,8 @@ pub struct Checkout {
     pub payment_id: Option<String>,
     pub failure: Option<Failure>,
     pub total: Option<Money>,
+    /// Set once completed: what reads the order (`X-Order-Token`).
+    pub order_access_token: Option<String>,
 }
 
 impl Checkout {
@@ -227,6 +237,10 @@ pub struct Client {
     base: Url,
     /// Sent on staff calls (`/v1/admin/...`) only, as a storefront never holds one.
     api_key: Option<String>,
+    /// The guest tokens the shoppers were given, as a storefront keeps them: per
+    /// `carts/<id>`, `checkouts/<id>` (its cart's token) and `orders/<id>`, the header and
+    /// token to send.
+    tokens: std::sync::Arc<Mutex<HashMap<String, (&'static str, String)>>>,
 }
 
 /// A base URL the client can append path segments to.
@@ -254,6 +268,7 @@ impl Client {
             http,
             base,
             api_key,
+            tokens: std::sync::Arc::default(),
         })
     }
 
@@ -276,9 +291,13 @@ impl Client {
         idempotency_key: Option<&str>,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), ApiError> {
         let staff_call = url.path().contains("/v1/admin/");
+        let held = self.token_for(&url);
         let mut request = self.http.request(method, url);
         if let (true, Some(key)) = (staff_call, &self.api_key) {
             request = request.bearer_auth(key);
+        }
+        if let Some((header, token)) = held {
+            request = request.header(header, token);
         }
         if let Some(body) = body {
             request = request.json(body);
@@ -341,16 +360,35 @@ impl Client {
         self.get_json(url).await
     }
 
-    /// POST /v1/carts; returns the cart id.
+    /// POST /v1/carts; returns the cart id, and keeps its token for the cart's later calls.
     pub async fn create_cart(&self, currency: &str) -> Result<String, ApiError> {
-        let cart: Identified = self
+        let cart: CreatedCart = self
             .post_json(
                 self.url(&["v1", "carts"]),
                 &json!({ "currency": currency }),
                 None,
             )
             .await?;
-        non_empty_id(cart.id)
+        let id = non_empty_id(cart.id)?;
+        self.keep(format!("carts/{id}"), CART_TOKEN, cart.cart_token);
+        Ok(id)
+    }
+
+    fn keep(&self, resource: String, header: &'static str, token: String) {
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.insert(resource, (header, token));
+        }
+    }
+
+    /// The token kept for the resource `url` names (`/v1/<kind>/<id>/...`), if any.
+    fn token_for(&self, url: &Url) -> Option<(&'static str, String)> {
+        let mut segments = url.path_segments()?.skip_while(|s| *s != "v1").skip(1);
+        let (kind, id) = (segments.next()?, segments.next()?);
+        self.tokens
+            .lock()
+            .ok()?
+            .get(&format!("{kind}/{id}"))
+            .cloned()
     }
 
     /// POST /v1/carts/{id}/items
@@ -400,12 +438,20 @@ impl Client {
                 "checkout accepted without an id or Location".to_owned(),
             ));
         }
+        // The checkout is followed with its cart's token.
+        if let Some((header, token)) = self.token_for(&self.url(&["v1", "carts", cart_id])) {
+            self.keep(format!("checkouts/{}", checkout.id), header, token);
+        }
         Ok(checkout)
     }
 
-    /// GET /v1/checkouts/{id}
+    /// GET /v1/checkouts/{id}; keeps the order's token once it is completed.
     pub async fn get_checkout(&self, id: &str) -> Result<Checkout, ApiError> {
-        self.get_json(self.url(&["v1", "checkouts", id])).await
+        let checkout: Checkout = self.get_json(self.url(&["v1", "checkouts", id])).await?;
+        if let (Some(order), Some(token)) = (&checkout.order_id, &checkout.order_access_token) {
+            self.keep(format!("orders/{order}"), ORDER_TOKEN, token.clone());
+        }
+        Ok(checkout)
     }
 
     /// GET /v1/orders/{id}

@@ -18,6 +18,9 @@ pub struct TestApp {
     /// Sends every request with a key holding every scope (`*`), issued when the app
     /// started, as a staff tool would.
     pub client: Client,
+    /// The token of each cart made with [`TestApp::create_cart`], sent on that cart's calls
+    /// as its storefront would (cart routes take no API key: ADR 0024).
+    pub cart_tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
     pub running: Option<Running>,
     /// What it was started with: where its database is.
     pub settings: Settings,
@@ -76,6 +79,7 @@ pub async fn spawn_with(settings: Settings) -> TestApp {
     TestApp {
         base: format!("http://{}", running.addr),
         client: client_with_key(Some(&admin_key)),
+        cart_tokens: Default::default(),
         running: Some(running),
         settings,
     }
@@ -104,8 +108,19 @@ impl TestApp {
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client
-            .request(method, format!("{}{}", self.base, path))
+        let request = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        match self.cart_token_for(path) {
+            Some(token) => request.header("x-cart-token", token),
+            None => request,
+        }
+    }
+
+    /// The kept token of the cart `path` addresses (`/v1/carts/{id}...`).
+    pub fn cart_token_for(&self, path: &str) -> Option<String> {
+        let id = path.strip_prefix("/v1/carts/")?.split(['/', '?']).next()?;
+        self.cart_tokens.lock().unwrap().get(id).cloned()
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -171,7 +186,10 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 201);
         let body: Value = response.json().await.expect("json body");
-        body["id"].as_str().expect("cart id").to_owned()
+        let id = body["id"].as_str().expect("cart id").to_owned();
+        let token = body["cart_token"].as_str().expect("cart token").to_owned();
+        self.cart_tokens.lock().unwrap().insert(id.clone(), token);
+        id
     }
 
     pub async fn cart(&self, id: &str) -> Value {

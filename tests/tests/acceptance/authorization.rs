@@ -62,12 +62,45 @@ async fn call(
     method: &str,
     path: &str,
 ) -> reqwest::Response {
+    send(client, app, method, &concrete(path), None).await
+}
+
+/// Sends `method` to a concrete path, with an extra header if given.
+async fn send(
+    client: &reqwest::Client,
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    header: Option<(&str, &str)>,
+) -> reqwest::Response {
     let method = Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = client.request(method.clone(), format!("{}{}", app.base, concrete(path)));
+    let mut request = client.request(method.clone(), format!("{}{path}", app.base));
     if method != Method::GET && method != Method::DELETE {
         request = request.json(&json!({}));
     }
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
     request.send().await.unwrap()
+}
+
+fn tokens(app: &TestApp) -> application::access_tokens::AccessTokens {
+    app.running
+        .as_ref()
+        .unwrap()
+        .wired
+        .api
+        .access_tokens
+        .clone()
+}
+
+/// The id a holder's path names (`/v1/<kind>/{id}/...`).
+fn path_id(path: &str) -> uuid::Uuid {
+    uuid::Uuid::parse_str(path.split('/').nth(3).unwrap()).unwrap()
+}
+
+fn passed(status: StatusCode) -> bool {
+    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN
 }
 
 async fn every_documented_operation_has_a_row_and_every_row_is_served(app: &TestApp) {
@@ -118,9 +151,71 @@ async fn each_operation_admits_exactly_the_callers_its_row_names(app: &TestApp) 
         client_with_key(Some(&key))
     };
     let mistyped = client_with_key(Some("ck_0123456789abcdef0123456789abcdef0123456789abcdef"));
+    let admin = client_with_key(Some(&key_with(app, Grants::Everything).await));
     for rule in ROUTES {
         let what = format!("{} {}", rule.method, rule.path);
         match rule.caller {
+            Caller::Holder(holds, staff) => {
+                let path = concrete(rule.path);
+                let header = holds.header();
+                let id = path_id(&path);
+                // No token: 401, whatever the path names, and an API key without the row's
+                // scope does not stand in for one.
+                for client in [&anonymous, &admin] {
+                    if staff.is_some() && std::ptr::eq(client, &admin) {
+                        continue;
+                    }
+                    let refused = assert_problem(
+                        send(client, app, rule.method, &path, None).await,
+                        401,
+                        "token_required",
+                    )
+                    .await;
+                    assert!(
+                        refused["detail"].as_str().unwrap().contains(header),
+                        "{what}: {refused}"
+                    );
+                }
+                // Another resource's token: the answer of a resource that does not exist.
+                let other = tokens(app).token(holds.held(), uuid::Uuid::now_v7());
+                let answer =
+                    send(&anonymous, app, rule.method, &path, Some((header, &other))).await;
+                assert_eq!(answer.status(), 404, "{what} with another token");
+                let body: Value = answer.json().await.unwrap();
+                assert!(
+                    body["code"].as_str().unwrap().ends_with("_not_found"),
+                    "{what}: {body}"
+                );
+                if rule.path.starts_with("/v1/carts/") || rule.path.starts_with("/v1/orders/") {
+                    // The path's own token gets through to the route (which then finds
+                    // nothing by that id).
+                    let own = tokens(app).token(holds.held(), id);
+                    let status = send(&anonymous, app, rule.method, &path, Some((header, &own)))
+                        .await
+                        .status();
+                    assert!(
+                        passed(status),
+                        "{what} with its own token answered {status}"
+                    );
+                }
+                if let Some(required) = staff {
+                    let exact = client_with_key(Some(
+                        &key_with(app, Grants::Scopes([required].into())).await,
+                    ));
+                    let status = call(&exact, app, rule.method, rule.path).await.status();
+                    assert!(passed(status), "{what} with {required} answered {status}");
+                    let others: BTreeSet<Scope> =
+                        Scope::all().filter(|s| !s.covers(required)).collect();
+                    let almost =
+                        client_with_key(Some(&key_with(app, Grants::Scopes(others)).await));
+                    assert_problem(
+                        call(&almost, app, rule.method, rule.path).await,
+                        403,
+                        "insufficient_scope",
+                    )
+                    .await;
+                }
+            }
             Caller::Anyone => {
                 let status = call(&anonymous, app, rule.method, rule.path).await.status();
                 assert!(

@@ -95,6 +95,8 @@ async fn bad_input_gets_problem_json_and_changes_nothing(app: &TestApp) {
     app.wait_for_storefront(&usd_only).await;
     let cart = app.create_cart("EUR").await;
     let items = format!("/v1/carts/{cart}/items");
+    // A shopper's own token, sent for a cart that is not theirs or does not exist.
+    let own_token = app.cart_token_for(&items).unwrap();
     assert_eq!(
         app.post_json(&items, &json!({"sku": "SOCK-RED", "quantity": 1}))
             .await
@@ -210,6 +212,7 @@ async fn bad_input_gets_problem_json_and_changes_nothing(app: &TestApp) {
         (
             "non-UUID cart id",
             app.request(Method::POST, "/v1/carts/not-a-uuid/items")
+                .header("x-cart-token", &own_token)
                 .json(&json!({"sku": "SOCK-RED", "quantity": 1})),
             400,
             "invalid_id",
@@ -220,6 +223,7 @@ async fn bad_input_gets_problem_json_and_changes_nothing(app: &TestApp) {
                 Method::POST,
                 &format!("/v1/carts/{}/items", uuid::Uuid::now_v7()),
             )
+            .header("x-cart-token", &own_token)
             .json(&json!({"sku": "SOCK-RED", "quantity": 1})),
             404,
             "cart_not_found",
@@ -264,7 +268,13 @@ async fn bad_input_gets_problem_json_and_changes_nothing(app: &TestApp) {
     )
     .await;
     assert_eq!(problem["errors"][0]["field"], "currency");
-    assert_problem(app.get("/v1/carts/nope").await, 400, "invalid_id").await;
+    let nope = app
+        .request(Method::GET, "/v1/carts/nope")
+        .header("x-cart-token", &own_token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(nope, 400, "invalid_id").await;
     assert_problem(app.get("/v1/no-such-route").await, 404, "route_not_found").await;
 }
 on_both_stores!(
@@ -329,6 +339,11 @@ async fn idempotency_key_replays_and_rejects_reuse(app: &TestApp) {
     assert_problem(reused, 422, "idempotency_key_reused").await;
 
     let cart = first_body["id"].as_str().unwrap();
+    let token = first_body["cart_token"].as_str().unwrap().to_owned();
+    app.cart_tokens
+        .lock()
+        .unwrap()
+        .insert(cart.to_owned(), token);
     let add = || {
         app.request(Method::POST, &format!("/v1/carts/{cart}/items"))
             .header("idempotency-key", "add-pen")

@@ -312,6 +312,7 @@ async fn bad_checkout_requests_are_refused(app: &TestApp) {
     let unknown = format!("/v1/carts/{}/checkout", uuid::Uuid::now_v7());
     let response = app
         .request(Method::POST, &unknown)
+        .header("x-cart-token", app.cart_token_for(&path).unwrap())
         .header("idempotency-key", "k5")
         .json(&checkout_body("tok_visa"))
         .send()

@@ -6,6 +6,7 @@ mod carts;
 mod catalog;
 mod checkout;
 mod events;
+mod guests;
 mod inventory;
 mod orders;
 mod payments;
