@@ -17,6 +17,7 @@ use sqlx::PgPool;
 pub use postgres_es::PostgresEventRepository;
 
 mod api_keys;
+mod customers;
 mod deadlines;
 mod feed;
 mod idempotency;

@@ -32,6 +32,8 @@ pub enum Caller {
     /// Whoever holds the guest token of the resource (ADR 0024), or, when a scope is named,
     /// a staff tool whose API key holds it.
     Holder(Holds, Option<Scope>),
+    /// A logged-in customer, with a valid access token (ADR 0025).
+    Customer,
 }
 
 /// Which guest token opens an operation, and how its resource is found.
@@ -80,6 +82,9 @@ impl Holds {
     }
 }
 
+/// What every API key starts with.
+const API_KEY_PREFIX: &str = application::api_keys::KEY_PREFIX;
+
 /// The header a cart token travels in.
 pub const CART_TOKEN: &str = "x-cart-token";
 /// The header an order access token travels in.
@@ -123,6 +128,14 @@ const fn held(
     }
 }
 
+const fn customer(method: &'static str, path: &'static str) -> Rule {
+    Rule {
+        method,
+        path,
+        caller: Caller::Customer,
+    }
+}
+
 const fn write(method: &'static str, path: &'static str, area: Area) -> Rule {
     Rule {
         method,
@@ -142,6 +155,13 @@ pub const ROUTES: &[Rule] = &[
     open("GET", "/v1/products"),
     open("GET", "/v1/products/{id}"),
     open("GET", "/v1/events/schemas"),
+    // Customer accounts: anyone may register and log in; the rest is the customer's own.
+    open("POST", "/v1/auth/register"),
+    open("POST", "/v1/auth/login"),
+    open("POST", "/v1/auth/refresh"),
+    open("POST", "/v1/auth/logout"),
+    customer("GET", "/v1/me"),
+    customer("GET", "/v1/me/orders"),
     // A guest's cart, checkout and order: creating a cart answers its token; the checkout
     // completed answers the order's.
     open("POST", "/v1/carts"),
@@ -254,6 +274,8 @@ pub enum Principal {
     Key(Arc<ApiKey>),
     /// A guest holding the token of this resource (`cart:<id>`, `order:<id>`).
     Holder(String),
+    /// A logged-in customer.
+    Customer(shared_kernel::CustomerId),
 }
 
 impl Principal {
@@ -263,6 +285,7 @@ impl Principal {
             Principal::Anonymous => "anonymous".to_owned(),
             Principal::Key(key) => format!("api_key:{}", key.id),
             Principal::Holder(resource) => resource.clone(),
+            Principal::Customer(id) => format!("customer:{id}"),
         }
     }
 }
@@ -343,14 +366,54 @@ pub async fn authorize(
             Problem::new(StatusCode::NOT_FOUND, "route_not_found", detail).to_response(),
         );
     };
+    let api_key_presented = bearer(&request).is_some_and(|b| b.starts_with(API_KEY_PREFIX));
     let required = match rule.caller {
-        Caller::Anyone => {
-            request.extensions_mut().insert(Principal::Anonymous);
+        Caller::Anyone | Caller::Customer => {
+            // A customer's access token, if one is sent (an API key means nothing here).
+            let access_token = bearer(&request)
+                .filter(|_| !api_key_presented)
+                .map(str::to_owned);
+            let principal = match (access_token, rule.caller) {
+                (None, Caller::Customer) => {
+                    return refuse(
+                        request,
+                        refusal(
+                            StatusCode::UNAUTHORIZED,
+                            "unauthenticated",
+                            "log in first: send the access token from /v1/auth/login as \
+                             `Authorization: Bearer ...`"
+                                .to_owned(),
+                            "Bearer realm=\"commerce\"".to_owned(),
+                        ),
+                    )
+                }
+                (None, _) => Principal::Anonymous,
+                (Some(token), _) => {
+                    let Some(state) = request.app_data::<web::Data<ApiState>>().cloned() else {
+                        return refuse(request, internal_error());
+                    };
+                    match state.customers.authenticate(&token) {
+                        Ok(id) => Principal::Customer(id),
+                        Err(error) => {
+                            return refuse(
+                                request,
+                                refusal(
+                                    StatusCode::UNAUTHORIZED,
+                                    "invalid_access_token",
+                                    format!("{error}; refresh it or log in again"),
+                                    "Bearer realm=\"commerce\", error=\"invalid_token\"".to_owned(),
+                                ),
+                            )
+                        }
+                    }
+                }
+            };
+            request.extensions_mut().insert(principal);
             return Ok(next.call(request).await?.map_into_left_body());
         }
         Caller::Key(required) => required,
         // Staff present a key; guests their token.
-        Caller::Holder(_, Some(required)) if bearer(&request).is_some() => required,
+        Caller::Holder(_, Some(required)) if api_key_presented => required,
         Caller::Holder(holds, _) => {
             let Some(state) = request.app_data::<web::Data<ApiState>>().cloned() else {
                 return refuse(request, internal_error());
@@ -497,6 +560,8 @@ pub struct SecurityFromTable;
 
 /// The name of the API key scheme in the OpenAPI document.
 pub const API_KEY_SCHEME: &str = "api_key";
+/// The name of the customer access token scheme in the OpenAPI document.
+pub const CUSTOMER_SCHEME: &str = "customer";
 /// The name of the cart token scheme in the OpenAPI document.
 pub const CART_TOKEN_SCHEME: &str = "cart_token";
 /// The name of the order access token scheme in the OpenAPI document.
@@ -516,6 +581,19 @@ impl utoipa::Modify for SecurityFromTable {
                     .description(Some(
                         "An API key from `commerce api-keys create`, holding the scope the \
                          operation names (`<area>:write` implies `<area>:read`; `*` holds all)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            CUSTOMER_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A customer's access token from /v1/auth/login, /register or /refresh \
+                         (15 minutes)",
                     ))
                     .build(),
             ),
@@ -554,6 +632,13 @@ impl utoipa::Modify for SecurityFromTable {
                 };
                 let (requirements, not_found) = match rule.caller {
                     Caller::Anyone => continue,
+                    Caller::Customer => (
+                        vec![SecurityRequirement::new(
+                            CUSTOMER_SCHEME,
+                            Vec::<String>::new(),
+                        )],
+                        false,
+                    ),
                     Caller::Key(scope) => (
                         vec![SecurityRequirement::new(
                             API_KEY_SCHEME,

@@ -4,7 +4,7 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use application::access_tokens::Held;
 use carts::CartCommand;
-use shared_kernel::{CartId, Currency, CustomerId, LineId};
+use shared_kernel::{CartId, Currency, LineId};
 
 use crate::dto::{quantity, AddItemRequest, CartDto, ChangeQuantityRequest, CreateCartRequest};
 use crate::http::{command_reply, idempotent, json_body, metadata, path_id, respond, Reply};
@@ -13,8 +13,9 @@ use crate::ApiState;
 
 const SHOPPER: &str = "shopper";
 
-/// Create a cart in one currency, for a guest or a known customer. The answer carries the
-/// cart's token (`cart_token`), which every later call on the cart and its checkout needs.
+/// Create a cart in one currency: a guest's, or, with a customer's access token, that
+/// customer's (its orders then list under `/v1/me/orders`). The answer carries the cart's
+/// token (`cart_token`), which every later call on the cart and its checkout needs.
 #[utoipa::path(
     post, path = "/v1/carts", tag = "carts",
     request_body = CreateCartRequest,
@@ -34,12 +35,11 @@ pub async fn create_cart(
         let input: CreateCartRequest = json_body(&request, &body)?;
         let currency = Currency::parse(&input.currency)
             .map_err(|e| ApiError::validation("currency", e.to_string()))?;
-        let customer_id = input
-            .customer_id
-            .as_deref()
-            .map(CustomerId::parse)
-            .transpose()
-            .map_err(|_| ApiError::validation("customer_id", "must be a UUID"))?;
+        // The customer is whoever is logged in, never what the body says (ADR 0025).
+        let customer_id = match crate::auth::principal(&request) {
+            crate::auth::Principal::Customer(id) => Some(id),
+            _ => None,
+        };
         let cart_id = CartId::new();
         let command = CartCommand::CreateCart {
             cart_id,

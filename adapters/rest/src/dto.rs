@@ -174,8 +174,6 @@ pub struct ProductList {
 pub struct CreateCartRequest {
     /// ISO 4217 code; every price in the cart is in this currency.
     pub currency: String,
-    /// Set for a known customer; omit for a guest cart.
-    pub customer_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

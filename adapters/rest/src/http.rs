@@ -124,7 +124,7 @@ pub fn id_for_request(request: &HttpRequest, kind: &str, scope: &str) -> Uuid {
     match idempotency_key(request.headers()) {
         // A guest's key is already scoped by the resource it holds (`scope`).
         Ok(Some(key)) => match crate::auth::principal(request) {
-            caller @ Principal::Key(_) => {
+            caller @ (Principal::Key(_) | Principal::Customer(_)) => {
                 shared_kernel::deterministic_uuid(kind, &[scope, &key, &caller.scope_name()])
             }
             Principal::Anonymous | Principal::Holder(_) => {

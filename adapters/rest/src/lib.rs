@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod carts;
 pub mod checkouts;
+pub mod customers;
 pub mod dto;
 pub mod events;
 pub mod health;
@@ -105,6 +106,11 @@ pub struct ApiState {
     pub api_keys: Arc<dyn accounts::ApiKeys>,
     /// Mints and checks guest cart and order access tokens (ADR 0024).
     pub access_tokens: application::access_tokens::AccessTokens,
+    /// Customer registration, login, refresh and access tokens (ADR 0025).
+    pub customers: Arc<application::customers::CustomerAccounts>,
+    /// Registrations and logins per client address (`COMMERCE_AUTH_RATE_PER_MINUTE`); `None`:
+    /// no limit.
+    pub auth_limiter: Option<Arc<RateLimiter>>,
     /// A new webhook signing secret in its text form (`whsec_...`), from the webhooks
     /// adapter; fails only when the system's random source does.
     pub webhook_secrets: Arc<dyn Fn() -> Result<String, String> + Send + Sync>,
@@ -132,6 +138,12 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(products::change_price)
             .service(products::publish)
             .service(products::unpublish)
+            .service(customers::register)
+            .service(customers::login)
+            .service(customers::refresh)
+            .service(customers::logout)
+            .service(customers::me)
+            .service(customers::my_orders)
             .service(carts::create_cart)
             .service(carts::get_cart)
             .service(carts::add_item)

@@ -6,8 +6,8 @@ use utoipa::OpenApi;
 use crate::auth::SecurityFromTable;
 
 use crate::{
-    carts, checkouts, dto, events, health, http, inventory, orders, payments, problem, products,
-    refunds, returns, webhooks,
+    carts, checkouts, customers, dto, events, health, http, inventory, orders, payments, problem,
+    products, refunds, returns, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -22,6 +22,8 @@ use crate::{
     paths(
         products::list_products, products::get_product, products::create_product,
         products::get_admin_product, products::change_price, products::publish, products::unpublish,
+        customers::register, customers::login, customers::refresh, customers::logout,
+        customers::me, customers::my_orders,
         carts::create_cart, carts::get_cart, carts::add_item, carts::change_quantity, carts::remove_item,
         orders::place_order, orders::get_order, orders::list_orders, orders::fulfill,
         orders::cancel, orders::mark_paid, orders::complete,
@@ -39,6 +41,8 @@ use crate::{
         health::live, health::ready,
     ),
     components(schemas(
+        customers::RegisterRequest, customers::LoginRequest, customers::RefreshRequest,
+        customers::CustomerDto, customers::SessionDto,
         dto::MoneyDto, dto::StorefrontVariantDto, dto::CreateProductRequest, dto::NewVariantRequest, dto::VariantDto,
         dto::ProductDto, dto::AdminProductDto, dto::ProductList, dto::CreateCartRequest,
         dto::AddItemRequest, dto::ChangeQuantityRequest, dto::CartLineDto, dto::CartDto,
@@ -63,6 +67,7 @@ use crate::{
     )),
     tags(
         (name = "storefront", description = "What shoppers browse"),
+        (name = "customers", description = "Customer accounts: registration, login, token refresh, and the customer's own profile and orders"),
         (name = "carts", description = "Carts and their lines"),
         (name = "checkout", description = "Turning a cart into a paid order, asynchronously"),
         (name = "orders", description = "Orders: placement, lookup, fulfilment, cancellation"),

@@ -150,7 +150,7 @@ pub async fn list_orders(
     respond(list(&state, &params).await)
 }
 
-async fn list(state: &ApiState, params: &OrderListParams) -> Result<Reply, ApiError> {
+pub(crate) async fn list(state: &ApiState, params: &OrderListParams) -> Result<Reply, ApiError> {
     let page = crate::http::ListParams {
         limit: params.limit.clone(),
         starting_after: params.starting_after.clone(),

@@ -118,6 +118,8 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("'{event_type}' is neither a published event type nor a context such as orders.*")]
     UnknownEventType { event_type: String },
+    #[error(transparent)]
+    Auth(Box<application::customers::AuthError>),
 }
 
 impl ApiError {
@@ -153,6 +155,7 @@ impl ApiError {
             Self::UnknownEventType { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type")
             }
+            Self::Auth(error) => auth_status_and_code(error),
         }
     }
 
@@ -170,7 +173,9 @@ impl ApiError {
         let (status, code) = self.status_and_code();
         let detail = match self {
             // Infrastructure details belong in the logs, not in answers to clients.
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::Auth(_)
+                if self.status_and_code().0 == StatusCode::SERVICE_UNAVAILABLE =>
+            {
                 "the service is temporarily unavailable; retry later".to_owned()
             }
             other => other.to_string(),
@@ -180,6 +185,13 @@ impl ApiError {
             Self::Validation { errors, .. } => problem.errors.clone_from(errors),
             Self::UnknownField { field } => {
                 problem.errors = vec![FieldError::new(field.clone(), "unknown field")];
+            }
+            Self::Auth(error) => {
+                if let application::customers::AuthError::Invalid { field, message } =
+                    error.as_ref()
+                {
+                    problem.errors = vec![FieldError::new(*field, message.clone())];
+                }
             }
             Self::UnknownEventType { event_type } => {
                 let message = format!("unknown event type {event_type}");
@@ -206,6 +218,25 @@ impl ApiError {
             detail: format!("{}: {}", error.field, error.message),
             errors: vec![error],
         }
+    }
+}
+
+fn auth_status_and_code(error: &application::customers::AuthError) -> (StatusCode, &'static str) {
+    use application::customers::AuthError;
+    match error {
+        AuthError::Invalid { .. } => (StatusCode::BAD_REQUEST, "validation_failed"),
+        AuthError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
+        AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+        AuthError::InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
+        AuthError::RefreshTokenReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
+        AuthError::InvalidAccessToken(_) => (StatusCode::UNAUTHORIZED, "invalid_access_token"),
+        AuthError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+    }
+}
+
+impl From<application::customers::AuthError> for ApiError {
+    fn from(error: application::customers::AuthError) -> Self {
+        Self::Auth(Box::new(error))
     }
 }
 
@@ -304,6 +335,11 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         if let Self::Unavailable(reason) = self {
             tracing::error!(%reason, "request failed on a dependency");
+        }
+        if let Self::Auth(error) = self {
+            if let application::customers::AuthError::Unavailable(reason) = error.as_ref() {
+                tracing::error!(%reason, "request failed on a dependency");
+            }
         }
         let mut response = self.problem().to_response();
         if let Self::RateLimited { retry_after_secs } = self {

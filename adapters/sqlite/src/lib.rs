@@ -23,6 +23,7 @@ use sqlx::SqlitePool;
 pub use sqlite_es::SqliteEventRepository;
 
 mod api_keys;
+mod customers;
 mod deadlines;
 mod feed;
 mod idempotency;

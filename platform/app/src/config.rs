@@ -164,6 +164,22 @@ pub struct Settings {
     #[arg(long, env = "COMMERCE_TOKEN_SECRET", hide_env_values = true)]
     pub token_secret: Option<String>,
 
+    /// The secret customers' access tokens (JWT, HS256) are signed with: 32+ characters of
+    /// random text, the same on every instance. Unset: one generated once and kept in the
+    /// store. Rotating it logs every customer out within 15 minutes.
+    #[arg(long, env = "COMMERCE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Registrations and logins allowed per client address per minute (0: no limit); beyond
+    /// it `429` with `Retry-After`.
+    #[arg(long, env = "COMMERCE_AUTH_RATE_PER_MINUTE", default_value_t = 10)]
+    pub auth_rate_per_minute: u32,
+
+    /// How many registrations and logins one address may make at once before the rate
+    /// applies.
+    #[arg(long, env = "COMMERCE_AUTH_RATE_BURST", default_value_t = 5)]
+    pub auth_rate_burst: u32,
+
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
     #[arg(long, env = "COMMERCE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -202,6 +218,10 @@ impl Settings {
             webhook_poll_interval: Duration::from_millis(100),
             nats_url: None,
             token_secret: None,
+            jwt_secret: None,
+            // Tests log in many times from one address; the limit's own test sets one.
+            auth_rate_per_minute: 0,
+            auth_rate_burst: 5,
             nats_stream: "COMMERCE".to_owned(),
             nats_subject_prefix: "commerce".to_owned(),
         }

@@ -11,7 +11,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use accounts::{ApiKeys, ServerSecrets};
+use accounts::{ApiKeys, Customers, ServerSecrets};
 use actix_web::{App, HttpServer};
 use application::access_tokens::AccessTokens;
 use application::checkout::{CheckoutSaga, CheckoutSagaRunner, Participants, SagaSettings};
@@ -19,6 +19,7 @@ use application::checkout_participants::{
     CartCheckoutLocks, GatewayPayments, InventoryReservations, OrdersPlacement,
 };
 use application::checkout_start::CheckoutStarter;
+use application::customers::CustomerAccounts;
 use application::expiry::ReservationExpiry;
 use application::refunds::{RefundSaga, RefundSagaRunner, ReturnSaga, ReturnSagaRunner};
 use application::saga::SagaRunner;
@@ -85,6 +86,7 @@ struct StorePorts {
     leases: Arc<dyn Leases>,
     api_keys: Arc<dyn ApiKeys>,
     secrets: Arc<dyn ServerSecrets>,
+    customers: Arc<dyn Customers>,
     /// Set on PostgreSQL, whose commits other instances make too: it forwards their
     /// notifications to this instance's feed readers.
     postgres: Option<postgres_store::PostgresStore>,
@@ -104,6 +106,7 @@ impl StorePorts {
             + Leases
             + ApiKeys
             + ServerSecrets
+            + Customers
             + 'static,
     {
         let store = Arc::new(store);
@@ -118,7 +121,8 @@ impl StorePorts {
             webhooks: store.clone(),
             leases: store.clone(),
             api_keys: store.clone(),
-            secrets: store,
+            secrets: store.clone(),
+            customers: store,
             postgres: None,
         }
     }
@@ -181,7 +185,7 @@ fn wire<R, F>(
     repository: F,
     ports: StorePorts,
     settings: &Settings,
-    access_tokens: AccessTokens,
+    secrets: Secrets,
 ) -> Result<Wired, StartError>
 where
     R: PersistedEventRepository + 'static,
@@ -389,10 +393,18 @@ where
             idempotency: ports.idempotency,
             payment_tokens: ports.tokens,
             health: ports.health,
-            clock,
+            clock: clock.clone(),
             webhooks: ports.webhooks.clone(),
             api_keys: ports.api_keys,
-            access_tokens,
+            access_tokens: secrets.guest_tokens,
+            customers: Arc::new(
+                CustomerAccounts::new(ports.customers.clone(), clock.clone(), &secrets.jwt)
+                    .map_err(|e| StartError::Config(e.to_string()))?,
+            ),
+            auth_limiter: rest::rate_limiter(
+                settings.auth_rate_per_minute,
+                settings.auth_rate_burst,
+            ),
             webhook_secrets: Arc::new(|| {
                 webhooks::generate_secret_text().map_err(|error| error.to_string())
             }),
@@ -423,43 +435,69 @@ pub async fn open(settings: &Settings) -> Result<Wired, StartError> {
                 postgres: Some(store.clone()),
                 ..StorePorts::of(store)
             };
-            let tokens = access_tokens(settings, ports.secrets.as_ref()).await?;
-            wire(move || factory.event_repository(), ports, settings, tokens)
+            let secrets = secrets(settings, ports.secrets.as_ref()).await?;
+            wire(move || factory.event_repository(), ports, settings, secrets)
         }
         StoreUrl::Sqlite(path) => {
             let store = connect_sqlite(&path).await?;
             tracing::info!(path = %path.display(), "using the embedded SQLite store");
             let factory = store.clone();
             let ports = StorePorts::of(store);
-            let tokens = access_tokens(settings, ports.secrets.as_ref()).await?;
-            wire(move || factory.event_repository(), ports, settings, tokens)
+            let secrets = secrets(settings, ports.secrets.as_ref()).await?;
+            wire(move || factory.event_repository(), ports, settings, secrets)
         }
     }
 }
 
-/// Guest tokens under `COMMERCE_TOKEN_SECRET`, or else under a secret the store keeps.
-async fn access_tokens(
-    settings: &Settings,
-    secrets: &dyn ServerSecrets,
-) -> Result<AccessTokens, StartError> {
-    if let Some(secret) = settings.token_secret.as_deref().map(str::trim) {
+/// The server's signing secrets, from the environment or else kept in the store.
+struct Secrets {
+    guest_tokens: AccessTokens,
+    jwt: String,
+}
+
+async fn secrets(settings: &Settings, kept: &dyn ServerSecrets) -> Result<Secrets, StartError> {
+    let guest = secret(
+        settings.token_secret.as_deref(),
+        "COMMERCE_TOKEN_SECRET",
+        "guest_token_secret",
+        kept,
+    )
+    .await?;
+    let jwt = secret(
+        settings.jwt_secret.as_deref(),
+        "COMMERCE_JWT_SECRET",
+        "customer_jwt_secret",
+        kept,
+    )
+    .await?;
+    Ok(Secrets {
+        guest_tokens: AccessTokens::new(&guest),
+        jwt,
+    })
+}
+
+/// The secret `variable` gives, or else the one kept in the store under `name`.
+async fn secret(
+    given: Option<&str>,
+    variable: &str,
+    name: &str,
+    kept: &dyn ServerSecrets,
+) -> Result<String, StartError> {
+    if let Some(secret) = given.map(str::trim) {
         if secret.len() < 32 {
-            return Err(StartError::Config(
-                "COMMERCE_TOKEN_SECRET must be at least 32 characters of random text".to_owned(),
-            ));
+            return Err(StartError::Config(format!(
+                "{variable} must be at least 32 characters of random text"
+            )));
         }
-        return Ok(AccessTokens::new(secret));
+        return Ok(secret.to_owned());
     }
     let candidate = application::access_tokens::random_secret().map_err(StartError::Config)?;
-    let secret = secrets
-        .kept_secret("guest_token_secret", &candidate)
+    let secret = kept
+        .kept_secret(name, &candidate)
         .await
         .map_err(|e| StartError::Store(e.to_string()))?;
-    tracing::warn!(
-        "COMMERCE_TOKEN_SECRET is unset: guest tokens are signed with a secret kept in the \
-         store; set it in production"
-    );
-    Ok(AccessTokens::new(&secret))
+    tracing::warn!("{variable} is unset: using a secret kept in the store; set it in production");
+    Ok(secret)
 }
 
 async fn connect_postgres(url: &str) -> Result<postgres_store::PostgresStore, StartError> {

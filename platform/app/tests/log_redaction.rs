@@ -1,6 +1,7 @@
 //! Secrets never reach the logs: the real `commerce` binary, logging everything at debug
 //! level, runs checkouts with several payment method tokens, behind an API key (and is sent
-//! a wrong one) and guest cart tokens, and its log output is searched for them afterwards.
+//! a wrong one) and guest cart tokens, and a customer registers and refreshes; its log
+//! output is then searched for every one of those secrets and the password.
 
 mod server;
 
@@ -44,6 +45,30 @@ async fn payment_method_tokens_never_reach_the_logs() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
+    // A customer registers, logs in and refreshes: password and tokens pass through.
+    let password = "log-redaction-password-4711";
+    let session = post(
+        &reqwest::Client::new(),
+        format!("{base}/v1/auth/register"),
+        json!({"email": "logs.customer@example.com", "password": password}),
+    )
+    .await;
+    let refreshed = post(
+        &reqwest::Client::new(),
+        format!("{base}/v1/auth/refresh"),
+        json!({"refresh_token": session["refresh_token"]}),
+    )
+    .await;
+    let customer_secrets: Vec<String> = [
+        &session["access_token"],
+        &session["refresh_token"],
+        &refreshed["access_token"],
+        &refreshed["refresh_token"],
+    ]
+    .iter()
+    .map(|token| token.as_str().expect("a token").to_owned())
+    .chain([password.to_owned()])
+    .collect();
     post(
         &client,
         format!("{base}/v1/admin/products"),
@@ -144,7 +169,8 @@ async fn payment_method_tokens_never_reach_the_logs() {
             &api_key[3..],
             &wrong_key[3..],
         ])
-        .chain(cart_tokens.iter().map(|token| &token[3..]));
+        .chain(cart_tokens.iter().map(|token| &token[3..]))
+        .chain(customer_secrets.iter().map(String::as_str));
     for secret in secrets {
         let leaks: Vec<&str> = log.lines().filter(|line| line.contains(secret)).collect();
         assert!(leaks.is_empty(), "{secret} reached the log: {leaks:#?}");

@@ -152,9 +152,44 @@ async fn each_operation_admits_exactly_the_callers_its_row_names(app: &TestApp) 
     };
     let mistyped = client_with_key(Some("ck_0123456789abcdef0123456789abcdef0123456789abcdef"));
     let admin = client_with_key(Some(&key_with(app, Grants::Everything).await));
+    let session = app
+        .running
+        .as_ref()
+        .unwrap()
+        .wired
+        .api
+        .customers
+        .register("table@example.com", "long enough password", "Table")
+        .await
+        .unwrap();
+    let customer = client_with_key(Some(&session.access_token));
+    let forged = {
+        // The customer's token with another customer's id spliced in: the signature fails.
+        let mut parts: Vec<String> = session.access_token.split('.').map(str::to_owned).collect();
+        parts[1] = parts[1].chars().rev().collect();
+        client_with_key(Some(&parts.join(".")))
+    };
     for rule in ROUTES {
         let what = format!("{} {}", rule.method, rule.path);
         match rule.caller {
+            Caller::Customer => {
+                for client in [&anonymous, &admin] {
+                    assert_problem(
+                        call(client, app, rule.method, rule.path).await,
+                        401,
+                        "unauthenticated",
+                    )
+                    .await;
+                }
+                assert_problem(
+                    call(&forged, app, rule.method, rule.path).await,
+                    401,
+                    "invalid_access_token",
+                )
+                .await;
+                let status = call(&customer, app, rule.method, rule.path).await.status();
+                assert!(passed(status), "{what} for its customer answered {status}");
+            }
             Caller::Holder(holds, staff) => {
                 let path = concrete(rule.path);
                 let header = holds.header();

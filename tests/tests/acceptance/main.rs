@@ -5,6 +5,7 @@ mod authorization;
 mod carts;
 mod catalog;
 mod checkout;
+mod customers;
 mod events;
 mod guests;
 mod inventory;
