@@ -360,11 +360,30 @@ pub async fn authorize(
         Ok(request.into_response(response).map_into_right_body())
     };
     let Some(rule) = rule(request.method().as_str(), &pattern) else {
-        let detail = format!("no route for {} {}", request.method(), request.path());
-        return refuse(
-            request,
-            Problem::new(StatusCode::NOT_FOUND, "route_not_found", detail).to_response(),
-        );
+        // The path is served, but not with this method: 405 naming those it is served with.
+        let allowed: Vec<&str> = ROUTES
+            .iter()
+            .filter(|rule| rule.path == pattern)
+            .map(|rule| rule.method)
+            .collect();
+        if allowed.is_empty() {
+            let detail = format!("no route for {} {}", request.method(), request.path());
+            return refuse(
+                request,
+                Problem::new(StatusCode::NOT_FOUND, "route_not_found", detail).to_response(),
+            );
+        }
+        let allow = allowed.join(", ");
+        let mut response = Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not served here; try {allow}", request.method()),
+        )
+        .to_response();
+        if let Ok(value) = header::HeaderValue::from_str(&allow) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        return refuse(request, response);
     };
     let api_key_presented = bearer(&request).is_some_and(|b| b.starts_with(API_KEY_PREFIX));
     let required = match rule.caller {

@@ -127,6 +127,14 @@ async fn every_documented_operation_has_a_row_and_every_row_is_served(app: &Test
         stray.is_empty(),
         "rows for operations the document does not describe: {stray:?}"
     );
+    // A served path asked with another method: 405, naming the methods it is served with.
+    let wrong_method = app
+        .request(Method::PUT, "/v1/admin/webhooks")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.headers()["allow"], "POST, GET");
+    assert_problem(wrong_method, 405, "method_not_allowed").await;
     // Every row is routed: none answers `route_not_found`.
     for rule in ROUTES {
         let response = call(&app.client, app, rule.method, rule.path).await;
