@@ -149,6 +149,7 @@ pub async fn get_checkout(
 pub struct CheckoutListParams {
     /// Required: `needs_attention` (checkouts whose order is placed but a later step was
     /// refused for good). Other statuses are followed per checkout.
+    #[param(required = true, pattern = "^needs_attention$")]
     pub status: Option<String>,
     /// 1 to 100 (default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]

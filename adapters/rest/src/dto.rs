@@ -17,6 +17,7 @@ use crate::problem::ApiError;
 pub struct MoneyDto {
     /// A decimal string, never a JSON number, so that no precision is lost.
     pub amount: String,
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
 }
 
@@ -59,6 +60,7 @@ pub struct CreateProductRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVariantRequest {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     pub name: Option<String>,
     pub prices: Vec<MoneyDto>,
@@ -66,6 +68,7 @@ pub struct NewVariantRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VariantDto {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     pub name: Option<String>,
     pub prices: Vec<MoneyDto>,
@@ -74,6 +77,7 @@ pub struct VariantDto {
 /// A variant as shoppers see it, with what can be bought now.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StorefrontVariantDto {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     pub name: Option<String>,
     pub prices: Vec<MoneyDto>,
@@ -173,14 +177,17 @@ pub struct ProductList {
 #[serde(deny_unknown_fields)]
 pub struct CreateCartRequest {
     /// ISO 4217 code; every price in the cart is in this currency.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddItemRequest {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     /// 1 to 999.
+    #[schema(minimum = 1, maximum = 999)]
     pub quantity: i64,
 }
 
@@ -188,12 +195,14 @@ pub struct AddItemRequest {
 #[serde(deny_unknown_fields)]
 pub struct ChangeQuantityRequest {
     /// 1 to 999.
+    #[schema(minimum = 1, maximum = 999)]
     pub quantity: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CartLineDto {
     pub id: String,
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     pub product_id: String,
     pub title: String,
@@ -208,6 +217,7 @@ pub struct CartDto {
     pub id: String,
     /// `open`, `checking_out` (a checkout is running; changes are refused) or `checked_out`.
     pub status: String,
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
     pub customer_id: Option<String>,
     pub lines: Vec<CartLineDto>,
@@ -274,12 +284,30 @@ pub struct HealthDto {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressDto {
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub line1: String,
     pub line2: Option<String>,
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub city: String,
+    #[schema(
+        max_length = 20,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub postal_code: String,
     pub region: Option<String>,
+    /// ISO 3166-1 alpha-2, e.g. `DE`.
+    #[schema(pattern = "^[A-Z]{2}$")]
     pub country: String,
     pub phone: Option<String>,
 }
@@ -317,6 +345,7 @@ impl From<&shared_kernel::AddressData> for AddressDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderLineRequestDto {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     /// 1 to 999.
     pub quantity: i64,
@@ -328,6 +357,7 @@ pub struct PlaceOrderRequestDto {
     pub customer_id: Option<String>,
     pub email: String,
     pub shipping_address: AddressDto,
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
     pub lines: Vec<OrderLineRequestDto>,
 }
@@ -347,6 +377,7 @@ pub struct CancelOrderRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderLineDto {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     pub product_id: String,
     pub title: String,
@@ -376,6 +407,7 @@ pub struct OrderDto {
     pub customer_id: Option<String>,
     pub email: String,
     pub shipping_address: AddressDto,
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
     pub lines: Vec<OrderLineDto>,
     pub subtotal: MoneyDto,
@@ -416,6 +448,7 @@ pub struct OrderRefundDto {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RefundLineDto {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     /// Units given back; 0 when only money is.
     pub quantity: u32,
@@ -708,6 +741,7 @@ impl PaymentDto {
 #[serde(deny_unknown_fields)]
 pub struct ReceiveStockRequest {
     /// Units received, at least 1.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: i64,
     /// A delivery note or purchase order number.
     pub reference: Option<String>,
@@ -736,6 +770,7 @@ pub struct ReservationDto {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StockItemDto {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     pub on_hand: u64,
     pub reserved: u64,

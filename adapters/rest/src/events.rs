@@ -47,12 +47,14 @@ pub struct FeedParams {
     /// from the beginning of history.
     pub after: Option<String>,
     /// Events per page, 1 to 1000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
     /// Comma-separated published types (`orders.order_placed`) or contexts (`orders.*`).
     /// Absent: every type.
     pub types: Option<String>,
     /// Seconds to wait, 0 to 30 (default 0), when nothing newer is there yet: the answer
     /// comes as soon as a matching event commits.
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 30)]
     pub wait: Option<String>,
 }
 

@@ -23,6 +23,7 @@ const MAX_REFUND_LINES: usize = 100;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundLineInput {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     /// At least 1: units of the line to give back.
     pub quantity: u32,

@@ -21,6 +21,7 @@ const ADMIN: &str = "admin";
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnLineInput {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     /// At least 1.
     pub quantity: u32,
@@ -30,6 +31,7 @@ pub struct ReturnLineInput {
 #[serde(deny_unknown_fields)]
 pub struct CreateReturnRequest {
     /// 1 to 100 lines of the order, each at most once.
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<ReturnLineInput>,
     /// 1 to 500 characters.
     pub reason: String,
@@ -44,6 +46,7 @@ pub struct RejectReturnRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceivedLineInput {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     /// Units that arrived (at most what the return named).
     pub quantity: u32,
@@ -59,12 +62,14 @@ pub struct ReceiveReturnRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReturnLineDto {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     pub quantity: u32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReceivedLineDto {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     pub quantity: u32,
     pub resellable: u32,

@@ -35,6 +35,7 @@ const DISABLED_BY_ADMIN: &str = "disabled by an administrator";
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
     /// An absolute `http` or `https` URL that accepts POST requests.
+    #[schema(pattern = "^https?://[^\\s/?#]+[^\\s]*$", max_length = 2048)]
     pub url: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -415,7 +416,7 @@ pub async fn list_deliveries(
     post, path = "/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver", tag = "webhooks",
     params(
         ("id" = uuid::Uuid, Path, description = "Endpoint id"),
-        ("delivery_id" = String, Path, description = "Delivery id"),
+        ("delivery_id" = uuid::Uuid, Path, description = "Delivery id"),
     ),
     responses(
         (status = 202, body = WebhookDeliveryDto, headers(("Location" = String))),
