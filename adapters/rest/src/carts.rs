@@ -19,7 +19,7 @@ const SHOPPER: &str = "shopper";
 #[utoipa::path(
     post, path = "/v1/carts", tag = "carts",
     request_body = CreateCartRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe")),
     responses(
         (status = 201, body = CartDto, headers(("ETag" = String), ("Location" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -90,8 +90,8 @@ pub async fn get_cart(state: web::Data<ApiState>, id: web::Path<String>) -> Http
     request_body = AddItemRequest,
     params(
         ("id" = uuid::Uuid, Path, description = "Cart id"),
-        ("If-Match" = Option<String>, Header, description = "Expected ETag"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|\"[0-9]{1,19}\")$", description = "Expected ETag"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe"),
     ),
     responses(
         (status = 200, body = CartDto, headers(("ETag" = String))),
@@ -127,7 +127,7 @@ pub async fn add_item(
     params(
         ("id" = uuid::Uuid, Path, description = "Cart id"),
         ("line_id" = uuid::Uuid, Path, description = "Line id"),
-        ("If-Match" = Option<String>, Header, description = "Expected ETag"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|\"[0-9]{1,19}\")$", description = "Expected ETag"),
     ),
     responses(
         (status = 200, body = CartDto, headers(("ETag" = String))),
@@ -163,7 +163,7 @@ pub async fn change_quantity(
     params(
         ("id" = uuid::Uuid, Path, description = "Cart id"),
         ("line_id" = uuid::Uuid, Path, description = "Line id"),
-        ("If-Match" = Option<String>, Header, description = "Expected ETag"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|\"[0-9]{1,19}\")$", description = "Expected ETag"),
     ),
     responses(
         (status = 200, body = CartDto, headers(("ETag" = String))),

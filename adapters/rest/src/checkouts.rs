@@ -22,7 +22,7 @@ const SHOPPER: &str = "shopper";
     request_body = StartCheckoutRequest,
     params(
         ("id" = uuid::Uuid, Path, description = "Cart id"),
-        ("Idempotency-Key" = String, Header, description = "Required: makes a double submit harmless"),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,255}$", description = "Required: makes a double submit harmless"),
     ),
     responses(
         (status = 202, body = CheckoutDto, headers(("Location" = String))),

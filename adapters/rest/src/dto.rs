@@ -48,6 +48,8 @@ impl From<&Money> for MoneyDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
+    /// Not blank.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub title: String,
     #[serde(default)]
     pub description: String,
@@ -753,6 +755,7 @@ pub struct AdjustStockRequest {
     /// Units to add (positive) or remove (negative); never zero.
     pub delta: i64,
     /// `damaged`, `lost`, `found`, `recount`, `returned` or `other`.
+    #[schema(pattern = "^(damaged|lost|found|recount|returned|other)$")]
     pub reason: String,
     /// Required with `other`, refused otherwise.
     pub note: Option<String>,

@@ -45,6 +45,7 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 pub struct FeedParams {
     /// Resume after this cursor (from an event's `cursor` or a page's `next_cursor`). Absent:
     /// from the beginning of history.
+    #[param(pattern = "^[0-9a-fA-F]{32}$")]
     pub after: Option<String>,
     /// Events per page, 1 to 1000 (default 100).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]

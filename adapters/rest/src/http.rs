@@ -293,7 +293,10 @@ pub fn json_body<T: DeserializeOwned>(request: &HttpRequest, body: &[u8]) -> Res
             "the body is nested deeper than {MAX_JSON_DEPTH} levels"
         )));
     }
-    serde_json::from_slice(body).map_err(|error| {
+    let mut value: Value =
+        serde_json::from_slice(body).map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+    integral_numbers_as_integers(&mut value);
+    T::deserialize(value).map_err(|error| {
         use serde_json::error::Category;
         let message = error.to_string();
         match error.classify() {
@@ -310,6 +313,27 @@ pub fn json_body<T: DeserializeOwned>(request: &HttpRequest, body: &[u8]) -> Res
             _ => ApiError::MalformedJson(message),
         }
     })
+}
+
+/// JSON does not tell `2` from `2.0`: both are the number two. Integral numbers written
+/// with a fraction or an exponent become integers, so that integer fields take them.
+fn integral_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            // Within ±2^53 every integral f64 is exact, and far inside the i64 range.
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            if let Some(float) = number.as_f64() {
+                if float.fract() == 0.0 && float.abs() <= EXACT {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let integer = float as i64;
+                    *number = serde_json::Number::from(integer);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
 }
 
 fn quoted_after(message: &str, prefix: &str) -> Option<String> {
@@ -430,6 +454,24 @@ impl ListParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integral_numbers_reach_integer_fields_and_fractions_do_not() {
+        let mut value: Value =
+            serde_json::from_str(r#"{"a": 2.0, "b": [1e3, -4.0], "c": 2.5, "d": 7, "e": 1e300}"#)
+                .unwrap();
+        integral_numbers_as_integers(&mut value);
+        assert_eq!(value["a"].as_u64(), Some(2));
+        assert_eq!(value["b"][0].as_u64(), Some(1000));
+        assert_eq!(value["b"][1].as_i64(), Some(-4));
+        assert_eq!(value["c"].as_f64(), Some(2.5));
+        assert!(value["c"].as_i64().is_none());
+        assert_eq!(value["d"].as_u64(), Some(7));
+        assert!(
+            value["e"].as_i64().is_none(),
+            "too large to be exact stays a float"
+        );
+    }
 
     #[test]
     fn if_match_accepts_strong_tags_and_star_only() {

@@ -20,7 +20,7 @@ fn sku_from_path(raw: &str) -> Result<Sku, ApiError> {
 #[utoipa::path(
     post, path = "/v1/admin/inventory/{sku}/receipts", tag = "inventory",
     request_body = ReceiveStockRequest,
-    params(("sku" = String, Path, description = "SKU")),
+    params(("sku" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "SKU")),
     responses(
         (status = 200, body = StockItemDto, headers(("ETag" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -55,7 +55,7 @@ pub async fn receive(
 #[utoipa::path(
     post, path = "/v1/admin/inventory/{sku}/adjustments", tag = "inventory",
     request_body = AdjustStockRequest,
-    params(("sku" = String, Path, description = "SKU")),
+    params(("sku" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "SKU")),
     responses(
         (status = 200, body = StockItemDto, headers(("ETag" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -108,7 +108,7 @@ pub async fn adjust(
 /// A SKU's stock levels and reservations (admin).
 #[utoipa::path(
     get, path = "/v1/admin/inventory/{sku}", tag = "inventory",
-    params(("sku" = String, Path, description = "SKU")),
+    params(("sku" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "SKU")),
     responses(
         (status = 200, body = StockItemDto, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),

@@ -27,7 +27,7 @@ const ADMIN: &str = "admin";
 #[utoipa::path(
     post, path = "/v1/admin/orders", tag = "orders",
     request_body = PlaceOrderRequestDto,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe")),
     responses(
         (status = 201, body = OrderDto, headers(("ETag" = String), ("Location" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),

@@ -19,7 +19,7 @@ const ADMIN: &str = "admin";
 #[utoipa::path(
     post, path = "/v1/admin/payments", tag = "payments",
     request_body = AuthorizePaymentRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe")),
     responses(
         (status = 201, body = PaymentDto, headers(("ETag" = String), ("Location" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),

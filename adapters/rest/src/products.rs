@@ -115,7 +115,7 @@ async fn storefront_product(state: &ApiState, raw_id: &str) -> Result<Reply, Api
 #[utoipa::path(
     post, path = "/v1/admin/products", tag = "admin",
     request_body = CreateProductRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe")),
     responses(
         (status = 201, body = AdminProductDto, headers(("ETag" = String), ("Location" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -228,8 +228,8 @@ pub async fn get_admin_product(state: web::Data<ApiState>, id: web::Path<String>
     request_body = MoneyDto,
     params(
         ("id" = uuid::Uuid, Path, description = "Product id"),
-        ("sku" = String, Path, description = "Variant SKU"),
-        ("If-Match" = Option<String>, Header, description = "Expected ETag"),
+        ("sku" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "Variant SKU"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|\"[0-9]{1,19}\")$", description = "Expected ETag"),
     ),
     responses(
         (status = 200, body = AdminProductDto, headers(("ETag" = String))),

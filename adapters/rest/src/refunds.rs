@@ -26,6 +26,7 @@ pub struct RefundLineInput {
     #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     /// At least 1: units of the line to give back.
+    #[schema(minimum = 1)]
     pub quantity: u32,
 }
 
@@ -130,7 +131,7 @@ fn items(input: &CreateRefundRequest) -> Result<RefundItems, ApiError> {
     request_body = CreateRefundRequest,
     params(
         ("id" = uuid::Uuid, Path, description = "Order id"),
-        ("Idempotency-Key" = String, Header, description = "Required: the refund's identity"),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,255}$", description = "Required: the refund's identity"),
     ),
     responses(
         (status = 202, body = AdminRefundDto, headers(("Location" = String))),

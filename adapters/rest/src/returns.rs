@@ -24,6 +24,7 @@ pub struct ReturnLineInput {
     #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     /// At least 1.
+    #[schema(minimum = 1)]
     pub quantity: u32,
 }
 
