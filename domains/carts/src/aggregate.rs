@@ -10,6 +10,19 @@
 //! | CheckingOut | NotAllowed    | NotAllowed                                | same: no-op; other: CheckoutInProgress    | same: Open again; other: no-op      | same: CheckedOut; other: CheckoutInProgress |
 //! | CheckedOut  | AlreadyExists | NotAllowed                                | NotAllowed                                | same: NotAllowed; other: no-op      | same: no-op; other: NotAllowed            |
 //!
+//! A guest cart taken over at login (ADR 0026): `AssignCustomer` makes an `Open` cart the
+//! customer's (a no-op if it is already; `OwnedByAnotherCustomer` if it is someone else's).
+//! Merging it into the customer's open cart runs in three steps, each safe to repeat:
+//!
+//! | status  | BeginMerge(into)                      | CompleteMerge(into)        | CancelMerge(into)           | MergeIn(source) (on the target)      |
+//! |---------|---------------------------------------|----------------------------|-----------------------------|--------------------------------------|
+//! | Open    | Merging                               | NotAllowed                 | no-op                       | lines added (no-op if merged before) |
+//! | Merging | same: no-op; other: MergeInProgress   | same: Merged               | same: Open again            | NotAllowed                           |
+//! | Merged  | same: no-op; other: NotAllowed        | same: no-op                | same: NotAllowed            | NotAllowed                           |
+//!
+//! `Merging` locks the guest cart like `CheckingOut` does, so the lines copied are exactly
+//! the lines closed; `Merged` is final, so a merged cart can never be checked out.
+//!
 //! `CheckingOut` is the pending state of a checkout saga (as in FTGO's order sagas): the saga
 //! locks the cart when it starts, so what it reserves, charges and orders is exactly what the
 //! shopper saw, then either checks the cart out (success) or releases it (compensation) with
@@ -56,6 +69,12 @@ pub struct Cart {
     checkout_in_progress: Option<uuid::Uuid>,
     #[serde(default)]
     checkout_began_at: Option<DateTime<Utc>>,
+    /// The cart a merge in progress (`Merging`) or done (`Merged`) moves the lines to.
+    #[serde(default)]
+    merge_target: Option<CartId>,
+    /// Carts whose lines were merged into this one, so that a repeated merge adds nothing.
+    #[serde(default)]
+    merged_from: Vec<CartId>,
 }
 
 impl Cart {
@@ -120,15 +139,33 @@ impl Cart {
         self.checkout_began_at
     }
 
+    /// The cart this one's lines are being merged, or were merged, into.
+    pub fn merge_target(&self) -> Option<CartId> {
+        self.merge_target
+    }
+
+    /// Whether the lines of `source` were merged into this cart.
+    pub fn has_merged_from(&self, source: CartId) -> bool {
+        self.merged_from.contains(&source)
+    }
+
     async fn decide(
         &self,
         command: CartCommand,
         services: &CartServices,
     ) -> Result<Vec<CartEvent>, CartError> {
         use CartCommand as C;
-        use CartStatus::{CheckedOut, CheckingOut, Open};
+        use CartStatus::{CheckedOut, CheckingOut, Merged, Merging, Open};
         let locked_by = self.checkout_in_progress;
         let checked_out_by = self.checkout_id;
+        // Only the cart's own customer may take it over or merge it; a guest cart is anyone's
+        // who holds its token.
+        let claimed_by_another = match &command {
+            C::AssignCustomer { customer_id } | C::BeginMerge { customer_id, .. } => {
+                self.customer_id.is_some_and(|owner| owner != *customer_id)
+            }
+            _ => false,
+        };
         match (self.status, command) {
             (
                 None,
@@ -200,11 +237,142 @@ impl Cart {
             {
                 Ok(vec![])
             }
+            (Some(Open | CheckingOut), C::AssignCustomer { customer_id })
+                if self.customer_id == Some(customer_id) =>
+            {
+                Ok(vec![])
+            }
+            (Some(_), C::AssignCustomer { .. } | C::BeginMerge { .. }) if claimed_by_another => {
+                Err(CartError::OwnedByAnotherCustomer)
+            }
+            (Some(Open), C::AssignCustomer { customer_id }) => {
+                Ok(vec![CartEvent::CustomerAssigned { customer_id }])
+            }
+            (Some(status @ Open), command @ C::BeginMerge { into_cart_id, .. })
+                if Some(into_cart_id) == self.id =>
+            {
+                Err(CartError::NotAllowed {
+                    status,
+                    command: command.name(),
+                })
+            }
+            (Some(Open), C::BeginMerge { into_cart_id, .. }) => {
+                Ok(vec![CartEvent::MergeBegan { into_cart_id }])
+            }
+            (Some(Merging | Merged), C::BeginMerge { into_cart_id, .. })
+                if self.merge_target == Some(into_cart_id) =>
+            {
+                Ok(vec![])
+            }
+            (Some(Merging), C::BeginMerge { .. }) => Err(self.merge_in_progress()),
+            (Some(Merging), C::CompleteMerge { into_cart_id })
+                if self.merge_target == Some(into_cart_id) =>
+            {
+                Ok(vec![CartEvent::CartMerged { into_cart_id }])
+            }
+            (Some(Merged), C::CompleteMerge { into_cart_id })
+                if self.merge_target == Some(into_cart_id) =>
+            {
+                Ok(vec![])
+            }
+            (Some(Merging), C::CancelMerge { into_cart_id })
+                if self.merge_target == Some(into_cart_id) =>
+            {
+                Ok(vec![CartEvent::MergeCancelled { into_cart_id }])
+            }
+            (Some(status @ Merged), command @ C::CancelMerge { into_cart_id })
+                if self.merge_target == Some(into_cart_id) =>
+            {
+                Err(CartError::NotAllowed {
+                    status,
+                    command: command.name(),
+                })
+            }
+            (Some(_), C::CancelMerge { .. }) => Ok(vec![]),
+            (Some(Open), C::MergeIn { source_cart_id, .. })
+                if self.merged_from.contains(&source_cart_id) =>
+            {
+                Ok(vec![])
+            }
+            (
+                Some(Open),
+                C::MergeIn {
+                    source_cart_id,
+                    customer_id,
+                    lines,
+                },
+            ) => self.merge_in(source_cart_id, customer_id, &lines),
             (Some(status), command) => Err(CartError::NotAllowed {
                 status,
                 command: command.name(),
             }),
         }
+    }
+
+    fn merge_in_progress(&self) -> CartError {
+        match self.merge_target {
+            Some(into_cart_id) => CartError::MergeInProgress { into_cart_id },
+            None => CartError::NotAllowed {
+                status: CartStatus::Merging,
+                command: "BeginMerge",
+            },
+        }
+    }
+
+    /// The events that add `lines` of `source` to this cart, all of them or none.
+    fn merge_in(
+        &self,
+        source: CartId,
+        customer_id: CustomerId,
+        lines: &[CartLine],
+    ) -> Result<Vec<CartEvent>, CartError> {
+        let (Some(cart_id), Some(currency)) = (self.id, self.currency) else {
+            return Err(CartError::NotFound);
+        };
+        if self.customer_id != Some(customer_id) {
+            return Err(CartError::OwnedByAnotherCustomer);
+        }
+        if Some(source) == self.id {
+            return Err(CartError::NotAllowed {
+                status: CartStatus::Open,
+                command: "MergeIn",
+            });
+        }
+        let mut merged = self.clone();
+        let mut events = Vec::new();
+        for line in lines {
+            let price = line.unit_price();
+            if price.currency() != currency {
+                return Err(CartError::CurrencyMismatch {
+                    cart: currency,
+                    price: price.currency(),
+                });
+            }
+            let line_id = line_id_for(cart_id, line.sku());
+            let event = match merged.line(line_id) {
+                Some(existing) => CartEvent::ItemQuantityChanged {
+                    line_id,
+                    quantity: line_quantity(existing.quantity().get() + line.quantity().get())?,
+                },
+                None if merged.lines.len() >= MAX_LINES => {
+                    return Err(CartError::TooManyLines { max: MAX_LINES })
+                }
+                None => CartEvent::ItemAdded {
+                    line_id,
+                    sku: line.sku().to_owned(),
+                    product_id: line.product_id(),
+                    title: line.title().to_owned(),
+                    quantity: line_quantity(line.quantity().get())?,
+                    unit_price: price,
+                },
+            };
+            merged.apply(event.clone());
+            events.push(event);
+        }
+        events.push(CartEvent::CartMergedIn {
+            source_cart_id: source,
+        });
+        Ok(events)
     }
 
     fn non_empty(&self) -> Result<(), CartError> {
@@ -367,6 +535,24 @@ impl Aggregate for Cart {
                 self.status = Some(CartStatus::Open);
                 self.checkout_in_progress = None;
                 self.checkout_began_at = None;
+            }
+            CartEvent::CustomerAssigned { customer_id } => {
+                self.customer_id = Some(customer_id);
+            }
+            CartEvent::MergeBegan { into_cart_id } => {
+                self.status = Some(CartStatus::Merging);
+                self.merge_target = Some(into_cart_id);
+            }
+            CartEvent::MergeCancelled { .. } => {
+                self.status = Some(CartStatus::Open);
+                self.merge_target = None;
+            }
+            CartEvent::CartMerged { into_cart_id } => {
+                self.status = Some(CartStatus::Merged);
+                self.merge_target = Some(into_cart_id);
+            }
+            CartEvent::CartMergedIn { source_cart_id } => {
+                self.merged_from.push(source_cart_id);
             }
         }
     }

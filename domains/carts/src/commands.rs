@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use shared_kernel::{CartId, Currency, CustomerId, LineId};
 
+use crate::values::CartLine;
+
 /// Commands for the [`Cart`](crate::Cart) aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CartCommand {
@@ -43,6 +45,36 @@ pub enum CartCommand {
     MarkCheckedOut {
         checkout_id: uuid::Uuid,
     },
+    /// Makes an open guest cart the logged-in customer's. A no-op if it is theirs already;
+    /// refused if it is another customer's.
+    AssignCustomer {
+        customer_id: CustomerId,
+    },
+    /// Locks this open cart while its lines are merged into `into_cart_id`, the cart of
+    /// `customer_id` (who must not be another customer than this cart's). Repeating it with
+    /// the same target is a no-op.
+    BeginMerge {
+        into_cart_id: CartId,
+        customer_id: CustomerId,
+    },
+    /// Closes the cart once its lines are in `into_cart_id`. A no-op if already closed so.
+    CompleteMerge {
+        into_cart_id: CartId,
+    },
+    /// Unlocks the cart when the merge into `into_cart_id` cannot go on. A no-op unless that
+    /// merge holds the lock.
+    CancelMerge {
+        into_cart_id: CartId,
+    },
+    /// Adds every line of cart `source_cart_id` to this open cart of `customer_id`: a SKU
+    /// already here grows by the source's quantity and keeps the price captured here; a new
+    /// SKU keeps the price the source captured. All or nothing; a no-op if this cart merged
+    /// that source before.
+    MergeIn {
+        source_cart_id: CartId,
+        customer_id: CustomerId,
+        lines: Vec<CartLine>,
+    },
 }
 
 impl CartCommand {
@@ -56,6 +88,11 @@ impl CartCommand {
             CartCommand::BeginCheckout { .. } => "BeginCheckout",
             CartCommand::ReleaseCheckout { .. } => "ReleaseCheckout",
             CartCommand::MarkCheckedOut { .. } => "MarkCheckedOut",
+            CartCommand::AssignCustomer { .. } => "AssignCustomer",
+            CartCommand::BeginMerge { .. } => "BeginMerge",
+            CartCommand::CompleteMerge { .. } => "CompleteMerge",
+            CartCommand::CancelMerge { .. } => "CancelMerge",
+            CartCommand::MergeIn { .. } => "MergeIn",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Business outcomes the carts context refuses, plus one opaque variant for infrastructure.
 
-use shared_kernel::{Currency, LineId};
+use shared_kernel::{CartId, Currency, LineId};
 
 use crate::ports::PriceLookupError;
 use crate::values::CartStatus;
@@ -36,6 +36,12 @@ pub enum CartError {
     /// Another checkout holds the cart; `checkout_id` is that one, for the caller to follow.
     #[error("checkout {checkout_id} is already in progress for this cart")]
     CheckoutInProgress { checkout_id: uuid::Uuid },
+    /// The cart is another customer's: nobody else may take it over or merge it.
+    #[error("the cart belongs to another customer")]
+    OwnedByAnotherCustomer,
+    /// Another merge holds the cart.
+    #[error("the cart is being merged into cart {into_cart_id}")]
+    MergeInProgress { into_cart_id: CartId },
     /// The price list failed or broke its contract; retrying later may succeed.
     #[error("pricing unavailable: {0}")]
     PricingUnavailable(String),
@@ -57,6 +63,8 @@ impl CartError {
             CartError::NoPriceInCurrency { .. } => "no_price_in_currency",
             CartError::EmptyCart => "cart_empty",
             CartError::CheckoutInProgress { .. } => "checkout_in_progress",
+            CartError::OwnedByAnotherCustomer => "cart_owned_by_another_customer",
+            CartError::MergeInProgress { .. } => "merge_in_progress",
             CartError::PricingUnavailable(_) => "pricing_unavailable",
         }
     }

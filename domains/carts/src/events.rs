@@ -43,6 +43,27 @@ pub enum CartEvent {
     CheckoutReleased {
         checkout_id: uuid::Uuid,
     },
+    /// The logged-in customer took this guest cart over: it is theirs from now on.
+    CustomerAssigned {
+        customer_id: CustomerId,
+    },
+    /// A merge into the customer's cart `into_cart_id` locked this cart, lines unchanged.
+    MergeBegan {
+        into_cart_id: CartId,
+    },
+    /// The merge into `into_cart_id` could not go on; the cart is open again, lines unchanged.
+    MergeCancelled {
+        into_cart_id: CartId,
+    },
+    /// Every line of this cart is now in `into_cart_id`; this cart never changes again.
+    CartMerged {
+        into_cart_id: CartId,
+    },
+    /// The lines of cart `source_cart_id` were added to this one (by the `ItemAdded` and
+    /// `ItemQuantityChanged` events just before, in the same commit).
+    CartMergedIn {
+        source_cart_id: CartId,
+    },
 }
 
 impl DomainEvent for CartEvent {
@@ -55,6 +76,11 @@ impl DomainEvent for CartEvent {
             CartEvent::CartCheckedOut { .. } => "CartCheckedOut",
             CartEvent::CheckoutBegan { .. } => "CheckoutBegan",
             CartEvent::CheckoutReleased { .. } => "CheckoutReleased",
+            CartEvent::CustomerAssigned { .. } => "CustomerAssigned",
+            CartEvent::MergeBegan { .. } => "MergeBegan",
+            CartEvent::MergeCancelled { .. } => "MergeCancelled",
+            CartEvent::CartMerged { .. } => "CartMerged",
+            CartEvent::CartMergedIn { .. } => "CartMergedIn",
         }
         .to_owned()
     }

@@ -20,6 +20,11 @@ pub enum CartStatus {
     /// Locked by a running checkout: no changes until it checks the cart out or releases it.
     CheckingOut,
     CheckedOut,
+    /// Being merged into a customer's cart (ADR 0026): no changes until the merge completes
+    /// or is cancelled.
+    Merging,
+    /// Its lines were merged into another cart; it never changes again.
+    Merged,
 }
 
 impl fmt::Display for CartStatus {
@@ -28,6 +33,8 @@ impl fmt::Display for CartStatus {
             CartStatus::Open => "open",
             CartStatus::CheckingOut => "checking_out",
             CartStatus::CheckedOut => "checked_out",
+            CartStatus::Merging => "merging",
+            CartStatus::Merged => "merged",
         })
     }
 }
@@ -150,6 +157,8 @@ mod tests {
             CartStatus::Open,
             CartStatus::CheckingOut,
             CartStatus::CheckedOut,
+            CartStatus::Merging,
+            CartStatus::Merged,
         ] {
             assert_eq!(
                 serde_json::to_string(&status).unwrap(),

@@ -141,7 +141,15 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
                 checkout_id,
             },
         )?,
-        CartEvent::CheckoutBegan { .. } | CartEvent::CheckoutReleased { .. } => return Ok(None),
+        // The lines a merge adds are published as `item_added` and `item_quantity_changed`;
+        // who took a cart over, and the merge's own steps, stay internal for now (ADR 0026).
+        CartEvent::CheckoutBegan { .. }
+        | CartEvent::CheckoutReleased { .. }
+        | CartEvent::CustomerAssigned { .. }
+        | CartEvent::MergeBegan { .. }
+        | CartEvent::MergeCancelled { .. }
+        | CartEvent::CartMerged { .. }
+        | CartEvent::CartMergedIn { .. } => return Ok(None),
     }))
 }
 

@@ -941,3 +941,236 @@ fn error_codes_are_stable() {
         "checkout_in_progress"
     );
 }
+
+// --- Taking a guest cart over, and merging it into a customer's cart (ADR 0026) ---
+
+fn customer(n: u128) -> CustomerId {
+    CustomerId::from_uuid(Uuid::from_u128(0xC057_0000 + n))
+}
+
+fn other_cart() -> CartId {
+    CartId::from_uuid(Uuid::from_u128(0xBEEF))
+}
+
+fn owned_by(n: u128) -> CartEvent {
+    CartEvent::CustomerAssigned {
+        customer_id: customer(n),
+    }
+}
+
+/// A line of another cart (the guest's), as the merge reads it.
+fn guest_line(sku: &str, quantity: u32, price: &str) -> crate::values::CartLine {
+    let mut guest = replay(vec![CartEvent::CartCreated {
+        cart_id: other_cart(),
+        currency: Currency::EUR,
+        customer_id: None,
+    }]);
+    guest.apply(CartEvent::ItemAdded {
+        line_id: line_id_for(other_cart(), sku),
+        sku: sku.into(),
+        product_id: tee_id(),
+        title: "Tee".into(),
+        quantity: qty(quantity),
+        unit_price: eur(price),
+    });
+    guest.lines()[0].clone()
+}
+
+fn merge_in(lines: Vec<crate::values::CartLine>) -> CartCommand {
+    CartCommand::MergeIn {
+        source_cart_id: other_cart(),
+        customer_id: customer(1),
+        lines,
+    }
+}
+
+#[test]
+fn a_logged_in_customer_takes_a_guest_cart_over() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1)])
+        .when(CartCommand::AssignCustomer {
+            customer_id: customer(1),
+        })
+        .then_expect_events(vec![owned_by(1)]);
+}
+
+#[test]
+fn taking_over_ones_own_cart_again_changes_nothing() {
+    cart_test(prices())
+        .given(vec![created(), owned_by(1)])
+        .when(CartCommand::AssignCustomer {
+            customer_id: customer(1),
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn rejects_taking_over_or_merging_another_customers_cart() {
+    cart_test(prices())
+        .given(vec![created(), owned_by(1)])
+        .when(CartCommand::AssignCustomer {
+            customer_id: customer(2),
+        })
+        .then_expect_error(CartError::OwnedByAnotherCustomer);
+    cart_test(prices())
+        .given(vec![created(), owned_by(1)])
+        .when(CartCommand::BeginMerge {
+            into_cart_id: other_cart(),
+            customer_id: customer(2),
+        })
+        .then_expect_error(CartError::OwnedByAnotherCustomer);
+}
+
+#[test]
+fn a_merge_locks_the_guest_cart_and_a_repeat_is_a_no_op() {
+    let begin_merge = || CartCommand::BeginMerge {
+        into_cart_id: other_cart(),
+        customer_id: customer(1),
+    };
+    let began = CartEvent::MergeBegan {
+        into_cart_id: other_cart(),
+    };
+    cart_test(prices())
+        .given(vec![created(), tee_added(1)])
+        .when(begin_merge())
+        .then_expect_events(vec![began.clone()]);
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began.clone()])
+        .when(begin_merge())
+        .then_expect_events(vec![]);
+    cart_test(prices())
+        .given(vec![created(), tee_added(1), began])
+        .when(add("TEE-S", 1))
+        .then_expect_error(not_allowed(CartStatus::Merging, "AddItem"));
+}
+
+#[test]
+fn a_merged_cart_can_neither_change_nor_be_checked_out() {
+    let merged = vec![
+        created(),
+        tee_added(1),
+        CartEvent::MergeBegan {
+            into_cart_id: other_cart(),
+        },
+        CartEvent::CartMerged {
+            into_cart_id: other_cart(),
+        },
+    ];
+    cart_test(prices())
+        .given(merged.clone())
+        .when(begin(1))
+        .then_expect_error(not_allowed(CartStatus::Merged, "BeginCheckout"));
+    cart_test(prices())
+        .given(merged.clone())
+        .when(add("TEE-M", 1))
+        .then_expect_error(not_allowed(CartStatus::Merged, "AddItem"));
+    cart_test(prices())
+        .given(merged)
+        .when(CartCommand::CompleteMerge {
+            into_cart_id: other_cart(),
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_cancelled_merge_gives_the_cart_back_with_its_lines() {
+    let cart = replay(vec![
+        created(),
+        tee_added(2),
+        CartEvent::MergeBegan {
+            into_cart_id: other_cart(),
+        },
+        CartEvent::MergeCancelled {
+            into_cart_id: other_cart(),
+        },
+    ]);
+    assert_eq!(cart.status(), Some(CartStatus::Open));
+    assert_eq!(cart.item_count(), 2);
+}
+
+#[test]
+fn merging_in_sums_a_shared_sku_and_adds_new_ones_at_the_guests_price() {
+    // The customer's cart holds 1 TEE-S at 19.90; the guest's 2 TEE-S at 18.00 and 1 CAP.
+    cart_test(prices())
+        .given(vec![created(), owned_by(1), tee_added(1)])
+        .when(merge_in(vec![
+            guest_line("TEE-S", 2, "18.00"),
+            guest_line("CAP", 1, "9.50"),
+        ]))
+        .then_expect_events(vec![
+            CartEvent::ItemQuantityChanged {
+                line_id: tee_line(),
+                quantity: qty(3),
+            },
+            CartEvent::ItemAdded {
+                line_id: line_id_for(cart_id(), "CAP"),
+                sku: "CAP".into(),
+                product_id: tee_id(),
+                title: "Tee".into(),
+                quantity: qty(1),
+                unit_price: eur("9.50"),
+            },
+            CartEvent::CartMergedIn {
+                source_cart_id: other_cart(),
+            },
+        ]);
+}
+
+#[test]
+fn merging_the_same_cart_in_twice_adds_its_lines_once() {
+    cart_test(prices())
+        .given(vec![
+            created(),
+            owned_by(1),
+            tee_added(3),
+            CartEvent::CartMergedIn {
+                source_cart_id: other_cart(),
+            },
+        ])
+        .when(merge_in(vec![guest_line("TEE-S", 2, "18.00")]))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn rejects_a_merge_that_would_overflow_a_line_changing_nothing() {
+    cart_test(prices())
+        .given(vec![created(), owned_by(1), tee_added(998)])
+        .when(merge_in(vec![guest_line("TEE-S", 2, "18.00")]))
+        .then_expect_error(out_of_range(1000));
+}
+
+#[test]
+fn rejects_merging_into_a_cart_of_another_customer() {
+    cart_test(prices())
+        .given(vec![created(), owned_by(2)])
+        .when(merge_in(vec![guest_line("TEE-S", 1, "18.00")]))
+        .then_expect_error(CartError::OwnedByAnotherCustomer);
+}
+
+#[test]
+fn rejects_merging_lines_of_another_currency() {
+    let mut usd = guest_line("TEE-S", 1, "18.00");
+    usd = {
+        let mut cart = replay(vec![CartEvent::CartCreated {
+            cart_id: other_cart(),
+            currency: Currency::parse("USD").unwrap(),
+            customer_id: None,
+        }]);
+        cart.apply(CartEvent::ItemAdded {
+            line_id: usd.line_id(),
+            sku: usd.sku().to_owned(),
+            product_id: usd.product_id(),
+            title: usd.title().to_owned(),
+            quantity: usd.quantity(),
+            unit_price: Money::parse("18.00", "USD").unwrap(),
+        });
+        cart.lines()[0].clone()
+    };
+    cart_test(prices())
+        .given(vec![created(), owned_by(1)])
+        .when(merge_in(vec![usd]))
+        .then_expect_error(CartError::CurrencyMismatch {
+            cart: Currency::EUR,
+            price: Currency::parse("USD").unwrap(),
+        });
+}
