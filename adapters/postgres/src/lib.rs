@@ -18,6 +18,7 @@ pub use postgres_es::PostgresEventRepository;
 
 mod api_keys;
 mod customers;
+mod profiles;
 mod deadlines;
 mod feed;
 mod idempotency;

@@ -29,11 +29,15 @@ pub enum Caller {
     Anyone,
     /// A staff tool or service whose API key holds this scope (or one that implies it).
     Key(Scope),
-    /// Whoever holds the guest token of the resource (ADR 0024), or, when a scope is named,
-    /// a staff tool whose API key holds it.
+    /// Whoever holds the guest token of the resource (ADR 0024), the logged-in customer whose
+    /// resource it is (ADR 0027), or, when a scope is named, a staff tool whose API key holds
+    /// it.
     Holder(Holds, Option<Scope>),
     /// A logged-in customer, with a valid access token (ADR 0025).
     Customer,
+    /// A logged-in customer who also holds the guest token of the path's resource: taking a
+    /// guest cart over at login (ADR 0027).
+    CustomerHolding(Holds),
 }
 
 /// Which guest token opens an operation, and how its resource is found.
@@ -136,6 +140,14 @@ const fn customer(method: &'static str, path: &'static str) -> Rule {
     }
 }
 
+const fn customer_holding(method: &'static str, path: &'static str, holds: Holds) -> Rule {
+    Rule {
+        method,
+        path,
+        caller: Caller::CustomerHolding(holds),
+    }
+}
+
 const fn write(method: &'static str, path: &'static str, area: Area) -> Rule {
     Rule {
         method,
@@ -161,10 +173,16 @@ pub const ROUTES: &[Rule] = &[
     open("POST", "/v1/auth/refresh"),
     open("POST", "/v1/auth/logout"),
     customer("GET", "/v1/me"),
+    customer("PATCH", "/v1/me"),
     customer("GET", "/v1/me/orders"),
-    // A guest's cart, checkout and order: creating a cart answers its token; the checkout
-    // completed answers the order's.
+    customer("GET", "/v1/me/cart"),
+    customer("GET", "/v1/me/addresses"),
+    customer("POST", "/v1/me/addresses"),
+    customer("DELETE", "/v1/me/addresses/{id}"),
+    // A cart, checkout and order: a guest's open to its token (creating a cart answers it;
+    // the checkout completed answers the order's), a customer's to their access token.
     open("POST", "/v1/carts"),
+    customer_holding("POST", "/v1/carts/{id}/customer", Holds::Cart),
     held("GET", "/v1/carts/{id}", Holds::Cart, None),
     held("POST", "/v1/carts/{id}/items", Holds::Cart, None),
     held("PATCH", "/v1/carts/{id}/items/{line_id}", Holds::Cart, None),
@@ -295,18 +313,27 @@ impl Principal {
 #[derive(Debug, Clone)]
 struct PresentedToken(String);
 
-/// For routes whose rule is a holder that the route checks: passes staff through, and a guest
-/// whose token opens `owner` (the cart of the checkout, the order of the return); anyone
-/// else gets the same not-found answer as a resource that does not exist.
-pub fn check_holder(
+/// For routes whose rule is a holder that the route checks: passes staff through, a guest
+/// whose token opens `owner` (the cart of the checkout, the order of the return), and the
+/// customer whose `owner` it is; anyone else gets the same not-found answer as a resource
+/// that does not exist.
+pub async fn check_holder(
     request: &actix_web::HttpRequest,
     state: &ApiState,
     held: Held,
     owner: uuid::Uuid,
     resource: &'static str,
 ) -> Result<(), crate::problem::ApiError> {
-    if matches!(principal(request), Principal::Key(_)) {
-        return Ok(());
+    match principal(request) {
+        Principal::Key(_) => return Ok(()),
+        Principal::Customer(customer) => {
+            return if owner_of(state, held, owner).await? == Some(customer) {
+                Ok(())
+            } else {
+                Err(crate::problem::ApiError::NotFound { resource })
+            };
+        }
+        _ => {}
     }
     let presented = request.extensions().get::<PresentedToken>().cloned();
     match presented {
@@ -437,7 +464,19 @@ pub async fn authorize(
             let Some(state) = request.app_data::<web::Data<ApiState>>().cloned() else {
                 return refuse(request, internal_error());
             };
-            return match holder(&request, &state, holds) {
+            return match holder(&request, &state, holds).await {
+                Ok(principal) => {
+                    request.extensions_mut().insert(principal);
+                    Ok(next.call(request).await?.map_into_left_body())
+                }
+                Err(response) => refuse(request, *response),
+            };
+        }
+        Caller::CustomerHolding(holds) => {
+            let Some(state) = request.app_data::<web::Data<ApiState>>().cloned() else {
+                return refuse(request, internal_error());
+            };
+            return match logged_in_holder(&request, &state, holds).await {
                 Ok(principal) => {
                     request.extensions_mut().insert(principal);
                     Ok(next.call(request).await?.map_into_left_body())
@@ -520,45 +559,153 @@ fn internal_error() -> HttpResponse {
     .to_response()
 }
 
-/// A guest's token for `holds`: checked here when the path names the token's own resource,
-/// else left for the route to check against what it reads.
-fn holder(
+/// The customer a request's access token names, if it sends one (an API key is not one);
+/// a token that is not valid is refused.
+fn presented_customer(
+    request: &ServiceRequest,
+    state: &ApiState,
+) -> Result<Option<shared_kernel::CustomerId>, Box<HttpResponse>> {
+    let Some(token) = bearer(request).filter(|b| !b.starts_with(API_KEY_PREFIX)) else {
+        return Ok(None);
+    };
+    state
+        .customers
+        .authenticate(token)
+        .map(Some)
+        .map_err(|error| {
+            Box::new(refusal(
+                StatusCode::UNAUTHORIZED,
+                "invalid_access_token",
+                format!("{error}; refresh it or log in again"),
+                "Bearer realm=\"commerce\", error=\"invalid_token\"".to_owned(),
+            ))
+        })
+}
+
+/// The customer whose cart or order `id` is, if any; read from its stream.
+pub(crate) async fn owner_of(
+    state: &ApiState,
+    held: Held,
+    id: uuid::Uuid,
+) -> Result<Option<shared_kernel::CustomerId>, crate::problem::ApiError> {
+    let id = id.to_string();
+    Ok(match held {
+        Held::Cart => state.carts.load(&id).await?.aggregate.customer_id(),
+        Held::Order => state
+            .orders
+            .orders()
+            .load(&id)
+            .await?
+            .aggregate
+            .customer_id(),
+    })
+}
+
+/// The path's `{id}` (`/v1/carts/{id}/...`, `/v1/orders/{id}/...`: the third segment), if it
+/// is a UUID. One that is not names nothing; the route answers it (400) without reading.
+fn path_resource(request: &ServiceRequest) -> Option<uuid::Uuid> {
+    request
+        .path()
+        .split('/')
+        .nth(3)
+        .and_then(|segment| uuid::Uuid::parse_str(segment).ok())
+}
+
+/// A customer who sent no guest token: let through when the path's resource is theirs (or,
+/// for a resource the route reads first, for the route to check); else the answer for a
+/// resource that does not exist.
+async fn owning_customer(
+    request: &ServiceRequest,
+    state: &ApiState,
+    holds: Holds,
+    customer: shared_kernel::CustomerId,
+) -> Result<Principal, Box<HttpResponse>> {
+    let not_found = || {
+        Box::new(actix_web::ResponseError::error_response(
+            &crate::problem::ApiError::NotFound {
+                resource: holds.resource(),
+            },
+        ))
+    };
+    if !holds.by_path() {
+        return Ok(Principal::Customer(customer));
+    }
+    let Some(id) = path_resource(request) else {
+        return Ok(Principal::Customer(customer));
+    };
+    match owner_of(state, holds.held(), id).await {
+        Ok(owner) if owner == Some(customer) => Ok(Principal::Customer(customer)),
+        Ok(_) => Err(not_found()),
+        Err(error) => Err(Box::new(actix_web::ResponseError::error_response(&error))),
+    }
+}
+
+/// A logged-in customer who also holds the path's guest token ([`Caller::CustomerHolding`]).
+async fn logged_in_holder(
     request: &ServiceRequest,
     state: &ApiState,
     holds: Holds,
 ) -> Result<Principal, Box<HttpResponse>> {
-    let header = holds.header();
-    let Some(token) = request
+    let Some(customer) = presented_customer(request, state)? else {
+        return Err(Box::new(refusal(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "log in first: send the access token from /v1/auth/login as \
+             `Authorization: Bearer ...`"
+                .to_owned(),
+            "Bearer realm=\"commerce\"".to_owned(),
+        )));
+    };
+    if presented_token(request, holds).is_none() {
+        return Err(token_required(holds));
+    }
+    holder(request, state, holds).await?;
+    Ok(Principal::Customer(customer))
+}
+
+fn presented_token(request: &ServiceRequest, holds: Holds) -> Option<String> {
+    request
         .headers()
-        .get(header)
+        .get(holds.header())
         .and_then(|value| value.to_str().ok())
         .map(str::trim)
         .filter(|token| !token.is_empty())
         .map(str::to_owned)
-    else {
-        let what = match holds.held() {
-            Held::Cart => "the cart token answered when the cart was created",
-            Held::Order => "the order access token answered when its checkout completed",
-        };
-        return Err(Box::new(refusal(
-            StatusCode::UNAUTHORIZED,
-            "token_required",
-            format!("this operation needs {what}, in the {header} header"),
-            format!("Token realm=\"commerce\", header=\"{header}\""),
-        )));
+}
+
+fn token_required(holds: Holds) -> Box<HttpResponse> {
+    let header = holds.header();
+    let what = match holds.held() {
+        Held::Cart => "the cart token answered when the cart was created",
+        Held::Order => "the order access token answered when its checkout completed",
+    };
+    Box::new(refusal(
+        StatusCode::UNAUTHORIZED,
+        "token_required",
+        format!("this operation needs {what}, in the {header} header"),
+        format!("Token realm=\"commerce\", header=\"{header}\""),
+    ))
+}
+
+/// A guest's token for `holds`: checked here when the path names the token's own resource,
+/// else left for the route to check against what it reads. Without a token, a customer's
+/// access token opens what is theirs.
+async fn holder(
+    request: &ServiceRequest,
+    state: &ApiState,
+    holds: Holds,
+) -> Result<Principal, Box<HttpResponse>> {
+    let Some(token) = presented_token(request, holds) else {
+        if let Some(customer) = presented_customer(request, state)? {
+            return owning_customer(request, state, holds, customer).await;
+        }
+        return Err(token_required(holds));
     };
     if !holds.by_path() {
         request.extensions_mut().insert(PresentedToken(token));
         return Ok(Principal::Anonymous);
     }
-    // `/v1/carts/{id}/...` and `/v1/orders/{id}/...`: the id is the third segment. One that is
-    // not a UUID names nothing; the route answers it (400) without reading anything.
-    let id = request
-        .path()
-        .split('/')
-        .nth(3)
-        .and_then(|segment| uuid::Uuid::parse_str(segment).ok());
-    let Some(id) = id else {
+    let Some(id) = path_resource(request) else {
         return Ok(Principal::Anonymous);
     };
     if state.access_tokens.holds(holds.held(), id, &token) {
@@ -650,7 +797,11 @@ impl utoipa::Modify for SecurityFromTable {
                     continue;
                 };
                 let (requirements, not_found) = match rule.caller {
-                    Caller::Anyone => continue,
+                    // Stated as no requirement at all, so that open reads as a decision.
+                    Caller::Anyone => {
+                        operation.security = Some(Vec::new());
+                        continue;
+                    }
                     Caller::Customer => (
                         vec![SecurityRequirement::new(
                             CUSTOMER_SCHEME,
@@ -670,12 +821,27 @@ impl utoipa::Modify for SecurityFromTable {
                             Held::Cart => CART_TOKEN_SCHEME,
                             Held::Order => ORDER_TOKEN_SCHEME,
                         };
-                        let mut requirements =
-                            vec![SecurityRequirement::new(scheme, Vec::<String>::new())];
+                        let mut requirements = vec![
+                            SecurityRequirement::new(scheme, Vec::<String>::new()),
+                            SecurityRequirement::new(CUSTOMER_SCHEME, Vec::<String>::new()),
+                        ];
                         requirements.extend(staff.map(|scope| {
                             SecurityRequirement::new(API_KEY_SCHEME, [scope.to_string()])
                         }));
                         (requirements, true)
+                    }
+                    Caller::CustomerHolding(holds) => {
+                        let scheme = match holds.held() {
+                            Held::Cart => CART_TOKEN_SCHEME,
+                            Held::Order => ORDER_TOKEN_SCHEME,
+                        };
+                        (
+                            vec![
+                                SecurityRequirement::new(CUSTOMER_SCHEME, Vec::<String>::new())
+                                    .add(scheme, Vec::<String>::new()),
+                            ],
+                            true,
+                        )
                     }
                 };
                 operation.security = Some(requirements);

@@ -204,3 +204,51 @@ async fn cart_command(
     )
     .await
 }
+
+/// Take a guest cart over at login (ADR 0027). The logged-in customer sends the guest cart's
+/// token too. When they have an open cart, every line of the guest cart is added to it (a
+/// SKU in both carts: quantities summed at that cart's price) and the guest cart is closed as
+/// `merged`; otherwise the guest cart becomes theirs. Answers the customer's cart, which
+/// their access token opens from now on. Safe to repeat.
+#[utoipa::path(
+    post, path = "/v1/carts/{id}/customer", tag = "carts",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The guest cart's id"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe"),
+    ),
+    responses(
+        (status = 200, body = CartDto, headers(("ETag" = String), ("Content-Location" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "cart_owned_by_another_customer, not_allowed (checked out), merge_in_progress or concurrent_modification"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "The lines do not fit the customer's cart (quantity_out_of_range, too_many_lines, currency_mismatch); nothing changed"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/carts/{id}/customer")]
+pub async fn take_over_cart(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let id = CartId::from_uuid(path_id(&id, "id")?);
+        let crate::auth::Principal::Customer(customer) = crate::auth::principal(&request) else {
+            // The authorization table lets only customers in.
+            return Err(ApiError::Unavailable(
+                "no customer on a customer route".to_owned(),
+            ));
+        };
+        let executed = state
+            .customer_carts
+            .take_over(customer, id, &metadata(SHOPPER))
+            .await?;
+        let dto = CartDto::from_cart(&executed.state, executed.version);
+        let location = format!("/v1/carts/{}", dto.id);
+        Ok(Reply::ok(dto)
+            .etag(executed.version)
+            .header("content-location", location))
+    })
+    .await
+}

@@ -129,7 +129,8 @@ pub async fn get_checkout(
                 return Err(not_found);
             };
             // Only the cart's holder (or staff) may follow its checkout.
-            crate::auth::check_holder(&request, &state, Held::Cart, cart_id.as_uuid(), "checkout")?;
+            crate::auth::check_holder(&request, &state, Held::Cart, cart_id.as_uuid(), "checkout")
+                .await?;
             let mut dto = CheckoutDto::from_checkout(&loaded.aggregate, loaded.version);
             dto.order_access_token = dto
                 .order_id

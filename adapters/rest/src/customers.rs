@@ -3,13 +3,13 @@
 //! routes take no Idempotency-Key (a repeated login is another login; a repeated refresh
 //! spends a token already spent, which ends its family, as a stolen one would).
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use application::customers::Session;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
-use crate::dto::OrderList;
+use crate::dto::{AddressDto, CartDto, OrderList};
 use crate::http::{json_body, respond, ListParams, Reply};
 use crate::orders::OrderListParams;
 use crate::problem::{ApiError, Problem};
@@ -279,4 +279,181 @@ pub async fn my_orders(
         }
         .await,
     )
+}
+
+/// A change to the logged-in customer's profile.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfileRequest {
+    /// The name the customer goes by, as one field (names do not all split into first and
+    /// last). At most 200 characters.
+    #[schema(max_length = 200)]
+    pub name: String,
+}
+
+/// Change the logged-in customer's profile.
+#[utoipa::path(
+    patch, path = "/v1/me", tag = "customers",
+    request_body = UpdateProfileRequest,
+    responses(
+        (status = 200, body = CustomerDto),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/v1/me")]
+pub async fn update_me(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    respond(
+        async {
+            let id = caller(&request)?;
+            let input: UpdateProfileRequest = json_body(&request, &body)?;
+            let customer = state.profiles.rename(id, &input.name).await?;
+            Ok(Reply::ok(CustomerDto::from(&customer)))
+        }
+        .await,
+    )
+}
+
+/// The logged-in customer's open cart: their newest cart that is neither checked out nor
+/// merged. Their access token opens it (no cart token needed).
+#[utoipa::path(
+    get, path = "/v1/me/cart", tag = "customers",
+    responses(
+        (status = 200, body = CartDto, headers(("ETag" = String), ("Content-Location" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "cart_not_found: no open cart"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/me/cart")]
+pub async fn my_cart(state: web::Data<ApiState>, request: HttpRequest) -> HttpResponse {
+    respond(
+        async {
+            let id = caller(&request)?;
+            let loaded = state
+                .customer_carts
+                .current(id)
+                .await?
+                .ok_or(ApiError::NotFound { resource: "cart" })?;
+            let dto = CartDto::from_cart(&loaded.aggregate, loaded.version);
+            let location = format!("/v1/carts/{}", dto.id);
+            Ok(Reply::ok(dto)
+                .etag(loaded.version)
+                .header("content-location", location))
+        }
+        .await,
+    )
+}
+
+/// An address in the customer's address book.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SavedAddressDto {
+    pub id: String,
+    pub address: AddressDto,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&accounts::SavedAddress> for SavedAddressDto {
+    fn from(saved: &accounts::SavedAddress) -> Self {
+        Self {
+            id: saved.id.to_string(),
+            address: AddressDto::from(saved.address.data()),
+            created_at: saved.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// The customer's address book, oldest first (at most 20).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SavedAddressList {
+    pub data: Vec<SavedAddressDto>,
+    /// Always false: the whole book fits in one page.
+    pub has_more: bool,
+}
+
+/// The logged-in customer's saved addresses.
+#[utoipa::path(
+    get, path = "/v1/me/addresses", tag = "customers",
+    responses(
+        (status = 200, body = SavedAddressList),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/me/addresses")]
+pub async fn my_addresses(state: web::Data<ApiState>, request: HttpRequest) -> HttpResponse {
+    respond(
+        async {
+            let id = caller(&request)?;
+            let addresses = state.profiles.addresses(id).await?;
+            Ok(Reply::ok(SavedAddressList {
+                data: addresses.iter().map(SavedAddressDto::from).collect(),
+                has_more: false,
+            }))
+        }
+        .await,
+    )
+}
+
+/// Save an address in the logged-in customer's address book (at most 20). It is checked as
+/// a shipping address is.
+#[utoipa::path(
+    post, path = "/v1/me/addresses", tag = "customers",
+    request_body = AddressDto,
+    responses(
+        (status = 201, body = SavedAddressDto, headers(("Location" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "address_book_full"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/me/addresses")]
+pub async fn add_address(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    respond(
+        async {
+            let id = caller(&request)?;
+            let input: AddressDto = json_body(&request, &body)?;
+            let saved = state.profiles.save_address(id, input.into()).await?;
+            let location = format!("/v1/me/addresses/{}", saved.id);
+            Ok(Reply::created(SavedAddressDto::from(&saved), location))
+        }
+        .await,
+    )
+}
+
+/// Delete an address from the logged-in customer's address book.
+#[utoipa::path(
+    delete, path = "/v1/me/addresses/{id}", tag = "customers",
+    params(("id" = uuid::Uuid, Path, description = "Address id")),
+    responses(
+        (status = 204),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "address_not_found"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/me/addresses/{id}")]
+pub async fn delete_address(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    address: web::Path<String>,
+) -> HttpResponse {
+    let result = async {
+        let id = caller(&request)?;
+        let address = crate::http::path_id(&address, "id")?;
+        state.profiles.delete_address(id, address).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(error) => actix_web::ResponseError::error_response(&error),
+    }
 }

@@ -108,6 +108,10 @@ pub struct ApiState {
     pub access_tokens: application::access_tokens::AccessTokens,
     /// Customer registration, login, refresh and access tokens (ADR 0025).
     pub customers: Arc<application::customers::CustomerAccounts>,
+    /// Customers' open carts, and taking guest carts over at login (ADR 0027).
+    pub customer_carts: Arc<application::customer_carts::CustomerCarts>,
+    /// Customers' profiles and address books (ADR 0027).
+    pub profiles: Arc<application::profiles::CustomerProfileBook>,
     /// Registrations and logins per client address (`COMMERCE_AUTH_RATE_PER_MINUTE`); `None`:
     /// no limit.
     pub auth_limiter: Option<Arc<RateLimiter>>,
@@ -144,6 +148,12 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(customers::logout)
             .service(customers::me)
             .service(customers::my_orders)
+            .service(customers::update_me)
+            .service(customers::my_cart)
+            .service(customers::my_addresses)
+            .service(customers::add_address)
+            .service(customers::delete_address)
+            .service(carts::take_over_cart)
             .service(carts::create_cart)
             .service(carts::get_cart)
             .service(carts::add_item)

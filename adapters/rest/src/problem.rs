@@ -120,6 +120,8 @@ pub enum ApiError {
     UnknownEventType { event_type: String },
     #[error(transparent)]
     Auth(Box<application::customers::AuthError>),
+    #[error(transparent)]
+    Profile(Box<application::profiles::ProfileError>),
 }
 
 impl ApiError {
@@ -156,6 +158,7 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type")
             }
             Self::Auth(error) => auth_status_and_code(error),
+            Self::Profile(error) => profile_status_and_code(error),
         }
     }
 
@@ -173,7 +176,7 @@ impl ApiError {
         let (status, code) = self.status_and_code();
         let detail = match self {
             // Infrastructure details belong in the logs, not in answers to clients.
-            Self::Unavailable(_) | Self::Auth(_)
+            Self::Unavailable(_) | Self::Auth(_) | Self::Profile(_)
                 if self.status_and_code().0 == StatusCode::SERVICE_UNAVAILABLE =>
             {
                 "the service is temporarily unavailable; retry later".to_owned()
@@ -191,6 +194,13 @@ impl ApiError {
                     error.as_ref()
                 {
                     problem.errors = vec![FieldError::new(*field, message.clone())];
+                }
+            }
+            Self::Profile(error) => {
+                if let application::profiles::ProfileError::Invalid { field, message } =
+                    error.as_ref()
+                {
+                    problem.errors = vec![FieldError::new(field.clone(), message.clone())];
                 }
             }
             Self::UnknownEventType { event_type } => {
@@ -240,6 +250,24 @@ impl From<application::customers::AuthError> for ApiError {
     }
 }
 
+fn profile_status_and_code(
+    error: &application::profiles::ProfileError,
+) -> (StatusCode, &'static str) {
+    use application::profiles::ProfileError;
+    match error {
+        ProfileError::Invalid { .. } => (StatusCode::BAD_REQUEST, "validation_failed"),
+        ProfileError::AddressBookFull { .. } => (StatusCode::CONFLICT, "address_book_full"),
+        ProfileError::NotFound(resource) => (StatusCode::NOT_FOUND, not_found_code(resource)),
+        ProfileError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+    }
+}
+
+impl From<application::profiles::ProfileError> for ApiError {
+    fn from(error: application::profiles::ProfileError) -> Self {
+        Self::Profile(Box::new(error))
+    }
+}
+
 fn not_found_code(resource: &str) -> &'static str {
     match resource {
         "product" => "product_not_found",
@@ -250,6 +278,7 @@ fn not_found_code(resource: &str) -> &'static str {
         "checkout" => "checkout_not_found",
         "refund" => "refund_not_found",
         "return" => "return_not_found",
+        "address" => "address_not_found",
         "stock_item" => "stock_item_not_found",
         "webhook_endpoint" => "webhook_endpoint_not_found",
         "webhook_delivery" => "webhook_delivery_not_found",
@@ -274,7 +303,9 @@ fn cart_status(error: &CartError) -> StatusCode {
         CartError::LineNotFound { .. } => StatusCode::NOT_FOUND,
         CartError::AlreadyExists
         | CartError::NotAllowed { .. }
-        | CartError::CheckoutInProgress { .. } => StatusCode::CONFLICT,
+        | CartError::CheckoutInProgress { .. }
+        | CartError::OwnedByAnotherCustomer
+        | CartError::MergeInProgress { .. } => StatusCode::CONFLICT,
         CartError::PricingUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }

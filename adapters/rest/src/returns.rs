@@ -261,7 +261,8 @@ pub async fn get_return(
                 application::access_tokens::Held::Order,
                 order_id.as_uuid(),
                 "return",
-            )?;
+            )
+            .await?;
             Ok(
                 Reply::ok(ReturnDto::from_return(&loaded.aggregate, loaded.version))
                     .etag(loaded.version),

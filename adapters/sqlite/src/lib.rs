@@ -24,6 +24,7 @@ pub use sqlite_es::SqliteEventRepository;
 
 mod api_keys;
 mod customers;
+mod profiles;
 mod deadlines;
 mod feed;
 mod idempotency;

@@ -7,8 +7,10 @@
 
 mod api_keys;
 mod customers;
+mod profiles;
 
 pub use api_keys::{
     ApiKey, ApiKeys, Area, CredentialStoreError, Grants, Scope, ScopeError, ServerSecrets,
 };
 pub use customers::{Customer, Customers, RefreshToken, Spend};
+pub use profiles::{CustomerProfiles, SavedAddress, MAX_SAVED_ADDRESSES};

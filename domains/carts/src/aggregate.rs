@@ -10,7 +10,7 @@
 //! | CheckingOut | NotAllowed    | NotAllowed                                | same: no-op; other: CheckoutInProgress    | same: Open again; other: no-op      | same: CheckedOut; other: CheckoutInProgress |
 //! | CheckedOut  | AlreadyExists | NotAllowed                                | NotAllowed                                | same: NotAllowed; other: no-op      | same: no-op; other: NotAllowed            |
 //!
-//! A guest cart taken over at login (ADR 0026): `AssignCustomer` makes an `Open` cart the
+//! A guest cart taken over at login (ADR 0027): `AssignCustomer` makes an `Open` cart the
 //! customer's (a no-op if it is already; `OwnedByAnotherCustomer` if it is someone else's).
 //! Merging it into the customer's open cart runs in three steps, each safe to repeat:
 //!

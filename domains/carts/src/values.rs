@@ -20,7 +20,7 @@ pub enum CartStatus {
     /// Locked by a running checkout: no changes until it checks the cart out or releases it.
     CheckingOut,
     CheckedOut,
-    /// Being merged into a customer's cart (ADR 0026): no changes until the merge completes
+    /// Being merged into a customer's cart (ADR 0027): no changes until the merge completes
     /// or is cancelled.
     Merging,
     /// Its lines were merged into another cart; it never changes again.

@@ -87,6 +87,7 @@ struct StorePorts {
     api_keys: Arc<dyn ApiKeys>,
     secrets: Arc<dyn ServerSecrets>,
     customers: Arc<dyn Customers>,
+    profiles: Arc<dyn accounts::CustomerProfiles>,
     /// Set on PostgreSQL, whose commits other instances make too: it forwards their
     /// notifications to this instance's feed readers.
     postgres: Option<postgres_store::PostgresStore>,
@@ -107,6 +108,7 @@ impl StorePorts {
             + ApiKeys
             + ServerSecrets
             + Customers
+            + accounts::CustomerProfiles
             + 'static,
     {
         let store = Arc::new(store);
@@ -122,7 +124,8 @@ impl StorePorts {
             leases: store.clone(),
             api_keys: store.clone(),
             secrets: store.clone(),
-            customers: store,
+            customers: store.clone(),
+            profiles: store,
             postgres: None,
         }
     }
@@ -157,6 +160,7 @@ pub fn all_projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(PaymentsProjection),
         Arc::new(StockLevelsProjection),
         Arc::new(CheckoutsNeedingAttentionProjection),
+        Arc::new(application::customer_carts::CustomerCartsProjection),
     ]
 }
 
@@ -367,6 +371,10 @@ where
         tokens: ports.tokens.clone(),
         clock: clock.clone(),
     });
+    let customer_carts = Arc::new(application::customer_carts::CustomerCarts::new(
+        carts.clone(),
+        ports.read_models.clone(),
+    ));
     Ok(Wired {
         api: ApiState {
             catalog,
@@ -401,6 +409,11 @@ where
                 CustomerAccounts::new(ports.customers.clone(), clock.clone(), &secrets.jwt)
                     .map_err(|e| StartError::Config(e.to_string()))?,
             ),
+            customer_carts,
+            profiles: Arc::new(application::profiles::CustomerProfileBook::new(
+                ports.profiles.clone(),
+                clock.clone(),
+            )),
             auth_limiter: rest::rate_limiter(
                 settings.auth_rate_per_minute,
                 settings.auth_rate_burst,

@@ -142,7 +142,7 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
             },
         )?,
         // The lines a merge adds are published as `item_added` and `item_quantity_changed`;
-        // who took a cart over, and the merge's own steps, stay internal for now (ADR 0026).
+        // who took a cart over, and the merge's own steps, stay internal for now (ADR 0027).
         CartEvent::CheckoutBegan { .. }
         | CartEvent::CheckoutReleased { .. }
         | CartEvent::CustomerAssigned { .. }

@@ -219,6 +219,21 @@ async fn each_operation_admits_exactly_the_callers_its_row_names(app: &TestApp) 
                         "{what}: {refused}"
                     );
                 }
+                // A customer whose resource it is not: the answer of a resource that does not
+                // exist (their own resources open to them: tests/acceptance/customer_carts.rs).
+                let answer = send(&customer, app, rule.method, &path, None).await;
+                assert_eq!(answer.status(), 404, "{what} for a customer it is not of");
+                let body: Value = answer.json().await.unwrap();
+                assert!(
+                    body["code"].as_str().unwrap().ends_with("_not_found"),
+                    "{what}: {body}"
+                );
+                assert_problem(
+                    send(&forged, app, rule.method, &path, None).await,
+                    401,
+                    "invalid_access_token",
+                )
+                .await;
                 // Another resource's token: the answer of a resource that does not exist.
                 let other = tokens(app).token(holds.held(), uuid::Uuid::now_v7());
                 let answer =
@@ -258,6 +273,44 @@ async fn each_operation_admits_exactly_the_callers_its_row_names(app: &TestApp) 
                     )
                     .await;
                 }
+            }
+            Caller::CustomerHolding(holds) => {
+                let path = concrete(rule.path);
+                let header = holds.header();
+                let own = tokens(app).token(holds.held(), path_id(&path));
+                let other = tokens(app).token(holds.held(), uuid::Uuid::now_v7());
+                // The login first, whatever token comes with it.
+                for client in [&anonymous, &admin] {
+                    assert_problem(
+                        send(client, app, rule.method, &path, Some((header, &own))).await,
+                        401,
+                        "unauthenticated",
+                    )
+                    .await;
+                }
+                assert_problem(
+                    send(&forged, app, rule.method, &path, Some((header, &own))).await,
+                    401,
+                    "invalid_access_token",
+                )
+                .await;
+                // Then the path's own token: none is 401, another's the answer of a missing
+                // resource.
+                assert_problem(
+                    send(&customer, app, rule.method, &path, None).await,
+                    401,
+                    "token_required",
+                )
+                .await;
+                let answer = send(&customer, app, rule.method, &path, Some((header, &other))).await;
+                assert_eq!(answer.status(), 404, "{what} with another token");
+                let status = send(&customer, app, rule.method, &path, Some((header, &own)))
+                    .await
+                    .status();
+                assert!(
+                    passed(status),
+                    "{what} for a customer with its token answered {status}"
+                );
             }
             Caller::Anyone => {
                 let status = call(&anonymous, app, rule.method, rule.path).await.status();

@@ -1,10 +1,12 @@
 //! Whole flows through the REST API, each test on a fresh database, on both stores.
 
+mod address_book;
 mod app;
 mod authorization;
 mod carts;
 mod catalog;
 mod checkout;
+mod customer_carts;
 mod customers;
 mod events;
 mod guests;

@@ -942,7 +942,7 @@ fn error_codes_are_stable() {
     );
 }
 
-// --- Taking a guest cart over, and merging it into a customer's cart (ADR 0026) ---
+// --- Taking a guest cart over, and merging it into a customer's cart (ADR 0027) ---
 
 fn customer(n: u128) -> CustomerId {
     CustomerId::from_uuid(Uuid::from_u128(0xC057_0000 + n))
