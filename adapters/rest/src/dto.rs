@@ -217,7 +217,8 @@ pub struct CartLineDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CartDto {
     pub id: String,
-    /// `open`, `checking_out` (a checkout is running; changes are refused) or `checked_out`.
+    /// `open`, `checking_out` (a checkout is running; changes are refused), `checked_out`,
+    /// `merging` or `merged` (its lines moved to the customer's cart at login; final).
     pub status: String,
     #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use accounts::{
     CredentialStoreError, Customer, CustomerProfiles, SavedAddress, MAX_SAVED_ADDRESSES,
 };
+use chrono::SubsecRound;
 use shared_kernel::{AddressData, Clock, CustomerId, PostalAddress};
 use uuid::Uuid;
 
@@ -78,7 +79,8 @@ impl CustomerProfileBook {
         let saved = SavedAddress {
             id: Uuid::now_v7(),
             address,
-            created_at: self.clock.now(),
+            // As both stores keep it, so that the answer and a later read agree.
+            created_at: self.clock.now().trunc_subsecs(6),
         };
         if !self.store.save_address(customer, &saved).await? {
             return Err(ProfileError::AddressBookFull {

@@ -1149,26 +1149,24 @@ fn rejects_merging_into_a_cart_of_another_customer() {
 
 #[test]
 fn rejects_merging_lines_of_another_currency() {
-    let mut usd = guest_line("TEE-S", 1, "18.00");
-    usd = {
-        let mut cart = replay(vec![CartEvent::CartCreated {
-            cart_id: other_cart(),
-            currency: Currency::parse("USD").unwrap(),
-            customer_id: None,
-        }]);
-        cart.apply(CartEvent::ItemAdded {
-            line_id: usd.line_id(),
-            sku: usd.sku().to_owned(),
-            product_id: usd.product_id(),
-            title: usd.title().to_owned(),
-            quantity: usd.quantity(),
-            unit_price: Money::parse("18.00", "USD").unwrap(),
-        });
-        cart.lines()[0].clone()
-    };
+    let usd = Currency::parse("USD").unwrap();
+    let mut guest = replay(vec![CartEvent::CartCreated {
+        cart_id: other_cart(),
+        currency: usd,
+        customer_id: None,
+    }]);
+    guest.apply(CartEvent::ItemAdded {
+        line_id: line_id_for(other_cart(), "TEE-S"),
+        sku: "TEE-S".into(),
+        product_id: tee_id(),
+        title: "Tee".into(),
+        quantity: qty(1),
+        unit_price: Money::parse("18.00", "USD").unwrap(),
+    });
+    let usd_line = guest.lines()[0].clone();
     cart_test(prices())
         .given(vec![created(), owned_by(1)])
-        .when(merge_in(vec![usd]))
+        .when(merge_in(vec![usd_line]))
         .then_expect_error(CartError::CurrencyMismatch {
             cart: Currency::EUR,
             price: Currency::parse("USD").unwrap(),
