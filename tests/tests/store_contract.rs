@@ -119,6 +119,8 @@ trait Store:
     + WebhookStore
     + accounts::ApiKeys
     + accounts::ServerSecrets
+    + accounts::Customers
+    + accounts::CustomerProfiles
     + Clone
     + 'static
 {
@@ -1221,6 +1223,84 @@ async fn a_server_secret_is_kept_by_the_first_and_shared_with_every_later_caller
     assert_eq!(store.kept_secret("other", "own").await.unwrap(), "own");
 }
 
+async fn an_address_book_is_its_customers_alone_and_forgotten_whole<S: Store>(store: S) {
+    use accounts::{Customer, CustomerProfiles, Customers, SavedAddress, MAX_SAVED_ADDRESSES};
+    use shared_kernel::{AddressData, CustomerId, PostalAddress};
+    let customer = |email: &str| Customer {
+        id: CustomerId::new(),
+        email: email.to_owned(),
+        name: "Ada".to_owned(),
+        created_at: micros_now(),
+    };
+    let (ada, bob) = (customer("ada@example.com"), customer("bob@example.com"));
+    for account in [&ada, &bob] {
+        assert!(store.insert_customer(account, "hash").await.unwrap());
+    }
+    let address = |line1: &str| SavedAddress {
+        id: uuid::Uuid::now_v7(),
+        address: PostalAddress::new(AddressData {
+            name: "Ada Lovelace".to_owned(),
+            line1: line1.to_owned(),
+            line2: Some("Flat 2".to_owned()),
+            city: "London".to_owned(),
+            postal_code: "SW1Y 4JH".to_owned(),
+            region: None,
+            country: "gb".to_owned(),
+            phone: Some("+44 20 7946 0000".to_owned()),
+        })
+        .unwrap(),
+        created_at: micros_now(),
+    };
+    let (home, work) = (address("12 St James's Square"), address("1 Work Lane"));
+    let bobs = address("3 Other Road");
+    assert!(store.save_address(ada.id, &home).await.unwrap());
+    assert!(store.save_address(ada.id, &work).await.unwrap());
+    assert!(store.save_address(bob.id, &bobs).await.unwrap());
+    assert_eq!(
+        store.saved_addresses(ada.id).await.unwrap(),
+        vec![home.clone(), work.clone()],
+        "read back as saved, oldest first"
+    );
+
+    // Another customer's address reads as missing and stays.
+    assert!(!store.delete_address(bob.id, home.id).await.unwrap());
+    assert!(store.delete_address(ada.id, home.id).await.unwrap());
+    assert!(!store.delete_address(ada.id, home.id).await.unwrap());
+    assert_eq!(store.saved_addresses(ada.id).await.unwrap(), vec![work]);
+
+    // The book has a limit; a save beyond it keeps nothing.
+    for n in 1..MAX_SAVED_ADDRESSES {
+        assert!(store
+            .save_address(ada.id, &address(&format!("{n} Full Street")))
+            .await
+            .unwrap());
+    }
+    assert!(!store
+        .save_address(ada.id, &address("One Too Many"))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.saved_addresses(ada.id).await.unwrap().len(),
+        MAX_SAVED_ADDRESSES
+    );
+
+    let renamed = store.rename_customer(ada.id, "Augusta").await.unwrap();
+    assert_eq!(renamed.map(|c| c.name), Some("Augusta".to_owned()));
+    assert_eq!(
+        store
+            .rename_customer(CustomerId::new(), "Nobody")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Forgetting a profile empties the book, only that customer's, and can be repeated.
+    store.forget_profile(ada.id).await.unwrap();
+    store.forget_profile(ada.id).await.unwrap();
+    assert!(store.saved_addresses(ada.id).await.unwrap().is_empty());
+    assert_eq!(store.saved_addresses(bob.id).await.unwrap(), vec![bobs]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Health.
 
@@ -1273,6 +1353,7 @@ contract_suite!(
     a_reachable_store_is_ready,
     api_keys_are_found_by_hash_until_revoked_and_listed_with_revoked_ones,
     a_server_secret_is_kept_by_the_first_and_shared_with_every_later_caller,
+    an_address_book_is_its_customers_alone_and_forgotten_whole,
     webhook_endpoints_are_created_listed_changed_and_deleted,
     deliveries_are_queued_with_the_dispatcher_checkpoint_exactly_once,
     each_enabled_endpoint_offers_only_the_head_of_its_queue,
