@@ -1224,7 +1224,7 @@ async fn a_server_secret_is_kept_by_the_first_and_shared_with_every_later_caller
 }
 
 async fn an_address_book_is_its_customers_alone_and_forgotten_whole<S: Store>(store: S) {
-    use accounts::{Customer, CustomerProfiles, Customers, SavedAddress, MAX_SAVED_ADDRESSES};
+    use accounts::{Customer, SavedAddress, MAX_SAVED_ADDRESSES};
     use shared_kernel::{AddressData, CustomerId, PostalAddress};
     let customer = |email: &str| Customer {
         id: CustomerId::new(),
