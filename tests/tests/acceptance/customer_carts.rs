@@ -411,6 +411,38 @@ async fn a_guest_cart_becomes_the_customers_and_its_order_opens_to_their_token_o
         "token_required",
     )
     .await;
+
+    // He asks for a return of it and follows it with his token; another customer can do
+    // neither.
+    let request_return = |shopper: &Shopper<'_>, key: &str| {
+        shopper
+            .http
+            .post(format!("{}/v1/orders/{order}/returns", app.base))
+            .header("idempotency-key", key)
+            .json(&json!({"lines": [{"sku": "OWN-1", "quantity": 1}], "reason": "Too small"}))
+            .send()
+    };
+    assert_problem(
+        request_return(&bob, "bob-return").await.unwrap(),
+        404,
+        "order_not_found",
+    )
+    .await;
+    let requested = request_return(&carl, "carl-return").await.unwrap();
+    assert_eq!(requested.status(), 201);
+    let return_path = requested.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        carl.send(Method::GET, &return_path, None, None)
+            .await
+            .status(),
+        200
+    );
+    assert_problem(
+        bob.send(Method::GET, &return_path, None, None).await,
+        404,
+        "return_not_found",
+    )
+    .await;
 }
 on_both_stores!(
     taken_over_cart_and_own_order,
