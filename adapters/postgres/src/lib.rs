@@ -18,12 +18,13 @@ pub use postgres_es::PostgresEventRepository;
 
 mod api_keys;
 mod customers;
-mod profiles;
 mod deadlines;
 mod feed;
 mod idempotency;
 mod lease;
 mod notify;
+mod personal_keys;
+mod profiles;
 mod projection;
 mod tokens;
 mod webhooks;

@@ -24,10 +24,11 @@ pub use sqlite_es::SqliteEventRepository;
 
 mod api_keys;
 mod customers;
-mod profiles;
 mod deadlines;
 mod feed;
 mod idempotency;
+mod personal_keys;
+mod profiles;
 mod projection;
 mod tokens;
 mod webhooks;

@@ -9,7 +9,7 @@
 //! version it becomes a failed precondition (ADR 0008).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::causation::{self, EventMetadata};
 use crate::codec;
 use crate::feed::FeedSignal;
+use crate::personal::{RowMut, Vault};
 
 /// Who asked for a command and on behalf of which flow; stored with every event it produces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -159,6 +160,7 @@ pub struct EventSourcedExecutor<R: PersistedEventRepository, A: Aggregate> {
     services: A::Services,
     max_attempts: u32,
     signal: Option<FeedSignal>,
+    vault: Option<Arc<Vault>>,
     locks: Vec<tokio::sync::Mutex<()>>,
 }
 
@@ -172,6 +174,7 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
             services,
             max_attempts: 8,
             signal: None,
+            vault: None,
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -204,6 +207,14 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
         self
     }
 
+    /// Seals the personal fields of the events it appends and opens those it loads (ADR 0026).
+    /// Aggregates whose events carry personal data must have one: without it their sealed
+    /// rows do not decode.
+    pub fn with_vault(mut self, vault: Arc<Vault>) -> Self {
+        self.vault = Some(vault);
+        self
+    }
+
     fn remember(&self, aggregate_id: &str, known: &Known<A>) {
         if known.version < self.cache_from_version {
             return;
@@ -227,7 +238,7 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
             version: 0,
             last_event: None,
         });
-        let newer = self
+        let mut newer = self
             .repository
             .get_last_events::<A>(aggregate_id, known.version as usize)
             .await
@@ -237,6 +248,18 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
         // a (possibly large) aggregate for nothing on every command.
         if newer.is_empty() {
             return Ok(known);
+        }
+        if let Some(vault) = &self.vault {
+            let rows = newer.iter_mut().map(|row| RowMut {
+                aggregate_type: &row.aggregate_type,
+                aggregate_id: &row.aggregate_id,
+                event_type: &row.event_type,
+                event_version: &mut row.event_version,
+                payload: &mut row.payload,
+            });
+            vault.open_rows(rows).await.map_err(|e| {
+                CommandError::Infrastructure(format!("{} {aggregate_id}: {e}", A::TYPE))
+            })?;
         }
         for stored in newer {
             let event =
@@ -350,7 +373,21 @@ where
                 });
             }
             let stored_metadata = metadata.to_json(chrono::Utc::now());
-            let rows = Self::serialize(aggregate_id, version, &events, &stored_metadata)?;
+            let mut rows = Self::serialize(aggregate_id, version, &events, &stored_metadata)?;
+            if let Some(vault) = &self.vault {
+                for row in &mut rows {
+                    vault
+                        .seal(
+                            &row.aggregate_type,
+                            &row.aggregate_id,
+                            &row.event_type,
+                            &mut row.event_version,
+                            &mut row.payload,
+                        )
+                        .await
+                        .map_err(|e| CommandError::Infrastructure(e.to_string()))?;
+                }
+            }
             match self.repository.persist::<A>(&rows, None).await {
                 Ok(()) => {
                     if let Some(signal) = &self.signal {

@@ -16,6 +16,7 @@ pub mod feed;
 pub mod health;
 pub mod idempotency;
 pub mod lease;
+pub mod personal;
 pub mod projection;
 pub mod published;
 pub mod shared_feed;
@@ -32,6 +33,7 @@ pub use feed::{event_id, BadCursor, Cursor, EventFeed, FeedEvent, FeedSignal};
 pub use health::HealthCheck;
 pub use idempotency::{IdempotencyClaim, IdempotencyStore, StoredResponse};
 pub use lease::{Lease, Leases, LocalLeases};
+pub use personal::{OpeningFeed, PersonalDataKeys, PersonalEvent, Vault};
 pub use projection::{
     CommitOutcome, DocumentChange, ListQuery, Projection, ProjectionStore, ProjectorRunner,
     ReadModels, WorkingSet,
