@@ -108,6 +108,23 @@ pub struct AddressData {
     pub phone: Option<String>,
 }
 
+impl AddressData {
+    /// What a recorded address reads as once its person was erased (ADR 0026): every text
+    /// field [`ERASED`](crate::ERASED), every optional one empty.
+    pub fn erased() -> AddressData {
+        AddressData {
+            name: crate::ERASED.to_owned(),
+            line1: crate::ERASED.to_owned(),
+            line2: None,
+            city: crate::ERASED.to_owned(),
+            postal_code: crate::ERASED.to_owned(),
+            region: None,
+            country: crate::ERASED.to_owned(),
+            phone: None,
+        }
+    }
+}
+
 /// An address a carrier can deliver to. Text fields are trimmed, free of control characters
 /// and at most [`MAX_ADDRESS_FIELD_CHARS`] long ([`MAX_POSTAL_CODE_CHARS`] for the postal code);
 /// optional fields left blank are `None`; the country is an assigned ISO 3166-1 code. Postal

@@ -8,6 +8,9 @@
 //! Invariant: nothing here depends on another workspace crate or touches the outside world.
 //! Invariant: no floating point anywhere; amounts are `rust_decimal::Decimal`.
 
+/// What a personal field reads as once the person it belonged to was erased (ADR 0026).
+pub const ERASED: &str = "[erased]";
+
 pub mod address;
 pub mod allocation;
 pub mod clock;

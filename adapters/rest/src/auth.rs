@@ -246,6 +246,10 @@ pub const ROUTES: &[Rule] = &[
     write("POST", "/v1/admin/orders/{id}/cancel", Area::Orders),
     write("POST", "/v1/admin/orders/{id}/mark-paid", Area::Orders),
     write("POST", "/v1/admin/orders/{id}/complete", Area::Orders),
+    // Shoppers' personal data (ADR 0026): export and erasure need the customers scope.
+    read("GET", "/v1/admin/customers/{id}/export", Area::Customers),
+    write("POST", "/v1/admin/customers/{id}/erasure", Area::Customers),
+    write("POST", "/v1/admin/orders/{id}/erasure", Area::Customers),
     // Payments.
     write("POST", "/v1/admin/payments", Area::Payments),
     read("GET", "/v1/admin/payments/{id}", Area::Payments),

@@ -5,10 +5,30 @@ use carts::Cart;
 use catalog::views::ProductView;
 use catalog::Product;
 use serde::{Deserialize, Serialize};
-use shared_kernel::Money;
+use shared_kernel::{CountryCode, Currency, Money};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::ToSchema;
 
 use crate::problem::ApiError;
+
+/// A currency field: the ISO 4217 codes of the shared kernel's currency table, so that the
+/// document names exactly the currencies the server accepts.
+pub fn currency_schema() -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("ISO 4217 code of a supported currency"))
+        .enum_values(Some(Currency::all().iter().map(Currency::code)))
+        .build()
+}
+
+/// A country field: the assigned ISO 3166-1 alpha-2 codes of the shared kernel's table.
+pub fn country_schema() -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("ISO 3166-1 alpha-2 code, e.g. `DE`"))
+        .enum_values(Some(CountryCode::all().map(|code| code.as_str())))
+        .build()
+}
 
 /// An amount of money: a decimal string and an ISO 4217 currency code.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -16,8 +36,9 @@ use crate::problem::ApiError;
 #[schema(example = json!({"amount": "19.99", "currency": "EUR"}))]
 pub struct MoneyDto {
     /// A decimal string, never a JSON number, so that no precision is lost.
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", max_length = 28)]
     pub amount: String,
-    #[schema(pattern = "^[A-Z]{3}$")]
+    #[schema(schema_with = currency_schema)]
     pub currency: String,
 }
 
@@ -53,6 +74,8 @@ pub struct CreateProductRequest {
     pub title: String,
     #[serde(default)]
     pub description: String,
+    /// At least one.
+    #[schema(min_items = 1)]
     pub variants: Vec<NewVariantRequest>,
     /// Publish immediately (default false: the product starts as a draft).
     #[serde(default)]
@@ -179,7 +202,7 @@ pub struct ProductList {
 #[serde(deny_unknown_fields)]
 pub struct CreateCartRequest {
     /// ISO 4217 code; every price in the cart is in this currency.
-    #[schema(pattern = "^[A-Z]{3}$")]
+    #[schema(schema_with = currency_schema)]
     pub currency: String,
 }
 
@@ -220,7 +243,7 @@ pub struct CartDto {
     /// `open`, `checking_out` (a checkout is running; changes are refused), `checked_out`,
     /// `merging` or `merged` (its lines moved to the customer's cart at login; final).
     pub status: String,
-    #[schema(pattern = "^[A-Z]{3}$")]
+    #[schema(schema_with = currency_schema)]
     pub currency: String,
     pub customer_id: Option<String>,
     pub lines: Vec<CartLineDto>,
@@ -309,8 +332,7 @@ pub struct AddressDto {
     )]
     pub postal_code: String,
     pub region: Option<String>,
-    /// ISO 3166-1 alpha-2, e.g. `DE`.
-    #[schema(pattern = "^[A-Z]{2}$")]
+    #[schema(schema_with = country_schema)]
     pub country: String,
     pub phone: Option<String>,
 }
@@ -357,10 +379,12 @@ pub struct OrderLineRequestDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrderRequestDto {
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub customer_id: Option<String>,
+    #[schema(format = Email)]
     pub email: String,
     pub shipping_address: AddressDto,
-    #[schema(pattern = "^[A-Z]{3}$")]
+    #[schema(schema_with = currency_schema)]
     pub currency: String,
     pub lines: Vec<OrderLineRequestDto>,
 }
@@ -408,9 +432,13 @@ pub struct OrderDto {
     /// `placed`, `paid`, `fulfilled`, `completed` or `cancelled`.
     pub status: String,
     pub customer_id: Option<String>,
-    pub email: String,
-    pub shipping_address: AddressDto,
-    #[schema(pattern = "^[A-Z]{3}$")]
+    /// `null` once the shopper's personal data was erased.
+    pub email: Option<String>,
+    /// `null` once the shopper's personal data was erased.
+    pub shipping_address: Option<AddressDto>,
+    /// Whether the shopper's email and address were erased at their request (ADR 0026).
+    pub personal_data_erased: bool,
+    #[schema(schema_with = currency_schema)]
     pub currency: String,
     pub lines: Vec<OrderLineDto>,
     pub subtotal: MoneyDto,
@@ -527,6 +555,11 @@ fn money_or_zero(money: Option<Money>) -> MoneyDto {
 
 impl OrderDto {
     pub fn from_order(order: &orders::Order, version: u64) -> Self {
+        // Recorded as erased, or read as erased because the shopper's key is gone.
+        let erased = order.personal_data_erased()
+            || order
+                .email()
+                .is_some_and(|e| e.as_str() == shared_kernel::ERASED);
         let cancellation = order.cancellation_reason().map(|reason| CancellationDto {
             reason: reason.as_str().to_owned(),
             was_paid: order.payment_id().is_some(),
@@ -538,20 +571,12 @@ impl OrderDto {
             email: order
                 .email()
                 .map(|e| e.as_str().to_owned())
-                .unwrap_or_default(),
+                .filter(|_| !erased),
             shipping_address: order
                 .shipping_address()
                 .map(|a| AddressDto::from(a.data()))
-                .unwrap_or(AddressDto {
-                    name: String::new(),
-                    line1: String::new(),
-                    line2: None,
-                    city: String::new(),
-                    postal_code: String::new(),
-                    region: None,
-                    country: String::new(),
-                    phone: None,
-                }),
+                .filter(|_| !erased),
+            personal_data_erased: erased,
             currency: order
                 .currency()
                 .map(|c| c.code().to_owned())
@@ -601,12 +626,14 @@ impl OrderDto {
     }
 
     pub fn from_view(view: &orders::OrderView) -> Self {
+        let erased = view.email == shared_kernel::ERASED;
         Self {
             id: view.id.to_string(),
             status: status_name(Some(view.status)),
             customer_id: view.customer_id.map(|id| id.to_string()),
-            email: view.email.clone(),
-            shipping_address: AddressDto::from(&view.shipping_address),
+            email: Some(view.email.clone()).filter(|_| !erased),
+            shipping_address: Some(AddressDto::from(&view.shipping_address)).filter(|_| !erased),
+            personal_data_erased: erased,
             currency: view.currency.code().to_owned(),
             lines: view
                 .lines
@@ -743,7 +770,7 @@ impl PaymentDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveStockRequest {
-    /// Units received, at least 1.
+    /// Units received, 1 to 1,000,000.
     #[schema(minimum = 1, maximum = 1000000)]
     pub quantity: i64,
     /// A delivery note or purchase order number.
@@ -758,7 +785,8 @@ pub struct AdjustStockRequest {
     /// `damaged`, `lost`, `found`, `recount`, `returned` or `other`.
     #[schema(pattern = "^(damaged|lost|found|recount|returned|other)$")]
     pub reason: String,
-    /// Required with `other`, refused otherwise.
+    /// Required with `other`, refused otherwise; not blank, at most 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub note: Option<String>,
 }
 
@@ -812,6 +840,7 @@ impl StockItemDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartCheckoutRequest {
+    #[schema(format = Email)]
     pub email: String,
     pub shipping_address: AddressDto,
     /// From the payment provider's client SDK (sandbox: see the payments routes).

@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod openapi;
 pub mod orders;
 pub mod payments;
+pub mod personal_data;
 pub mod problem;
 pub mod products;
 pub mod refunds;
@@ -94,6 +95,8 @@ pub struct ApiState {
     pub published: runtime::PublishedFeed,
     /// Wakes long-polls and event streams when events may have been appended.
     pub feed_signal: runtime::FeedSignal,
+    /// Longest a long-poll waits, whatever it asks for (`COMMERCE_LONG_POLL_MAX_SECS`).
+    pub long_poll_max: std::time::Duration,
     /// Turns true when the server is stopping, so that endless event streams end.
     pub streams_closing: tokio::sync::watch::Receiver<bool>,
     pub idempotency: Arc<dyn IdempotencyStore>,
@@ -106,6 +109,8 @@ pub struct ApiState {
     pub api_keys: Arc<dyn accounts::ApiKeys>,
     /// Mints and checks guest cart and order access tokens (ADR 0024).
     pub access_tokens: application::access_tokens::AccessTokens,
+    /// Exports and erases a shopper's personal data (ADR 0026).
+    pub personal_data: Arc<application::personal_data::PersonalData>,
     /// Customer registration, login, refresh and access tokens (ADR 0025).
     pub customers: Arc<application::customers::CustomerAccounts>,
     /// Customers' open carts, and taking guest carts over at login (ADR 0027).
@@ -164,6 +169,9 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(orders::list_orders)
             .service(orders::fulfill)
             .service(orders::cancel)
+            .service(personal_data::erase_guest_order)
+            .service(personal_data::erase_customer)
+            .service(personal_data::export_customer)
             .service(orders::mark_paid)
             .service(orders::complete)
             .service(payments::authorize)

@@ -122,6 +122,8 @@ pub enum ApiError {
     Auth(Box<application::customers::AuthError>),
     #[error(transparent)]
     Profile(Box<application::profiles::ProfileError>),
+    #[error("this order belongs to customer {customer_id}, whose orders share one key: erase the customer")]
+    OrderOfACustomer { customer_id: String },
 }
 
 impl ApiError {
@@ -159,6 +161,7 @@ impl ApiError {
             }
             Self::Auth(error) => auth_status_and_code(error),
             Self::Profile(error) => profile_status_and_code(error),
+            Self::OrderOfACustomer { .. } => (StatusCode::CONFLICT, "order_belongs_to_customer"),
         }
     }
 
@@ -244,6 +247,22 @@ fn auth_status_and_code(error: &application::customers::AuthError) -> (StatusCod
     }
 }
 
+impl From<application::personal_data::PersonalDataError> for ApiError {
+    fn from(error: application::personal_data::PersonalDataError) -> Self {
+        use application::personal_data::PersonalDataError as E;
+        match error {
+            E::UnknownCustomer => Self::NotFound {
+                resource: "customer",
+            },
+            E::UnknownOrder => Self::NotFound { resource: "order" },
+            E::CustomersOrder(_, customer_id) => Self::OrderOfACustomer {
+                customer_id: customer_id.to_string(),
+            },
+            E::Unavailable(detail) => Self::Unavailable(detail),
+        }
+    }
+}
+
 impl From<application::customers::AuthError> for ApiError {
     fn from(error: application::customers::AuthError) -> Self {
         Self::Auth(Box::new(error))
@@ -282,6 +301,7 @@ fn not_found_code(resource: &str) -> &'static str {
         "stock_item" => "stock_item_not_found",
         "webhook_endpoint" => "webhook_endpoint_not_found",
         "webhook_delivery" => "webhook_delivery_not_found",
+        "customer" => "customer_not_found",
         _ => "not_found",
     }
 }

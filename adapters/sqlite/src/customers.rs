@@ -139,6 +139,23 @@ impl Customers for SqliteStore {
         })
     }
 
+    async fn delete_customer(&self, id: CustomerId) -> Result<bool, CredentialStoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE customer_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let deleted = sqlx::query("DELETE FROM customers WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?
+            .rows_affected();
+        tx.commit().await.map_err(unavailable)?;
+        Ok(deleted > 0)
+    }
+
     async fn revoke_family(
         &self,
         family_id: Uuid,

@@ -18,10 +18,12 @@ pub enum Area {
     Returns,
     Events,
     Webhooks,
+    /// Shoppers' personal data: export and erasure (ADR 0026).
+    Customers,
 }
 
 impl Area {
-    pub const ALL: [Area; 9] = [
+    pub const ALL: [Area; 10] = [
         Area::Catalog,
         Area::Inventory,
         Area::Orders,
@@ -31,6 +33,7 @@ impl Area {
         Area::Returns,
         Area::Events,
         Area::Webhooks,
+        Area::Customers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Area {
             Area::Returns => "returns",
             Area::Events => "events",
             Area::Webhooks => "webhooks",
+            Area::Customers => "customers",
         }
     }
 }

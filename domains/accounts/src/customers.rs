@@ -75,6 +75,10 @@ pub trait Customers: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Spend, CredentialStoreError>;
 
+    /// Deletes the account and every refresh token of it (erasure, ADR 0026); false if there
+    /// was no such account.
+    async fn delete_customer(&self, id: CustomerId) -> Result<bool, CredentialStoreError>;
+
     /// Ends every token of the family: no token of it refreshes again.
     async fn revoke_family(
         &self,

@@ -63,6 +63,9 @@ pub struct Order {
     /// Every refund requested, in the order they were requested.
     #[serde(default)]
     refunds: Vec<OrderRefund>,
+    /// Whether the shopper's personal data was erased.
+    #[serde(default)]
+    personal_data_erased: bool,
 }
 
 impl Order {
@@ -91,6 +94,11 @@ impl Order {
 
     pub fn shipping_address(&self) -> Option<&PostalAddress> {
         self.shipping_address.as_ref()
+    }
+
+    /// Whether the shopper's email and address were erased at their request.
+    pub fn personal_data_erased(&self) -> bool {
+        self.personal_data_erased
     }
 
     pub fn currency(&self) -> Option<Currency> {
@@ -289,6 +297,8 @@ impl Order {
                     reason: reason.as_str().to_owned(),
                 }])
             }
+            (Some(_), C::ErasePersonalData) if self.personal_data_erased => Ok(vec![]),
+            (Some(_), C::ErasePersonalData) => Ok(vec![OrderEvent::PersonalDataErased {}]),
             (Some(status), command) => Err(OrderError::NotAllowed {
                 status,
                 command: command.name(),
@@ -541,6 +551,12 @@ impl Aggregate for Order {
                 if let Some(refund) = self.refunds.iter_mut().find(|r| r.refund_id() == refund_id) {
                     refund.mark_released(reason);
                 }
+            }
+            OrderEvent::PersonalDataErased {} => {
+                self.personal_data_erased = true;
+                self.email = Some(EmailAddress::recorded(shared_kernel::ERASED.to_owned()));
+                self.shipping_address =
+                    Some(PostalAddress::recorded(shared_kernel::AddressData::erased()));
             }
         }
     }

@@ -61,6 +61,9 @@ pub enum OrderCommand {
     /// Gives what a requested refund set aside back to the order's balance, because the
     /// money could not be returned. Repeating it is a no-op.
     ReleaseRefund { refund_id: RefundId, reason: String },
+    /// Erases the shopper's personal data from the order, at their request, whatever the
+    /// order's state. Already erased: nothing happens.
+    ErasePersonalData,
 }
 
 impl OrderCommand {
@@ -75,6 +78,7 @@ impl OrderCommand {
             OrderCommand::RequestRefund { .. } => "RequestRefund",
             OrderCommand::RecordRefund { .. } => "RecordRefund",
             OrderCommand::ReleaseRefund { .. } => "ReleaseRefund",
+            OrderCommand::ErasePersonalData => "ErasePersonalData",
         }
     }
 }

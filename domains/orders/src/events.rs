@@ -100,6 +100,9 @@ pub enum OrderEvent {
         refund_id: RefundId,
         reason: String,
     },
+    /// The shopper's personal data in this order (email, address) was erased at their
+    /// request: from here on the order shows it erased, and so must every copy made of it.
+    PersonalDataErased {},
 }
 
 impl DomainEvent for OrderEvent {
@@ -113,6 +116,7 @@ impl DomainEvent for OrderEvent {
             OrderEvent::OrderRefundRequested { .. } => "OrderRefundRequested",
             OrderEvent::OrderRefunded { .. } => "OrderRefunded",
             OrderEvent::OrderRefundReleased { .. } => "OrderRefundReleased",
+            OrderEvent::PersonalDataErased {} => "PersonalDataErased",
         }
         .to_owned()
     }

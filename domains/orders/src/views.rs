@@ -212,6 +212,10 @@ pub fn apply_order_event(
                         refund.released_because = Some(reason.clone());
                     }
                 }
+                OrderEvent::PersonalDataErased {} => {
+                    view.email = shared_kernel::ERASED.to_owned();
+                    view.shipping_address = AddressData::erased();
+                }
             }
             view.version += 1;
             Some(view)

@@ -21,6 +21,7 @@ use application::checkout_participants::{
 use application::checkout_start::CheckoutStarter;
 use application::customers::CustomerAccounts;
 use application::expiry::ReservationExpiry;
+use application::personal_data::PersonalData;
 use application::refunds::{RefundSaga, RefundSagaRunner, ReturnSaga, ReturnSagaRunner};
 use application::saga::SagaRunner;
 use application::{
@@ -39,8 +40,8 @@ use refunds::{Refund, Return};
 use rest::ApiState;
 use runtime::{
     CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor, FeedSignal,
-    HealthCheck, IdempotencyStore, Leases, Projection, ProjectionStore, ProjectorRunner,
-    PublishedFeed, ReadModels, SharedFeed, WebhookStore,
+    HealthCheck, IdempotencyStore, Leases, OpeningFeed, PersonalDataKeys, Projection,
+    ProjectionStore, ProjectorRunner, PublishedFeed, ReadModels, SharedFeed, Vault, WebhookStore,
 };
 use shared_kernel::{CheckoutId, Clock, SystemClock};
 use tokio::sync::watch;
@@ -88,6 +89,7 @@ struct StorePorts {
     secrets: Arc<dyn ServerSecrets>,
     customers: Arc<dyn Customers>,
     profiles: Arc<dyn accounts::CustomerProfiles>,
+    personal_keys: Arc<dyn PersonalDataKeys>,
     /// Set on PostgreSQL, whose commits other instances make too: it forwards their
     /// notifications to this instance's feed readers.
     postgres: Option<postgres_store::PostgresStore>,
@@ -109,6 +111,7 @@ impl StorePorts {
             + ServerSecrets
             + Customers
             + accounts::CustomerProfiles
+            + PersonalDataKeys
             + 'static,
     {
         let store = Arc::new(store);
@@ -125,7 +128,8 @@ impl StorePorts {
             api_keys: store.clone(),
             secrets: store.clone(),
             customers: store.clone(),
-            profiles: store,
+            profiles: store.clone(),
+            personal_keys: store,
             postgres: None,
         }
     }
@@ -197,6 +201,12 @@ where
 {
     let signal = FeedSignal::new();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // Orders and checkouts carry a shopper's email and address sealed with the shopper's key
+    // (ADR 0026): their executors and every feed reader open them through one vault.
+    let vault = Arc::new(Vault::new(
+        ports.personal_keys.clone(),
+        application::personal_data::personal_events(),
+    ));
     let products: Arc<dyn CommandExecutor<Product>> =
         Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
     let skus: Arc<dyn CommandExecutor<SkuClaim>> =
@@ -216,7 +226,8 @@ where
     let orders: Arc<dyn CommandExecutor<Order>> = Arc::new(
         EventSourcedExecutor::new(repository(), ())
             .with_max_attempts(64)
-            .with_signal(signal.clone()),
+            .with_signal(signal.clone())
+            .with_vault(vault.clone()),
     );
     let orders = Arc::new(OrderService::new(orders, prices, clock.clone()));
     let journal = settings.sandbox_journal_path();
@@ -238,8 +249,11 @@ where
             .with_max_attempts(64)
             .with_signal(signal.clone()),
     );
-    let checkouts: Arc<dyn CommandExecutor<Checkout>> =
-        Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    let checkouts: Arc<dyn CommandExecutor<Checkout>> = Arc::new(
+        EventSourcedExecutor::new(repository(), ())
+            .with_signal(signal.clone())
+            .with_vault(vault.clone()),
+    );
     let participants = Participants {
         stock: Arc::new(InventoryReservations {
             inventory: inventory.clone(),
@@ -362,7 +376,10 @@ where
     let contracts: Arc<dyn EventContracts> = Arc::new(contracts::PublishedLanguage);
     // Every reader in this process (projectors, the saga, the published feed and what
     // delivers it) follows the feed through one shared tail of it.
-    let feed: Arc<dyn EventFeed> = Arc::new(SharedFeed::new(ports.feed, signal.subscribe()));
+    let shared: Arc<dyn EventFeed> = Arc::new(SharedFeed::new(ports.feed, signal.subscribe()));
+    // Sealed events are opened per read, not in the shared tail: an erasure must show in the
+    // next read of an event the tail already holds.
+    let feed: Arc<dyn EventFeed> = Arc::new(OpeningFeed::new(shared, vault.clone()));
     let published = PublishedFeed::new(feed.clone(), contracts);
     let (streams_closing, streams_closing_rx) = watch::channel(false);
     let checkout_starter = Arc::new(CheckoutStarter {
@@ -371,6 +388,12 @@ where
         tokens: ports.tokens.clone(),
         clock: clock.clone(),
     });
+    let personal_data = Arc::new(PersonalData::new(
+        vault,
+        orders.orders().clone(),
+        ports.customers.clone(),
+        ports.read_models.clone(),
+    ));
     let customer_carts = Arc::new(application::customer_carts::CustomerCarts::new(
         carts.clone(),
         ports.read_models.clone(),
@@ -394,9 +417,11 @@ where
             refund_requested,
             returns,
             return_received,
+            personal_data,
             read_models: ports.read_models,
             published: published.clone(),
             feed_signal: signal.clone(),
+            long_poll_max: Duration::from_secs(settings.long_poll_max_secs),
             streams_closing: streams_closing_rx,
             idempotency: ports.idempotency,
             payment_tokens: ports.tokens,

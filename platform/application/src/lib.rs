@@ -13,6 +13,7 @@ pub mod customer_carts;
 pub mod customers;
 pub mod expiry;
 pub mod orders;
+pub mod personal_data;
 pub mod pricing;
 pub mod profiles;
 pub mod projections;

@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use carts::ports::{PriceList, PriceLookupError};
-use orders::{apply_order_event, NewOrderLine, Order, OrderCommand, OrderError, OrderView};
+use orders::{
+    apply_order_event, NewOrderLine, Order, OrderCommand, OrderError, OrderEvent, OrderView,
+};
 use runtime::projection::ProjectionError;
 use runtime::WorkingSet;
 use runtime::{CommandError, CommandExecutor, CommandMetadata, Executed, FeedEvent, Projection};
@@ -165,6 +167,14 @@ impl Projection for OrdersProjection {
             .transpose()
             .map_err(|e| malformed(event, e))?;
         let is_new = current.is_none();
+        if let (OrderEvent::PersonalDataErased {}, Some(before)) = (&order_event, &current) {
+            // The email index must forget the address too.
+            let email = EmailAddress::recorded(before.email.clone());
+            documents.delete(
+                ORDERS_BY_EMAIL_VIEW,
+                &format!("{}{order_id}", email_index_prefix(&email)),
+            );
+        }
         let Some(view) = apply_order_event(current, order_id, &order_event) else {
             return Ok(());
         };
@@ -175,10 +185,13 @@ impl Projection for OrdersProjection {
                 let id = format!("{}{order_id}", customer_index_prefix(customer_id));
                 documents.put(ORDERS_BY_CUSTOMER_VIEW, &id, entry.clone());
             }
-            // As recorded: an address accepted under older rules is still indexed.
-            let email = EmailAddress::recorded(view.email.clone());
-            let id = format!("{}{order_id}", email_index_prefix(&email));
-            documents.put(ORDERS_BY_EMAIL_VIEW, &id, entry);
+            // As recorded: an address accepted under older rules is still indexed. One that
+            // reads as erased (its person's key is gone) is not an address.
+            if view.email != shared_kernel::ERASED {
+                let email = EmailAddress::recorded(view.email.clone());
+                let id = format!("{}{order_id}", email_index_prefix(&email));
+                documents.put(ORDERS_BY_EMAIL_VIEW, &id, entry);
+            }
         }
         let body = serde_json::to_value(&view).map_err(|e| malformed(event, e))?;
         documents.put(ORDERS_VIEW, &event.aggregate_id, body);

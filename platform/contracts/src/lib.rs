@@ -188,6 +188,11 @@ const PUBLISHED: &[(&str, &str, &str)] = &[
         orders::OrderRefundReleasedV1::TYPE,
     ),
     (
+        "order",
+        "PersonalDataErased",
+        orders::PersonalDataErasedV1::TYPE,
+    ),
+    (
         "checkout",
         "CheckoutStarted",
         checkout::CheckoutStartedV1::TYPE,

@@ -227,6 +227,20 @@ impl Contract for OrderRefundReleasedV1 {
         "A refund of an order failed; what it had set aside is refundable again.";
 }
 
+/// The shopper's personal data in an order was erased at their request. Every service that
+/// kept a copy of it (from `orders.order_placed`) must erase that copy too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PersonalDataErasedV1 {
+    pub order_id: Uuid,
+}
+
+impl Contract for PersonalDataErasedV1 {
+    const TYPE: &'static str = "orders.personal_data_erased";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "The shopper's email and address in an order were erased at \
+         their request; consumers erase every copy they kept.";
+}
+
 pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError> {
     let order_id = stream_uuid(event)?;
     Ok(Some(match decode::<Order>(event)? {
@@ -328,6 +342,7 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
                 reason,
             },
         )?,
+        OrderEvent::PersonalDataErased {} => published(event, PersonalDataErasedV1 { order_id })?,
     }))
 }
 
@@ -341,5 +356,6 @@ pub fn schemas() -> Vec<ContractSchema> {
         schema_of::<OrderRefundRequestedV1>(),
         schema_of::<OrderRefundedV1>(),
         schema_of::<OrderRefundReleasedV1>(),
+        schema_of::<PersonalDataErasedV1>(),
     ]
 }

@@ -15,10 +15,10 @@ use crate::app::{assert_problem, TestApp};
 use crate::on_both_stores;
 
 /// One stored row: aggregate type, aggregate id, event type, payload and metadata as text.
-type Row = (String, String, String, String, String);
+pub(crate) type Row = (String, String, String, String, String);
 
 /// Every row of the `events` table, read directly from the app's database.
-async fn stored_events(app: &TestApp) -> Vec<Row> {
+pub(crate) async fn stored_events(app: &TestApp) -> Vec<Row> {
     const SELECT: &str = "SELECT aggregate_type, aggregate_id, event_type, \
                           CAST(payload AS TEXT), CAST(metadata AS TEXT) FROM events";
     match app.settings.store_url() {
@@ -53,7 +53,7 @@ async fn kept_tokens(app: &TestApp) -> i64 {
 }
 
 /// Every published event from the start of history, paging until the end.
-async fn whole_feed(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn whole_feed(app: &TestApp) -> Vec<Value> {
     let mut events = Vec::new();
     let mut after = String::new();
     loop {

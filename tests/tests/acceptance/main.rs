@@ -8,6 +8,7 @@ mod catalog;
 mod checkout;
 mod customer_carts;
 mod customers;
+mod erasure;
 mod events;
 mod guests;
 mod inventory;

@@ -851,3 +851,52 @@ fn placed_events_store_money_as_string_amounts() {
     assert_eq!(placed["email"], "ada@example.com");
     assert_eq!(placed["shipping_address"]["country"], "GB");
 }
+
+// --- Erasing the shopper's personal data ---
+
+#[test]
+fn erasing_personal_data_records_it_whatever_the_orders_state() {
+    for history in [placed_history(), paid_history(), cancelled_history()] {
+        order_test()
+            .given(history)
+            .when(OrderCommand::ErasePersonalData)
+            .then_expect_events(vec![OrderEvent::PersonalDataErased {}]);
+    }
+}
+
+#[test]
+fn erasing_twice_changes_nothing_and_an_unknown_order_is_not_found() {
+    let mut history = paid_history();
+    history.push(OrderEvent::PersonalDataErased {});
+    order_test()
+        .given(history)
+        .when(OrderCommand::ErasePersonalData)
+        .then_expect_events(vec![]);
+    order_test()
+        .given_no_previous_events()
+        .when(OrderCommand::ErasePersonalData)
+        .then_expect_error(OrderError::NotFound);
+}
+
+#[test]
+fn an_erased_order_shows_its_email_and_address_erased_and_keeps_the_rest() {
+    let mut order = Order::default();
+    for event in paid_history() {
+        order.apply(event);
+    }
+    order.apply(OrderEvent::PersonalDataErased {});
+    assert!(order.personal_data_erased());
+    assert_eq!(order.email().unwrap().as_str(), shared_kernel::ERASED);
+    assert_eq!(
+        AddressData::from(order.shipping_address().unwrap().clone()),
+        AddressData::erased()
+    );
+    assert_eq!(order.status(), Some(OrderStatus::Paid));
+    assert_eq!(order.customer_id(), Some(customer()));
+    let event = OrderEvent::PersonalDataErased {};
+    assert_eq!(event.event_type(), "PersonalDataErased");
+    assert_eq!(
+        serde_json::to_value(&event).unwrap()["PersonalDataErased"],
+        serde_json::json!({})
+    );
+}
