@@ -298,6 +298,7 @@ pub struct UpdateProfileRequest {
     responses(
         (status = 200, body = CustomerDto),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "customer_not_found: the account was deleted"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     )
 )]
