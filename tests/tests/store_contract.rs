@@ -1299,6 +1299,10 @@ async fn an_address_book_is_its_customers_alone_and_forgotten_whole<S: Store>(st
     store.forget_profile(ada.id).await.unwrap();
     assert!(store.saved_addresses(ada.id).await.unwrap().is_empty());
     assert_eq!(store.saved_addresses(bob.id).await.unwrap(), vec![bobs]);
+
+    // Deleting the account (the erasure of a person) takes its address book with it.
+    assert!(store.delete_customer(bob.id).await.unwrap());
+    assert!(store.saved_addresses(bob.id).await.unwrap().is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
