@@ -51,15 +51,14 @@ async fn nothing_in_clear(app: &TestApp, needles: &[&str]) {
 }
 
 /// The published `orders.order_placed` of `order_id`, and whether its erasure was published.
-async fn published_of(app: &TestApp, order_id: &str) -> (Value, bool) {
+async fn published_of(app: &TestApp, order_id: &str) -> (Option<Value>, bool) {
     let feed = whole_feed(app).await;
     let of_order = |event: &&Value| event["data"]["order_id"] == order_id;
     let placed = feed
         .iter()
         .filter(of_order)
         .find(|event| event["type"] == "orders.order_placed")
-        .expect("the order was published")
-        .clone();
+        .cloned();
     let erased = feed
         .iter()
         .filter(of_order)
@@ -82,7 +81,11 @@ async fn a_guests_order_is_sealed_and_erasure_leaves_it_without_their_data(app: 
     assert_eq!(order["email"], "grace@example.com");
     assert_eq!(order["shipping_address"]["name"], "Grace Hopper");
     assert_eq!(order["personal_data_erased"], false);
-    let (placed, _) = published_of(app, &order_id).await;
+    eventually("the order is published", || async {
+        published_of(app, &order_id).await.0.is_some()
+    })
+    .await;
+    let placed = published_of(app, &order_id).await.0.unwrap();
     assert_eq!(placed["data"]["email"], "grace@example.com");
     eventually("the order is listed by its email", || async {
         listed_by_email(app, "grace@example.com").await == 1
@@ -113,13 +116,14 @@ async fn a_guests_order_is_sealed_and_erasure_leaves_it_without_their_data(app: 
     assert_eq!(order["shipping_address"], Value::Null);
     assert_eq!(order["status"], "paid");
     assert_eq!(order["total"]["amount"], "20.00");
-    let (placed, erasure_published) = published_of(app, &order_id).await;
+    let placed = published_of(app, &order_id).await.0.expect("published");
     assert_eq!(placed["data"]["email"], "[erased]");
     assert_eq!(placed["data"]["shipping_address"]["name"], "[erased]");
-    assert!(
-        erasure_published,
-        "consumers are told to forget the order's data"
-    );
+    // PostgreSQL's feed shows an append once older transactions of the cluster are done.
+    eventually("consumers are told to forget the order's data", || async {
+        published_of(app, &order_id).await.1
+    })
+    .await;
     eventually("the email index forgets the order", || async {
         listed_by_email(app, "grace@example.com").await == 0
     })
@@ -290,9 +294,12 @@ async fn a_customer_is_exported_then_erased_with_every_order(app: &TestApp) {
     assert_eq!(order["personal_data_erased"], true);
     assert_eq!(order["email"], Value::Null);
     assert_eq!(order["customer_id"], customer_id.as_str());
-    let (placed, erasure_published) = published_of(app, &order_id).await;
+    let placed = published_of(app, &order_id).await.0.expect("published");
     assert_eq!(placed["data"]["email"], "[erased]");
-    assert!(erasure_published);
+    eventually("consumers are told to forget the order's data", || async {
+        published_of(app, &order_id).await.1
+    })
+    .await;
     // The account is gone, its address book with it: no login, no profile, no export.
     assert_eq!(saved_addresses(app).await, 0);
     let login = client_with_key(None)
