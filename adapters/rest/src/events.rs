@@ -218,7 +218,7 @@ pub async fn list_events(
             let wait = number_param("wait", params.wait.as_deref(), 0, (0, MAX_WAIT_SECS))?;
             let filter = types_param(&state, params.types.as_deref())?;
             let mut wake = state.feed_signal.subscribe();
-            let until = Instant::now() + Duration::from_secs(wait);
+            let until = Instant::now() + Duration::from_secs(wait).min(state.long_poll_max);
             let page = read(
                 &state.published,
                 &mut wake,

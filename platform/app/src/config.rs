@@ -180,6 +180,11 @@ pub struct Settings {
     #[arg(long, env = "COMMERCE_AUTH_RATE_BURST", default_value_t = 5)]
     pub auth_rate_burst: u32,
 
+    /// Longest a long-poll of the event feed waits, in seconds, whatever `wait` it asks for
+    /// (clients may ask for up to 30). The API fuzzing runs with 1, so no request idles long.
+    #[arg(long, env = "COMMERCE_LONG_POLL_MAX_SECS", default_value_t = 30)]
+    pub long_poll_max_secs: u64,
+
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
     #[arg(long, env = "COMMERCE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -222,6 +227,7 @@ impl Settings {
             // Tests log in many times from one address; the limit's own test sets one.
             auth_rate_per_minute: 0,
             auth_rate_burst: 5,
+            long_poll_max_secs: 30,
             nats_stream: "COMMERCE".to_owned(),
             nats_subject_prefix: "commerce".to_owned(),
         }
