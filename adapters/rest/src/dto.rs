@@ -373,6 +373,7 @@ pub struct OrderLineRequestDto {
     #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
     pub sku: String,
     /// 1 to 999.
+    #[schema(minimum = 1, maximum = 999)]
     pub quantity: i64,
 }
 
@@ -386,6 +387,8 @@ pub struct PlaceOrderRequestDto {
     pub shipping_address: AddressDto,
     #[schema(schema_with = currency_schema)]
     pub currency: String,
+    /// 1 to 100 lines.
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<OrderLineRequestDto>,
 }
 
@@ -689,6 +692,7 @@ pub struct OrderList {
 #[serde(deny_unknown_fields)]
 pub struct AuthorizePaymentRequest {
     /// Choose it to make the authorization repeatable; default: a new id.
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub payment_id: Option<String>,
     pub amount: MoneyDto,
     /// From the payment provider's client SDK. Sandbox tokens: `tok_visa`, `tok_declined`,
@@ -770,8 +774,9 @@ impl PaymentDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveStockRequest {
-    /// Units received, 1 to 1,000,000.
-    #[schema(minimum = 1, maximum = 1000000)]
+    /// Units received, at least 1. Stock on hand may not pass 1,000,000,000: a receipt that
+    /// would is refused with 422 `too_much_stock`.
+    #[schema(minimum = 1, maximum = 4294967295_u64)]
     pub quantity: i64,
     /// A delivery note or purchase order number.
     pub reference: Option<String>,
