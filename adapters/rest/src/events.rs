@@ -43,15 +43,16 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FeedParams {
-    /// Resume after this cursor (from an event's `cursor` or a page's `next_cursor`). Absent:
-    /// from the beginning of history.
-    #[param(pattern = "^[0-9a-fA-F]{32}$")]
+    /// Resume after this cursor (from an event's `cursor` or a page's `next_cursor`). Absent
+    /// or empty: from the beginning of history.
+    #[param(pattern = "^([0-9a-fA-F]{32})?$")]
     pub after: Option<String>,
     /// Events per page, 1 to 1000 (default 100).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
     /// Comma-separated published types (`orders.order_placed`) or contexts (`orders.*`).
     /// Absent: every type.
+    #[param(value_type = Option<Vec<EventTypeName>>, style = Form, explode = false)]
     pub types: Option<String>,
     /// Seconds to wait, 0 to 30 (default 0), when nothing newer is there yet: the answer
     /// comes as soon as a matching event commits.
@@ -68,6 +69,37 @@ pub struct StreamParams {
     pub after: Option<String>,
     /// Comma-separated published types or contexts (`orders.*`). Absent: every type.
     pub types: Option<String>,
+}
+
+/// A published event type (`orders.order_placed`) or a whole context (`orders.*`). The
+/// document served at `/openapi.json` lists them as an enum, from the published contracts the
+/// server runs with ([`published_type_names`]).
+pub struct EventTypeName;
+
+impl utoipa::PartialSchema for EventTypeName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A published type (`orders.order_placed`) or context (`orders.*`)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for EventTypeName {}
+
+/// Every name a types filter accepts: each published type, and each publishing context
+/// followed by `.*`.
+pub fn published_type_names(contracts: &[runtime::ContractSchema]) -> Vec<String> {
+    let mut names: Vec<String> = contracts
+        .iter()
+        .map(|c| c.event_type.clone())
+        .chain(contracts.iter().map(|c| format!("{}.*", c.context)))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// One page of the published feed.

@@ -1,13 +1,14 @@
 //! The OpenAPI 3.1 document, generated from the route and DTO annotations, and a docs page.
 
-use actix_web::{get, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use utoipa::OpenApi;
 
 use crate::auth::SecurityFromTable;
+use crate::ApiState;
 
 use crate::{
-    carts, checkouts, customers, dto, events, health, http, inventory, orders, payments, problem,
-    products, refunds, returns, webhooks,
+    carts, checkouts, customers, dto, events, health, http, inventory, orders, payments,
+    personal_data, problem, products, refunds, returns, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -19,6 +20,7 @@ use crate::{
                        Admin operations, the event feed and webhooks need an API key holding the scope each names \
                        (`Authorization: Bearer ck_...`, from `commerce api-keys create`).",
     ),
+    servers((url = "/", description = "The server that serves this document")),
     paths(
         products::list_products, products::get_product, products::create_product,
         products::get_admin_product, products::change_price, products::publish, products::unpublish,
@@ -26,6 +28,8 @@ use crate::{
         customers::me, customers::my_orders, customers::update_me, customers::my_cart,
         customers::my_addresses, customers::add_address, customers::delete_address,
         carts::take_over_cart,
+        personal_data::export_customer, personal_data::erase_customer,
+        personal_data::erase_guest_order,
         carts::create_cart, carts::get_cart, carts::add_item, carts::change_quantity, carts::remove_item,
         orders::place_order, orders::get_order, orders::list_orders, orders::fulfill,
         orders::cancel, orders::mark_paid, orders::complete,
@@ -46,6 +50,7 @@ use crate::{
         customers::RegisterRequest, customers::LoginRequest, customers::RefreshRequest,
         customers::CustomerDto, customers::SessionDto, customers::UpdateProfileRequest,
         customers::SavedAddressDto, customers::SavedAddressList,
+        personal_data::ErasureDto, personal_data::CustomerExportDto,
         dto::MoneyDto, dto::StorefrontVariantDto, dto::CreateProductRequest, dto::NewVariantRequest, dto::VariantDto,
         dto::ProductDto, dto::AdminProductDto, dto::ProductList, dto::CreateCartRequest,
         dto::AddItemRequest, dto::ChangeQuantityRequest, dto::CartLineDto, dto::CartDto,
@@ -63,7 +68,7 @@ use crate::{
         dto::ReceiveStockRequest, dto::AdjustStockRequest, dto::ReservationDto, dto::StockItemDto,
         dto::StartCheckoutRequest, dto::CheckoutFailureDto, dto::CheckoutDto,
         checkouts::CheckoutAttentionDto, checkouts::CheckoutAttentionList,
-        events::EventPage, events::SchemaCatalog,
+        events::EventPage, events::SchemaCatalog, events::EventTypeName,
         webhooks::CreateWebhookRequest, webhooks::UpdateWebhookRequest, webhooks::WebhookEndpointDto,
         webhooks::WebhookEndpointList, webhooks::DeletedWebhookDto, webhooks::WebhookAttemptDto,
         webhooks::WebhookDeliveryDto, webhooks::WebhookDeliveryList,
@@ -159,9 +164,103 @@ impl utoipa::Modify for CommonResponses {
 #[allow(dead_code)]
 type _ListParams = http::ListParams;
 
+/// The document, with the published event types this server runs with listed where a
+/// filter names them (they come from the contracts, which this crate does not depend on).
 #[get("/openapi.json")]
-pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+pub async fn document(state: web::Data<ApiState>) -> HttpResponse {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let mut document = ApiDoc::openapi();
+    let names = events::published_type_names(&state.published.contracts().schemas());
+    if let Some(components) = document.components.as_mut() {
+        components.schemas.insert(
+            <events::EventTypeName as utoipa::ToSchema>::name().into_owned(),
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "A published type (`orders.order_placed`) or context (`orders.*`)",
+                ))
+                .enum_values(Some(names))
+                .into(),
+        );
+    }
+    let mut document = serde_json::to_value(document).expect("the document serializes");
+    state_rules_between_fields(&mut document);
+    headers_are_never_null(&mut document);
+    HttpResponse::Ok().json(document)
+}
+
+/// An optional header is absent or text, never null: the derive states an `Option` header
+/// as `string | null`, which a client could only send as the text `null`.
+fn headers_are_never_null(doc: &mut serde_json::Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let operations = paths
+        .values_mut()
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    let parameters = operations
+        .filter_map(|operation| operation.get_mut("parameters"))
+        .filter_map(serde_json::Value::as_array_mut)
+        .flat_map(|parameters| parameters.iter_mut())
+        .filter(|parameter| parameter["in"] == "header");
+    for parameter in parameters {
+        let Some(schema) = parameter.get_mut("schema") else {
+            continue;
+        };
+        let Some(types) = schema
+            .get_mut("type")
+            .and_then(serde_json::Value::as_array_mut)
+        else {
+            continue;
+        };
+        types.retain(|t| t != "null");
+        if let [single] = types.as_slice() {
+            schema["type"] = single.clone();
+        }
+    }
+}
+
+/// Rules between the fields of a request body, which no field's own schema can state and the
+/// derive cannot express: written into the body's schema as JSON Schema.
+fn state_rules_between_fields(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let schemas = &mut doc["components"]["schemas"];
+    // Exactly one of `amount` and `lines` (a null one counts as absent). The two branches
+    // exclude each other, so `anyOf` says what `oneOf` would.
+    schemas["CreateRefundRequest"]["anyOf"] = json!([
+        {
+            "required": ["amount"],
+            "properties": {
+                "amount": { "$ref": "#/components/schemas/MoneyDto" },
+                "lines": { "type": "null" }
+            }
+        },
+        {
+            "required": ["lines"],
+            "properties": {
+                "lines": { "type": "array" },
+                "amount": { "type": "null" }
+            }
+        }
+    ]);
+    schemas["AdjustStockRequest"]["properties"]["delta"]["not"] = json!({ "const": 0 });
+    // A note goes with the reason `other`, and only with it (exclusive branches again).
+    schemas["AdjustStockRequest"]["anyOf"] = json!([
+        {
+            "required": ["note"],
+            "properties": {
+                "reason": { "const": "other" },
+                "note": { "type": "string" }
+            }
+        },
+        {
+            "properties": {
+                "reason": { "enum": ["damaged", "lost", "found", "recount", "returned"] },
+                "note": { "type": "null" }
+            }
+        }
+    ]);
 }
 
 /// A page that renders the document with Redoc, loaded by the reader's browser.

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::events::EventTypeName;
 use crate::http::{id_for_request, idempotent, json_body, path_id, respond, ListParams, Reply};
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
@@ -35,11 +36,17 @@ const DISABLED_BY_ADMIN: &str = "disabled by an administrator";
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
     /// An absolute `http` or `https` URL that accepts POST requests.
-    #[schema(pattern = "^https?://[^\\s/?#]+[^\\s]*$", max_length = 2048)]
+    #[schema(
+        pattern = r"^https?://[A-Za-z0-9.-]+(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$",
+        max_length = 2048
+    )]
     pub url: String,
+    /// At most 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Published types (`orders.order_placed`) or whole contexts (`orders.*`); at least one.
+    #[schema(value_type = Vec<EventTypeName>, min_items = 1, max_items = 100)]
     pub event_types: Vec<String>,
 }
 
@@ -47,8 +54,16 @@ pub struct CreateWebhookRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookRequest {
+    /// An absolute `http` or `https` URL that accepts POST requests.
+    #[schema(
+        pattern = r"^https?://[A-Za-z0-9.-]+(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$",
+        max_length = 2048
+    )]
     pub url: Option<String>,
+    /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
+    #[schema(value_type = Option<Vec<EventTypeName>>, min_items = 1, max_items = 100)]
     pub event_types: Option<Vec<String>>,
     /// `false` pauses the endpoint; `true` resumes it (also after it was disabled for failing)
     /// and sends what waited in its queue, in order.

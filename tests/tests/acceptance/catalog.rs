@@ -308,3 +308,62 @@ async fn serves_openapi_and_health(app: &TestApp) {
     assert_eq!(app.get("/health/ready").await.status(), 200);
 }
 on_both_stores!(serves_openapi_and_health_on, serves_openapi_and_health);
+
+/// What the server accepts is what the document declares (issue 9): the currencies and
+/// countries of the shared kernel's tables, the published event types, rules between fields,
+/// and open operations that say they need no credential.
+async fn the_document_names_the_values_the_server_accepts(app: &TestApp) {
+    let document: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let schemas = &document["components"]["schemas"];
+    let currencies: Vec<&str> = shared_kernel::Currency::all()
+        .iter()
+        .map(|c| c.code())
+        .collect();
+    assert_eq!(
+        schemas["CreateCartRequest"]["properties"]["currency"]["enum"],
+        json!(currencies)
+    );
+    let countries = schemas["AddressDto"]["properties"]["country"]["enum"]
+        .as_array()
+        .unwrap();
+    assert!(countries.contains(&json!("GB")) && !countries.contains(&json!("AA")));
+    let types = schemas["EventTypeName"]["enum"].as_array().unwrap();
+    for name in ["orders.*", "orders.order_placed"] {
+        assert!(types.contains(&json!(name)), "{name} missing: {types:?}");
+    }
+    assert_eq!(
+        schemas["CreateWebhookRequest"]["properties"]["event_types"]["items"]["$ref"],
+        "#/components/schemas/EventTypeName"
+    );
+    assert_eq!(
+        schemas["CreateRefundRequest"]["anyOf"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        schemas["AdjustStockRequest"]["anyOf"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        document["paths"]["/v1/products"]["get"]["security"],
+        json!([])
+    );
+    assert_eq!(document["servers"][0]["url"], "/");
+    let if_match = document["paths"]["/v1/carts/{id}/items/{line_id}"]["patch"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "If-Match")
+        .unwrap()
+        .clone();
+    assert_eq!(if_match["schema"]["type"], "string", "{if_match}");
+}
+on_both_stores!(
+    the_document_names_the_values_the_server_accepts_on,
+    the_document_names_the_values_the_server_accepts
+);
