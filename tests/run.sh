@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: formatting, lints, and every test on SQLite and on a real
-# PostgreSQL. PostgreSQL tests never skip: this script makes sure a server is reachable,
-# starting a local cluster that is installed but stopped, or it stops and says how to fix it.
+# Runs the whole test suite: formatting, lints, every test on SQLite and on a real PostgreSQL,
+# and the served API against its OpenAPI document (tests/schemathesis.sh). PostgreSQL tests
+# never skip: this script makes sure a server is reachable, starting a local cluster that is
+# installed but stopped, or it stops and says how to fix it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,3 +88,6 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 # The crash tests kill the server at checkout step boundaries; that switch only exists in
 # builds with the fault-injection feature, which this test run enables and releases never do.
 cargo test --workspace --locked --features commerce/fault-injection "$@"
+# The served API against its own OpenAPI document: Redocly's recommended lint, then
+# schemathesis with a fixed seed and bounded examples (tests/schemathesis.sh).
+tests/schemathesis.sh
