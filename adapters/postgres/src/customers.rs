@@ -46,6 +46,44 @@ impl Customers for PostgresStore {
         .map_err(unavailable)
     }
 
+    async fn customer_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<Customer>, CredentialStoreError> {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT c.id, c.email, c.name, c.created_at FROM customer_identities i \
+             JOIN customers c ON c.id = i.customer_id WHERE i.issuer = $1 AND i.subject = $2",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(row.map(customer_of))
+    }
+
+    async fn link_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        customer_id: CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<(), CredentialStoreError> {
+        sqlx::query(
+            "INSERT INTO customer_identities (issuer, subject, customer_id, linked_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .bind(customer_id.as_uuid())
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn customer_by_email(
         &self,
         email: &str,

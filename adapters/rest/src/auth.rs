@@ -442,19 +442,9 @@ pub async fn authorize(
                     let Some(state) = request.app_data::<web::Data<ApiState>>().cloned() else {
                         return refuse(request, internal_error());
                     };
-                    match state.customers.authenticate(&token) {
+                    match state.customers.authenticate(&token).await {
                         Ok(id) => Principal::Customer(id),
-                        Err(error) => {
-                            return refuse(
-                                request,
-                                refusal(
-                                    StatusCode::UNAUTHORIZED,
-                                    "invalid_access_token",
-                                    format!("{error}; refresh it or log in again"),
-                                    "Bearer realm=\"commerce\", error=\"invalid_token\"".to_owned(),
-                                ),
-                            )
-                        }
+                        Err(error) => return refuse(request, access_token_refused(&error)),
                     }
                 }
             };
@@ -565,7 +555,7 @@ fn internal_error() -> HttpResponse {
 
 /// The customer a request's access token names, if it sends one (an API key is not one);
 /// a token that is not valid is refused.
-fn presented_customer(
+async fn presented_customer(
     request: &ServiceRequest,
     state: &ApiState,
 ) -> Result<Option<shared_kernel::CustomerId>, Box<HttpResponse>> {
@@ -575,15 +565,29 @@ fn presented_customer(
     state
         .customers
         .authenticate(token)
+        .await
         .map(Some)
-        .map_err(|error| {
-            Box::new(refusal(
-                StatusCode::UNAUTHORIZED,
-                "invalid_access_token",
-                format!("{error}; refresh it or log in again"),
-                "Bearer realm=\"commerce\", error=\"invalid_token\"".to_owned(),
-            ))
-        })
+        .map_err(|error| Box::new(access_token_refused(&error)))
+}
+
+/// The answer to an access token that did not authenticate: 401, or 503 when what checks it
+/// (the account store, an external issuer's keys) could not be reached.
+fn access_token_refused(error: &application::customers::AuthError) -> HttpResponse {
+    if let application::customers::AuthError::Unavailable(detail) = error {
+        tracing::warn!(%detail, "an access token could not be checked");
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "the service is temporarily unavailable; retry later",
+        )
+        .to_response();
+    }
+    refusal(
+        StatusCode::UNAUTHORIZED,
+        "invalid_access_token",
+        format!("{error}; refresh it or log in again"),
+        "Bearer realm=\"commerce\", error=\"invalid_token\"".to_owned(),
+    )
 }
 
 /// The customer whose cart or order `id` is, if any; read from its stream.
@@ -650,7 +654,7 @@ async fn logged_in_holder(
     state: &ApiState,
     holds: Holds,
 ) -> Result<Principal, Box<HttpResponse>> {
-    let Some(customer) = presented_customer(request, state)? else {
+    let Some(customer) = presented_customer(request, state).await? else {
         return Err(Box::new(refusal(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
@@ -700,7 +704,7 @@ async fn holder(
     holds: Holds,
 ) -> Result<Principal, Box<HttpResponse>> {
     let Some(token) = presented_token(request, holds) else {
-        if let Some(customer) = presented_customer(request, state)? {
+        if let Some(customer) = presented_customer(request, state).await? {
             return owning_customer(request, state, holds, customer).await;
         }
         return Err(token_required(holds));

@@ -56,6 +56,44 @@ impl Customers for SqliteStore {
         .map_err(unavailable)
     }
 
+    async fn customer_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<Customer>, CredentialStoreError> {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT c.id, c.email, c.name, c.created_at FROM customer_identities i \
+             JOIN customers c ON c.id = i.customer_id WHERE i.issuer = ? AND i.subject = ?",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.map(customer_of).transpose()
+    }
+
+    async fn link_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        customer_id: CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<(), CredentialStoreError> {
+        sqlx::query(
+            "INSERT INTO customer_identities (issuer, subject, customer_id, linked_at) \
+             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .bind(customer_id.to_string())
+        .bind(timestamp(at))
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn customer_by_email(
         &self,
         email: &str,

@@ -75,6 +75,22 @@ pub trait Customers: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Spend, CredentialStoreError>;
 
+    /// The account an external identity (an OpenID Connect issuer and subject) was tied to.
+    async fn customer_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<Customer>, CredentialStoreError>;
+
+    /// Ties an external identity to an account; an identity tied already keeps its account.
+    async fn link_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        customer_id: CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<(), CredentialStoreError>;
+
     /// Deletes the account and every refresh token of it (erasure, ADR 0026); false if there
     /// was no such account.
     async fn delete_customer(&self, id: CustomerId) -> Result<bool, CredentialStoreError>;

@@ -185,6 +185,19 @@ pub struct Settings {
     #[arg(long, env = "COMMERCE_LONG_POLL_MAX_SECS", default_value_t = 30)]
     pub long_poll_max_secs: u64,
 
+    /// An external OpenID Connect issuer whose access tokens also log customers in, exactly
+    /// as its tokens' `iss` claim states it (ADR 0028). Needs the audience and the JWKS URL.
+    #[arg(long, env = "COMMERCE_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// The audience the issuer's tokens must name (this API's client id there).
+    #[arg(long, env = "COMMERCE_OIDC_AUDIENCE")]
+    pub oidc_audience: Option<String>,
+
+    /// Where the issuer publishes its signing keys (the `jwks_uri` of its discovery document).
+    #[arg(long, env = "COMMERCE_OIDC_JWKS_URL")]
+    pub oidc_jwks_url: Option<String>,
+
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
     #[arg(long, env = "COMMERCE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -228,6 +241,9 @@ impl Settings {
             auth_rate_per_minute: 0,
             auth_rate_burst: 5,
             long_poll_max_secs: 30,
+            oidc_issuer: None,
+            oidc_audience: None,
+            oidc_jwks_url: None,
             nats_stream: "COMMERCE".to_owned(),
             nats_subject_prefix: "commerce".to_owned(),
         }

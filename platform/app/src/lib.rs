@@ -430,10 +430,12 @@ where
             webhooks: ports.webhooks.clone(),
             api_keys: ports.api_keys,
             access_tokens: secrets.guest_tokens,
-            customers: Arc::new(
-                CustomerAccounts::new(ports.customers.clone(), clock.clone(), &secrets.jwt)
-                    .map_err(|e| StartError::Config(e.to_string()))?,
-            ),
+            customers: Arc::new(customer_accounts(
+                ports.customers.clone(),
+                clock.clone(),
+                &secrets.jwt,
+                settings,
+            )?),
             customer_carts,
             profiles: Arc::new(application::profiles::CustomerProfileBook::new(
                 ports.profiles.clone(),
@@ -795,5 +797,71 @@ async fn shutdown_requested() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+/// Customer accounts, accepting an external issuer's tokens too when one is configured.
+fn customer_accounts(
+    store: Arc<dyn Customers>,
+    clock: Arc<dyn Clock>,
+    jwt_secret: &str,
+    settings: &Settings,
+) -> Result<CustomerAccounts, StartError> {
+    let accounts = CustomerAccounts::new(store, clock, jwt_secret)
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    let (issuer, audience, jwks_url) = match (
+        &settings.oidc_issuer,
+        &settings.oidc_audience,
+        &settings.oidc_jwks_url,
+    ) {
+        (None, None, None) => return Ok(accounts),
+        (Some(issuer), Some(audience), Some(jwks_url)) => (issuer, audience, jwks_url),
+        _ => {
+            return Err(StartError::Config(
+                "COMMERCE_OIDC_ISSUER, COMMERCE_OIDC_AUDIENCE and COMMERCE_OIDC_JWKS_URL go \
+                 together: set all three, or none"
+                    .to_owned(),
+            ))
+        }
+    };
+    let url = reqwest::Url::parse(jwks_url)
+        .map_err(|e| StartError::Config(format!("COMMERCE_OIDC_JWKS_URL: {e}")))?;
+    let settings = application::oidc::OidcSettings {
+        issuer: issuer.clone(),
+        audience: audience.clone(),
+    };
+    Ok(accounts.with_oidc(application::oidc::OidcVerifier::new(
+        settings,
+        Box::new(HttpJwks::new(url)),
+    )))
+}
+
+/// An issuer's keys, fetched over HTTP(S).
+struct HttpJwks {
+    url: reqwest::Url,
+    client: reqwest::Client,
+}
+
+impl HttpJwks {
+    fn new(url: reqwest::Url) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        Self { url, client }
+    }
+}
+
+#[async_trait::async_trait]
+impl application::oidc::KeySource for HttpJwks {
+    async fn fetch(&self) -> Result<jsonwebtoken::jwk::JwkSet, String> {
+        let response = self
+            .client
+            .get(self.url.clone())
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| e.to_string())?;
+        response.json().await.map_err(|e| e.to_string())
     }
 }

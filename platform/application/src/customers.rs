@@ -26,6 +26,8 @@ pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
 pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
 
 const ISSUER: &str = "commerce";
+/// The stored hash of an account without a password: not a PHC string, so nothing matches it.
+const NO_PASSWORD: &str = "!";
 const AUDIENCE: &str = "commerce:customer";
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,8 @@ pub struct CustomerAccounts {
     decoding: DecodingKey,
     /// Verified when an email is unknown, so that a login takes as long either way.
     decoy_hash: String,
+    /// An external OpenID Connect issuer whose tokens also log customers in (ADR 0028).
+    oidc: Option<crate::oidc::OidcVerifier>,
 }
 
 impl std::fmt::Debug for CustomerAccounts {
@@ -137,7 +141,14 @@ impl CustomerAccounts {
             encoding: EncodingKey::from_secret(signing_secret.as_bytes()),
             decoding: DecodingKey::from_secret(signing_secret.as_bytes()),
             decoy_hash: hash_password("decoy password, never anyone's")?,
+            oidc: None,
         })
+    }
+
+    /// Also accepts access tokens of an external OpenID Connect issuer (ADR 0028).
+    pub fn with_oidc(mut self, verifier: crate::oidc::OidcVerifier) -> Self {
+        self.oidc = Some(verifier);
+        self
     }
 
     /// Opens an account and logs it in.
@@ -244,8 +255,67 @@ impl CustomerAccounts {
         Ok(())
     }
 
-    /// The customer an access token names, if it is valid now.
-    pub fn authenticate(&self, access_token: &str) -> Result<CustomerId, AuthError> {
+    /// The customer an access token names, if it is valid now: one this system signed, or,
+    /// when an external issuer is configured, one of its tokens (ADR 0028).
+    pub async fn authenticate(&self, access_token: &str) -> Result<CustomerId, AuthError> {
+        let token = access_token.trim();
+        match &self.oidc {
+            Some(oidc) if !crate::oidc::is_own_token(token) => {
+                let identity = oidc.verify(token).await?;
+                self.customer_of_identity(&identity).await
+            }
+            _ => self.authenticate_own(token),
+        }
+    }
+
+    /// The account an external identity names, tied on first sight: to the account with the
+    /// email the provider verified, or to a new account without a password.
+    async fn customer_of_identity(
+        &self,
+        identity: &crate::oidc::ExternalIdentity,
+    ) -> Result<CustomerId, AuthError> {
+        let (issuer, subject) = (&identity.issuer, &identity.subject);
+        if let Some(customer) = self.store.customer_by_identity(issuer, subject).await? {
+            return Ok(customer.id);
+        }
+        let email = identity.verified_email.clone().ok_or_else(|| {
+            AuthError::InvalidAccessToken(
+                "the identity provider must vouch for an email (email, email_verified) the \
+                 first time a person logs in"
+                    .to_owned(),
+            )
+        })?;
+        let customer = Customer {
+            id: CustomerId::new(),
+            email: email.clone(),
+            name: identity.name.clone().unwrap_or_default(),
+            created_at: self.clock.now(),
+        };
+        // No password hash: this account logs in through its provider only (a password login
+        // never matches). An account that has the email already is the person's.
+        let owner = if self.store.insert_customer(&customer, NO_PASSWORD).await? {
+            customer.id
+        } else {
+            self.store
+                .customer_by_email(&email)
+                .await?
+                .map(|(existing, _)| existing.id)
+                .ok_or_else(|| {
+                    AuthError::Unavailable("an account vanished while tied".to_owned())
+                })?
+        };
+        self.store
+            .link_identity(issuer, subject, owner, self.clock.now())
+            .await?;
+        // Whoever tied it first, the identity names one account from now on.
+        self.store
+            .customer_by_identity(issuer, subject)
+            .await?
+            .map(|customer| customer.id)
+            .ok_or_else(|| AuthError::Unavailable("an identity vanished while tied".to_owned()))
+    }
+
+    fn authenticate_own(&self, access_token: &str) -> Result<CustomerId, AuthError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);

@@ -12,6 +12,7 @@ pub mod checkout_start;
 pub mod customer_carts;
 pub mod customers;
 pub mod expiry;
+pub mod oidc;
 pub mod orders;
 pub mod personal_data;
 pub mod pricing;

@@ -12,6 +12,7 @@ mod erasure;
 mod events;
 mod guests;
 mod inventory;
+mod oidc;
 mod orders;
 mod payments;
 mod projections;
