@@ -1224,7 +1224,7 @@ async fn a_server_secret_is_kept_by_the_first_and_shared_with_every_later_caller
 }
 
 async fn an_address_book_is_its_customers_alone_and_forgotten_whole<S: Store>(store: S) {
-    use accounts::{Customer, SavedAddress, MAX_SAVED_ADDRESSES};
+    use accounts::{AddressSaved, Customer, SavedAddress, MAX_SAVED_ADDRESSES};
     use shared_kernel::{AddressData, CustomerId, PostalAddress};
     let customer = |email: &str| Customer {
         id: CustomerId::new(),
@@ -1253,9 +1253,12 @@ async fn an_address_book_is_its_customers_alone_and_forgotten_whole<S: Store>(st
     };
     let (home, work) = (address("12 St James's Square"), address("1 Work Lane"));
     let bobs = address("3 Other Road");
-    assert!(store.save_address(ada.id, &home).await.unwrap());
-    assert!(store.save_address(ada.id, &work).await.unwrap());
-    assert!(store.save_address(bob.id, &bobs).await.unwrap());
+    for (owner, saved) in [(&ada, &home), (&ada, &work), (&bob, &bobs)] {
+        assert_eq!(
+            store.save_address(owner.id, saved).await.unwrap(),
+            AddressSaved::Kept
+        );
+    }
     assert_eq!(
         store.saved_addresses(ada.id).await.unwrap(),
         vec![home.clone(), work.clone()],
@@ -1270,15 +1273,21 @@ async fn an_address_book_is_its_customers_alone_and_forgotten_whole<S: Store>(st
 
     // The book has a limit; a save beyond it keeps nothing.
     for n in 1..MAX_SAVED_ADDRESSES {
-        assert!(store
-            .save_address(ada.id, &address(&format!("{n} Full Street")))
-            .await
-            .unwrap());
+        assert_eq!(
+            store
+                .save_address(ada.id, &address(&format!("{n} Full Street")))
+                .await
+                .unwrap(),
+            AddressSaved::Kept
+        );
     }
-    assert!(!store
-        .save_address(ada.id, &address("One Too Many"))
-        .await
-        .unwrap());
+    assert_eq!(
+        store
+            .save_address(ada.id, &address("One Too Many"))
+            .await
+            .unwrap(),
+        AddressSaved::BookFull
+    );
     assert_eq!(
         store.saved_addresses(ada.id).await.unwrap().len(),
         MAX_SAVED_ADDRESSES
@@ -1300,8 +1309,17 @@ async fn an_address_book_is_its_customers_alone_and_forgotten_whole<S: Store>(st
     assert!(store.saved_addresses(ada.id).await.unwrap().is_empty());
     assert_eq!(store.saved_addresses(bob.id).await.unwrap(), vec![bobs]);
 
-    // Deleting the account (the erasure of a person) takes its address book with it.
+    // Deleting the account (the erasure of a person) takes its address book with it, and a
+    // save for it afterwards (an access token outlives the account) keeps nothing.
     assert!(store.delete_customer(bob.id).await.unwrap());
+    assert!(store.saved_addresses(bob.id).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .save_address(bob.id, &address("After The End"))
+            .await
+            .unwrap(),
+        AddressSaved::NoSuchCustomer
+    );
     assert!(store.saved_addresses(bob.id).await.unwrap().is_empty());
 }
 

@@ -2,7 +2,8 @@
 //! (ADR 0027).
 
 use accounts::{
-    CredentialStoreError, Customer, CustomerProfiles, SavedAddress, MAX_SAVED_ADDRESSES,
+    AddressSaved, CredentialStoreError, Customer, CustomerProfiles, SavedAddress,
+    MAX_SAVED_ADDRESSES,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -89,14 +90,16 @@ impl CustomerProfiles for PostgresStore {
         &self,
         customer: CustomerId,
         saved: &SavedAddress,
-    ) -> Result<bool, CredentialStoreError> {
+    ) -> Result<AddressSaved, CredentialStoreError> {
         let address = saved.address.data();
-        sqlx::query(
+        // An account erased since its access token was issued is no foreign key error.
+        let kept = sqlx::query(
             "INSERT INTO customer_addresses \
              (id, customer_id, name, line1, line2, city, postal_code, region, country, phone, \
               created_at) \
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
-             WHERE (SELECT count(*) FROM customer_addresses WHERE customer_id = $2) < $12",
+             WHERE (SELECT count(*) FROM customer_addresses WHERE customer_id = $2) < $12 \
+             AND EXISTS (SELECT 1 FROM customers WHERE id = $2)",
         )
         .bind(saved.id)
         .bind(customer.as_uuid())
@@ -112,8 +115,23 @@ impl CustomerProfiles for PostgresStore {
         .bind(i64::try_from(MAX_SAVED_ADDRESSES).unwrap_or(i64::MAX))
         .execute(&self.pool)
         .await
-        .map(|done| done.rows_affected() == 1)
-        .map_err(unavailable)
+        .map_err(unavailable)?
+        .rows_affected()
+            == 1;
+        if kept {
+            return Ok(AddressSaved::Kept);
+        }
+        let (exists,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1)")
+                .bind(customer.as_uuid())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        Ok(if exists {
+            AddressSaved::BookFull
+        } else {
+            AddressSaved::NoSuchCustomer
+        })
     }
 
     async fn delete_address(

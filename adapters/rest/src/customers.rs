@@ -230,7 +230,10 @@ fn caller(request: &HttpRequest) -> Result<shared_kernel::CustomerId, ApiError> 
 /// The logged-in customer's profile.
 #[utoipa::path(
     get, path = "/v1/me", tag = "customers",
-    responses((status = 200, body = CustomerDto))
+    responses(
+        (status = 200, body = CustomerDto),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "customer_not_found: the account was deleted"),
+    )
 )]
 #[get("/v1/me")]
 pub async fn me(state: web::Data<ApiState>, request: HttpRequest) -> HttpResponse {
@@ -286,8 +289,8 @@ pub async fn my_orders(
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
     /// The name the customer goes by, as one field (names do not all split into first and
-    /// last). At most 200 characters.
-    #[schema(max_length = 200)]
+    /// last). At most 200 characters, none of them a control character.
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: String,
 }
 
@@ -407,6 +410,7 @@ pub async fn my_addresses(state: web::Data<ApiState>, request: HttpRequest) -> H
     responses(
         (status = 201, body = SavedAddressDto, headers(("Location" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "customer_not_found: the account was deleted"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "address_book_full"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     )

@@ -2,7 +2,8 @@
 //! (ADR 0027).
 
 use accounts::{
-    CredentialStoreError, Customer, CustomerProfiles, SavedAddress, MAX_SAVED_ADDRESSES,
+    AddressSaved, CredentialStoreError, Customer, CustomerProfiles, SavedAddress,
+    MAX_SAVED_ADDRESSES,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -96,14 +97,16 @@ impl CustomerProfiles for SqliteStore {
         &self,
         customer: CustomerId,
         saved: &SavedAddress,
-    ) -> Result<bool, CredentialStoreError> {
+    ) -> Result<AddressSaved, CredentialStoreError> {
         let address = saved.address.data();
-        sqlx::query(
+        // An account erased since its access token was issued is no foreign key error.
+        let kept = sqlx::query(
             "INSERT INTO customer_addresses \
              (id, customer_id, name, line1, line2, city, postal_code, region, country, phone, \
               created_at) \
              SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
-             WHERE (SELECT count(*) FROM customer_addresses WHERE customer_id = ?) < ?",
+             WHERE (SELECT count(*) FROM customer_addresses WHERE customer_id = ?) < ? \
+             AND EXISTS (SELECT 1 FROM customers WHERE id = ?)",
         )
         .bind(saved.id.to_string())
         .bind(customer.to_string())
@@ -118,10 +121,26 @@ impl CustomerProfiles for SqliteStore {
         .bind(timestamp(saved.created_at))
         .bind(customer.to_string())
         .bind(i64::try_from(MAX_SAVED_ADDRESSES).unwrap_or(i64::MAX))
+        .bind(customer.to_string())
         .execute(&self.pool)
         .await
-        .map(|done| done.rows_affected() == 1)
-        .map_err(unavailable)
+        .map_err(unavailable)?
+        .rows_affected()
+            == 1;
+        if kept {
+            return Ok(AddressSaved::Kept);
+        }
+        let (exists,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?)")
+                .bind(customer.to_string())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        Ok(if exists {
+            AddressSaved::BookFull
+        } else {
+            AddressSaved::NoSuchCustomer
+        })
     }
 
     async fn delete_address(

@@ -13,4 +13,4 @@ pub use api_keys::{
     ApiKey, ApiKeys, Area, CredentialStoreError, Grants, Scope, ScopeError, ServerSecrets,
 };
 pub use customers::{Customer, Customers, RefreshToken, Spend};
-pub use profiles::{CustomerProfiles, SavedAddress, MAX_SAVED_ADDRESSES};
+pub use profiles::{AddressSaved, CustomerProfiles, SavedAddress, MAX_SAVED_ADDRESSES};

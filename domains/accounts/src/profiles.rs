@@ -21,6 +21,15 @@ pub struct SavedAddress {
     pub created_at: DateTime<Utc>,
 }
 
+/// What [`CustomerProfiles::save_address`] did with an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressSaved {
+    Kept,
+    /// The book already holds [`MAX_SAVED_ADDRESSES`].
+    BookFull,
+    NoSuchCustomer,
+}
+
 /// Where profiles and address books are kept.
 ///
 /// Every method fails only with [`CredentialStoreError`], for the store being unreachable.
@@ -41,13 +50,14 @@ pub trait CustomerProfiles: Send + Sync {
     ) -> Result<Vec<SavedAddress>, CredentialStoreError>;
 
     /// Keeps `address` in the customer's book unless the book already holds
-    /// [`MAX_SAVED_ADDRESSES`]; false, and nothing kept, if it does. (Two saves racing for
-    /// the last place may both succeed: the limit guards against abuse, not an invariant.)
+    /// [`MAX_SAVED_ADDRESSES`] or there is no such account (erased since its access token
+    /// was issued); nothing is kept then. (Two saves racing for the last place may both
+    /// succeed: the limit guards against abuse, not an invariant.)
     async fn save_address(
         &self,
         customer: CustomerId,
         address: &SavedAddress,
-    ) -> Result<bool, CredentialStoreError>;
+    ) -> Result<AddressSaved, CredentialStoreError>;
 
     /// Deletes one address of the customer's; false if the customer has none by that id
     /// (another customer's address is not theirs to delete, and reads as missing).

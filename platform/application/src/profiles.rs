@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use accounts::{
-    CredentialStoreError, Customer, CustomerProfiles, SavedAddress, MAX_SAVED_ADDRESSES,
+    AddressSaved, CredentialStoreError, Customer, CustomerProfiles, SavedAddress,
+    MAX_SAVED_ADDRESSES,
 };
 use chrono::SubsecRound;
 use shared_kernel::{AddressData, Clock, CustomerId, PostalAddress};
@@ -82,12 +83,13 @@ impl CustomerProfileBook {
             // As both stores keep it, so that the answer and a later read agree.
             created_at: self.clock.now().trunc_subsecs(6),
         };
-        if !self.store.save_address(customer, &saved).await? {
-            return Err(ProfileError::AddressBookFull {
+        match self.store.save_address(customer, &saved).await? {
+            AddressSaved::Kept => Ok(saved),
+            AddressSaved::BookFull => Err(ProfileError::AddressBookFull {
                 max: MAX_SAVED_ADDRESSES,
-            });
+            }),
+            AddressSaved::NoSuchCustomer => Err(ProfileError::NotFound("customer")),
         }
-        Ok(saved)
     }
 
     /// Deletes one of the customer's addresses; another customer's reads as missing.

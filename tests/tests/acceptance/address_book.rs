@@ -195,3 +195,34 @@ on_both_stores!(
     profile_changes,
     a_customer_changes_their_name_and_bad_input_changes_nothing
 );
+
+/// An access token outlives an account erased meanwhile: saving an address with it is the
+/// customer's 404, never an unavailable store (schemathesis found the 503).
+async fn an_erased_account_saves_no_address(app: &TestApp) {
+    let ada = log_in(app, "ada.erased@example.com").await;
+    let me: Value = send(app, &ada, Method::GET, "/v1/me", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let erased = app
+        .post_json(
+            &format!("/v1/admin/customers/{}/erasure", me["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(erased.status(), 200);
+
+    let saved = send(app, &ada, Method::POST, "/v1/me/addresses", Some(home())).await;
+    assert_problem(saved, 404, "customer_not_found").await;
+    assert_problem(
+        send(app, &ada, Method::GET, "/v1/me", None).await,
+        404,
+        "customer_not_found",
+    )
+    .await;
+}
+on_both_stores!(
+    an_erased_account_saves_no_address_on,
+    an_erased_account_saves_no_address
+);
