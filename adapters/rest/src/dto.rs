@@ -320,6 +320,8 @@ pub struct AddressDto {
         pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
     )]
     pub line1: String,
+    /// Optional: blank is absent.
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub line2: Option<String>,
     #[schema(
         max_length = 200,
@@ -331,9 +333,13 @@ pub struct AddressDto {
         pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
     )]
     pub postal_code: String,
+    /// Optional: blank is absent.
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub region: Option<String>,
     #[schema(schema_with = country_schema)]
     pub country: String,
+    /// Optional: blank is absent.
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub phone: Option<String>,
 }
 
