@@ -3,7 +3,8 @@
 #   1. lints the document with Redocly CLI (npm, pinned) and its recommended rules
 #      (tests/redocly.yaml says which findings are accepted and why);
 #   2. fuzzes every operation with schemathesis (PyPI, pinned), every check on, a bounded
-#      number of examples per operation and a fixed seed, so that a run is repeatable
+#      number of examples per operation and a fixed seed, so that a run is repeatable, with
+#      a credential for each security scheme (an API key, a customer's and a cart's token)
 #      (tests/schemathesis.toml says which statuses a check also accepts and why).
 # Part of tests/run.sh. Alone:
 #
@@ -23,7 +24,7 @@ VENV="${SCHEMATHESIS_VENV:-target/schemathesis-venv}"
 REDOCLY_DIR=target/redocly
 PORT="${PORT:-18181}"
 PHASES="${PHASES:-examples,coverage,fuzzing,stateful}"
-EXAMPLES="${EXAMPLES:-10}"
+EXAMPLES="${EXAMPLES:-50}"
 SEED="${SEED:-1}"
 LINT_ONLY="${LINT_ONLY:-}"
 
@@ -49,7 +50,8 @@ cargo build --quiet -p commerce
 DATA=$(mktemp -d)
 SERVER=
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; rm -rf "$DATA"' EXIT
-KEY=$(target/debug/commerce api-keys create --name schemathesis --scope '*' --data-dir "$DATA" 2>/dev/null)
+SCHEMATHESIS_API_KEY=$(target/debug/commerce api-keys create --name schemathesis --scope '*' \
+  --data-dir "$DATA" 2>/dev/null)
 # Long-polls wait at most a second here: the fuzzer asks for waits of up to 30 seconds.
 COMMERCE_LISTEN_ADDR="127.0.0.1:$PORT" COMMERCE_DATA_DIR="$DATA" RUST_LOG=warn \
   COMMERCE_CHECKOUT_RATE_PER_MINUTE=0 COMMERCE_AUTH_RATE_PER_MINUTE=0 \
@@ -68,8 +70,16 @@ NO_COLOR=1 REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
   "$REDOCLY" lint --config tests/redocly.yaml --format stylish target/openapi.json
 [ -n "$LINT_ONLY" ] && exit 0
 
+# A customer's access token and a cart's token, for the operations that take them.
+field() { python3 -c "import json, sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
+SCHEMATHESIS_CUSTOMER_TOKEN=$(curl -sf -X POST "http://127.0.0.1:$PORT/v1/auth/register" \
+  -H 'Content-Type: application/json' \
+  -d '{"email":"schemathesis@example.com","password":"schemathesis-password"}' | field access_token)
+SCHEMATHESIS_CART_TOKEN=$(curl -sf -X POST "http://127.0.0.1:$PORT/v1/carts" \
+  -H 'Content-Type: application/json' -d '{"currency":"EUR"}' | field cart_token)
+export SCHEMATHESIS_API_KEY SCHEMATHESIS_CUSTOMER_TOKEN SCHEMATHESIS_CART_TOKEN
+
 "$VENV/bin/schemathesis" --config-file tests/schemathesis.toml run "http://127.0.0.1:$PORT/openapi.json" \
-  --header "Authorization: Bearer $KEY" \
   --checks all --phases "$PHASES" --max-examples "$EXAMPLES" \
   --seed "$SEED" --request-timeout 10 --no-color \
   --exclude-path /v1/events/stream
