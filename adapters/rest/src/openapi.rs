@@ -186,6 +186,7 @@ pub async fn document(state: web::Data<ApiState>) -> HttpResponse {
     let mut document = serde_json::to_value(document).expect("the document serializes");
     state_rules_between_fields(&mut document);
     headers_are_never_null(&mut document);
+    link_created_resources(&mut document);
     HttpResponse::Ok().json(document)
 }
 
@@ -219,6 +220,72 @@ fn headers_are_never_null(doc: &mut serde_json::Value) {
             schema["type"] = single.clone();
         }
     }
+}
+
+/// Where what an operation creates can be used next: OpenAPI links from the answer that
+/// creates a resource to the operations on it, for clients and for stateful testing. Only
+/// operations that staff (or the customer who created it) can call with the same credential.
+fn link_created_resources(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    const ID: &str = "$response.body#/id";
+    let links: [(&str, &str, &str, &[&str]); 6] = [
+        (
+            "/v1/admin/orders",
+            "post",
+            "201",
+            &[
+                "cancel",
+                "complete",
+                "fulfill",
+                "mark_paid",
+                "create_refund",
+                "erase_guest_order",
+            ],
+        ),
+        (
+            "/v1/admin/payments",
+            "post",
+            "201",
+            &["get_payment", "capture", "void", "reconcile"],
+        ),
+        (
+            "/v1/admin/products",
+            "post",
+            "201",
+            &["get_admin_product", "publish", "unpublish"],
+        ),
+        (
+            "/v1/admin/webhooks",
+            "post",
+            "201",
+            &[
+                "get_webhook",
+                "update_webhook",
+                "delete_webhook",
+                "list_deliveries",
+            ],
+        ),
+        (
+            "/v1/admin/orders/{id}/refunds",
+            "post",
+            "202",
+            &["get_refund"],
+        ),
+        ("/v1/me/addresses", "post", "201", &["delete_address"]),
+    ];
+    for (path, method, status, targets) in links {
+        let response = &mut doc["paths"][path][method]["responses"][status];
+        for target in targets {
+            response["links"][*target] = json!({
+                "operationId": target,
+                "parameters": { "id": ID },
+            });
+        }
+    }
+    doc["paths"]["/v1/admin/products"]["post"]["responses"]["201"]["links"]["change_price"] = json!({
+        "operationId": "change_price",
+        "parameters": { "id": ID, "sku": "$response.body#/variants/0/sku" },
+    });
 }
 
 /// Rules between the fields of a request body, which no field's own schema can state and the
