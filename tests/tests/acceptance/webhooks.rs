@@ -608,6 +608,13 @@ async fn webhook_admin_refuses_bad_input_with_problems_and_changes_nothing(app: 
         "not a url",
         "/relative/hook",
         "https://",
+        "https://a*/hook",
+        "https://example.com/{hook}",
+        "https://example.com:70000/hook",
+        "https://example.com:/hook",
+        "https://user@example.com/hook",
+        "HTTPS://example.com/hook",
+        "https://[::1]/hook",
     ] {
         let problem = assert_problem(
             create(json!({"url": url, "event_types": types})).await,
