@@ -350,6 +350,47 @@ on_both_stores!(
     a_long_poll_answers_when_a_matching_event_commits
 );
 
+/// `COMMERCE_LONG_POLL_MAX_SECS` bounds a wait whatever the client asks for: the answer
+/// comes, empty, once the server's limit is up.
+async fn a_long_poll_waits_no_longer_than_the_server_allows(app: &TestApp) {
+    let after = head(app).await;
+    let started = Instant::now();
+    let page: Value = app
+        .get(&format!("/v1/events?after={after}&wait=30"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),
+        "waited {waited:?}"
+    );
+    assert_eq!(page["data"], json!([]), "{page}");
+}
+mod long_poll_limit {
+    use super::*;
+    use crate::app::{settings_for, spawn_with, Store};
+
+    async fn run(store: Store) {
+        let mut settings = settings_for(store).await;
+        settings.long_poll_max_secs = 1;
+        let app = spawn_with(settings).await;
+        a_long_poll_waits_no_longer_than_the_server_allows(&app).await;
+        app.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        run(Store::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        run(Store::Postgres).await;
+    }
+}
+
 async fn the_feed_refuses_what_it_cannot_honour(app: &TestApp) {
     for query in [
         "after=not-a-cursor",
