@@ -230,7 +230,7 @@ mod tests {
         for scope in Scope::all() {
             assert_eq!(scope.to_string().parse::<Scope>(), Ok(scope));
         }
-        assert_eq!(Scope::all().count(), 18);
+        assert_eq!(Scope::all().count(), 20);
     }
 
     #[test]
