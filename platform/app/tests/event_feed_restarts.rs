@@ -164,7 +164,14 @@ async fn a_feed_subscriber_gets_every_published_event_once_in_order_through_rest
     let store = postgres_store::PostgresStore::connect(&database_url)
         .await
         .unwrap();
-    let published = PublishedFeed::new(Arc::new(store), Arc::new(contracts::PublishedLanguage));
+    // Opened as the server opens them: orders and checkouts carry sealed personal data.
+    let store = Arc::new(store);
+    let vault = Arc::new(runtime::Vault::new(
+        store.clone(),
+        application::personal_data::personal_events(),
+    ));
+    let feed = Arc::new(runtime::OpeningFeed::new(store, vault));
+    let published = PublishedFeed::new(feed, Arc::new(contracts::PublishedLanguage));
     let mut expected = Vec::new();
     let mut after = Cursor::START;
     loop {
