@@ -66,6 +66,53 @@ pub mod golden {
             .collect()
     }
 
+    /// Stores `row` as it is, bypassing every codec, in stream `aggregate_id` at `sequence`.
+    pub async fn insert_into_sqlite(
+        pool: &sqlx::SqlitePool,
+        row: &GoldenEvent,
+        aggregate_id: &str,
+        sequence: u64,
+    ) {
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+             event_version, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&row.aggregate_type)
+        .bind(aggregate_id)
+        .bind(sequence as i64)
+        .bind(&row.event_type)
+        .bind(&row.event_version)
+        .bind(row.payload.to_string())
+        .bind(row.metadata.to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    /// [`insert_into_sqlite`], on PostgreSQL.
+    pub async fn insert_into_postgres(
+        pool: &sqlx::PgPool,
+        row: &GoldenEvent,
+        aggregate_id: &str,
+        sequence: u64,
+    ) {
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+             event_version, payload, metadata) \
+             VALUES ($1, $2, $3, $4, $5, $6::json, $7::json)",
+        )
+        .bind(&row.aggregate_type)
+        .bind(aggregate_id)
+        .bind(sequence as i64)
+        .bind(&row.event_type)
+        .bind(&row.event_version)
+        .bind(row.payload.to_string())
+        .bind(row.metadata.to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
     /// Every golden row of every stored format, named `<version>/<name>`.
     pub fn all() -> Vec<(String, GoldenEvent)> {
         VERSIONS

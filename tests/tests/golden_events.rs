@@ -293,20 +293,7 @@ async fn golden_rows_load_from_sqlite() {
     let insert = move |golden: Golden, stream: String, sequence: u64| {
         let pool = pool.clone();
         Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-                 event_version, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&golden.aggregate_type)
-            .bind(stream)
-            .bind(sequence as i64)
-            .bind(&golden.event_type)
-            .bind(&golden.event_version)
-            .bind(golden.payload.to_string())
-            .bind(golden.metadata.to_string())
-            .execute(&pool)
-            .await
-            .unwrap();
+            golden::insert_into_sqlite(&pool, &golden, &stream, sequence).await;
         }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
     };
     let repositories = store.clone();
@@ -323,21 +310,7 @@ async fn golden_rows_load_from_postgres() {
     let insert = move |golden: Golden, stream: String, sequence: u64| {
         let pool = pool.clone();
         Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-                 event_version, payload, metadata) \
-                 VALUES ($1, $2, $3, $4, $5, $6::json, $7::json)",
-            )
-            .bind(&golden.aggregate_type)
-            .bind(stream)
-            .bind(sequence as i64)
-            .bind(&golden.event_type)
-            .bind(&golden.event_version)
-            .bind(golden.payload.to_string())
-            .bind(golden.metadata.to_string())
-            .execute(&pool)
-            .await
-            .unwrap();
+            golden::insert_into_postgres(&pool, &golden, &stream, sequence).await;
         }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
     };
     let repositories = store.clone();

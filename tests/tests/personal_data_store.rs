@@ -267,20 +267,7 @@ async fn sealed_goldens_load_from_sqlite() {
     let insert = move |golden: GoldenEvent| {
         let pool = pool.clone();
         Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-                 event_version, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&golden.aggregate_type)
-            .bind(&golden.aggregate_id)
-            .bind(1_i64)
-            .bind(&golden.event_type)
-            .bind(&golden.event_version)
-            .bind(golden.payload.to_string())
-            .bind(golden.metadata.to_string())
-            .execute(&pool)
-            .await
-            .unwrap();
+            golden::insert_into_sqlite(&pool, &golden, &golden.aggregate_id, 1).await;
         }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
     };
     let repositories = store.clone();
@@ -300,21 +287,7 @@ async fn sealed_goldens_load_from_postgres() {
     let insert = move |golden: GoldenEvent| {
         let pool = pool.clone();
         Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-                 event_version, payload, metadata) \
-                 VALUES ($1, $2, $3, $4, $5, $6::json, $7::json)",
-            )
-            .bind(&golden.aggregate_type)
-            .bind(&golden.aggregate_id)
-            .bind(1_i64)
-            .bind(&golden.event_type)
-            .bind(&golden.event_version)
-            .bind(golden.payload.to_string())
-            .bind(golden.metadata.to_string())
-            .execute(&pool)
-            .await
-            .unwrap();
+            golden::insert_into_postgres(&pool, &golden, &golden.aggregate_id, 1).await;
         }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
     };
     let repositories = store.clone();

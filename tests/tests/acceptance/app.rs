@@ -255,6 +255,23 @@ impl TestApp {
         )
     }
 
+    /// How many rows `table` of the app's database holds.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let count = format!("SELECT COUNT(*) FROM {table}");
+        match self.settings.store_url() {
+            commerce::config::StoreUrl::Postgres(url) => {
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                sqlx::query_scalar(&count).fetch_one(&pool).await.unwrap()
+            }
+            commerce::config::StoreUrl::Sqlite(path) => {
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(&count).fetch_one(&pool).await.unwrap()
+            }
+        }
+    }
+
     /// Units of `sku` on hand.
     pub async fn on_hand(&self, sku: &str) -> u64 {
         let level: Value = self

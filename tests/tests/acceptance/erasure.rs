@@ -5,8 +5,6 @@
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
-use commerce::config::StoreUrl;
-
 use crate::app::{assert_problem, client_with_key, TestApp};
 use crate::events::{stored_events, whole_feed};
 use crate::on_both_stores;
@@ -301,7 +299,7 @@ async fn a_customer_is_exported_then_erased_with_every_order(app: &TestApp) {
     })
     .await;
     // The account is gone, its address book with it: no login, no profile, no export.
-    assert_eq!(saved_addresses(app).await, 0);
+    assert_eq!(app.count_rows("customer_addresses").await, 0);
     let login = client_with_key(None)
         .post(format!("{}/v1/auth/login", app.base))
         .json(&json!({"email": "lin@example.com", "password": "correct horse battery"}))
@@ -333,20 +331,3 @@ on_both_stores!(
     customer_erasure,
     a_customer_is_exported_then_erased_with_every_order
 );
-
-/// How many address-book rows the store keeps, for anyone.
-async fn saved_addresses(app: &TestApp) -> i64 {
-    const COUNT: &str = "SELECT COUNT(*) FROM customer_addresses";
-    match app.settings.store_url() {
-        StoreUrl::Postgres(url) => {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            sqlx::query_scalar(COUNT).fetch_one(&pool).await.unwrap()
-        }
-        StoreUrl::Sqlite(path) => {
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap();
-            sqlx::query_scalar(COUNT).fetch_one(&pool).await.unwrap()
-        }
-    }
-}

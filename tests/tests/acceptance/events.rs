@@ -35,23 +35,6 @@ pub(crate) async fn stored_events(app: &TestApp) -> Vec<Row> {
     }
 }
 
-/// How many payment method tokens the app still keeps.
-async fn kept_tokens(app: &TestApp) -> i64 {
-    const COUNT: &str = "SELECT COUNT(*) FROM payment_method_tokens";
-    match app.settings.store_url() {
-        StoreUrl::Postgres(url) => {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            sqlx::query_scalar(COUNT).fetch_one(&pool).await.unwrap()
-        }
-        StoreUrl::Sqlite(path) => {
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap();
-            sqlx::query_scalar(COUNT).fetch_one(&pool).await.unwrap()
-        }
-    }
-}
-
 /// Every published event from the start of history, paging until the end.
 pub(crate) async fn whole_feed(app: &TestApp) -> Vec<Value> {
     let mut events = Vec::new();
@@ -307,7 +290,7 @@ async fn no_payment_token_reaches_the_events_table_or_the_feed(app: &TestApp) {
     }
     // And the saga forgets both once their checkouts end (just after they are recorded).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while kept_tokens(app).await > 0 {
+    while app.count_rows("payment_method_tokens").await > 0 {
         assert!(
             Instant::now() < deadline,
             "a payment method token was never forgotten"
