@@ -4,6 +4,7 @@
 #   platform/loadgen/bench/event-delivery.sh cost   # interleaved off/on pairs
 #   RATE=40 platform/loadgen/bench/event-delivery.sh cost   # the same, at 40 checkouts/s
 #   platform/loadgen/bench/event-delivery.sh lag    # commit-to-subscriber lag under load
+#   BIN=/tmp/other-build platform/loadgen/bench/event-delivery.sh off   # one run, delivery off
 #
 # cost: runs the load generator against a fresh PostgreSQL database PAIRS times with delivery
 # off (no NATS relay, no webhook endpoint) and on (the relay, plus one webhook endpoint for
@@ -12,6 +13,9 @@
 # time per checkout (utime + stime from /proc) and the committed PostgreSQL transactions per
 # checkout (pg_stat_database.xact_commit), counted from just before the load until the
 # deliveries have caught up after it.
+#
+# off: one run with delivery off, the figures of `cost`; with BIN pointing at the binaries of
+# another build, runs of two builds made back to back compare them.
 #
 # lag: one run with delivery on and `feedlag` subscribed through the long-poll, SSE and
 # JetStream for the whole measured window.
@@ -35,7 +39,7 @@ RATE="${RATE:-}"
 DELIVERY="${DELIVERY:-both}"
 PORT="${PORT:-8090}"
 RECEIVER_PORT="${RECEIVER_PORT:-9009}"
-BIN=target/release
+BIN="${BIN:-target/release}"
 BASE="http://127.0.0.1:$PORT"
 WORK=$(mktemp -d /tmp/event-delivery.XXXXXX)
 TICKS=$(getconf CLK_TCK)
@@ -139,11 +143,14 @@ case "$MODE" in
       run on "$i"
     done
     ;;
+  off)
+    run off 0
+    ;;
   lag)
     run on 0 feedlag
     ;;
   *)
-    echo "usage: $0 cost|lag" >&2
+    echo "usage: $0 cost|off|lag" >&2
     exit 2
     ;;
 esac
