@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod checkout_participants;
 pub mod checkout_start;
+pub mod checkout_timeline;
 pub mod customer_carts;
 pub mod customers;
 pub mod expiry;
