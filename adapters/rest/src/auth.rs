@@ -256,8 +256,9 @@ pub const ROUTES: &[Rule] = &[
     write("POST", "/v1/admin/payments/{id}/captures", Area::Payments),
     write("POST", "/v1/admin/payments/{id}/void", Area::Payments),
     write("POST", "/v1/admin/payments/{id}/reconcile", Area::Payments),
-    // Checkouts that need staff.
+    // Checkouts that need staff, and why a checkout is where it is.
     read("GET", "/v1/admin/checkouts", Area::Checkouts),
+    read("GET", "/v1/admin/checkouts/{id}/timeline", Area::Checkouts),
     // Refunds and returns.
     write("POST", "/v1/admin/orders/{id}/refunds", Area::Refunds),
     read("GET", "/v1/admin/refunds/{id}", Area::Refunds),

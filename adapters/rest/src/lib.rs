@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod carts;
+pub mod checkout_timeline;
 pub mod checkouts;
 pub mod customers;
 pub mod dto;
@@ -111,6 +112,8 @@ pub struct ApiState {
     pub access_tokens: application::access_tokens::AccessTokens,
     /// Exports and erases a shopper's personal data (ADR 0026).
     pub personal_data: Arc<application::personal_data::PersonalData>,
+    /// Checkout timelines for operators, read from the event streams.
+    pub checkout_timelines: Arc<application::checkout_timeline::CheckoutTimelines>,
     /// Customer registration, login, refresh and access tokens (ADR 0025).
     pub customers: Arc<application::customers::CustomerAccounts>,
     /// Customers' open carts, and taking guest carts over at login (ADR 0027).
@@ -192,6 +195,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(checkouts::start_checkout)
             .service(checkouts::get_checkout)
             .service(checkouts::list_checkouts)
+            .service(checkout_timeline::checkout_timeline)
             .service(events::list_events)
             .service(events::stream_events)
             .service(events::event_schemas)

@@ -7,8 +7,8 @@ use crate::auth::SecurityFromTable;
 use crate::ApiState;
 
 use crate::{
-    carts, checkouts, customers, dto, events, health, http, inventory, orders, payments,
-    personal_data, problem, products, refunds, returns, webhooks,
+    carts, checkout_timeline, checkouts, customers, dto, events, health, http, inventory, orders,
+    payments, personal_data, problem, products, refunds, returns, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -40,6 +40,7 @@ use crate::{
         returns::reject_return, returns::receive_return,
         inventory::receive, inventory::adjust, inventory::get_stock,
         checkouts::start_checkout, checkouts::get_checkout, checkouts::list_checkouts,
+        checkout_timeline::checkout_timeline,
         events::list_events, events::stream_events, events::event_schemas,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook,
         webhooks::update_webhook, webhooks::delete_webhook, webhooks::list_deliveries,
@@ -68,6 +69,9 @@ use crate::{
         dto::ReceiveStockRequest, dto::AdjustStockRequest, dto::ReservationDto, dto::StockItemDto,
         dto::StartCheckoutRequest, dto::CheckoutFailureDto, dto::CheckoutDto,
         checkouts::CheckoutAttentionDto, checkouts::CheckoutAttentionList,
+        checkout_timeline::CheckoutTimelineDto, checkout_timeline::TimelineEntryDto,
+        checkout_timeline::PendingStepDto, checkout_timeline::TimelineFailureDto,
+        checkout_timeline::TimelineAttentionDto,
         events::EventPage, events::SchemaCatalog, events::EventTypeName,
         webhooks::CreateWebhookRequest, webhooks::UpdateWebhookRequest, webhooks::WebhookEndpointDto,
         webhooks::WebhookEndpointList, webhooks::DeletedWebhookDto, webhooks::WebhookAttemptDto,

@@ -19,6 +19,7 @@ use application::checkout_participants::{
     CartCheckoutLocks, GatewayPayments, InventoryReservations, OrdersPlacement,
 };
 use application::checkout_start::CheckoutStarter;
+use application::checkout_timeline::CheckoutTimelines;
 use application::customers::CustomerAccounts;
 use application::expiry::ReservationExpiry;
 use application::personal_data::PersonalData;
@@ -41,7 +42,8 @@ use rest::ApiState;
 use runtime::{
     CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor, FeedSignal,
     HealthCheck, IdempotencyStore, Leases, OpeningFeed, PersonalDataKeys, Projection,
-    ProjectionStore, ProjectorRunner, PublishedFeed, ReadModels, SharedFeed, Vault, WebhookStore,
+    ProjectionStore, ProjectorRunner, PublishedFeed, ReadModels, SharedFeed, StoredStreams, Vault,
+    WebhookStore,
 };
 use shared_kernel::{CheckoutId, Clock, SystemClock};
 use tokio::sync::watch;
@@ -388,6 +390,14 @@ where
         tokens: ports.tokens.clone(),
         clock: clock.clone(),
     });
+    // Operators' checkout timelines read the streams as the executors do, sealed fields
+    // opened through the same vault (and never shown).
+    let streams = Arc::new(StoredStreams::new(repository()).with_vault(vault.clone()));
+    let checkout_timelines = Arc::new(CheckoutTimelines::new(
+        streams.of::<Checkout>(),
+        streams.of::<Order>(),
+        streams.of::<Payment>(),
+    ));
     let personal_data = Arc::new(PersonalData::new(
         vault,
         orders.orders().clone(),
@@ -418,6 +428,7 @@ where
             returns,
             return_received,
             personal_data,
+            checkout_timelines,
             read_models: ports.read_models,
             published: published.clone(),
             feed_signal: signal.clone(),
