@@ -6,6 +6,7 @@ mod authorization;
 mod carts;
 mod catalog;
 mod checkout;
+mod checkout_timeline;
 mod customer_carts;
 mod customers;
 mod erasure;
