@@ -20,6 +20,7 @@ mod api_keys;
 mod customers;
 mod deadlines;
 mod feed;
+mod gauges;
 mod idempotency;
 mod lease;
 mod notify;

@@ -163,6 +163,8 @@ pub const ROUTES: &[Rule] = &[
     open("GET", "/health/ready"),
     open("GET", "/openapi.json"),
     open("GET", "/docs"),
+    // Prometheus scrapes with a bearer API key (ADR 0030).
+    read("GET", "/metrics", Area::Operations),
     // Storefront.
     open("GET", "/v1/products"),
     open("GET", "/v1/products/{id}"),

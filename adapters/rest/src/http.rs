@@ -172,7 +172,11 @@ where
         .await;
     match claim {
         Err(error) => respond(Err(error.into())),
-        Ok(IdempotencyClaim::Replay(stored)) => respond_stored(&stored, true),
+        Ok(IdempotencyClaim::Replay(stored)) => {
+            runtime::metrics()
+                .idempotency_replay(request.match_pattern().as_deref().unwrap_or("unmatched"));
+            respond_stored(&stored, true)
+        }
         Ok(IdempotencyClaim::InFlight) => respond(Err(ApiError::IdempotencyKeyInUse)),
         Ok(IdempotencyClaim::Mismatch) => respond(Err(ApiError::IdempotencyKeyReused)),
         Ok(IdempotencyClaim::Acquired) => {

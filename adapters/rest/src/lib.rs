@@ -13,6 +13,7 @@ pub mod events;
 pub mod health;
 pub mod http;
 pub mod inventory;
+pub mod metrics;
 pub mod openapi;
 pub mod orders;
 pub mod payments;
@@ -33,6 +34,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use application::{CatalogService, OrderService};
 use runtime::{CommandExecutor, HealthCheck, IdempotencyStore, ReadModels, WebhookStore};
 use shared_kernel::Clock;
+use tracing::Instrument;
 
 use crate::problem::{ApiError, Problem, PROBLEM_JSON};
 
@@ -126,6 +128,18 @@ pub struct ApiState {
     /// A new webhook signing secret in its text form (`whsec_...`), from the webhooks
     /// adapter; fails only when the system's random source does.
     pub webhook_secrets: Arc<dyn Fn() -> Result<String, String> + Send + Sync>,
+    /// What `GET /metrics` reads from the store at each scrape (ADR 0030).
+    pub gauges: Gauges,
+}
+
+/// The store's side of the metrics, read at each scrape.
+#[derive(Clone)]
+pub struct Gauges {
+    pub store: Arc<dyn runtime::StoreGauges>,
+    /// Every feed consumer's checkpoint name: projectors, saga runners, relay, webhooks.
+    pub consumers: Arc<Vec<String>>,
+    /// `sqlite` or `postgres`, the pool label.
+    pub pool_name: &'static str,
 }
 
 /// Registers every route, extractor limit and error handler on an actix `App`.
@@ -141,6 +155,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             }))
             .service(health::live)
             .service(health::ready)
+            .service(metrics::scrape)
             .service(openapi::document)
             .service(openapi::docs_page)
             .service(products::list_products)
@@ -301,6 +316,17 @@ fn as_problem<B: MessageBody + 'static>(
     ))
 }
 
+/// The trace context a storefront sent (`traceparent`, `tracestate`), if it is valid.
+fn remote_parent(headers: &header::HeaderMap) -> Option<opentelemetry::Context> {
+    let traceparent = headers.get("traceparent")?.to_str().ok()?;
+    let mut stored = serde_json::Map::new();
+    stored.insert("traceparent".into(), traceparent.into());
+    if let Some(state) = headers.get("tracestate").and_then(|v| v.to_str().ok()) {
+        stored.insert("tracestate".into(), state.into());
+    }
+    runtime::telemetry::extract_trace_context(&serde_json::Value::Object(stored))
+}
+
 /// Names the request and its flow, runs it inside that flow, and logs one line with its
 /// status and duration.
 ///
@@ -327,8 +353,38 @@ pub async fn trace_requests(
         correlation_id,
         causation_id: request_id,
     };
+    // The route template (`/v1/carts/{id}`), never the path, names the span and labels the
+    // metrics; the resource map knows it before routing runs.
+    let route = request
+        .resource_map()
+        .match_pattern(&path)
+        .unwrap_or_else(|| "unmatched".to_owned());
+    // The server span (ADR 0030): a child of the storefront's `traceparent` when it sends one.
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = %route,
+        url.path = %path,
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        commerce.request_id = %request_id,
+        commerce.correlation_id = %correlation_id,
+    );
+    if let Some(parent) = remote_parent(request.headers()) {
+        let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
+    }
     let started = std::time::Instant::now();
-    let mut response = runtime::causation::within(cause, next.call(request)).await?;
+    let mut response = runtime::causation::within(cause, next.call(request))
+        .instrument(span.clone())
+        .await?;
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+    runtime::metrics().request(method.as_str(), &route, status.as_u16(), started.elapsed());
     for (name, id) in [
         (http::REQUEST_ID, request_id),
         (http::CORRELATION_ID, correlation_id),
@@ -339,10 +395,11 @@ pub async fn trace_requests(
                 .insert(header::HeaderName::from_static(name), value);
         }
     }
+    let _entered = span.enter();
     tracing::info!(
         %method,
         %path,
-        status = response.status().as_u16(),
+        status = status.as_u16(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         %request_id,
         %correlation_id,

@@ -7,8 +7,8 @@ use crate::auth::SecurityFromTable;
 use crate::ApiState;
 
 use crate::{
-    carts, checkout_timeline, checkouts, customers, dto, events, health, http, inventory, orders,
-    payments, personal_data, problem, products, refunds, returns, webhooks,
+    carts, checkout_timeline, checkouts, customers, dto, events, health, http, inventory, metrics,
+    orders, payments, personal_data, problem, products, refunds, returns, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -46,6 +46,7 @@ use crate::{
         webhooks::update_webhook, webhooks::delete_webhook, webhooks::list_deliveries,
         webhooks::redeliver,
         health::live, health::ready,
+        metrics::scrape,
     ),
     components(schemas(
         customers::RegisterRequest, customers::LoginRequest, customers::RefreshRequest,
@@ -91,6 +92,7 @@ use crate::{
         (name = "events", description = "Published domain events for internal services: an ordered, resumable feed (long-poll and Server-Sent Events) and the schema of every type"),
         (name = "webhooks", description = "Signed deliveries of published events to HTTP endpoints (admin)"),
         (name = "health", description = "Probes"),
+        (name = "operations", description = "What operators watch: Prometheus metrics and the timeline of a checkout (API key with operations:read or checkouts:read)"),
     ),
     modifiers(&CommonResponses, &SecurityFromTable)
 )]

@@ -26,6 +26,7 @@ mod api_keys;
 mod customers;
 mod deadlines;
 mod feed;
+mod gauges;
 mod idempotency;
 mod personal_keys;
 mod profiles;

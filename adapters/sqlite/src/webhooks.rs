@@ -15,7 +15,7 @@ use crate::projection::move_checkpoint;
 use crate::{store_error, timestamp, SqliteStore};
 
 /// The dispatcher's checkpoint, a row among the projectors' ones.
-const CHECKPOINT: &str = "webhooks.dispatcher";
+const CHECKPOINT: &str = runtime::webhooks::DISPATCHER_CHECKPOINT;
 
 const ENDPOINT_COLUMNS: &str = "id, url, description, event_types, secret, disabled_reason, \
                                 disabled_at, created_at, updated_at";

@@ -20,10 +20,12 @@ pub enum Area {
     Webhooks,
     /// Shoppers' personal data: export and erasure (ADR 0026).
     Customers,
+    /// What operators watch: the Prometheus metrics (ADR 0030).
+    Operations,
 }
 
 impl Area {
-    pub const ALL: [Area; 10] = [
+    pub const ALL: [Area; 11] = [
         Area::Catalog,
         Area::Inventory,
         Area::Orders,
@@ -34,6 +36,7 @@ impl Area {
         Area::Events,
         Area::Webhooks,
         Area::Customers,
+        Area::Operations,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +51,7 @@ impl Area {
             Area::Events => "events",
             Area::Webhooks => "webhooks",
             Area::Customers => "customers",
+            Area::Operations => "operations",
         }
     }
 }
@@ -94,7 +98,7 @@ impl fmt::Display for Scope {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope `{0}`: scopes are `<area>:read` or `<area>:write` (areas: catalog, inventory, orders, payments, checkouts, refunds, returns, events, webhooks), or `*` for every scope")]
+#[error("unknown scope `{0}`: scopes are `<area>:read` or `<area>:write` (areas: catalog, inventory, orders, payments, checkouts, refunds, returns, events, webhooks, customers, operations), or `*` for every scope")]
 pub struct ScopeError(pub String);
 
 impl FromStr for Scope {
@@ -230,7 +234,7 @@ mod tests {
         for scope in Scope::all() {
             assert_eq!(scope.to_string().parse::<Scope>(), Ok(scope));
         }
-        assert_eq!(Scope::all().count(), 20);
+        assert_eq!(Scope::all().count(), 22);
     }
 
     #[test]

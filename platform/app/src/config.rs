@@ -198,9 +198,17 @@ pub struct Settings {
     #[arg(long, env = "COMMERCE_OIDC_JWKS_URL")]
     pub oidc_jwks_url: Option<String>,
 
-    /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
+    /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`). JSON lines
+    /// carry the trace and span ids of the request or step they were logged in.
     #[arg(long, env = "COMMERCE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+
+    /// Run the feed's consumers in this instance: projectors, saga runners, reservation
+    /// expiry, webhook deliveries and the NATS relay. `false` serves the API only (on
+    /// PostgreSQL, beside instances that run them): started checkouts, refunds and returns
+    /// then wait for a worker instance to pick them up from the feed.
+    #[arg(long, env = "COMMERCE_RUN_WORKERS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_workers: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -227,6 +235,7 @@ impl Settings {
             payment_timeout_secs: 2,
             sandbox_journal: None,
             log_format: LogFormat::Text,
+            run_workers: true,
             webhook_retry_schedule: webhooks::RetrySchedule(vec![
                 Duration::from_millis(100),
                 Duration::from_millis(200),

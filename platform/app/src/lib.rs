@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 mod fault;
+pub mod telemetry;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -92,6 +93,9 @@ struct StorePorts {
     customers: Arc<dyn Customers>,
     profiles: Arc<dyn accounts::CustomerProfiles>,
     personal_keys: Arc<dyn PersonalDataKeys>,
+    gauges: Arc<dyn runtime::StoreGauges>,
+    /// The pool label of the metrics: `sqlite` or `postgres`.
+    pool_name: &'static str,
     /// Set on PostgreSQL, whose commits other instances make too: it forwards their
     /// notifications to this instance's feed readers.
     postgres: Option<postgres_store::PostgresStore>,
@@ -114,6 +118,7 @@ impl StorePorts {
             + Customers
             + accounts::CustomerProfiles
             + PersonalDataKeys
+            + runtime::StoreGauges
             + 'static,
     {
         let store = Arc::new(store);
@@ -131,7 +136,9 @@ impl StorePorts {
             secrets: store.clone(),
             customers: store.clone(),
             profiles: store.clone(),
-            personal_keys: store,
+            personal_keys: store.clone(),
+            gauges: store,
+            pool_name: "sqlite",
             postgres: None,
         }
     }
@@ -156,6 +163,23 @@ pub struct Wired {
     /// Ends open event streams when the server stops.
     pub streams_closing: Arc<watch::Sender<bool>>,
     postgres: Option<postgres_store::PostgresStore>,
+}
+
+/// The checkpoint of every reader of the feed that this configuration runs: the read models,
+/// the saga runners, the webhook dispatcher and, when configured, the NATS relay.
+pub fn feed_consumers(settings: &Settings) -> Vec<String> {
+    let mut names: Vec<String> = all_projections()
+        .iter()
+        .map(|projection| projection.name().to_owned())
+        .collect();
+    names.push(CheckoutSagaRunner::checkpoint_name());
+    names.push(RefundSagaRunner::checkpoint_name());
+    names.push(ReturnSagaRunner::checkpoint_name());
+    names.push(runtime::webhooks::DISPATCHER_CHECKPOINT.to_owned());
+    if settings.relay_config().is_some() {
+        names.push(nats_relay::CHECKPOINT.to_owned());
+    }
+    names
 }
 
 /// Every read model the application maintains, each with its own checkpoint.
@@ -240,7 +264,12 @@ where
     let payments: Arc<dyn CommandExecutor<Payment>> = Arc::new(
         EventSourcedExecutor::new(
             repository(),
-            PaymentServices::new(Arc::new(gateway), ports.tokens.clone()),
+            PaymentServices::new(
+                Arc::new(application::gateway_telemetry::InstrumentedGateway::new(
+                    Arc::new(gateway),
+                )),
+                ports.tokens.clone(),
+            ),
         )
         .with_signal(signal.clone()),
     );
@@ -314,7 +343,11 @@ where
     }
     let return_saga = Arc::new(return_saga);
     let return_runner = Arc::clone(&return_saga);
+    let workers = settings.run_workers;
     let return_received: Arc<dyn Fn(refunds::ReturnId) + Send + Sync> = Arc::new(move |id| {
+        if !workers {
+            return;
+        }
         let runner = Arc::clone(&return_runner);
         tokio::spawn(async move {
             if let Err(error) = runner.advance(id).await {
@@ -345,14 +378,14 @@ where
         let runner = Arc::clone(&refund_runner);
         Box::pin(async move {
             match runner.definition().start(order_id, refund_id).await {
-                Ok(Some(id)) => {
+                Ok(Some(id)) if workers => {
                     tokio::spawn(async move {
                         if let Err(error) = runner.advance(id).await {
                             tracing::warn!(refund = %id, %error, "refund left to the feed runner");
                         }
                     });
                 }
-                Ok(None) => {}
+                Ok(_) => {}
                 Err(error) => {
                     tracing::warn!(refund = %refund_id, %error, "refund left to the feed runner");
                 }
@@ -367,7 +400,12 @@ where
     let catalog = Arc::new(CatalogService::new(products, skus, clock.clone()));
     let saga = Arc::new(saga);
     let runner = Arc::clone(&saga);
+    // An API-only instance leaves every saga to the workers, which find it in the feed.
+    let workers = settings.run_workers;
     let checkout_started: Arc<dyn Fn(CheckoutId) + Send + Sync> = Arc::new(move |id| {
+        if !workers {
+            return;
+        }
         let runner = Arc::clone(&runner);
         tokio::spawn(async move {
             if let Err(error) = runner.advance(id).await {
@@ -459,6 +497,11 @@ where
             webhook_secrets: Arc::new(|| {
                 webhooks::generate_secret_text().map_err(|error| error.to_string())
             }),
+            gauges: rest::Gauges {
+                store: ports.gauges,
+                consumers: Arc::new(feed_consumers(settings)),
+                pool_name: ports.pool_name,
+            },
         },
         signal,
         feed,
@@ -484,6 +527,7 @@ pub async fn open(settings: &Settings) -> Result<Wired, StartError> {
             let factory = store.clone();
             let ports = StorePorts {
                 postgres: Some(store.clone()),
+                pool_name: "postgres",
                 ..StorePorts::of(store)
             };
             let secrets = secrets(settings, ports.secrets.as_ref()).await?;
@@ -627,65 +671,16 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     }
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let projector_tasks = all_projections()
-        .into_iter()
-        .map(|projection| {
-            let runner = wired
-                .projector(projection)
-                .with_idle_poll(Duration::from_millis(200));
-            tokio::spawn(runner.run(wired.signal.subscribe(), shutdown_rx.clone()))
-        })
-        .collect::<Vec<_>>();
-    let mut projector_tasks = projector_tasks;
-    projector_tasks.push(tokio::spawn(wired.saga.clone().run(
-        wired.feed.clone(),
-        wired.projections.clone(),
-        wired.signal.subscribe(),
-        shutdown_rx.clone(),
-    )));
-    projector_tasks.push(tokio::spawn(
-        wired
-            .expiry
-            .clone()
-            .run(Duration::from_secs(1), shutdown_rx.clone()),
-    ));
-    projector_tasks.push(tokio::spawn(wired.return_saga.clone().run(
-        wired.feed.clone(),
-        wired.projections.clone(),
-        wired.signal.subscribe(),
-        shutdown_rx.clone(),
-    )));
-    projector_tasks.push(tokio::spawn(wired.refund_saga.clone().run(
-        wired.feed.clone(),
-        wired.projections.clone(),
-        wired.signal.subscribe(),
-        shutdown_rx.clone(),
-    )));
+    let mut projector_tasks = Vec::new();
     if let Some(postgres) = wired.postgres.clone() {
         let (signal, shutdown) = (wired.signal.clone(), shutdown_rx.clone());
         tokio::spawn(async move { postgres.forward_appends(signal, shutdown).await });
     }
-    let deliveries = webhooks::Webhooks::new(
-        wired.published.clone(),
-        wired.webhooks.clone(),
-        settings.webhook_settings(),
-    )
-    .map_err(|e| StartError::Webhooks(e.to_string()))?;
-    if let Some(config) = settings.relay_config() {
-        tracing::info!(url = %config.url, stream = %config.stream, "relaying events to NATS JetStream");
-        let relay =
-            nats_relay::NatsRelay::new(config, wired.published.clone(), wired.projections.clone());
-        projector_tasks.push(tokio::spawn(relay.run(
-            wired.leases.clone(),
-            wired.signal.subscribe(),
-            shutdown_rx.clone(),
-        )));
+    if settings.run_workers {
+        projector_tasks = start_workers(&wired, &settings, &shutdown_rx)?;
+    } else {
+        tracing::info!("serving the API only: projectors, sagas and deliveries run elsewhere");
     }
-    projector_tasks.push(tokio::spawn(deliveries.run(
-        wired.leases.clone(),
-        wired.signal.subscribe(),
-        shutdown_rx.clone(),
-    )));
     tokio::spawn(purge_idempotency_keys(wired.api.clone(), shutdown_rx));
 
     let listener = TcpListener::bind(settings.listen).map_err(|source| StartError::Listen {
@@ -737,6 +732,70 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         server_task,
         projector_tasks,
     })
+}
+
+/// Starts every consumer of the feed: projectors, saga runners, reservation expiry, the
+/// webhook deliveries and, when configured, the NATS relay.
+fn start_workers(
+    wired: &Wired,
+    settings: &Settings,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<()>>, StartError> {
+    let mut projector_tasks = all_projections()
+        .into_iter()
+        .map(|projection| {
+            let runner = wired
+                .projector(projection)
+                .with_idle_poll(Duration::from_millis(200));
+            tokio::spawn(runner.run(wired.signal.subscribe(), shutdown.clone()))
+        })
+        .collect::<Vec<_>>();
+    projector_tasks.push(tokio::spawn(wired.saga.clone().run(
+        wired.feed.clone(),
+        wired.projections.clone(),
+        wired.signal.subscribe(),
+        shutdown.clone(),
+    )));
+    projector_tasks.push(tokio::spawn(
+        wired
+            .expiry
+            .clone()
+            .run(Duration::from_secs(1), shutdown.clone()),
+    ));
+    projector_tasks.push(tokio::spawn(wired.return_saga.clone().run(
+        wired.feed.clone(),
+        wired.projections.clone(),
+        wired.signal.subscribe(),
+        shutdown.clone(),
+    )));
+    projector_tasks.push(tokio::spawn(wired.refund_saga.clone().run(
+        wired.feed.clone(),
+        wired.projections.clone(),
+        wired.signal.subscribe(),
+        shutdown.clone(),
+    )));
+    let deliveries = webhooks::Webhooks::new(
+        wired.published.clone(),
+        wired.webhooks.clone(),
+        settings.webhook_settings(),
+    )
+    .map_err(|e| StartError::Webhooks(e.to_string()))?;
+    if let Some(config) = settings.relay_config() {
+        tracing::info!(url = %config.url, stream = %config.stream, "relaying events to NATS JetStream");
+        let relay =
+            nats_relay::NatsRelay::new(config, wired.published.clone(), wired.projections.clone());
+        projector_tasks.push(tokio::spawn(relay.run(
+            wired.leases.clone(),
+            wired.signal.subscribe(),
+            shutdown.clone(),
+        )));
+    }
+    projector_tasks.push(tokio::spawn(deliveries.run(
+        wired.leases.clone(),
+        wired.signal.subscribe(),
+        shutdown.clone(),
+    )));
+    Ok(projector_tasks)
 }
 
 /// Idempotency keys are promised to work for at least 24 hours; they are kept for 72.

@@ -1,21 +1,8 @@
 use clap::Parser;
-use commerce::config::{Cli, Command, LogFormat};
-
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-}
+use commerce::config::{Cli, Command};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Command::Serve(settings) = &cli.command {
-        init_tracing(settings.log_format);
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,14 +14,34 @@ fn main() -> std::process::ExitCode {
         }
     };
     match cli.command {
-        Command::Serve(settings) => match runtime.block_on(commerce::serve(*settings)) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(error) => {
-                tracing::error!(%error, "commerce stopped with an error");
-                eprintln!("error: {error}");
-                std::process::ExitCode::FAILURE
+        Command::Serve(settings) => {
+            // Logs first, and the meter provider before anything records (ADR 0030).
+            let telemetry = {
+                let _inside = runtime.enter();
+                commerce::telemetry::init(
+                    settings.log_format,
+                    &commerce::telemetry::Export::from_env(),
+                )
+            };
+            let telemetry = match telemetry {
+                Ok(telemetry) => telemetry,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            let outcome = runtime.block_on(commerce::serve(*settings));
+            // Flushes the spans and metrics still waiting for export.
+            drop(telemetry);
+            match outcome {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(%error, "commerce stopped with an error");
+                    eprintln!("error: {error}");
+                    std::process::ExitCode::FAILURE
+                }
             }
-        },
+        }
         Command::ApiKeys(command) => match runtime.block_on(commerce::cli::api_keys(command)) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(error) => {

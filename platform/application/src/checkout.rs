@@ -13,7 +13,7 @@ use checkout::ports::{
     StepError, StockReservations,
 };
 use checkout::saga::{next_steps, SagaStep};
-use checkout::{Checkout, CheckoutCommand};
+use checkout::{Checkout, CheckoutCommand, CheckoutStatus, FailureReason};
 use chrono::Duration;
 use runtime::{Deadlines, FeedEvent};
 use shared_kernel::{CheckoutId, Clock};
@@ -229,6 +229,22 @@ impl SagaDefinition for CheckoutSaga {
         next_steps(checkout)
     }
 
+    fn step_name(step: &SagaStep) -> &'static str {
+        match step {
+            SagaStep::ReserveStock { .. } => "reserve_stock",
+            SagaStep::AuthorizePayment { .. } => "authorize_payment",
+            SagaStep::ReconcilePayment { .. } => "reconcile_payment",
+            SagaStep::PlaceOrder { .. } => "place_order",
+            SagaStep::CapturePayment { .. } => "capture_payment",
+            SagaStep::MarkOrderPaid { .. } => "mark_order_paid",
+            SagaStep::CommitReservation { .. } => "commit_reservation",
+            SagaStep::MarkCartCheckedOut { .. } => "mark_cart_checked_out",
+            SagaStep::ReleaseReservation { .. } => "release_reservation",
+            SagaStep::VoidPayment { .. } => "void_payment",
+            SagaStep::ReleaseCart { .. } => "release_cart",
+        }
+    }
+
     async fn perform(
         &self,
         id: CheckoutId,
@@ -279,7 +295,15 @@ impl SagaDefinition for CheckoutSaga {
 
     /// The payment deadline and the payment method token of a finished checkout are no longer
     /// needed; a token left by a crash is purged.
-    async fn finished(&self, id: CheckoutId) {
+    async fn finished(&self, id: CheckoutId, checkout: &Checkout) {
+        match checkout.status() {
+            Some(CheckoutStatus::Completed) => runtime::metrics().checkout("completed", ""),
+            Some(CheckoutStatus::Failed) => runtime::metrics().checkout(
+                "failed",
+                checkout.failure().map_or("unknown", FailureReason::code),
+            ),
+            _ => {}
+        }
         if let Err(error) = self.deadlines.cancel(&payment_key(id)).await {
             tracing::warn!(checkout = %id, %error, "payment deadline left to fire harmlessly");
         }

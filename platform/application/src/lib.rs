@@ -13,6 +13,7 @@ pub mod checkout_timeline;
 pub mod customer_carts;
 pub mod customers;
 pub mod expiry;
+pub mod gateway_telemetry;
 pub mod oidc;
 pub mod orders;
 pub mod personal_data;

@@ -242,6 +242,15 @@ impl SagaDefinition for RefundSaga {
         next_steps(refund)
     }
 
+    fn step_name(step: &SagaStep) -> &'static str {
+        match step {
+            SagaStep::RefundPayment { .. } => "refund_payment",
+            SagaStep::Restock { .. } => "restock",
+            SagaStep::RecordOnOrder { .. } => "record_on_order",
+            SagaStep::ReleaseOnOrder { .. } => "release_on_order",
+        }
+    }
+
     async fn perform(
         &self,
         _id: RefundId,
@@ -382,6 +391,13 @@ impl SagaDefinition for ReturnSaga {
 
     fn next_steps(ret: &Return) -> Vec<ReturnStep> {
         refunds::returns::next_steps(ret)
+    }
+
+    fn step_name(step: &ReturnStep) -> &'static str {
+        match step {
+            ReturnStep::RequestRefund { .. } => "request_refund",
+            ReturnStep::AwaitRefund { .. } => "await_refund",
+        }
     }
 
     async fn perform(

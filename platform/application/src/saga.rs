@@ -34,6 +34,7 @@ use runtime::{
 };
 use shared_kernel::Clock;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 /// Called at every step boundary with its name; the fault-injection switch uses it to kill
 /// the process exactly there. `None` in production.
@@ -103,8 +104,13 @@ pub trait SagaDefinition: Send + Sync + 'static {
     /// the saga's aggregate, say); `None` for events that start nothing.
     async fn started_by(&self, event: &FeedEvent) -> Result<Option<Self::Id>, StepFailure>;
 
-    /// Called once when an instance this runner advanced has no step left.
-    async fn finished(&self, _id: Self::Id) {}
+    /// A short, stable name for `step`, for its trace span (`reserve_stock`, say).
+    fn step_name(_step: &Self::Step) -> &'static str {
+        "step"
+    }
+
+    /// Called once when an instance this runner advanced has no step left, with its state.
+    async fn finished(&self, _id: Self::Id, _saga: &Self::Aggregate) {}
 
     /// Called after `command` was recorded on the saga, with the saga's state after it: the
     /// place to undo an effect that arrived too late to count (a reservation answered after
@@ -255,36 +261,48 @@ where
                 // late timer is harmless).
                 if progressed {
                     self.deadlines.cancel(&Self::retry_key(id)).await?;
-                    self.definition.finished(id).await;
+                    self.definition.finished(id, &loaded.aggregate).await;
                 }
                 return Ok(());
             }
             let cause = cause_of::<D::Aggregate>(&key, &loaded);
             let saga = &loaded.aggregate;
+            // Each step is a span in the trace of the event it was decided from (ADR 0030),
+            // whichever process or task runs it.
+            let spans: Vec<tracing::Span> = steps
+                .iter()
+                .map(|step| step_span::<D>(&key, D::step_name(step), &loaded))
+                .collect();
             let outcomes = causation::within(
                 cause,
-                futures::future::join_all(
-                    steps
-                        .into_iter()
-                        .map(|step| self.definition.perform(id, saga, step)),
-                ),
+                futures::future::join_all(steps.into_iter().zip(&spans).map(|(step, span)| {
+                    self.definition
+                        .perform(id, saga, step)
+                        .instrument(span.clone())
+                })),
             )
             .await;
             let mut recorded = false;
             let mut retry: Option<String> = None;
-            for outcome in outcomes {
+            for (outcome, span) in outcomes.into_iter().zip(spans) {
                 match outcome {
                     Ok(Performed::Record { boundary, command }) => {
+                        span.record("commerce.saga.step.outcome", "recorded");
                         self.reached(&format!("before:{boundary}"));
-                        let after =
-                            causation::within(cause, self.record(&key, command.clone())).await?;
+                        let after = causation::within(
+                            cause,
+                            self.record(&key, command.clone()).instrument(span.clone()),
+                        )
+                        .await?;
                         self.reached(&format!("after:{boundary}"));
                         recorded = true;
                         progressed = true;
                         if let Some(state) = after {
                             let undone = causation::within(
                                 cause,
-                                self.definition.recorded(id, &command, &state),
+                                self.definition
+                                    .recorded(id, &command, &state)
+                                    .instrument(span.clone()),
                             )
                             .await;
                             if let Err(StepFailure(reason)) = undone {
@@ -292,8 +310,15 @@ where
                             }
                         }
                     }
-                    Ok(Performed::Wait) => {}
-                    Err(StepFailure(reason)) => retry = Some(reason),
+                    Ok(Performed::Wait) => {
+                        span.record("commerce.saga.step.outcome", "waiting");
+                    }
+                    Err(StepFailure(reason)) => {
+                        span.record("commerce.saga.step.outcome", "retry");
+                        span.record("otel.status_code", "ERROR");
+                        span.record("otel.status_description", reason.as_str());
+                        retry = Some(reason);
+                    }
                 }
             }
             if let Some(reason) = retry {
@@ -457,6 +482,29 @@ where
         }
         tracing::info!(saga = D::NAME, "saga runner stopped");
     }
+}
+
+/// The span of one step of instance `key`, a child of the span that appended the saga's
+/// latest event (the request that started it, or the step recorded before).
+fn step_span<D: SagaDefinition>(
+    key: &str,
+    step: &'static str,
+    loaded: &Loaded<D::Aggregate>,
+) -> tracing::Span {
+    let span = tracing::info_span!(
+        "saga step",
+        otel.name = %format_args!("{} {step}", D::NAME),
+        commerce.saga.name = D::NAME,
+        commerce.saga.instance = key,
+        commerce.saga.step = step,
+        commerce.saga.step.outcome = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+    );
+    if let Some(event) = &loaded.last_event {
+        runtime::telemetry::follow(&span, event);
+    }
+    span
 }
 
 /// The flow a step of instance `key` belongs to: the correlation id its events carry (the

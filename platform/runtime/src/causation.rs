@@ -48,6 +48,10 @@ pub struct EventMetadata {
     pub causation_id: Option<Uuid>,
     pub actor: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
+    /// The W3C trace context of the span that appended the event (ADR 0030), when it was
+    /// traced.
+    pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
 }
 
 impl EventMetadata {
@@ -61,6 +65,8 @@ impl EventMetadata {
             occurred_at: text("occurred_at")
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| t.with_timezone(&Utc)),
+            traceparent: text("traceparent").map(str::to_owned),
+            tracestate: text("tracestate").map(str::to_owned),
         }
     }
 }

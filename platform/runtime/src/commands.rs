@@ -23,6 +23,8 @@ use crate::causation::{self, EventMetadata};
 use crate::codec;
 use crate::feed::FeedSignal;
 use crate::personal::{RowMut, Vault};
+use crate::telemetry::{self, metrics, CommandOutcome};
+use tracing::Instrument;
 
 /// Who asked for a command and on behalf of which flow; stored with every event it produces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,6 +63,8 @@ impl CommandMetadata {
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
                 .into(),
         );
+        // The span appending the events (ADR 0030): whatever reacts to them continues it.
+        telemetry::inject_trace_context(&mut map);
         serde_json::Value::Object(map)
     }
 }
@@ -344,6 +348,52 @@ where
         expected_version: Option<u64>,
         metadata: &CommandMetadata,
     ) -> Result<Executed<A>, CommandError<A::Error>> {
+        let span = tracing::info_span!(
+            "command",
+            otel.name = %format_args!("command {}", A::TYPE),
+            commerce.aggregate.type = A::TYPE,
+            commerce.aggregate.id = aggregate_id,
+            commerce.command.outcome = tracing::field::Empty,
+            commerce.events.count = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = self
+            .execute_traced(aggregate_id, command, expected_version, metadata)
+            .instrument(span.clone())
+            .await;
+        let outcome = match &result {
+            Ok(executed) => {
+                span.record("commerce.events.count", executed.events_appended);
+                CommandOutcome::Accepted
+            }
+            Err(CommandError::Rejected(_)) => CommandOutcome::Rejected,
+            Err(CommandError::PreconditionFailed { .. }) => CommandOutcome::PreconditionFailed,
+            Err(CommandError::Conflict) => CommandOutcome::Conflict,
+            Err(CommandError::Infrastructure(_)) => {
+                span.record("otel.status_code", "ERROR");
+                CommandOutcome::Failed
+            }
+        };
+        span.record("commerce.command.outcome", outcome.as_str());
+        metrics().command(A::TYPE, outcome);
+        result
+    }
+}
+
+impl<R, A> EventSourcedExecutor<R, A>
+where
+    R: PersistedEventRepository + 'static,
+    A: Aggregate + Clone + 'static,
+    A::Command: Clone + Send + Sync,
+    A::Error: Send + Sync,
+{
+    async fn execute_traced(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        expected_version: Option<u64>,
+        metadata: &CommandMetadata,
+    ) -> Result<Executed<A>, CommandError<A::Error>> {
         let _serialized = self.lock_for(aggregate_id).lock().await;
         let mut attempt = 0;
         loop {
@@ -372,6 +422,15 @@ where
                     state: known.aggregate,
                 });
             }
+            let append = tracing::info_span!(
+                "append",
+                otel.name = "INSERT events",
+                otel.kind = "client",
+                db.operation.name = "INSERT",
+                db.collection.name = "events",
+                commerce.aggregate.type = A::TYPE,
+                commerce.events.count = events.len(),
+            );
             let stored_metadata = metadata.to_json(chrono::Utc::now());
             let mut rows = Self::serialize(aggregate_id, version, &events, &stored_metadata)?;
             if let Some(vault) = &self.vault {
@@ -388,8 +447,14 @@ where
                         .map_err(|e| CommandError::Infrastructure(e.to_string()))?;
                 }
             }
-            match self.repository.persist::<A>(&rows, None).await {
+            let persisted = self
+                .repository
+                .persist::<A>(&rows, None)
+                .instrument(append)
+                .await;
+            match persisted {
                 Ok(()) => {
+                    metrics().events_appended(A::TYPE, rows.len());
                     if let Some(signal) = &self.signal {
                         signal.notify();
                     }
@@ -410,6 +475,7 @@ where
                     if attempt >= self.max_attempts {
                         return Err(CommandError::Conflict);
                     }
+                    metrics().command(A::TYPE, CommandOutcome::ConflictRetried);
                     tracing::debug!(
                         aggregate = A::TYPE,
                         aggregate_id,

@@ -21,6 +21,7 @@ pub mod personal;
 pub mod projection;
 pub mod published;
 pub mod shared_feed;
+pub mod telemetry;
 pub mod webhooks;
 
 pub use causation::{Cause, EventMetadata};
@@ -45,6 +46,7 @@ pub use published::{
     StreamRef, TypeFilter,
 };
 pub use shared_feed::SharedFeed;
+pub use telemetry::{metrics, CommandOutcome, ConsumerLag, PoolState, StoreGauges};
 pub use webhooks::{
     AttemptOutcome, AttemptRecorded, DeliveryAttempt, DeliveryState, EndpointPatch, EndpointStatus,
     NewDelivery, QueuedDelivery, WebhookDelivery, WebhookEndpoint, WebhookPage, WebhookStore,

@@ -16,7 +16,9 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::feed::{Cursor, EventFeed, FeedEvent};
+use crate::telemetry;
 use crate::StoreError;
+use tracing::Instrument;
 
 /// A change to one read-model document.
 #[derive(Debug, Clone, PartialEq)]
@@ -268,19 +270,52 @@ impl ProjectorRunner {
             return Ok(0);
         };
         let to = last.cursor;
+        // One span per batch, linked to the spans that appended its events; each event the
+        // projection keeps a document for also gets a short span in its own trace (ADR 0030).
+        let batch_span = tracing::info_span!(
+            "projector batch",
+            otel.name = %format_args!("project {name}"),
+            otel.kind = "consumer",
+            messaging.operation.type = "process",
+            messaging.batch.message_count = batch.len(),
+            commerce.projector = name,
+        );
         let mut working_set = WorkingSet::default();
         for event in &batch {
-            for (view, id) in self.projection.documents_for(event) {
+            let documents = self.projection.documents_for(event);
+            let event_span = if documents.is_empty() || event.metadata.get("traceparent").is_none()
+            {
+                None
+            } else {
+                telemetry::link_event(&batch_span, &event.metadata);
+                let span = tracing::info_span!(
+                    parent: None,
+                    "project event",
+                    otel.name = %format_args!("project {name} {}", event.event_type),
+                    otel.kind = "consumer",
+                    commerce.projector = name,
+                    commerce.event.type = event.event_type.as_str(),
+                );
+                telemetry::follow_event(&span, &event.metadata);
+                Some(span)
+            };
+            for (view, id) in documents {
                 if !working_set.is_loaded(view, &id) {
-                    let body = self.store.load_document(view, &id).await?;
+                    let body = self
+                        .store
+                        .load_document(view, &id)
+                        .instrument(batch_span.clone())
+                        .await?;
                     working_set.preload(view, &id, body);
                 }
             }
+            let _entered = event_span.as_ref().map(tracing::Span::enter);
             self.projection.apply(event, &mut working_set)?;
         }
         match self
             .store
             .commit(name, from, to, working_set.into_changes())
+            .instrument(batch_span)
             .await?
         {
             CommitOutcome::Committed => Ok(batch.len()),

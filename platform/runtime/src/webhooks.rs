@@ -356,3 +356,6 @@ pub trait WebhookStore: Send + Sync {
         self.update_endpoint(id, &patch, now).await
     }
 }
+
+/// The feed checkpoint the webhook dispatcher keeps.
+pub const DISPATCHER_CHECKPOINT: &str = "webhooks.dispatcher";
