@@ -13,6 +13,7 @@ mod erasure;
 mod events;
 mod guests;
 mod inventory;
+mod metrics;
 mod oidc;
 mod orders;
 mod payments;

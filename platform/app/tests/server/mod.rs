@@ -12,6 +12,17 @@ pub struct Server {
     pub base: String,
 }
 
+/// A test that fails midway must not leave its server running (holding the port, and the
+/// test run's output open).
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
