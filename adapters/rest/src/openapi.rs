@@ -92,7 +92,7 @@ use crate::{
         (name = "events", description = "Published domain events for internal services: an ordered, resumable feed (long-poll and Server-Sent Events) and the schema of every type"),
         (name = "webhooks", description = "Signed deliveries of published events to HTTP endpoints (admin)"),
         (name = "health", description = "Probes"),
-        (name = "operations", description = "What operators watch: Prometheus metrics and the timeline of a checkout (API key with operations:read or checkouts:read)"),
+        (name = "operations", description = "What operators watch: Prometheus metrics (API key with operations:read)"),
     ),
     modifiers(&CommonResponses, &SecurityFromTable)
 )]
