@@ -195,10 +195,20 @@ pub fn install(format: LogFormat, provider: Option<&SdkTracerProvider>) {
 fn install_subscriber(format: LogFormat, provider: Option<&SdkTracerProvider>) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // What every span costs is kept to what an operator reads: no source locations, thread
+    // names, targets or busy/idle timing per span, no OpenTelemetry context switched on every
+    // poll of an instrumented future (nothing here reads it), and only spans and events at
+    // info or above: dependencies' debug and trace callsites stay disabled.
     let otel = provider.map(|provider| {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("commerce"))
             .with_error_records_to_exceptions(true)
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
+            .with_tracked_inactivity(false)
+            .with_context_activation(false)
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
     });
     let logs = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
