@@ -24,6 +24,16 @@ async fn post(client: &reqwest::Client, url: String, body: Value) -> Value {
 
 #[tokio::test]
 async fn payment_method_tokens_never_reach_the_logs() {
+    no_secret_reaches_the_logs("text").await;
+}
+
+/// JSON lines carry more (span names, trace and span ids): still no secret.
+#[tokio::test]
+async fn payment_method_tokens_never_reach_the_json_logs() {
+    no_secret_reaches_the_logs("json").await;
+}
+
+async fn no_secret_reaches_the_logs(format: &str) {
     let data_dir = std::env::temp_dir().join(format!("commerce-logs-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&data_dir).unwrap();
     let log_path = data_dir.join("server.log");
@@ -33,6 +43,7 @@ async fn payment_method_tokens_never_reach_the_logs() {
         .env("COMMERCE_DEMO_CATALOG", "false")
         .env("COMMERCE_PAYMENT_TIMEOUT_SECS", "2")
         .env("RUST_LOG", "debug")
+        .env("COMMERCE_LOG_FORMAT", format)
         .stdout(File::create(&log_path).unwrap());
     let server = server::start(command, port).await;
     let base = server.base.clone();
@@ -174,6 +185,26 @@ async fn payment_method_tokens_never_reach_the_logs() {
     for secret in secrets {
         let leaks: Vec<&str> = log.lines().filter(|line| line.contains(secret)).collect();
         assert!(leaks.is_empty(), "{secret} reached the log: {leaks:#?}");
+    }
+    if format == "json" {
+        let lines: Vec<Value> = log
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+            .collect();
+        let requests: Vec<&Value> = lines
+            .iter()
+            .filter(|line| line["fields"]["message"] == "request")
+            .collect();
+        assert!(!requests.is_empty());
+        for request in requests {
+            let trace = request["trace_id"].as_str().unwrap_or_default();
+            assert_eq!(
+                trace.len(),
+                32,
+                "a request line carries its trace id: {request}"
+            );
+            assert_eq!(request["span_id"].as_str().map(str::len), Some(16));
+        }
     }
     let _ = std::fs::remove_dir_all(&data_dir);
 }
