@@ -197,8 +197,8 @@ fn install_subscriber(format: LogFormat, provider: Option<&SdkTracerProvider>) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // What every span costs is kept to what an operator reads: no source locations, thread
     // names, targets or busy/idle timing per span, no OpenTelemetry context switched on every
-    // poll of an instrumented future (nothing here reads it), and only spans and events at
-    // info or above: dependencies' debug and trace callsites stay disabled.
+    // poll of an instrumented future (nothing here reads it), and only spans at info or
+    // above: dependencies' debug and trace callsites stay disabled.
     let otel = provider.map(|provider| {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("commerce"))
@@ -208,7 +208,16 @@ fn install_subscriber(format: LogFormat, provider: Option<&SdkTracerProvider>) {
             .with_target(false)
             .with_tracked_inactivity(false)
             .with_context_activation(false)
-            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+            .with_filter(tracing_subscriber::filter::filter_fn(|metadata| {
+                // Spans at info and above; of log events only warnings and errors become
+                // span events (every request's info line would otherwise ride in its span).
+                let level = *metadata.level();
+                if metadata.is_span() {
+                    level <= tracing::Level::INFO
+                } else {
+                    level <= tracing::Level::WARN
+                }
+            }))
     });
     let logs = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
