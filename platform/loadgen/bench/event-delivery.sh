@@ -26,7 +26,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
 MODE="${1:-cost}"
-PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 NATS="${BENCH_NATS:-nats://127.0.0.1:4222}"
 PAIRS="${PAIRS:-3}"
 SECS="${SECS:-30}"
@@ -42,10 +41,10 @@ RECEIVER_PORT="${RECEIVER_PORT:-9009}"
 BIN="${BIN:-target/release}"
 BASE="http://127.0.0.1:$PORT"
 WORK=$(mktemp -d /tmp/event-delivery.XXXXXX)
-TICKS=$(getconf CLK_TCK)
 RUN_ID=$(date +%s)
+# shellcheck source=lib.sh
+. platform/loadgen/bench/lib.sh
 
-SERVER_PID=""
 RECEIVER_PID=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
@@ -53,37 +52,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-psql_admin() { psql "$PG/postgres" -qtAc "$1"; }
-
-cpu_ms() { # utime + stime of $1, in ms
-  awk -v t="$TICKS" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$1/stat"
-}
-
-sys_ms() { # stime of $1 alone (time in the kernel: syscalls, scheduling), in ms
-  awk -v t="$TICKS" '{ print int($15 * 1000 / t) }' "/proc/$1/stat"
-}
-
-commits() { # committed transactions of database $1 (stats flushed first)
-  sleep 1.5
-  psql "$PG/$1" -qtAc "SELECT pg_stat_clear_snapshot(); SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'" | tail -1
-}
-
-wait_until() { # url, grep pattern
-  for _ in $(seq 1 300); do
-    if curl -s "$1" | grep -q "$2"; then return 0; fi
-    sleep 0.1
-  done
-  echo "timed out waiting for $1" >&2
-  exit 1
-}
-
 # One measured run; prints "mode checkouts cpu_ms_per_checkout txns_per_checkout".
 run() {
   local mode=$1 n=$2 feedlag=${3:-}
   local db="commerce_bench_delivery_${mode}_$n"
   local stream="BENCH_${RUN_ID}_$n"
-  psql_admin "DROP DATABASE IF EXISTS $db" >/dev/null
-  psql_admin "CREATE DATABASE $db" >/dev/null
+  fresh_db "$db"
   local env=(DATABASE_URL="$PG/$db" COMMERCE_LISTEN_ADDR="127.0.0.1:$PORT"
              COMMERCE_DATA_DIR="$WORK/data-$mode-$n" RUST_LOG=warn
              COMMERCE_CHECKOUT_RATE_PER_MINUTE=0)
@@ -91,13 +65,7 @@ run() {
     env+=(NATS_URL="$NATS" COMMERCE_NATS_STREAM="$stream"
           COMMERCE_NATS_SUBJECT_PREFIX="bench${RUN_ID}n$n")
   fi
-  # The staff calls of the run (restocking, refunds, audit, webhook registration) need a key.
-  COMMERCE_API_KEY=$(env "${env[@]}" "$BIN/commerce" api-keys create --name bench --scope '*' 2>/dev/null)
-  export COMMERCE_API_KEY
-  env "${env[@]}" "$BIN/commerce" serve > "$WORK/server-$mode-$n.log" 2>&1 &
-  SERVER_PID=$!
-  wait_until "$BASE/health/ready" ready
-  wait_until "$BASE/v1/products" TEE-BLACK-M
+  start_server "$WORK/server-$mode-$n.log" "${env[@]}"
   if [ "$mode" = on ] && [ "$DELIVERY" != relay ]; then
     local hook secret
     hook=$(curl -s -X POST "$BASE/v1/admin/webhooks" -H 'Content-Type: application/json' \
@@ -126,10 +94,10 @@ run() {
   sleep 3
   cpu1=$(cpu_ms "$SERVER_PID"); sys1=$(sys_ms "$SERVER_PID"); tx1=$(commits "$db")
   local done
-  done=$(tail -1 "$WORK/loadgen-$mode-$n.txt" | grep -o '"completed":[0-9]*' | cut -d: -f2)
-  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+  done=$(loadgen_completed "$WORK/loadgen-$mode-$n.txt")
+  stop_server
   if [ -n "$RECEIVER_PID" ]; then kill "$RECEIVER_PID"; wait "$RECEIVER_PID" 2>/dev/null || true; RECEIVER_PID=""; fi
-  psql_admin "DROP DATABASE IF EXISTS $db" >/dev/null || true
+  drop_db "$db"
   awk -v m="$mode" -v c="$done" -v cpu="$((cpu1 - cpu0))" -v sys="$((sys1 - sys0))" -v tx="$((tx1 - tx0))" \
     'BEGIN { printf "%-3s checkouts %5d  cpu_ms/checkout %7.2f (kernel %6.2f)  txns/checkout %7.2f\n", m, c, cpu / c, sys / c, tx / c }'
   [ -n "$feedlag" ] && cat "$WORK/feedlag.txt"

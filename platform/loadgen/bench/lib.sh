@@ -1,0 +1,68 @@
+# Shared by the bench scripts (event-delivery.sh, tracing.sh); sourced, not run.
+#
+# The caller has `cd`ed to the workspace root and set BIN (the directory holding `commerce`
+# and `loadgen`) and BASE (the server's base URL). Provides a fresh PostgreSQL database per
+# run, starting and stopping the server (SERVER_PID), the server's CPU time from /proc, the
+# database's committed transactions, and a median.
+
+PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
+TICKS=$(getconf CLK_TCK)
+SERVER_PID=""
+
+psql_admin() { psql "$PG/postgres" -qtAc "$1"; }
+
+fresh_db() { # drop and create database $1
+  psql_admin "DROP DATABASE IF EXISTS $1" >/dev/null
+  psql_admin "CREATE DATABASE $1" >/dev/null
+}
+
+drop_db() { psql_admin "DROP DATABASE IF EXISTS $1" >/dev/null || true; }
+
+cpu_ms() { # utime + stime of $1, in ms
+  awk -v t="$TICKS" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$1/stat"
+}
+
+sys_ms() { # stime of $1 alone (time in the kernel: syscalls, scheduling), in ms
+  awk -v t="$TICKS" '{ print int($15 * 1000 / t) }' "/proc/$1/stat"
+}
+
+commits() { # committed transactions of database $1 (stats flushed first)
+  sleep 1.5
+  psql "$PG/$1" -qtAc "SELECT pg_stat_clear_snapshot(); SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'" | tail -1
+}
+
+wait_until() { # url, grep pattern
+  for _ in $(seq 1 300); do
+    if curl -s "$1" | grep -q "$2"; then return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for $1" >&2
+  exit 1
+}
+
+# start_server LOG VAR=VALUE...: creates an API key for the run's staff calls (restocking,
+# refunds, audit, webhook registration; exported as COMMERCE_API_KEY), starts
+# `commerce serve` with the variables given, and waits until it is ready and lists the
+# catalogue. Sets SERVER_PID.
+start_server() {
+  local log=$1; shift
+  COMMERCE_API_KEY=$(env "$@" "$BIN/commerce" api-keys create --name bench --scope '*' 2>/dev/null)
+  export COMMERCE_API_KEY
+  env "$@" "$BIN/commerce" serve > "$log" 2>&1 &
+  SERVER_PID=$!
+  wait_until "$BASE/health/ready" ready
+  wait_until "$BASE/v1/products" TEE-BLACK-M
+}
+
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+}
+
+loadgen_completed() { # completed checkouts in the measured window, from loadgen's output $1
+  tail -1 "$1" | grep -o '"completed":[0-9]*' | cut -d: -f2
+}
+
+median() { # the median of the numbers on stdin, one a line
+  sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
