@@ -3,7 +3,8 @@
 # The caller has `cd`ed to the workspace root and set BIN (the directory holding `commerce`
 # and `loadgen`) and BASE (the server's base URL). Provides a fresh PostgreSQL database per
 # run, starting and stopping the server (SERVER_PID), the server's CPU time from /proc, the
-# database's committed transactions, and a median.
+# database's committed transactions, a median, and what the whole machine spent (to tell how
+# much other work ran beside a run).
 
 PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 TICKS=$(getconf CLK_TCK)
@@ -65,4 +66,22 @@ loadgen_completed() { # completed checkouts in the measured window, from loadgen
 
 median() { # the median of the numbers on stdin, one a line
   sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+busy_ms() { # CPU time the whole machine spent in user and kernel mode, interrupts included
+  # (all cores), in ms
+  awk -v t="$TICKS" '$1 == "cpu" { print int(($2 + $3 + $4 + $7 + $8) * 1000 / t) }' /proc/stat
+}
+
+user_cpu_ms() { # utime + stime summed over the live processes of user $1 (e.g. postgres), in ms
+  local pid total=0 t
+  for pid in $(pgrep -u "$1"); do
+    t=$(cpu_ms "$pid" 2>/dev/null) || continue
+    total=$((total + t))
+  done
+  echo "$total"
+}
+
+steal_ms() { # CPU time the hypervisor gave to other guests while this one wanted it, in ms
+  awk -v t="$TICKS" '$1 == "cpu" { print int($9 * 1000 / t) }' /proc/stat
 }

@@ -25,12 +25,20 @@
 # of the last checkouts are exported within the count. Per pair the on/off ratio of both, and
 # their medians over the pairs.
 #
+# Each run's line also gives the load generator's status polls per checkout (every 5 ms until
+# the checkout completes, so they grow with its latency, and each is a request and a span),
+# the add-to-cart p50 and p95, the audit, the share of the machine's CPU that processes other
+# than the server, PostgreSQL, the load generator and the sink took during the run ("others":
+# compiles and tests of other work) and the hypervisor's steal: pairs run while either was
+# high are worth less.
+#
 # latency: the same with ONE shopper (the server idle but for it); per run the add-to-cart
 # (POST /v1/carts/{id}/items) p50 and p95 from the load generator, per pair the on - off
 # difference of the p50, and its median over the pairs.
 #
-# Needs release builds (`cargo build --release -p commerce -p loadgen`), PostgreSQL and
-# python3. The sink's CPU is not the server's, but it runs on the same cores.
+# Needs release builds (`cargo build --release -p commerce -p loadgen`; copy them aside and
+# point BIN at the copy when others build in the same target dir), PostgreSQL, python3 and
+# /usr/bin/time. The sink's CPU is not the server's, but it runs on the same cores.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
@@ -87,14 +95,31 @@ run() {
   fi
   start_server "$WORK/server-$mode-$n.log" "${env[@]}"
   local cpu0 tx0 cpu1 tx1 sys0 sys1
+  # What the rest of the machine did meanwhile: all CPU time spent on it minus the server's,
+  # PostgreSQL's, the load generator's and the sink's ("others": compiles, tests, ...).
+  local busy0 pg0 sink0=0 t0 busy1 pg1 sink1=0 t1
+  local steal0 steal1
+  t0=$(date +%s%N); busy0=$(busy_ms); steal0=$(steal_ms); pg0=$(user_cpu_ms postgres)
+  [ -n "$SINK_PID" ] && sink0=$(cpu_ms "$SINK_PID")
   cpu0=$(cpu_ms "$SERVER_PID"); sys0=$(sys_ms "$SERVER_PID"); tx0=$(commits "$db")
   local pace=()
   [ -n "$RATE" ] && pace=(--rate "$RATE")
   local out="$WORK/loadgen-$mode-$n.txt"
-  "$BIN/loadgen" --base-url "$BASE" --shoppers "$SHOPPERS" --duration-secs "$SECS" \
+  /usr/bin/time -f '%U %S' -o "$WORK/loadgen-time-$mode-$n" \
+    "$BIN/loadgen" --base-url "$BASE" --shoppers "$SHOPPERS" --duration-secs "$SECS" \
     --warmup-secs 0 --restock 100000 "${pace[@]}" > "$out" 2>&1 || true
   sleep "$SETTLE"
   cpu1=$(cpu_ms "$SERVER_PID"); sys1=$(sys_ms "$SERVER_PID"); tx1=$(commits "$db")
+  [ -n "$SINK_PID" ] && sink1=$(cpu_ms "$SINK_PID")
+  busy1=$(busy_ms); steal1=$(steal_ms); pg1=$(user_cpu_ms postgres); t1=$(date +%s%N)
+  local loadgen_ms others
+  loadgen_ms=$(awk '{ print int(($1 + $2) * 1000) }' "$WORK/loadgen-time-$mode-$n")
+  others=$(( (busy1 - busy0) - (cpu1 - cpu0) - (pg1 - pg0) - loadgen_ms - (sink1 - sink0) ))
+  local others_pct steal_pct
+  others_pct=$(awk -v o="$others" -v w="$(( (t1 - t0) / 1000000 ))" -v n="$(nproc)" \
+    'BEGIN { printf "%.0f", o * 100 / (w * n) }')
+  steal_pct=$(awk -v o="$((steal1 - steal0))" -v w="$(( (t1 - t0) / 1000000 ))" -v n="$(nproc)" \
+    'BEGIN { printf "%.0f", o * 100 / (w * n) }')
   stop_server
   drop_db "$db"
   R_DONE=$(loadgen_completed "$out")
@@ -108,8 +133,8 @@ run() {
   R_CPU=$(awk -v c="$R_DONE" -v x="$((cpu1 - cpu0))" 'BEGIN { printf "%.3f", x / c }')
   R_TX=$(awk -v c="$R_DONE" -v x="$((tx1 - tx0))" 'BEGIN { printf "%.3f", x / c }')
   awk -v m="$mode" -v c="$R_DONE" -v cpu="$R_CPU" -v sys="$((sys1 - sys0))" -v tx="$R_TX" \
-      -v p50="$R_P50" -v p95="$p95" -v a="$audit" -v polls="$polls" \
-    'BEGIN { printf "%-3s checkouts %5d  cpu_ms/checkout %7.2f (kernel %6.2f)  txns/checkout %7.2f  polls/checkout %s  add_item p50 %s p95 %s ms  audit %s\n", m, c, cpu, sys / c, tx, polls, p50, p95, a }'
+      -v p50="$R_P50" -v p95="$p95" -v a="$audit" -v polls="$polls" -v o="$others_pct" -v st="$steal_pct" \
+    'BEGIN { printf "%-3s checkouts %5d  cpu_ms/checkout %7.2f (kernel %6.2f)  txns/checkout %7.2f  polls/checkout %s  add_item p50 %s p95 %s ms  audit %s  others %s %%  steal %s %%\n", m, c, cpu, sys / c, tx, polls, p50, p95, a, o, st }'
   if [ "$mode" = on ]; then
     # The server flushed what it still held when it stopped; the counts include that.
     curl -s "http://127.0.0.1:$SINK_PORT/stats" > "$WORK/sink-$n.json"
