@@ -319,12 +319,8 @@ fn as_problem<B: MessageBody + 'static>(
 /// The trace context a storefront sent (`traceparent`, `tracestate`), if it is valid.
 fn remote_parent(headers: &header::HeaderMap) -> Option<opentelemetry::Context> {
     let traceparent = headers.get("traceparent")?.to_str().ok()?;
-    let mut stored = serde_json::Map::new();
-    stored.insert("traceparent".into(), traceparent.into());
-    if let Some(state) = headers.get("tracestate").and_then(|v| v.to_str().ok()) {
-        stored.insert("tracestate".into(), state.into());
-    }
-    runtime::telemetry::extract_trace_context(&serde_json::Value::Object(stored))
+    let tracestate = headers.get("tracestate").and_then(|v| v.to_str().ok());
+    runtime::telemetry::parent_context(traceparent, tracestate)
 }
 
 /// Names the request and its flow, runs it inside that flow, and logs one line with its

@@ -313,6 +313,7 @@ impl Metrics {
 
     /// One HTTP request; `route` is the route template (`/v1/carts/{cart_id}`), never the path.
     pub fn request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let status_code = i64::from(status);
         let status = status.to_string();
         let labels = [
             ("http_request_method", method),
@@ -326,10 +327,7 @@ impl Metrics {
             &[
                 KeyValue::new("http.request.method", method.to_owned()),
                 KeyValue::new("http.route", route.to_owned()),
-                KeyValue::new(
-                    "http.response.status_code",
-                    i64::from(status.parse::<u16>().unwrap_or(0)),
-                ),
+                KeyValue::new("http.response.status_code", status_code),
             ],
         );
     }
@@ -440,11 +438,22 @@ pub fn inject_trace_context(metadata: &mut Map<String, Value>) {
 
 /// The trace context stored in an event's metadata, if any.
 pub fn extract_trace_context(metadata: &Value) -> Option<opentelemetry::Context> {
-    use opentelemetry::trace::TraceContextExt;
     let traceparent = metadata.get("traceparent")?.as_str()?;
+    let tracestate = metadata.get("tracestate").and_then(Value::as_str);
+    parent_context(traceparent, tracestate)
+}
+
+/// The remote parent a `traceparent` (and `tracestate`) names, through the globally installed
+/// propagator: from an event's metadata or a request's headers alike. `None` when invalid or
+/// when no propagator is installed.
+pub fn parent_context(
+    traceparent: &str,
+    tracestate: Option<&str>,
+) -> Option<opentelemetry::Context> {
+    use opentelemetry::trace::TraceContextExt;
     let mut carrier: HashMap<String, String> = HashMap::new();
     carrier.insert("traceparent".into(), traceparent.to_owned());
-    if let Some(state) = metadata.get("tracestate").and_then(Value::as_str) {
+    if let Some(state) = tracestate {
         carrier.insert("tracestate".into(), state.to_owned());
     }
     let context =
@@ -463,15 +472,14 @@ pub fn follow_event(span: &tracing::Span, metadata: &Value) {
 
 /// Makes `span` a child of the span that appended the event `metadata` describes.
 pub fn follow(span: &tracing::Span, metadata: &crate::EventMetadata) {
-    let Some(traceparent) = &metadata.traceparent else {
-        return;
-    };
-    let mut stored = Map::new();
-    stored.insert("traceparent".into(), Value::String(traceparent.clone()));
-    if let Some(state) = &metadata.tracestate {
-        stored.insert("tracestate".into(), Value::String(state.clone()));
+    let parent = metadata
+        .traceparent
+        .as_deref()
+        .and_then(|traceparent| parent_context(traceparent, metadata.tracestate.as_deref()));
+    if let Some(parent) = parent {
+        // Only fails when the span is not traced (disabled or already started).
+        let _ = span.set_parent(parent);
     }
-    follow_event(span, &Value::Object(stored));
 }
 
 /// Links `span` to the span that appended an event with `metadata` (a batch that serves
