@@ -1,10 +1,14 @@
 //! Checkout routes. Starting a checkout (the application's `CheckoutStarter`: lock the cart,
 //! record the checkout) answers 202 at once: the saga runner does the rest asynchronously, and
-//! the shopper polls `GET /v1/checkouts/{id}` until it is completed or failed (ADR 0013).
+//! the shopper follows `GET /v1/checkouts/{id}` until it is completed or failed (ADR 0013),
+//! long-polling it with `wait` rather than asking again and again.
+
+use std::time::{Duration, Instant};
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use application::access_tokens::Held;
 use application::checkout_start::{StartCheckout, StartCheckoutError};
+use checkout::CheckoutStatus;
 use shared_kernel::{CartId, CheckoutId, EmailAddress, PostalAddress};
 
 use crate::dto::{CheckoutDto, StartCheckoutRequest};
@@ -103,12 +107,30 @@ fn within_rate(state: &ApiState, request: &HttpRequest) -> Result<(), ApiError> 
     })
 }
 
+/// How long a shopper may wait for its checkout to settle.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CheckoutWaitParams {
+    /// Seconds to wait, 0 to 30 (default 0), while the checkout is still `pending`: the answer
+    /// comes as soon as it is completed or failed, or when the time is up (still `pending`;
+    /// ask again).
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 30)]
+    pub wait: Option<String>,
+}
+
+/// A waiting shopper looks again this often even when nothing in this process woke it: the
+/// saga may run on another instance.
+const RECHECK: Duration = Duration::from_millis(250);
+
 /// Follow a checkout: `pending`, `completed` (with the order id) or `failed` (with a reason).
+/// With `wait`, a pending checkout is long-polled: one request instead of many.
 #[utoipa::path(
     get, path = "/v1/checkouts/{id}", tag = "checkout",
-    params(("id" = uuid::Uuid, Path, description = "Checkout id")),
+    params(("id" = uuid::Uuid, Path, description = "Checkout id"), CheckoutWaitParams),
     responses(
         (status = 200, body = CheckoutDto),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -117,20 +139,68 @@ pub async fn get_checkout(
     state: web::Data<ApiState>,
     request: HttpRequest,
     id: web::Path<String>,
+    params: web::Query<CheckoutWaitParams>,
 ) -> HttpResponse {
     respond(
         async {
             let id = path_id(&id, "id")?;
-            let loaded = state.checkouts.load(&id.to_string()).await?;
-            let not_found = ApiError::NotFound {
-                resource: "checkout",
+            let wait = crate::events::number_param(
+                "wait",
+                params.wait.as_deref(),
+                0,
+                (0, crate::events::MAX_WAIT_SECS),
+            )?;
+            let until = Instant::now() + Duration::from_secs(wait).min(state.long_poll_max);
+            let key = id.to_string();
+            // Watch before the first read, so that an append during any read still wakes us.
+            let watching = (wait > 0).then(|| state.checkout_appends.watch(&key));
+            let mut closing = state.streams_closing.clone();
+            let mut holder_checked = false;
+            let loaded = loop {
+                let changed = watching.as_ref().map(runtime::Watching::changed);
+                let mut changed = std::pin::pin!(changed);
+                if let Some(changed) = changed.as_mut().as_pin_mut() {
+                    changed.enable();
+                }
+                let loaded = state.checkouts.load(&key).await?;
+                let Some(cart_id) = loaded.aggregate.cart_id().filter(|_| loaded.version > 0)
+                else {
+                    return Err(ApiError::NotFound {
+                        resource: "checkout",
+                    });
+                };
+                if !holder_checked {
+                    // Only the cart's holder (or staff) may follow its checkout.
+                    crate::auth::check_holder(
+                        &request,
+                        &state,
+                        Held::Cart,
+                        cart_id.as_uuid(),
+                        "checkout",
+                    )
+                    .await?;
+                    holder_checked = true;
+                }
+                let settled = matches!(
+                    loaded.aggregate.status(),
+                    Some(CheckoutStatus::Completed | CheckoutStatus::Failed)
+                );
+                let now = Instant::now();
+                if settled || now >= until || *closing.borrow() {
+                    break loaded;
+                }
+                let pause = RECHECK.min(until - now);
+                tokio::select! {
+                    () = async {
+                        match changed.as_mut().as_pin_mut() {
+                            Some(changed) => changed.await,
+                            None => std::future::pending().await,
+                        }
+                    } => {}
+                    () = tokio::time::sleep(pause) => {}
+                    _ = closing.changed() => {}
+                }
             };
-            let Some(cart_id) = loaded.aggregate.cart_id().filter(|_| loaded.version > 0) else {
-                return Err(not_found);
-            };
-            // Only the cart's holder (or staff) may follow its checkout.
-            crate::auth::check_holder(&request, &state, Held::Cart, cart_id.as_uuid(), "checkout")
-                .await?;
             let mut dto = CheckoutDto::from_checkout(&loaded.aggregate, loaded.version);
             dto.order_access_token = dto
                 .order_id

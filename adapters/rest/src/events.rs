@@ -157,7 +157,7 @@ fn types_param(state: &ApiState, raw: Option<&str>) -> Result<TypeFilter, ApiErr
     Ok(TypeFilter::of(types))
 }
 
-fn number_param(
+pub(crate) fn number_param(
     name: &str,
     raw: Option<&str>,
     default: u64,

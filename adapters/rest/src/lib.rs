@@ -98,6 +98,8 @@ pub struct ApiState {
     pub published: runtime::PublishedFeed,
     /// Wakes long-polls and event streams when events may have been appended.
     pub feed_signal: runtime::FeedSignal,
+    /// Wakes the shoppers long-polling a checkout when it changes in this process.
+    pub checkout_appends: Arc<runtime::AppendWatch>,
     /// Longest a long-poll waits, whatever it asks for (`COMMERCE_LONG_POLL_MAX_SECS`).
     pub long_poll_max: std::time::Duration,
     /// Turns true when the server is stopping, so that endless event streams end.

@@ -41,8 +41,8 @@ use payments::{Payment, PaymentMethodTokens, PaymentServices};
 use refunds::{Refund, Return};
 use rest::ApiState;
 use runtime::{
-    CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor, FeedSignal,
-    HealthCheck, IdempotencyStore, Leases, OpeningFeed, PersonalDataKeys, Projection,
+    AppendWatch, CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor,
+    FeedSignal, HealthCheck, IdempotencyStore, Leases, OpeningFeed, PersonalDataKeys, Projection,
     ProjectionStore, ProjectorRunner, PublishedFeed, ReadModels, SharedFeed, StoredStreams, Vault,
     WebhookStore,
 };
@@ -280,9 +280,13 @@ where
             .with_max_attempts(64)
             .with_signal(signal.clone()),
     );
+    // Shoppers long-poll their checkout (`GET /v1/checkouts/{id}?wait=`): each append to a
+    // checkout wakes its waiters in this process.
+    let checkout_appends = Arc::new(AppendWatch::new());
     let checkouts: Arc<dyn CommandExecutor<Checkout>> = Arc::new(
         EventSourcedExecutor::new(repository(), ())
             .with_signal(signal.clone())
+            .with_append_watch(checkout_appends.clone())
             .with_vault(vault.clone()),
     );
     let participants = Participants {
@@ -470,6 +474,7 @@ where
             read_models: ports.read_models,
             published: published.clone(),
             feed_signal: signal.clone(),
+            checkout_appends,
             long_poll_max: Duration::from_secs(settings.long_poll_max_secs),
             streams_closing: streams_closing_rx,
             idempotency: ports.idempotency,

@@ -142,6 +142,7 @@ async fn a_feed_subscriber_gets_every_published_event_once_in_order_through_rest
         rate: None,
         // Refunds too, so that the second saga's events cross the restarts as well.
         refund_percent: 25,
+        checkout_wait_secs: 10,
     }));
 
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -445,9 +445,15 @@ impl Client {
         Ok(checkout)
     }
 
-    /// GET /v1/checkouts/{id}; keeps the order's token once it is completed.
-    pub async fn get_checkout(&self, id: &str) -> Result<Checkout, ApiError> {
-        let checkout: Checkout = self.get_json(self.url(&["v1", "checkouts", id])).await?;
+    /// GET /v1/checkouts/{id}, long-polled for up to `wait_secs` (0: answered at once); keeps
+    /// the order's token once it is completed.
+    pub async fn get_checkout(&self, id: &str, wait_secs: u64) -> Result<Checkout, ApiError> {
+        let mut url = self.url(&["v1", "checkouts", id]);
+        if wait_secs > 0 {
+            url.query_pairs_mut()
+                .append_pair("wait", &wait_secs.to_string());
+        }
+        let checkout: Checkout = self.get_json(url).await?;
         if let (Some(order), Some(token)) = (&checkout.order_id, &checkout.order_access_token) {
             self.keep(format!("orders/{order}"), ORDER_TOKEN, token.clone());
         }

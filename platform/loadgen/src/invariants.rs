@@ -156,7 +156,7 @@ async fn settle(client: &Client, records: &[CheckoutRecord], skus: &[String]) ->
         let polled = map_concurrent(pending.clone(), CONCURRENCY, |id| {
             let client = client.clone();
             async move {
-                let view = client.get_checkout(&id).await;
+                let view = client.get_checkout(&id, 0).await;
                 (id, view)
             }
         })

@@ -29,7 +29,8 @@ use crate::stats::{
 /// Load generator for the commerce HTTP API.
 ///
 /// Each shopper loops: browse products, create a cart, add 1-3 in-stock items, check out,
-/// poll the checkout every 5 ms until it completes or fails (30 s timeout), and with
+/// follow the checkout (long-polled, or asked every 5 ms with `--checkout-wait-secs 0`) until it
+/// completes or fails (30 s timeout), and with
 /// `--refund-percent` sometimes return a unit for a refund. The run lasts warm-up +
 /// duration; only the duration is measured. Afterwards every checkout the run started is
 /// audited (orders, captures, voided payments, stock arithmetic net of returned units, refunds
@@ -93,6 +94,13 @@ pub struct Args {
     /// refunds agree with the orders' and that the stock counts the returned units.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub refund_percent: u8,
+
+    /// Seconds each request for the checkout's status may wait for it to settle (the API's
+    /// long-poll, `GET /v1/checkouts/{id}?wait=`). 0 asks again every 5 ms instead, the flow
+    /// this generator used before long-polling existed (BENCHMARKS.md figures up to
+    /// 2026-12-02 were measured so).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=30))]
+    pub checkout_wait_secs: u64,
 }
 
 fn positive_rate(text: &str) -> Result<f64, String> {
@@ -213,6 +221,7 @@ pub async fn run(args: Args) -> Result<bool, String> {
         progress: Progress::default(),
         pacer: args.rate.map(shopper::Pacer::new),
         refund_percent: args.refund_percent,
+        checkout_wait_secs: args.checkout_wait_secs,
     });
     eprintln!(
         "loadgen: {} shoppers{}, warm-up {} s, measuring {} s{} against {}",

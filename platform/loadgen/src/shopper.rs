@@ -51,6 +51,8 @@ pub struct Shared {
     pub pacer: Option<Pacer>,
     /// Percent of completed checkouts followed by a refund of one unit.
     pub refund_percent: u8,
+    /// How long one status request may long-poll; 0: ask every [`POLL_EVERY`] instead.
+    pub checkout_wait_secs: u64,
 }
 
 /// Spaces the shoppers' rounds (browse to checkout) evenly at a fixed rate, so that two runs
@@ -337,9 +339,12 @@ impl Shopper {
         // Poll until it settles.
         let checkout_id = checkout.id.clone();
         while !checkout.is_settled_with_details() && first_sent.elapsed() < CHECKOUT_TIMEOUT {
-            tokio::time::sleep(POLL_EVERY).await;
+            let wait = self.shared.checkout_wait_secs;
+            if wait == 0 {
+                tokio::time::sleep(POLL_EVERY).await;
+            }
             let started = Instant::now();
-            let polled = self.shared.client.get_checkout(&checkout_id).await;
+            let polled = self.shared.client.get_checkout(&checkout_id, wait).await;
             self.recorder.time(Metric::CheckoutPoll, started);
             match polled {
                 Ok(seen) => checkout = seen,

@@ -1,10 +1,11 @@
 //! The global feed: every event of every aggregate, in commit order, readable from a cursor.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, Weak};
 
 use async_trait::async_trait;
 use serde_json::Value;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use uuid::Uuid;
 
 use crate::causation::EventMetadata;
@@ -128,6 +129,90 @@ impl FeedSignal {
     }
 }
 
+/// Wakes whoever in this process waits for one stream to change (a shopper long-polling its
+/// checkout) when the executor appends to that stream. Like [`FeedSignal`] it only cuts
+/// latency: a waiter still looks again on a timer, for appends made by another instance.
+#[derive(Debug, Default)]
+pub struct AppendWatch {
+    waiters: std::sync::Mutex<HashMap<String, Weak<Notify>>>,
+}
+
+impl AppendWatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts watching `aggregate_id`; the watch ends when the returned guard is dropped.
+    pub fn watch(self: &Arc<Self>, aggregate_id: &str) -> Watching {
+        let mut waiters = self.waiters.lock().unwrap_or_else(PoisonError::into_inner);
+        let notify = match waiters.get(aggregate_id).and_then(Weak::upgrade) {
+            Some(notify) => notify,
+            None => {
+                let notify = Arc::new(Notify::new());
+                waiters.insert(aggregate_id.to_owned(), Arc::downgrade(&notify));
+                notify
+            }
+        };
+        Watching {
+            watch: self.clone(),
+            aggregate_id: aggregate_id.to_owned(),
+            notify: Some(notify),
+        }
+    }
+
+    /// Something was appended to `aggregate_id`: wake its waiters.
+    pub fn appended(&self, aggregate_id: &str) {
+        let waiters = self.waiters.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(notify) = waiters.get(aggregate_id).and_then(Weak::upgrade) {
+            notify.notify_waiters();
+        }
+    }
+
+    /// How many streams are watched now.
+    pub fn watched(&self) -> usize {
+        self.waiters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// One waiter's watch on a stream (see [`AppendWatch::watch`]).
+#[derive(Debug)]
+pub struct Watching {
+    watch: Arc<AppendWatch>,
+    aggregate_id: String,
+    notify: Option<Arc<Notify>>,
+}
+
+impl Watching {
+    /// Resolves at the next append after it was enabled: create and `enable` it before
+    /// reading the stream, so that an append during the read is not missed.
+    pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.notify
+            .as_ref()
+            .expect("present until dropped")
+            .notified()
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        drop(self.notify.take());
+        let mut waiters = self
+            .watch
+            .waiters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let unused = waiters
+            .get(&self.aggregate_id)
+            .is_some_and(|notify| notify.strong_count() == 0);
+        if unused {
+            waiters.remove(&self.aggregate_id);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +257,41 @@ mod tests {
         };
         assert!(earlier_tx < later_tx);
         assert!(Cursor::START < earlier_tx);
+    }
+
+    #[tokio::test]
+    async fn an_append_wakes_the_waiters_of_its_stream_only() {
+        use std::time::Duration;
+        let watch = Arc::new(AppendWatch::new());
+        let a = watch.watch("a");
+        let b = watch.watch("b");
+        {
+            let mut woken_a = std::pin::pin!(a.changed());
+            woken_a.as_mut().enable();
+            let mut woken_b = std::pin::pin!(b.changed());
+            woken_b.as_mut().enable();
+            // Appended after `enable` but before anyone polls: still seen.
+            watch.appended("a");
+            tokio::time::timeout(Duration::from_secs(1), woken_a)
+                .await
+                .expect("the waiter of a is woken");
+            assert!(
+                tokio::time::timeout(Duration::from_millis(50), woken_b)
+                    .await
+                    .is_err(),
+                "an append to a must not wake the waiter of b"
+            );
+        }
+        assert_eq!(watch.watched(), 2);
+        let second_a = watch.watch("a");
+        drop(a);
+        assert_eq!(
+            watch.watched(),
+            2,
+            "a is still watched by its second waiter"
+        );
+        drop(second_a);
+        drop(b);
+        assert_eq!(watch.watched(), 0, "a finished watch leaves nothing behind");
     }
 }

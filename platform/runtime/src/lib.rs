@@ -31,7 +31,9 @@ pub use commands::{
 };
 pub use deadlines::{Deadline, Deadlines};
 pub use error::StoreError;
-pub use feed::{event_id, BadCursor, Cursor, EventFeed, FeedEvent, FeedSignal};
+pub use feed::{
+    event_id, AppendWatch, BadCursor, Cursor, EventFeed, FeedEvent, FeedSignal, Watching,
+};
 pub use health::HealthCheck;
 pub use history::{Recorded, StoredStreams, StreamHistory};
 pub use idempotency::{IdempotencyClaim, IdempotencyStore, StoredResponse};

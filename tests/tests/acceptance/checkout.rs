@@ -57,16 +57,20 @@ async fn started(app: &TestApp, cart: &str, key: &str, token: &str) -> String {
     location
 }
 
-/// Polls a checkout until it is no longer pending.
+/// Long-polls a checkout until it is no longer pending, as a storefront would.
 async fn settled(app: &TestApp, location: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let body: Value = app.get(location).await.json().await.unwrap();
+        let body: Value = app
+            .get(&format!("{location}?wait=10"))
+            .await
+            .json()
+            .await
+            .unwrap();
         if body["status"] != "pending" {
             return body;
         }
         assert!(Instant::now() < deadline, "checkout never settled: {body}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -501,3 +505,74 @@ on_both_stores!(
     a_capture_refused_after_the_order_needs_staff_and_is_not_retried_on,
     a_capture_refused_after_the_order_needs_staff_and_is_not_retried
 );
+
+/// A shopper long-polls its checkout (`?wait=`): the answer is held while the checkout is
+/// pending and comes once it settles, also when another instance runs the saga.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shopper_long_polls_a_checkout_until_it_settles_on_postgres() {
+    let settings = crate::app::settings_for(Store::Postgres).await;
+    let setup = crate::app::spawn_with(settings.clone()).await;
+    let cart = cart_with(&setup, "LONG-POLL", 5, 1).await;
+    let cart_token = setup
+        .cart_token_for(&format!("/v1/carts/{cart}"))
+        .expect("a cart token");
+    setup.stop().await;
+    // This instance serves the API only: nothing runs the saga until the worker starts.
+    let mut api_only = settings.clone();
+    api_only.run_workers = false;
+    let api = crate::app::spawn_with(api_only).await;
+    api.cart_tokens
+        .lock()
+        .unwrap()
+        .insert(cart.clone(), cart_token);
+    let location = started(&api, &cart, "long-poll-1", "tok_visa").await;
+
+    let asked = Instant::now();
+    let body: Value = api
+        .get(&format!("{location}?wait=1"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["status"], "pending", "{body}");
+    assert!(
+        asked.elapsed() >= Duration::from_millis(900),
+        "a pending checkout is held for the wait asked for, answered after {:?}",
+        asked.elapsed()
+    );
+    for bad in ["wait=31", "wait=-1", "wait=soon", "later=1"] {
+        let refused = api.get(&format!("{location}?{bad}")).await;
+        assert_problem(refused, 400, "validation_failed").await;
+    }
+
+    // A long-poll made before the worker starts answers once the worker completed it, long
+    // before its wait is up.
+    let long_poll = format!("{location}?wait=25");
+    let waiting = api.get(&long_poll);
+    let asked = Instant::now();
+    let worker = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        crate::app::spawn_with(settings).await
+    };
+    let (answer, worker) = tokio::join!(waiting, worker);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["status"], "completed", "{body}");
+    assert!(body["order_id"].is_string(), "{body}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(20),
+        "the wait ends when the checkout settles, not when the time is up: {:?}",
+        asked.elapsed()
+    );
+    // A settled checkout is answered at once, whatever the wait.
+    let asked = Instant::now();
+    let again: Value = api
+        .get(&format!("{location}?wait=30"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["status"], "completed");
+    assert!(asked.elapsed() < Duration::from_secs(5));
+    worker.stop().await;
+    api.stop().await;
+}
