@@ -298,6 +298,20 @@ async fn events_carry_the_trace_context_of_the_command_that_appended_them() {
         attribute(command, "commerce.command.outcome").as_deref(),
         Some("accepted")
     );
+    // The append is recorded on the command's span (ADR 0032): what, where and how long.
+    assert_eq!(
+        attribute(command, "db.operation.name").as_deref(),
+        Some("INSERT")
+    );
+    assert_eq!(
+        attribute(command, "db.collection.name").as_deref(),
+        Some("events")
+    );
+    assert!(
+        attribute(command, "commerce.append.duration_us")
+            .is_some_and(|us| us.parse::<u64>().is_ok()),
+        "the append's duration is recorded"
+    );
     let commerce::config::StoreUrl::Sqlite(path) = app.settings.store_url() else {
         panic!("an embedded store");
     };

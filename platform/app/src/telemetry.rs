@@ -208,16 +208,20 @@ fn install_subscriber(format: LogFormat, provider: Option<&SdkTracerProvider>) {
             .with_target(false)
             .with_tracked_inactivity(false)
             .with_context_activation(false)
-            .with_filter(tracing_subscriber::filter::filter_fn(|metadata| {
-                // Spans at info and above; of log events only warnings and errors become
-                // span events (every request's info line would otherwise ride in its span).
-                let level = *metadata.level();
-                if metadata.is_span() {
-                    level <= tracing::Level::INFO
-                } else {
-                    level <= tracing::Level::WARN
-                }
-            }))
+            .with_filter(
+                tracing_subscriber::filter::filter_fn(|metadata| {
+                    // Spans at info and above; of log events only warnings and errors become
+                    // span events (every request's info line would otherwise ride in its span).
+                    let level = *metadata.level();
+                    if metadata.is_span() {
+                        level <= tracing::Level::INFO
+                    } else {
+                        level <= tracing::Level::WARN
+                    }
+                })
+                // Lets debug and trace callsites stay off at the macro, without asking the filter.
+                .with_max_level_hint(tracing::Level::INFO),
+            )
     });
     let logs = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::causation::{self, EventMetadata};
 use crate::codec;
-use crate::feed::FeedSignal;
+use crate::feed::{AppendWatch, FeedSignal};
 use crate::personal::{RowMut, Vault};
 use crate::telemetry::{self, metrics, CommandOutcome};
 use tracing::Instrument;
@@ -164,6 +164,7 @@ pub struct EventSourcedExecutor<R: PersistedEventRepository, A: Aggregate> {
     services: A::Services,
     max_attempts: u32,
     signal: Option<FeedSignal>,
+    watch: Option<Arc<AppendWatch>>,
     vault: Option<Arc<Vault>>,
     locks: Vec<tokio::sync::Mutex<()>>,
 }
@@ -178,6 +179,7 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
             services,
             max_attempts: 8,
             signal: None,
+            watch: None,
             vault: None,
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -208,6 +210,12 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
     /// Wakes in-process feed readers after each successful append.
     pub fn with_signal(mut self, signal: FeedSignal) -> Self {
         self.signal = Some(signal);
+        self
+    }
+
+    /// Wakes the in-process waiters of a stream (long-polls) when it appends to it.
+    pub fn with_append_watch(mut self, watch: Arc<AppendWatch>) -> Self {
+        self.watch = Some(watch);
         self
     }
 
@@ -355,6 +363,11 @@ where
             commerce.aggregate.id = aggregate_id,
             commerce.command.outcome = tracing::field::Empty,
             commerce.events.count = tracing::field::Empty,
+            // The append is the command's last part, recorded here rather than in a span of
+            // its own: a span per append cost a checkout more CPU than tracing may (ADR 0032).
+            db.operation.name = tracing::field::Empty,
+            db.collection.name = tracing::field::Empty,
+            commerce.append.duration_us = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
         );
         let result = self
@@ -422,15 +435,6 @@ where
                     state: known.aggregate,
                 });
             }
-            let append = tracing::info_span!(
-                "append",
-                otel.name = "INSERT events",
-                otel.kind = "client",
-                db.operation.name = "INSERT",
-                db.collection.name = "events",
-                commerce.aggregate.type = A::TYPE,
-                commerce.events.count = events.len(),
-            );
             let stored_metadata = metadata.to_json(chrono::Utc::now());
             let mut rows = Self::serialize(aggregate_id, version, &events, &stored_metadata)?;
             if let Some(vault) = &self.vault {
@@ -447,16 +451,23 @@ where
                         .map_err(|e| CommandError::Infrastructure(e.to_string()))?;
                 }
             }
-            let persisted = self
-                .repository
-                .persist::<A>(&rows, None)
-                .instrument(append)
-                .await;
+            let appending = std::time::Instant::now();
+            let persisted = self.repository.persist::<A>(&rows, None).await;
+            let command_span = tracing::Span::current();
+            command_span.record("db.operation.name", "INSERT");
+            command_span.record("db.collection.name", "events");
+            command_span.record(
+                "commerce.append.duration_us",
+                u64::try_from(appending.elapsed().as_micros()).unwrap_or(u64::MAX),
+            );
             match persisted {
                 Ok(()) => {
                     metrics().events_appended(A::TYPE, rows.len());
                     if let Some(signal) = &self.signal {
                         signal.notify();
+                    }
+                    if let Some(watch) = &self.watch {
+                        watch.appended(aggregate_id);
                     }
                     known.version = version + rows.len() as u64;
                     known.last_event = Some(EventMetadata::from_json(&stored_metadata));

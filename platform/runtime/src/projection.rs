@@ -270,35 +270,30 @@ impl ProjectorRunner {
             return Ok(0);
         };
         let to = last.cursor;
-        // One span per batch, linked to the spans that appended its events; each event the
-        // projection keeps a document for also gets a short span in its own trace (ADR 0030).
-        let batch_span = tracing::info_span!(
-            "projector batch",
-            otel.name = %format_args!("project {name}"),
-            otel.kind = "consumer",
-            messaging.operation.type = "process",
-            messaging.batch.message_count = batch.len(),
-            commerce.projector = name,
-        );
+        // One span per batch that projects anything, linked to the spans that appended the
+        // events it keeps documents for (ADR 0032); a batch of events the projection ignores
+        // only moves its checkpoint, and a span per event would cost more than projecting it.
+        let documents: Vec<_> = batch
+            .iter()
+            .map(|event| self.projection.documents_for(event))
+            .collect();
+        let batch_span = if documents.iter().all(Vec::is_empty) {
+            tracing::Span::none()
+        } else {
+            tracing::info_span!(
+                "projector batch",
+                otel.name = %format_args!("project {name}"),
+                otel.kind = "consumer",
+                messaging.operation.type = "process",
+                messaging.batch.message_count = batch.len(),
+                commerce.projector = name,
+            )
+        };
         let mut working_set = WorkingSet::default();
-        for event in &batch {
-            let documents = self.projection.documents_for(event);
-            let event_span = if documents.is_empty() || event.metadata.get("traceparent").is_none()
-            {
-                None
-            } else {
+        for (event, documents) in batch.iter().zip(documents) {
+            if !documents.is_empty() {
                 telemetry::link_event(&batch_span, &event.metadata);
-                let span = tracing::info_span!(
-                    parent: None,
-                    "project event",
-                    otel.name = %format_args!("project {name} {}", event.event_type),
-                    otel.kind = "consumer",
-                    commerce.projector = name,
-                    commerce.event.type = event.event_type.as_str(),
-                );
-                telemetry::follow_event(&span, &event.metadata);
-                Some(span)
-            };
+            }
             for (view, id) in documents {
                 if !working_set.is_loaded(view, &id) {
                     let body = self
@@ -309,7 +304,6 @@ impl ProjectorRunner {
                     working_set.preload(view, &id, body);
                 }
             }
-            let _entered = event_span.as_ref().map(tracing::Span::enter);
             self.projection.apply(event, &mut working_set)?;
         }
         match self

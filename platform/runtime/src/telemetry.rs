@@ -461,15 +461,6 @@ pub fn parent_context(
     context.span().span_context().is_valid().then_some(context)
 }
 
-/// Makes `span` a child of the span that appended an event with `metadata`, when the event
-/// carries a trace context.
-pub fn follow_event(span: &tracing::Span, metadata: &Value) {
-    if let Some(parent) = extract_trace_context(metadata) {
-        // Only fails when the span is not traced (disabled or already started).
-        let _ = span.set_parent(parent);
-    }
-}
-
 /// Makes `span` a child of the span that appended the event `metadata` describes.
 pub fn follow(span: &tracing::Span, metadata: &crate::EventMetadata) {
     let parent = metadata
