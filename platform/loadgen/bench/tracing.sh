@@ -25,8 +25,9 @@
 # of the last checkouts are exported within the count. Per pair the on/off ratio of both, and
 # their medians over the pairs.
 #
-# Each run's line also gives the load generator's status polls per checkout (every 5 ms until
-# the checkout completes, so they grow with its latency, and each is a request and a span),
+# Each run's line also gives the load generator's status requests per checkout (long-polled
+# since ADR 0032, so about 1; with `--checkout-wait-secs 0` one every 5 ms, growing with the
+# checkout's latency, each a request and a span),
 # the add-to-cart p50 and p95, the audit, the share of the machine's CPU that processes other
 # than the server, PostgreSQL, the load generator and the sink took during the run ("others":
 # compiles and tests of other work) and the hypervisor's steal: pairs run while either was
@@ -126,8 +127,8 @@ run() {
   R_P50=$(json "$out" "j['latency_ms']['add_item']['p50_ms']")
   local p95 audit polls
   p95=$(json "$out" "j['latency_ms']['add_item']['p95_ms']")
-  # Status polls per completed checkout (every 5 ms until it completes): they grow with the
-  # checkout's latency, and every one costs the server a request and a read.
+  # Status requests per completed checkout: about 1 when long-polled; when polled every 5 ms
+  # they grow with the checkout's latency, and every one costs the server a request and a read.
   polls=$(json "$out" "'%.1f' % (j['latency_ms']['checkout_poll']['count'] / max(j['completed'], 1))")
   audit=$(json "$out" "j['invariants']")
   R_CPU=$(awk -v c="$R_DONE" -v x="$((cpu1 - cpu0))" 'BEGIN { printf "%.3f", x / c }')
