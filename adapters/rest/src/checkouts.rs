@@ -189,14 +189,13 @@ pub async fn get_checkout(
                 if settled || now >= until || *closing.borrow() {
                     break loaded;
                 }
+                // Time is left only when a wait was asked, and so a watch made.
+                let Some(changed) = changed.as_mut().as_pin_mut() else {
+                    break loaded;
+                };
                 let pause = RECHECK.min(until - now);
                 tokio::select! {
-                    () = async {
-                        match changed.as_mut().as_pin_mut() {
-                            Some(changed) => changed.await,
-                            None => std::future::pending().await,
-                        }
-                    } => {}
+                    () = changed => {}
                     () = tokio::time::sleep(pause) => {}
                     _ = closing.changed() => {}
                 }

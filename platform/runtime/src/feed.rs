@@ -169,7 +169,8 @@ impl AppendWatch {
     }
 
     /// How many streams are watched now.
-    pub fn watched(&self) -> usize {
+    #[cfg(test)]
+    fn watched(&self) -> usize {
         self.waiters
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
