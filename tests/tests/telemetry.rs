@@ -219,20 +219,9 @@ async fn a_checkout_is_one_trace_even_when_another_instance_runs_its_steps() {
     let settings = settings_for(Store::Postgres).await;
     let setup = spawn_with(settings.clone()).await;
     let cart = cart_ready(&setup, "TRACE-1").await;
-    let cart_token = setup
-        .cart_token_for(&format!("/v1/carts/{cart}"))
-        .expect("a token");
-    setup.stop().await;
     // The instance that takes the request serves the API only: every step of its checkout
     // runs later, from the feed, in the instance started after it stopped.
-    let mut api_only = settings.clone();
-    api_only.run_workers = false;
-    let first = spawn_with(api_only).await;
-    first
-        .cart_tokens
-        .lock()
-        .expect("tokens")
-        .insert(cart.clone(), cart_token);
+    let first = setup.restart_api_only().await;
     let (trace, storefront_span, traceparent) = storefront_context();
     let checkout = check_out(&first, &cart, &traceparent).await;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -107,6 +107,18 @@ impl TestApp {
         }
     }
 
+    /// Stops this instance and starts another on the same store that serves the API only
+    /// (`run_workers` off: no projector, saga or delivery runs there), keeping the cart tokens.
+    pub async fn restart_api_only(self) -> TestApp {
+        let tokens = self.cart_tokens.lock().unwrap().clone();
+        let mut settings = self.settings.clone();
+        settings.run_workers = false;
+        self.stop().await;
+        let api = spawn_with(settings).await;
+        *api.cart_tokens.lock().unwrap() = tokens;
+        api
+    }
+
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let request = self
             .client

@@ -513,18 +513,8 @@ async fn a_shopper_long_polls_a_checkout_until_it_settles_on_postgres() {
     let settings = crate::app::settings_for(Store::Postgres).await;
     let setup = crate::app::spawn_with(settings.clone()).await;
     let cart = cart_with(&setup, "LONG-POLL", 5, 1).await;
-    let cart_token = setup
-        .cart_token_for(&format!("/v1/carts/{cart}"))
-        .expect("a cart token");
-    setup.stop().await;
     // This instance serves the API only: nothing runs the saga until the worker starts.
-    let mut api_only = settings.clone();
-    api_only.run_workers = false;
-    let api = crate::app::spawn_with(api_only).await;
-    api.cart_tokens
-        .lock()
-        .unwrap()
-        .insert(cart.clone(), cart_token);
+    let api = setup.restart_api_only().await;
     let location = started(&api, &cart, "long-poll-1", "tok_visa").await;
 
     let asked = Instant::now();
