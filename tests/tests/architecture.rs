@@ -230,6 +230,36 @@ fn no_domain_or_kernel_code_uses_floating_point_money() {
     assert!(offenders.is_empty(), "floating point in {offenders:?}");
 }
 
+/// ADR 0033: the project's spans are made current with `runtime::telemetry::traced`, never
+/// entered for the whole of an asynchronous piece of work. An entered span is captured by
+/// every sqlx query started inside it and entered again on every poll of the query.
+#[test]
+fn no_span_is_entered_across_awaits() {
+    let root = workspace_root();
+    let mut offenders = Vec::new();
+    for dir in ["platform", "adapters", "domains", "shared_kernel"] {
+        visit_rust_files(&root.join(dir), &mut |path, text| {
+            // Tests may instrument their own futures; the code they test may not.
+            let in_tests = path.components().any(|c| c.as_os_str() == "tests");
+            let code = text.split("#[cfg(test)]").next().unwrap_or(text);
+            for pattern in [
+                ".instrument(",
+                ".in_current_span()",
+                "#[instrument",
+                "#[tracing::instrument",
+            ] {
+                if !in_tests && code.contains(pattern) {
+                    offenders.push(format!("{} ({pattern})", path.display()));
+                }
+            }
+        });
+    }
+    assert!(
+        offenders.is_empty(),
+        "spans entered across awaits in {offenders:?}"
+    );
+}
+
 #[test]
 fn every_adr_names_its_confirmation() {
     let dir = workspace_root().join("governance/adr");

@@ -183,7 +183,24 @@ fn assert_one_tree(spans: &[SpanData], storefront_span: SpanId, checkout: &str) 
                 attribute(span, "commerce.saga.instance").as_deref(),
                 Some(checkout)
             );
+            // A step that recorded its outcome traced that command itself (ADR 0033).
+            if attribute(span, "commerce.saga.step.outcome").as_deref() == Some("recorded") {
+                for (name, value) in [
+                    ("commerce.aggregate.type", "checkout"),
+                    ("commerce.aggregate.id", checkout),
+                    ("commerce.command.outcome", "accepted"),
+                    ("db.operation.name", "INSERT"),
+                ] {
+                    assert_eq!(attribute(span, name).as_deref(), Some(value), "{step}");
+                }
+            }
         }
+    }
+    for span in spans.iter().filter(|span| span.name == "command checkout") {
+        assert!(
+            !by_id[&span.parent_span_id].name.starts_with("checkout "),
+            "a step's own outcome has a command span of its own"
+        );
     }
     for call in ["payment_gateway authorize", "payment_gateway capture"] {
         let span = spans
@@ -321,4 +338,38 @@ async fn events_carry_the_trace_context_of_the_command_that_appended_them() {
         "{metadata}"
     );
     app.stop().await;
+}
+
+/// ADR 0033: traced work enters no span, yet a warning logged in it is an event of its span,
+/// with its fields, as it would be of an entered one.
+#[tokio::test]
+async fn a_warning_logged_in_traced_work_is_an_event_of_its_span() {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    exporter();
+    let span = tracing::info_span!("traced work");
+    let span_id = span.context().span().span_context().span_id();
+    runtime::telemetry::traced(span.clone(), async {
+        tokio::task::yield_now().await;
+        tracing::warn!(reason = "stock count drifted", "a warning in traced work");
+    })
+    .await;
+    drop(span);
+    let finished = exporter()
+        .get_finished_spans()
+        .expect("spans")
+        .into_iter()
+        .find(|finished| finished.span_context.span_id() == span_id)
+        .expect("the span was exported");
+    let event = finished
+        .events
+        .iter()
+        .find(|event| event.name == "a warning in traced work")
+        .unwrap_or_else(|| panic!("no event in {:?}", finished.events));
+    let reason = event
+        .attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == "reason")
+        .map(|kv| kv.value.to_string());
+    assert_eq!(reason.as_deref(), Some("stock count drifted"));
 }

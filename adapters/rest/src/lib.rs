@@ -34,7 +34,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use application::{CatalogService, OrderService};
 use runtime::{CommandExecutor, HealthCheck, IdempotencyStore, ReadModels, WebhookStore};
 use shared_kernel::Clock;
-use tracing::Instrument;
 
 use crate::problem::{ApiError, Problem, PROBLEM_JSON};
 
@@ -359,6 +358,7 @@ pub async fn trace_requests(
         .unwrap_or_else(|| "unmatched".to_owned());
     // The server span (ADR 0030): a child of the storefront's `traceparent` when it sends one.
     let span = tracing::info_span!(
+        parent: None,
         "request",
         otel.name = %format_args!("{method} {route}"),
         otel.kind = "server",
@@ -374,9 +374,11 @@ pub async fn trace_requests(
         let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
     }
     let started = std::time::Instant::now();
-    let mut response = runtime::causation::within(cause, next.call(request))
-        .instrument(span.clone())
-        .await?;
+    let mut response = runtime::telemetry::traced(
+        span.clone(),
+        runtime::causation::within(cause, next.call(request)),
+    )
+    .await?;
     let status = response.status();
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {

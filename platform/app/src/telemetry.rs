@@ -223,6 +223,10 @@ fn install_subscriber(format: LogFormat, provider: Option<&SdkTracerProvider>) {
                 .with_max_level_hint(tracing::Level::INFO),
             )
     });
+    // Warnings and errors logged in traced work, which enters no span (ADR 0033), become
+    // events of its span, as the trace layer makes them of an entered one.
+    let traced_work_events = provider
+        .map(|_| TracedWorkEvents.with_filter(tracing_subscriber::filter::LevelFilter::WARN));
     let logs = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
@@ -233,11 +237,51 @@ fn install_subscriber(format: LogFormat, provider: Option<&SdkTracerProvider>) {
     // chooses which log lines are written.
     let subscriber = tracing_subscriber::registry()
         .with(otel)
+        .with(traced_work_events)
         .with(logs.with_filter(filter));
     let dispatch = tracing::Dispatch::new(subscriber);
     let _ = DISPATCH.set(dispatch.downgrade());
     if tracing::dispatcher::set_global_default(dispatch).is_err() {
         eprintln!("a global tracing subscriber was already installed");
+    }
+}
+
+/// Adds a warning or error logged in work that [`runtime::telemetry::traced`] traces, where
+/// no span is entered, to that span as an event: its message names it, its other fields and
+/// its level and target are its attributes. An event inside an entered span is the trace
+/// layer's.
+struct TracedWorkEvents;
+
+impl<S> Layer<S> for TracedWorkEvents
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_event(&self, event: &Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if event.parent().is_some() || ctx.lookup_current().is_some() {
+            return;
+        }
+        let span = runtime::telemetry::current_span();
+        if span.is_none() {
+            return;
+        }
+        let mut fields = JsonFields(Map::new());
+        event.record(&mut fields);
+        let name = match fields.0.remove("message") {
+            Some(Value::String(message)) => message,
+            _ => event.metadata().name().to_owned(),
+        };
+        let mut attributes = vec![
+            opentelemetry::KeyValue::new("level", event.metadata().level().as_str()),
+            opentelemetry::KeyValue::new("target", event.metadata().target()),
+        ];
+        attributes.extend(fields.0.into_iter().map(|(key, value)| {
+            let value = match value {
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            opentelemetry::KeyValue::new(key, value)
+        }));
+        tracing_opentelemetry::OpenTelemetrySpanExt::add_event(&span, name, attributes);
     }
 }
 
@@ -273,17 +317,20 @@ where
         line.insert("level".into(), metadata.level().as_str().into());
         line.insert("target".into(), metadata.target().into());
         line.insert("fields".into(), Value::Object(fields.0));
-        if let Some(scope) = ctx.event_scope() {
+        // The span the line was logged in: the event's own parent, the entered span, or the
+        // span the running work is traced in (ADR 0033).
+        let current = event
+            .parent()
+            .cloned()
+            .or_else(|| ctx.lookup_current().map(|span| span.id()))
+            .or_else(|| runtime::telemetry::current_span().id());
+        if let Some(scope) = current.as_ref().and_then(|id| ctx.span_scope(id)) {
             let spans: Vec<Value> = scope
                 .from_root()
                 .map(|span| Value::String(span.name().to_owned()))
                 .collect();
             line.insert("spans".into(), Value::Array(spans));
         }
-        let current = event
-            .parent()
-            .cloned()
-            .or_else(|| ctx.lookup_current().map(|span| span.id()));
         let dispatch = DISPATCH
             .get()
             .and_then(tracing::dispatcher::WeakDispatch::upgrade);

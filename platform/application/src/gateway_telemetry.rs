@@ -10,7 +10,6 @@ use payments::ports::{
     Authorization, AuthorizeRequest, CaptureReceipt, CaptureRequest, GatewayError, PaymentGateway,
     RefundReceipt, RefundRequest, VoidRequest,
 };
-use tracing::Instrument;
 
 /// Wraps any [`PaymentGateway`] adapter; the calls and their answers are unchanged.
 pub struct InstrumentedGateway {
@@ -40,6 +39,7 @@ async fn observe<T>(
     call: impl Future<Output = Result<T, GatewayError>>,
 ) -> Result<T, GatewayError> {
     let span = tracing::info_span!(
+        parent: &runtime::telemetry::current_span(),
         "payment gateway",
         otel.name = %format_args!("payment_gateway {operation}"),
         otel.kind = "client",
@@ -50,7 +50,7 @@ async fn observe<T>(
         otel.status_code = tracing::field::Empty,
     );
     let started = Instant::now();
-    let result = call.instrument(span.clone()).await;
+    let result = runtime::telemetry::traced(span.clone(), call).await;
     let outcome = outcome(&result);
     span.record("commerce.gateway.outcome", outcome);
     if matches!(outcome, "transient" | "unknown" | "rejected") {

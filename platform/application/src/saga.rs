@@ -34,7 +34,6 @@ use runtime::{
 };
 use shared_kernel::Clock;
 use tokio::sync::watch;
-use tracing::Instrument;
 
 /// Called at every step boundary with its name; the fault-injection switch uses it to kill
 /// the process exactly there. `None` in production.
@@ -276,9 +275,10 @@ where
             let outcomes = causation::within(
                 cause,
                 futures::future::join_all(steps.into_iter().zip(&spans).map(|(step, span)| {
-                    self.definition
-                        .perform(id, saga, step)
-                        .instrument(span.clone())
+                    runtime::telemetry::traced(
+                        span.clone(),
+                        self.definition.perform(id, saga, step),
+                    )
                 })),
             )
             .await;
@@ -291,7 +291,10 @@ where
                         self.reached(&format!("before:{boundary}"));
                         let after = causation::within(
                             cause,
-                            self.record(&key, command.clone()).instrument(span.clone()),
+                            runtime::telemetry::traced(
+                                span.clone(),
+                                self.record(&key, command.clone()),
+                            ),
                         )
                         .await?;
                         self.reached(&format!("after:{boundary}"));
@@ -300,9 +303,10 @@ where
                         if let Some(state) = after {
                             let undone = causation::within(
                                 cause,
-                                self.definition
-                                    .recorded(id, &command, &state)
-                                    .instrument(span.clone()),
+                                runtime::telemetry::traced(
+                                    span.clone(),
+                                    self.definition.recorded(id, &command, &state),
+                                ),
                             )
                             .await;
                             if let Err(StepFailure(reason)) = undone {
@@ -345,7 +349,9 @@ where
         key: &str,
         command: <D::Aggregate as Aggregate>::Command,
     ) -> Result<Option<D::Aggregate>, SagaError> {
-        let metadata = CommandMetadata::new(format!("{}-saga", D::NAME));
+        // Traced in the step's span, which says what was recorded: a span of its own would
+        // only repeat it (ADR 0033).
+        let metadata = CommandMetadata::new(format!("{}-saga", D::NAME)).in_caller_span();
         match self.executor.execute(key, command, None, &metadata).await {
             Ok(executed) => Ok(Some(executed.state)),
             Err(CommandError::Rejected(error)) => {
@@ -492,6 +498,7 @@ fn step_span<D: SagaDefinition>(
     loaded: &Loaded<D::Aggregate>,
 ) -> tracing::Span {
     let span = tracing::info_span!(
+        parent: None,
         "saga step",
         otel.name = %format_args!("{} {step}", D::NAME),
         commerce.saga.name = D::NAME,
@@ -500,6 +507,14 @@ fn step_span<D: SagaDefinition>(
         commerce.saga.step.outcome = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
         otel.status_description = tracing::field::Empty,
+        // The outcome the step records in the saga's own stream, traced here (ADR 0033).
+        commerce.aggregate.type = tracing::field::Empty,
+        commerce.aggregate.id = tracing::field::Empty,
+        commerce.command.outcome = tracing::field::Empty,
+        commerce.events.count = tracing::field::Empty,
+        db.operation.name = tracing::field::Empty,
+        db.collection.name = tracing::field::Empty,
+        commerce.append.duration_us = tracing::field::Empty,
     );
     if let Some(event) = &loaded.last_event {
         runtime::telemetry::follow(&span, event);

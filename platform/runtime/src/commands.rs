@@ -24,7 +24,6 @@ use crate::codec;
 use crate::feed::{AppendWatch, FeedSignal};
 use crate::personal::{RowMut, Vault};
 use crate::telemetry::{self, metrics, CommandOutcome};
-use tracing::Instrument;
 
 /// Who asked for a command and on behalf of which flow; stored with every event it produces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,6 +31,23 @@ pub struct CommandMetadata {
     pub correlation_id: Uuid,
     pub causation_id: Option<Uuid>,
     pub actor: String,
+    /// Where the command is traced; not stored.
+    #[serde(skip)]
+    pub span: CommandSpan,
+}
+
+/// The span a command is traced in (ADR 0033).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CommandSpan {
+    /// A `command` span of its own, a child of the caller's.
+    #[default]
+    Own,
+    /// The caller's current span, which declares the command's fields
+    /// (`commerce.aggregate.type`, `commerce.aggregate.id`, `commerce.command.outcome`,
+    /// `commerce.events.count`, `db.operation.name`, `db.collection.name`,
+    /// `commerce.append.duration_us`): a saga step recording its own outcome in the saga's
+    /// stream, where a span of its own would repeat the step's.
+    Caller,
 }
 
 impl CommandMetadata {
@@ -43,7 +59,16 @@ impl CommandMetadata {
             correlation_id: cause.map_or_else(Uuid::now_v7, |c| c.correlation_id),
             causation_id: cause.map(|c| c.causation_id),
             actor: actor.into(),
+            span: CommandSpan::Own,
         }
+    }
+
+    /// The same metadata, with the command traced in the caller's current span
+    /// ([`CommandSpan::Caller`]).
+    #[must_use]
+    pub fn in_caller_span(mut self) -> Self {
+        self.span = CommandSpan::Caller;
+        self
     }
 
     /// The JSON object stored with each event appended at `occurred_at`.
@@ -356,24 +381,39 @@ where
         expected_version: Option<u64>,
         metadata: &CommandMetadata,
     ) -> Result<Executed<A>, CommandError<A::Error>> {
-        let span = tracing::info_span!(
-            "command",
-            otel.name = %format_args!("command {}", A::TYPE),
-            commerce.aggregate.type = A::TYPE,
-            commerce.aggregate.id = aggregate_id,
-            commerce.command.outcome = tracing::field::Empty,
-            commerce.events.count = tracing::field::Empty,
-            // The append is the command's last part, recorded here rather than in a span of
-            // its own: a span per append cost a checkout more CPU than tracing may (ADR 0032).
-            db.operation.name = tracing::field::Empty,
-            db.collection.name = tracing::field::Empty,
-            commerce.append.duration_us = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-        );
-        let result = self
-            .execute_traced(aggregate_id, command, expected_version, metadata)
-            .instrument(span.clone())
-            .await;
+        let (span, own) = match metadata.span {
+            CommandSpan::Own => (
+                tracing::info_span!(
+                    parent: &telemetry::current_span(),
+                    "command",
+                    otel.name = %format_args!("command {}", A::TYPE),
+                    commerce.aggregate.type = A::TYPE,
+                    commerce.aggregate.id = aggregate_id,
+                    commerce.command.outcome = tracing::field::Empty,
+                    commerce.events.count = tracing::field::Empty,
+                    // The append is the command's last part, recorded here rather than in a
+                    // span of its own: a span per append cost a checkout more CPU than tracing
+                    // may (ADR 0032).
+                    db.operation.name = tracing::field::Empty,
+                    db.collection.name = tracing::field::Empty,
+                    commerce.append.duration_us = tracing::field::Empty,
+                    otel.status_code = tracing::field::Empty,
+                ),
+                true,
+            ),
+            CommandSpan::Caller => {
+                let span = telemetry::current_span();
+                span.record("commerce.aggregate.type", A::TYPE);
+                span.record("commerce.aggregate.id", aggregate_id);
+                (span, false)
+            }
+        };
+        let executing = self.execute_traced(aggregate_id, command, expected_version, metadata);
+        let result = if own {
+            telemetry::traced(span.clone(), executing).await
+        } else {
+            executing.await
+        };
         let outcome = match &result {
             Ok(executed) => {
                 span.record("commerce.events.count", executed.events_appended);
@@ -453,7 +493,7 @@ where
             }
             let appending = std::time::Instant::now();
             let persisted = self.repository.persist::<A>(&rows, None).await;
-            let command_span = tracing::Span::current();
+            let command_span = telemetry::current_span();
             command_span.record("db.operation.name", "INSERT");
             command_span.record("db.collection.name", "events");
             command_span.record(

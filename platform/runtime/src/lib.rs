@@ -27,7 +27,8 @@ pub mod webhooks;
 pub use causation::{Cause, EventMetadata};
 pub use codec::CodecError;
 pub use commands::{
-    CommandError, CommandExecutor, CommandMetadata, EventSourcedExecutor, Executed, Loaded,
+    CommandError, CommandExecutor, CommandMetadata, CommandSpan, EventSourcedExecutor, Executed,
+    Loaded,
 };
 pub use deadlines::{Deadline, Deadlines};
 pub use error::StoreError;

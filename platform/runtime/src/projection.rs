@@ -18,7 +18,6 @@ use tokio::sync::watch;
 use crate::feed::{Cursor, EventFeed, FeedEvent};
 use crate::telemetry;
 use crate::StoreError;
-use tracing::Instrument;
 
 /// A change to one read-model document.
 #[derive(Debug, Clone, PartialEq)]
@@ -281,6 +280,7 @@ impl ProjectorRunner {
             tracing::Span::none()
         } else {
             tracing::info_span!(
+                parent: None,
                 "projector batch",
                 otel.name = %format_args!("project {name}"),
                 otel.kind = "consumer",
@@ -296,21 +296,20 @@ impl ProjectorRunner {
             }
             for (view, id) in documents {
                 if !working_set.is_loaded(view, &id) {
-                    let body = self
-                        .store
-                        .load_document(view, &id)
-                        .instrument(batch_span.clone())
-                        .await?;
+                    let body =
+                        telemetry::traced(batch_span.clone(), self.store.load_document(view, &id))
+                            .await?;
                     working_set.preload(view, &id, body);
                 }
             }
             self.projection.apply(event, &mut working_set)?;
         }
-        match self
-            .store
-            .commit(name, from, to, working_set.into_changes())
-            .instrument(batch_span)
-            .await?
+        match telemetry::traced(
+            batch_span,
+            self.store
+                .commit(name, from, to, working_set.into_changes()),
+        )
+        .await?
         {
             CommitOutcome::Committed => Ok(batch.len()),
             // Someone else projected this batch; the next round starts from their checkpoint.
