@@ -89,16 +89,16 @@ run() {
   "$BIN/loadgen" --base-url "$BASE" --shoppers 1 --duration-secs 3600 --checkouts 3 \
     --warmup-secs 0 --restock 100000 --seed 7 > "$WORK/warmup-$mode-$n.txt" 2>&1
   sleep 2
-  callgrind_control -z "$SERVER_PID" > /dev/null
+  callgrind_control -z "$SERVER_PID" > /dev/null 2>&1
   local t0 t1
   t0=$(date +%s)
   "$BIN/loadgen" --base-url "$BASE" --shoppers 1 --duration-secs 3600 \
     --checkouts "$CHECKOUTS" --warmup-secs 0 --seed 1 > "$WORK/loadgen-$mode-$n.txt" 2>&1
   t1=$(date +%s)
-  callgrind_control -d "$SERVER_PID" > /dev/null
-  callgrind_control -z "$SERVER_PID" > /dev/null
+  callgrind_control -d "$SERVER_PID" > /dev/null 2>&1
+  callgrind_control -z "$SERVER_PID" > /dev/null 2>&1
   sleep $((t1 - t0))
-  callgrind_control -d "$SERVER_PID" > /dev/null
+  callgrind_control -d "$SERVER_PID" > /dev/null 2>&1
   stop_server
   if [ -n "$SINK_PID" ]; then kill "$SINK_PID"; wait "$SINK_PID" 2>/dev/null || true; SINK_PID=""; fi
   drop_db "$db"
