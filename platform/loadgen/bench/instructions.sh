@@ -51,16 +51,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_long URL PATTERN: wait_until with time for a server starting under valgrind (5 min).
-wait_long() {
-  for _ in $(seq 1 600); do
-    if curl -s "$1" | grep -q "$2"; then return 0; fi
-    sleep 0.5
-  done
-  echo "timed out waiting for $1" >&2
-  exit 1
-}
-
 # instructions FILE: the instruction count of a callgrind dump.
 instructions() { grep -h '^summary:\|^totals:' "$1" | head -1 | awk '{ print $2 }'; }
 
@@ -78,14 +68,10 @@ run() {
     wait_until "http://127.0.0.1:$SINK_PORT/stats" paths
     env+=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK_PORT")
   fi
-  COMMERCE_API_KEY=$(env "${env[@]}" "$BIN/commerce" api-keys create --name bench --scope '*' 2>/dev/null)
-  export COMMERCE_API_KEY
   local out="$WORK/callgrind-$mode-$n"
-  env "${env[@]}" valgrind --tool=callgrind --callgrind-out-file="$out.%p" \
-    "$BIN/commerce" serve > "$WORK/server-$mode-$n.log" 2>&1 &
-  SERVER_PID=$!
-  wait_long "$BASE/health/ready" ready
-  wait_long "$BASE/v1/products" TEE-BLACK-M
+  # A server starting under valgrind gets 5 minutes to answer.
+  SERVER_LAUNCHER="valgrind --tool=callgrind --callgrind-out-file=$out.%p" START_TRIES=3000 \
+    start_server "$WORK/server-$mode-$n.log" "${env[@]}"
   "$BIN/loadgen" --base-url "$BASE" --shoppers 1 --duration-secs 3600 --checkouts 3 \
     --warmup-secs 0 --restock 100000 --seed 7 > "$WORK/warmup-$mode-$n.txt" 2>&1
   sleep 2

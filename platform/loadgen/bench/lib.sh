@@ -32,8 +32,8 @@ commits() { # committed transactions of database $1 (stats flushed first)
   psql "$PG/$1" -qtAc "SELECT pg_stat_clear_snapshot(); SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'" | tail -1
 }
 
-wait_until() { # url, grep pattern
-  for _ in $(seq 1 300); do
+wait_until() { # url, grep pattern[, tries 0.1 s apart (300)]
+  for _ in $(seq 1 "${3:-300}"); do
     if curl -s "$1" | grep -q "$2"; then return 0; fi
     sleep 0.1
   done
@@ -44,15 +44,17 @@ wait_until() { # url, grep pattern
 # start_server LOG VAR=VALUE...: creates an API key for the run's staff calls (restocking,
 # refunds, audit, webhook registration; exported as COMMERCE_API_KEY), starts
 # `commerce serve` with the variables given, and waits until it is ready and lists the
-# catalogue. Sets SERVER_PID.
+# catalogue. Sets SERVER_PID. SERVER_LAUNCHER (words, e.g. a valgrind command line) runs
+# the server through another program; START_TRIES (300, 0.1 s apart) bounds each wait.
 start_server() {
   local log=$1; shift
   COMMERCE_API_KEY=$(env "$@" "$BIN/commerce" api-keys create --name bench --scope '*' 2>/dev/null)
   export COMMERCE_API_KEY
-  env "$@" "$BIN/commerce" serve > "$log" 2>&1 &
+  # shellcheck disable=SC2086 # SERVER_LAUNCHER is a list of words
+  env "$@" ${SERVER_LAUNCHER:-} "$BIN/commerce" serve > "$log" 2>&1 &
   SERVER_PID=$!
-  wait_until "$BASE/health/ready" ready
-  wait_until "$BASE/v1/products" TEE-BLACK-M
+  wait_until "$BASE/health/ready" ready "${START_TRIES:-300}"
+  wait_until "$BASE/v1/products" TEE-BLACK-M "${START_TRIES:-300}"
 }
 
 stop_server() {
