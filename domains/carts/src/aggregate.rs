@@ -20,6 +20,9 @@
 //! | Merging | same: no-op; other: MergeInProgress   | same: Merged               | same: Open again            | NotAllowed                           |
 //! | Merged  | same: no-op; other: NotAllowed        | same: no-op                | same: NotAllowed            | NotAllowed                           |
 //!
+//! `ApplyPromotionCode` / `RemovePromotionCode` change an `Open` cart only (`NotAllowed`
+//! otherwise): one code per cart, a new code replaces the old, repeats are no-ops.
+//!
 //! `Merging` locks the guest cart like `CheckingOut` does, so the lines copied are exactly
 //! the lines closed; `Merged` is final, so a merged cart can never be checked out.
 //!
@@ -75,6 +78,9 @@ pub struct Cart {
     /// Carts whose lines were merged into this one, so that a repeated merge adds nothing.
     #[serde(default)]
     merged_from: Vec<CartId>,
+    /// The promotion code the checkout will redeem (normalized).
+    #[serde(default)]
+    promotion_code: Option<String>,
 }
 
 impl Cart {
@@ -122,6 +128,11 @@ impl Cart {
     /// Number of units across all lines.
     pub fn item_count(&self) -> u32 {
         self.lines.iter().map(|line| line.quantity().get()).sum()
+    }
+
+    /// The promotion code the cart holds for its checkout, if any.
+    pub fn promotion_code(&self) -> Option<&str> {
+        self.promotion_code.as_deref()
     }
 
     /// The checkout that froze this cart, once checked out.
@@ -302,6 +313,20 @@ impl Cart {
                     lines,
                 },
             ) => self.merge_in(source_cart_id, customer_id, &lines),
+            (Some(Open), C::ApplyPromotionCode { code })
+                if self.promotion_code.as_deref() == Some(code.as_str()) =>
+            {
+                Ok(vec![])
+            }
+            (Some(Open), C::ApplyPromotionCode { code }) => {
+                Ok(vec![CartEvent::PromotionCodeApplied { code }])
+            }
+            (Some(Open), C::RemovePromotionCode) => Ok(self
+                .promotion_code
+                .clone()
+                .map(|code| CartEvent::PromotionCodeRemoved { code })
+                .into_iter()
+                .collect()),
             (Some(status), command) => Err(CartError::NotAllowed {
                 status,
                 command: command.name(),
@@ -554,6 +579,8 @@ impl Aggregate for Cart {
             CartEvent::CartMergedIn { source_cart_id } => {
                 self.merged_from.push(source_cart_id);
             }
+            CartEvent::PromotionCodeApplied { code } => self.promotion_code = Some(code),
+            CartEvent::PromotionCodeRemoved { .. } => self.promotion_code = None,
         }
     }
 }

@@ -75,6 +75,14 @@ pub enum CartCommand {
         customer_id: CustomerId,
         lines: Vec<CartLine>,
     },
+    /// Holds promotion `code` (normalized by the caller, who checked that the code can be
+    /// used on this cart) for the checkout to redeem. Replaces the cart's code, if any: one
+    /// code per cart. The same code again: no-op. Only while the cart is open.
+    ApplyPromotionCode {
+        code: String,
+    },
+    /// Drops the cart's code; no-op without one. Only while the cart is open.
+    RemovePromotionCode,
 }
 
 impl CartCommand {
@@ -93,6 +101,8 @@ impl CartCommand {
             CartCommand::CompleteMerge { .. } => "CompleteMerge",
             CartCommand::CancelMerge { .. } => "CancelMerge",
             CartCommand::MergeIn { .. } => "MergeIn",
+            CartCommand::ApplyPromotionCode { .. } => "ApplyPromotionCode",
+            CartCommand::RemovePromotionCode => "RemovePromotionCode",
         }
     }
 }

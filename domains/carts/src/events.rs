@@ -64,6 +64,14 @@ pub enum CartEvent {
     CartMergedIn {
         source_cart_id: CartId,
     },
+    /// The cart holds promotion `code` (normalized), replacing any code it held.
+    PromotionCodeApplied {
+        code: String,
+    },
+    /// The cart no longer holds `code`.
+    PromotionCodeRemoved {
+        code: String,
+    },
 }
 
 impl DomainEvent for CartEvent {
@@ -81,6 +89,8 @@ impl DomainEvent for CartEvent {
             CartEvent::MergeCancelled { .. } => "MergeCancelled",
             CartEvent::CartMerged { .. } => "CartMerged",
             CartEvent::CartMergedIn { .. } => "CartMergedIn",
+            CartEvent::PromotionCodeApplied { .. } => "PromotionCodeApplied",
+            CartEvent::PromotionCodeRemoved { .. } => "PromotionCodeRemoved",
         }
         .to_owned()
     }

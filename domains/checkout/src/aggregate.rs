@@ -21,6 +21,14 @@
 //! | RecordStockReleased      | NA                              | NA                             | NA             | NA                  | NA             | StockReleased once per line (+CheckoutFailed)          | released: no-op; else NA      |
 //! | RecordPaymentVoided      | NA                              | NA                             | NA             | NA                  | NA             | hold possible: PaymentVoided once (+CheckoutFailed); else NA | voided: no-op; else NA            |
 //! | RecordCartReleased       | NA                              | NA                             | NA             | NA                  | NA             | CartReleased once (+CheckoutFailed)                    | no-op                                   |
+//! | RecordPromotionRedeemed  | PromotionRedeemed once          | no-op                          | no-op          | no-op               | no-op          | not yet answered: PromotionRedeemed (late; released); refused: NA | no-op; refused: NA         |
+//! | RecordPromotionRefused   | not yet answered: PromotionRefused; redeemed: NA | refused: no-op; else NA | NA | NA              | NA             | refused: no-op; else NA                                | refused: no-op; else NA                 |
+//! | RecordRedemptionConfirmed | NA                             | NA                             | NA             | RedemptionConfirmed once (+CheckoutCompleted when all are) | no-op | NA                              | NA                                      |
+//! | RecordRedemptionReleased | NA                              | NA                             | NA             | NA                  | NA             | a use may be held: RedemptionReleased (+CheckoutFailed); refused or released: no-op | no-op; confirmed: NA |
+//!
+//! The three promotion rows apply to a checkout with a code; without one every promotion
+//! outcome is NA. With a code, the reserving phase waits for the redemption before any stock
+//! is asked for, so a refused code fails the checkout with nothing but the cart to release.
 //!
 //! Transitions: `ReservationsCompleted` → Authorizing; `PaymentAuthorized` → PlacingOrder (from
 //! Authorizing only); `OrderPlaced` → Finalizing; `CheckoutCompleted` → Completed;
@@ -61,7 +69,9 @@ use shared_kernel::{
 use crate::commands::CheckoutCommand;
 use crate::errors::CheckoutError;
 use crate::events::CheckoutEvent;
-use crate::values::{CheckoutLine, CheckoutStatus, FailureReason, PaymentProgress, MAX_LINES};
+use crate::values::{
+    AppliedPromotion, CheckoutLine, CheckoutStatus, FailureReason, PaymentProgress, MAX_LINES,
+};
 
 /// What `StartCheckout` fixed for the checkout's whole life.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +85,8 @@ struct Terms {
     lines: Vec<CheckoutLine>,
     total: Money,
     started_at: DateTime<Utc>,
+    #[serde(default)]
+    promotion: Option<AppliedPromotion>,
 }
 
 /// One checkout: a cart on its way to becoming an order. Serializable for snapshots.
@@ -99,6 +111,26 @@ pub struct Checkout {
     /// The step refused after the pivot, and why.
     #[serde(default)]
     attention: Option<(String, String)>,
+    /// Where the redemption of the checkout's code stands (nothing without a code).
+    #[serde(default)]
+    redemption: RedemptionProgress,
+}
+
+/// Where the redemption of a checkout's promotion code stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedemptionProgress {
+    /// Not asked for yet (or the checkout has no code).
+    #[default]
+    Pending,
+    /// The promotion holds a use for the checkout.
+    Redeemed,
+    /// The promotion refused: nothing is held.
+    Refused,
+    /// The use is spent (after the pivot).
+    Confirmed,
+    /// The use, if one was held, is given back.
+    Released,
 }
 
 impl Checkout {
@@ -142,9 +174,37 @@ impl Checkout {
         self.lines().iter().find(|line| &line.sku == sku)
     }
 
-    /// What the payment authorizes and captures: the sum of the line totals.
+    /// What the payment authorizes and captures: the sum of the line totals, less the
+    /// promotion's discount.
     pub fn total(&self) -> Option<Money> {
         self.terms.as_ref().map(|t| t.total)
+    }
+
+    /// The code the checkout redeems and what it takes off, if it has one.
+    pub fn promotion(&self) -> Option<&AppliedPromotion> {
+        self.terms.as_ref().and_then(|t| t.promotion.as_ref())
+    }
+
+    /// The sum of the line totals, before any discount.
+    pub fn subtotal(&self) -> Option<Money> {
+        let terms = self.terms.as_ref()?;
+        let sum = terms
+            .lines
+            .iter()
+            .map(|line| line.line_total().amount())
+            .sum();
+        Some(Money::new(sum, terms.currency))
+    }
+
+    /// Where the redemption of the checkout's code stands.
+    pub fn redemption(&self) -> RedemptionProgress {
+        self.redemption
+    }
+
+    /// Whether the reserving phase still waits for the code: it has one, and the promotion
+    /// has not answered yet.
+    pub fn awaits_redemption(&self) -> bool {
+        self.promotion().is_some() && self.redemption == RedemptionProgress::Pending
     }
 
     pub fn started_at(&self) -> Option<DateTime<Utc>> {
@@ -288,6 +348,19 @@ impl Checkout {
                 self.finalizing(status, self.order_paid, CheckoutEvent::OrderMarkedPaid {})
                     .ok_or(refused)?
             }
+            C::RecordPromotionRedeemed => self.promotion_redeemed(status).ok_or(refused)?,
+            C::RecordPromotionRefused { refusal, message } => self
+                .promotion_refused(status, refusal, message)
+                .ok_or(refused)?,
+            C::RecordRedemptionConfirmed => {
+                if self.promotion().is_none() {
+                    return Err(refused);
+                }
+                let done = self.redemption == RedemptionProgress::Confirmed;
+                self.finalizing(status, done, CheckoutEvent::RedemptionConfirmed {})
+                    .ok_or(refused)?
+            }
+            C::RecordRedemptionReleased => self.redemption_released(status).ok_or(refused)?,
             C::RecordStepRefused { step, reason } => match status {
                 CheckoutStatus::Finalizing => {
                     vec![CheckoutEvent::CheckoutNeedsAttention { step, reason }]
@@ -471,6 +544,48 @@ impl Checkout {
         }
     }
 
+    fn promotion_redeemed(&self, status: CheckoutStatus) -> Option<Vec<CheckoutEvent>> {
+        use CheckoutStatus::{Compensating, Failed, Reserving};
+        use RedemptionProgress::Pending;
+        self.promotion()?;
+        match (status, self.redemption) {
+            // Late, once compensating: recorded all the same; the release gives it back.
+            (Reserving | Compensating, Pending) => Some(vec![CheckoutEvent::PromotionRedeemed {}]),
+            (Reserving | Compensating | Failed, RedemptionProgress::Refused) => None,
+            // A repeat, or an answer after the checkout moved on.
+            _ => Some(vec![]),
+        }
+    }
+
+    fn promotion_refused(
+        &self,
+        status: CheckoutStatus,
+        refusal: String,
+        message: String,
+    ) -> Option<Vec<CheckoutEvent>> {
+        use RedemptionProgress::{Pending, Refused};
+        self.promotion()?;
+        match (status, self.redemption) {
+            (CheckoutStatus::Reserving, Pending) => {
+                Some(vec![CheckoutEvent::PromotionRefused { refusal, message }])
+            }
+            (_, Refused) => Some(vec![]),
+            _ => None,
+        }
+    }
+
+    fn redemption_released(&self, status: CheckoutStatus) -> Option<Vec<CheckoutEvent>> {
+        use CheckoutStatus::{Compensating, Failed};
+        use RedemptionProgress::{Confirmed, Refused, Released};
+        self.promotion()?;
+        match (status, self.redemption) {
+            (Compensating | Failed, Released | Refused) => Some(vec![]),
+            (_, Confirmed) => None,
+            (Compensating, _) => Some(vec![CheckoutEvent::RedemptionReleased {}]),
+            _ => None,
+        }
+    }
+
     fn payment_voided_now(&self, status: CheckoutStatus) -> Option<Vec<CheckoutEvent>> {
         use CheckoutStatus::{Compensating, Failed};
         match status {
@@ -500,13 +615,15 @@ impl Checkout {
     /// The event that ends the current phase, if everything it waits for is done.
     fn phase_end(&self) -> Option<CheckoutEvent> {
         match self.status? {
-            CheckoutStatus::Reserving if self.all_reserved() => {
+            CheckoutStatus::Reserving if self.all_reserved() && !self.awaits_redemption() => {
                 Some(CheckoutEvent::ReservationsCompleted {})
             }
             CheckoutStatus::Finalizing
                 if self.payment_captured
                     && self.order_paid
                     && self.cart_checked_out
+                    && (self.promotion().is_none()
+                        || self.redemption == RedemptionProgress::Confirmed)
                     && self.lines().iter().all(|line| self.is_committed(&line.sku)) =>
             {
                 Some(CheckoutEvent::CheckoutCompleted {
@@ -515,8 +632,10 @@ impl Checkout {
             }
             CheckoutStatus::Compensating
                 if self.cart_released
+                    && !self.holds_redemption()
                     && (self.payment_voided || !self.payment_may_be_held())
-                    && self.lines().iter().all(|line| self.is_released(&line.sku)) =>
+                    && (!self.stock_requested()
+                        || self.lines().iter().all(|line| self.is_released(&line.sku))) =>
             {
                 Some(CheckoutEvent::CheckoutFailed {
                     reason: self.failure.clone()?,
@@ -524,6 +643,18 @@ impl Checkout {
             }
             _ => None,
         }
+    }
+
+    /// Whether any stock may have been asked for: not when the code was refused, since the
+    /// saga reserves only once the code is redeemed.
+    pub fn stock_requested(&self) -> bool {
+        !(self.promotion().is_some() && self.redemption == RedemptionProgress::Refused)
+    }
+
+    /// Whether the promotion may hold a use that compensation must give back.
+    pub fn holds_redemption(&self) -> bool {
+        use RedemptionProgress::{Pending, Redeemed};
+        self.promotion().is_some() && matches!(self.redemption, Pending | Redeemed)
     }
 
     /// Enters compensation for `reason`.
@@ -547,6 +678,7 @@ impl Terms {
             lines,
             total,
             started_at: _,
+            promotion,
         } = event
         else {
             return false;
@@ -563,6 +695,7 @@ impl Terms {
                 .map(CheckoutLine::data)
                 .eq(lines.iter().cloned())
             && self.total == *total
+            && self.promotion == *promotion
     }
 }
 
@@ -577,12 +710,26 @@ fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
         currency,
         lines,
         started_at,
+        promotion,
     } = command
     else {
         return Err(CheckoutError::NotFound);
     };
     let lines = checked_lines(lines, currency)?;
-    let total = total(&lines, currency)?;
+    let subtotal = subtotal(&lines, currency)?;
+    let discount = match &promotion {
+        Some(promotion) => checked_promotion(promotion, &lines, currency)?,
+        None => Money::zero(currency),
+    };
+    let total = subtotal
+        .checked_sub(&discount)
+        .map_err(|error| CheckoutError::InvalidPromotion {
+            reason: error.to_string(),
+        })?
+        .round_to_minor_units();
+    if total.is_zero() || total.is_negative() {
+        return Err(CheckoutError::NothingToPay);
+    }
     Ok(CheckoutEvent::CheckoutStarted {
         checkout_id,
         cart_id,
@@ -593,7 +740,53 @@ fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
         lines: lines.iter().map(CheckoutLine::data).collect(),
         total,
         started_at,
+        promotion,
     })
+}
+
+/// The promotion's whole discount, once its shares are found to fit the lines: one share per
+/// line, in whole minor units of the checkout's currency, none negative or above its line's
+/// total, summing to the discount. The shares are computed by the coupons context; a share
+/// that does not fit is a bug there, refused here before anything is held or charged.
+fn checked_promotion(
+    promotion: &AppliedPromotion,
+    lines: &[CheckoutLine],
+    currency: Currency,
+) -> Result<Money, CheckoutError> {
+    let invalid = |reason: String| CheckoutError::InvalidPromotion { reason };
+    if promotion.code.trim().is_empty() {
+        return Err(invalid("the code is empty".to_owned()));
+    }
+    if promotion.line_discounts.len() != lines.len() {
+        return Err(invalid(format!(
+            "{} shares for {} lines",
+            promotion.line_discounts.len(),
+            lines.len()
+        )));
+    }
+    let mut sum = Money::zero(currency);
+    for (share, line) in promotion.line_discounts.iter().zip(lines) {
+        if share.currency() != currency
+            || share.is_negative()
+            || !share.has_at_most_minor_unit_precision()
+            || share.amount() > line.line_total().amount()
+        {
+            return Err(invalid(format!(
+                "{share} does not fit the line of {}",
+                line.sku
+            )));
+        }
+        sum = sum
+            .checked_add(share)
+            .map_err(|error| invalid(error.to_string()))?;
+    }
+    if sum != promotion.discount {
+        return Err(invalid(format!(
+            "the shares sum to {sum}, the discount is {}",
+            promotion.discount
+        )));
+    }
+    Ok(sum)
 }
 
 /// The lines with their prices in minor units, or why they cannot be checked out.
@@ -637,7 +830,7 @@ fn checked_lines(
         .collect()
 }
 
-fn total(lines: &[CheckoutLine], currency: Currency) -> Result<Money, CheckoutError> {
+fn subtotal(lines: &[CheckoutLine], currency: Currency) -> Result<Money, CheckoutError> {
     let sum = lines.iter().try_fold(Money::zero(currency), |sum, line| {
         line.unit_price
             .checked_times(line.quantity)
@@ -647,9 +840,6 @@ fn total(lines: &[CheckoutLine], currency: Currency) -> Result<Money, CheckoutEr
                 reason,
             })
     })?;
-    if sum.is_zero() {
-        return Err(CheckoutError::NothingToPay);
-    }
     Ok(sum.round_to_minor_units())
 }
 
@@ -684,6 +874,7 @@ impl Aggregate for Checkout {
                 lines,
                 total,
                 started_at,
+                promotion,
             } => {
                 self.terms = Some(Terms {
                     checkout_id,
@@ -695,6 +886,7 @@ impl Aggregate for Checkout {
                     lines: lines.into_iter().map(CheckoutLine::recorded).collect(),
                     total,
                     started_at,
+                    promotion,
                 });
                 self.status = Some(CheckoutStatus::Reserving);
             }
@@ -758,6 +950,25 @@ impl Aggregate for Checkout {
             CheckoutEvent::CheckoutFailed { reason } => {
                 self.status = Some(CheckoutStatus::Failed);
                 self.failure = Some(reason);
+            }
+            CheckoutEvent::PromotionRedeemed {} => self.redemption = RedemptionProgress::Redeemed,
+            CheckoutEvent::PromotionRefused { refusal, message } => {
+                self.redemption = RedemptionProgress::Refused;
+                let promotion_code = self
+                    .promotion()
+                    .map(|promotion| promotion.code.clone())
+                    .unwrap_or_default();
+                self.fail(FailureReason::PromotionRefused {
+                    promotion_code,
+                    refusal,
+                    message,
+                });
+            }
+            CheckoutEvent::RedemptionConfirmed {} => {
+                self.redemption = RedemptionProgress::Confirmed;
+            }
+            CheckoutEvent::RedemptionReleased {} => {
+                self.redemption = RedemptionProgress::Released;
             }
         }
     }

@@ -11,7 +11,7 @@ use shared_kernel::{
     CartId, CheckoutId, Currency, CustomerId, EmailAddress, OrderId, PostalAddress, Sku,
 };
 
-use crate::values::CheckoutLine;
+use crate::values::{AppliedPromotion, CheckoutLine};
 
 /// Commands for the [`Checkout`](crate::Checkout) aggregate.
 // `StartCheckout` carries the lines and the shipping details and is much larger than the
@@ -31,6 +31,8 @@ pub enum CheckoutCommand {
         lines: Vec<CheckoutLine>,
         /// From the application's clock.
         started_at: DateTime<Utc>,
+        /// The cart's code and what it takes off each line; `None` without a code.
+        promotion: Option<AppliedPromotion>,
     },
     /// Inventory holds the line's units.
     RecordStockReserved {
@@ -72,6 +74,18 @@ pub enum CheckoutCommand {
     },
     RecordPaymentVoided,
     RecordCartReleased,
+    /// The promotion holds a use for the checkout.
+    RecordPromotionRedeemed,
+    /// The promotion refused the use: `refusal` is its stable code, `message` its sentence
+    /// for the shopper.
+    RecordPromotionRefused {
+        refusal: String,
+        message: String,
+    },
+    /// The held use is spent (after the pivot).
+    RecordRedemptionConfirmed,
+    /// The held use is given back (compensation).
+    RecordRedemptionReleased,
     /// A participant refused `step` after the pivot for good, for `reason`: the checkout
     /// needs staff. Only while finalizing; repeating it is a no-op.
     RecordStepRefused {
@@ -95,6 +109,10 @@ impl CheckoutCommand {
             CheckoutCommand::RecordOrderRejected { .. } => "RecordOrderRejected",
             CheckoutCommand::RecordPaymentCaptured => "RecordPaymentCaptured",
             CheckoutCommand::RecordOrderPaid => "RecordOrderPaid",
+            CheckoutCommand::RecordPromotionRedeemed => "RecordPromotionRedeemed",
+            CheckoutCommand::RecordPromotionRefused { .. } => "RecordPromotionRefused",
+            CheckoutCommand::RecordRedemptionConfirmed => "RecordRedemptionConfirmed",
+            CheckoutCommand::RecordRedemptionReleased => "RecordRedemptionReleased",
             CheckoutCommand::RecordReservationCommitted { .. } => "RecordReservationCommitted",
             CheckoutCommand::RecordCartCheckedOut => "RecordCartCheckedOut",
             CheckoutCommand::RecordStockReleased { .. } => "RecordStockReleased",

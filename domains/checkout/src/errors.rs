@@ -36,6 +36,10 @@ pub enum CheckoutError {
     /// The lines add up to zero: there is no payment to authorize, so the saga cannot run.
     #[error("the checkout total is zero")]
     NothingToPay,
+    /// The promotion's discounts do not fit the lines: `reason` says how. A bug in the caller,
+    /// never the shopper's doing.
+    #[error("the promotion does not fit the checkout: {reason}")]
+    InvalidPromotion { reason: String },
     /// A step outcome names a SKU that is on none of the checkout's lines.
     #[error("the checkout has no line for SKU {sku}")]
     UnknownLine { sku: Sku },
@@ -55,6 +59,7 @@ impl CheckoutError {
             CheckoutError::InvalidPrice { .. } => "invalid_price",
             CheckoutError::NothingToPay => "nothing_to_pay",
             CheckoutError::UnknownLine { .. } => "unknown_line",
+            CheckoutError::InvalidPromotion { .. } => "invalid_promotion",
         }
     }
 }
@@ -105,6 +110,12 @@ mod tests {
             ),
             (CheckoutError::NothingToPay, "nothing_to_pay"),
             (CheckoutError::UnknownLine { sku }, "unknown_line"),
+            (
+                CheckoutError::InvalidPromotion {
+                    reason: String::new(),
+                },
+                "invalid_promotion",
+            ),
         ];
         for (error, code) in cases {
             assert_eq!(error.code(), code);

@@ -16,7 +16,7 @@ use shared_kernel::{
     AddressData, CartId, CheckoutId, Currency, CustomerId, Money, OrderId, ProductId, Quantity,
 };
 
-use crate::values::FailureReason;
+use crate::values::{AppliedPromotion, FailureReason};
 
 /// One line of a checkout, as `CheckoutStarted` records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,9 +44,14 @@ pub enum CheckoutEvent {
         shipping: AddressData,
         currency: Currency,
         lines: Vec<CheckoutLineData>,
-        /// Sum of the line totals.
+        /// What the payment authorizes: the sum of the line totals, less the promotion's
+        /// discount.
         total: Money,
         started_at: DateTime<Utc>,
+        /// The code the checkout redeems. Absent (never `null`) when there is none, so every
+        /// checkout recorded before codes existed reads, and is stored, as it always was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        promotion: Option<AppliedPromotion>,
     },
     StockReserved {
         sku: String,
@@ -98,6 +103,18 @@ pub enum CheckoutEvent {
     CheckoutFailed {
         reason: FailureReason,
     },
+    /// The promotion holds one use for this checkout.
+    PromotionRedeemed {},
+    /// The promotion refused the use: `refusal` is the coupons context's code for why,
+    /// `message` its sentence for the shopper.
+    PromotionRefused {
+        refusal: String,
+        message: String,
+    },
+    /// The held use is spent for good (after the order was placed).
+    RedemptionConfirmed {},
+    /// The held use, if any, was given back (compensation).
+    RedemptionReleased {},
 }
 
 impl DomainEvent for CheckoutEvent {
@@ -123,6 +140,10 @@ impl DomainEvent for CheckoutEvent {
             CheckoutEvent::PaymentVoided {} => "PaymentVoided",
             CheckoutEvent::CartReleased {} => "CartReleased",
             CheckoutEvent::CheckoutFailed { .. } => "CheckoutFailed",
+            CheckoutEvent::PromotionRedeemed {} => "PromotionRedeemed",
+            CheckoutEvent::PromotionRefused { .. } => "PromotionRefused",
+            CheckoutEvent::RedemptionConfirmed {} => "RedemptionConfirmed",
+            CheckoutEvent::RedemptionReleased {} => "RedemptionReleased",
         }
         .to_owned()
     }

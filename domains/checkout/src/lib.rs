@@ -15,9 +15,11 @@
 //! crashes between two steps resumes from the feed where it stopped.
 //!
 //! Invariant: a checkout has 1..=100 lines, one per SKU, all priced in its currency, and a
-//! positive total equal to the sum of `unit_price × quantity`.
-//! Invariant: the saga runs in Richardson's order (reserve stock, authorize payment, place the
-//! order, then capture, commit and check the cart out). Placing the order is the pivot: before
+//! positive total equal to the sum of `unit_price × quantity` less its promotion's discount,
+//! whose per-line shares are recorded with it (ADR 0034).
+//! Invariant: the saga runs in Richardson's order (redeem the cart's code, reserve stock,
+//! authorize payment, place the order, then capture, commit, spend the code's use and check
+//! the cart out). Placing the order is the pivot: before
 //! it, any failure compensates every effect (release stock, void payment, unlock the cart);
 //! after it, nothing is compensated and the remaining steps are retried until done.
 //! Invariant: every step carries ids derived from the checkout, and every `Record*` command is
@@ -36,17 +38,18 @@ pub mod views;
 #[cfg(test)]
 mod testing;
 
-pub use aggregate::Checkout;
+pub use aggregate::{Checkout, RedemptionProgress};
 pub use commands::CheckoutCommand;
 pub use errors::CheckoutError;
 pub use events::{CheckoutEvent, CheckoutLineData};
 pub use ports::{
     AuthorizationOutcome, CartLocks, OrderPlacement, OrderRequest, PaymentAuthorizations,
-    PlacementOutcome, ReservationOutcome, Settled, StepError, StockReservations,
+    PlacementOutcome, PromotionRedemptions, RedemptionOutcome, ReservationOutcome, Settled,
+    StepError, StockReservations,
 };
 pub use saga::{next_steps, SagaStep, STEPS};
 pub use values::{
-    order_id, payment_id, reservation_id, CheckoutLine, CheckoutStatus, FailureReason,
-    PaymentProgress, PublicStatus, MAX_LINES,
+    order_id, payment_id, reservation_id, AppliedPromotion, CheckoutLine, CheckoutStatus,
+    FailureReason, PaymentProgress, PublicStatus, MAX_LINES,
 };
 pub use views::{apply_checkout_event, CheckoutView, FailureView};

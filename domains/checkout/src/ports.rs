@@ -20,7 +20,7 @@ use shared_kernel::{
 };
 
 use crate::commands::CheckoutCommand;
-use crate::values::CheckoutLine;
+use crate::values::{AppliedPromotion, CheckoutLine};
 
 /// Why a step could not be carried out now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -163,6 +163,8 @@ pub struct OrderRequest {
     pub shipping: PostalAddress,
     pub currency: Currency,
     pub lines: Vec<CheckoutLine>,
+    /// The code and each line's share of its discount, in line order.
+    pub promotion: Option<AppliedPromotion>,
 }
 
 /// What the orders context answered.
@@ -283,4 +285,46 @@ mod tests {
             }
         );
     }
+}
+
+/// What the promotion answered to a redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedemptionOutcome {
+    /// A use is held for the checkout (now or by an earlier call).
+    Redeemed,
+    /// The code cannot be used: `refusal` is the coupons context's stable code for why,
+    /// `message` its sentence for the shopper.
+    Refused { refusal: String, message: String },
+}
+
+impl RedemptionOutcome {
+    pub fn into_command(self) -> CheckoutCommand {
+        match self {
+            RedemptionOutcome::Redeemed => CheckoutCommand::RecordPromotionRedeemed,
+            RedemptionOutcome::Refused { refusal, message } => {
+                CheckoutCommand::RecordPromotionRefused { refusal, message }
+            }
+        }
+    }
+}
+
+/// The promotion codes' uses, held before the pivot and spent or given back after it.
+#[async_trait]
+pub trait PromotionRedemptions: Send + Sync {
+    /// Holds one use of `code` for `checkout_id`, judged at `at` on the merchandise
+    /// `subtotal`. Repeating it answers as the first call did.
+    async fn redeem(
+        &self,
+        code: &str,
+        checkout_id: CheckoutId,
+        customer_id: Option<CustomerId>,
+        subtotal: Money,
+        at: DateTime<Utc>,
+    ) -> Result<RedemptionOutcome, StepError>;
+
+    /// Spends the use held for `checkout_id` (after the pivot; never refused for a held use).
+    async fn confirm(&self, code: &str, checkout_id: CheckoutId) -> Result<Settled, StepError>;
+
+    /// Gives back the use `checkout_id` may hold; nothing held is a success.
+    async fn release(&self, code: &str, checkout_id: CheckoutId) -> Result<(), StepError>;
 }

@@ -11,11 +11,13 @@
 //! | # | step                         | [`SagaStep`]                                   | outcome recorded with                                   | compensation                |
 //! |---|------------------------------|------------------------------------------------|---------------------------------------------------------|-----------------------------|
 //! | 0 | lock the cart (application)  | -                                              | -                                                       | `ReleaseCart`               |
+//! | 1a| redeem the cart's code, if any, before anything else | `RedeemPromotion` | `RecordPromotionRedeemed` / `RecordPromotionRefused` | `ReleaseRedemption` |
 //! | 1 | reserve stock, per line      | `ReserveStock`                                 | `RecordStockReserved` / `RecordStockUnavailable`        | `ReleaseReservation`        |
 //! | 2 | authorize the payment        | `AuthorizePayment`, then `ReconcilePayment` if the answer was lost | `RecordPaymentAuthorized` / `RecordPaymentDeclined` / `RecordPaymentOutcomeUnknown` / `RecordPaymentDeadlinePassed` | `VoidPayment` |
 //! | 3 | **place the order (pivot)**  | `PlaceOrder`                                   | `RecordOrderPlaced` / `RecordOrderRejected`             | none: after it, only a refund goes back |
 //! | 4 | capture, commit stock        | `CapturePayment`, `CommitReservation` per line | `RecordPaymentCaptured` / `RecordReservationCommitted`  | never; retried until done   |
 //! | 5 | mark the order paid          | `MarkOrderPaid`, once captured                 | `RecordOrderPaid`                                       | never; retried until done   |
+//! | 5a| spend the code's use         | `ConfirmRedemption`                            | `RecordRedemptionConfirmed`                             | never; retried until done   |
 //! | 6 | check the cart out           | `MarkCartCheckedOut`                           | `RecordCartCheckedOut`                                  | never; retried until done   |
 //!
 //! After the pivot a participant may still refuse for good (a capture the provider rejects, a
@@ -28,11 +30,11 @@
 //!
 //! | status        | steps                                                                          |
 //! |---------------|--------------------------------------------------------------------------------|
-//! | Reserving     | `ReserveStock` for each line not reserved                                      |
+//! | Reserving     | `RedeemPromotion` while the code's answer is awaited; then `ReserveStock` for each line not reserved |
 //! | Authorizing   | `AuthorizePayment`; once the outcome is unknown, `ReconcilePayment` instead |
 //! | PlacingOrder  | `PlaceOrder`                                                                   |
-//! | Finalizing    | `CapturePayment` (then `MarkOrderPaid`), `CommitReservation` per line, `MarkCartCheckedOut` |
-//! | Compensating  | `VoidPayment` if a hold may exist, `ReleaseReservation` per line, `ReleaseCart` |
+//! | Finalizing    | `CapturePayment` (then `MarkOrderPaid`), `CommitReservation` per line, `ConfirmRedemption`, `MarkCartCheckedOut` |
+//! | Compensating  | `VoidPayment` if a hold may exist, `ReleaseReservation` per line, `ReleaseRedemption` if a use may be held, `ReleaseCart` |
 //! | Completed, Failed, NeedsAttention | nothing                                                    |
 //!
 //! Why the pivot is the order: before it every effect can be undone without the shopper losing
@@ -62,9 +64,10 @@ use shared_kernel::{
     PostalAddress, Quantity, ReservationId, Sku,
 };
 
-use crate::aggregate::Checkout;
+use crate::aggregate::{Checkout, RedemptionProgress};
 use crate::values::{
-    order_id, payment_id, reservation_id, CheckoutLine, CheckoutStatus, PaymentProgress,
+    order_id, payment_id, reservation_id, AppliedPromotion, CheckoutLine, CheckoutStatus,
+    PaymentProgress,
 };
 
 pub use shared_kernel::saga::{StepKind, StepSpec};
@@ -73,12 +76,18 @@ pub use shared_kernel::saga::{StepKind, StepSpec};
 /// the checkout is started. `refused_after_pivot` is not a step of its own: it is how any step
 /// after the pivot records a participant's refusal for good, which leaves the checkout needing
 /// attention.
-pub const STEPS: [StepSpec; 12] = [
+pub const STEPS: [StepSpec; 15] = [
     StepSpec {
         name: "lock_cart",
         kind: StepKind::Compensatable,
         outcomes: &[],
         compensation: Some("release_cart"),
+    },
+    StepSpec {
+        name: "redeem_promotion",
+        kind: StepKind::Compensatable,
+        outcomes: &["RecordPromotionRedeemed", "RecordPromotionRefused"],
+        compensation: Some("release_promotion"),
     },
     StepSpec {
         name: "reserve_stock",
@@ -128,6 +137,12 @@ pub const STEPS: [StepSpec; 12] = [
         compensation: None,
     },
     StepSpec {
+        name: "confirm_promotion",
+        kind: StepKind::Retriable,
+        outcomes: &["RecordRedemptionConfirmed"],
+        compensation: None,
+    },
+    StepSpec {
         name: "refused_after_pivot",
         kind: StepKind::Retriable,
         outcomes: &["RecordStepRefused"],
@@ -146,6 +161,12 @@ pub const STEPS: [StepSpec; 12] = [
         compensation: None,
     },
     StepSpec {
+        name: "release_promotion",
+        kind: StepKind::Compensation,
+        outcomes: &["RecordRedemptionReleased"],
+        compensation: None,
+    },
+    StepSpec {
         name: "release_cart",
         kind: StepKind::Compensation,
         outcomes: &["RecordCartReleased"],
@@ -159,6 +180,26 @@ pub const STEPS: [StepSpec; 12] = [
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SagaStep {
+    /// Hold one use of promotion `code` for the checkout, judged at `at` (when the shopper
+    /// checked out) on the merchandise `subtotal`. Outcome: `RecordPromotionRedeemed` or
+    /// `RecordPromotionRefused`.
+    RedeemPromotion {
+        code: String,
+        checkout_id: CheckoutId,
+        customer_id: Option<CustomerId>,
+        subtotal: Money,
+        at: DateTime<Utc>,
+    },
+    /// Spend the held use (after the pivot). Outcome: `RecordRedemptionConfirmed`.
+    ConfirmRedemption {
+        code: String,
+        checkout_id: CheckoutId,
+    },
+    /// Give back the use the checkout may hold. Outcome: `RecordRedemptionReleased`.
+    ReleaseRedemption {
+        code: String,
+        checkout_id: CheckoutId,
+    },
     /// Hold `quantity` of `sku`. Outcome: `RecordStockReserved` or `RecordStockUnavailable`.
     ReserveStock {
         sku: Sku,
@@ -189,6 +230,8 @@ pub enum SagaStep {
         shipping: PostalAddress,
         currency: Currency,
         lines: Vec<CheckoutLine>,
+        /// The code and each line's share of its discount.
+        promotion: Option<AppliedPromotion>,
     },
     /// Take the authorized amount. Outcome: `RecordPaymentCaptured`, or `RecordStepRefused`
     /// when the provider refuses for good.
@@ -250,6 +293,19 @@ pub fn next_steps(checkout: &Checkout) -> Vec<SagaStep> {
         return vec![];
     };
     match status {
+        // The code first: a code used up fails the checkout before any stock is held, and a
+        // compensation never races a redemption still in flight.
+        CheckoutStatus::Reserving if checkout.awaits_redemption() => checkout
+            .promotion()
+            .map(|promotion| SagaStep::RedeemPromotion {
+                code: promotion.code.clone(),
+                checkout_id,
+                customer_id: checkout.customer_id(),
+                subtotal: checkout.subtotal().unwrap_or(total),
+                at: checkout.started_at().unwrap_or_default(),
+            })
+            .into_iter()
+            .collect(),
         CheckoutStatus::Reserving => checkout
             .lines()
             .iter()
@@ -270,6 +326,7 @@ pub fn next_steps(checkout: &Checkout) -> Vec<SagaStep> {
             shipping: shipping.clone(),
             currency,
             lines: checkout.lines().to_vec(),
+            promotion: checkout.promotion().cloned(),
         }],
         CheckoutStatus::Finalizing => finalization(checkout, checkout_id, cart_id),
         CheckoutStatus::Compensating => compensation(checkout, checkout_id, cart_id),
@@ -320,10 +377,18 @@ fn finalization(checkout: &Checkout, checkout_id: CheckoutId, cart_id: CartId) -
         cart_id,
         checkout_id,
     });
+    let confirm = checkout
+        .promotion()
+        .filter(|_| checkout.redemption() != RedemptionProgress::Confirmed)
+        .map(|promotion| SagaStep::ConfirmRedemption {
+            code: promotion.code.clone(),
+            checkout_id,
+        });
     capture
         .into_iter()
         .chain(mark_paid)
         .chain(commits)
+        .chain(confirm)
         .chain(cart)
         .collect()
 }
@@ -337,6 +402,7 @@ fn compensation(checkout: &Checkout, checkout_id: CheckoutId, cart_id: CartId) -
     let releases = checkout
         .lines()
         .iter()
+        .filter(|_| checkout.stock_requested())
         // Every line, recorded as reserved or not: a reservation can exist unrecorded (made
         // just before a crash, or its answer lost), and releasing an unknown one is a no-op.
         .filter(|line| !checkout.is_released(&line.sku))
@@ -344,11 +410,22 @@ fn compensation(checkout: &Checkout, checkout_id: CheckoutId, cart_id: CartId) -
             sku: line.sku.clone(),
             reservation_id: reservation_id(checkout_id, &line.sku),
         });
+    let redemption = checkout
+        .promotion()
+        .filter(|_| checkout.holds_redemption())
+        .map(|promotion| SagaStep::ReleaseRedemption {
+            code: promotion.code.clone(),
+            checkout_id,
+        });
     let cart = (!checkout.cart_released()).then_some(SagaStep::ReleaseCart {
         cart_id,
         checkout_id,
     });
-    void.into_iter().chain(releases).chain(cart).collect()
+    void.into_iter()
+        .chain(releases)
+        .chain(redemption)
+        .chain(cart)
+        .collect()
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::aggregate::Checkout;
 use crate::commands::CheckoutCommand;
 use crate::events::CheckoutEvent;
-use crate::values::{order_id, CheckoutLine};
+use crate::values::{order_id, AppliedPromotion, CheckoutLine};
 
 pub fn checkout_id() -> CheckoutId {
     CheckoutId::from_uuid(Uuid::from_u128(0xC4EC))
@@ -109,6 +109,79 @@ pub fn start_with(lines: Vec<CheckoutLine>) -> CheckoutCommand {
         currency: Currency::EUR,
         lines,
         started_at: started_at(),
+        promotion: None,
+    }
+}
+
+/// `SPRING`: 10 % off the tee and the cap (3.98 + 3.60 = 7.58 EUR off 84.30).
+pub fn promotion() -> AppliedPromotion {
+    AppliedPromotion {
+        code: "SPRING".into(),
+        discount: eur("7.58"),
+        line_discounts: vec![eur("3.98"), eur("0.00"), eur("3.60")],
+    }
+}
+
+/// What a checkout with [`promotion`] authorizes: 84.30 - 7.58.
+pub fn discounted_total() -> Money {
+    eur("76.72")
+}
+
+pub fn start_with_promotion(promotion: AppliedPromotion) -> CheckoutCommand {
+    let CheckoutCommand::StartCheckout {
+        checkout_id,
+        cart_id,
+        customer_id,
+        email,
+        shipping,
+        currency,
+        lines,
+        started_at,
+        promotion: _,
+    } = start()
+    else {
+        unreachable!("start() starts a checkout")
+    };
+    CheckoutCommand::StartCheckout {
+        checkout_id,
+        cart_id,
+        customer_id,
+        email,
+        shipping,
+        currency,
+        lines,
+        started_at,
+        promotion: Some(promotion),
+    }
+}
+
+/// A checkout of [`lines`] started with [`promotion`].
+pub fn started_with_promotion() -> CheckoutEvent {
+    let CheckoutEvent::CheckoutStarted {
+        checkout_id,
+        cart_id,
+        customer_id,
+        email,
+        shipping,
+        currency,
+        lines,
+        started_at,
+        ..
+    } = started()
+    else {
+        unreachable!("started() is a CheckoutStarted")
+    };
+    CheckoutEvent::CheckoutStarted {
+        checkout_id,
+        cart_id,
+        customer_id,
+        email,
+        shipping,
+        currency,
+        lines,
+        total: discounted_total(),
+        started_at,
+        promotion: Some(promotion()),
     }
 }
 
@@ -127,6 +200,7 @@ pub fn started() -> CheckoutEvent {
         lines: lines().iter().map(CheckoutLine::data).collect(),
         total: total(),
         started_at: started_at(),
+        promotion: None,
     }
 }
 

@@ -144,6 +144,20 @@ impl From<CheckoutLine> for CheckoutLineData {
     }
 }
 
+/// The promotion code a checkout redeems and what it takes off each line, fixed when the
+/// checkout starts (the cart's code, priced by the application with the coupons context's
+/// rules). Plain data: `CheckoutStarted` records it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedPromotion {
+    /// The normalized code (upper case), the id of its promotion stream.
+    pub code: String,
+    /// The whole discount: the sum of `line_discounts`.
+    pub discount: Money,
+    /// Each line's share, in the checkout's line order; zero for lines the code does not
+    /// cover. Never more than the line's total.
+    pub line_discounts: Vec<Money>,
+}
+
 /// Why a checkout failed, in terms a shopper can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -157,6 +171,14 @@ pub enum FailureReason {
     PaymentTimedOut,
     /// The orders context refused the order; `reason` is for staff, not for the shopper.
     OrderRejected { reason: String },
+    /// The promotion `promotion_code` could not be redeemed when the checkout ran (used up,
+    /// expired, ...): `refusal` is the coupons context's stable code for why, `message` its
+    /// sentence for the shopper. The cart keeps the code; the shopper removes it to retry.
+    PromotionRefused {
+        promotion_code: String,
+        refusal: String,
+        message: String,
+    },
 }
 
 impl FailureReason {
@@ -167,6 +189,7 @@ impl FailureReason {
             FailureReason::PaymentDeclined { .. } => "payment_declined",
             FailureReason::PaymentTimedOut => "payment_timeout",
             FailureReason::OrderRejected { .. } => "order_rejected",
+            FailureReason::PromotionRefused { .. } => "promotion_refused",
         }
     }
 
@@ -186,6 +209,14 @@ impl FailureReason {
             FailureReason::OrderRejected { .. } => {
                 "We could not place your order. You have not been charged.".to_owned()
             }
+            FailureReason::PromotionRefused {
+                promotion_code,
+                message,
+                ..
+            } => format!(
+                "The code {promotion_code} could not be used: {message}. You have not been \
+                 charged; remove the code from your cart to check out without it."
+            ),
         }
     }
 }

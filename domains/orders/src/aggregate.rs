@@ -66,6 +66,12 @@ pub struct Order {
     /// Whether the shopper's personal data was erased.
     #[serde(default)]
     personal_data_erased: bool,
+    /// The promotion code the order was placed with.
+    #[serde(default)]
+    promotion_code: Option<String>,
+    /// What the code took off the lines; `None` without a code.
+    #[serde(default)]
+    discount_total: Option<Money>,
 }
 
 impl Order {
@@ -113,6 +119,20 @@ impl Order {
     /// Sum of the line totals.
     pub fn subtotal(&self) -> Option<Money> {
         self.subtotal
+    }
+
+    /// The promotion code the order was placed with, if any.
+    pub fn promotion_code(&self) -> Option<&str> {
+        self.promotion_code.as_deref()
+    }
+
+    /// What the promotion took off the lines (zero without one; `None` before placing).
+    pub fn discount_total(&self) -> Option<Money> {
+        let currency = self.currency?;
+        Some(
+            self.discount_total
+                .unwrap_or_else(|| Money::zero(currency).round_to_minor_units()),
+        )
     }
 
     /// Shipping charged on top of the subtotal; zero until shipping is priced.
@@ -197,16 +217,24 @@ impl Order {
                     currency,
                     lines,
                     placed_at,
+                    promotion_code,
                 },
             ) => {
                 let lines = order_lines(lines, currency)?;
                 let subtotal = subtotal(&lines, currency)?;
+                let discount_total = Money::new(
+                    lines.iter().map(|line| line.discount().amount()).sum(),
+                    currency,
+                )
+                .round_to_minor_units();
                 // Shipping is not priced yet; the field exists so that adding it later changes
                 // a value, not the shape of the event.
                 let shipping_total = Money::zero(currency).round_to_minor_units();
-                let total = subtotal
-                    .checked_add(&shipping_total)
-                    .expect("subtotal and shipping share the order currency and are small");
+                let total = Money::new(
+                    subtotal.amount() - discount_total.amount() + shipping_total.amount(),
+                    currency,
+                );
+                let discounted = promotion_code.is_some() || !discount_total.is_zero();
                 Ok(vec![OrderEvent::OrderPlaced {
                     order_id,
                     checkout_id,
@@ -219,6 +247,8 @@ impl Order {
                     shipping_total,
                     total,
                     placed_at,
+                    promotion_code,
+                    discount_total: discounted.then_some(discount_total),
                 }])
             }
             (Some(_), C::PlaceOrder { checkout_id, .. })
@@ -452,7 +482,8 @@ fn order_lines(lines: Vec<NewOrderLine>, currency: Currency) -> Result<Vec<Order
                 line.quantity,
                 line.unit_price,
                 currency,
-            )
+            )?
+            .with_discount(line.discount)
         })
         .collect()
 }
@@ -500,7 +531,11 @@ impl Aggregate for Order {
                 shipping_total,
                 total,
                 placed_at,
+                promotion_code,
+                discount_total,
             } => {
+                self.promotion_code = promotion_code;
+                self.discount_total = discount_total;
                 self.id = Some(order_id);
                 self.status = Some(OrderStatus::Placed);
                 self.checkout_id = checkout_id;

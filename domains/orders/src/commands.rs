@@ -30,6 +30,8 @@ pub enum OrderCommand {
         lines: Vec<NewOrderLine>,
         /// When the order was placed, from the application's clock.
         placed_at: DateTime<Utc>,
+        /// The promotion code the lines' discounts come from, if any.
+        promotion_code: Option<String>,
     },
     /// Records that `payment_id` settled the order; `amount` must equal the order total.
     /// Repeating it with the same payment id is a no-op.
@@ -91,4 +93,6 @@ pub struct NewOrderLine {
     pub title: String,
     pub quantity: Quantity,
     pub unit_price: Money,
+    /// The line's share of the promotion discount: zero without one.
+    pub discount: Money,
 }

@@ -33,6 +33,10 @@ pub enum OrderError {
     },
     #[error("invalid price for {sku}: {reason}")]
     InvalidPrice { sku: Sku, reason: MoneyError },
+    /// A line's discount is negative, finer than the currency, in another currency, or more
+    /// than the line's total.
+    #[error("a discount of {discount} does not fit the line of {sku}")]
+    InvalidDiscount { sku: Sku, discount: Money },
     #[error("the order total is {expected}, the payment is {received}")]
     PaymentAmountMismatch { expected: Money, received: Money },
     #[error("invalid {field}: {reason}")]
@@ -110,6 +114,7 @@ impl OrderError {
             OrderError::TooManyLines { .. } => "too_many_lines",
             OrderError::CurrencyMismatch { .. } => "currency_mismatch",
             OrderError::InvalidPrice { .. } => "invalid_price",
+            OrderError::InvalidDiscount { .. } => "invalid_discount",
             OrderError::PaymentAmountMismatch { .. } => "payment_amount_mismatch",
             OrderError::InvalidFulfillment { .. } => "invalid_fulfillment",
             OrderError::InvalidReason { .. } => "invalid_reason",

@@ -23,6 +23,10 @@ pub struct OrderLineData {
     pub unit_price: Money,
     /// `unit_price × quantity`.
     pub line_total: Money,
+    /// The line's share of the order's promotion discount. Absent (never `null`) when none,
+    /// so orders placed before codes existed read, and are stored, as they always were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount: Option<Money>,
 }
 
 /// One line's part of a refund, as `OrderRefundRequested` records it.
@@ -54,9 +58,15 @@ pub enum OrderEvent {
         subtotal: Money,
         /// Zero until shipping is priced; recorded so totals stay explainable when it is.
         shipping_total: Money,
-        /// What the shopper pays: `subtotal + shipping_total`.
+        /// What the shopper pays: `subtotal - discount_total + shipping_total`.
         total: Money,
         placed_at: DateTime<Utc>,
+        /// The promotion code the order was placed with, and the discount it gave (the sum
+        /// of the lines' shares). Both absent when there was none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        promotion_code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        discount_total: Option<Money>,
     },
     /// `payment_id` settled the order for `amount` (equal to the total).
     OrderPaid {

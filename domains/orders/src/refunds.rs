@@ -303,7 +303,7 @@ pub(crate) fn decide_refund(
         .iter()
         .map(|line| {
             let mut units = line.quantity().get();
-            let mut value = line.line_total();
+            let mut value = line.paid();
             for part in active.iter().flat_map(|r| &r.lines) {
                 if part.sku == *line.sku() {
                     units = units.saturating_sub(part.quantity);
@@ -362,7 +362,7 @@ pub(crate) fn decide_remainder(
     let mut parts = Vec::new();
     for line in lines {
         let mut units = line.quantity().get();
-        let mut value = line.line_total();
+        let mut value = line.paid();
         for part in active.iter().flat_map(|r| &r.lines) {
             if part.sku == *line.sku() {
                 units = units.saturating_sub(part.quantity);
@@ -400,6 +400,23 @@ pub(crate) fn decide_remainder(
     }))
 }
 
+/// What `units` of `line` paid: their price, less their share of the line's discount. The
+/// share is the line's discount split evenly per unit and rounded half up; the last units
+/// refunded take what is left of the line (the caller caps at the line's balance), so the
+/// parts of a fully refunded line sum exactly to what it paid.
+fn unit_share(line: &OrderLine, units: u32) -> Result<Money, OrderError> {
+    let at_price = line
+        .unit_price()
+        .checked_times(shared_kernel::Quantity::new(units).map_err(|_| OrderError::RefundTooLarge)?)
+        .map_err(|_| OrderError::RefundTooLarge)?;
+    if line.discount().is_zero() {
+        return Ok(at_price);
+    }
+    let quantity = rust_decimal::Decimal::from(line.quantity().get());
+    let share = line.discount().amount() * rust_decimal::Decimal::from(units) / quantity;
+    Ok(Money::new(at_price.amount() - share, at_price.currency()).round_to_minor_units())
+}
+
 fn lines_refund(
     balances: &[LineBalance<'_>],
     requested: &[RefundLineRequest],
@@ -435,13 +452,11 @@ fn lines_refund(
         let Some(wanted) = requested.iter().find(|w| w.sku == *balance.line.sku()) else {
             continue;
         };
-        let at_price = balance
-            .line
-            .unit_price()
-            .checked_times(wanted.quantity)
-            .map_err(|_| OrderError::RefundTooLarge)?;
-        // Money an earlier refund already gave back for this line is not given twice.
-        let part = if exceeds(at_price, balance.value) {
+        let at_price = unit_share(balance.line, wanted.quantity.get())?;
+        // Money an earlier refund already gave back for this line is not given twice, and
+        // the line's last units take whatever it has left, so rounded shares of a discount
+        // never leave a cent behind.
+        let part = if exceeds(at_price, balance.value) || wanted.quantity.get() == balance.units {
             balance.value
         } else {
             at_price

@@ -59,6 +59,8 @@ pub struct OrderLine {
     quantity: Quantity,
     unit_price: Money,
     line_total: Money,
+    /// The line's share of the promotion discount (zero without one).
+    discount: Money,
 }
 
 impl OrderLine {
@@ -95,7 +97,39 @@ impl OrderLine {
             quantity,
             unit_price,
             line_total,
+            discount: Money::zero(currency).round_to_minor_units(),
         })
+    }
+
+    /// The line with `discount` off: in the order's currency, in whole minor units, not
+    /// negative and no more than the line's total ([`OrderError::InvalidDiscount`]).
+    pub fn with_discount(mut self, discount: Money) -> Result<OrderLine, OrderError> {
+        let fits = discount.currency() == self.line_total.currency()
+            && !discount.is_negative()
+            && discount.has_at_most_minor_unit_precision()
+            && discount.amount() <= self.line_total.amount();
+        if !fits {
+            return Err(OrderError::InvalidDiscount {
+                sku: self.sku,
+                discount,
+            });
+        }
+        self.discount = discount.round_to_minor_units();
+        Ok(self)
+    }
+
+    /// The line's share of the promotion discount: zero without one.
+    pub fn discount(&self) -> Money {
+        self.discount
+    }
+
+    /// What the shopper paid for the line: its total less its share of the discount. What
+    /// refunding the whole line gives back.
+    pub fn paid(&self) -> Money {
+        Money::new(
+            self.line_total.amount() - self.discount.amount(),
+            self.line_total.currency(),
+        )
     }
 
     pub fn sku(&self) -> &Sku {
@@ -133,6 +167,9 @@ impl OrderLine {
             quantity: line.quantity,
             unit_price: line.unit_price,
             line_total: line.line_total,
+            discount: line
+                .discount
+                .unwrap_or_else(|| Money::zero(line.line_total.currency()).round_to_minor_units()),
         }
     }
 
@@ -145,6 +182,7 @@ impl OrderLine {
             quantity: self.quantity,
             unit_price: self.unit_price,
             line_total: self.line_total,
+            discount: (!self.discount.is_zero()).then_some(self.discount),
         }
     }
 }

@@ -26,6 +26,12 @@ pub struct OrderView {
     pub currency: Currency,
     pub lines: Vec<OrderLineView>,
     pub subtotal: Money,
+    /// The promotion code the order was placed with; absent from views of orders without.
+    #[serde(default)]
+    pub promotion_code: Option<String>,
+    /// What the code took off the lines; absent (zero) without a code.
+    #[serde(default)]
+    pub discount_total: Option<Money>,
     pub shipping_total: Money,
     pub total: Money,
     /// Set once paid; kept after fulfilment or cancellation.
@@ -50,6 +56,9 @@ pub struct OrderLineView {
     pub quantity: u32,
     pub unit_price: Money,
     pub line_total: Money,
+    /// The line's share of the code's discount; absent without one.
+    #[serde(default)]
+    pub discount: Option<Money>,
 }
 
 impl From<&OrderLineData> for OrderLineView {
@@ -61,6 +70,7 @@ impl From<&OrderLineData> for OrderLineView {
             quantity: line.quantity.get(),
             unit_price: line.unit_price,
             line_total: line.line_total,
+            discount: line.discount,
         }
     }
 }
@@ -131,9 +141,13 @@ pub fn apply_order_event(
                 shipping_total,
                 total,
                 placed_at,
+                promotion_code,
+                discount_total,
                 ..
             },
         ) => Some(OrderView {
+            promotion_code: promotion_code.clone(),
+            discount_total: *discount_total,
             id: order_id,
             status: OrderStatus::Placed,
             checkout_id: *checkout_id,
@@ -281,6 +295,8 @@ mod tests {
             shipping_total: eur("0.00"),
             total: eur("39.80"),
             placed_at: placed_at(),
+            promotion_code: None,
+            discount_total: None,
         }
     }
 
@@ -326,6 +342,7 @@ mod tests {
                 quantity: 2,
                 unit_price: eur("19.90"),
                 line_total: eur("39.80"),
+                discount: None,
             }]
         );
         assert_eq!(view.subtotal, eur("39.80"));

@@ -1172,3 +1172,81 @@ fn rejects_merging_lines_of_another_currency() {
             price: Currency::parse("USD").unwrap(),
         });
 }
+
+// --- Promotion codes ---
+
+fn applied(code: &str) -> CartEvent {
+    CartEvent::PromotionCodeApplied { code: code.into() }
+}
+
+fn apply_code(code: &str) -> CartCommand {
+    CartCommand::ApplyPromotionCode { code: code.into() }
+}
+
+#[test]
+fn an_open_cart_holds_one_code_and_a_new_one_replaces_it() {
+    cart_test(prices())
+        .given(vec![created(), tee_added(1)])
+        .when(apply_code("SPRING"))
+        .then_expect_events(vec![applied("SPRING")]);
+    cart_test(prices())
+        .given(vec![created(), applied("SPRING")])
+        .when(apply_code("SPRING"))
+        .then_expect_events(vec![]);
+    cart_test(prices())
+        .given(vec![created(), applied("SPRING")])
+        .when(apply_code("SUMMER"))
+        .then_expect_events(vec![applied("SUMMER")]);
+    assert_eq!(
+        replay(vec![created(), applied("SPRING"), applied("SUMMER")]).promotion_code(),
+        Some("SUMMER")
+    );
+}
+
+#[test]
+fn removing_the_code_drops_it_and_without_one_changes_nothing() {
+    cart_test(prices())
+        .given(vec![created(), applied("SPRING")])
+        .when(CartCommand::RemovePromotionCode)
+        .then_expect_events(vec![CartEvent::PromotionCodeRemoved {
+            code: "SPRING".into(),
+        }]);
+    cart_test(prices())
+        .given(vec![created()])
+        .when(CartCommand::RemovePromotionCode)
+        .then_expect_events(vec![]);
+    assert_eq!(
+        replay(vec![
+            created(),
+            applied("SPRING"),
+            CartEvent::PromotionCodeRemoved {
+                code: "SPRING".into()
+            }
+        ])
+        .promotion_code(),
+        None
+    );
+}
+
+#[test]
+fn the_code_cannot_change_while_a_checkout_holds_the_cart_or_after_it() {
+    for (history, status) in [
+        (
+            vec![created(), tee_added(1), applied("SPRING"), began(1)],
+            CartStatus::CheckingOut,
+        ),
+        (
+            vec![created(), tee_added(1), applied("SPRING"), checked_out(1)],
+            CartStatus::CheckedOut,
+        ),
+    ] {
+        cart_test(prices())
+            .given(history.clone())
+            .when(apply_code("SUMMER"))
+            .then_expect_error(not_allowed(status, "ApplyPromotionCode"));
+        cart_test(prices())
+            .given(history)
+            .when(CartCommand::RemovePromotionCode)
+            .then_expect_error(not_allowed(status, "RemovePromotionCode"));
+    }
+}

@@ -10,7 +10,7 @@ use crate::commands::CheckoutCommand as C;
 use crate::errors::CheckoutError;
 use crate::events::CheckoutEvent as E;
 use crate::testing::*;
-use crate::values::{CheckoutStatus, FailureReason, PaymentProgress};
+use crate::values::{AppliedPromotion, CheckoutStatus, FailureReason, PaymentProgress};
 
 type CheckoutTest = TestFramework<Checkout>;
 
@@ -225,6 +225,7 @@ fn repeating_the_start_at_a_later_time_changes_nothing() {
             currency,
             lines,
             started_at: deadline(),
+            promotion: None,
         })
         .then_expect_events(vec![]);
 }
@@ -1352,4 +1353,267 @@ fn events_have_stable_type_names_and_version_two() {
         assert_eq!(event.event_type(), name);
         assert_eq!(event.event_version(), "2");
     }
+}
+
+// --- A promotion code ---
+
+fn with_code() -> Vec<E> {
+    vec![started_with_promotion()]
+}
+
+#[test]
+fn a_checkout_with_a_code_charges_the_lines_less_the_discount() {
+    checkout_test()
+        .given_no_previous_events()
+        .when(start_with_promotion(promotion()))
+        .then_expect_events(vec![started_with_promotion()]);
+}
+
+#[test]
+fn a_discount_that_does_not_fit_the_lines_is_refused() {
+    let misfits = [
+        AppliedPromotion {
+            line_discounts: vec![eur("3.98"), eur("3.60")],
+            ..promotion()
+        },
+        AppliedPromotion {
+            discount: eur("7.59"),
+            ..promotion()
+        },
+        AppliedPromotion {
+            discount: eur("39.81"),
+            line_discounts: vec![eur("39.81"), eur("0.00"), eur("0.00")],
+            ..promotion()
+        },
+        AppliedPromotion {
+            discount: eur("-1.00"),
+            line_discounts: vec![eur("-1.00"), eur("0.00"), eur("0.00")],
+            ..promotion()
+        },
+        AppliedPromotion {
+            discount: eur("0.005"),
+            line_discounts: vec![eur("0.005"), eur("0.00"), eur("0.00")],
+            ..promotion()
+        },
+        AppliedPromotion {
+            code: " ".into(),
+            ..promotion()
+        },
+    ];
+    for promotion in misfits {
+        let result = checkout_test()
+            .given_no_previous_events()
+            .when(start_with_promotion(promotion.clone()))
+            .inspect_result();
+        assert!(
+            matches!(result, Err(CheckoutError::InvalidPromotion { .. })),
+            "{promotion:?}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn a_discount_of_everything_leaves_nothing_to_pay() {
+    let everything = AppliedPromotion {
+        code: "ALL".into(),
+        discount: total(),
+        line_discounts: vec![eur("39.80"), eur("8.50"), eur("36.00")],
+    };
+    checkout_test()
+        .given_no_previous_events()
+        .when(start_with_promotion(everything))
+        .then_expect_error(CheckoutError::NothingToPay);
+}
+
+#[test]
+fn a_restart_with_another_code_is_a_different_checkout() {
+    checkout_test()
+        .given(with_code())
+        .when(start())
+        .then_expect_error(CheckoutError::AlreadyExists);
+    checkout_test()
+        .given(with_code())
+        .when(start_with_promotion(promotion()))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_redeemed_code_lets_the_stock_be_reserved_and_a_repeat_changes_nothing() {
+    checkout_test()
+        .given(with_code())
+        .when(C::RecordPromotionRedeemed)
+        .then_expect_events(vec![E::PromotionRedeemed {}]);
+    checkout_test()
+        .given(and(with_code(), vec![E::PromotionRedeemed {}]))
+        .when(C::RecordPromotionRedeemed)
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn the_reservations_complete_only_once_the_code_is_redeemed() {
+    let all_reserved = and(
+        with_code(),
+        vec![E::PromotionRedeemed {}, reserved(tee()), reserved(mug())],
+    );
+    checkout_test()
+        .given(all_reserved)
+        .when(C::RecordStockReserved { sku: cap() })
+        .then_expect_events(vec![reserved(cap()), E::ReservationsCompleted {}]);
+}
+
+#[test]
+fn a_refused_code_fails_the_checkout_with_the_shoppers_reason() {
+    let refusal = || C::RecordPromotionRefused {
+        refusal: "promotion_used_up".into(),
+        message: "this code has been used as many times as it can be".into(),
+    };
+    checkout_test()
+        .given(with_code())
+        .when(refusal())
+        .then_expect_events(vec![E::PromotionRefused {
+            refusal: "promotion_used_up".into(),
+            message: "this code has been used as many times as it can be".into(),
+        }]);
+    let refused = and(
+        with_code(),
+        vec![E::PromotionRefused {
+            refusal: "promotion_used_up".into(),
+            message: "used up".into(),
+        }],
+    );
+    assert_eq!(
+        replay(refused.clone()).failure(),
+        Some(&FailureReason::PromotionRefused {
+            promotion_code: "SPRING".into(),
+            refusal: "promotion_used_up".into(),
+            message: "used up".into(),
+        })
+    );
+    checkout_test()
+        .given(refused.clone())
+        .when(refusal())
+        .then_expect_events(vec![]);
+    // Nothing is held: releasing the cart ends the compensation.
+    checkout_test()
+        .given(refused)
+        .when(C::RecordCartReleased)
+        .then_expect_events(vec![
+            E::CartReleased {},
+            E::CheckoutFailed {
+                reason: FailureReason::PromotionRefused {
+                    promotion_code: "SPRING".into(),
+                    refusal: "promotion_used_up".into(),
+                    message: "used up".into(),
+                },
+            },
+        ]);
+}
+
+#[test]
+fn a_refusal_after_the_redemption_is_refused_as_a_contradiction() {
+    checkout_test()
+        .given(and(with_code(), vec![E::PromotionRedeemed {}]))
+        .when(C::RecordPromotionRefused {
+            refusal: "promotion_used_up".into(),
+            message: String::new(),
+        })
+        .then_expect_error(CheckoutError::NotAllowed {
+            status: CheckoutStatus::Reserving,
+            command: "RecordPromotionRefused",
+        });
+}
+
+#[test]
+fn promotion_outcomes_of_a_checkout_without_a_code_are_refused() {
+    for command in [
+        C::RecordPromotionRedeemed,
+        C::RecordRedemptionConfirmed,
+        C::RecordRedemptionReleased,
+    ] {
+        let name = command.name();
+        checkout_test()
+            .given(reserving())
+            .when(command)
+            .then_expect_error(CheckoutError::NotAllowed {
+                status: CheckoutStatus::Reserving,
+                command: name,
+            });
+    }
+}
+
+#[test]
+fn a_failing_checkout_with_a_held_use_fails_only_once_it_is_given_back() {
+    let compensating = and(
+        with_code(),
+        vec![
+            E::PromotionRedeemed {},
+            reserved(tee()),
+            unavailable(mug()),
+            E::CartReleased {},
+            released(tee()),
+            released(mug()),
+            released(cap()),
+        ],
+    );
+    checkout_test()
+        .given(compensating.clone())
+        .when(C::RecordRedemptionReleased)
+        .then_expect_events(vec![
+            E::RedemptionReleased {},
+            E::CheckoutFailed {
+                reason: FailureReason::OutOfStock {
+                    sku: mug().into(),
+                    title: "Mug".into(),
+                },
+            },
+        ]);
+    let failed = and(
+        compensating,
+        vec![
+            E::RedemptionReleased {},
+            E::CheckoutFailed {
+                reason: FailureReason::OutOfStock {
+                    sku: mug().into(),
+                    title: "Mug".into(),
+                },
+            },
+        ],
+    );
+    checkout_test()
+        .given(failed)
+        .when(C::RecordRedemptionReleased)
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_spent_use_is_never_given_back() {
+    let finalizing = and(
+        with_code(),
+        vec![
+            E::PromotionRedeemed {},
+            reserved(tee()),
+            reserved(mug()),
+            reserved(cap()),
+            E::ReservationsCompleted {},
+            E::PaymentAuthorized {},
+            E::OrderPlaced {
+                order_id: placed_order(),
+            },
+        ],
+    );
+    checkout_test()
+        .given(finalizing.clone())
+        .when(C::RecordRedemptionConfirmed)
+        .then_expect_events(vec![E::RedemptionConfirmed {}]);
+    checkout_test()
+        .given(and(finalizing.clone(), vec![E::RedemptionConfirmed {}]))
+        .when(C::RecordRedemptionConfirmed)
+        .then_expect_events(vec![]);
+    checkout_test()
+        .given(finalizing)
+        .when(C::RecordRedemptionReleased)
+        .then_expect_error(CheckoutError::NotAllowed {
+            status: CheckoutStatus::Finalizing,
+            command: "RecordRedemptionReleased",
+        });
 }

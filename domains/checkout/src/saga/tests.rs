@@ -83,6 +83,7 @@ fn is_compensation(step: &SagaStep) -> bool {
         step,
         SagaStep::ReleaseReservation { .. }
             | SagaStep::VoidPayment { .. }
+            | SagaStep::ReleaseRedemption { .. }
             | SagaStep::ReleaseCart { .. }
     )
 }
@@ -162,6 +163,7 @@ fn an_authorized_payment_places_the_order_with_everything_it_needs() {
             shipping: shipping(),
             currency: shared_kernel::Currency::EUR,
             lines: lines(),
+            promotion: None,
         }]
     );
 }
@@ -249,6 +251,11 @@ fn the_list_is_well_formed_and_names_every_outcome_command() {
         .flat_map(|s| s.outcomes.iter().copied())
         .collect();
     let recording = [
+        CheckoutCommand::RecordPromotionRedeemed,
+        CheckoutCommand::RecordPromotionRefused {
+            refusal: String::new(),
+            message: String::new(),
+        },
         CheckoutCommand::RecordStockReserved { sku: tee() },
         CheckoutCommand::RecordStockUnavailable { sku: tee() },
         CheckoutCommand::RecordPaymentAuthorized,
@@ -269,12 +276,14 @@ fn the_list_is_well_formed_and_names_every_outcome_command() {
         CheckoutCommand::RecordOrderPaid,
         CheckoutCommand::RecordReservationCommitted { sku: tee() },
         CheckoutCommand::RecordCartCheckedOut,
+        CheckoutCommand::RecordRedemptionConfirmed,
         CheckoutCommand::RecordStepRefused {
             step: String::new(),
             reason: String::new(),
         },
         CheckoutCommand::RecordStockReleased { sku: tee() },
         CheckoutCommand::RecordPaymentVoided,
+        CheckoutCommand::RecordRedemptionReleased,
         CheckoutCommand::RecordCartReleased,
     ];
     let names: Vec<&str> = recording.iter().map(CheckoutCommand::name).collect();
@@ -438,6 +447,7 @@ fn compensation_never_moves_forward() {
 /// How the other contexts answer in one run.
 #[derive(Clone, Default)]
 struct World {
+    promotion_refused: bool,
     out_of_stock: Option<Sku>,
     payment: Option<CheckoutCommand>,
     order_rejected: bool,
@@ -446,6 +456,15 @@ struct World {
 /// The command recording what `world` answers to `step`.
 fn outcome(world: &World, step: &SagaStep) -> CheckoutCommand {
     match step {
+        SagaStep::RedeemPromotion { .. } if world.promotion_refused => {
+            CheckoutCommand::RecordPromotionRefused {
+                refusal: "promotion_used_up".into(),
+                message: "this code has been used as many times as it can be".into(),
+            }
+        }
+        SagaStep::RedeemPromotion { .. } => CheckoutCommand::RecordPromotionRedeemed,
+        SagaStep::ConfirmRedemption { .. } => CheckoutCommand::RecordRedemptionConfirmed,
+        SagaStep::ReleaseRedemption { .. } => CheckoutCommand::RecordRedemptionReleased,
         SagaStep::ReserveStock { sku, .. } if world.out_of_stock.as_ref() == Some(sku) => {
             CheckoutCommand::RecordStockUnavailable { sku: sku.clone() }
         }
@@ -482,7 +501,11 @@ fn outcome(world: &World, step: &SagaStep) -> CheckoutCommand {
 /// Runs the saga like a runner that, after each recorded outcome, asks again what to do, and
 /// delivers every outcome twice. Returns the history and every step it ran.
 fn run(world: World) -> (Vec<E>, Vec<SagaStep>) {
-    let mut history = reserving();
+    run_from(reserving(), world)
+}
+
+/// [`run`] from `history`.
+fn run_from(mut history: Vec<E>, world: World) -> (Vec<E>, Vec<SagaStep>) {
     let mut ran = vec![];
     for _ in 0..50 {
         let Some(step) = next_steps(&replay(history.clone())).into_iter().next() else {
@@ -583,4 +606,154 @@ fn a_run_whose_order_is_rejected_voids_the_payment_and_releases_everything() {
     assert!(!ran
         .iter()
         .any(|s| matches!(s, SagaStep::CapturePayment { .. })));
+}
+
+// --- A checkout with a promotion code ---
+
+fn redeem() -> SagaStep {
+    SagaStep::RedeemPromotion {
+        code: "SPRING".into(),
+        checkout_id: checkout_id(),
+        customer_id: Some(customer()),
+        subtotal: total(),
+        at: started_at(),
+    }
+}
+
+fn release_redemption() -> SagaStep {
+    SagaStep::ReleaseRedemption {
+        code: "SPRING".into(),
+        checkout_id: checkout_id(),
+    }
+}
+
+fn confirm_redemption() -> SagaStep {
+    SagaStep::ConfirmRedemption {
+        code: "SPRING".into(),
+        checkout_id: checkout_id(),
+    }
+}
+
+#[test]
+fn the_code_is_redeemed_on_the_merchandise_subtotal_before_any_stock_is_held() {
+    assert_eq!(steps(vec![started_with_promotion()]), vec![redeem()]);
+    assert_eq!(
+        steps(vec![started_with_promotion(), E::PromotionRedeemed {}]),
+        vec![reserve(tee(), 2), reserve(mug(), 1), reserve(cap(), 3)]
+    );
+}
+
+#[test]
+fn a_run_with_a_code_authorizes_the_discounted_total_and_spends_the_use() {
+    let (history, ran) = run_from(vec![started_with_promotion()], World::default());
+    let checkout = replay(history);
+    assert_eq!(checkout.status(), Some(CheckoutStatus::Completed));
+    assert_eq!(ran.first(), Some(&redeem()));
+    assert!(ran.contains(&SagaStep::AuthorizePayment {
+        payment_id: payment_id(checkout_id()),
+        amount: discounted_total(),
+    }));
+    assert!(ran.contains(&confirm_redemption()));
+    assert!(!ran.iter().any(is_compensation));
+    assert_eq!(
+        checkout.redemption(),
+        crate::aggregate::RedemptionProgress::Confirmed
+    );
+}
+
+#[test]
+fn a_run_whose_code_is_used_up_fails_with_the_reason_and_holds_nothing() {
+    let (history, ran) = run_from(
+        vec![started_with_promotion()],
+        World {
+            promotion_refused: true,
+            ..World::default()
+        },
+    );
+    let checkout = replay(history);
+    assert_eq!(checkout.status(), Some(CheckoutStatus::Failed));
+    let failure = checkout.failure().cloned().unwrap();
+    assert_eq!(failure.code(), "promotion_refused");
+    assert!(
+        failure.shopper_message().contains("SPRING")
+            && failure.shopper_message().contains("used as many times"),
+        "{}",
+        failure.shopper_message()
+    );
+    // No stock was asked for, so none is released: unlocking the cart is all there is to undo.
+    assert!(!ran.iter().any(|s| matches!(
+        s,
+        SagaStep::ReserveStock { .. }
+            | SagaStep::ReleaseReservation { .. }
+            | SagaStep::AuthorizePayment { .. }
+            | SagaStep::ReleaseRedemption { .. }
+    )));
+    assert!(checkout.cart_released());
+}
+
+#[test]
+fn a_run_with_a_code_that_fails_later_gives_the_use_back() {
+    for world in [
+        World {
+            out_of_stock: Some(cap()),
+            ..World::default()
+        },
+        World {
+            payment: Some(CheckoutCommand::RecordPaymentDeclined {
+                message: "Declined.".into(),
+            }),
+            ..World::default()
+        },
+        World {
+            order_rejected: true,
+            ..World::default()
+        },
+    ] {
+        let (history, ran) = run_from(vec![started_with_promotion()], world);
+        let checkout = replay(history);
+        assert_eq!(checkout.status(), Some(CheckoutStatus::Failed));
+        assert!(ran.contains(&release_redemption()), "{ran:?}");
+        assert!(!ran.contains(&confirm_redemption()));
+        assert_eq!(
+            checkout.redemption(),
+            crate::aggregate::RedemptionProgress::Released
+        );
+    }
+}
+
+#[test]
+fn a_checkout_with_a_code_completes_only_once_the_use_is_spent() {
+    let history = vec![
+        started_with_promotion(),
+        E::PromotionRedeemed {},
+        reserved(tee()),
+        reserved(mug()),
+        reserved(cap()),
+        E::ReservationsCompleted {},
+        E::PaymentAuthorized {},
+        E::OrderPlaced {
+            order_id: placed_order(),
+        },
+        E::PaymentCaptured {},
+        E::OrderMarkedPaid {},
+        committed(tee()),
+        committed(mug()),
+        committed(cap()),
+        E::CartCheckedOut {},
+    ];
+    assert_eq!(steps(history.clone()), vec![confirm_redemption()]);
+    let events = TestFramework::<Checkout>::with(())
+        .given(history)
+        .when(CheckoutCommand::RecordRedemptionConfirmed)
+        .inspect_result()
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![
+            E::RedemptionConfirmed {},
+            E::CheckoutCompleted {
+                order_id: placed_order()
+            }
+        ]
+    );
 }

@@ -82,6 +82,7 @@ fn new_line(sku_raw: &str, quantity: u32, unit_price: Money) -> NewOrderLine {
         title: "Tee".into(),
         quantity: qty(quantity),
         unit_price,
+        discount: eur("0.00"),
     }
 }
 
@@ -108,6 +109,7 @@ fn place_with(checkout_id: Option<CheckoutId>, lines: Vec<NewOrderLine>) -> Orde
         currency: Currency::EUR,
         lines,
         placed_at: placed_at(),
+        promotion_code: None,
     }
 }
 
@@ -139,6 +141,8 @@ fn placed() -> OrderEvent {
         shipping_total: eur("0.00"),
         total: eur("60.80"),
         placed_at: placed_at(),
+        promotion_code: None,
+        discount_total: None,
     }
 }
 
@@ -262,6 +266,7 @@ fn placing_a_guest_order_without_a_checkout_is_allowed() {
         currency: Currency::EUR,
         lines: vec![new_line("TEE-S", 1, eur("5.00"))],
         placed_at: placed_at(),
+        promotion_code: None,
     };
     let events = order_test()
         .given_no_previous_events()

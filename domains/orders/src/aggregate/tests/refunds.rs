@@ -695,3 +695,184 @@ fn cancelling_an_unpaid_order_refunds_nothing() {
         .when(cancel("Customer asked"))
         .then_expect_events(vec![cancelled(false)]);
 }
+
+// --- An order placed with a promotion code ---
+
+/// Three TEE-S at 10.00 with 1.00 off (a third of a euro a unit, which does not split into
+/// cents), and one TEE-M at 21.00 with 2.10 off: 51.00 - 3.10 = 47.90 EUR paid.
+fn discounted_order() -> Vec<OrderEvent> {
+    let mut place = place(vec![
+        NewOrderLine {
+            discount: eur("1.00"),
+            ..new_line("TEE-S", 3, eur("10.00"))
+        },
+        NewOrderLine {
+            discount: eur("2.10"),
+            ..new_line("TEE-M", 1, eur("21.00"))
+        },
+    ]);
+    if let OrderCommand::PlaceOrder { promotion_code, .. } = &mut place {
+        *promotion_code = Some("SPRING".into());
+    }
+    let mut placed = order_test()
+        .given_no_previous_events()
+        .when(place)
+        .inspect_result()
+        .unwrap();
+    placed.push(OrderEvent::OrderPaid {
+        payment_id: payment(7),
+        amount: eur("47.90"),
+    });
+    placed
+}
+
+#[test]
+fn an_order_with_a_code_records_the_discount_and_charges_the_rest() {
+    let placed = discounted_order();
+    let OrderEvent::OrderPlaced {
+        subtotal,
+        total,
+        discount_total,
+        promotion_code,
+        lines,
+        ..
+    } = &placed[0]
+    else {
+        panic!("{placed:?}");
+    };
+    assert_eq!(*subtotal, eur("51.00"));
+    assert_eq!(*discount_total, Some(eur("3.10")));
+    assert_eq!(*total, eur("47.90"));
+    assert_eq!(promotion_code.as_deref(), Some("SPRING"));
+    assert_eq!(lines[0].discount, Some(eur("1.00")));
+}
+
+#[test]
+fn a_refunded_line_gives_back_what_it_paid_and_its_units_one_by_one_sum_to_it() {
+    // A unit's third of 1.00 rounds to 0.33: 9.67 each, the last unit takes what is left.
+    order_test()
+        .given(discounted_order())
+        .when(request(1, lines(&[("TEE-S", 1)]), false))
+        .then_expect_events(vec![requested(
+            1,
+            "9.67",
+            vec![part("TEE-S", 1, "9.67")],
+            false,
+        )]);
+    let mut two_taken = discounted_order();
+    two_taken.extend([
+        requested(1, "9.67", vec![part("TEE-S", 1, "9.67")], false),
+        requested(2, "9.67", vec![part("TEE-S", 1, "9.67")], false),
+    ]);
+    order_test()
+        .given(two_taken)
+        .when(request(3, lines(&[("TEE-S", 1)]), false))
+        .then_expect_events(vec![requested(
+            3,
+            "9.66",
+            vec![part("TEE-S", 1, "9.66")],
+            false,
+        )]);
+    order_test()
+        .given(discounted_order())
+        .when(request(1, lines(&[("TEE-M", 1)]), false))
+        .then_expect_events(vec![requested(
+            1,
+            "18.90",
+            vec![part("TEE-M", 1, "18.90")],
+            false,
+        )]);
+}
+
+#[test]
+fn a_discount_that_does_not_fit_its_line_is_refused() {
+    for discount in ["-0.01", "30.01", "0.001"] {
+        let result = order_test()
+            .given_no_previous_events()
+            .when(place(vec![NewOrderLine {
+                discount: eur(discount),
+                ..new_line("TEE-S", 3, eur("10.00"))
+            }]))
+            .inspect_result();
+        assert!(
+            matches!(result, Err(OrderError::InvalidDiscount { .. })),
+            "{discount}: {result:?}"
+        );
+    }
+}
+
+mod discounted_refunds {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn money(minor: u64, currency: Currency) -> Money {
+        let amount =
+            rust_decimal::Decimal::new(i64::try_from(minor).unwrap(), currency.minor_units());
+        Money::new(amount, currency)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Whatever the currency (0, 2 or 3 minor units), the quantity and the line's share
+        /// of a discount, refunding a line unit by unit gives back exactly what it paid,
+        /// each part in whole minor units, none negative.
+        #[test]
+        fn refunding_a_discounted_line_unit_by_unit_gives_back_exactly_what_it_paid(
+            currency in prop::sample::select(vec!["JPY", "EUR", "KWD"]),
+            quantity in 1u32..=7,
+            unit_minor in 1u64..=20_000,
+            discount_share in 0u64..=1_000,
+        ) {
+            let currency = Currency::parse(currency).unwrap();
+            let unit_price = money(unit_minor, currency);
+            let line_minor = unit_minor * u64::from(quantity);
+            let discount = money(line_minor * discount_share / 1_000, currency);
+            let paid = Money::new(
+                unit_price.amount() * rust_decimal::Decimal::from(quantity) - discount.amount(),
+                currency,
+            );
+            let mut place = OrderCommand::PlaceOrder {
+                order_id: order_id(),
+                checkout_id: Some(checkout(1)),
+                customer_id: Some(customer()),
+                email: email(),
+                shipping_address: address(),
+                currency,
+                lines: vec![NewOrderLine {
+                    discount,
+                    ..new_line("TEE-S", quantity, unit_price)
+                }],
+                placed_at: placed_at(),
+                promotion_code: Some("PROP".into()),
+            };
+            if paid.is_zero() {
+                // Nothing was paid, so there is nothing to refund: not this property.
+                return Ok(());
+            }
+            let mut history = order_test()
+                .given_no_previous_events()
+                .when(std::mem::replace(&mut place, OrderCommand::ErasePersonalData))
+                .inspect_result()
+                .unwrap();
+            history.push(OrderEvent::OrderPaid { payment_id: payment(7), amount: paid });
+            let mut given_back = Money::zero(currency);
+            for n in 0..quantity {
+                let events = order_test()
+                    .given(history.clone())
+                    .when(request(u128::from(n), lines(&[("TEE-S", 1)]), false))
+                    .inspect_result()
+                    .unwrap();
+                let Some(OrderEvent::OrderRefundRequested { amount, .. }) = events.first() else {
+                    panic!("{events:?}");
+                };
+                prop_assert!(!amount.is_negative(), "{amount}");
+                prop_assert!(amount.has_at_most_minor_unit_precision(), "{amount}");
+                given_back = given_back.checked_add(amount).unwrap();
+                history.extend(events);
+            }
+            prop_assert_eq!(given_back, paid);
+        }
+    }
+}
