@@ -77,6 +77,11 @@ async fn an_orphaned_cart_lock_is_taken_over_only_once_it_is_old_enough() {
         checkouts: checkouts.clone(),
         tokens: tokens.clone(),
         clock: clock.clone(),
+        promotions: Arc::new(application::promotions::CartPromotions {
+            promotions: Arc::new(EventSourcedExecutor::new(store.event_repository(), ())),
+            carts: carts.clone(),
+            clock: clock.clone(),
+        }),
     };
     let cart_id = CartId::from_uuid(Uuid::from_u128(0xCA));
     let key = cart_id.to_string();

@@ -11,7 +11,8 @@ use application::saga::SagaDefinition;
 use async_trait::async_trait;
 use checkout::ports::{
     AuthorizationOutcome, CartLocks, OrderPlacement, OrderRequest, PaymentAuthorizations,
-    PlacementOutcome, ReservationOutcome, Settled, StepError, StockReservations,
+    PlacementOutcome, PromotionRedemptions, RedemptionOutcome, ReservationOutcome, Settled,
+    StepError, StockReservations,
 };
 use checkout::{Checkout, CheckoutCommand, CheckoutLine, CheckoutStatus};
 use chrono::{Duration, TimeZone, Utc};
@@ -174,6 +175,26 @@ impl CartLocks for Unused {
     }
 }
 
+#[async_trait]
+impl PromotionRedemptions for Unused {
+    async fn redeem(
+        &self,
+        _: &str,
+        _: CheckoutId,
+        _: Option<shared_kernel::CustomerId>,
+        _: Money,
+        _: chrono::DateTime<Utc>,
+    ) -> Result<RedemptionOutcome, StepError> {
+        Err(unused())
+    }
+    async fn confirm(&self, _: &str, _: CheckoutId) -> Result<Settled, StepError> {
+        Err(unused())
+    }
+    async fn release(&self, _: &str, _: CheckoutId) -> Result<(), StepError> {
+        Err(unused())
+    }
+}
+
 #[tokio::test]
 async fn a_reservation_answered_after_its_checkout_failed_is_released_at_once() {
     let store = acceptance::support::fresh_sqlite().await;
@@ -198,6 +219,7 @@ async fn a_reservation_answered_after_its_checkout_failed_is_released_at_once() 
             payments: Arc::new(Unused),
             orders: Arc::new(Unused),
             carts: Arc::new(Unused),
+            promotions: Arc::new(Unused),
         },
         Arc::new(store.clone()),
         clock.clone(),
@@ -242,6 +264,7 @@ async fn a_reservation_answered_after_its_checkout_failed_is_released_at_once() 
         currency: Currency::EUR,
         lines: vec![line("LATE-A", 2), line("LATE-B", 3)],
         started_at: clock.now(),
+        promotion: None,
     })
     .await;
     record(CheckoutCommand::RecordStockUnavailable { sku: sku("LATE-A") }).await;

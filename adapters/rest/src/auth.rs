@@ -194,6 +194,8 @@ pub const ROUTES: &[Rule] = &[
         Holds::Cart,
         None,
     ),
+    held("POST", "/v1/carts/{id}/promotions", Holds::Cart, None),
+    held("DELETE", "/v1/carts/{id}/promotions", Holds::Cart, None),
     held("POST", "/v1/carts/{id}/checkout", Holds::Cart, None),
     held(
         "GET",

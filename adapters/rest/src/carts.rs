@@ -6,8 +6,15 @@ use application::access_tokens::Held;
 use carts::CartCommand;
 use shared_kernel::{CartId, Currency, LineId};
 
-use crate::dto::{quantity, AddItemRequest, CartDto, ChangeQuantityRequest, CreateCartRequest};
-use crate::http::{command_reply, idempotent, json_body, metadata, path_id, respond, Reply};
+use application::promotions::PromotionCodeError;
+use carts::Cart;
+use coupons::PromotionCode;
+
+use crate::dto::{
+    quantity, AddItemRequest, ApplyPromotionRequest, CartDto, ChangeQuantityRequest,
+    CreateCartRequest,
+};
+use crate::http::{idempotent, if_match, json_body, metadata, path_id, respond, Reply};
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
 
@@ -75,10 +82,8 @@ pub async fn get_cart(state: web::Data<ApiState>, id: web::Path<String>) -> Http
             if loaded.version == 0 {
                 return Err(ApiError::NotFound { resource: "cart" });
             }
-            Ok(
-                Reply::ok(CartDto::from_cart(&loaded.aggregate, loaded.version))
-                    .etag(loaded.version),
-            )
+            let dto = priced_cart(&state, &loaded.aggregate, loaded.version).await?;
+            Ok(Reply::ok(dto).etag(loaded.version))
         }
         .await,
     )
@@ -193,15 +198,95 @@ async fn cart_command(
     id: uuid::Uuid,
     command: CartCommand,
 ) -> Result<Reply, ApiError> {
-    let id = id.to_string();
-    command_reply(
-        state.carts.as_ref(),
-        request,
-        SHOPPER,
-        &id,
-        command,
-        CartDto::from_cart,
+    let expected = if_match(request)?;
+    let executed = state
+        .carts
+        .execute(&id.to_string(), command, expected, &metadata(SHOPPER))
+        .await?;
+    let dto = priced_cart(state, &executed.state, executed.version).await?;
+    Ok(Reply::ok(dto).etag(executed.version))
+}
+
+/// The cart as answered everywhere: with its code's discount as the cart stands now.
+async fn priced_cart(state: &ApiState, cart: &Cart, version: u64) -> Result<CartDto, ApiError> {
+    let dto = CartDto::from_cart(cart, version);
+    let (Some(code), Some(subtotal)) = (cart.promotion_code(), cart.subtotal()) else {
+        return Ok(dto);
+    };
+    let recorded = PromotionCode::recorded(code.to_owned());
+    match state.cart_promotions.price(&recorded, cart, false).await {
+        Ok(applied) => Ok(dto.with_discount(&applied, subtotal)),
+        Err(PromotionCodeError::Refused(refusal)) => Ok(dto.with_inapplicable_code(code, &refusal)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Apply a promotion code to the cart. The code must be usable on the cart as it is now
+/// (live, within its dates, in the cart's currency, above its minimum, with a line it covers,
+/// uses left); a cart holds one code, and a new one replaces it. The discount shows on the
+/// cart at once; the code's use is taken when the checkout runs, so a code used up by other
+/// shoppers meanwhile fails the checkout with `promotion_refused` and the cart unlocked.
+#[utoipa::path(
+    post, path = "/v1/carts/{id}/promotions", tag = "carts",
+    request_body = ApplyPromotionRequest,
+    params(
+        ("id" = uuid::Uuid, Path, description = "Cart id"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe"),
+    ),
+    responses(
+        (status = 200, body = CartDto, headers(("ETag" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "Not a promotion code (validation_failed on `code`)"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The cart is not open (a checkout holds it, or it is checked out)"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "The code cannot be used on this cart: promotion_code_unknown, promotion_inactive, promotion_not_started, promotion_expired, promotion_used_up, promotion_customer_limit_reached, promotion_sign_in_required, promotion_currency_not_supported, promotion_below_minimum_subtotal or promotion_no_eligible_items; nothing changed"),
     )
+)]
+#[post("/v1/carts/{id}/promotions")]
+pub async fn apply_promotion(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let id = path_id(&id, "id")?.to_string();
+        let input: ApplyPromotionRequest = json_body(&request, &body)?;
+        let executed = state
+            .cart_promotions
+            .apply(&id, &input.code, &metadata(SHOPPER))
+            .await?;
+        let dto = priced_cart(&state, &executed.state, executed.version).await?;
+        Ok(Reply::ok(dto).etag(executed.version))
+    })
+    .await
+}
+
+/// Remove the cart's promotion code (nothing happens without one).
+#[utoipa::path(
+    delete, path = "/v1/carts/{id}/promotions", tag = "carts",
+    params(("id" = uuid::Uuid, Path, description = "Cart id")),
+    responses(
+        (status = 200, body = CartDto, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The cart is not open"),
+    )
+)]
+#[delete("/v1/carts/{id}/promotions")]
+pub async fn remove_promotion(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let id = path_id(&id, "id")?.to_string();
+        let executed = state
+            .cart_promotions
+            .remove(&id, &metadata(SHOPPER))
+            .await?;
+        let dto = priced_cart(&state, &executed.state, executed.version).await?;
+        Ok(Reply::ok(dto).etag(executed.version))
+    })
     .await
 }
 

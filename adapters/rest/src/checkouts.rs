@@ -83,6 +83,7 @@ pub async fn start_checkout(
                 StartCheckoutError::Cart(error) => ApiError::Cart(error),
                 StartCheckoutError::Checkout(error) => error.into(),
                 StartCheckoutError::TooSlow => ApiError::Unavailable(error.to_string()),
+                StartCheckoutError::Promotion(refusal) => ApiError::PromotionRefused(refusal),
                 StartCheckoutError::Unavailable(error) => ApiError::Unavailable(error),
             })?;
         (state.checkout_started)(checkout_id);

@@ -206,6 +206,15 @@ pub struct CreateCartRequest {
     pub currency: String,
 }
 
+/// A promotion code to hold on a cart.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyPromotionRequest {
+    /// The code as the shopper typed it; case does not matter.
+    #[schema(pattern = r"^\s*[A-Za-z0-9_-]{3,32}\s*$")]
+    pub code: String,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddItemRequest {
@@ -235,6 +244,26 @@ pub struct CartLineDto {
     /// The price captured when the item was added.
     pub unit_price: MoneyDto,
     pub line_total: MoneyDto,
+    /// The line's share of the promotion's discount (zero without one); the shares of all
+    /// lines sum exactly to the cart's `discount_total`.
+    pub discount: MoneyDto,
+}
+
+/// The promotion code a cart holds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartPromotionDto {
+    /// The code, upper case.
+    pub code: String,
+    /// Whether the code takes something off the cart as it is now. A code the cart no
+    /// longer qualifies for (below its minimum, say) stays on the cart without effect, and
+    /// `message` says why; the checkout refuses to start until the shopper fixes the cart or
+    /// removes the code.
+    pub applicable: bool,
+    /// Why the code takes nothing off, in words for the shopper; `null` when applicable.
+    pub message: Option<String>,
+    /// The stable code of why (`promotion_below_minimum_subtotal`, ...); `null` when
+    /// applicable.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -248,7 +277,14 @@ pub struct CartDto {
     pub customer_id: Option<String>,
     pub lines: Vec<CartLineDto>,
     pub item_count: u32,
+    /// Every line's total, before any discount.
     pub subtotal: MoneyDto,
+    /// The promotion code the cart holds, and what it takes off; `null` without one.
+    pub promotion: Option<CartPromotionDto>,
+    /// What the code takes off the lines (zero without one).
+    pub discount_total: MoneyDto,
+    /// What the checkout will charge: `subtotal - discount_total`.
+    pub total: MoneyDto,
     /// The aggregate version, also sent as the ETag.
     pub version: u64,
     /// Only in the answer that creates the cart: the secret every later call on the cart
@@ -257,7 +293,42 @@ pub struct CartDto {
     pub cart_token: Option<String>,
 }
 
+fn zero(currency: shared_kernel::Currency) -> Money {
+    Money::zero(currency).round_to_minor_units()
+}
+
 impl CartDto {
+    /// The cart with its code's discount: each line's share, the total and what is left to
+    /// pay. The shares come from the coupons context and sum to the discount exactly.
+    pub fn with_discount(mut self, applied: &checkout::AppliedPromotion, subtotal: Money) -> Self {
+        for (line, share) in self.lines.iter_mut().zip(&applied.line_discounts) {
+            line.discount = MoneyDto::from(share);
+        }
+        self.promotion = Some(CartPromotionDto {
+            code: applied.code.clone(),
+            applicable: true,
+            message: None,
+            reason: None,
+        });
+        self.discount_total = MoneyDto::from(&applied.discount);
+        self.total = MoneyDto::from(&Money::new(
+            subtotal.amount() - applied.discount.amount(),
+            subtotal.currency(),
+        ));
+        self
+    }
+
+    /// The cart with a code that takes nothing off it now, and why.
+    pub fn with_inapplicable_code(mut self, code: &str, refusal: &coupons::Refusal) -> Self {
+        self.promotion = Some(CartPromotionDto {
+            code: code.to_owned(),
+            applicable: false,
+            message: Some(refusal.to_string()),
+            reason: Some(refusal.code().to_owned()),
+        });
+        self
+    }
+
     pub fn from_cart(cart: &Cart, version: u64) -> Self {
         Self {
             id: cart.id().map(|id| id.to_string()).unwrap_or_default(),
@@ -278,9 +349,30 @@ impl CartDto {
                     quantity: line.quantity().into(),
                     unit_price: MoneyDto::from(&line.unit_price()),
                     line_total: MoneyDto::from(&line.line_total()),
+                    discount: MoneyDto::from(&zero(line.line_total().currency())),
                 })
                 .collect(),
             item_count: cart.item_count(),
+            promotion: cart.promotion_code().map(|code| CartPromotionDto {
+                code: code.to_owned(),
+                applicable: false,
+                message: None,
+                reason: None,
+            }),
+            discount_total: cart
+                .currency()
+                .map(|currency| MoneyDto::from(&zero(currency)))
+                .unwrap_or_else(|| MoneyDto {
+                    amount: "0".to_owned(),
+                    currency: String::new(),
+                }),
+            total: cart
+                .subtotal()
+                .map(|total| MoneyDto::from(&total))
+                .unwrap_or_else(|| MoneyDto {
+                    amount: "0".to_owned(),
+                    currency: String::new(),
+                }),
             subtotal: cart
                 .subtotal()
                 .map(|total| MoneyDto::from(&total))
@@ -420,6 +512,9 @@ pub struct OrderLineDto {
     pub quantity: u32,
     pub unit_price: MoneyDto,
     pub line_total: MoneyDto,
+    /// The line's share of the promotion's discount (zero without one): a refund of the
+    /// whole line gives back `line_total - discount`.
+    pub discount: MoneyDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -450,8 +545,14 @@ pub struct OrderDto {
     #[schema(schema_with = currency_schema)]
     pub currency: String,
     pub lines: Vec<OrderLineDto>,
+    /// Every line's total, before any discount.
     pub subtotal: MoneyDto,
+    /// The promotion code the order was placed with; `null` without one.
+    pub promotion_code: Option<String>,
+    /// What the code took off the lines (zero without one).
+    pub discount_total: MoneyDto,
     pub shipping_total: MoneyDto,
+    /// What the shopper paid: `subtotal - discount_total + shipping_total`.
     pub total: MoneyDto,
     pub payment_id: Option<String>,
     pub fulfillment: Option<FulfillmentDto>,
@@ -600,9 +701,12 @@ impl OrderDto {
                     quantity: line.quantity().get(),
                     unit_price: MoneyDto::from(&line.unit_price()),
                     line_total: MoneyDto::from(&line.line_total()),
+                    discount: MoneyDto::from(&line.discount()),
                 })
                 .collect(),
             subtotal: money_or_zero(order.subtotal()),
+            promotion_code: order.promotion_code().map(str::to_owned),
+            discount_total: money_or_zero(order.discount_total()),
             shipping_total: money_or_zero(order.shipping_total()),
             total: money_or_zero(order.total()),
             payment_id: order.payment_id().map(|id| id.to_string()),
@@ -654,9 +758,20 @@ impl OrderDto {
                     quantity: line.quantity,
                     unit_price: MoneyDto::from(&line.unit_price),
                     line_total: MoneyDto::from(&line.line_total),
+                    discount: MoneyDto::from(
+                        &line
+                            .discount
+                            .unwrap_or_else(|| Money::zero(view.currency).round_to_minor_units()),
+                    ),
                 })
                 .collect(),
             subtotal: MoneyDto::from(&view.subtotal),
+            promotion_code: view.promotion_code.clone(),
+            discount_total: MoneyDto::from(
+                &view
+                    .discount_total
+                    .unwrap_or_else(|| Money::zero(view.currency).round_to_minor_units()),
+            ),
             shipping_total: MoneyDto::from(&view.shipping_total),
             total: MoneyDto::from(&view.total),
             payment_id: view.payment_id.map(|id| id.to_string()),

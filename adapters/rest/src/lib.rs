@@ -83,6 +83,8 @@ pub struct ApiState {
     pub checkout_limiter: Option<Arc<RateLimiter>>,
     /// Locks a cart and records its checkout (the use case the checkout route runs).
     pub checkout_starter: Arc<application::checkout_start::CheckoutStarter>,
+    /// Applies and prices promotion codes on carts.
+    pub cart_promotions: Arc<application::promotions::CartPromotions>,
     pub refunds: Arc<dyn CommandExecutor<::refunds::Refund>>,
     /// Starts the refund saga for a refund its order just set aside (awaited, so the refund
     /// can be read at once) and lets it run in the background. Only latency depends on it:
@@ -183,6 +185,8 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(carts::add_item)
             .service(carts::change_quantity)
             .service(carts::remove_item)
+            .service(carts::apply_promotion)
+            .service(carts::remove_promotion)
             .service(orders::place_order)
             .service(orders::get_order)
             .service(orders::list_orders)

@@ -124,6 +124,10 @@ pub enum ApiError {
     Profile(Box<application::profiles::ProfileError>),
     #[error("this order belongs to customer {customer_id}, whose orders share one key: erase the customer")]
     OrderOfACustomer { customer_id: String },
+    /// A promotion code the shopper cannot use on this cart: the problem's code is the
+    /// coupons context's (`promotion_used_up`, ...), its detail the shopper's sentence.
+    #[error("{0}")]
+    PromotionRefused(coupons::Refusal),
 }
 
 impl ApiError {
@@ -162,6 +166,7 @@ impl ApiError {
             Self::Auth(error) => auth_status_and_code(error),
             Self::Profile(error) => profile_status_and_code(error),
             Self::OrderOfACustomer { .. } => (StatusCode::CONFLICT, "order_belongs_to_customer"),
+            Self::PromotionRefused(refusal) => (StatusCode::UNPROCESSABLE_ENTITY, refusal.code()),
         }
     }
 
@@ -416,6 +421,19 @@ impl From<runtime::StoreError> for ApiError {
 impl From<CatalogError> for ApiError {
     fn from(error: CatalogError) -> Self {
         Self::Catalog(error)
+    }
+}
+
+impl From<application::promotions::PromotionCodeError> for ApiError {
+    fn from(error: application::promotions::PromotionCodeError) -> Self {
+        use application::promotions::PromotionCodeError as E;
+        match error {
+            E::Invalid(error) => Self::validation("code", error.to_string()),
+            E::Refused(refusal) => Self::PromotionRefused(refusal),
+            E::Cart(CartError::NotFound) => Self::NotFound { resource: "cart" },
+            E::Cart(error) => Self::Cart(error),
+            E::Unavailable(error) => Self::Unavailable(error),
+        }
     }
 }
 

@@ -289,6 +289,18 @@ where
             .with_append_watch(checkout_appends.clone())
             .with_vault(vault.clone()),
     );
+    // A popular code is one stream every checkout redeeming it appends to (ADR 0031): a
+    // rush must be decided use by use, never given up on as a conflict.
+    let promotions: Arc<dyn CommandExecutor<coupons::Promotion>> = Arc::new(
+        EventSourcedExecutor::new(repository(), ())
+            .with_max_attempts(64)
+            .with_signal(signal.clone()),
+    );
+    let cart_promotions = Arc::new(application::promotions::CartPromotions {
+        promotions: promotions.clone(),
+        carts: carts.clone(),
+        clock: clock.clone(),
+    });
     let participants = Participants {
         stock: Arc::new(InventoryReservations {
             inventory: inventory.clone(),
@@ -306,6 +318,9 @@ where
         }),
         carts: Arc::new(CartCheckoutLocks {
             carts: carts.clone(),
+        }),
+        promotions: Arc::new(application::checkout_participants::CouponRedemptions {
+            promotions: promotions.clone(),
         }),
     };
     let saga_settings = SagaSettings {
@@ -431,6 +446,7 @@ where
         checkouts: checkouts.clone(),
         tokens: ports.tokens.clone(),
         clock: clock.clone(),
+        promotions: cart_promotions.clone(),
     });
     // Operators' checkout timelines read the streams as the executors do, sealed fields
     // opened through the same vault (and never shown).
@@ -458,6 +474,7 @@ where
             payments,
             inventory,
             checkout_starter,
+            cart_promotions,
             request_boundary: fault::step_boundary_hook(),
             checkout_limiter: rest::rate_limiter(
                 settings.checkout_rate_per_minute,

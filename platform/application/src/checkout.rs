@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use checkout::ports::{
     AuthorizationOutcome, CartLocks, OrderPlacement, OrderRequest, PaymentAuthorizations,
-    StepError, StockReservations,
+    PromotionRedemptions, StepError, StockReservations,
 };
 use checkout::saga::{next_steps, SagaStep};
 use checkout::{Checkout, CheckoutCommand, CheckoutStatus, FailureReason};
@@ -50,6 +50,7 @@ pub struct Participants {
     pub payments: Arc<dyn PaymentAuthorizations>,
     pub orders: Arc<dyn OrderPlacement>,
     pub carts: Arc<dyn CartLocks>,
+    pub promotions: Arc<dyn PromotionRedemptions>,
 }
 
 /// The checkout saga, for the runner.
@@ -145,8 +146,10 @@ impl CheckoutSaga {
                 shipping,
                 currency,
                 lines,
+                promotion,
             } => {
                 let request = OrderRequest {
+                    promotion,
                     order_id,
                     checkout_id,
                     cart_id,
@@ -205,6 +208,29 @@ impl CheckoutSaga {
                 p.carts.release(cart_id, checkout_id).await?;
                 CheckoutCommand::RecordCartReleased
             }
+            SagaStep::RedeemPromotion {
+                code,
+                checkout_id,
+                customer_id,
+                subtotal,
+                at,
+            } => p
+                .promotions
+                .redeem(&code, checkout_id, customer_id, subtotal, at)
+                .await?
+                .into_command(),
+            SagaStep::ConfirmRedemption { code, checkout_id } => p
+                .promotions
+                .confirm(&code, checkout_id)
+                .await?
+                .into_command(
+                    "confirm_promotion",
+                    CheckoutCommand::RecordRedemptionConfirmed,
+                ),
+            SagaStep::ReleaseRedemption { code, checkout_id } => {
+                p.promotions.release(&code, checkout_id).await?;
+                CheckoutCommand::RecordRedemptionReleased
+            }
         }))
     }
 }
@@ -242,6 +268,9 @@ impl SagaDefinition for CheckoutSaga {
             SagaStep::ReleaseReservation { .. } => "release_reservation",
             SagaStep::VoidPayment { .. } => "void_payment",
             SagaStep::ReleaseCart { .. } => "release_cart",
+            SagaStep::RedeemPromotion { .. } => "redeem_promotion",
+            SagaStep::ConfirmRedemption { .. } => "confirm_promotion",
+            SagaStep::ReleaseRedemption { .. } => "release_promotion",
         }
     }
 

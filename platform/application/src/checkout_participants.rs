@@ -10,15 +10,17 @@ use async_trait::async_trait;
 use carts::{Cart, CartCommand, CartError};
 use checkout::ports::{
     AuthorizationOutcome, CartLocks, OrderPlacement, OrderRequest, PaymentAuthorizations,
-    PlacementOutcome, ReservationOutcome, Settled, StepError, StockReservations,
+    PlacementOutcome, PromotionRedemptions, RedemptionOutcome, ReservationOutcome, Settled,
+    StepError, StockReservations,
 };
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
+use coupons::{Promotion, PromotionCode, PromotionCommand, PromotionError};
 use inventory::{InventoryError, StockCommand, StockItem};
 use orders::{NewOrderLine, Order, OrderCommand, OrderError};
 use payments::{Payment, PaymentCommand, PaymentError, PaymentMethodTokens, PaymentStatus};
 use runtime::{CommandError, CommandExecutor, CommandMetadata, Deadlines};
 use shared_kernel::{
-    CartId, CheckoutId, Clock, Money, OrderId, PaymentId, Quantity, ReservationId, Sku,
+    CartId, CheckoutId, Clock, CustomerId, Money, OrderId, PaymentId, Quantity, ReservationId, Sku,
 };
 
 fn metadata() -> CommandMetadata {
@@ -283,7 +285,13 @@ impl OrderPlacement for OrdersPlacement {
             lines: order
                 .lines
                 .into_iter()
-                .map(|line| NewOrderLine {
+                .enumerate()
+                .map(|(at, line)| NewOrderLine {
+                    discount: order
+                        .promotion
+                        .as_ref()
+                        .and_then(|promotion| promotion.line_discounts.get(at).copied())
+                        .unwrap_or_else(|| Money::zero(order.currency).round_to_minor_units()),
                     sku: line.sku,
                     product_id: line.product_id,
                     title: line.title,
@@ -292,6 +300,7 @@ impl OrderPlacement for OrdersPlacement {
                 })
                 .collect(),
             placed_at: self.clock.now(),
+            promotion_code: order.promotion.map(|promotion| promotion.code),
         };
         match self
             .orders
@@ -375,6 +384,92 @@ impl CartLocks for CartCheckoutLocks {
             Err(CommandError::Rejected(CartError::NotFound)) => Ok(()),
             Err(CommandError::Rejected(error)) => {
                 tracing::error!(%cart_id, %error, "cart could not be released");
+                Ok(())
+            }
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+}
+
+/// Redemptions of promotion codes, on the code's `Promotion` stream (ADR 0031).
+pub struct CouponRedemptions {
+    pub promotions: Arc<dyn CommandExecutor<Promotion>>,
+}
+
+impl CouponRedemptions {
+    async fn send(
+        &self,
+        code: &str,
+        command: PromotionCommand,
+    ) -> Result<(), CommandError<PromotionError>> {
+        // The checkout recorded the code as the cart held it: normalized when applied.
+        let id = Promotion::aggregate_id(&PromotionCode::recorded(code.to_owned()));
+        self.promotions
+            .execute(&id, command, None, &metadata())
+            .await
+            .map(|_| ())
+    }
+}
+
+#[async_trait]
+impl PromotionRedemptions for CouponRedemptions {
+    async fn redeem(
+        &self,
+        code: &str,
+        checkout_id: CheckoutId,
+        customer_id: Option<CustomerId>,
+        subtotal: Money,
+        at: DateTime<Utc>,
+    ) -> Result<RedemptionOutcome, StepError> {
+        let command = PromotionCommand::RedeemPromotion {
+            checkout_id,
+            customer_id,
+            subtotal,
+            at,
+        };
+        match self.send(code, command).await {
+            Ok(()) => Ok(RedemptionOutcome::Redeemed),
+            Err(CommandError::Rejected(PromotionError::Refused(refusal))) => {
+                Ok(RedemptionOutcome::Refused {
+                    refusal: refusal.code().to_owned(),
+                    message: refusal.to_string(),
+                })
+            }
+            // Any other refusal is a checkout the code cannot serve either; the shopper reads
+            // that the code could not be used, staff read why in the log.
+            Err(CommandError::Rejected(error)) => {
+                tracing::error!(%checkout_id, code, %error, "promotion redemption refused");
+                Ok(RedemptionOutcome::Refused {
+                    refusal: error.code().to_owned(),
+                    message: "this code cannot be used for this purchase".to_owned(),
+                })
+            }
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+
+    async fn confirm(&self, code: &str, checkout_id: CheckoutId) -> Result<Settled, StepError> {
+        let command = PromotionCommand::ConfirmRedemption { checkout_id };
+        match self.send(code, command).await {
+            Ok(()) => Ok(Settled::Done),
+            Err(CommandError::Rejected(error)) => {
+                tracing::error!(%checkout_id, code, %error, "promotion use could not be confirmed");
+                Ok(Settled::Refused {
+                    reason: error.to_string(),
+                })
+            }
+            Err(other) => Err(infrastructure(other)),
+        }
+    }
+
+    async fn release(&self, code: &str, checkout_id: CheckoutId) -> Result<(), StepError> {
+        let command = PromotionCommand::ReleaseRedemption { checkout_id };
+        match self.send(code, command).await {
+            Ok(()) => Ok(()),
+            // Nothing to give back (the code is unknown) or spent for good: either way the
+            // compensation cannot do more, and retrying would never end.
+            Err(CommandError::Rejected(error)) => {
+                tracing::error!(%checkout_id, code, %error, "promotion use could not be released");
                 Ok(())
             }
             Err(other) => Err(infrastructure(other)),

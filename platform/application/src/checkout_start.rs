@@ -13,6 +13,9 @@ use std::sync::Arc;
 use carts::{Cart, CartCommand, CartError, CartStatus};
 use checkout::{Checkout, CheckoutCommand, CheckoutError, CheckoutLine};
 use chrono::Duration;
+use coupons::PromotionCode;
+
+use crate::promotions::{CartPromotions, PromotionCodeError};
 use payments::PaymentMethodTokens;
 use runtime::{CommandError, CommandExecutor, CommandMetadata, Executed};
 use shared_kernel::{CartId, CheckoutId, Clock, EmailAddress, PostalAddress, Sku};
@@ -45,6 +48,10 @@ pub enum StartCheckoutError {
     Checkout(#[from] CheckoutError),
     #[error("the checkout took too long to start; nothing was charged")]
     TooSlow,
+    /// The cart's code cannot be used on what the cart holds now (its minimum, currency or
+    /// eligible lines): the shopper removes it or changes the cart. Nothing was locked.
+    #[error(transparent)]
+    Promotion(coupons::Refusal),
     #[error("{0}")]
     Unavailable(String),
 }
@@ -66,6 +73,7 @@ pub struct CheckoutStarter {
     pub checkouts: Arc<dyn CommandExecutor<Checkout>>,
     pub tokens: Arc<dyn PaymentMethodTokens>,
     pub clock: Arc<dyn Clock>,
+    pub promotions: Arc<CartPromotions>,
 }
 
 impl CheckoutStarter {
@@ -135,6 +143,30 @@ impl CheckoutStarter {
                 })
             })
             .collect::<Result<Vec<_>, StartCheckoutError>>()?;
+        let unlock = CartCommand::ReleaseCheckout {
+            checkout_id: checkout_id.as_uuid(),
+        };
+        let promotion = match cart.promotion_code() {
+            None => None,
+            Some(code) => {
+                let code = PromotionCode::recorded(code.to_owned());
+                match self.promotions.price(&code, &cart, false).await {
+                    Ok(promotion) => Some(promotion),
+                    Err(error) => {
+                        self.carts
+                            .execute(&cart_key, unlock, None, meta)
+                            .await
+                            .map_err(from_cart)?;
+                        return Err(match error {
+                            PromotionCodeError::Refused(refusal) => {
+                                StartCheckoutError::Promotion(refusal)
+                            }
+                            other => unavailable(other),
+                        });
+                    }
+                }
+            }
+        };
         let command = CheckoutCommand::StartCheckout {
             checkout_id,
             cart_id,
@@ -144,9 +176,7 @@ impl CheckoutStarter {
             currency,
             lines,
             started_at: now,
-        };
-        let unlock = CartCommand::ReleaseCheckout {
-            checkout_id: checkout_id.as_uuid(),
+            promotion,
         };
         if self.clock.now() - now > LOCK_TO_START_LIMIT {
             self.carts

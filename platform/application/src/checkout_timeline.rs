@@ -364,6 +364,24 @@ fn checkout_entry(
             Some("the shopper can change the cart and try again".to_owned()),
         ),
         E::CheckoutFailed { reason } => (None, None, Some(reason.code().to_owned())),
+        E::PromotionRedeemed {} => step(
+            "redeem_promotion",
+            Succeeded,
+            checkout
+                .promotion()
+                .map(|p| format!("{}: {} off", p.code, p.discount)),
+        ),
+        E::PromotionRefused { refusal, message } => step(
+            "redeem_promotion",
+            Failed,
+            Some(format!("{refusal}: {message}")),
+        ),
+        E::RedemptionConfirmed {} => step("confirm_promotion", Succeeded, None),
+        E::RedemptionReleased {} => step(
+            "release_promotion",
+            Compensated,
+            Some("the use is given back".to_owned()),
+        ),
     }
 }
 
@@ -400,6 +418,9 @@ fn pending(step: &SagaStep) -> PendingStep {
         SagaStep::ReleaseReservation { sku, .. } => ("release_stock", Some(sku.to_string())),
         SagaStep::VoidPayment { .. } => ("void_payment", None),
         SagaStep::ReleaseCart { .. } => ("release_cart", None),
+        SagaStep::RedeemPromotion { code, .. } => ("redeem_promotion", Some(code.clone())),
+        SagaStep::ConfirmRedemption { code, .. } => ("confirm_promotion", Some(code.clone())),
+        SagaStep::ReleaseRedemption { code, .. } => ("release_promotion", Some(code.clone())),
     };
     PendingStep { step, detail }
 }
@@ -548,6 +569,7 @@ mod tests {
             }],
             total: eur("20.00"),
             started_at: at(0),
+            promotion: None,
         }
     }
 
@@ -710,6 +732,8 @@ mod tests {
             shipping_total: eur("0.00"),
             total: eur("20.00"),
             placed_at: at(9),
+            promotion_code: None,
+            discount_total: None,
         };
         let mut order = recorded(vec![placed], 7, flow(), "checkout-saga");
         // A later flow on the same order (staff cancelling it) is not the checkout's.

@@ -20,6 +20,7 @@ pub mod personal_data;
 pub mod pricing;
 pub mod profiles;
 pub mod projections;
+pub mod promotions;
 pub mod refunds;
 pub mod saga;
 

@@ -16,7 +16,7 @@ use runtime::WorkingSet;
 use runtime::{CommandError, CommandExecutor, CommandMetadata, Executed, FeedEvent, Projection};
 use serde_json::json;
 use shared_kernel::{
-    Clock, Currency, CustomerId, EmailAddress, OrderId, PostalAddress, Quantity, Sku,
+    Clock, Currency, CustomerId, EmailAddress, Money, OrderId, PostalAddress, Quantity, Sku,
 };
 
 pub const ORDERS_VIEW: &str = "orders";
@@ -105,6 +105,7 @@ impl OrderService {
                 title: priced.title,
                 quantity: line.quantity,
                 unit_price: priced.unit_price,
+                discount: Money::zero(request.currency).round_to_minor_units(),
             });
         }
         let order_id = OrderId::new();
@@ -117,6 +118,7 @@ impl OrderService {
             currency: request.currency,
             lines,
             placed_at: self.clock.now(),
+            promotion_code: None,
         };
         self.orders
             .execute(&order_id.to_string(), command, Some(0), metadata)

@@ -149,7 +149,11 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
         | CartEvent::MergeBegan { .. }
         | CartEvent::MergeCancelled { .. }
         | CartEvent::CartMerged { .. }
-        | CartEvent::CartMergedIn { .. } => return Ok(None),
+        | CartEvent::CartMergedIn { .. }
+        // A cart's code is the shopper's choice until the checkout redeems it; the checkout
+        // and the order carry what it took off.
+        | CartEvent::PromotionCodeApplied { .. }
+        | CartEvent::PromotionCodeRemoved { .. } => return Ok(None),
     }))
 }
 

@@ -110,19 +110,67 @@ impl Contract for CheckoutFailedV1 {
         "A checkout failed and undid every step: stock released, payment voided, cart unlocked.";
 }
 
-fn failure(checkout_id: Uuid, reason: &FailureReason) -> CheckoutFailedV1 {
+/// The checkout failed because its promotion code could not be redeemed. Version 1's codes
+/// are a closed set and a new value would break its consumers (ADR 0015), so this reason is
+/// published as version 2; every other failure stays version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckoutFailedV2 {
+    pub checkout_id: Uuid,
+    /// Why, as the checkout's failure says it: `promotion_refused` (later reasons may be
+    /// added to this version: treat an unknown one as a generic failure).
+    pub code: String,
+    /// What the shopper was told.
+    pub message: String,
+    /// The promotion code that could not be used.
+    pub promotion_code: Option<String>,
+    /// The coupons context's reason for refusing it (`promotion_used_up`, ...).
+    pub promotion_refusal: Option<String>,
+}
+
+impl Contract for CheckoutFailedV2 {
+    const TYPE: &'static str = "checkout.checkout_failed";
+    const VERSION: u32 = 2;
+    const DESCRIPTION: &'static str =
+        "A checkout failed for a reason version 1 cannot name (its promotion code was refused) \
+         and undid every step: cart unlocked, nothing held or charged.";
+}
+
+fn failure(
+    event: &FeedEvent,
+    checkout_id: Uuid,
+    reason: &FailureReason,
+) -> Result<PublishedEvent, PublishError> {
     let (code, sku) = match reason {
         FailureReason::OutOfStock { sku, .. } => (FailureCodeV1::OutOfStock, Some(sku.clone())),
         FailureReason::PaymentDeclined { .. } => (FailureCodeV1::PaymentDeclined, None),
         FailureReason::PaymentTimedOut => (FailureCodeV1::PaymentTimeout, None),
         FailureReason::OrderRejected { .. } => (FailureCodeV1::OrderRejected, None),
+        FailureReason::PromotionRefused {
+            promotion_code,
+            refusal,
+            ..
+        } => {
+            return published(
+                event,
+                CheckoutFailedV2 {
+                    checkout_id,
+                    code: reason.code().to_owned(),
+                    message: reason.shopper_message(),
+                    promotion_code: Some(promotion_code.clone()),
+                    promotion_refusal: Some(refusal.clone()),
+                },
+            )
+        }
     };
-    CheckoutFailedV1 {
-        checkout_id,
-        code,
-        message: reason.shopper_message(),
-        sku,
-    }
+    published(
+        event,
+        CheckoutFailedV1 {
+            checkout_id,
+            code,
+            message: reason.shopper_message(),
+            sku,
+        },
+    )
 }
 
 pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError> {
@@ -153,9 +201,7 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
                 order_id: order_id.as_uuid(),
             },
         )?,
-        CheckoutEvent::CheckoutFailed { reason } => {
-            published(event, failure(checkout_id, &reason))?
-        }
+        CheckoutEvent::CheckoutFailed { reason } => failure(event, checkout_id, &reason)?,
         CheckoutEvent::CheckoutNeedsAttention { step, reason } => published(
             event,
             CheckoutNeedsAttentionV1 {
@@ -180,7 +226,11 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
         | CheckoutEvent::CartCheckedOut {}
         | CheckoutEvent::StockReleased { .. }
         | CheckoutEvent::PaymentVoided {}
-        | CheckoutEvent::CartReleased {} => return Ok(None),
+        | CheckoutEvent::CartReleased {}
+        | CheckoutEvent::PromotionRedeemed {}
+        | CheckoutEvent::PromotionRefused { .. }
+        | CheckoutEvent::RedemptionConfirmed {}
+        | CheckoutEvent::RedemptionReleased {} => return Ok(None),
     }))
 }
 
@@ -189,6 +239,7 @@ pub fn schemas() -> Vec<ContractSchema> {
         schema_of::<CheckoutStartedV1>(),
         schema_of::<CheckoutCompletedV1>(),
         schema_of::<CheckoutFailedV1>(),
+        schema_of::<CheckoutFailedV2>(),
         schema_of::<CheckoutNeedsAttentionV1>(),
     ]
 }

@@ -3,6 +3,7 @@
 mod address_book;
 mod app;
 mod authorization;
+mod cart_promotions;
 mod carts;
 mod catalog;
 mod checkout;
