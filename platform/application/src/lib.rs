@@ -22,6 +22,7 @@ pub mod profiles;
 pub mod projections;
 pub mod refunds;
 pub mod saga;
+pub mod shipping;
 
 pub use catalog::{CatalogService, CreateProductError};
 pub use orders::{
