@@ -92,6 +92,7 @@ struct StorePorts {
     secrets: Arc<dyn ServerSecrets>,
     customers: Arc<dyn Customers>,
     profiles: Arc<dyn accounts::CustomerProfiles>,
+    zone_directory: Arc<dyn shipping::ZoneDirectory>,
     personal_keys: Arc<dyn PersonalDataKeys>,
     gauges: Arc<dyn runtime::StoreGauges>,
     /// The pool label of the metrics: `sqlite` or `postgres`.
@@ -117,6 +118,7 @@ impl StorePorts {
             + ServerSecrets
             + Customers
             + accounts::CustomerProfiles
+            + shipping::ZoneDirectory
             + PersonalDataKeys
             + runtime::StoreGauges
             + 'static,
@@ -136,6 +138,7 @@ impl StorePorts {
             secrets: store.clone(),
             customers: store.clone(),
             profiles: store.clone(),
+            zone_directory: store.clone(),
             personal_keys: store.clone(),
             gauges: store,
             pool_name: "sqlite",
@@ -191,6 +194,7 @@ pub fn all_projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(StockLevelsProjection),
         Arc::new(CheckoutsNeedingAttentionProjection),
         Arc::new(application::customer_carts::CustomerCartsProjection),
+        Arc::new(application::shipping::ShippingZonesProjection),
     ]
 }
 
@@ -446,6 +450,13 @@ where
         ports.customers.clone(),
         ports.read_models.clone(),
     ));
+    let shipping_zones: Arc<dyn CommandExecutor<shipping::ShippingZone>> =
+        Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    let shipping = Arc::new(application::shipping::ShippingZones::new(
+        shipping_zones,
+        ports.zone_directory.clone(),
+        ports.read_models.clone(),
+    ));
     let customer_carts = Arc::new(application::customer_carts::CustomerCarts::new(
         carts.clone(),
         ports.read_models.clone(),
@@ -491,6 +502,7 @@ where
                 settings,
             )?),
             customer_carts,
+            shipping,
             profiles: Arc::new(application::profiles::CustomerProfileBook::new(
                 ports.profiles.clone(),
                 clock.clone(),
