@@ -1435,6 +1435,46 @@ async fn a_zone_releases_only_its_own_countries_that_it_does_not_keep<
     );
 }
 
+async fn a_repair_releases_only_claims_older_than_it_is_told<S: Store + shipping::ZoneDirectory>(
+    store: S,
+) {
+    use shipping::ShippingZoneId;
+    let directory = directory(&store);
+    let europe = ShippingZoneId::new();
+    directory
+        .claim(europe, &countries(&["AT", "DE", "FR"]))
+        .await
+        .unwrap();
+    let before_the_claims = Utc::now() - Duration::hours(1);
+    let after_the_claims = Utc::now() + Duration::seconds(5);
+
+    // A claim younger than the bound may belong to a command in flight: it stays.
+    directory
+        .release_stale_except(europe, Some(&countries(&["DE"])), before_the_claims)
+        .await
+        .unwrap();
+    assert_eq!(
+        holders(directory, &["AT", "DE", "FR"]).await,
+        [Some(europe), Some(europe), Some(europe)]
+    );
+    // Older ones the zone does not keep go, and again is a no-op.
+    for _ in 0..2 {
+        directory
+            .release_stale_except(europe, Some(&countries(&["DE"])), after_the_claims)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        holders(directory, &["AT", "DE", "FR"]).await,
+        [None, Some(europe), None]
+    );
+    directory
+        .release_stale_except(europe, None, after_the_claims)
+        .await
+        .unwrap();
+    assert_eq!(holders(directory, &["DE"]).await, [None]);
+}
+
 async fn of_zones_claiming_one_country_at_once_exactly_one_holds_it<
     S: Store + shipping::ZoneDirectory,
 >(
@@ -1548,6 +1588,7 @@ contract_suite!(
     a_zone_claims_countries_all_or_none_and_never_one_another_zone_holds,
     a_zone_releases_only_its_own_countries_that_it_does_not_keep,
     of_zones_claiming_one_country_at_once_exactly_one_holds_it,
+    a_repair_releases_only_claims_older_than_it_is_told,
     webhook_endpoints_are_created_listed_changed_and_deleted,
     deliveries_are_queued_with_the_dispatcher_checkpoint_exactly_once,
     each_enabled_endpoint_offers_only_the_head_of_its_queue,

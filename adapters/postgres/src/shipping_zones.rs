@@ -6,6 +6,7 @@
 //! makes the transaction roll back, so a claim takes all of its countries or none.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use shared_kernel::CountryCode;
 use shipping::{CountrySet, ShippingZoneId, ZoneDirectory, ZoneDirectoryError};
 use uuid::Uuid;
@@ -70,6 +71,28 @@ impl ZoneDirectory for PostgresStore {
         )
         .bind(zone_id.as_uuid())
         .bind(&keep)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(unavailable)
+    }
+
+    async fn release_stale_except(
+        &self,
+        zone_id: ShippingZoneId,
+        keep: Option<&CountrySet>,
+        claimed_before: DateTime<Utc>,
+    ) -> Result<(), ZoneDirectoryError> {
+        let keep: Vec<String> = keep
+            .map(|countries| countries.iter().map(str::to_owned).collect())
+            .unwrap_or_default();
+        sqlx::query(
+            "DELETE FROM shipping_zone_claims \
+             WHERE zone_id = $1 AND NOT (country = ANY($2)) AND claimed_at < $3",
+        )
+        .bind(zone_id.as_uuid())
+        .bind(&keep)
+        .bind(claimed_before)
         .execute(&self.pool)
         .await
         .map(drop)

@@ -5,7 +5,7 @@
 //! another zone holds makes it roll back, so a claim takes all of its countries or none.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use shared_kernel::CountryCode;
 use shipping::{CountrySet, ShippingZoneId, ZoneDirectory, ZoneDirectoryError};
 use uuid::Uuid;
@@ -80,6 +80,27 @@ impl ZoneDirectory for SqliteStore {
         )
         .bind(zone_id.to_string())
         .bind(keep)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(unavailable)
+    }
+
+    async fn release_stale_except(
+        &self,
+        zone_id: ShippingZoneId,
+        keep: Option<&CountrySet>,
+        claimed_before: DateTime<Utc>,
+    ) -> Result<(), ZoneDirectoryError> {
+        let keep: Vec<&str> = keep.map(|set| set.iter().collect()).unwrap_or_default();
+        let keep = serde_json::to_string(&keep).map_err(unavailable)?;
+        sqlx::query(
+            "DELETE FROM shipping_zone_claims WHERE zone_id = ? \
+             AND country NOT IN (SELECT value FROM json_each(?)) AND claimed_at < ?",
+        )
+        .bind(zone_id.to_string())
+        .bind(keep)
+        .bind(timestamp(claimed_before))
         .execute(&self.pool)
         .await
         .map(drop)
