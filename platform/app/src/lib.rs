@@ -159,6 +159,8 @@ pub struct Wired {
     pub return_saga: Arc<ReturnSagaRunner>,
     /// Makes stock held by reservations nobody finished with available again.
     pub expiry: Arc<ReservationExpiry>,
+    /// Frees shipping zone claims that a crash or a failed release left behind.
+    pub zone_claim_repair: Arc<application::shipping::ZoneClaimRepair>,
     /// Every event's public form (ADR 0015), read by the feed routes and the deliveries.
     pub published: PublishedFeed,
     pub webhooks: Arc<dyn WebhookStore>,
@@ -178,6 +180,7 @@ pub fn feed_consumers(settings: &Settings) -> Vec<String> {
     names.push(CheckoutSagaRunner::checkpoint_name());
     names.push(RefundSagaRunner::checkpoint_name());
     names.push(ReturnSagaRunner::checkpoint_name());
+    names.push(application::shipping::ZoneClaimRepair::CHECKPOINT.to_owned());
     names.push(runtime::webhooks::DISPATCHER_CHECKPOINT.to_owned());
     if settings.relay_config().is_some() {
         names.push(nats_relay::CHECKPOINT.to_owned());
@@ -452,6 +455,11 @@ where
     ));
     let shipping_zones: Arc<dyn CommandExecutor<shipping::ShippingZone>> =
         Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    let zone_claim_repair = Arc::new(application::shipping::ZoneClaimRepair::new(
+        shipping_zones.clone(),
+        ports.zone_directory.clone(),
+        clock.clone(),
+    ));
     let shipping = Arc::new(application::shipping::ShippingZones::new(
         shipping_zones,
         ports.zone_directory.clone(),
@@ -527,6 +535,7 @@ where
         refund_saga,
         return_saga,
         expiry,
+        zone_claim_repair,
         published,
         webhooks: ports.webhooks,
         leases: ports.leases,
@@ -786,6 +795,12 @@ fn start_workers(
         shutdown.clone(),
     )));
     projector_tasks.push(tokio::spawn(wired.refund_saga.clone().run(
+        wired.feed.clone(),
+        wired.projections.clone(),
+        wired.signal.subscribe(),
+        shutdown.clone(),
+    )));
+    projector_tasks.push(tokio::spawn(wired.zone_claim_repair.clone().run(
         wired.feed.clone(),
         wired.projections.clone(),
         wired.signal.subscribe(),

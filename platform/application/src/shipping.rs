@@ -13,8 +13,8 @@
 //!
 //! A release that fails, or an infrastructure error whose outcome is unknown, leaves a claim
 //! on a country the zone may not list: it blocks that country for other zones (an error staff
-//! can read), and never lets two zones list it. The feed-driven repair that frees such claims
-//! is not built yet.
+//! can read), and never lets two zones list it. [`ZoneClaimRepair`], a feed consumer, frees
+//! such a claim after the zone's next event once it is older than [`CLAIM_GRACE`].
 //!
 //! The read side is the `shipping_zones` read model ([`ShippingZonesProjection`], one
 //! [`ShippingZoneView`] per live zone, maintained from the feed): staff list it, and carts ask
@@ -26,16 +26,17 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use runtime::projection::ProjectionError;
 use runtime::{
-    CommandError, CommandExecutor, CommandMetadata, Executed, FeedEvent, ListQuery, Loaded,
-    Projection, ReadModels, WorkingSet,
+    CommandError, CommandExecutor, CommandMetadata, CommitOutcome, EventFeed, Executed, FeedEvent,
+    ListQuery, Loaded, Projection, ProjectionStore, ReadModels, StoreError, WorkingSet,
 };
 use rust_decimal::Decimal;
-use shared_kernel::{CountryCode, Currency, Money};
+use shared_kernel::{Clock, CountryCode, Currency, Money};
 use shipping::{
     apply_shipping_zone_event, quote_shipping, zone_for, CountrySet, Grams, QuoteError,
     ShippingError, ShippingQuote, ShippingZone, ShippingZoneCommand, ShippingZoneEvent,
     ShippingZoneId, ShippingZoneView, ZoneDirectory, ZoneDirectoryError,
 };
+use tokio::sync::watch;
 
 /// The read model of live shipping zones, keyed by zone id.
 pub const SHIPPING_ZONES_VIEW: &str = "shipping_zones";
@@ -309,5 +310,140 @@ impl Projection for ShippingZonesProjection {
             None => documents.delete(SHIPPING_ZONES_VIEW, &event.aggregate_id),
         }
         Ok(())
+    }
+}
+
+/// How long a claim is left alone by the repair: longer than any command in flight takes
+/// between claiming and recording.
+pub const CLAIM_GRACE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// The feed consumer that frees claims a crash or a failed release left behind (see
+/// `shipping::ports`): after each event of a zone, it releases the zone's claims that the
+/// zone's latest countries do not list and that are older than [`CLAIM_GRACE`]. Every step is
+/// idempotent, so instances may run it side by side and a batch may be repeated.
+pub struct ZoneClaimRepair {
+    zones: Arc<dyn CommandExecutor<ShippingZone>>,
+    directory: Arc<dyn ZoneDirectory>,
+    clock: Arc<dyn Clock>,
+    grace: chrono::Duration,
+}
+
+/// Why a repair batch stopped; the next one starts from the same checkpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum RepairError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Zone(#[from] ShippingZoneError),
+}
+
+impl ZoneClaimRepair {
+    /// The checkpoint the repair keeps in the projection store.
+    pub const CHECKPOINT: &'static str = "shipping_zone_claim_repair";
+
+    pub fn new(
+        zones: Arc<dyn CommandExecutor<ShippingZone>>,
+        directory: Arc<dyn ZoneDirectory>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            zones,
+            directory,
+            clock,
+            grace: CLAIM_GRACE,
+        }
+    }
+
+    /// Leaves claims younger than `grace` alone (tests shorten it).
+    pub fn with_grace(mut self, grace: chrono::Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Releases the stale claims of zone `zone_id` that it does not list now.
+    pub async fn repair(&self, zone_id: ShippingZoneId) -> Result<(), ShippingZoneError> {
+        let zone = self
+            .zones
+            .load(&ShippingZone::aggregate_id(zone_id))
+            .await?;
+        let keep = match zone.aggregate.status() {
+            Some(shipping::ZoneStatus::Active) => zone.aggregate.countries().cloned(),
+            _ => None,
+        };
+        let claimed_before = self.clock.now() - self.grace;
+        self.directory
+            .release_stale_except(zone_id, keep.as_ref(), claimed_before)
+            .await?;
+        Ok(())
+    }
+
+    /// Repairs the zones of one batch of the feed; returns how many events it consumed.
+    pub async fn run_once(
+        &self,
+        feed: &dyn EventFeed,
+        checkpoints: &dyn ProjectionStore,
+    ) -> Result<usize, RepairError> {
+        let from = checkpoints.checkpoint(Self::CHECKPOINT).await?;
+        let batch = feed.read_after(from, 500).await?;
+        let Some(last) = batch.last() else {
+            return Ok(0);
+        };
+        let mut zones: Vec<ShippingZoneId> = batch
+            .iter()
+            .filter(|event| event.aggregate_type == ShippingZone::TYPE)
+            .filter_map(|event| uuid::Uuid::parse_str(&event.aggregate_id).ok())
+            .map(ShippingZoneId::from_uuid)
+            .collect();
+        zones.sort_by_key(ShippingZoneId::as_uuid);
+        zones.dedup();
+        for zone_id in zones {
+            self.repair(zone_id).await?;
+        }
+        match checkpoints
+            .commit(Self::CHECKPOINT, from, last.cursor, Vec::new())
+            .await?
+        {
+            CommitOutcome::Committed => Ok(batch.len()),
+            CommitOutcome::CheckpointMoved => Ok(0),
+        }
+    }
+
+    /// Runs until `shutdown` turns true, waking on `wake` or every second.
+    pub async fn run(
+        self: Arc<Self>,
+        feed: Arc<dyn EventFeed>,
+        checkpoints: Arc<dyn ProjectionStore>,
+        mut wake: watch::Receiver<u64>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let idle = std::time::Duration::from_secs(1);
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let consumed = match self.run_once(feed.as_ref(), checkpoints.as_ref()).await {
+                Ok(consumed) => consumed,
+                Err(error) => {
+                    tracing::warn!(%error, "shipping zone claim repair failed; retrying");
+                    0
+                }
+            };
+            if consumed == 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(idle) => {}
+                    woken = wake.changed() => {
+                        if woken.is_err() {
+                            tokio::time::sleep(idle).await;
+                        }
+                    }
+                    stopped = shutdown.changed() => {
+                        if stopped.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        tracing::info!("shipping zone claim repair stopped");
     }
 }

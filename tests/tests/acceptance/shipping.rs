@@ -471,3 +471,87 @@ on_both_stores!(
     a_cart_is_quoted_the_options_of_the_zone_serving_its_country_on,
     a_cart_is_quoted_the_options_of_the_zone_serving_its_country
 );
+
+/// Leaves a claim of `zone_id` on `country`, made `age` ago, as a crash between claiming and
+/// recording would.
+async fn leave_claim(app: &TestApp, country: &str, zone_id: &str, age: chrono::Duration) {
+    let claimed_at = chrono::Utc::now() - age;
+    match app.settings.store_url() {
+        commerce::config::StoreUrl::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query(
+                "INSERT INTO shipping_zone_claims (country, zone_id, claimed_at) VALUES ($1, $2, $3)",
+            )
+            .bind(country)
+            .bind(uuid::Uuid::parse_str(zone_id).unwrap())
+            .bind(claimed_at)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        commerce::config::StoreUrl::Sqlite(path) => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO shipping_zone_claims (country, zone_id, claimed_at) VALUES (?, ?, ?)",
+            )
+            .bind(country)
+            .bind(zone_id)
+            .bind(claimed_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+async fn a_claim_left_behind_is_freed_after_the_zones_next_event(app: &TestApp) {
+    // Given a zone for Germany that, after a crash, still holds an old claim on France and a
+    // fresh one on Italy (a command still in flight),
+    let europe = create_zone(app, "Europe", &["DE"]).await;
+    leave_claim(app, "FR", &europe, chrono::Duration::hours(1)).await;
+    leave_claim(app, "IT", &europe, chrono::Duration::zero()).await;
+    let blocked = app
+        .post_json(ZONES, &json!({"name": "France", "countries": ["FR"]}))
+        .await;
+    let problem = assert_problem(blocked, 409, "country_in_another_shipping_zone").await;
+    assert!(problem["detail"].as_str().unwrap().contains(&europe));
+
+    // when the zone records its next event,
+    let renamed = send(
+        app,
+        Method::PATCH,
+        &format!("{ZONES}/{europe}"),
+        Some(json!({"name": "Germany"})),
+    )
+    .await;
+    assert_eq!(renamed.status(), 200);
+
+    // then France is freed for another zone, and Italy is left to the command in flight.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let created = app
+            .post_json(ZONES, &json!({"name": "France", "countries": ["FR"]}))
+            .await;
+        if created.status() == 201 {
+            break;
+        }
+        assert_problem(created, 409, "country_in_another_shipping_zone").await;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stale claim was never released"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let italy = app
+        .post_json(ZONES, &json!({"name": "Italy", "countries": ["IT"]}))
+        .await;
+    assert_problem(italy, 409, "country_in_another_shipping_zone").await;
+    let (zone, _) = read_zone(app, &europe).await;
+    assert_eq!(zone["countries"], json!(["DE"]));
+}
+on_both_stores!(
+    a_claim_left_behind_is_freed_after_the_zones_next_event_on,
+    a_claim_left_behind_is_freed_after_the_zones_next_event
+);
