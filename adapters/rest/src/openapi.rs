@@ -349,6 +349,25 @@ fn state_rules_between_fields(doc: &mut serde_json::Value) {
             }
         }
     ]);
+    // A change of a shipping zone or option changes something: at least one field, not null.
+    for (schema, fields) in [
+        (
+            "UpdateShippingZoneRequest",
+            [("name", "string"), ("countries", "array")],
+        ),
+        (
+            "UpdateShippingOptionRequest",
+            [("name", "string"), ("prices", "array")],
+        ),
+    ] {
+        let branches: Vec<_> = fields
+            .iter()
+            .map(|(field, kind)| {
+                json!({ "required": [field], "properties": { *field: { "type": kind } } })
+            })
+            .collect();
+        schemas[schema]["anyOf"] = json!(branches);
+    }
 }
 
 /// A page that renders the document with Redoc, loaded by the reader's browser.

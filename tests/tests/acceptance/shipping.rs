@@ -506,10 +506,35 @@ async fn leave_claim(app: &TestApp, country: &str, zone_id: &str, age: chrono::D
     }
 }
 
+/// Waits until the claim repair has consumed every event appended so far, so that claims
+/// left after this are seen by the repair only after a later event.
+async fn repair_caught_up(app: &TestApp) {
+    use application::shipping::ZoneClaimRepair;
+    use runtime::Cursor;
+    let wired = &app.running.as_ref().unwrap().wired;
+    let events = wired.feed.read_after(Cursor::START, 10_000).await.unwrap();
+    let last = events.last().expect("an event").cursor;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while wired
+        .projections
+        .checkpoint(ZoneClaimRepair::CHECKPOINT)
+        .await
+        .unwrap()
+        < last
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the claim repair never caught up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 async fn a_claim_left_behind_is_freed_after_the_zones_next_event(app: &TestApp) {
     // Given a zone for Germany that, after a crash, still holds an old claim on France and a
     // fresh one on Italy (a command still in flight),
     let europe = create_zone(app, "Europe", &["DE"]).await;
+    repair_caught_up(app).await;
     leave_claim(app, "FR", &europe, chrono::Duration::hours(1)).await;
     leave_claim(app, "IT", &europe, chrono::Duration::zero()).await;
     let blocked = app
@@ -554,4 +579,40 @@ async fn a_claim_left_behind_is_freed_after_the_zones_next_event(app: &TestApp) 
 on_both_stores!(
     a_claim_left_behind_is_freed_after_the_zones_next_event_on,
     a_claim_left_behind_is_freed_after_the_zones_next_event
+);
+
+async fn of_zones_created_at_once_for_one_country_exactly_one_gets_it(app: &TestApp) {
+    // Given eight staff tools creating a zone for Germany at the same moment,
+    let attempts = (0..8).map(|n| {
+        let body = json!({"name": format!("Zone {n}"), "countries": ["DE", "AT"]});
+        async move { app.post_json(ZONES, &body).await }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    // then exactly one zone is created and every other request is told which one has it.
+    let mut winners = Vec::new();
+    let mut refusals = Vec::new();
+    for answer in answers {
+        match answer.status().as_u16() {
+            201 => winners.push(answer.json::<Value>().await.unwrap()),
+            _ => {
+                refusals.push(assert_problem(answer, 409, "country_in_another_shipping_zone").await)
+            }
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let winner = winners[0]["id"].as_str().unwrap();
+    assert!(refusals
+        .iter()
+        .all(|problem| problem["detail"].as_str().unwrap().contains(winner)));
+    let listed = app
+        .until(ZONES, |list| {
+            list["data"].as_array().is_some_and(|d| !d.is_empty())
+        })
+        .await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    assert_eq!(app.count_rows("shipping_zone_claims").await, 2);
+}
+on_both_stores!(
+    of_zones_created_at_once_for_one_country_exactly_one_gets_it_on,
+    of_zones_created_at_once_for_one_country_exactly_one_gets_it
 );
