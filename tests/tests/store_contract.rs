@@ -1324,6 +1324,215 @@ async fn an_address_book_is_its_customers_alone_and_forgotten_whole<S: Store>(st
 }
 
 // ---------------------------------------------------------------------------------------------
+// The shipping zone directory: a country belongs to at most one zone.
+
+fn countries(codes: &[&str]) -> shipping::CountrySet {
+    shipping::CountrySet::parse(codes.iter().copied()).unwrap()
+}
+
+fn country(code: &str) -> shared_kernel::CountryCode {
+    shared_kernel::CountryCode::parse(code).unwrap()
+}
+
+/// The store as the directory (its `claim` shares a name with the idempotency store's).
+fn directory<S: Store + shipping::ZoneDirectory>(store: &S) -> &dyn shipping::ZoneDirectory {
+    store
+}
+
+async fn holders(
+    store: &dyn shipping::ZoneDirectory,
+    codes: &[&str],
+) -> Vec<Option<shipping::ShippingZoneId>> {
+    let mut held = Vec::new();
+    for code in codes {
+        held.push(store.zone_of(country(code)).await.unwrap());
+    }
+    held
+}
+
+async fn a_zone_claims_countries_all_or_none_and_never_one_another_zone_holds<
+    S: Store + shipping::ZoneDirectory,
+>(
+    store: S,
+) {
+    use shipping::{ShippingZoneId, ZoneDirectoryError};
+    let directory = directory(&store);
+    let europe = ShippingZoneId::new();
+    let nordics = ShippingZoneId::new();
+    directory
+        .claim(europe, &countries(&["DE", "FR"]))
+        .await
+        .unwrap();
+    // Claiming again, or a subset, is a no-op that succeeds.
+    directory
+        .claim(europe, &countries(&["DE", "FR"]))
+        .await
+        .unwrap();
+    directory.claim(europe, &countries(&["FR"])).await.unwrap();
+
+    // A claim touching a held country takes nothing (not even AT, before DE in code order),
+    // and names the first taken country.
+    let refused = directory
+        .claim(nordics, &countries(&["SE", "FR", "DK", "DE", "AT"]))
+        .await;
+    match refused {
+        Err(ZoneDirectoryError::CountryTaken { country, zone_id }) => {
+            assert_eq!((country.as_str(), zone_id), ("DE", europe));
+        }
+        other => panic!("expected CountryTaken, got {other:?}"),
+    }
+    assert_eq!(
+        holders(directory, &["DE", "FR", "SE", "DK", "AT"]).await,
+        [Some(europe), Some(europe), None, None, None],
+        "a refused claim took some of its countries"
+    );
+    directory
+        .claim(nordics, &countries(&["SE", "DK"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        holders(directory, &["SE", "DK"]).await,
+        [Some(nordics), Some(nordics)]
+    );
+}
+
+async fn a_zone_releases_only_its_own_countries_that_it_does_not_keep<
+    S: Store + shipping::ZoneDirectory,
+>(
+    store: S,
+) {
+    let directory = directory(&store);
+    use shipping::ShippingZoneId;
+    let europe = ShippingZoneId::new();
+    let nordics = ShippingZoneId::new();
+    directory
+        .claim(europe, &countries(&["AT", "DE", "FR"]))
+        .await
+        .unwrap();
+    directory.claim(nordics, &countries(&["SE"])).await.unwrap();
+
+    directory
+        .release_except(europe, Some(&countries(&["DE"])))
+        .await
+        .unwrap();
+    // Again: a no-op.
+    directory
+        .release_except(europe, Some(&countries(&["DE"])))
+        .await
+        .unwrap();
+    assert_eq!(
+        holders(directory, &["AT", "DE", "FR", "SE"]).await,
+        [None, Some(europe), None, Some(nordics)]
+    );
+    // Released countries are free for another zone.
+    directory.claim(nordics, &countries(&["FR"])).await.unwrap();
+
+    directory.release_except(europe, None).await.unwrap();
+    directory.release_except(europe, None).await.unwrap();
+    assert_eq!(
+        holders(directory, &["DE", "FR", "SE"]).await,
+        [None, Some(nordics), Some(nordics)]
+    );
+}
+
+async fn a_repair_releases_only_claims_older_than_it_is_told<S: Store + shipping::ZoneDirectory>(
+    store: S,
+) {
+    use shipping::ShippingZoneId;
+    let directory = directory(&store);
+    let europe = ShippingZoneId::new();
+    directory
+        .claim(europe, &countries(&["AT", "DE", "FR"]))
+        .await
+        .unwrap();
+    let before_the_claims = Utc::now() - Duration::hours(1);
+    let after_the_claims = Utc::now() + Duration::seconds(5);
+
+    // A claim younger than the bound may belong to a command in flight: it stays.
+    directory
+        .release_stale_except(europe, Some(&countries(&["DE"])), before_the_claims)
+        .await
+        .unwrap();
+    assert_eq!(
+        holders(directory, &["AT", "DE", "FR"]).await,
+        [Some(europe), Some(europe), Some(europe)]
+    );
+    // Older ones the zone does not keep go, and again is a no-op.
+    for _ in 0..2 {
+        directory
+            .release_stale_except(europe, Some(&countries(&["DE"])), after_the_claims)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        holders(directory, &["AT", "DE", "FR"]).await,
+        [None, Some(europe), None]
+    );
+    directory
+        .release_stale_except(europe, None, after_the_claims)
+        .await
+        .unwrap();
+    assert_eq!(holders(directory, &["DE"]).await, [None]);
+}
+
+async fn of_zones_claiming_one_country_at_once_exactly_one_holds_it<
+    S: Store + shipping::ZoneDirectory,
+>(
+    store: S,
+) {
+    let directory = directory(&store);
+    use shipping::{ShippingZoneId, ZoneDirectoryError};
+    const ZONES: usize = 12;
+    let own = [
+        "AT", "BE", "CH", "CZ", "DK", "ES", "FI", "GR", "IE", "IT", "NL", "PL",
+    ];
+    let zones: Vec<ShippingZoneId> = (0..ZONES).map(|_| ShippingZoneId::new()).collect();
+    // Each zone wants DE and FR, and a country of its own, all or none.
+    let claims = zones.iter().zip(own).map(|(&zone, code)| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let wanted = countries(&["DE", "FR", code]);
+            (
+                zone,
+                shipping::ZoneDirectory::claim(&store, zone, &wanted).await,
+            )
+        })
+    });
+    let outcomes: Vec<_> = futures::future::join_all(claims)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let winners: Vec<ShippingZoneId> = outcomes
+        .iter()
+        .filter(|(_, outcome)| outcome.is_ok())
+        .map(|(zone, _)| *zone)
+        .collect();
+    assert_eq!(winners.len(), 1, "several zones won: {outcomes:?}");
+    let winner = winners[0];
+    for (_, outcome) in &outcomes {
+        if let Err(error) = outcome {
+            assert!(
+                matches!(error, ZoneDirectoryError::CountryTaken { zone_id, .. } if zone_id == &winner),
+                "a loser was refused otherwise: {error:?}"
+            );
+        }
+    }
+    assert_eq!(
+        holders(directory, &["DE", "FR"]).await,
+        [Some(winner), Some(winner)]
+    );
+    for (zone, code) in zones.iter().zip(own) {
+        let expected = (*zone == winner).then_some(winner);
+        assert_eq!(
+            holders(directory, &[code]).await,
+            [expected],
+            "{code}: a losing zone kept part of its claim"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Health.
 
 async fn a_reachable_store_is_ready<S: Store>(store: S) {
@@ -1376,6 +1585,10 @@ contract_suite!(
     api_keys_are_found_by_hash_until_revoked_and_listed_with_revoked_ones,
     a_server_secret_is_kept_by_the_first_and_shared_with_every_later_caller,
     an_address_book_is_its_customers_alone_and_forgotten_whole,
+    a_zone_claims_countries_all_or_none_and_never_one_another_zone_holds,
+    a_zone_releases_only_its_own_countries_that_it_does_not_keep,
+    of_zones_claiming_one_country_at_once_exactly_one_holds_it,
+    a_repair_releases_only_claims_older_than_it_is_told,
     webhook_endpoints_are_created_listed_changed_and_deleted,
     deliveries_are_queued_with_the_dispatcher_checkpoint_exactly_once,
     each_enabled_endpoint_offers_only_the_head_of_its_queue,

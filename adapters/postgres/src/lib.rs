@@ -27,6 +27,7 @@ mod notify;
 mod personal_keys;
 mod profiles;
 mod projection;
+mod shipping_zones;
 mod tokens;
 mod webhooks;
 

@@ -270,6 +270,26 @@ pub const ROUTES: &[Rule] = &[
     write("POST", "/v1/admin/returns/{id}/reject", Area::Returns),
     write("POST", "/v1/admin/returns/{id}/receive", Area::Returns),
     // Events for internal services.
+    read("GET", "/v1/admin/shipping-zones", Area::Shipping),
+    write("POST", "/v1/admin/shipping-zones", Area::Shipping),
+    read("GET", "/v1/admin/shipping-zones/{id}", Area::Shipping),
+    write("PATCH", "/v1/admin/shipping-zones/{id}", Area::Shipping),
+    write("DELETE", "/v1/admin/shipping-zones/{id}", Area::Shipping),
+    write(
+        "POST",
+        "/v1/admin/shipping-zones/{id}/options",
+        Area::Shipping,
+    ),
+    write(
+        "PATCH",
+        "/v1/admin/shipping-zones/{id}/options/{option_id}",
+        Area::Shipping,
+    ),
+    write(
+        "DELETE",
+        "/v1/admin/shipping-zones/{id}/options/{option_id}",
+        Area::Shipping,
+    ),
     read("GET", "/v1/events", Area::Events),
     read("GET", "/v1/events/stream", Area::Events),
     // Webhooks.

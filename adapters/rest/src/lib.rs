@@ -22,6 +22,7 @@ pub mod problem;
 pub mod products;
 pub mod refunds;
 pub mod returns;
+pub mod shipping;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -123,6 +124,8 @@ pub struct ApiState {
     pub customers: Arc<application::customers::CustomerAccounts>,
     /// Customers' open carts, and taking guest carts over at login (ADR 0027).
     pub customer_carts: Arc<application::customer_carts::CustomerCarts>,
+    /// Shipping zones and their options: staff commands and the zones read model.
+    pub shipping: Arc<application::shipping::ShippingZones>,
     /// Customers' profiles and address books (ADR 0027).
     pub profiles: Arc<application::profiles::CustomerProfileBook>,
     /// Registrations and logins per client address (`COMMERCE_AUTH_RATE_PER_MINUTE`); `None`:
@@ -209,6 +212,14 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(returns::approve_return)
             .service(returns::reject_return)
             .service(returns::receive_return)
+            .service(shipping::create_zone)
+            .service(shipping::list_zones)
+            .service(shipping::get_zone)
+            .service(shipping::update_zone)
+            .service(shipping::delete_zone)
+            .service(shipping::create_option)
+            .service(shipping::update_option)
+            .service(shipping::delete_option)
             .service(inventory::receive)
             .service(inventory::adjust)
             .service(inventory::get_stock)

@@ -8,7 +8,7 @@ use crate::ApiState;
 
 use crate::{
     carts, checkout_timeline, checkouts, customers, dto, events, health, http, inventory, metrics,
-    orders, payments, personal_data, problem, products, refunds, returns, webhooks,
+    orders, payments, personal_data, problem, products, refunds, returns, shipping, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -40,6 +40,9 @@ use crate::{
         returns::create_return, returns::get_return, returns::approve_return,
         returns::reject_return, returns::receive_return,
         inventory::receive, inventory::adjust, inventory::get_stock,
+        shipping::create_zone, shipping::list_zones, shipping::get_zone, shipping::update_zone,
+        shipping::delete_zone, shipping::create_option, shipping::update_option,
+        shipping::delete_option,
         checkouts::start_checkout, checkouts::get_checkout, checkouts::list_checkouts,
         checkout_timeline::checkout_timeline,
         events::list_events, events::stream_events, events::event_schemas,
@@ -78,6 +81,11 @@ use crate::{
         webhooks::CreateWebhookRequest, webhooks::UpdateWebhookRequest, webhooks::WebhookEndpointDto,
         webhooks::WebhookEndpointList, webhooks::DeletedWebhookDto, webhooks::WebhookAttemptDto,
         webhooks::WebhookDeliveryDto, webhooks::WebhookDeliveryList,
+        shipping::CreateShippingZoneRequest, shipping::UpdateShippingZoneRequest,
+        shipping::CreateShippingOptionRequest, shipping::UpdateShippingOptionRequest,
+        shipping::ShippingPriceDto, shipping::SubtotalBandDto, shipping::WeightBandDto,
+        shipping::ShippingOptionDto, shipping::ShippingZoneDto, shipping::ShippingZoneList,
+        shipping::DeletedShippingZoneDto,
     )),
     tags(
         (name = "storefront", description = "What shoppers browse"),
@@ -89,6 +97,7 @@ use crate::{
         (name = "refunds", description = "Refunds of orders: money back through the payment, units back into stock (admin)"),
         (name = "returns", description = "Goods sent back by shoppers: requested, approved, received, refunded"),
         (name = "inventory", description = "Stock levels, receipts and adjustments (admin)"),
+        (name = "shipping", description = "Shipping zones of destination countries and their options, priced per currency (admin)"),
         (name = "admin", description = "Catalog administration"),
         (name = "events", description = "Published domain events for internal services: an ordered, resumable feed (long-poll and Server-Sent Events) and the schema of every type"),
         (name = "webhooks", description = "Signed deliveries of published events to HTTP endpoints (admin)"),
@@ -235,7 +244,7 @@ fn headers_are_never_null(doc: &mut serde_json::Value) {
 fn link_created_resources(doc: &mut serde_json::Value) {
     use serde_json::json;
     const ID: &str = "$response.body#/id";
-    let links: [(&str, &str, &str, &[&str]); 6] = [
+    let links: [(&str, &str, &str, &[&str]); 7] = [
         (
             "/v1/admin/orders",
             "post",
@@ -271,6 +280,12 @@ fn link_created_resources(doc: &mut serde_json::Value) {
                 "delete_webhook",
                 "list_deliveries",
             ],
+        ),
+        (
+            "/v1/admin/shipping-zones",
+            "post",
+            "201",
+            &["get_zone", "update_zone", "delete_zone", "create_option"],
         ),
         (
             "/v1/admin/orders/{id}/refunds",
@@ -335,6 +350,25 @@ fn state_rules_between_fields(doc: &mut serde_json::Value) {
             }
         }
     ]);
+    // A change of a shipping zone or option changes something: at least one field, not null.
+    for (schema, fields) in [
+        (
+            "UpdateShippingZoneRequest",
+            [("name", "string"), ("countries", "array")],
+        ),
+        (
+            "UpdateShippingOptionRequest",
+            [("name", "string"), ("prices", "array")],
+        ),
+    ] {
+        let branches: Vec<_> = fields
+            .iter()
+            .map(|(field, kind)| {
+                json!({ "required": [field], "properties": { *field: { "type": kind } } })
+            })
+            .collect();
+        schemas[schema]["anyOf"] = json!(branches);
+    }
 }
 
 /// A page that renders the document with Redoc, loaded by the reader's browser.

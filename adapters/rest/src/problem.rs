@@ -98,6 +98,11 @@ pub enum ApiError {
     Checkout(Box<CheckoutError>),
     #[error(transparent)]
     Return(Box<refunds::ReturnError>),
+    #[error(transparent)]
+    Shipping(Box<shipping::ShippingError>),
+    /// Another shipping zone holds the country (the problem names the zone).
+    #[error("{country} already belongs to shipping zone {zone_id}")]
+    CountryTaken { country: String, zone_id: String },
     #[error("If-Match names version {expected} but the resource is at version {actual}")]
     VersionMismatch { expected: u64, actual: u64 },
     #[error("If-Match must be a strong entity tag such as \"3\", or *")]
@@ -149,6 +154,8 @@ impl ApiError {
             Self::Inventory(error) => (inventory_status(error), error.code()),
             Self::Checkout(error) => (checkout_status(error), error.code()),
             Self::Return(error) => (return_status(error), error.code()),
+            Self::Shipping(error) => (shipping_status(error), error.code()),
+            Self::CountryTaken { .. } => (StatusCode::CONFLICT, "country_in_another_shipping_zone"),
             Self::VersionMismatch { .. } => (StatusCode::PRECONDITION_FAILED, "version_mismatch"),
             Self::InvalidIfMatch => (StatusCode::BAD_REQUEST, "invalid_if_match"),
             Self::Conflict => (StatusCode::CONFLICT, "concurrent_modification"),
@@ -176,7 +183,7 @@ impl ApiError {
     pub fn is_final_outcome(&self) -> bool {
         matches!(
             self,
-            Self::Catalog(_) | Self::Cart(_) | Self::NotFound { .. }
+            Self::Catalog(_) | Self::Cart(_) | Self::Shipping(_) | Self::NotFound { .. }
         )
     }
 
@@ -210,6 +217,9 @@ impl ApiError {
                 {
                     problem.errors = vec![FieldError::new(field.clone(), message.clone())];
                 }
+            }
+            Self::CountryTaken { .. } => {
+                problem.errors = vec![FieldError::new("countries", self.to_string())];
             }
             Self::UnknownEventType { event_type } => {
                 let message = format!("unknown event type {event_type}");
@@ -307,6 +317,7 @@ fn not_found_code(resource: &str) -> &'static str {
         "webhook_endpoint" => "webhook_endpoint_not_found",
         "webhook_delivery" => "webhook_delivery_not_found",
         "customer" => "customer_not_found",
+        "shipping_zone" => "shipping_zone_not_found",
         _ => "not_found",
     }
 }
@@ -319,6 +330,22 @@ fn catalog_status(error: &CatalogError) -> StatusCode {
         | CatalogError::SkuTaken { .. }
         | CatalogError::NotAllowed { .. } => StatusCode::CONFLICT,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn shipping_status(error: &shipping::ShippingError) -> StatusCode {
+    use shipping::ShippingError as E;
+    match error {
+        E::ZoneNotFound | E::OptionNotFound { .. } => StatusCode::NOT_FOUND,
+        E::ZoneExists { .. }
+        | E::NotAllowed { .. }
+        | E::OptionExists { .. }
+        | E::OptionNameTaken { .. }
+        | E::TooManyOptions { .. } => StatusCode::CONFLICT,
+        E::InvalidName { .. }
+        | E::NoCountries
+        | E::UnknownCountry { .. }
+        | E::InvalidPrices { .. } => StatusCode::BAD_REQUEST,
     }
 }
 

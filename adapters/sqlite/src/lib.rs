@@ -31,6 +31,7 @@ mod idempotency;
 mod personal_keys;
 mod profiles;
 mod projection;
+mod shipping_zones;
 mod tokens;
 mod webhooks;
 

@@ -26,6 +26,7 @@
 //! a command still in flight is left alone).
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use shared_kernel::CountryCode;
 
 use crate::values::{CountrySet, ShippingZoneId};
@@ -67,6 +68,17 @@ pub trait ZoneDirectory: Send + Sync {
         &self,
         zone_id: ShippingZoneId,
         keep: Option<&CountrySet>,
+    ) -> Result<(), ZoneDirectoryError>;
+
+    /// Like [`release_except`](ZoneDirectory::release_except), but only the claims made (or
+    /// last renewed by [`claim`](ZoneDirectory::claim)) before `claimed_before`: the repair
+    /// consumer's release, which leaves a claim of a command still in flight alone.
+    /// Errors: `Unavailable`.
+    async fn release_stale_except(
+        &self,
+        zone_id: ShippingZoneId,
+        keep: Option<&CountrySet>,
+        claimed_before: DateTime<Utc>,
     ) -> Result<(), ZoneDirectoryError>;
 
     /// The zone holding `country`, if any. Errors: `Unavailable`.

@@ -92,6 +92,7 @@ struct StorePorts {
     secrets: Arc<dyn ServerSecrets>,
     customers: Arc<dyn Customers>,
     profiles: Arc<dyn accounts::CustomerProfiles>,
+    zone_directory: Arc<dyn shipping::ZoneDirectory>,
     personal_keys: Arc<dyn PersonalDataKeys>,
     gauges: Arc<dyn runtime::StoreGauges>,
     /// The pool label of the metrics: `sqlite` or `postgres`.
@@ -117,6 +118,7 @@ impl StorePorts {
             + ServerSecrets
             + Customers
             + accounts::CustomerProfiles
+            + shipping::ZoneDirectory
             + PersonalDataKeys
             + runtime::StoreGauges
             + 'static,
@@ -136,6 +138,7 @@ impl StorePorts {
             secrets: store.clone(),
             customers: store.clone(),
             profiles: store.clone(),
+            zone_directory: store.clone(),
             personal_keys: store.clone(),
             gauges: store,
             pool_name: "sqlite",
@@ -156,6 +159,8 @@ pub struct Wired {
     pub return_saga: Arc<ReturnSagaRunner>,
     /// Makes stock held by reservations nobody finished with available again.
     pub expiry: Arc<ReservationExpiry>,
+    /// Frees shipping zone claims that a crash or a failed release left behind.
+    pub zone_claim_repair: Arc<application::shipping::ZoneClaimRepair>,
     /// Every event's public form (ADR 0015), read by the feed routes and the deliveries.
     pub published: PublishedFeed,
     pub webhooks: Arc<dyn WebhookStore>,
@@ -175,6 +180,7 @@ pub fn feed_consumers(settings: &Settings) -> Vec<String> {
     names.push(CheckoutSagaRunner::checkpoint_name());
     names.push(RefundSagaRunner::checkpoint_name());
     names.push(ReturnSagaRunner::checkpoint_name());
+    names.push(application::shipping::ZoneClaimRepair::CHECKPOINT.to_owned());
     names.push(runtime::webhooks::DISPATCHER_CHECKPOINT.to_owned());
     if settings.relay_config().is_some() {
         names.push(nats_relay::CHECKPOINT.to_owned());
@@ -191,6 +197,7 @@ pub fn all_projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(StockLevelsProjection),
         Arc::new(CheckoutsNeedingAttentionProjection),
         Arc::new(application::customer_carts::CustomerCartsProjection),
+        Arc::new(application::shipping::ShippingZonesProjection),
     ]
 }
 
@@ -462,6 +469,18 @@ where
         ports.customers.clone(),
         ports.read_models.clone(),
     ));
+    let shipping_zones: Arc<dyn CommandExecutor<shipping::ShippingZone>> =
+        Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    let zone_claim_repair = Arc::new(application::shipping::ZoneClaimRepair::new(
+        shipping_zones.clone(),
+        ports.zone_directory.clone(),
+        clock.clone(),
+    ));
+    let shipping = Arc::new(application::shipping::ShippingZones::new(
+        shipping_zones,
+        ports.zone_directory.clone(),
+        ports.read_models.clone(),
+    ));
     let customer_carts = Arc::new(application::customer_carts::CustomerCarts::new(
         carts.clone(),
         ports.read_models.clone(),
@@ -508,6 +527,7 @@ where
                 settings,
             )?),
             customer_carts,
+            shipping,
             profiles: Arc::new(application::profiles::CustomerProfileBook::new(
                 ports.profiles.clone(),
                 clock.clone(),
@@ -532,6 +552,7 @@ where
         refund_saga,
         return_saga,
         expiry,
+        zone_claim_repair,
         published,
         webhooks: ports.webhooks,
         leases: ports.leases,
@@ -791,6 +812,12 @@ fn start_workers(
         shutdown.clone(),
     )));
     projector_tasks.push(tokio::spawn(wired.refund_saga.clone().run(
+        wired.feed.clone(),
+        wired.projections.clone(),
+        wired.signal.subscribe(),
+        shutdown.clone(),
+    )));
+    projector_tasks.push(tokio::spawn(wired.zone_claim_repair.clone().run(
         wired.feed.clone(),
         wired.projections.clone(),
         wired.signal.subscribe(),

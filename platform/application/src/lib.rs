@@ -23,6 +23,7 @@ pub mod projections;
 pub mod promotions;
 pub mod refunds;
 pub mod saga;
+pub mod shipping;
 
 pub use catalog::{CatalogService, CreateProductError};
 pub use orders::{

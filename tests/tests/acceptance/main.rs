@@ -22,4 +22,5 @@ mod projections;
 mod refunds;
 mod returns;
 mod security;
+mod shipping;
 mod webhooks;
