@@ -166,6 +166,8 @@ impl Checkout {
 pub struct OrderLine {
     pub sku: String,
     pub quantity: u64,
+    /// The line's share of the order's discount; absent from servers without promotions.
+    pub discount: Option<Money>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -173,7 +175,13 @@ pub struct OrderLine {
 pub struct Order {
     pub id: String,
     pub status: String,
+    pub subtotal: Option<Money>,
+    /// Absent from servers without promotions.
+    pub discount_total: Option<Money>,
+    pub shipping_total: Option<Money>,
     pub total: Money,
+    /// The promotion code the order was discounted by, as the server normalized it.
+    pub promotion_code: Option<String>,
     pub lines: Vec<OrderLine>,
     pub payment_id: Option<String>,
     pub refunded_total: Money,
@@ -209,6 +217,20 @@ pub struct StockItem {
     pub on_hand: u64,
     pub reserved: u64,
     pub available: u64,
+}
+
+/// A promotion code as staff see it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Promotion {
+    pub code: String,
+    /// `None`: no limit.
+    pub usage_limit: Option<u64>,
+    /// Confirmed uses.
+    pub times_redeemed: u64,
+    /// Uses held by checkouts in flight.
+    pub reserved: u64,
+    pub status: String,
 }
 
 // ---------- request shapes ----------
@@ -504,6 +526,14 @@ impl Client {
         .map(|_| ())
     }
 
+    /// GET /v1/admin/promotions/{code}; `None` on 404.
+    pub async fn get_promotion(&self, code: &str) -> Result<Option<Promotion>, ApiError> {
+        none_if_not_found(
+            self.get_json(self.url(&["v1", "admin", "promotions", code]))
+                .await,
+        )
+    }
+
     /// POST /v1/admin/inventory/{sku}/receipts
     pub async fn receive_stock(&self, sku: &str, quantity: u32) -> Result<StockItem, ApiError> {
         self.post_json(
@@ -582,6 +612,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(products.data[0].variants[0].available, 3);
+    }
+
+    #[test]
+    fn decodes_orders_with_and_without_promotion_fields() {
+        let order: Order = decode(
+            br#"{"id":"o1","status":"paid","subtotal":{"amount":"20.00","currency":"EUR"},
+                "discount_total":{"amount":"2.00","currency":"EUR"},
+                "shipping_total":{"amount":"4.90","currency":"EUR"},
+                "total":{"amount":"22.90","currency":"EUR"},"promotion_code":"LOAD10",
+                "lines":[{"sku":"A","quantity":1,"discount":{"amount":"2.00","currency":"EUR"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(order.promotion_code.as_deref(), Some("LOAD10"));
+        assert_eq!(order.discount_total.unwrap().amount, "2.00");
+        assert_eq!(order.lines[0].discount.as_ref().unwrap().amount, "2.00");
+        let older: Order = decode(
+            br#"{"id":"o2","status":"paid","subtotal":{"amount":"20.00","currency":"EUR"},
+                "total":{"amount":"20.00","currency":"EUR"},"promotion_code":null,
+                "lines":[{"sku":"A","quantity":1}]}"#,
+        )
+        .unwrap();
+        assert_eq!(older.promotion_code, None);
+        assert!(older.discount_total.is_none() && older.lines[0].discount.is_none());
+        let promotion: Promotion = decode(
+            br#"{"code":"LOAD10","usage_limit":null,"times_redeemed":3,"reserved":1,"status":"active"}"#,
+        )
+        .unwrap();
+        assert_eq!((promotion.usage_limit, promotion.times_redeemed), (None, 3));
     }
 
     #[test]

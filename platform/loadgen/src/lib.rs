@@ -285,7 +285,7 @@ pub async fn run(args: Args) -> Result<bool, String> {
         "invariants over {} checkouts started by this run (settling up to 10 s first):",
         records.len()
     );
-    let report = invariants::run(&client, &records, &unconfirmed, &baseline).await;
+    let report = invariants::run(&client, &records, &unconfirmed, &baseline, &[]).await;
     interrupt.abort();
     print_invariants(&report);
 
