@@ -233,7 +233,44 @@ pub struct Promotion {
     pub status: String,
 }
 
+/// A cart as the shopper sees it after applying a code; only what the run reports.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Cart {
+    pub id: String,
+    pub subtotal: Money,
+    pub discount_total: Money,
+    pub total: Money,
+}
+
 // ---------- request shapes ----------
+
+/// What a promotion code gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Offer {
+    /// A percentage ("10" for 10 %) of the order's lines.
+    PercentOff { percent_off: String },
+    /// A fixed amount off the order's lines, per currency the code can be used in.
+    AmountOff { amounts: Vec<Money> },
+}
+
+/// `POST /v1/admin/promotions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewPromotion {
+    pub code: String,
+    pub offer: Offer,
+    /// `None`: no limit (sent as `null`).
+    pub usage_limit: Option<u64>,
+}
+
+/// Whether creating a code made it or found it there already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    New,
+    /// 409: a code of that name exists (a re-run against the same store).
+    AlreadyExisted,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Address {
@@ -526,12 +563,41 @@ impl Client {
         .map(|_| ())
     }
 
+    /// POST /v1/admin/promotions; a 409 means the code is there already.
+    pub async fn create_promotion(&self, promotion: &NewPromotion) -> Result<Created, ApiError> {
+        let body = serde_json::to_value(promotion).map_err(|e| ApiError::Decode(e.to_string()))?;
+        let sent = self
+            .send(
+                Method::POST,
+                self.url(&["v1", "admin", "promotions"]),
+                Some(&body),
+                None,
+            )
+            .await;
+        match sent {
+            Ok(_) => Ok(Created::New),
+            Err(ApiError::Status { status: 409, .. }) => Ok(Created::AlreadyExisted),
+            Err(error) => Err(error),
+        }
+    }
+
     /// GET /v1/admin/promotions/{code}; `None` on 404.
     pub async fn get_promotion(&self, code: &str) -> Result<Option<Promotion>, ApiError> {
         none_if_not_found(
             self.get_json(self.url(&["v1", "admin", "promotions", code]))
                 .await,
         )
+    }
+
+    /// POST /v1/carts/{id}/promotions; a refused code is a 422 whose problem `code` says
+    /// why (`promotion_used_up`, ...).
+    pub async fn apply_promotion(&self, cart_id: &str, code: &str) -> Result<Cart, ApiError> {
+        self.post_json(
+            self.url(&["v1", "carts", cart_id, "promotions"]),
+            &json!({ "code": code }),
+            None,
+        )
+        .await
     }
 
     /// POST /v1/admin/inventory/{sku}/receipts
@@ -640,6 +706,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!((promotion.usage_limit, promotion.times_redeemed), (None, 3));
+    }
+
+    #[test]
+    fn encodes_new_promotions_as_the_api_takes_them() {
+        let percent = NewPromotion {
+            code: "LOAD10".to_owned(),
+            offer: Offer::PercentOff {
+                percent_off: "10".to_owned(),
+            },
+            usage_limit: Some(50),
+        };
+        assert_eq!(
+            serde_json::to_value(&percent).unwrap(),
+            json!({"code":"LOAD10","offer":{"type":"percent_off","percent_off":"10"},"usage_limit":50})
+        );
+        let amount = NewPromotion {
+            code: "LOAD5".to_owned(),
+            offer: Offer::AmountOff {
+                amounts: vec![Money {
+                    amount: "5.00".to_owned(),
+                    currency: "EUR".to_owned(),
+                }],
+            },
+            usage_limit: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&amount).unwrap(),
+            json!({"code":"LOAD5","offer":{"type":"amount_off","amounts":[{"amount":"5.00","currency":"EUR"}]},"usage_limit":null})
+        );
     }
 
     #[test]
