@@ -493,7 +493,7 @@ pub fn promotion_codes_check(
             .usage_limit
             .map_or_else(|| "no limit".to_owned(), |l| format!("limit {l}"));
         summaries.push(format!(
-            "{name} {used} uses, {} redeemed in all ({limit})",
+            "{name}: {used} uses in this run's orders, {} redeemed in all ({limit})",
             promotion.times_redeemed
         ));
     }
@@ -900,11 +900,18 @@ pub async fn run(
     // 7. Promotion codes.
     let codes_after = read_codes_settled(client, codes).await;
     let orders: Vec<&Order> = paid.iter().map(|p| p.order).collect();
-    checks.push(promotion_codes_check(
+    let mut codes_check = promotion_codes_check(
         &codes_after,
         &orders,
         completed.len().saturating_sub(orders_read),
-    ));
+    );
+    if !codes.is_empty() && !unconfirmed.is_empty() {
+        codes_check.summary.push_str(&format!(
+            " ({} checkout POSTs with unknown outcome may skew this)",
+            unconfirmed.len()
+        ));
+    }
+    checks.push(codes_check);
 
     InvariantReport {
         checks,
@@ -1096,7 +1103,8 @@ mod tests {
         assert!(result.passed, "{:?}", result.problems);
         assert_eq!(
             result.summary,
-            "LOAD10 2 uses, 7 redeemed in all (limit 10), LOAD5 1 uses, 1 redeemed in all (no limit)"
+            "LOAD10: 2 uses in this run's orders, 7 redeemed in all (limit 10), \
+             LOAD5: 1 uses in this run's orders, 1 redeemed in all (no limit)"
         );
     }
 
