@@ -122,7 +122,11 @@ pub struct PromotionArgs {
     /// Create no promotion codes and apply none: the flow of the BENCHMARKS.md figures
     /// measured before codes existed, and the one for servers without them (the bench scripts
     /// set LOADGEN_NO_PROMOTIONS, which older builds of this generator ignore).
-    #[arg(long, env = "LOADGEN_NO_PROMOTIONS", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(
+        long,
+        env = "LOADGEN_NO_PROMOTIONS",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub no_promotions: bool,
 
     /// Percent of checkouts (0-100) whose shopper first applies one of the run's promotion
@@ -134,7 +138,7 @@ pub struct PromotionArgs {
     /// uses) and PREFIX + "E5" (5.00 EUR off, no limit). By default the prefix is unique to
     /// the run; a fixed one re-uses the codes of earlier runs, and the audit then counts the
     /// uses made during this run only.
-    #[arg(long, value_parser = code_prefix)]
+    #[arg(long, value_name = "PREFIX", value_parser = code_prefix)]
     pub promotion_prefix: Option<String>,
 
     /// Uses allowed of the percent code: small enough by default to run out in a typical
