@@ -379,6 +379,24 @@ mod tests {
     }
 
     #[test]
+    fn merging_adds_up_promotion_codes_applied_and_refused() {
+        let start = Instant::now();
+        let mut a = Recorder::new(start);
+        a.promotions_applied = 2;
+        *a.promotions_refused
+            .entry("promotion_used_up".to_owned())
+            .or_default() += 1;
+        let mut b = Recorder::new(start);
+        b.promotions_applied = 3;
+        *b.promotions_refused
+            .entry("promotion_used_up".to_owned())
+            .or_default() += 4;
+        a.merge(b);
+        assert_eq!(a.promotions_applied, 5);
+        assert_eq!(a.promotions_refused.get("promotion_used_up"), Some(&5));
+    }
+
+    #[test]
     fn counts_completions_inside_the_window() {
         let start = Instant::now();
         let mut recorder = Recorder::new(start);
