@@ -166,6 +166,8 @@ impl Checkout {
 pub struct OrderLine {
     pub sku: String,
     pub quantity: u64,
+    /// The line's share of the order's discount; absent from servers without promotions.
+    pub discount: Option<Money>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -173,7 +175,13 @@ pub struct OrderLine {
 pub struct Order {
     pub id: String,
     pub status: String,
+    pub subtotal: Option<Money>,
+    /// Absent from servers without promotions.
+    pub discount_total: Option<Money>,
+    pub shipping_total: Option<Money>,
     pub total: Money,
+    /// The promotion code the order was discounted by, as the server normalized it.
+    pub promotion_code: Option<String>,
     pub lines: Vec<OrderLine>,
     pub payment_id: Option<String>,
     pub refunded_total: Money,
@@ -211,7 +219,58 @@ pub struct StockItem {
     pub available: u64,
 }
 
+/// A promotion code as staff see it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Promotion {
+    pub code: String,
+    /// `None`: no limit.
+    pub usage_limit: Option<u64>,
+    /// Confirmed uses.
+    pub times_redeemed: u64,
+    /// Uses held by checkouts in flight.
+    pub reserved: u64,
+    pub status: String,
+}
+
+/// A cart as the shopper sees it after applying a code; only what the run reports.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Cart {
+    pub id: String,
+    pub subtotal: Money,
+    pub discount_total: Money,
+    pub total: Money,
+}
+
 // ---------- request shapes ----------
+
+/// What a promotion code gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Offer {
+    /// A percentage ("10" for 10 %) of the order's lines.
+    PercentOff { percent_off: String },
+    /// A fixed amount off the order's lines, per currency the code can be used in.
+    AmountOff { amounts: Vec<Money> },
+}
+
+/// `POST /v1/admin/promotions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewPromotion {
+    pub code: String,
+    pub offer: Offer,
+    /// `None`: no limit (sent as `null`).
+    pub usage_limit: Option<u64>,
+}
+
+/// Whether creating a code made it or found it there already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    New,
+    /// 409: a code of that name exists (a re-run against the same store).
+    AlreadyExisted,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Address {
@@ -504,6 +563,43 @@ impl Client {
         .map(|_| ())
     }
 
+    /// POST /v1/admin/promotions; a 409 means the code is there already.
+    pub async fn create_promotion(&self, promotion: &NewPromotion) -> Result<Created, ApiError> {
+        let body = serde_json::to_value(promotion).map_err(|e| ApiError::Decode(e.to_string()))?;
+        let sent = self
+            .send(
+                Method::POST,
+                self.url(&["v1", "admin", "promotions"]),
+                Some(&body),
+                None,
+            )
+            .await;
+        match sent {
+            Ok(_) => Ok(Created::New),
+            Err(ApiError::Status { status: 409, .. }) => Ok(Created::AlreadyExisted),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// GET /v1/admin/promotions/{code}; `None` on 404.
+    pub async fn get_promotion(&self, code: &str) -> Result<Option<Promotion>, ApiError> {
+        none_if_not_found(
+            self.get_json(self.url(&["v1", "admin", "promotions", code]))
+                .await,
+        )
+    }
+
+    /// POST /v1/carts/{id}/promotions; a refused code is a 422 whose problem `code` says
+    /// why (`promotion_used_up`, ...).
+    pub async fn apply_promotion(&self, cart_id: &str, code: &str) -> Result<Cart, ApiError> {
+        self.post_json(
+            self.url(&["v1", "carts", cart_id, "promotions"]),
+            &json!({ "code": code }),
+            None,
+        )
+        .await
+    }
+
     /// POST /v1/admin/inventory/{sku}/receipts
     pub async fn receive_stock(&self, sku: &str, quantity: u32) -> Result<StockItem, ApiError> {
         self.post_json(
@@ -582,6 +678,63 @@ mod tests {
         )
         .unwrap();
         assert_eq!(products.data[0].variants[0].available, 3);
+    }
+
+    #[test]
+    fn decodes_orders_with_and_without_promotion_fields() {
+        let order: Order = decode(
+            br#"{"id":"o1","status":"paid","subtotal":{"amount":"20.00","currency":"EUR"},
+                "discount_total":{"amount":"2.00","currency":"EUR"},
+                "shipping_total":{"amount":"4.90","currency":"EUR"},
+                "total":{"amount":"22.90","currency":"EUR"},"promotion_code":"LOAD10",
+                "lines":[{"sku":"A","quantity":1,"discount":{"amount":"2.00","currency":"EUR"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(order.promotion_code.as_deref(), Some("LOAD10"));
+        assert_eq!(order.discount_total.unwrap().amount, "2.00");
+        assert_eq!(order.lines[0].discount.as_ref().unwrap().amount, "2.00");
+        let older: Order = decode(
+            br#"{"id":"o2","status":"paid","subtotal":{"amount":"20.00","currency":"EUR"},
+                "total":{"amount":"20.00","currency":"EUR"},"promotion_code":null,
+                "lines":[{"sku":"A","quantity":1}]}"#,
+        )
+        .unwrap();
+        assert_eq!(older.promotion_code, None);
+        assert!(older.discount_total.is_none() && older.lines[0].discount.is_none());
+        let promotion: Promotion = decode(
+            br#"{"code":"LOAD10","usage_limit":null,"times_redeemed":3,"reserved":1,"status":"active"}"#,
+        )
+        .unwrap();
+        assert_eq!((promotion.usage_limit, promotion.times_redeemed), (None, 3));
+    }
+
+    #[test]
+    fn encodes_new_promotions_as_the_api_takes_them() {
+        let percent = NewPromotion {
+            code: "LOAD10".to_owned(),
+            offer: Offer::PercentOff {
+                percent_off: "10".to_owned(),
+            },
+            usage_limit: Some(50),
+        };
+        assert_eq!(
+            serde_json::to_value(&percent).unwrap(),
+            json!({"code":"LOAD10","offer":{"type":"percent_off","percent_off":"10"},"usage_limit":50})
+        );
+        let amount = NewPromotion {
+            code: "LOAD5".to_owned(),
+            offer: Offer::AmountOff {
+                amounts: vec![Money {
+                    amount: "5.00".to_owned(),
+                    currency: "EUR".to_owned(),
+                }],
+            },
+            usage_limit: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&amount).unwrap(),
+            json!({"code":"LOAD5","offer":{"type":"amount_off","amounts":[{"amount":"5.00","currency":"EUR"}]},"usage_limit":null})
+        );
     }
 
     #[test]

@@ -5,7 +5,15 @@
 //! 2. each completed checkout's payment is captured for exactly the order total;
 //! 3. no failed checkout left a payment other than voided or declined;
 //! 4. per SKU touched, stock before (+ restock) − stock after == units in completed
-//!    orders, and nothing is left reserved.
+//!    orders, and nothing is left reserved;
+//! 5. refunds: what the orders say went back is what their payments gave back;
+//! 6. each order adds up (subtotal − discount + shipping == total, the lines' discounts make
+//!    the order's), and over all orders the totals equal the captured amounts;
+//! 7. per promotion code the run used: uses in completed orders == the rise of its
+//!    `times_redeemed` during the run, nothing left reserved, never more than its limit.
+//!
+//! Checks 6 and 7 are pure functions of what was read, so that their arithmetic is tested
+//! on made-up orders. All money is summed as exact decimals.
 //!
 //! It assumes nothing else changed the shop during the run.
 
@@ -15,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use crate::client::{ApiError, Checkout, Client, Order, Payment, StockItem};
+use crate::client::{ApiError, Checkout, Client, Order, Payment, Promotion, StockItem};
+use crate::money::{Decimal, Money, Totals};
 use crate::shopper::{CheckoutRecord, Outcome, UnconfirmedCheckout};
 
 const CONCURRENCY: usize = 32;
@@ -130,6 +139,49 @@ pub async fn take_baseline(client: &Client, skus: &[String]) -> Baseline {
     baseline
 }
 
+/// A promotion code the run lets shoppers use, with its confirmed uses before the run
+/// (non-zero when a fixed code is re-used against the same store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeBaseline {
+    pub code: String,
+    pub redeemed_before: u64,
+}
+
+/// A code as read after the run, beside its baseline.
+#[derive(Debug, Clone)]
+pub struct CodeAfter {
+    pub baseline: CodeBaseline,
+    /// The code after settling, or why it could not be read.
+    pub after: Result<Promotion, String>,
+}
+
+/// Reads every code, again while any holds a reservation (up to [`SETTLE_FOR`]), so that
+/// uses held by checkouts that just ended have been confirmed or given back.
+async fn read_codes_settled(client: &Client, codes: &[CodeBaseline]) -> Vec<CodeAfter> {
+    let until = Instant::now() + SETTLE_FOR;
+    loop {
+        let mut read = Vec::with_capacity(codes.len());
+        for baseline in codes {
+            let after = match client.get_promotion(&baseline.code).await {
+                Ok(Some(promotion)) => Ok(promotion),
+                Ok(None) => Err("not found".to_owned()),
+                Err(error) => Err(error.to_string()),
+            };
+            read.push(CodeAfter {
+                baseline: baseline.clone(),
+                after,
+            });
+        }
+        let held = read
+            .iter()
+            .any(|c| c.after.as_ref().map_or(true, |p| p.reserved > 0));
+        if !held || Instant::now() >= until {
+            return read;
+        }
+        tokio::time::sleep(SETTLE_POLL).await;
+    }
+}
+
 struct Settled {
     /// Final view per checkout id (missing if never read).
     views: HashMap<String, Checkout>,
@@ -231,11 +283,239 @@ fn check(number: u8, name: &'static str, summary: String, problems: Vec<String>)
     }
 }
 
+/// What check 6 reads of one completed checkout: its order and, when it was read, the
+/// payment's captured amount.
+#[derive(Debug, Clone, Copy)]
+pub struct PaidOrder<'a> {
+    pub order: &'a Order,
+    pub captured: Option<&'a Money>,
+}
+
+/// `money` as a decimal in `currency`, or why not.
+fn amount_in(money: &Money, currency: &str, what: &str) -> Result<Decimal, String> {
+    if !money.currency.eq_ignore_ascii_case(currency) {
+        return Err(format!(
+            "{what} {money} is not in the total's currency {currency}"
+        ));
+    }
+    money
+        .decimal()
+        .ok_or_else(|| format!("{what} {money} is not a decimal"))
+}
+
+/// The order's own arithmetic: subtotal − discount + shipping == total and the lines'
+/// discounts sum to the order's. A missing discount (servers without promotions, lines
+/// without one) counts as zero; a wrong one then shows in the sums.
+fn order_adds_up(order: &Order) -> Result<(), String> {
+    let currency = order.total.currency.as_str();
+    let total = amount_in(&order.total, currency, "total")?;
+    let subtotal = order
+        .subtotal
+        .as_ref()
+        .ok_or("no subtotal")
+        .map_err(str::to_owned)
+        .and_then(|m| amount_in(m, currency, "subtotal"))?;
+    let shipping = order
+        .shipping_total
+        .as_ref()
+        .ok_or("no shipping_total")
+        .map_err(str::to_owned)
+        .and_then(|m| amount_in(m, currency, "shipping_total"))?;
+    let discount = match &order.discount_total {
+        Some(m) => amount_in(m, currency, "discount_total")?,
+        None => Decimal::ZERO,
+    };
+    let mut problems = Vec::new();
+    let computed = subtotal
+        .checked_sub(discount)
+        .and_then(|v| v.checked_add(shipping))
+        .ok_or("its amounts overflow")?;
+    if computed != total {
+        problems.push(format!(
+            "subtotal {subtotal} - discount {discount} + shipping {shipping} = {computed}, \
+             but total {total}"
+        ));
+    }
+    let mut lines = Decimal::ZERO;
+    for line in &order.lines {
+        if let Some(m) = &line.discount {
+            let line_discount = amount_in(m, currency, &format!("line {} discount", line.sku))?;
+            lines = lines
+                .checked_add(line_discount)
+                .ok_or("its line discounts overflow")?;
+        }
+    }
+    if lines != discount {
+        problems.push(format!(
+            "line discounts sum to {lines}, but discount_total {discount}"
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// Check 6 over the orders of completed checkouts (unreadable ones are check 1's).
+pub fn order_totals_check(orders: &[PaidOrder<'_>]) -> CheckResult {
+    let mut problems = Vec::new();
+    let (mut subtotal, mut discount, mut shipping, mut total, mut captured) = (
+        Totals::default(),
+        Totals::default(),
+        Totals::default(),
+        Totals::default(),
+        Totals::default(),
+    );
+    let mut added_up = 0_usize;
+    let mut uncaptured = 0_usize;
+    for paid in orders {
+        let order = paid.order;
+        match order_adds_up(order) {
+            Ok(()) => added_up += 1,
+            Err(problem) => problems.push(format!("order {}: {problem}", order.id)),
+        }
+        let zero = Money {
+            amount: "0".to_owned(),
+            currency: order.total.currency.clone(),
+        };
+        let sums = [
+            (&mut subtotal, order.subtotal.as_ref().unwrap_or(&zero)),
+            (
+                &mut discount,
+                order.discount_total.as_ref().unwrap_or(&zero),
+            ),
+            (
+                &mut shipping,
+                order.shipping_total.as_ref().unwrap_or(&zero),
+            ),
+            (&mut total, &order.total),
+        ];
+        for (sum, money) in sums {
+            if let Err(problem) = sum.add(money) {
+                problems.push(format!("order {}: {problem}", order.id));
+            }
+        }
+        match paid.captured {
+            Some(money) => {
+                if let Err(problem) = captured.add(money) {
+                    problems.push(format!("order {}: captured {problem}", order.id));
+                }
+            }
+            None => uncaptured += 1,
+        }
+    }
+    if total != captured {
+        let mut problem = format!("orders total {total}, but payments captured {captured}");
+        if uncaptured > 0 {
+            problem.push_str(&format!(" ({uncaptured} payments unread)"));
+        }
+        problems.push(problem);
+    }
+    check(
+        6,
+        "orders add up and their totals equal the captured amounts",
+        format!(
+            "{added_up} of {} orders add up; subtotal {subtotal} - discount {discount} \
+             + shipping {shipping} = total {total}; captured {captured}",
+            orders.len()
+        ),
+        problems,
+    )
+}
+
+/// Check 7: per code, the uses completed orders carry against its count on the server.
+/// `unread_orders` completed checkouts whose order could not be read leave the uses
+/// incomplete.
+pub fn promotion_codes_check(
+    codes: &[CodeAfter],
+    orders: &[&Order],
+    unread_orders: usize,
+) -> CheckResult {
+    let mut problems = Vec::new();
+    let mut uses: BTreeMap<String, u64> = BTreeMap::new();
+    for order in orders {
+        let Some(code) = order.promotion_code.as_deref().filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        match codes
+            .iter()
+            .find(|c| c.baseline.code.eq_ignore_ascii_case(code))
+        {
+            Some(known) => *uses.entry(known.baseline.code.clone()).or_default() += 1,
+            None => problems.push(format!(
+                "order {} carries code {code:?}, which the run never offered",
+                order.id
+            )),
+        }
+    }
+    if unread_orders > 0 {
+        problems.push(format!(
+            "{unread_orders} completed orders unreadable: uses per code are incomplete"
+        ));
+    }
+    let mut summaries = Vec::with_capacity(codes.len());
+    for code in codes {
+        let name = &code.baseline.code;
+        let used = uses.get(name).copied().unwrap_or(0);
+        let promotion = match &code.after {
+            Ok(promotion) => promotion,
+            Err(error) => {
+                problems.push(format!("{name}: unreadable after the run: {error}"));
+                continue;
+            }
+        };
+        let redeemed =
+            i128::from(promotion.times_redeemed) - i128::from(code.baseline.redeemed_before);
+        let mut wrong = Vec::new();
+        if i128::from(used) != redeemed {
+            wrong.push(format!(
+                "{used} completed orders carry it, but times_redeemed rose by {redeemed} \
+                 ({} -> {})",
+                code.baseline.redeemed_before, promotion.times_redeemed
+            ));
+        }
+        if promotion.reserved != 0 {
+            wrong.push(format!("{} uses still reserved", promotion.reserved));
+        }
+        if let Some(limit) = promotion.usage_limit {
+            if promotion.times_redeemed > limit {
+                wrong.push(format!(
+                    "redeemed {} times, over its limit of {limit}",
+                    promotion.times_redeemed
+                ));
+            }
+        }
+        if !wrong.is_empty() {
+            problems.push(format!("{name}: {}", wrong.join("; ")));
+        }
+        let limit = promotion
+            .usage_limit
+            .map_or_else(|| "no limit".to_owned(), |l| format!("limit {l}"));
+        summaries.push(format!(
+            "{name}: {used} uses in this run's orders, {} redeemed in all ({limit})",
+            promotion.times_redeemed
+        ));
+    }
+    let summary = if codes.is_empty() {
+        "no promotion codes offered".to_owned()
+    } else {
+        summaries.join(", ")
+    };
+    check(
+        7,
+        "promotion code uses match their redemptions and limits",
+        summary,
+        problems,
+    )
+}
+
 pub async fn run(
     client: &Client,
     records: &[CheckoutRecord],
     unconfirmed: &[UnconfirmedCheckout],
     baseline: &Baseline,
+    codes: &[CodeBaseline],
 ) -> InvariantReport {
     let touched: Vec<String> = records
         .iter()
@@ -300,7 +580,7 @@ pub async fn run(
     })
     .collect();
 
-    let mut checks = Vec::with_capacity(5);
+    let mut checks = Vec::with_capacity(7);
 
     // 1. Orders.
     let mut problems = Vec::new();
@@ -601,6 +881,38 @@ pub async fn run(
         problems,
     ));
 
+    // 6. Order arithmetic and captured sums.
+    let paid: Vec<PaidOrder<'_>> = audits
+        .iter()
+        .filter_map(|audit| match &audit.order {
+            Some(Ok(order)) => Some(PaidOrder {
+                order,
+                captured: match &audit.payment {
+                    Some(Ok(Some(payment))) => Some(&payment.captured),
+                    _ => None,
+                },
+            }),
+            _ => None,
+        })
+        .collect();
+    checks.push(order_totals_check(&paid));
+
+    // 7. Promotion codes.
+    let codes_after = read_codes_settled(client, codes).await;
+    let orders: Vec<&Order> = paid.iter().map(|p| p.order).collect();
+    let mut codes_check = promotion_codes_check(
+        &codes_after,
+        &orders,
+        completed.len().saturating_sub(orders_read),
+    );
+    if !codes.is_empty() && !unconfirmed.is_empty() {
+        codes_check.summary.push_str(&format!(
+            " ({} checkout POSTs with unknown outcome may skew this)",
+            unconfirmed.len()
+        ));
+    }
+    checks.push(codes_check);
+
     InvariantReport {
         checks,
         audited: records.len(),
@@ -618,6 +930,228 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::OrderLine;
+
+    fn eur(amount: &str) -> Money {
+        Money {
+            amount: amount.to_owned(),
+            currency: "EUR".to_owned(),
+        }
+    }
+
+    /// An order of two lines whose discounts are given, with a code when there is a discount.
+    fn order(
+        id: &str,
+        (subtotal, discount, shipping, total): (&str, &str, &str, &str),
+        line_discounts: [&str; 2],
+    ) -> Order {
+        Order {
+            id: id.to_owned(),
+            status: "paid".to_owned(),
+            subtotal: Some(eur(subtotal)),
+            discount_total: Some(eur(discount)),
+            shipping_total: Some(eur(shipping)),
+            total: eur(total),
+            promotion_code: (discount != "0.00").then(|| "LOAD10".to_owned()),
+            lines: line_discounts
+                .iter()
+                .map(|d| OrderLine {
+                    sku: "A".to_owned(),
+                    quantity: 1,
+                    discount: Some(eur(d)),
+                })
+                .collect(),
+            ..Order::default()
+        }
+    }
+
+    /// An order from a server without promotions: no discount fields at all.
+    fn order_without_discounts(id: &str) -> Order {
+        Order {
+            id: id.to_owned(),
+            status: "paid".to_owned(),
+            subtotal: Some(eur("15.00")),
+            shipping_total: Some(eur("4.90")),
+            total: eur("19.90"),
+            lines: vec![OrderLine {
+                sku: "B".to_owned(),
+                quantity: 1,
+                discount: None,
+            }],
+            ..Order::default()
+        }
+    }
+
+    fn totals_of(orders: &[(Order, Money)]) -> CheckResult {
+        let paid: Vec<PaidOrder<'_>> = orders
+            .iter()
+            .map(|(order, captured)| PaidOrder {
+                order,
+                captured: Some(captured),
+            })
+            .collect();
+        order_totals_check(&paid)
+    }
+
+    #[test]
+    fn orders_that_add_up_and_are_captured_in_full_pass_with_their_sums() {
+        let result = totals_of(&[
+            (
+                order("o1", ("20.00", "2.00", "4.90", "22.90"), ["1.50", "0.50"]),
+                eur("22.90"),
+            ),
+            (order_without_discounts("o2"), eur("19.9")),
+        ]);
+        assert!(result.passed, "{:?}", result.problems);
+        assert_eq!(
+            result.summary,
+            "2 of 2 orders add up; subtotal 35.00 EUR - discount 2.00 EUR + shipping 9.80 EUR \
+             = total 42.80 EUR; captured 42.80 EUR"
+        );
+    }
+
+    #[test]
+    fn a_total_a_cent_off_its_parts_is_caught() {
+        let result = totals_of(&[(
+            order("o1", ("20.00", "2.00", "4.90", "22.91"), ["1.50", "0.50"]),
+            eur("22.91"),
+        )]);
+        assert!(!result.passed);
+        assert_eq!(
+            result.problems,
+            ["order o1: subtotal 20.00 - discount 2.00 + shipping 4.90 = 22.90, but total 22.91"]
+        );
+    }
+
+    #[test]
+    fn line_discounts_a_cent_short_of_the_order_discount_are_caught() {
+        let result = totals_of(&[(
+            order("o1", ("20.00", "2.00", "4.90", "22.90"), ["1.50", "0.49"]),
+            eur("22.90"),
+        )]);
+        assert_eq!(
+            result.problems,
+            ["order o1: line discounts sum to 1.99, but discount_total 2.00"]
+        );
+    }
+
+    #[test]
+    fn captures_summing_a_cent_short_of_the_totals_are_caught() {
+        let result = totals_of(&[
+            (
+                order("o1", ("20.00", "2.00", "4.90", "22.90"), ["1.50", "0.50"]),
+                eur("22.89"),
+            ),
+            (order_without_discounts("o2"), eur("19.90")),
+        ]);
+        assert_eq!(
+            result.problems,
+            ["orders total 42.80 EUR, but payments captured 42.79 EUR"]
+        );
+    }
+
+    #[test]
+    fn an_order_without_a_subtotal_is_reported() {
+        let mut incomplete = order_without_discounts("o2");
+        incomplete.subtotal = None;
+        let result = totals_of(&[(incomplete, eur("19.90"))]);
+        assert_eq!(result.problems, ["order o2: no subtotal"]);
+    }
+
+    fn code(name: &str, before: u64, after: Promotion) -> CodeAfter {
+        CodeAfter {
+            baseline: CodeBaseline {
+                code: name.to_owned(),
+                redeemed_before: before,
+            },
+            after: Ok(after),
+        }
+    }
+
+    fn promotion(limit: Option<u64>, redeemed: u64, reserved: u64) -> Promotion {
+        Promotion {
+            code: String::new(),
+            usage_limit: limit,
+            times_redeemed: redeemed,
+            reserved,
+            status: "active".to_owned(),
+        }
+    }
+
+    fn carrying(id: &str, code: Option<&str>) -> Order {
+        Order {
+            id: id.to_owned(),
+            promotion_code: code.map(str::to_owned),
+            ..Order::default()
+        }
+    }
+
+    #[test]
+    fn uses_in_orders_equal_the_rise_of_times_redeemed_since_before_the_run() {
+        let orders = [
+            carrying("o1", Some("load10")),
+            carrying("o2", Some("LOAD10")),
+            carrying("o3", None),
+            carrying("o4", Some("LOAD5")),
+        ];
+        let orders: Vec<&Order> = orders.iter().collect();
+        let codes = [
+            code("LOAD10", 5, promotion(Some(10), 7, 0)),
+            code("LOAD5", 0, promotion(None, 1, 0)),
+        ];
+        let result = promotion_codes_check(&codes, &orders, 0);
+        assert!(result.passed, "{:?}", result.problems);
+        assert_eq!(
+            result.summary,
+            "LOAD10: 2 uses in this run's orders, 7 redeemed in all (limit 10), \
+             LOAD5: 1 uses in this run's orders, 1 redeemed in all (no limit)"
+        );
+    }
+
+    #[test]
+    fn a_code_redeemed_over_its_limit_is_reported() {
+        let orders = [
+            carrying("o1", Some("LOAD10")),
+            carrying("o2", Some("LOAD10")),
+        ];
+        let orders: Vec<&Order> = orders.iter().collect();
+        let codes = [code("LOAD10", 9, promotion(Some(10), 11, 0))];
+        let result = promotion_codes_check(&codes, &orders, 0);
+        assert_eq!(
+            result.problems,
+            ["LOAD10: redeemed 11 times, over its limit of 10"]
+        );
+    }
+
+    #[test]
+    fn redemptions_without_orders_to_show_for_them_are_reported() {
+        let orders = [carrying("o1", Some("LOAD10"))];
+        let orders: Vec<&Order> = orders.iter().collect();
+        let codes = [code("LOAD10", 0, promotion(Some(10), 2, 0))];
+        let result = promotion_codes_check(&codes, &orders, 0);
+        assert_eq!(
+            result.problems,
+            ["LOAD10: 1 completed orders carry it, but times_redeemed rose by 2 (0 -> 2)"]
+        );
+    }
+
+    #[test]
+    fn a_use_left_reserved_after_settling_is_reported() {
+        let codes = [code("LOAD10", 0, promotion(Some(10), 0, 1))];
+        let result = promotion_codes_check(&codes, &[], 0);
+        assert_eq!(result.problems, ["LOAD10: 1 uses still reserved"]);
+    }
+
+    #[test]
+    fn an_order_carrying_a_code_the_run_never_offered_is_reported() {
+        let orders = [carrying("o1", Some("OTHER"))];
+        let orders: Vec<&Order> = orders.iter().collect();
+        let result = promotion_codes_check(&[], &orders, 0);
+        assert_eq!(
+            result.problems,
+            ["order o1 carries code \"OTHER\", which the run never offered"]
+        );
+    }
 
     #[tokio::test]
     async fn map_concurrent_keeps_order_and_bounds() {

@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use serde::Serialize;
 
-use crate::client::Client;
-use crate::invariants::{Baseline, InvariantReport, SHOWN_PROBLEMS};
+use crate::client::{Client, Created, NewPromotion, Offer};
+use crate::invariants::{Baseline, CodeBaseline, InvariantReport, SHOWN_PROBLEMS};
+use crate::money::Money;
 use crate::shopper::{CheckoutRecord, Progress, Shared, UnconfirmedCheckout, PRODUCTS_PAGE};
 use crate::stats::{
     format_micros_as_secs, format_rate_per_sec, micros, LatencySummary, Metric, Recorder,
@@ -28,16 +29,27 @@ use crate::stats::{
 
 /// Load generator for the commerce HTTP API.
 ///
-/// Each shopper loops: browse products, create a cart, add 1-3 in-stock items, check out,
+/// Each shopper loops: browse products, create a cart, add 1-3 in-stock items, sometimes
+/// apply a promotion code the run created (`--promotion-percent`), check out,
 /// follow the checkout (long-polled, or asked every 5 ms with `--checkout-wait-secs 0`) until it
 /// completes or fails (30 s timeout), and with
 /// `--refund-percent` sometimes return a unit for a refund. The run lasts warm-up +
 /// duration; only the duration is measured. Afterwards every checkout the run started is
 /// audited (orders, captures, voided payments, stock arithmetic net of returned units, refunds
-/// against the payments' ledger); the audit assumes nothing else changes the shop during the
-/// run.
+/// against the payments' ledger, order arithmetic and captured sums, promotion code uses
+/// against their redemptions and limits); the audit assumes nothing else changes the shop
+/// during the run.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "loadgen", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub args: Args,
+    #[command(flatten)]
+    pub promotions: PromotionArgs,
+}
+
+/// The run's options, promotion codes apart (see [`Cli`]).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Base URL of the API.
     #[arg(
@@ -47,9 +59,10 @@ pub struct Args {
     )]
     pub base_url: String,
 
-    /// API key for the staff calls the run makes (restocking, refunds, the audit's reads of
-    /// payments and stock), from `commerce api-keys create --scope '*'`, or a key holding
-    /// inventory:write, payments:read and refunds:write. Shoppers' own calls never send it.
+    /// API key for the staff calls the run makes (restocking, refunds, creating promotion
+    /// codes, the audit's reads of payments, stock and codes), from `commerce api-keys create
+    /// --scope '*'`, or a key holding inventory:write, payments:read, refunds:write and the
+    /// promotions scopes. Shoppers' own calls never send it.
     #[arg(long, env = "COMMERCE_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
 
@@ -103,6 +116,116 @@ pub struct Args {
     pub checkout_wait_secs: u64,
 }
 
+/// Whether and how shoppers use promotion codes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PromotionArgs {
+    /// Create no promotion codes and apply none: the flow of the BENCHMARKS.md figures
+    /// measured before codes existed, and the one for servers without them (the bench scripts
+    /// set LOADGEN_NO_PROMOTIONS, which older builds of this generator ignore).
+    #[arg(
+        long,
+        env = "LOADGEN_NO_PROMOTIONS",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub no_promotions: bool,
+
+    /// Percent of checkouts (0-100) whose shopper first applies one of the run's promotion
+    /// codes, picked at random; a code refused (used up) means checking out without one.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub promotion_percent: u8,
+
+    /// Names of the run's codes: PREFIX + "P10" (10 % off, limited to --promotion-limit
+    /// uses) and PREFIX + "E5" (5.00 EUR off, no limit). By default the prefix is unique to
+    /// the run; a fixed one re-uses the codes of earlier runs, and the audit then counts the
+    /// uses made during this run only.
+    #[arg(long, value_name = "PREFIX", value_parser = code_prefix)]
+    pub promotion_prefix: Option<String>,
+
+    /// Uses allowed of the percent code: small enough by default to run out in a typical
+    /// run, so that refusals (when applied, or at checkout) are exercised.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub promotion_limit: u64,
+}
+
+impl PromotionArgs {
+    /// No codes: what [`run`] uses, so that its callers keep their flow and can run against
+    /// servers without promotion codes.
+    pub fn off() -> Self {
+        Self {
+            no_promotions: true,
+            promotion_percent: 0,
+            promotion_prefix: None,
+            promotion_limit: 1,
+        }
+    }
+}
+
+fn code_prefix(text: &str) -> Result<String, String> {
+    if !text.is_empty() && text.len() <= 24 && text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(text.to_ascii_uppercase())
+    } else {
+        Err("must be 1 to 24 ASCII letters or digits".to_owned())
+    }
+}
+
+/// The codes a run offers, as staff create them: one percent code with a usage limit and one
+/// fixed-amount code without.
+fn promotions_to_create(prefix: &str, limit: u64) -> Vec<NewPromotion> {
+    vec![
+        NewPromotion {
+            code: format!("{prefix}P10"),
+            offer: Offer::PercentOff {
+                percent_off: "10".to_owned(),
+            },
+            usage_limit: Some(limit),
+        },
+        NewPromotion {
+            code: format!("{prefix}E5"),
+            offer: Offer::AmountOff {
+                amounts: vec![Money {
+                    amount: "5.00".to_owned(),
+                    currency: shopper::CURRENCY.to_owned(),
+                }],
+            },
+            usage_limit: None,
+        },
+    ]
+}
+
+/// Creates the run's codes (a 409 finds one there already) and reads how often each was
+/// redeemed before the run.
+async fn create_promotions(
+    client: &Client,
+    promotions: &[NewPromotion],
+) -> Result<Vec<CodeBaseline>, String> {
+    let mut codes = Vec::with_capacity(promotions.len());
+    for promotion in promotions {
+        let code = &promotion.code;
+        let created = client.create_promotion(promotion).await.map_err(|e| {
+            format!("cannot create promotion code {code}: {e} (--no-promotions runs without codes)")
+        })?;
+        let read = client
+            .get_promotion(code)
+            .await
+            .map_err(|e| format!("cannot read promotion code {code}: {e}"))?
+            .ok_or_else(|| format!("promotion code {code} not found after creating it"))?;
+        if created == Created::AlreadyExisted {
+            eprintln!(
+                "loadgen: promotion code {code} exists already ({} uses so far, limit {}); \
+                 the audit counts this run's uses only",
+                read.times_redeemed,
+                read.usage_limit
+                    .map_or_else(|| "none".to_owned(), |l| l.to_string())
+            );
+        }
+        codes.push(CodeBaseline {
+            code: code.clone(),
+            redeemed_before: read.times_redeemed,
+        });
+    }
+    Ok(codes)
+}
+
 fn positive_rate(text: &str) -> Result<f64, String> {
     let rate: f64 = text.parse().map_err(|e| format!("{e}"))?;
     if rate.is_finite() && rate > 0.0 && rate <= 100_000.0 {
@@ -121,6 +244,15 @@ struct Latencies {
     checkout_poll: LatencySummary,
     checkout_to_completed: LatencySummary,
     refund_post: LatencySummary,
+    apply_promotion: LatencySummary,
+}
+
+/// Promotion codes in the measured window.
+#[derive(Debug, Serialize)]
+struct PromotionCounts {
+    applied: u64,
+    refused_at_apply: BTreeMap<String, u64>,
+    refused_at_checkout: u64,
 }
 
 /// The final JSON line. Decimals are strings; counts are integers.
@@ -141,6 +273,8 @@ struct JsonSummary {
     timed_out: u64,
     http_errors: BTreeMap<String, u64>,
     nothing_in_stock: u64,
+    /// `null` with --no-promotions.
+    promotions: Option<PromotionCounts>,
     latency_ms: Latencies,
     invariants: &'static str,
     checks: BTreeMap<String, &'static str>,
@@ -168,9 +302,14 @@ fn join_counts(counts: &BTreeMap<String, u64>) -> String {
         .join(" ")
 }
 
-/// Runs shoppers as `args` says, prints the statistics and the audit, and answers whether
-/// every invariant held (`Err` when the run could not start).
+/// Runs shoppers as `args` says, without promotion codes, prints the statistics and the
+/// audit, and answers whether every invariant held (`Err` when the run could not start).
 pub async fn run(args: Args) -> Result<bool, String> {
+    run_with(args, PromotionArgs::off()).await
+}
+
+/// [`run`], with promotion codes as `promotions` says (the command line's flow).
+pub async fn run_with(args: Args, promotions: PromotionArgs) -> Result<bool, String> {
     let base = client::parse_base_url(&args.base_url)?;
     let shoppers = usize::try_from(args.shoppers).map_err(|e| e.to_string())?;
     let client = Client::new(base, shoppers, args.api_key.clone())?;
@@ -204,6 +343,29 @@ pub async fn run(args: Args) -> Result<bool, String> {
     if let Some(units) = args.restock {
         restock(&client, &skus, units, &mut baseline).await;
     }
+    let codes = if promotions.no_promotions {
+        Vec::new()
+    } else {
+        let prefix = promotions.promotion_prefix.clone().unwrap_or_else(|| {
+            let run = uuid::Uuid::new_v4().simple().to_string();
+            format!("LOAD{}", run[..8].to_ascii_uppercase())
+        });
+        let codes = create_promotions(
+            &client,
+            &promotions_to_create(&prefix, promotions.promotion_limit),
+        )
+        .await?;
+        eprintln!(
+            "loadgen: promotion codes {} applied to {} % of checkouts",
+            codes
+                .iter()
+                .map(|c| c.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            promotions.promotion_percent
+        );
+        codes
+    };
 
     // The run.
     let now = Instant::now();
@@ -222,6 +384,9 @@ pub async fn run(args: Args) -> Result<bool, String> {
         pacer: args.rate.map(shopper::Pacer::new),
         refund_percent: args.refund_percent,
         checkout_wait_secs: args.checkout_wait_secs,
+        // Shoppers type codes in lower case; the server matches them regardless of case.
+        promotion_codes: codes.iter().map(|c| c.code.to_lowercase()).collect(),
+        promotion_percent: promotions.promotion_percent,
     });
     eprintln!(
         "loadgen: {} shoppers{}, warm-up {} s, measuring {} s{} against {}",
@@ -278,6 +443,7 @@ pub async fn run(args: Args) -> Result<bool, String> {
         (&throughput, completions_in_window),
         measured_micros,
         records.len(),
+        !codes.is_empty(),
     );
 
     println!();
@@ -285,7 +451,7 @@ pub async fn run(args: Args) -> Result<bool, String> {
         "invariants over {} checkouts started by this run (settling up to 10 s first):",
         records.len()
     );
-    let report = invariants::run(&client, &records, &unconfirmed, &baseline).await;
+    let report = invariants::run(&client, &records, &unconfirmed, &baseline, &codes).await;
     interrupt.abort();
     print_invariants(&report);
 
@@ -311,6 +477,11 @@ pub async fn run(args: Args) -> Result<bool, String> {
         timed_out: recorder.timed_out,
         http_errors: recorder.http_errors.clone(),
         nothing_in_stock: recorder.nothing_in_stock,
+        promotions: (!codes.is_empty()).then(|| PromotionCounts {
+            applied: recorder.promotions_applied,
+            refused_at_apply: recorder.promotions_refused.clone(),
+            refused_at_checkout: refused_at_checkout(&recorder),
+        }),
         latency_ms: Latencies {
             browse: latency(Metric::Browse),
             create_cart: latency(Metric::CreateCart),
@@ -319,6 +490,7 @@ pub async fn run(args: Args) -> Result<bool, String> {
             checkout_poll: latency(Metric::CheckoutPoll),
             checkout_to_completed: latency(Metric::CheckoutToCompleted),
             refund_post: latency(Metric::RefundPost),
+            apply_promotion: latency(Metric::ApplyPromotion),
         },
         invariants: pass_fail(report.passed()),
         checks: report
@@ -335,6 +507,15 @@ pub async fn run(args: Args) -> Result<bool, String> {
         Err(error) => eprintln!("loadgen: cannot encode the JSON summary: {error}"),
     }
     Ok(report.passed())
+}
+
+/// Checkouts that failed because their code ran out meanwhile (also among the failures).
+fn refused_at_checkout(recorder: &Recorder) -> u64 {
+    recorder
+        .failed
+        .get(shopper::PROMOTION_REFUSED)
+        .copied()
+        .unwrap_or(0)
 }
 
 async fn restock(client: &Client, skus: &[String], units: u32, baseline: &mut Baseline) {
@@ -405,6 +586,7 @@ fn print_stats(
     (throughput, completions_in_window): (&str, u64),
     measured_micros: u64,
     all_checkouts: usize,
+    promotions_on: bool,
 ) {
     println!(
         "loadgen {}: {} shoppers, warm-up {} s (excluded), measured {} s, token {}",
@@ -444,6 +626,15 @@ fn print_stats(
          observed in the {} s window)",
         format_micros_as_secs(measured_micros)
     );
+    if promotions_on {
+        println!(
+            "promotion codes: applied {}  refused at apply {} ({})  refused at checkout {}",
+            recorder.promotions_applied,
+            recorder.promotions_refused.values().sum::<u64>(),
+            join_counts(&recorder.promotions_refused),
+            refused_at_checkout(recorder)
+        );
+    }
     println!("http errors: {}", join_counts(&recorder.http_errors));
     for (detail, count) in &recorder.http_error_details {
         println!("  {detail}: {count}");
@@ -509,4 +700,58 @@ fn print_invariants(report: &InvariantReport) {
         report.failed,
         pass_fail(report.passed())
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promotions_are_on_by_default_for_thirty_percent_of_checkouts() {
+        let cli = Cli::try_parse_from(["loadgen"]).unwrap();
+        assert!(!cli.promotions.no_promotions);
+        assert_eq!(cli.promotions.promotion_percent, 30);
+        assert_eq!(cli.promotions.promotion_prefix, None);
+        let off = Cli::try_parse_from(["loadgen", "--no-promotions"]).unwrap();
+        assert!(off.promotions.no_promotions);
+        // The bench scripts turn them off through the environment (only this test reads it).
+        for (value, off) in [
+            ("1", true),
+            ("true", true),
+            ("yes", true),
+            ("false", false),
+            ("0", false),
+        ] {
+            std::env::set_var("LOADGEN_NO_PROMOTIONS", value);
+            let cli = Cli::try_parse_from(["loadgen"]).unwrap();
+            assert_eq!(cli.promotions.no_promotions, off, "{value}");
+        }
+        std::env::remove_var("LOADGEN_NO_PROMOTIONS");
+    }
+
+    #[test]
+    fn a_fixed_prefix_names_the_codes_and_must_be_alphanumeric() {
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "--promotion-prefix",
+            "load",
+            "--promotion-limit",
+            "7",
+        ])
+        .unwrap();
+        let prefix = cli.promotions.promotion_prefix.unwrap();
+        let planned = promotions_to_create(&prefix, cli.promotions.promotion_limit);
+        let names: Vec<(&str, Option<u64>)> = planned
+            .iter()
+            .map(|p| (p.code.as_str(), p.usage_limit))
+            .collect();
+        assert_eq!(names, [("LOADP10", Some(7)), ("LOADE5", None)]);
+        for bad in ["", "LOAD-1", "x".repeat(25).as_str()] {
+            assert!(
+                Cli::try_parse_from(["loadgen", "--promotion-prefix", bad]).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(Cli::try_parse_from(["loadgen", "--promotion-percent", "101"]).is_err());
+    }
 }

@@ -6,12 +6,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use loadgen::Args;
+use loadgen::Cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    match loadgen::run(args).await {
+    let cli = Cli::parse();
+    match loadgen::run_with(cli.args, cli.promotions).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(message) => {

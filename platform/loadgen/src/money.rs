@@ -1,8 +1,9 @@
 //! Money as the API sends it: a decimal string and a currency code. Amounts are compared as
 //! exact decimals (an integer mantissa and a scale), never as floats, so "19.9" equals
-//! "19.90" and nothing is lost to rounding.
+//! "19.90" and nothing is lost to rounding. Sums are exact too, kept per currency.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -81,9 +82,95 @@ impl Decimal {
         let scale = self.scale.max(other.scale);
         Some(self.rescaled(scale)?.cmp(&other.rescaled(scale)?))
     }
+
+    pub const ZERO: Decimal = Decimal {
+        mantissa: 0,
+        scale: 0,
+    };
+
+    /// Exact sum; `None` on overflow.
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        let scale = self.scale.max(other.scale);
+        let mantissa = self.rescaled(scale)?.checked_add(other.rescaled(scale)?)?;
+        Some(Self { mantissa, scale }.normalized())
+    }
+
+    /// Exact difference; `None` on overflow.
+    pub fn checked_sub(self, other: Self) -> Option<Self> {
+        self.checked_add(Self {
+            mantissa: other.mantissa.checked_neg()?,
+            scale: other.scale,
+        })
+    }
+
+    /// Without trailing fractional zeros, as `parse` makes them, so that equal values are
+    /// equal field by field.
+    fn normalized(mut self) -> Self {
+        while self.scale > 0 && self.mantissa % 10 == 0 {
+            self.mantissa /= 10;
+            self.scale -= 1;
+        }
+        self
+    }
+}
+
+/// At least two fractional digits, as money is shown: "12.30", "-0.05", "7.125".
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.mantissa < 0 { "-" } else { "" };
+        let digits = self.mantissa.unsigned_abs().to_string();
+        let scale = usize::try_from(self.scale).unwrap_or(usize::MAX);
+        let digits = format!("{digits:0>width$}", width = scale + 1);
+        let (whole, fraction) = digits.split_at(digits.len() - scale);
+        write!(f, "{sign}{whole}.{fraction:0<2}")
+    }
+}
+
+/// Amounts added up exactly, one sum per currency (upper-cased), so that currencies never
+/// mix.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    by_currency: BTreeMap<String, Decimal>,
+}
+
+impl Totals {
+    /// Adds `money`; an error names an amount that is not a decimal or a sum that overflows.
+    pub fn add(&mut self, money: &Money) -> Result<(), String> {
+        let amount = money
+            .decimal()
+            .ok_or_else(|| format!("amount {money} is not a decimal"))?;
+        let sum = self
+            .by_currency
+            .entry(money.currency.to_ascii_uppercase())
+            .or_insert(Decimal::ZERO);
+        *sum = sum
+            .checked_add(amount)
+            .ok_or_else(|| format!("adding {money} overflows"))?;
+        Ok(())
+    }
+}
+
+/// "1234.50 EUR", "10.00 EUR + 3.00 USD", or "0.00" when empty.
+impl fmt::Display for Totals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.by_currency.is_empty() {
+            return write!(f, "{}", Decimal::ZERO);
+        }
+        let parts: Vec<String> = self
+            .by_currency
+            .iter()
+            .map(|(currency, sum)| format!("{sum} {currency}"))
+            .collect();
+        write!(f, "{}", parts.join(" + "))
+    }
 }
 
 impl Money {
+    /// The amount as an exact decimal, `None` when it is not one.
+    pub fn decimal(&self) -> Option<Decimal> {
+        Decimal::parse(&self.amount)
+    }
+
     /// Same currency (case-insensitive) and exactly the same amount. Unparseable amounts
     /// are never equal to anything.
     pub fn same_as(&self, other: &Money) -> bool {
@@ -172,6 +259,45 @@ mod tests {
         assert_eq!(d("0.1").compare(d("0.09")), Some(Ordering::Greater));
         // The classic float trap: 0.1 + 0.2 is not 0.3 in binary, but these are strings.
         assert_eq!(d("0.30").compare(d("0.3")), Some(Ordering::Equal));
+    }
+
+    #[test]
+    fn adds_and_subtracts_exactly_across_scales() {
+        let d = |s| Decimal::parse(s).unwrap();
+        assert_eq!(d("0.1").checked_add(d("0.2")), Some(d("0.3")));
+        assert_eq!(d("19.99").checked_add(d("0.01")), Some(d("20")));
+        assert_eq!(d("10.00").checked_sub(d("12.345")), Some(d("-2.345")));
+        assert_eq!(d("5").checked_sub(d("5.00")), Some(Decimal::ZERO));
+        let max = Decimal {
+            mantissa: i128::MAX,
+            scale: 0,
+        };
+        assert_eq!(max.checked_add(d("1")), None);
+        assert_eq!(
+            d("1").checked_sub(max).and_then(|v| v.checked_sub(d("3"))),
+            None
+        );
+    }
+
+    #[test]
+    fn shows_decimals_with_at_least_two_fractional_digits() {
+        let shown = |s| Decimal::parse(s).unwrap().to_string();
+        assert_eq!(shown("12.3"), "12.30");
+        assert_eq!(shown("-0.05"), "-0.05");
+        assert_eq!(shown("7.125"), "7.125");
+        assert_eq!(shown("0"), "0.00");
+        assert_eq!(shown("1200"), "1200.00");
+    }
+
+    #[test]
+    fn totals_sum_per_currency_and_refuse_non_decimals() {
+        let mut totals = Totals::default();
+        totals.add(&money("10.10", "EUR")).unwrap();
+        totals.add(&money("0.20", "eur")).unwrap();
+        totals.add(&money("3", "USD")).unwrap();
+        assert_eq!(totals.to_string(), "10.30 EUR + 3.00 USD");
+        assert!(totals.add(&money("1,00", "EUR")).is_err());
+        assert_eq!(Totals::default().to_string(), "0.00");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! One simulated shopper: browse, pick in-stock variants, fill a cart, check out, poll the
-//! checkout until it settles. Every request is timed; every failure is counted and the
+//! One simulated shopper: browse, pick in-stock variants, fill a cart, sometimes apply a
+//! promotion code, check out, poll the checkout until it settles. Every request is timed; every failure is counted and the
 //! shopper carries on.
 
 use std::collections::HashSet;
@@ -20,6 +20,9 @@ const ERROR_PAUSE: Duration = Duration::from_millis(20);
 /// A pause when nothing is in stock.
 const EMPTY_SHELF_PAUSE: Duration = Duration::from_millis(100);
 const CHECKOUT_POST_ATTEMPTS: u32 = 3;
+/// The failure code of a checkout whose promotion code ran out of uses meanwhile: a normal
+/// outcome, like `out_of_stock`.
+pub const PROMOTION_REFUSED: &str = "promotion_refused";
 
 /// Live counters for the progress line; the report uses the recorders.
 #[derive(Debug, Default)]
@@ -53,6 +56,10 @@ pub struct Shared {
     pub refund_percent: u8,
     /// How long one status request may long-poll; 0: ask every [`POLL_EVERY`] instead.
     pub checkout_wait_secs: u64,
+    /// The promotion codes shoppers may apply (none: promotions are off).
+    pub promotion_codes: Vec<String>,
+    /// Percent of checkouts whose shopper first applies one of them, picked at random.
+    pub promotion_percent: u8,
 }
 
 /// Spaces the shoppers' rounds (browse to checkout) evenly at a fixed rate, so that two runs
@@ -266,8 +273,49 @@ impl Shopper {
         if in_cart.is_empty() || self.shared.should_stop() || !self.shared.claim_checkout() {
             return; // the cart is abandoned
         }
+        if let Some(code) = self.pick_code() {
+            self.apply_code(&cart_id, &code).await;
+        }
 
         self.checkout(cart_id, in_cart).await;
+    }
+
+    /// A code to apply to this checkout's cart, if this one gets one. Nothing is drawn when
+    /// promotions are off, so that such runs keep the choices they made before codes existed.
+    fn pick_code(&mut self) -> Option<String> {
+        let codes = &self.shared.promotion_codes;
+        if codes.is_empty() || self.rng.below(100) >= u64::from(self.shared.promotion_percent) {
+            return None;
+        }
+        let picked = self.rng.index(codes.len());
+        codes.get(picked).cloned()
+    }
+
+    /// Applies `code`; a refusal (422, e.g. the code is used up) means checking out without
+    /// one, as a shopper would, and is counted apart from errors.
+    async fn apply_code(&mut self, cart_id: &str, code: &str) {
+        let started = Instant::now();
+        let applied = self.shared.client.apply_promotion(cart_id, code).await;
+        self.recorder.time(Metric::ApplyPromotion, started);
+        let measured = self.recorder.measuring(started);
+        match applied {
+            Ok(_) => {
+                if measured {
+                    self.recorder.promotions_applied += 1;
+                }
+            }
+            Err(ApiError::Status { status: 422, code }) => {
+                if measured {
+                    let why = if code.is_empty() {
+                        "unknown".to_owned()
+                    } else {
+                        code
+                    };
+                    *self.recorder.promotions_refused.entry(why).or_default() += 1;
+                }
+            }
+            Err(error) => self.error(started, "apply_promotion", &error),
+        }
     }
 
     async fn checkout(&mut self, cart_id: String, skus: Vec<String>) {
@@ -446,6 +494,63 @@ mod tests {
             available,
             in_stock: available > 0,
         }
+    }
+
+    fn shopper(codes: &[&str], percent: u8) -> Shopper {
+        let client = Client::new(
+            crate::client::parse_base_url("http://127.0.0.1:1").unwrap(),
+            1,
+            None,
+        )
+        .unwrap();
+        let now = Instant::now();
+        let shared = Arc::new(Shared {
+            client,
+            token: "tok_visa".to_owned(),
+            seed: 1,
+            measure_from: now,
+            deadline: now,
+            checkout_limit: None,
+            checkouts_claimed: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            progress: Progress::default(),
+            pacer: None,
+            refund_percent: 0,
+            checkout_wait_secs: 0,
+            promotion_codes: codes.iter().map(|c| (*c).to_owned()).collect(),
+            promotion_percent: percent,
+        });
+        Shopper {
+            index: 0,
+            rng: XorShift64::for_shopper(1, 0),
+            recorder: Recorder::new(now),
+            checkouts: Vec::new(),
+            unconfirmed: Vec::new(),
+            iteration: 0,
+            shared,
+        }
+    }
+
+    #[test]
+    fn without_codes_no_choice_is_drawn_so_runs_keep_their_choices() {
+        let mut shopper = shopper(&[], 100);
+        assert_eq!(shopper.pick_code(), None);
+        assert_eq!(
+            shopper.rng.next_u64(),
+            XorShift64::for_shopper(1, 0).next_u64()
+        );
+    }
+
+    #[test]
+    fn codes_are_picked_for_the_share_of_checkouts_asked_for() {
+        let mut always = shopper(&["p10", "e5"], 100);
+        let picked: HashSet<String> = (0..50).filter_map(|_| always.pick_code()).collect();
+        assert_eq!(picked, HashSet::from(["p10".to_owned(), "e5".to_owned()]));
+        let mut never = shopper(&["p10", "e5"], 0);
+        assert!((0..50).all(|_| never.pick_code().is_none()));
+        let mut some = shopper(&["p10"], 30);
+        let applied = (0..1000).filter(|_| some.pick_code().is_some()).count();
+        assert!((200..400).contains(&applied), "{applied} of 1000");
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub enum Metric {
     Browse,
     CreateCart,
     AddItem,
+    /// `POST /v1/carts/{id}/promotions`, refused or not.
+    ApplyPromotion,
     CheckoutPost,
     CheckoutPoll,
     CheckoutToCompleted,
@@ -21,10 +23,11 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 8] = [
         Metric::Browse,
         Metric::CreateCart,
         Metric::AddItem,
+        Metric::ApplyPromotion,
         Metric::CheckoutPost,
         Metric::CheckoutPoll,
         Metric::CheckoutToCompleted,
@@ -36,6 +39,7 @@ impl Metric {
             Metric::Browse => "browse",
             Metric::CreateCart => "create_cart",
             Metric::AddItem => "add_item",
+            Metric::ApplyPromotion => "apply_promotion",
             Metric::CheckoutPost => "checkout_post",
             Metric::CheckoutPoll => "checkout_poll",
             Metric::CheckoutToCompleted => "checkout_to_completed",
@@ -52,6 +56,7 @@ impl Metric {
             Metric::CheckoutPoll => 4,
             Metric::CheckoutToCompleted => 5,
             Metric::RefundPost => 6,
+            Metric::ApplyPromotion => 7,
         }
     }
 }
@@ -133,7 +138,7 @@ impl LatencySummary {
 #[derive(Debug, Clone)]
 pub struct Recorder {
     measure_from: Instant,
-    samples: [Vec<u64>; 7],
+    samples: [Vec<u64>; 8],
     /// Checkouts started in the measured window.
     pub checkouts_started: u64,
     pub completed: u64,
@@ -146,6 +151,11 @@ pub struct Recorder {
     pub http_error_details: BTreeMap<String, u64>,
     /// Browses that offered nothing in stock to buy.
     pub nothing_in_stock: u64,
+    /// Promotion codes the server accepted on a cart.
+    pub promotions_applied: u64,
+    /// Promotion codes refused when applied (a 422), by problem code; the shopper then
+    /// checks out without one.
+    pub promotions_refused: BTreeMap<String, u64>,
     /// When each completion was observed, warm-up included (throughput picks its window).
     pub completions: Vec<Instant>,
 }
@@ -162,6 +172,8 @@ impl Recorder {
             http_errors: BTreeMap::new(),
             http_error_details: BTreeMap::new(),
             nothing_in_stock: 0,
+            promotions_applied: 0,
+            promotions_refused: BTreeMap::new(),
             completions: Vec::new(),
         }
     }
@@ -197,6 +209,10 @@ impl Recorder {
         self.completed += other.completed;
         self.timed_out += other.timed_out;
         self.nothing_in_stock += other.nothing_in_stock;
+        self.promotions_applied += other.promotions_applied;
+        for (key, count) in other.promotions_refused {
+            *self.promotions_refused.entry(key).or_default() += count;
+        }
         self.completions.extend(other.completions);
         for (key, count) in other.failed {
             *self.failed.entry(key).or_default() += count;
@@ -360,6 +376,24 @@ mod tests {
         assert_eq!(a.http_error_details.get("browse 503 unavailable"), Some(&1));
         assert_eq!(a.http_error_details.get("add_item 503"), Some(&1));
         assert_eq!(a.failed_total(), 3);
+    }
+
+    #[test]
+    fn merging_adds_up_promotion_codes_applied_and_refused() {
+        let start = Instant::now();
+        let mut a = Recorder::new(start);
+        a.promotions_applied = 2;
+        *a.promotions_refused
+            .entry("promotion_used_up".to_owned())
+            .or_default() += 1;
+        let mut b = Recorder::new(start);
+        b.promotions_applied = 3;
+        *b.promotions_refused
+            .entry("promotion_used_up".to_owned())
+            .or_default() += 4;
+        a.merge(b);
+        assert_eq!(a.promotions_applied, 5);
+        assert_eq!(a.promotions_refused.get("promotion_used_up"), Some(&5));
     }
 
     #[test]
