@@ -252,7 +252,7 @@ pub enum Offer {
     /// A percentage ("10" for 10 %) of the order's lines.
     PercentOff { percent_off: String },
     /// A fixed amount off the order's lines, per currency the code can be used in.
-    AmountOff { amounts: Vec<Money> },
+    AmountOff { amount_off: Vec<Money> },
 }
 
 /// `POST /v1/admin/promotions`.
@@ -724,7 +724,7 @@ mod tests {
         let amount = NewPromotion {
             code: "LOAD5".to_owned(),
             offer: Offer::AmountOff {
-                amounts: vec![Money {
+                amount_off: vec![Money {
                     amount: "5.00".to_owned(),
                     currency: "EUR".to_owned(),
                 }],
@@ -733,7 +733,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_value(&amount).unwrap(),
-            json!({"code":"LOAD5","offer":{"type":"amount_off","amounts":[{"amount":"5.00","currency":"EUR"}]},"usage_limit":null})
+            json!({"code":"LOAD5","offer":{"type":"amount_off","amount_off":[{"amount":"5.00","currency":"EUR"}]},"usage_limit":null})
         );
     }
 

@@ -182,7 +182,7 @@ fn promotions_to_create(prefix: &str, limit: u64) -> Vec<NewPromotion> {
         NewPromotion {
             code: format!("{prefix}E5"),
             offer: Offer::AmountOff {
-                amounts: vec![Money {
+                amount_off: vec![Money {
                     amount: "5.00".to_owned(),
                     currency: shopper::CURRENCY.to_owned(),
                 }],
