@@ -16,6 +16,8 @@ pub enum Area {
     Checkouts,
     Refunds,
     Returns,
+    /// Promotion codes and their redemption counts (ADR 0031).
+    Promotions,
     Events,
     Webhooks,
     /// Shoppers' personal data: export and erasure (ADR 0026).
@@ -25,7 +27,7 @@ pub enum Area {
 }
 
 impl Area {
-    pub const ALL: [Area; 11] = [
+    pub const ALL: [Area; 12] = [
         Area::Catalog,
         Area::Inventory,
         Area::Orders,
@@ -33,6 +35,7 @@ impl Area {
         Area::Checkouts,
         Area::Refunds,
         Area::Returns,
+        Area::Promotions,
         Area::Events,
         Area::Webhooks,
         Area::Customers,
@@ -48,6 +51,7 @@ impl Area {
             Area::Checkouts => "checkouts",
             Area::Refunds => "refunds",
             Area::Returns => "returns",
+            Area::Promotions => "promotions",
             Area::Events => "events",
             Area::Webhooks => "webhooks",
             Area::Customers => "customers",
@@ -98,7 +102,7 @@ impl fmt::Display for Scope {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope `{0}`: scopes are `<area>:read` or `<area>:write` (areas: catalog, inventory, orders, payments, checkouts, refunds, returns, events, webhooks, customers, operations), or `*` for every scope")]
+#[error("unknown scope `{0}`: scopes are `<area>:read` or `<area>:write` (areas: catalog, inventory, orders, payments, checkouts, refunds, returns, promotions, events, webhooks, customers, operations), or `*` for every scope")]
 pub struct ScopeError(pub String);
 
 impl FromStr for Scope {
