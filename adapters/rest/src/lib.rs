@@ -70,6 +70,9 @@ pub struct ApiState {
     pub orders: Arc<OrderService>,
     pub payments: Arc<dyn CommandExecutor<::payments::Payment>>,
     pub inventory: Arc<dyn CommandExecutor<::inventory::StockItem>>,
+    /// Promotion codes (ADR 0031): staff command the aggregate and list the read model.
+    pub promotions: Arc<dyn CommandExecutor<::coupons::Promotion>>,
+    pub promotion_directory: application::PromotionDirectory,
     pub checkouts: Arc<dyn CommandExecutor<::checkout::Checkout>>,
     /// Tells the saga runner in this process that a checkout was recorded, so it starts at
     /// once instead of at its next feed poll. Only latency depends on it: the runner finds

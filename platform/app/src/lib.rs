@@ -33,6 +33,7 @@ use application::{
 use carts::{Cart, CartServices};
 use catalog::{Product, SkuClaim};
 use checkout::Checkout;
+use coupons::Promotion;
 use cqrs_es::persist::PersistedEventRepository;
 use inventory::StockItem;
 use orders::Order;
@@ -191,6 +192,7 @@ pub fn all_projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(StockLevelsProjection),
         Arc::new(CheckoutsNeedingAttentionProjection),
         Arc::new(application::customer_carts::CustomerCartsProjection),
+        Arc::new(application::PromotionsProjection),
     ]
 }
 
@@ -276,6 +278,14 @@ where
     // A burst of reservations for the last units of one SKU across instances must be decided
     // (reserved or out of stock), never given up on as a conflict.
     let inventory: Arc<dyn CommandExecutor<StockItem>> = Arc::new(
+        EventSourcedExecutor::new(repository(), ())
+            .with_max_attempts(64)
+            .with_signal(signal.clone()),
+    );
+    // Every checkout that redeems a code appends to that code's one stream (ADR 0031): a
+    // burst of them on a popular code must each be decided (redeemed or used up), never given
+    // up on as a conflict.
+    let promotions: Arc<dyn CommandExecutor<Promotion>> = Arc::new(
         EventSourcedExecutor::new(repository(), ())
             .with_max_attempts(64)
             .with_signal(signal.clone()),
@@ -457,6 +467,8 @@ where
             orders,
             payments,
             inventory,
+            promotions,
+            promotion_directory: application::PromotionDirectory::new(ports.read_models.clone()),
             checkout_starter,
             request_boundary: fault::step_boundary_hook(),
             checkout_limiter: rest::rate_limiter(

@@ -20,6 +20,7 @@ pub mod personal_data;
 pub mod pricing;
 pub mod profiles;
 pub mod projections;
+pub mod promotions;
 pub mod refunds;
 pub mod saga;
 
@@ -34,3 +35,4 @@ pub use projections::{
     StockLevelsProjection, CATALOG_VIEW, CHECKOUTS_NEEDING_ATTENTION_VIEW, PAYMENTS_VIEW,
     STOCK_LEVELS_VIEW, STOREFRONT_VIEW,
 };
+pub use promotions::{PromotionDirectory, PromotionsProjection, PROMOTIONS_VIEW};
