@@ -20,6 +20,7 @@ pub mod payments;
 pub mod personal_data;
 pub mod problem;
 pub mod products;
+pub mod promotions;
 pub mod refunds;
 pub mod returns;
 pub mod webhooks;
@@ -211,6 +212,11 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(inventory::receive)
             .service(inventory::adjust)
             .service(inventory::get_stock)
+            .service(promotions::create_promotion)
+            .service(promotions::list_promotions)
+            .service(promotions::get_promotion)
+            .service(promotions::update_promotion)
+            .service(promotions::deactivate_promotion)
             .service(checkouts::start_checkout)
             .service(checkouts::get_checkout)
             .service(checkouts::list_checkouts)

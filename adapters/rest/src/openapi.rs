@@ -8,7 +8,7 @@ use crate::ApiState;
 
 use crate::{
     carts, checkout_timeline, checkouts, customers, dto, events, health, http, inventory, metrics,
-    orders, payments, personal_data, problem, products, refunds, returns, webhooks,
+    orders, payments, personal_data, problem, products, promotions, refunds, returns, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -39,6 +39,8 @@ use crate::{
         returns::create_return, returns::get_return, returns::approve_return,
         returns::reject_return, returns::receive_return,
         inventory::receive, inventory::adjust, inventory::get_stock,
+        promotions::create_promotion, promotions::list_promotions, promotions::get_promotion,
+        promotions::update_promotion, promotions::deactivate_promotion,
         checkouts::start_checkout, checkouts::get_checkout, checkouts::list_checkouts,
         checkout_timeline::checkout_timeline,
         events::list_events, events::stream_events, events::event_schemas,
@@ -68,6 +70,8 @@ use crate::{
         returns::ReceivedLineDto, returns::ReturnDto,
         dto::RefundDto, dto::PaymentDto,
         dto::ReceiveStockRequest, dto::AdjustStockRequest, dto::ReservationDto, dto::StockItemDto,
+        promotions::OfferDto, promotions::AppliesToDto, promotions::CreatePromotionRequest,
+        promotions::UpdatePromotionRequest, promotions::PromotionDto, promotions::PromotionList,
         dto::StartCheckoutRequest, dto::CheckoutFailureDto, dto::CheckoutDto,
         checkouts::CheckoutAttentionDto, checkouts::CheckoutAttentionList,
         checkout_timeline::CheckoutTimelineDto, checkout_timeline::TimelineEntryDto,
@@ -88,6 +92,7 @@ use crate::{
         (name = "refunds", description = "Refunds of orders: money back through the payment, units back into stock (admin)"),
         (name = "returns", description = "Goods sent back by shoppers: requested, approved, received, refunded"),
         (name = "inventory", description = "Stock levels, receipts and adjustments (admin)"),
+        (name = "promotions", description = "Promotion codes: their offer, conditions and limits, and how often they were used (admin)"),
         (name = "admin", description = "Catalog administration"),
         (name = "events", description = "Published domain events for internal services: an ordered, resumable feed (long-poll and Server-Sent Events) and the schema of every type"),
         (name = "webhooks", description = "Signed deliveries of published events to HTTP endpoints (admin)"),
@@ -288,6 +293,12 @@ fn link_created_resources(doc: &mut serde_json::Value) {
             });
         }
     }
+    for target in ["get_promotion", "update_promotion", "deactivate_promotion"] {
+        doc["paths"]["/v1/admin/promotions"]["post"]["responses"]["201"]["links"][target] = json!({
+            "operationId": target,
+            "parameters": { "code": "$response.body#/code" },
+        });
+    }
     doc["paths"]["/v1/admin/products"]["post"]["responses"]["201"]["links"]["change_price"] = json!({
         "operationId": "change_price",
         "parameters": { "id": ID, "sku": "$response.body#/variants/0/sku" },
@@ -332,6 +343,40 @@ fn state_rules_between_fields(doc: &mut serde_json::Value) {
                 "reason": { "enum": ["damaged", "lost", "found", "recount", "returned"] },
                 "note": { "type": "null" }
             }
+        }
+    ]);
+    // An offer gives the amount field of its type, and no other (exclusive branches).
+    schemas["OfferDto"]["anyOf"] = json!([
+        {
+            "required": ["percent_off"],
+            "properties": {
+                "type": { "const": "percent_off" },
+                "amount_off": { "type": "null" }
+            }
+        },
+        {
+            "required": ["amount_off"],
+            "properties": {
+                "type": { "const": "amount_off" },
+                "percent_off": { "type": "null" }
+            }
+        },
+        {
+            "properties": {
+                "type": { "const": "free_shipping" },
+                "percent_off": { "type": "null" },
+                "amount_off": { "type": "null" }
+            }
+        }
+    ]);
+    // SKUs go with `skus`, and only with it.
+    schemas["AppliesToDto"]["anyOf"] = json!([
+        {
+            "required": ["skus"],
+            "properties": { "type": { "const": "skus" } }
+        },
+        {
+            "properties": { "type": { "const": "order" }, "skus": { "type": "null" } }
         }
     ]);
 }

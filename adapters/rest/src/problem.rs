@@ -98,6 +98,8 @@ pub enum ApiError {
     Checkout(Box<CheckoutError>),
     #[error(transparent)]
     Return(Box<refunds::ReturnError>),
+    #[error(transparent)]
+    Promotion(Box<coupons::PromotionError>),
     #[error("If-Match names version {expected} but the resource is at version {actual}")]
     VersionMismatch { expected: u64, actual: u64 },
     #[error("If-Match must be a strong entity tag such as \"3\", or *")]
@@ -145,6 +147,7 @@ impl ApiError {
             Self::Inventory(error) => (inventory_status(error), error.code()),
             Self::Checkout(error) => (checkout_status(error), error.code()),
             Self::Return(error) => (return_status(error), error.code()),
+            Self::Promotion(error) => (promotion_status(error), error.code()),
             Self::VersionMismatch { .. } => (StatusCode::PRECONDITION_FAILED, "version_mismatch"),
             Self::InvalidIfMatch => (StatusCode::BAD_REQUEST, "invalid_if_match"),
             Self::Conflict => (StatusCode::CONFLICT, "concurrent_modification"),
@@ -302,6 +305,7 @@ fn not_found_code(resource: &str) -> &'static str {
         "webhook_endpoint" => "webhook_endpoint_not_found",
         "webhook_delivery" => "webhook_delivery_not_found",
         "customer" => "customer_not_found",
+        "promotion" => "promotion_not_found",
         _ => "not_found",
     }
 }
@@ -436,6 +440,30 @@ fn return_status(error: &refunds::ReturnError) -> StatusCode {
     match error {
         E::NotFound => StatusCode::NOT_FOUND,
         E::AlreadyRequested { .. } | E::NotAllowed { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+impl From<coupons::PromotionError> for ApiError {
+    fn from(error: coupons::PromotionError) -> Self {
+        Self::Promotion(Box::new(error))
+    }
+}
+
+/// What staff asked contradicts the promotion as it stands: 409; a request that could never
+/// succeed: 422.
+fn promotion_status(error: &coupons::PromotionError) -> StatusCode {
+    use coupons::PromotionError as E;
+    match error {
+        E::NotFound => StatusCode::NOT_FOUND,
+        E::CodeTaken { .. }
+        | E::NotAllowed { .. }
+        | E::TermsLocked
+        | E::UsageLimitBelowUses { .. }
+        | E::CustomerLimitBelowUses { .. }
+        | E::UnknownRedemption { .. }
+        | E::RedemptionReleased { .. }
+        | E::RedemptionConfirmed { .. } => StatusCode::CONFLICT,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

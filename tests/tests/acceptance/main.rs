@@ -18,6 +18,7 @@ mod oidc;
 mod orders;
 mod payments;
 mod projections;
+mod promotions;
 mod refunds;
 mod returns;
 mod security;
