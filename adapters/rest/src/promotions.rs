@@ -25,7 +25,7 @@ use shared_kernel::{Money, Sku};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::dto::MoneyDto;
-use crate::http::{command_reply, idempotent, if_match, json_body, metadata, respond, Reply};
+use crate::http::{command_reply, idempotent, json_body, metadata, respond, Reply};
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::ApiState;
 
@@ -683,7 +683,6 @@ pub async fn update_promotion(
     idempotent(&state, &request, &body, || async {
         let code = code_from(&code, "code")?;
         let input: UpdatePromotionRequest = json_body(&request, &body)?;
-        let expected = if_match(&request)?;
         let loaded = state
             .promotions
             .load(&Promotion::aggregate_id(&code))
@@ -691,14 +690,9 @@ pub async fn update_promotion(
         let current = loaded.aggregate.terms().ok_or(ApiError::NotFound {
             resource: "promotion",
         })?;
-        if let Some(expected) = expected.filter(|expected| *expected != loaded.version) {
-            return Err(ApiError::VersionMismatch {
-                expected,
-                actual: loaded.version,
-            });
-        }
         // The change is applied to the terms just read. Redemptions never change terms, so
-        // only a concurrent change by staff could be overwritten; If-Match guards against it.
+        // only a concurrent change by staff could be overwritten; If-Match, which the command
+        // is held to, guards against it.
         let terms = input.applied_to(current)?;
         promotion_command(
             &state,
