@@ -43,6 +43,7 @@ fn reencode(golden: &Golden) -> Result<StoredPayload, String> {
         "checkout" => reencode_as::<checkout::Checkout>(golden),
         "refund" => reencode_as::<refunds::Refund>(golden),
         "return" => reencode_as::<refunds::Return>(golden),
+        "promotion" => reencode_as::<coupons::Promotion>(golden),
         other => return Err(format!("unknown aggregate type {other}")),
     };
     result.map_err(|e| e.to_string())
@@ -197,6 +198,7 @@ impl<R: PersistedEventRepository + 'static> Loader<R> {
             "checkout" => load_as::<checkout::Checkout, R>(repository, (), id, cache_from).await,
             "refund" => load_as::<refunds::Refund, R>(repository, (), id, cache_from).await,
             "return" => load_as::<refunds::Return, R>(repository, (), id, cache_from).await,
+            "promotion" => load_as::<coupons::Promotion, R>(repository, (), id, cache_from).await,
             other => Err(format!("unknown aggregate type {other}")),
         }
     }
@@ -234,6 +236,7 @@ fn reencode_feed_event(event: &FeedEvent) -> Option<Result<StoredPayload, String
         .or_else(|| again::<checkout::Checkout>(event))
         .or_else(|| again::<refunds::Refund>(event))
         .or_else(|| again::<refunds::Return>(event))
+        .or_else(|| again::<coupons::Promotion>(event))
 }
 
 /// Inserts one row exactly as given, bypassing every codec.
