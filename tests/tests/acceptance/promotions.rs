@@ -2,15 +2,20 @@
 //! deactivated by staff holding the promotions scopes; redemptions come from checkouts, here
 //! sent to the aggregate directly as the saga will send them.
 
+use std::sync::Arc;
+
 use accounts::{Area, Grants, Scope};
 use chrono::{Duration, Utc};
-use coupons::{Promotion, PromotionCode, PromotionCommand};
+use coupons::{
+    AppliesTo, Limit, Offer, Promotion, PromotionCode, PromotionCommand, PromotionError, Refusal,
+    Terms,
+};
 use reqwest::{Method, Response};
-use runtime::CommandMetadata;
+use runtime::{CommandError, CommandMetadata};
 use serde_json::{json, Value};
 use shared_kernel::{CheckoutId, Money};
 
-use crate::app::{assert_problem, client_with_key, TestApp};
+use crate::app::{assert_problem, client_with_key, settings_for, Store, TestApp};
 use crate::on_both_stores;
 
 async fn send(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Response {
@@ -708,3 +713,67 @@ on_both_stores!(
     a_code_can_be_scheduled_ahead_on,
     a_code_can_be_scheduled_ahead
 );
+
+/// A popular code's stream is a hot spot (ADR 0031): 60 checkouts redeem a code limited to 10
+/// uses through two app instances sharing one PostgreSQL database. Exactly 10 hold a use, every
+/// other one is refused as used up, and no write conflict ever reaches a caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rush_on_a_code_never_exceeds_its_limit_nor_fails_on_a_conflict_on_postgres() {
+    let settings = settings_for(Store::Postgres).await;
+    let first = commerce::open(&settings).await.unwrap();
+    let second = commerce::open(&settings).await.unwrap();
+    let code = PromotionCode::parse("RUSH").unwrap();
+    let id = Promotion::aggregate_id(&code);
+    let metadata = CommandMetadata::new("test");
+    let terms = Terms {
+        usage_limit: Some(Limit::new(10).unwrap()),
+        ..Terms::new(Offer::FreeShipping, AppliesTo::Order)
+    };
+    first
+        .api
+        .promotions
+        .execute(
+            &id,
+            PromotionCommand::CreatePromotion {
+                code,
+                terms,
+                at: Utc::now(),
+            },
+            None,
+            &metadata,
+        )
+        .await
+        .unwrap();
+
+    let instances = [
+        Arc::clone(&first.api.promotions),
+        Arc::clone(&second.api.promotions),
+    ];
+    let redemptions: Vec<_> = (0..60)
+        .map(|i| {
+            let promotions = Arc::clone(&instances[i % 2]);
+            let (id, metadata) = (id.clone(), metadata.clone());
+            tokio::spawn(async move {
+                let command = PromotionCommand::RedeemPromotion {
+                    checkout_id: CheckoutId::new(),
+                    customer_id: None,
+                    subtotal: Money::parse("30.00", "EUR").unwrap(),
+                    at: Utc::now(),
+                };
+                promotions.execute(&id, command, None, &metadata).await
+            })
+        })
+        .collect();
+    let (mut redeemed, mut used_up) = (0, 0);
+    for redemption in redemptions {
+        match redemption.await.unwrap() {
+            Ok(_) => redeemed += 1,
+            Err(CommandError::Rejected(PromotionError::Refused(Refusal::UsedUp))) => used_up += 1,
+            Err(other) => panic!("a redemption ended neither redeemed nor used up: {other}"),
+        }
+    }
+    assert_eq!((redeemed, used_up), (10, 50));
+    let promotion = first.api.promotions.load(&id).await.unwrap().aggregate;
+    assert_eq!(promotion.active_redemptions(), 10);
+    assert_eq!(promotion.remaining(), Some(0));
+}
