@@ -777,3 +777,53 @@ async fn a_rush_on_a_code_never_exceeds_its_limit_nor_fails_on_a_conflict_on_pos
     assert_eq!(promotion.active_redemptions(), 10);
     assert_eq!(promotion.remaining(), Some(0));
 }
+
+/// Internal services follow codes on the event feed (ADR 0015): staff's changes and every
+/// redemption, each as its public type, with the code it is about.
+async fn codes_and_their_redemptions_are_published_on_the_feed(app: &TestApp) {
+    assert_eq!(create(app, ten_percent("fed")).await.status(), 201);
+    let changed = patch(app, "FED", json!({"usage_limit": 3})).await;
+    assert_eq!(changed.status(), 200);
+    let checkout = CheckoutId::new();
+    redeem(app, "FED", checkout).await;
+    confirm(app, "FED", checkout).await;
+    let deleted = send(app, Method::DELETE, "/v1/admin/promotions/FED", None).await;
+    assert_eq!(deleted.status(), 200);
+
+    let page = app
+        .until("/v1/events?types=promotions.*&limit=100", |page| {
+            page["data"].as_array().is_some_and(|data| data.len() >= 5)
+        })
+        .await;
+    let data = page["data"].as_array().unwrap();
+    let types: Vec<&str> = data.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "promotions.promotion_created",
+            "promotions.promotion_updated",
+            "promotions.promotion_redeemed",
+            "promotions.redemption_confirmed",
+            "promotions.promotion_deactivated",
+        ]
+    );
+    assert!(data.iter().all(|e| e["data"]["code"] == "FED"), "{page}");
+    assert_eq!(
+        data[0]["data"]["terms"]["offer"],
+        json!({"type": "percent_off", "percent_off": "10", "amount_off": null})
+    );
+    assert_eq!(data[1]["data"]["terms"]["usage_limit"], 3);
+    assert_eq!(
+        data[2]["data"]["checkout_id"],
+        checkout.as_uuid().to_string()
+    );
+    assert_eq!(
+        data[2]["data"]["subtotal"],
+        json!({"amount": "80.00", "currency": "EUR"})
+    );
+    assert!(data[4]["data"]["deactivated_at"].is_string(), "{page}");
+}
+on_both_stores!(
+    codes_and_their_redemptions_are_published_on_the_feed_on,
+    codes_and_their_redemptions_are_published_on_the_feed
+);
