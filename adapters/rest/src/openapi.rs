@@ -369,7 +369,9 @@ fn state_rules_between_fields(doc: &mut serde_json::Value) {
             }
         }
     ]);
-    // SKUs go with `skus`, and only with it.
+    // SKUs go with `skus`, and only with it; each is a SKU as everywhere else.
+    schemas["AppliesToDto"]["properties"]["skus"]["items"]["pattern"] =
+        json!(r"^\s*[A-Za-z0-9._-]{1,64}\s*$");
     schemas["AppliesToDto"]["anyOf"] = json!([
         {
             "required": ["skus"],

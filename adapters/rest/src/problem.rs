@@ -74,6 +74,14 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// Well-formed input that a rule the document cannot state refuses (an amount in more
+    /// decimal places than its currency has, a schedule that ends before it starts).
+    #[error("{detail}")]
+    Unprocessable {
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("the request body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("unknown field {field}")]
@@ -133,6 +141,7 @@ impl ApiError {
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Validation { .. } => (StatusCode::BAD_REQUEST, "validation_failed"),
+            Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             Self::UnknownField { .. } => (StatusCode::BAD_REQUEST, "unknown_field"),
             Self::UnsupportedMediaType => {
@@ -191,7 +200,9 @@ impl ApiError {
         };
         let mut problem = Problem::new(status, code, detail);
         match self {
-            Self::Validation { errors, .. } => problem.errors.clone_from(errors),
+            Self::Validation { errors, .. } | Self::Unprocessable { errors, .. } => {
+                problem.errors.clone_from(errors);
+            }
             Self::UnknownField { field } => {
                 problem.errors = vec![FieldError::new(field.clone(), "unknown field")];
             }

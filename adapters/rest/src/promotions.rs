@@ -43,7 +43,7 @@ pub struct OfferDto {
     pub kind: String,
     /// Above 0 and at most 100, at most two decimal places: `"12.5"` is 12.5 %.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = r"^[0-9]{1,3}(\.[0-9]{1,2})?$")]
+    #[schema(pattern = r"^(100(\.00?)?|[1-9][0-9]?(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$")]
     pub percent_off: Option<String>,
     /// The amount taken off once per order, one per currency the code can be used in; never
     /// more than what it applies to.
@@ -284,17 +284,45 @@ impl PromotionDto {
     }
 }
 
-/// Every offending field of a request, reported together.
+/// Every offending field of a request, reported together: a 400 when any breaks what the
+/// OpenAPI document states, else a 422 naming the first rule broken (rules the document
+/// cannot state, such as the minor units of a currency).
 #[derive(Default)]
 struct Fields {
     errors: Vec<FieldError>,
+    malformed: bool,
+    rule: Option<&'static str>,
+}
+
+/// Why a field was refused.
+enum Refused {
+    /// The field breaks what the document states of it.
+    Malformed(String),
+    /// The field is well-formed, and a rule of promotions refuses it.
+    Rule(PromotionError),
+}
+
+impl From<String> for Refused {
+    fn from(message: String) -> Self {
+        Refused::Malformed(message)
+    }
 }
 
 impl Fields {
-    fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        result
-            .map_err(|message| self.errors.push(FieldError::new(field, message)))
-            .ok()
+    fn check<T>(&mut self, field: &str, result: Result<T, impl Into<Refused>>) -> Option<T> {
+        let message = match result.map_err(Into::into) {
+            Ok(value) => return Some(value),
+            Err(Refused::Malformed(message)) => {
+                self.malformed = true;
+                message
+            }
+            Err(Refused::Rule(error)) => {
+                self.rule.get_or_insert(error.code());
+                error.to_string()
+            }
+        };
+        self.errors.push(FieldError::new(field, message));
+        None
     }
 
     fn finish(self) -> Result<(), ApiError> {
@@ -307,10 +335,17 @@ impl Fields {
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect::<Vec<_>>()
             .join("; ");
-        Err(ApiError::Validation {
-            detail,
-            errors: self.errors,
-        })
+        match self.rule {
+            Some(code) if !self.malformed => Err(ApiError::Unprocessable {
+                code,
+                detail,
+                errors: self.errors,
+            }),
+            _ => Err(ApiError::Validation {
+                detail,
+                errors: self.errors,
+            }),
+        }
     }
 }
 
@@ -322,27 +357,32 @@ fn code_from(raw: &str, field: &str) -> Result<PromotionCode, ApiError> {
     PromotionCode::parse(raw).map_err(|e| ApiError::validation(field, e.to_string()))
 }
 
-fn amounts(field: &str, input: &[MoneyDto]) -> Result<CurrencyAmounts, String> {
+fn amounts(input: &[MoneyDto]) -> Result<CurrencyAmounts, Refused> {
     let money = input
         .iter()
         .enumerate()
         .map(|(i, m)| Money::parse(&m.amount, &m.currency).map_err(|e| format!("[{i}]: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    domain(CurrencyAmounts::new(money)).map_err(|e| format!("{field}: {e}"))
+    if money.is_empty() {
+        return Err(Refused::Malformed("give at least one amount".to_owned()));
+    }
+    CurrencyAmounts::new(money).map_err(Refused::Rule)
 }
 
-fn offer(input: &OfferDto) -> Result<Offer, String> {
+fn offer(input: &OfferDto) -> Result<Offer, Refused> {
     match (input.kind.as_str(), &input.percent_off, &input.amount_off) {
         ("percent_off", Some(percent), None) => {
+            // The document states the whole rule: above 0, at most 100, two decimals.
             let percent = Decimal::from_str_exact(percent.trim())
                 .map_err(|_| format!("percent_off '{percent}' is not a decimal number"))?;
-            domain(Percentage::new(percent)).map(|percent| Offer::PercentOff { percent })
+            let percent = domain(Percentage::new(percent))?;
+            Ok(Offer::PercentOff { percent })
         }
         ("amount_off", None, Some(amount)) => {
-            amounts("amount_off", amount).map(|amounts| Offer::AmountOff { amounts })
+            amounts(amount).map(|amounts| Offer::AmountOff { amounts })
         }
         ("free_shipping", None, None) => Ok(Offer::FreeShipping),
-        ("percent_off" | "amount_off" | "free_shipping", _, _) => Err(format!(
+        ("percent_off" | "amount_off" | "free_shipping", _, _) => Err(Refused::Malformed(format!(
             "an offer of type {} gives {}",
             input.kind,
             match input.kind.as_str() {
@@ -350,8 +390,10 @@ fn offer(input: &OfferDto) -> Result<Offer, String> {
                 "amount_off" => "amount_off and no percent_off",
                 _ => "neither percent_off nor amount_off",
             }
+        ))),
+        _ => Err(Refused::Malformed(
+            "type must be percent_off, amount_off or free_shipping".to_owned(),
         )),
-        _ => Err("type must be percent_off, amount_off or free_shipping".to_owned()),
     }
 }
 
@@ -385,12 +427,12 @@ fn limit(raw: i64) -> Result<Limit, String> {
 }
 
 /// Applies a change to an optional value, checking a new one with `parse`.
-fn changed<I, T>(
+fn changed<I, T, E: Into<Refused>>(
     fields: &mut Fields,
     field: &str,
     change: &Change<I>,
     current: Option<T>,
-    parse: impl FnOnce(&I) -> Result<T, String>,
+    parse: impl FnOnce(&I) -> Result<T, E>,
 ) -> Option<T> {
     match change {
         Change::Keep => current,
@@ -416,7 +458,7 @@ impl UpdatePromotionRequest {
             "minimum_subtotal",
             &self.minimum_subtotal,
             current.minimum_subtotal.clone(),
-            |input| amounts("minimum_subtotal", input),
+            |input: &Vec<MoneyDto>| amounts(input),
         );
         let starts_at = changed(
             &mut fields,
@@ -446,7 +488,10 @@ impl UpdatePromotionRequest {
             current.per_customer_limit,
             |raw| limit(*raw),
         );
-        let schedule = fields.check("ends_at", domain(Schedule::new(starts_at, ends_at)));
+        let schedule = fields.check(
+            "ends_at",
+            Schedule::new(starts_at, ends_at).map_err(Refused::Rule),
+        );
         fields.finish()?;
         match (offer, applies_to, schedule) {
             (Some(offer), Some(applies_to), Some(schedule)) => Ok(Terms {
@@ -478,7 +523,7 @@ impl CreatePromotionRequest {
         let minimum_subtotal = self
             .minimum_subtotal
             .as_deref()
-            .and_then(|input| fields.check("minimum_subtotal", amounts("minimum_subtotal", input)));
+            .and_then(|input| fields.check("minimum_subtotal", amounts(input)));
         let starts_at = self
             .starts_at
             .as_deref()
@@ -493,7 +538,10 @@ impl CreatePromotionRequest {
         let per_customer_limit = self
             .per_customer_limit
             .and_then(|raw| fields.check("per_customer_limit", limit(raw)));
-        let schedule = fields.check("ends_at", domain(Schedule::new(starts_at, ends_at)));
+        let schedule = fields.check(
+            "ends_at",
+            Schedule::new(starts_at, ends_at).map_err(Refused::Rule),
+        );
         fields.finish()?;
         match (code, offer, applies_to, schedule) {
             (Some(code), Some(offer), Some(applies_to), Some(schedule)) => Ok((

@@ -385,16 +385,16 @@ async fn bad_input_is_a_problem_and_changes_nothing(app: &TestApp) {
             offer(
                 json!({"type": "amount_off", "amount_off": [{"amount": "0", "currency": "EUR"}]}),
             ),
-            400,
-            "validation_failed",
+            422,
+            "invalid_amounts",
             "offer",
         ),
         (
             offer(
                 json!({"type": "amount_off", "amount_off": [{"amount": "1.005", "currency": "EUR"}]}),
             ),
-            400,
-            "validation_failed",
+            422,
+            "invalid_amounts",
             "offer",
         ),
         (
@@ -402,8 +402,8 @@ async fn bad_input_is_a_problem_and_changes_nothing(app: &TestApp) {
                 json!({"type": "amount_off", "amount_off": [{"amount": "1", "currency": "EUR"},
                                                             {"amount": "2", "currency": "EUR"}]}),
             ),
-            400,
-            "validation_failed",
+            422,
+            "invalid_amounts",
             "offer",
         ),
         (
@@ -443,8 +443,8 @@ async fn bad_input_is_a_problem_and_changes_nothing(app: &TestApp) {
                 "minimum_subtotal",
                 json!([{"amount": "-1", "currency": "EUR"}]),
             ),
-            400,
-            "validation_failed",
+            422,
+            "invalid_amounts",
             "minimum_subtotal",
         ),
         (
@@ -481,8 +481,8 @@ async fn bad_input_is_a_problem_and_changes_nothing(app: &TestApp) {
         (
             json!({"code": "BAD", "offer": {"type": "free_shipping"},
                    "starts_at": "2026-06-01T00:00:00Z", "ends_at": "2026-05-01T00:00:00Z"}),
-            400,
-            "validation_failed",
+            422,
+            "invalid_schedule",
             "ends_at",
         ),
         (
@@ -543,8 +543,8 @@ async fn bad_input_is_a_problem_and_changes_nothing(app: &TestApp) {
         (
             "KEEP",
             json!({"starts_at": "2099-01-02T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}),
-            400,
-            "validation_failed",
+            422,
+            "invalid_schedule",
         ),
         ("KEEP", json!({"code": "OTHER"}), 400, "unknown_field"),
         (
