@@ -345,12 +345,14 @@ fn state_rules_between_fields(doc: &mut serde_json::Value) {
             }
         }
     ]);
-    // An offer gives the amount field of its type, and no other (exclusive branches).
+    // An offer gives the amount field of its type, and no other (exclusive branches; a null
+    // field counts as absent).
     schemas["OfferDto"]["anyOf"] = json!([
         {
             "required": ["percent_off"],
             "properties": {
                 "type": { "const": "percent_off" },
+                "percent_off": { "type": "string" },
                 "amount_off": { "type": "null" }
             }
         },
@@ -358,6 +360,7 @@ fn state_rules_between_fields(doc: &mut serde_json::Value) {
             "required": ["amount_off"],
             "properties": {
                 "type": { "const": "amount_off" },
+                "amount_off": { "type": "array" },
                 "percent_off": { "type": "null" }
             }
         },
@@ -375,7 +378,7 @@ fn state_rules_between_fields(doc: &mut serde_json::Value) {
     schemas["AppliesToDto"]["anyOf"] = json!([
         {
             "required": ["skus"],
-            "properties": { "type": { "const": "skus" } }
+            "properties": { "type": { "const": "skus" }, "skus": { "type": "array" } }
         },
         {
             "properties": { "type": { "const": "order" }, "skus": { "type": "null" } }
