@@ -238,7 +238,11 @@ mod tests {
         for scope in Scope::all() {
             assert_eq!(scope.to_string().parse::<Scope>(), Ok(scope));
         }
-        assert_eq!(Scope::all().count(), 22);
+        assert_eq!(Scope::all().count(), 24);
+        assert_eq!(
+            "promotions:write".parse::<Scope>(),
+            Ok(Scope::Write(Area::Promotions))
+        );
     }
 
     #[test]
