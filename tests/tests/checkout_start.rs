@@ -77,7 +77,7 @@ async fn an_orphaned_cart_lock_is_taken_over_only_once_it_is_old_enough() {
         checkouts: checkouts.clone(),
         tokens: tokens.clone(),
         clock: clock.clone(),
-        promotions: Arc::new(application::promotions::CartPromotions {
+        promotions: Arc::new(application::cart_promotions::CartPromotions {
             promotions: Arc::new(EventSourcedExecutor::new(store.event_repository(), ())),
             carts: carts.clone(),
             clock: clock.clone(),

@@ -44,6 +44,7 @@ fn reencode(golden: &Golden) -> Result<StoredPayload, String> {
         "refund" => reencode_as::<refunds::Refund>(golden),
         "return" => reencode_as::<refunds::Return>(golden),
         "shipping_zone" => reencode_as::<shipping::ShippingZone>(golden),
+        "promotion" => reencode_as::<coupons::Promotion>(golden),
         other => return Err(format!("unknown aggregate type {other}")),
     };
     result.map_err(|e| e.to_string())
@@ -201,6 +202,7 @@ impl<R: PersistedEventRepository + 'static> Loader<R> {
             "shipping_zone" => {
                 load_as::<shipping::ShippingZone, R>(repository, (), id, cache_from).await
             }
+            "promotion" => load_as::<coupons::Promotion, R>(repository, (), id, cache_from).await,
             other => Err(format!("unknown aggregate type {other}")),
         }
     }
@@ -239,6 +241,7 @@ fn reencode_feed_event(event: &FeedEvent) -> Option<Result<StoredPayload, String
         .or_else(|| again::<refunds::Refund>(event))
         .or_else(|| again::<refunds::Return>(event))
         .or_else(|| again::<shipping::ShippingZone>(event))
+        .or_else(|| again::<coupons::Promotion>(event))
 }
 
 /// Inserts one row exactly as given, bypassing every codec.

@@ -269,6 +269,12 @@ pub const ROUTES: &[Rule] = &[
     write("POST", "/v1/admin/returns/{id}/approve", Area::Returns),
     write("POST", "/v1/admin/returns/{id}/reject", Area::Returns),
     write("POST", "/v1/admin/returns/{id}/receive", Area::Returns),
+    // Promotion codes (ADR 0031).
+    write("POST", "/v1/admin/promotions", Area::Promotions),
+    read("GET", "/v1/admin/promotions", Area::Promotions),
+    read("GET", "/v1/admin/promotions/{code}", Area::Promotions),
+    write("PATCH", "/v1/admin/promotions/{code}", Area::Promotions),
+    write("DELETE", "/v1/admin/promotions/{code}", Area::Promotions),
     // Events for internal services.
     read("GET", "/v1/admin/shipping-zones", Area::Shipping),
     write("POST", "/v1/admin/shipping-zones", Area::Shipping),

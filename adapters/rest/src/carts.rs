@@ -6,7 +6,7 @@ use application::access_tokens::Held;
 use carts::CartCommand;
 use shared_kernel::{CartId, Currency, LineId};
 
-use application::promotions::PromotionCodeError;
+use application::cart_promotions::PromotionCodeError;
 use carts::Cart;
 use coupons::PromotionCode;
 

@@ -591,6 +591,8 @@ mod tests {
                 crate::returns::CreateReturnRequest,
                 crate::returns::ReceiveReturnRequest,
                 crate::returns::RejectReturnRequest,
+                crate::promotions::CreatePromotionRequest,
+                crate::promotions::UpdatePromotionRequest,
             );
         }
 

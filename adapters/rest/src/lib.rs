@@ -20,6 +20,7 @@ pub mod payments;
 pub mod personal_data;
 pub mod problem;
 pub mod products;
+pub mod promotions;
 pub mod refunds;
 pub mod returns;
 pub mod shipping;
@@ -71,6 +72,9 @@ pub struct ApiState {
     pub orders: Arc<OrderService>,
     pub payments: Arc<dyn CommandExecutor<::payments::Payment>>,
     pub inventory: Arc<dyn CommandExecutor<::inventory::StockItem>>,
+    /// Promotion codes (ADR 0031): staff command the aggregate and list the read model.
+    pub promotions: Arc<dyn CommandExecutor<::coupons::Promotion>>,
+    pub promotion_directory: application::PromotionDirectory,
     pub checkouts: Arc<dyn CommandExecutor<::checkout::Checkout>>,
     /// Tells the saga runner in this process that a checkout was recorded, so it starts at
     /// once instead of at its next feed poll. Only latency depends on it: the runner finds
@@ -85,7 +89,7 @@ pub struct ApiState {
     /// Locks a cart and records its checkout (the use case the checkout route runs).
     pub checkout_starter: Arc<application::checkout_start::CheckoutStarter>,
     /// Applies and prices promotion codes on carts.
-    pub cart_promotions: Arc<application::promotions::CartPromotions>,
+    pub cart_promotions: Arc<application::cart_promotions::CartPromotions>,
     pub refunds: Arc<dyn CommandExecutor<::refunds::Refund>>,
     /// Starts the refund saga for a refund its order just set aside (awaited, so the refund
     /// can be read at once) and lets it run in the background. Only latency depends on it:
@@ -223,6 +227,11 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(inventory::receive)
             .service(inventory::adjust)
             .service(inventory::get_stock)
+            .service(promotions::create_promotion)
+            .service(promotions::list_promotions)
+            .service(promotions::get_promotion)
+            .service(promotions::update_promotion)
+            .service(promotions::deactivate_promotion)
             .service(checkouts::start_checkout)
             .service(checkouts::get_checkout)
             .service(checkouts::list_checkouts)

@@ -8,7 +8,8 @@ use crate::ApiState;
 
 use crate::{
     carts, checkout_timeline, checkouts, customers, dto, events, health, http, inventory, metrics,
-    orders, payments, personal_data, problem, products, refunds, returns, shipping, webhooks,
+    orders, payments, personal_data, problem, products, promotions, refunds, returns, shipping,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -43,6 +44,8 @@ use crate::{
         shipping::create_zone, shipping::list_zones, shipping::get_zone, shipping::update_zone,
         shipping::delete_zone, shipping::create_option, shipping::update_option,
         shipping::delete_option,
+        promotions::create_promotion, promotions::list_promotions, promotions::get_promotion,
+        promotions::update_promotion, promotions::deactivate_promotion,
         checkouts::start_checkout, checkouts::get_checkout, checkouts::list_checkouts,
         checkout_timeline::checkout_timeline,
         events::list_events, events::stream_events, events::event_schemas,
@@ -72,6 +75,8 @@ use crate::{
         returns::ReceivedLineDto, returns::ReturnDto,
         dto::RefundDto, dto::PaymentDto,
         dto::ReceiveStockRequest, dto::AdjustStockRequest, dto::ReservationDto, dto::StockItemDto,
+        promotions::OfferDto, promotions::AppliesToDto, promotions::CreatePromotionRequest,
+        promotions::UpdatePromotionRequest, promotions::PromotionDto, promotions::PromotionList,
         dto::StartCheckoutRequest, dto::CheckoutFailureDto, dto::CheckoutDto,
         checkouts::CheckoutAttentionDto, checkouts::CheckoutAttentionList,
         checkout_timeline::CheckoutTimelineDto, checkout_timeline::TimelineEntryDto,
@@ -98,6 +103,7 @@ use crate::{
         (name = "returns", description = "Goods sent back by shoppers: requested, approved, received, refunded"),
         (name = "inventory", description = "Stock levels, receipts and adjustments (admin)"),
         (name = "shipping", description = "Shipping zones of destination countries and their options, priced per currency (admin)"),
+        (name = "promotions", description = "Promotion codes: their offer, conditions and limits, and how often they were used (admin)"),
         (name = "admin", description = "Catalog administration"),
         (name = "events", description = "Published domain events for internal services: an ordered, resumable feed (long-poll and Server-Sent Events) and the schema of every type"),
         (name = "webhooks", description = "Signed deliveries of published events to HTTP endpoints (admin)"),
@@ -304,6 +310,12 @@ fn link_created_resources(doc: &mut serde_json::Value) {
             });
         }
     }
+    for target in ["get_promotion", "update_promotion", "deactivate_promotion"] {
+        doc["paths"]["/v1/admin/promotions"]["post"]["responses"]["201"]["links"][target] = json!({
+            "operationId": target,
+            "parameters": { "code": "$response.body#/code" },
+        });
+    }
     doc["paths"]["/v1/admin/products"]["post"]["responses"]["201"]["links"]["change_price"] = json!({
         "operationId": "change_price",
         "parameters": { "id": ID, "sku": "$response.body#/variants/0/sku" },
@@ -369,6 +381,45 @@ fn state_rules_between_fields(doc: &mut serde_json::Value) {
             .collect();
         schemas[schema]["anyOf"] = json!(branches);
     }
+    // An offer gives the amount field of its type, and no other (exclusive branches; a null
+    // field counts as absent).
+    schemas["OfferDto"]["anyOf"] = json!([
+        {
+            "required": ["percent_off"],
+            "properties": {
+                "type": { "const": "percent_off" },
+                "percent_off": { "type": "string" },
+                "amount_off": { "type": "null" }
+            }
+        },
+        {
+            "required": ["amount_off"],
+            "properties": {
+                "type": { "const": "amount_off" },
+                "amount_off": { "type": "array" },
+                "percent_off": { "type": "null" }
+            }
+        },
+        {
+            "properties": {
+                "type": { "const": "free_shipping" },
+                "percent_off": { "type": "null" },
+                "amount_off": { "type": "null" }
+            }
+        }
+    ]);
+    // SKUs go with `skus`, and only with it; each is a SKU as everywhere else.
+    schemas["AppliesToDto"]["properties"]["skus"]["items"]["pattern"] =
+        json!(r"^\s*[A-Za-z0-9._-]{1,64}\s*$");
+    schemas["AppliesToDto"]["anyOf"] = json!([
+        {
+            "required": ["skus"],
+            "properties": { "type": { "const": "skus" }, "skus": { "type": "array" } }
+        },
+        {
+            "properties": { "type": { "const": "order" }, "skus": { "type": "null" } }
+        }
+    ]);
 }
 
 /// A page that renders the document with Redoc, loaded by the reader's browser.

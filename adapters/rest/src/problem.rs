@@ -74,6 +74,14 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// Well-formed input that a rule the document cannot state refuses (an amount in more
+    /// decimal places than its currency has, a schedule that ends before it starts).
+    #[error("{detail}")]
+    Unprocessable {
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("the request body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("unknown field {field}")]
@@ -103,6 +111,8 @@ pub enum ApiError {
     /// Another shipping zone holds the country (the problem names the zone).
     #[error("{country} already belongs to shipping zone {zone_id}")]
     CountryTaken { country: String, zone_id: String },
+    #[error(transparent)]
+    Promotion(Box<coupons::PromotionError>),
     #[error("If-Match names version {expected} but the resource is at version {actual}")]
     VersionMismatch { expected: u64, actual: u64 },
     #[error("If-Match must be a strong entity tag such as \"3\", or *")]
@@ -140,6 +150,7 @@ impl ApiError {
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Validation { .. } => (StatusCode::BAD_REQUEST, "validation_failed"),
+            Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             Self::UnknownField { .. } => (StatusCode::BAD_REQUEST, "unknown_field"),
             Self::UnsupportedMediaType => {
@@ -156,6 +167,7 @@ impl ApiError {
             Self::Return(error) => (return_status(error), error.code()),
             Self::Shipping(error) => (shipping_status(error), error.code()),
             Self::CountryTaken { .. } => (StatusCode::CONFLICT, "country_in_another_shipping_zone"),
+            Self::Promotion(error) => (promotion_status(error), error.code()),
             Self::VersionMismatch { .. } => (StatusCode::PRECONDITION_FAILED, "version_mismatch"),
             Self::InvalidIfMatch => (StatusCode::BAD_REQUEST, "invalid_if_match"),
             Self::Conflict => (StatusCode::CONFLICT, "concurrent_modification"),
@@ -200,7 +212,9 @@ impl ApiError {
         };
         let mut problem = Problem::new(status, code, detail);
         match self {
-            Self::Validation { errors, .. } => problem.errors.clone_from(errors),
+            Self::Validation { errors, .. } | Self::Unprocessable { errors, .. } => {
+                problem.errors.clone_from(errors);
+            }
             Self::UnknownField { field } => {
                 problem.errors = vec![FieldError::new(field.clone(), "unknown field")];
             }
@@ -318,6 +332,7 @@ fn not_found_code(resource: &str) -> &'static str {
         "webhook_delivery" => "webhook_delivery_not_found",
         "customer" => "customer_not_found",
         "shipping_zone" => "shipping_zone_not_found",
+        "promotion" => "promotion_not_found",
         _ => "not_found",
     }
 }
@@ -451,9 +466,9 @@ impl From<CatalogError> for ApiError {
     }
 }
 
-impl From<application::promotions::PromotionCodeError> for ApiError {
-    fn from(error: application::promotions::PromotionCodeError) -> Self {
-        use application::promotions::PromotionCodeError as E;
+impl From<application::cart_promotions::PromotionCodeError> for ApiError {
+    fn from(error: application::cart_promotions::PromotionCodeError) -> Self {
+        use application::cart_promotions::PromotionCodeError as E;
         match error {
             E::Invalid(error) => Self::validation("code", error.to_string()),
             E::Refused(refusal) => Self::PromotionRefused(refusal),
@@ -481,6 +496,30 @@ fn return_status(error: &refunds::ReturnError) -> StatusCode {
     match error {
         E::NotFound => StatusCode::NOT_FOUND,
         E::AlreadyRequested { .. } | E::NotAllowed { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+impl From<coupons::PromotionError> for ApiError {
+    fn from(error: coupons::PromotionError) -> Self {
+        Self::Promotion(Box::new(error))
+    }
+}
+
+/// What staff asked contradicts the promotion as it stands: 409; a request that could never
+/// succeed: 422.
+fn promotion_status(error: &coupons::PromotionError) -> StatusCode {
+    use coupons::PromotionError as E;
+    match error {
+        E::NotFound => StatusCode::NOT_FOUND,
+        E::CodeTaken { .. }
+        | E::NotAllowed { .. }
+        | E::TermsLocked
+        | E::UsageLimitBelowUses { .. }
+        | E::CustomerLimitBelowUses { .. }
+        | E::UnknownRedemption { .. }
+        | E::RedemptionReleased { .. }
+        | E::RedemptionConfirmed { .. } => StatusCode::CONFLICT,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

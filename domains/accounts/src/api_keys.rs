@@ -18,6 +18,8 @@ pub enum Area {
     Returns,
     /// Shipping zones and their options, which staff edit and carts are quoted from.
     Shipping,
+    /// Promotion codes and their redemption counts (ADR 0031).
+    Promotions,
     Events,
     Webhooks,
     /// Shoppers' personal data: export and erasure (ADR 0026).
@@ -27,7 +29,7 @@ pub enum Area {
 }
 
 impl Area {
-    pub const ALL: [Area; 12] = [
+    pub const ALL: [Area; 13] = [
         Area::Catalog,
         Area::Inventory,
         Area::Orders,
@@ -36,6 +38,7 @@ impl Area {
         Area::Refunds,
         Area::Returns,
         Area::Shipping,
+        Area::Promotions,
         Area::Events,
         Area::Webhooks,
         Area::Customers,
@@ -52,6 +55,7 @@ impl Area {
             Area::Refunds => "refunds",
             Area::Returns => "returns",
             Area::Shipping => "shipping",
+            Area::Promotions => "promotions",
             Area::Events => "events",
             Area::Webhooks => "webhooks",
             Area::Customers => "customers",
@@ -102,7 +106,7 @@ impl fmt::Display for Scope {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope `{0}`: scopes are `<area>:read` or `<area>:write` (areas: catalog, inventory, orders, payments, checkouts, refunds, returns, shipping, events, webhooks, customers, operations), or `*` for every scope")]
+#[error("unknown scope `{0}`: scopes are `<area>:read` or `<area>:write` (areas: catalog, inventory, orders, payments, checkouts, refunds, returns, shipping, promotions, events, webhooks, customers, operations), or `*` for every scope")]
 pub struct ScopeError(pub String);
 
 impl FromStr for Scope {
@@ -238,7 +242,11 @@ mod tests {
         for scope in Scope::all() {
             assert_eq!(scope.to_string().parse::<Scope>(), Ok(scope));
         }
-        assert_eq!(Scope::all().count(), 24);
+        assert_eq!(Scope::all().count(), 26);
+        assert_eq!(
+            "promotions:write".parse::<Scope>(),
+            Ok(Scope::Write(Area::Promotions))
+        );
     }
 
     #[test]

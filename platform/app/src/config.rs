@@ -36,7 +36,7 @@ pub enum ApiKeysCommand {
         name: String,
         /// Scopes the key grants, repeated or comma separated: `<area>:read` or
         /// `<area>:write` (write implies read), or `*` for every scope. Areas: catalog,
-        /// inventory, orders, payments, checkouts, refunds, returns, shipping, events,
+        /// inventory, orders, payments, checkouts, refunds, returns, shipping, promotions, events,
         /// webhooks, customers, operations.
         #[arg(long = "scope", required = true, value_delimiter = ',')]
         scopes: Vec<String>,

@@ -33,6 +33,7 @@ use application::{
 use carts::{Cart, CartServices};
 use catalog::{Product, SkuClaim};
 use checkout::Checkout;
+use coupons::Promotion;
 use cqrs_es::persist::PersistedEventRepository;
 use inventory::StockItem;
 use orders::Order;
@@ -198,6 +199,7 @@ pub fn all_projections() -> Vec<Arc<dyn Projection>> {
         Arc::new(CheckoutsNeedingAttentionProjection),
         Arc::new(application::customer_carts::CustomerCartsProjection),
         Arc::new(application::shipping::ShippingZonesProjection),
+        Arc::new(application::PromotionsProjection),
     ]
 }
 
@@ -287,6 +289,14 @@ where
             .with_max_attempts(64)
             .with_signal(signal.clone()),
     );
+    // Every checkout that redeems a code appends to that code's one stream (ADR 0031): a
+    // burst of them on a popular code must each be decided (redeemed or used up), never given
+    // up on as a conflict.
+    let promotions: Arc<dyn CommandExecutor<Promotion>> = Arc::new(
+        EventSourcedExecutor::new(repository(), ())
+            .with_max_attempts(64)
+            .with_signal(signal.clone()),
+    );
     // Shoppers long-poll their checkout (`GET /v1/checkouts/{id}?wait=`): each append to a
     // checkout wakes its waiters in this process.
     let checkout_appends = Arc::new(AppendWatch::new());
@@ -296,14 +306,7 @@ where
             .with_append_watch(checkout_appends.clone())
             .with_vault(vault.clone()),
     );
-    // A popular code is one stream every checkout redeeming it appends to (ADR 0031): a
-    // rush must be decided use by use, never given up on as a conflict.
-    let promotions: Arc<dyn CommandExecutor<coupons::Promotion>> = Arc::new(
-        EventSourcedExecutor::new(repository(), ())
-            .with_max_attempts(64)
-            .with_signal(signal.clone()),
-    );
-    let cart_promotions = Arc::new(application::promotions::CartPromotions {
+    let cart_promotions = Arc::new(application::cart_promotions::CartPromotions {
         promotions: promotions.clone(),
         carts: carts.clone(),
         clock: clock.clone(),
@@ -492,6 +495,8 @@ where
             orders,
             payments,
             inventory,
+            promotions,
+            promotion_directory: application::PromotionDirectory::new(ports.read_models.clone()),
             checkout_starter,
             cart_promotions,
             request_boundary: fault::step_boundary_hook(),

@@ -15,7 +15,7 @@ use checkout::{Checkout, CheckoutCommand, CheckoutError, CheckoutLine};
 use chrono::Duration;
 use coupons::PromotionCode;
 
-use crate::promotions::{CartPromotions, PromotionCodeError};
+use crate::cart_promotions::{CartPromotions, PromotionCodeError};
 use payments::PaymentMethodTokens;
 use runtime::{CommandError, CommandExecutor, CommandMetadata, Executed};
 use shared_kernel::{CartId, CheckoutId, Clock, EmailAddress, PostalAddress, Sku};

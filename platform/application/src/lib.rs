@@ -5,6 +5,7 @@
 
 pub mod access_tokens;
 pub mod api_keys;
+pub mod cart_promotions;
 pub mod catalog;
 pub mod checkout;
 pub mod checkout_participants;
@@ -36,3 +37,4 @@ pub use projections::{
     StockLevelsProjection, CATALOG_VIEW, CHECKOUTS_NEEDING_ATTENTION_VIEW, PAYMENTS_VIEW,
     STOCK_LEVELS_VIEW, STOREFRONT_VIEW,
 };
+pub use promotions::{PromotionDirectory, PromotionsProjection, PROMOTIONS_VIEW};

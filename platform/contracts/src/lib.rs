@@ -23,6 +23,7 @@ mod inventory;
 mod money;
 mod orders;
 mod payments;
+mod promotions;
 
 use cqrs_es::Aggregate;
 use runtime::{ContractSchema, EventContracts, FeedEvent, PublishError, PublishedEvent};
@@ -212,6 +213,36 @@ const PUBLISHED: &[(&str, &str, &str)] = &[
         "CheckoutNeedsAttention",
         checkout::CheckoutNeedsAttentionV1::TYPE,
     ),
+    (
+        "promotion",
+        "PromotionCreated",
+        promotions::PromotionCreatedV1::TYPE,
+    ),
+    (
+        "promotion",
+        "PromotionUpdated",
+        promotions::PromotionUpdatedV1::TYPE,
+    ),
+    (
+        "promotion",
+        "PromotionDeactivated",
+        promotions::PromotionDeactivatedV1::TYPE,
+    ),
+    (
+        "promotion",
+        "PromotionRedeemed",
+        promotions::PromotionRedeemedV1::TYPE,
+    ),
+    (
+        "promotion",
+        "RedemptionReleased",
+        promotions::RedemptionReleasedV1::TYPE,
+    ),
+    (
+        "promotion",
+        "RedemptionConfirmed",
+        promotions::RedemptionConfirmedV1::TYPE,
+    ),
 ];
 
 /// The stored events that are published, as (aggregate type, stored event type): each must
@@ -238,6 +269,7 @@ impl EventContracts for PublishedLanguage {
             t if t == <::payments::Payment as Aggregate>::TYPE => payments::publish(event),
             t if t == <::orders::Order as Aggregate>::TYPE => orders::publish(event),
             t if t == <::checkout::Checkout as Aggregate>::TYPE => checkout::publish(event),
+            t if t == <::coupons::Promotion as Aggregate>::TYPE => promotions::publish(event),
             // SKU claims, and anything a later release adds before it publishes it.
             _ => Ok(None),
         }
@@ -251,6 +283,7 @@ impl EventContracts for PublishedLanguage {
             payments::schemas(),
             orders::schemas(),
             checkout::schemas(),
+            promotions::schemas(),
         ]
         .concat()
     }

@@ -19,6 +19,7 @@ mod oidc;
 mod orders;
 mod payments;
 mod projections;
+mod promotions;
 mod refunds;
 mod returns;
 mod security;
