@@ -185,13 +185,14 @@ async fn a_code_the_cart_cannot_use_is_refused_and_changes_nothing(app: &TestApp
     );
     let invalid = assert_problem(apply(app, &cart, "x!").await, 400, "validation_failed").await;
     assert_eq!(invalid["errors"][0]["field"], "code", "{invalid}");
-    assert_problem(
+    let missing = assert_problem(
         app.post_json(&format!("/v1/carts/{cart}/promotions"), &json!({}))
             .await,
         400,
-        "malformed_json",
+        "validation_failed",
     )
     .await;
+    assert_eq!(missing["errors"][0]["field"], "code", "{missing}");
 
     let after = app.cart(&cart).await;
     assert_eq!(after["version"], before["version"]);
