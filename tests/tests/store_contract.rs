@@ -1540,6 +1540,50 @@ async fn a_reachable_store_is_ready<S: Store>(store: S) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Order numbers (ADR 0036).
+
+fn order(n: u128) -> shared_kernel::OrderId {
+    shared_kernel::OrderId::from_uuid(uuid::Uuid::from_u128(0x0D00 + n))
+}
+
+async fn an_order_keeps_its_number_and_is_found_by_it<S: Store + orders::OrderNumbers>(store: S) {
+    let first = store.number_for(order(1)).await.unwrap();
+    assert_eq!(first.get(), orders::OrderNumber::FIRST);
+    let second = store.number_for(order(2)).await.unwrap();
+    assert!(second > first, "{second} after {first}");
+    // Asking again, as a retried placement does, answers the same number.
+    assert_eq!(store.number_for(order(1)).await.unwrap(), first);
+    let third = store.number_for(order(3)).await.unwrap();
+    assert!(third > second, "{third} after {second}");
+    assert_eq!(store.order_numbered(second).await.unwrap(), Some(order(2)));
+    assert_eq!(
+        store
+            .order_numbered(orders::OrderNumber::new(third.get() + 100))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn orders_numbered_at_once_never_share_a_number<S: Store + orders::OrderNumbers>(store: S) {
+    let numbering = (0..40u128).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move { store.number_for(order(n % 20)).await.unwrap() })
+    });
+    let numbers: Vec<_> = futures::future::join_all(numbering)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    // Twenty orders, each asked for twice: twenty distinct numbers, each order's the same.
+    for n in 0..20usize {
+        assert_eq!(numbers[n], numbers[n + 20], "order {n}");
+    }
+    let distinct: std::collections::BTreeSet<_> = numbers.iter().collect();
+    assert_eq!(distinct.len(), 20, "{numbers:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
 
 macro_rules! contract_suite {
     ($($behaviour:ident),+ $(,)?) => {
@@ -1594,6 +1638,8 @@ contract_suite!(
     each_enabled_endpoint_offers_only_the_head_of_its_queue,
     attempts_are_recorded_once_and_giving_up_disables_the_endpoint,
     deliveries_are_listed_in_pages_and_redelivered_behind_the_queue,
+    an_order_keeps_its_number_and_is_found_by_it,
+    orders_numbered_at_once_never_share_a_number,
 );
 
 // ---------------------------------------------------------------------------------------------

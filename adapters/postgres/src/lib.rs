@@ -24,6 +24,7 @@ mod gauges;
 mod idempotency;
 mod lease;
 mod notify;
+mod order_numbers;
 mod personal_keys;
 mod profiles;
 mod projection;

@@ -245,6 +245,7 @@ pub const ROUTES: &[Rule] = &[
     ),
     // Orders: searching them by email or customer is staff work, never the public's.
     read("GET", "/v1/orders", Area::Orders),
+    read("GET", "/v1/admin/orders/by-number/{number}", Area::Orders),
     write("POST", "/v1/admin/orders", Area::Orders),
     write("POST", "/v1/admin/orders/{id}/fulfillments", Area::Orders),
     write("POST", "/v1/admin/orders/{id}/cancel", Area::Orders),

@@ -533,6 +533,11 @@ pub struct CancellationDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderDto {
     pub id: String,
+    /// The order's short number for people (`1042`); `null` for orders placed before numbers
+    /// existed. Unique across instances and increasing, possibly with gaps (ADR 0036).
+    pub number: Option<u64>,
+    /// How shoppers and staff write the number: `#1042`.
+    pub name: Option<String>,
     /// `placed`, `paid`, `fulfilled`, `completed` or `cancelled`.
     pub status: String,
     pub customer_id: Option<String>,
@@ -675,6 +680,8 @@ impl OrderDto {
             was_paid: order.payment_id().is_some(),
         });
         Self {
+            number: order.number().map(|n| n.get()),
+            name: order.number().map(|n| n.to_string()),
             id: order.id().map(|id| id.to_string()).unwrap_or_default(),
             status: status_name(order.status()),
             customer_id: order.customer_id().map(|id| id.to_string()),
@@ -741,6 +748,8 @@ impl OrderDto {
     pub fn from_view(view: &orders::OrderView) -> Self {
         let erased = view.email == shared_kernel::ERASED;
         Self {
+            number: view.number,
+            name: view.number.map(|n| orders::OrderNumber::new(n).to_string()),
             id: view.id.to_string(),
             status: status_name(Some(view.status)),
             customer_id: view.customer_id.map(|id| id.to_string()),

@@ -197,6 +197,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(orders::place_order)
             .service(orders::get_order)
             .service(orders::list_orders)
+            .service(orders::get_order_by_number)
             .service(orders::fulfill)
             .service(orders::cancel)
             .service(personal_data::erase_guest_order)

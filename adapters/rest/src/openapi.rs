@@ -33,7 +33,7 @@ use crate::{
         personal_data::erase_guest_order,
         carts::create_cart, carts::get_cart, carts::add_item, carts::change_quantity, carts::remove_item,
         carts::apply_promotion, carts::remove_promotion,
-        orders::place_order, orders::get_order, orders::list_orders, orders::fulfill,
+        orders::place_order, orders::get_order, orders::get_order_by_number, orders::list_orders, orders::fulfill,
         orders::cancel, orders::mark_paid, orders::complete,
         payments::authorize, payments::get_payment, payments::capture, payments::void,
         payments::reconcile,

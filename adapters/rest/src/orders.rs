@@ -116,6 +116,45 @@ pub async fn get_order(state: web::Data<ApiState>, id: web::Path<String>) -> Htt
     )
 }
 
+/// Find an order by the number shoppers read on it (`1042`, or `#1042` written `%231042`).
+#[utoipa::path(
+    get, path = "/v1/admin/orders/by-number/{number}", tag = "orders",
+    params(("number" = String, Path, pattern = "^#?[0-9]{1,19}$", description = "The order's number, with or without its `#`")),
+    responses(
+        (status = 200, body = OrderDto, headers(("ETag" = String), ("Content-Location" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "Not an order number"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/admin/orders/by-number/{number}")]
+pub async fn get_order_by_number(
+    state: web::Data<ApiState>,
+    number: web::Path<String>,
+) -> HttpResponse {
+    respond(
+        async {
+            let number = orders::OrderNumber::parse(&number).ok_or_else(|| {
+                ApiError::validation("number", "an order number is digits, with or without #")
+            })?;
+            let order_id = state
+                .orders
+                .order_numbered(number)
+                .await
+                .map_err(|error| ApiError::Unavailable(error.to_string()))?
+                .ok_or(ApiError::NotFound { resource: "order" })?;
+            let loaded = state.orders.orders().load(&order_id.to_string()).await?;
+            if loaded.version == 0 {
+                return Err(ApiError::NotFound { resource: "order" });
+            }
+            let dto = OrderDto::from_order(&loaded.aggregate, loaded.version);
+            Ok(Reply::ok(dto)
+                .etag(loaded.version)
+                .header("content-location", format!("/v1/orders/{order_id}")))
+        }
+        .await,
+    )
+}
+
 /// Which orders to list: exactly one of `customer_id` and `email`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

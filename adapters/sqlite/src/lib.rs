@@ -28,6 +28,7 @@ mod deadlines;
 mod feed;
 mod gauges;
 mod idempotency;
+mod order_numbers;
 mod personal_keys;
 mod profiles;
 mod projection;

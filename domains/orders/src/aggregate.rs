@@ -36,7 +36,9 @@ use crate::refunds::{
     cancellation_refund_id, decide_refund, decide_remainder, total_in, FinancialStatus,
     OrderRefund, OrderRefundState, RefundItems, RefundOrigin, RefundReason, MAX_REFUNDS,
 };
-use crate::values::{CancellationReason, Fulfillment, OrderLine, OrderStatus, MAX_LINES};
+use crate::values::{
+    CancellationReason, Fulfillment, OrderLine, OrderNumber, OrderStatus, MAX_LINES,
+};
 
 /// An order. Serializable for snapshots.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +74,9 @@ pub struct Order {
     /// What the code took off the lines; `None` without a code.
     #[serde(default)]
     discount_total: Option<Money>,
+    /// The order's short number, once placed with one.
+    #[serde(default)]
+    number: Option<OrderNumber>,
 }
 
 impl Order {
@@ -119,6 +124,11 @@ impl Order {
     /// Sum of the line totals.
     pub fn subtotal(&self) -> Option<Money> {
         self.subtotal
+    }
+
+    /// The order's short number (`#1042`); `None` for orders placed before numbers existed.
+    pub fn number(&self) -> Option<OrderNumber> {
+        self.number
     }
 
     /// The promotion code the order was placed with, if any.
@@ -218,6 +228,7 @@ impl Order {
                     lines,
                     placed_at,
                     promotion_code,
+                    number,
                 },
             ) => {
                 let lines = order_lines(lines, currency)?;
@@ -249,6 +260,7 @@ impl Order {
                     placed_at,
                     promotion_code,
                     discount_total: discounted.then_some(discount_total),
+                    number: number.map(OrderNumber::get),
                 }])
             }
             (Some(_), C::PlaceOrder { checkout_id, .. })
@@ -533,7 +545,9 @@ impl Aggregate for Order {
                 placed_at,
                 promotion_code,
                 discount_total,
+                number,
             } => {
+                self.number = number.map(OrderNumber::new);
                 self.promotion_code = promotion_code;
                 self.discount_total = discount_total;
                 self.id = Some(order_id);

@@ -11,6 +11,7 @@ use shared_kernel::{
 use shared_kernel::{EmailAddress, PostalAddress, Quantity, Sku};
 
 use crate::refunds::{RefundItems, RefundOrigin};
+use crate::values::OrderNumber;
 
 /// Commands for the [`Order`](crate::Order) aggregate.
 // `PlaceOrder` carries the whole address and is much larger than the others. A command is built,
@@ -32,6 +33,8 @@ pub enum OrderCommand {
         placed_at: DateTime<Utc>,
         /// The promotion code the lines' discounts come from, if any.
         promotion_code: Option<String>,
+        /// The order's short number (`#1042`), allocated for this order id.
+        number: Option<OrderNumber>,
     },
     /// Records that `payment_id` settled the order; `amount` must equal the order total.
     /// Repeating it with the same payment id is a no-op.

@@ -67,6 +67,10 @@ pub enum OrderEvent {
         promotion_code: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         discount_total: Option<Money>,
+        /// The order's short number (`1042`, shown `#1042`); absent on orders placed before
+        /// numbers existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<u64>,
     },
     /// `payment_id` settled the order for `amount` (equal to the total).
     OrderPaid {

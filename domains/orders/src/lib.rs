@@ -35,13 +35,14 @@ pub use aggregate::Order;
 pub use commands::{NewOrderLine, OrderCommand};
 pub use errors::OrderError;
 pub use events::{OrderEvent, OrderLineData, RefundLineData};
+pub use ports::{OrderNumbers, OrderNumbersError};
 pub use refunds::{
     cancellation_refund_id, FinancialStatus, OrderRefund, OrderRefundState, RefundItems,
     RefundLineRequest, RefundOrigin, RefundReason, RefundedLine, MAX_REFUNDS,
 };
 pub use values::{
-    CancellationReason, Fulfillment, OrderLine, OrderStatus, MAX_FULFILLMENT_CHARS, MAX_LINES,
-    MAX_REASON_CHARS,
+    CancellationReason, Fulfillment, OrderLine, OrderNumber, OrderStatus, MAX_FULFILLMENT_CHARS,
+    MAX_LINES, MAX_REASON_CHARS,
 };
 pub use views::{
     apply_order_event, CancellationView, FulfillmentView, OrderLineView, OrderRefundView, OrderView,

@@ -18,6 +18,44 @@ pub const MAX_FULFILLMENT_CHARS: usize = 100;
 /// Longest cancellation reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
+/// An order's short number for people (`#1042`): shown to shoppers, on documents, and
+/// accepted by staff lookups. Allocated by the [`OrderNumbers`](crate::ports::OrderNumbers)
+/// port, unique across instances, increasing, with gaps allowed (ADR 0036).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderNumber(u64);
+
+impl OrderNumber {
+    /// The first number a store gives: numbers are at least four digits, as shoppers expect.
+    pub const FIRST: u64 = 1001;
+
+    /// A number as a store allocated it or an event recorded it.
+    pub fn new(number: u64) -> OrderNumber {
+        OrderNumber(number)
+    }
+
+    /// What a person types: `1042` or `#1042`, spaces around allowed.
+    pub fn parse(text: &str) -> Option<OrderNumber> {
+        let digits = text.trim();
+        let digits = digits.strip_prefix('#').unwrap_or(digits);
+        if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().map(OrderNumber)
+    }
+
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for OrderNumber {
+    /// `#1042`, as shown to people.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
 /// Lifecycle of a placed order. An order that does not exist yet has no status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -26,6 +26,10 @@ pub struct OrderView {
     pub currency: Currency,
     pub lines: Vec<OrderLineView>,
     pub subtotal: Money,
+    /// The order's short number (`1042`, shown `#1042`); absent for orders placed before
+    /// numbers existed.
+    #[serde(default)]
+    pub number: Option<u64>,
     /// The promotion code the order was placed with; absent from views of orders without.
     #[serde(default)]
     pub promotion_code: Option<String>,
@@ -143,9 +147,11 @@ pub fn apply_order_event(
                 placed_at,
                 promotion_code,
                 discount_total,
+                number,
                 ..
             },
         ) => Some(OrderView {
+            number: *number,
             promotion_code: promotion_code.clone(),
             discount_total: *discount_total,
             id: order_id,
@@ -297,6 +303,7 @@ mod tests {
             placed_at: placed_at(),
             promotion_code: None,
             discount_total: None,
+            number: None,
         }
     }
 

@@ -94,6 +94,7 @@ struct StorePorts {
     customers: Arc<dyn Customers>,
     profiles: Arc<dyn accounts::CustomerProfiles>,
     zone_directory: Arc<dyn shipping::ZoneDirectory>,
+    order_numbers: Arc<dyn orders::OrderNumbers>,
     personal_keys: Arc<dyn PersonalDataKeys>,
     gauges: Arc<dyn runtime::StoreGauges>,
     /// The pool label of the metrics: `sqlite` or `postgres`.
@@ -120,6 +121,7 @@ impl StorePorts {
             + Customers
             + accounts::CustomerProfiles
             + shipping::ZoneDirectory
+            + orders::OrderNumbers
             + PersonalDataKeys
             + runtime::StoreGauges
             + 'static,
@@ -140,6 +142,7 @@ impl StorePorts {
             customers: store.clone(),
             profiles: store.clone(),
             zone_directory: store.clone(),
+            order_numbers: store.clone(),
             personal_keys: store.clone(),
             gauges: store,
             pool_name: "sqlite",
@@ -264,7 +267,12 @@ where
             .with_signal(signal.clone())
             .with_vault(vault.clone()),
     );
-    let orders = Arc::new(OrderService::new(orders, prices, clock.clone()));
+    let orders = Arc::new(OrderService::new(
+        orders,
+        prices,
+        clock.clone(),
+        ports.order_numbers.clone(),
+    ));
     let journal = settings.sandbox_journal_path();
     let gateway = SandboxGateway::persistent(&journal).map_err(|source| StartError::DataDir {
         path: journal.display().to_string(),
@@ -325,6 +333,7 @@ where
         orders: Arc::new(OrdersPlacement {
             orders: orders.orders().clone(),
             clock: clock.clone(),
+            numbers: ports.order_numbers.clone(),
         }),
         carts: Arc::new(CartCheckoutLocks {
             carts: carts.clone(),

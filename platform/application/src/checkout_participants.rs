@@ -265,6 +265,8 @@ impl GatewayPayments {
 pub struct OrdersPlacement {
     pub orders: Arc<dyn CommandExecutor<Order>>,
     pub clock: Arc<dyn Clock>,
+    /// Gives the order its short number; a repeated placement gets the same one.
+    pub numbers: Arc<dyn orders::OrderNumbers>,
 }
 
 #[async_trait]
@@ -273,9 +275,15 @@ impl OrderPlacement for OrdersPlacement {
         let rejected = |error: OrderError| PlacementOutcome::Rejected {
             reason: error.to_string(),
         };
+        let number = self
+            .numbers
+            .number_for(order.order_id)
+            .await
+            .map_err(retry)?;
         // The email and address were checked when the checkout was accepted; they reach the
         // order as the same typed values.
         let command = OrderCommand::PlaceOrder {
+            number: Some(number),
             order_id: order.order_id,
             checkout_id: Some(order.checkout_id),
             customer_id: order.customer_id,

@@ -734,6 +734,7 @@ mod tests {
             placed_at: at(9),
             promotion_code: None,
             discount_total: None,
+            number: None,
         };
         let mut order = recorded(vec![placed], 7, flow(), "checkout-saga");
         // A later flow on the same order (staff cancelling it) is not the checkout's.

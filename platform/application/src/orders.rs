@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use carts::ports::{PriceList, PriceLookupError};
 use orders::{
-    apply_order_event, NewOrderLine, Order, OrderCommand, OrderError, OrderEvent, OrderView,
+    apply_order_event, NewOrderLine, Order, OrderCommand, OrderError, OrderEvent, OrderNumber,
+    OrderNumbers, OrderNumbersError, OrderView,
 };
 use runtime::projection::ProjectionError;
 use runtime::WorkingSet;
@@ -63,6 +64,7 @@ pub struct OrderService {
     orders: Arc<dyn CommandExecutor<Order>>,
     prices: Arc<dyn PriceList>,
     clock: Arc<dyn Clock>,
+    numbers: Arc<dyn OrderNumbers>,
 }
 
 impl OrderService {
@@ -70,12 +72,23 @@ impl OrderService {
         orders: Arc<dyn CommandExecutor<Order>>,
         prices: Arc<dyn PriceList>,
         clock: Arc<dyn Clock>,
+        numbers: Arc<dyn OrderNumbers>,
     ) -> Self {
         Self {
             orders,
             prices,
             clock,
+            numbers,
         }
+    }
+
+    /// The order given `number` (`#1042`), if any: staff look orders up by the number a
+    /// shopper reads them.
+    pub async fn order_numbered(
+        &self,
+        number: OrderNumber,
+    ) -> Result<Option<OrderId>, OrderNumbersError> {
+        self.numbers.order_numbered(number).await
     }
 
     pub fn orders(&self) -> &Arc<dyn CommandExecutor<Order>> {
@@ -109,7 +122,13 @@ impl OrderService {
             });
         }
         let order_id = OrderId::new();
+        let number = self
+            .numbers
+            .number_for(order_id)
+            .await
+            .map_err(|error| PlaceOrderError::Infrastructure(error.to_string()))?;
         let command = OrderCommand::PlaceOrder {
+            number: Some(number),
             order_id,
             checkout_id: None,
             customer_id: request.customer_id,

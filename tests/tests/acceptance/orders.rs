@@ -330,3 +330,49 @@ on_both_stores!(
     bad_orders_are_refused_and_leave_no_trace_on,
     bad_orders_are_refused_and_leave_no_trace
 );
+
+async fn every_order_gets_a_short_number_that_staff_can_look_it_up_by(app: &TestApp) {
+    // One order placed by the checkout saga, one entered by staff.
+    let (checked_out, _) = app.paid_order("NUMBERED", 1).await;
+    let staff = place(app, None, "numbers@example.com", "NUMBERED").await;
+    let first: Value = app
+        .get(&format!("/v1/orders/{checked_out}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first_number = first["number"].as_u64().unwrap();
+    let second_number = staff["number"].as_u64().unwrap();
+    assert!(first_number >= 1001, "{first}");
+    assert!(second_number > first_number, "{staff}");
+    assert_eq!(first["name"], format!("#{first_number}"));
+
+    for written in [format!("{second_number}"), format!("%23{second_number}")] {
+        let found = app
+            .get(&format!("/v1/admin/orders/by-number/{written}"))
+            .await;
+        assert_eq!(found.status(), 200, "{written}");
+        let found: Value = found.json().await.unwrap();
+        assert_eq!(found["id"], staff["id"], "{written}");
+    }
+    assert_problem(
+        app.get(&format!(
+            "/v1/admin/orders/by-number/{}",
+            second_number + 1000
+        ))
+        .await,
+        404,
+        "order_not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/v1/admin/orders/by-number/12a").await,
+        400,
+        "validation_failed",
+    )
+    .await;
+}
+on_both_stores!(
+    every_order_gets_a_short_number_that_staff_can_look_it_up_by_on,
+    every_order_gets_a_short_number_that_staff_can_look_it_up_by
+);

@@ -13,7 +13,7 @@ use super::Order;
 use crate::commands::{NewOrderLine, OrderCommand};
 use crate::errors::OrderError;
 use crate::events::{OrderEvent, OrderLineData};
-use crate::values::{OrderLine, OrderStatus};
+use crate::values::{OrderLine, OrderNumber, OrderStatus};
 
 mod refunds;
 
@@ -110,6 +110,7 @@ fn place_with(checkout_id: Option<CheckoutId>, lines: Vec<NewOrderLine>) -> Orde
         lines,
         placed_at: placed_at(),
         promotion_code: None,
+        number: None,
     }
 }
 
@@ -143,6 +144,7 @@ fn placed() -> OrderEvent {
         placed_at: placed_at(),
         promotion_code: None,
         discount_total: None,
+        number: None,
     }
 }
 
@@ -267,6 +269,7 @@ fn placing_a_guest_order_without_a_checkout_is_allowed() {
         lines: vec![new_line("TEE-S", 1, eur("5.00"))],
         placed_at: placed_at(),
         promotion_code: None,
+        number: None,
     };
     let events = order_test()
         .given_no_previous_events()
@@ -904,4 +907,49 @@ fn an_erased_order_shows_its_email_and_address_erased_and_keeps_the_rest() {
         serde_json::to_value(&event).unwrap()["PersonalDataErased"],
         serde_json::json!({})
     );
+}
+
+#[test]
+fn an_order_keeps_the_number_it_was_placed_with() {
+    let mut command = place(standard_lines());
+    if let OrderCommand::PlaceOrder { number, .. } = &mut command {
+        *number = Some(OrderNumber::new(1042));
+    }
+    let events = order_test()
+        .given_no_previous_events()
+        .when(command)
+        .inspect_result()
+        .unwrap();
+    let OrderEvent::OrderPlaced { number, .. } = &events[0] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(*number, Some(1042));
+    let mut order = Order::default();
+    for event in events {
+        order.apply(event);
+    }
+    assert_eq!(
+        order.number().map(|n| n.to_string()).as_deref(),
+        Some("#1042")
+    );
+}
+
+#[test]
+fn an_order_number_is_read_as_people_write_it() {
+    for (text, expected) in [
+        ("1042", Some(1042)),
+        ("#1042", Some(1042)),
+        (" #1001 ", Some(1001)),
+        ("", None),
+        ("#", None),
+        ("10a2", None),
+        ("-5", None),
+        ("99999999999999999999", None),
+    ] {
+        assert_eq!(
+            OrderNumber::parse(text).map(OrderNumber::get),
+            expected,
+            "{text}"
+        );
+    }
 }
