@@ -148,6 +148,9 @@ pub struct Vault {
     keys: Arc<dyn PersonalDataKeys>,
     events: Vec<PersonalEvent>,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Subjects erased by this process: a reader that fetched a key just before its erasure
+    /// must not put it back into the cache, where it would outlive the erasure by `KEY_TTL`.
+    erased: Mutex<HashSet<String>>,
 }
 
 impl Vault {
@@ -156,6 +159,7 @@ impl Vault {
             keys,
             events,
             cache: Mutex::new(HashMap::new()),
+            erased: Mutex::new(HashSet::new()),
         }
     }
 
@@ -179,6 +183,11 @@ impl Vault {
     }
 
     fn remember(&self, subject: &str, key: &DataKey) {
+        let erased = self.erased.lock().unwrap_or_else(PoisonError::into_inner);
+        if erased.contains(subject) {
+            return;
+        }
+        // Checked and inserted under both locks, in the order `erase` takes them.
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= KEY_CACHE_CAPACITY {
             cache.clear();
@@ -196,8 +205,14 @@ impl Vault {
     /// as erased from now on. Returns how many keys the store held.
     pub async fn erase(&self, subjects: &[String]) -> Result<u64, StoreError> {
         {
+            let mut erased = self.erased.lock().unwrap_or_else(PoisonError::into_inner);
+            if erased.len() >= KEY_CACHE_CAPACITY {
+                // Old erasures are long past their racing readers; their keys are gone.
+                erased.clear();
+            }
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             for subject in subjects {
+                erased.insert(subject.clone());
                 cache.remove(subject);
             }
         }
@@ -545,6 +560,17 @@ mod tests {
             payload,
         };
         vault.open_rows([row]).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_key_fetched_by_a_reader_racing_the_erasure_is_not_cached_after_it() {
+        let vault = vault();
+        let subject = "checkout:c-1".to_owned();
+        let key = DataKey::generate().unwrap();
+        // A reader fetched the key just before the erasure and caches it just after.
+        vault.erase(std::slice::from_ref(&subject)).await.unwrap();
+        vault.remember(&subject, &key);
+        assert!(vault.cached(&subject).is_none());
     }
 
     #[tokio::test]
