@@ -210,6 +210,30 @@ pub const ROUTES: &[Rule] = &[
         Some(Scope::Read(Area::Orders)),
     ),
     held(
+        "GET",
+        "/v1/orders/{id}/invoice",
+        Holds::Order,
+        Some(Scope::Read(Area::Orders)),
+    ),
+    held(
+        "GET",
+        "/v1/orders/{id}/invoice.html",
+        Holds::Order,
+        Some(Scope::Read(Area::Orders)),
+    ),
+    held(
+        "GET",
+        "/v1/orders/{id}/credit-notes",
+        Holds::Order,
+        Some(Scope::Read(Area::Orders)),
+    ),
+    held(
+        "GET",
+        "/v1/orders/{id}/credit-notes/{refund_id}.html",
+        Holds::Order,
+        Some(Scope::Read(Area::Orders)),
+    ),
+    held(
         "POST",
         "/v1/orders/{id}/returns",
         Holds::Order,

@@ -8,6 +8,7 @@ pub mod carts;
 pub mod checkout_timeline;
 pub mod checkouts;
 pub mod customers;
+pub mod documents;
 pub mod dto;
 pub mod events;
 pub mod health;
@@ -198,6 +199,10 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(orders::get_order)
             .service(orders::list_orders)
             .service(orders::get_order_by_number)
+            .service(documents::get_invoice)
+            .service(documents::get_invoice_html)
+            .service(documents::list_credit_notes)
+            .service(documents::get_credit_note_html)
             .service(orders::fulfill)
             .service(orders::cancel)
             .service(personal_data::erase_guest_order)

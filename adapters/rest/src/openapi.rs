@@ -7,9 +7,9 @@ use crate::auth::SecurityFromTable;
 use crate::ApiState;
 
 use crate::{
-    carts, checkout_timeline, checkouts, customers, dto, events, health, http, inventory, metrics,
-    orders, payments, personal_data, problem, products, promotions, refunds, returns, shipping,
-    webhooks,
+    carts, checkout_timeline, checkouts, customers, documents, dto, events, health, http,
+    inventory, metrics, orders, payments, personal_data, problem, products, promotions, refunds,
+    returns, shipping, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -33,7 +33,9 @@ use crate::{
         personal_data::erase_guest_order,
         carts::create_cart, carts::get_cart, carts::add_item, carts::change_quantity, carts::remove_item,
         carts::apply_promotion, carts::remove_promotion,
-        orders::place_order, orders::get_order, orders::get_order_by_number, orders::list_orders, orders::fulfill,
+        orders::place_order, orders::get_order, orders::get_order_by_number, orders::list_orders,
+        documents::get_invoice, documents::get_invoice_html, documents::list_credit_notes,
+        documents::get_credit_note_html, orders::fulfill,
         orders::cancel, orders::mark_paid, orders::complete,
         payments::authorize, payments::get_payment, payments::capture, payments::void,
         payments::reconcile,
@@ -63,6 +65,8 @@ use crate::{
         dto::MoneyDto, dto::StorefrontVariantDto, dto::CreateProductRequest, dto::NewVariantRequest, dto::VariantDto,
         dto::ProductDto, dto::AdminProductDto, dto::ProductList, dto::CreateCartRequest,
         dto::AddItemRequest, dto::ChangeQuantityRequest, dto::CartLineDto, dto::CartDto, dto::CartPromotionDto, dto::ApplyPromotionRequest,
+        documents::InvoiceDto, documents::InvoiceLineDto, documents::TaxLineDto, documents::CreditNoteDto,
+        documents::CreditNoteLineDto, documents::CreditNoteList,
         dto::HealthDto, problem::Problem, problem::FieldError,
         dto::AddressDto, dto::OrderLineRequestDto, dto::PlaceOrderRequestDto,
         dto::FulfillOrderRequest, dto::CancelOrderRequest, dto::OrderLineDto, dto::FulfillmentDto,

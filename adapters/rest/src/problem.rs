@@ -113,6 +113,8 @@ pub enum ApiError {
     CountryTaken { country: String, zone_id: String },
     #[error(transparent)]
     Promotion(Box<coupons::PromotionError>),
+    #[error(transparent)]
+    Document(orders::documents::DocumentError),
     #[error("If-Match names version {expected} but the resource is at version {actual}")]
     VersionMismatch { expected: u64, actual: u64 },
     #[error("If-Match must be a strong entity tag such as \"3\", or *")]
@@ -186,6 +188,10 @@ impl ApiError {
             Self::Profile(error) => profile_status_and_code(error),
             Self::OrderOfACustomer { .. } => (StatusCode::CONFLICT, "order_belongs_to_customer"),
             Self::PromotionRefused(refusal) => (StatusCode::UNPROCESSABLE_ENTITY, refusal.code()),
+            Self::Document(error) => match error {
+                orders::documents::DocumentError::NotPaid => (StatusCode::CONFLICT, error.code()),
+                _ => (StatusCode::NOT_FOUND, error.code()),
+            },
         }
     }
 

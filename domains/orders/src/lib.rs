@@ -24,6 +24,7 @@
 
 pub mod aggregate;
 pub mod commands;
+pub mod documents;
 pub mod errors;
 pub mod events;
 pub mod ports;

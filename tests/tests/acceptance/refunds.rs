@@ -352,3 +352,111 @@ on_both_stores!(
     cancelling_a_paid_order_refunds_and_restocks_it_on,
     cancelling_a_paid_order_refunds_and_restocks_it
 );
+
+async fn a_paid_order_has_an_invoice_and_each_refund_a_credit_note(app: &TestApp) {
+    let (order, _) = app.paid_order("RF-DOCS", 3).await;
+    let invoice = app.get(&format!("/v1/orders/{order}/invoice")).await;
+    assert_eq!(invoice.status(), 200);
+    let invoice: Value = invoice.json().await.unwrap();
+    assert_eq!(invoice["order_id"], order);
+    assert!(
+        invoice["number"].as_str().unwrap().starts_with('#'),
+        "{invoice}"
+    );
+    assert_eq!(invoice["lines"][0]["net"], eur("30.00"));
+    assert_eq!(invoice["total"], eur("30.00"));
+    assert_eq!(invoice["paid"], eur("30.00"));
+    assert_eq!(invoice["tax_total"], eur("0.00"));
+    let page = app.get(&format!("/v1/orders/{order}/invoice.html")).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(invoice["number"].as_str().unwrap()) && html.contains("30.00 EUR"),
+        "{html}"
+    );
+
+    let none: Value = app
+        .get(&format!("/v1/orders/{order}/credit-notes"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["data"], json!([]));
+    let done = refunded(
+        app,
+        &order,
+        "rf-docs-1",
+        json!({"lines": [{"sku": "RF-DOCS", "quantity": 1}], "reason": "Scratched",
+               "restock": false}),
+    )
+    .await;
+    assert_eq!(done["status"], "refunded", "{done}");
+    let notes: Value = app
+        .get(&format!("/v1/orders/{order}/credit-notes"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let note = &notes["data"][0];
+    assert_eq!(note["order_number"], invoice["number"]);
+    assert_eq!(note["total"], eur("10.00"));
+    assert_eq!(note["lines"][0]["quantity"], 1);
+    assert_eq!(note["reason"], "Scratched");
+    let refund_id = note["id"].as_str().unwrap();
+    let page = app
+        .get(&format!("/v1/orders/{order}/credit-notes/{refund_id}.html"))
+        .await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("10.00 EUR"));
+    assert_problem(
+        app.get(&format!(
+            "/v1/orders/{order}/credit-notes/{}.html",
+            uuid::Uuid::new_v4()
+        ))
+        .await,
+        404,
+        "credit_note_not_found",
+    )
+    .await;
+}
+on_both_stores!(
+    a_paid_order_has_an_invoice_and_each_refund_a_credit_note_on,
+    a_paid_order_has_an_invoice_and_each_refund_a_credit_note
+);
+
+async fn an_order_not_paid_yet_has_no_invoice(app: &TestApp) {
+    app.published_product("RF-UNPAID", "10.00").await;
+    let placed = app
+        .post_json(
+            "/v1/admin/orders",
+            &json!({"email": "unpaid@example.com", "currency": "EUR",
+                    "shipping_address": {"name": "Ada Lovelace", "line1": "12 St James's Square",
+                                         "city": "London", "postal_code": "SW1Y 4JH", "country": "GB"},
+                    "lines": [{"sku": "RF-UNPAID", "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(placed.status(), 201);
+    let placed: Value = placed.json().await.unwrap();
+    let order = placed["id"].as_str().unwrap();
+    assert_problem(
+        app.get(&format!("/v1/orders/{order}/invoice")).await,
+        409,
+        "order_not_paid",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/v1/orders/{}/invoice", uuid::Uuid::new_v4()))
+            .await,
+        404,
+        "order_not_found",
+    )
+    .await;
+}
+on_both_stores!(
+    an_order_not_paid_yet_has_no_invoice_on,
+    an_order_not_paid_yet_has_no_invoice
+);
