@@ -217,7 +217,7 @@ pub const ROUTES: &[Rule] = &[
     ),
     held(
         "GET",
-        "/v1/orders/{id}/invoice.html",
+        "/v1/orders/{id}/invoice/html",
         Holds::Order,
         Some(Scope::Read(Area::Orders)),
     ),
@@ -229,7 +229,13 @@ pub const ROUTES: &[Rule] = &[
     ),
     held(
         "GET",
-        "/v1/orders/{id}/credit-notes/{refund_id}.html",
+        "/v1/orders/{id}/credit-notes/{refund_id}",
+        Holds::Order,
+        Some(Scope::Read(Area::Orders)),
+    ),
+    held(
+        "GET",
+        "/v1/orders/{id}/credit-notes/{refund_id}/html",
         Holds::Order,
         Some(Scope::Read(Area::Orders)),
     ),

@@ -314,7 +314,7 @@ pub async fn get_invoice(state: web::Data<ApiState>, id: web::Path<String>) -> H
 
 /// The invoice of a paid order as a printable HTML page.
 #[utoipa::path(
-    get, path = "/v1/orders/{id}/invoice.html", tag = "orders",
+    get, path = "/v1/orders/{id}/invoice/html", tag = "orders",
     params(("id" = uuid::Uuid, Path, description = "Order id")),
     responses(
         (status = 200, body = String, content_type = "text/html"),
@@ -322,7 +322,7 @@ pub async fn get_invoice(state: web::Data<ApiState>, id: web::Path<String>) -> H
         (status = 409, body = Problem, content_type = "application/problem+json", description = "order_not_paid"),
     )
 )]
-#[get("/v1/orders/{id}/invoice.html")]
+#[get("/v1/orders/{id}/invoice/html")]
 pub async fn get_invoice_html(state: web::Data<ApiState>, id: web::Path<String>) -> HttpResponse {
     let result = async {
         let order = loaded_order(&state, &id).await?;
@@ -371,9 +371,38 @@ fn refund_id(raw: &str) -> Result<RefundId, ApiError> {
     path_id(raw, "refund_id").map(RefundId::from_uuid)
 }
 
+/// One credit note.
+#[utoipa::path(
+    get, path = "/v1/orders/{id}/credit-notes/{refund_id}", tag = "orders",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Order id"),
+        ("refund_id" = uuid::Uuid, Path, description = "The refund the note is for"),
+    ),
+    responses(
+        (status = 200, body = CreditNoteDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/orders/{id}/credit-notes/{refund_id}")]
+pub async fn get_credit_note(
+    state: web::Data<ApiState>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (raw_order, raw_refund) = path.into_inner();
+    respond(
+        async {
+            let order = loaded_order(&state, &raw_order).await?;
+            let refund = refund_id(&raw_refund)?;
+            let note = documents::credit_note(&order, refund)?;
+            Ok(Reply::ok(CreditNoteDto::from(&note)))
+        }
+        .await,
+    )
+}
+
 /// One credit note as a printable HTML page.
 #[utoipa::path(
-    get, path = "/v1/orders/{id}/credit-notes/{refund_id}.html", tag = "orders",
+    get, path = "/v1/orders/{id}/credit-notes/{refund_id}/html", tag = "orders",
     params(
         ("id" = uuid::Uuid, Path, description = "Order id"),
         ("refund_id" = uuid::Uuid, Path, description = "The refund the note is for"),
@@ -383,7 +412,7 @@ fn refund_id(raw: &str) -> Result<RefundId, ApiError> {
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/v1/orders/{id}/credit-notes/{refund_id}.html")]
+#[get("/v1/orders/{id}/credit-notes/{refund_id}/html")]
 pub async fn get_credit_note_html(
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,

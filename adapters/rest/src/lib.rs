@@ -202,6 +202,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(documents::get_invoice)
             .service(documents::get_invoice_html)
             .service(documents::list_credit_notes)
+            .service(documents::get_credit_note)
             .service(documents::get_credit_note_html)
             .service(orders::fulfill)
             .service(orders::cancel)

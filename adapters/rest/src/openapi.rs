@@ -35,7 +35,7 @@ use crate::{
         carts::apply_promotion, carts::remove_promotion,
         orders::place_order, orders::get_order, orders::get_order_by_number, orders::list_orders,
         documents::get_invoice, documents::get_invoice_html, documents::list_credit_notes,
-        documents::get_credit_note_html, orders::fulfill,
+        documents::get_credit_note, documents::get_credit_note_html, orders::fulfill,
         orders::cancel, orders::mark_paid, orders::complete,
         payments::authorize, payments::get_payment, payments::capture, payments::void,
         payments::reconcile,

@@ -367,7 +367,7 @@ async fn a_paid_order_has_an_invoice_and_each_refund_a_credit_note(app: &TestApp
     assert_eq!(invoice["total"], eur("30.00"));
     assert_eq!(invoice["paid"], eur("30.00"));
     assert_eq!(invoice["tax_total"], eur("0.00"));
-    let page = app.get(&format!("/v1/orders/{order}/invoice.html")).await;
+    let page = app.get(&format!("/v1/orders/{order}/invoice/html")).await;
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"]
         .to_str()
@@ -408,13 +408,20 @@ async fn a_paid_order_has_an_invoice_and_each_refund_a_credit_note(app: &TestApp
     assert_eq!(note["reason"], "Scratched");
     let refund_id = note["id"].as_str().unwrap();
     let page = app
-        .get(&format!("/v1/orders/{order}/credit-notes/{refund_id}.html"))
+        .get(&format!("/v1/orders/{order}/credit-notes/{refund_id}/html"))
         .await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("10.00 EUR"));
+    let one: Value = app
+        .get(&format!("/v1/orders/{order}/credit-notes/{refund_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["total"], eur("10.00"));
     assert_problem(
         app.get(&format!(
-            "/v1/orders/{order}/credit-notes/{}.html",
+            "/v1/orders/{order}/credit-notes/{}/html",
             uuid::Uuid::new_v4()
         ))
         .await,
