@@ -133,6 +133,9 @@ pub enum ApiError {
     /// coupons context's (`promotion_used_up`, ...), its detail the shopper's sentence.
     #[error("{0}")]
     PromotionRefused(coupons::Refusal),
+    /// The cart's address is not offered the shipping option it asked for.
+    #[error("shipping option {option_id} is not offered for this cart going to {country}; choose one of its shipping options")]
+    ShippingMethodNotOffered { option_id: String, country: String },
 }
 
 impl ApiError {
@@ -174,6 +177,10 @@ impl ApiError {
             Self::Profile(error) => profile_status_and_code(error),
             Self::OrderOfACustomer { .. } => (StatusCode::CONFLICT, "order_belongs_to_customer"),
             Self::PromotionRefused(refusal) => (StatusCode::UNPROCESSABLE_ENTITY, refusal.code()),
+            Self::ShippingMethodNotOffered { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "shipping_method_not_offered",
+            ),
         }
     }
 
@@ -220,6 +227,9 @@ impl ApiError {
             }
             Self::CountryTaken { .. } => {
                 problem.errors = vec![FieldError::new("countries", self.to_string())];
+            }
+            Self::ShippingMethodNotOffered { .. } => {
+                problem.errors = vec![FieldError::new("option_id", self.to_string())];
             }
             Self::UnknownEventType { event_type } => {
                 let message = format!("unknown event type {event_type}");
@@ -459,6 +469,23 @@ impl From<application::promotions::PromotionCodeError> for ApiError {
             E::Refused(refusal) => Self::PromotionRefused(refusal),
             E::Cart(CartError::NotFound) => Self::NotFound { resource: "cart" },
             E::Cart(error) => Self::Cart(error),
+            E::Unavailable(error) => Self::Unavailable(error),
+        }
+    }
+}
+
+impl From<application::cart_shipping::CartShippingError> for ApiError {
+    fn from(error: application::cart_shipping::CartShippingError) -> Self {
+        use application::cart_shipping::CartShippingError as E;
+        match error {
+            E::Cart(CommandError::Rejected(CartError::NotFound)) => {
+                Self::NotFound { resource: "cart" }
+            }
+            E::Cart(error) => error.into(),
+            E::NotOffered { option_id, country } => Self::ShippingMethodNotOffered {
+                option_id: option_id.to_string(),
+                country,
+            },
             E::Unavailable(error) => Self::Unavailable(error),
         }
     }

@@ -245,6 +245,9 @@ where
     let skus: Arc<dyn CommandExecutor<SkuClaim>> =
         Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
     let prices = Arc::new(CatalogPriceList::new(products.clone(), skus.clone()));
+    // A cart's shipping address is sealed too (ADR 0036). Cart states are never cached, so
+    // that an erased address cannot outlive its key in this process's memory: every load
+    // replays the cart's (short) stream through the vault.
     let carts: Arc<dyn CommandExecutor<Cart>> = Arc::new(
         EventSourcedExecutor::new(
             repository(),
@@ -252,7 +255,9 @@ where
                 prices: prices.clone(),
             },
         )
-        .with_signal(signal.clone()),
+        .with_cache_from_version(u64::MAX)
+        .with_signal(signal.clone())
+        .with_vault(vault.clone()),
     );
     // Refunds of one order may be requested in a burst (ADR 0018): each must be decided
     // against the others, not given up on as a conflict.
@@ -466,6 +471,7 @@ where
     let personal_data = Arc::new(PersonalData::new(
         vault,
         orders.orders().clone(),
+        checkouts.clone(),
         ports.customers.clone(),
         ports.read_models.clone(),
     ));
@@ -481,6 +487,10 @@ where
         ports.zone_directory.clone(),
         ports.read_models.clone(),
     ));
+    let cart_shipping = Arc::new(application::cart_shipping::CartShipping {
+        carts: carts.clone(),
+        zones: shipping.clone(),
+    });
     let customer_carts = Arc::new(application::customer_carts::CustomerCarts::new(
         carts.clone(),
         ports.read_models.clone(),
@@ -494,6 +504,7 @@ where
             inventory,
             checkout_starter,
             cart_promotions,
+            cart_shipping,
             request_boundary: fault::step_boundary_hook(),
             checkout_limiter: rest::rate_limiter(
                 settings.checkout_rate_per_minute,
