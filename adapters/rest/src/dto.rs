@@ -1049,7 +1049,10 @@ impl StockItemDto {
 pub struct StartCheckoutRequest {
     #[schema(format = Email)]
     pub email: String,
-    pub shipping_address: AddressDto,
+    /// Where to ship. May be left out when the cart has a shipping address (the checkout
+    /// then ships there); if given, it must be that address (`shipping_address_mismatch`).
+    #[serde(default)]
+    pub shipping_address: Option<AddressDto>,
     /// From the payment provider's client SDK (sandbox: see the payments routes).
     pub payment_method_token: String,
 }

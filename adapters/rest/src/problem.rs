@@ -136,6 +136,9 @@ pub enum ApiError {
     /// The cart's address is not offered the shipping option it asked for.
     #[error("shipping option {option_id} is not offered for this cart going to {country}; choose one of its shipping options")]
     ShippingMethodNotOffered { option_id: String, country: String },
+    /// A checkout request names an address other than the cart's.
+    #[error("the shipping address differs from the cart's; change the cart's address or leave shipping_address out")]
+    ShippingAddressMismatch,
 }
 
 impl ApiError {
@@ -180,6 +183,10 @@ impl ApiError {
             Self::ShippingMethodNotOffered { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "shipping_method_not_offered",
+            ),
+            Self::ShippingAddressMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "shipping_address_mismatch",
             ),
         }
     }
@@ -230,6 +237,9 @@ impl ApiError {
             }
             Self::ShippingMethodNotOffered { .. } => {
                 problem.errors = vec![FieldError::new("option_id", self.to_string())];
+            }
+            Self::ShippingAddressMismatch => {
+                problem.errors = vec![FieldError::new("shipping_address", self.to_string())];
             }
             Self::UnknownEventType { event_type } => {
                 let message = format!("unknown event type {event_type}");

@@ -32,6 +32,9 @@ pub enum OrderCommand {
         placed_at: DateTime<Utc>,
         /// The promotion code the lines' discounts come from, if any.
         promotion_code: Option<String>,
+        /// What the shopper pays for shipping (the checkout's shipping method); `None`: no
+        /// shipping charged.
+        shipping_total: Option<Money>,
     },
     /// Records that `payment_id` settled the order; `amount` must equal the order total.
     /// Repeating it with the same payment id is a no-op.

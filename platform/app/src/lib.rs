@@ -453,13 +453,6 @@ where
     let feed: Arc<dyn EventFeed> = Arc::new(OpeningFeed::new(shared, vault.clone()));
     let published = PublishedFeed::new(feed.clone(), contracts);
     let (streams_closing, streams_closing_rx) = watch::channel(false);
-    let checkout_starter = Arc::new(CheckoutStarter {
-        carts: carts.clone(),
-        checkouts: checkouts.clone(),
-        tokens: ports.tokens.clone(),
-        clock: clock.clone(),
-        promotions: cart_promotions.clone(),
-    });
     // Operators' checkout timelines read the streams as the executors do, sealed fields
     // opened through the same vault (and never shown).
     let streams = Arc::new(StoredStreams::new(repository()).with_vault(vault.clone()));
@@ -490,6 +483,14 @@ where
     let cart_shipping = Arc::new(application::cart_shipping::CartShipping {
         carts: carts.clone(),
         zones: shipping.clone(),
+    });
+    let checkout_starter = Arc::new(CheckoutStarter {
+        carts: carts.clone(),
+        checkouts: checkouts.clone(),
+        tokens: ports.tokens.clone(),
+        clock: clock.clone(),
+        promotions: cart_promotions.clone(),
+        shipping: cart_shipping.clone(),
     });
     let customer_carts = Arc::new(application::customer_carts::CustomerCarts::new(
         carts.clone(),

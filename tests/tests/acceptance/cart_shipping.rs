@@ -32,14 +32,16 @@ async fn put(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
 }
 
 /// A zone for Germany and Austria with Standard (4.90, free from 50.00) and Express (9.90),
-/// once the read model carts are quoted from shows both options. Answers the option ids.
-async fn german_zone(app: &TestApp) -> (String, String) {
+/// once the read model carts are quoted from shows both options. Answers the zone's path and
+/// the option ids.
+async fn german_zone(app: &TestApp) -> (String, String, String) {
     let created = app
         .post_json(ZONES, &json!({"name": "DACH", "countries": ["DE", "AT"]}))
         .await;
     assert_eq!(created.status(), 201);
     let zone: Value = created.json().await.unwrap();
-    let options = format!("{ZONES}/{}/options", zone["id"].as_str().unwrap());
+    let zone = format!("{ZONES}/{}", zone["id"].as_str().unwrap());
+    let options = format!("{zone}/options");
     for body in [
         json!({"name": "Standard", "prices": [{"type": "flat", "amount": eur("4.90"),
                "free_shipping_from": eur("50.00")}]}),
@@ -52,6 +54,7 @@ async fn german_zone(app: &TestApp) -> (String, String) {
         .await;
     let ids = &listed["data"][0]["options"];
     (
+        zone,
         ids[0]["id"].as_str().unwrap().to_owned(),
         ids[1]["id"].as_str().unwrap().to_owned(),
     )
@@ -72,7 +75,7 @@ async fn cart_with_tees(app: &TestApp, sku: &str, quantity: u32) -> String {
 
 async fn a_cart_ships_to_its_address_with_a_method_priced_in_its_total(app: &TestApp) {
     // Given a zone for Germany and a cart of two tees at 10.00,
-    let (standard, express) = german_zone(app).await;
+    let (_, standard, express) = german_zone(app).await;
     let cart = cart_with_tees(app, "SHIP-TEE", 2).await;
     let fresh = app.cart(&cart).await;
     assert_eq!(fresh["shipping_address"], Value::Null);
@@ -188,7 +191,7 @@ on_both_stores!(
 );
 
 async fn bad_shipping_input_gets_problems_and_changes_nothing(app: &TestApp) {
-    let (_, express) = german_zone(app).await;
+    let (_, _, express) = german_zone(app).await;
     let cart = cart_with_tees(app, "SHIP-BAD", 1).await;
     let path = format!("/v1/carts/{cart}/shipping-address");
     let method = format!("/v1/carts/{cart}/shipping-method");
@@ -287,6 +290,149 @@ async fn settled(app: &TestApp, location: &str) -> Value {
         assert!(Instant::now() < deadline, "checkout never settled: {body}");
     }
 }
+
+async fn receive(app: &TestApp, sku: &str, units: u32) {
+    let path = format!("/v1/admin/inventory/{sku}/receipts");
+    let received = app.post_json(&path, &json!({"quantity": units})).await;
+    assert_eq!(received.status(), 200);
+}
+
+async fn check_out(app: &TestApp, cart: &str, key: &str, body: &Value) -> reqwest::Response {
+    app.request(Method::POST, &format!("/v1/carts/{cart}/checkout"))
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn without_address() -> Value {
+    json!({"email": "grace@example.com", "payment_method_token": "tok_visa"})
+}
+
+async fn a_checkout_ships_to_the_carts_address_and_charges_its_shipping(app: &TestApp) {
+    // Given a cart of two tees at 10.00 going to Germany by Express (9.90),
+    let (_, _, express) = german_zone(app).await;
+    let cart = cart_with_tees(app, "SHIP-PAY", 2).await;
+    receive(app, "SHIP-PAY", 10).await;
+    let path = format!("/v1/carts/{cart}/shipping-address");
+    assert_eq!(put(app, &path, &address("DE")).await.status(), 200);
+    let chosen = put(
+        app,
+        &format!("/v1/carts/{cart}/shipping-method"),
+        &json!({"option_id": express}),
+    )
+    .await;
+    assert_eq!(chosen.status(), 200);
+    assert_eq!(app.cart(&cart).await["total"], eur("29.90"));
+
+    // when the shopper checks out without repeating the address,
+    let started = check_out(app, &cart, "ship-pay", &without_address()).await;
+    assert_eq!(started.status(), 202, "{:?}", started.text().await);
+    let location = started.headers()["location"].to_str().unwrap().to_owned();
+    let done = settled(app, &location).await;
+
+    // then the checkout, the order and the captured payment all charge the shipping.
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["total"], eur("29.90"));
+    let order: Value = app
+        .get(&format!(
+            "/v1/orders/{}",
+            done["order_id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["subtotal"], eur("20.00"), "{order}");
+    assert_eq!(order["discount_total"], eur("0.00"), "{order}");
+    assert_eq!(order["shipping_total"], eur("9.90"), "{order}");
+    assert_eq!(order["total"], eur("29.90"), "{order}");
+    assert_eq!(order["shipping_address"]["country"], "DE");
+    assert_eq!(order["shipping_address"]["line1"], "7 Compiler Lane");
+    let payment: Value = app
+        .get(&format!(
+            "/v1/admin/payments/{}",
+            done["payment_id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(payment["amount"], eur("29.90"), "{payment}");
+    assert_eq!(payment["status"], "captured", "{payment}");
+}
+on_both_stores!(
+    cart_shipping_checkout_charges_shipping,
+    a_checkout_ships_to_the_carts_address_and_charges_its_shipping
+);
+
+async fn a_checkout_is_refused_another_address_or_a_method_no_longer_offered(app: &TestApp) {
+    let (zone, _, express) = german_zone(app).await;
+    let cart = cart_with_tees(app, "SHIP-NO", 1).await;
+    receive(app, "SHIP-NO", 10).await;
+
+    // Without an address on the cart or in the request, there is nowhere to ship.
+    assert_problem(
+        check_out(app, &cart, "ship-no-1", &without_address()).await,
+        422,
+        "shipping_address_required",
+    )
+    .await;
+
+    let path = format!("/v1/carts/{cart}/shipping-address");
+    assert_eq!(put(app, &path, &address("DE")).await.status(), 200);
+    let method = format!("/v1/carts/{cart}/shipping-method");
+    assert_eq!(
+        put(app, &method, &json!({"option_id": express}))
+            .await
+            .status(),
+        200
+    );
+    let before = app.cart(&cart).await;
+
+    // A request naming another address than the cart's is refused; nothing is locked.
+    let mut elsewhere = without_address();
+    elsewhere["shipping_address"] = address("AT");
+    let mismatch = assert_problem(
+        check_out(app, &cart, "ship-no-2", &elsewhere).await,
+        422,
+        "shipping_address_mismatch",
+    )
+    .await;
+    assert_eq!(mismatch["errors"][0]["field"], "shipping_address");
+    let after = app.cart(&cart).await;
+    assert_eq!(after["status"], "open");
+    assert_eq!(after["version"], before["version"]);
+
+    // Once staff delete the option, the checkout refuses to start and the cart stays open.
+    let deleted = app
+        .request(Method::DELETE, &format!("{zone}/options/{express}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    app.until(ZONES, |list| list["data"][0]["version"] == 4)
+        .await;
+    let gone = assert_problem(
+        check_out(app, &cart, "ship-no-3", &without_address()).await,
+        422,
+        "shipping_method_not_offered",
+    )
+    .await;
+    assert!(
+        gone["detail"].as_str().unwrap().contains(&express),
+        "{gone}"
+    );
+    let after = app.cart(&cart).await;
+    assert_eq!(after["status"], "open", "{after}");
+    assert_eq!(after["shipping_method"], Value::Null);
+    assert_eq!(after["total"], eur("10.00"));
+}
+on_both_stores!(
+    cart_shipping_checkout_refusals,
+    a_checkout_is_refused_another_address_or_a_method_no_longer_offered
+);
 
 async fn a_guests_cart_address_is_erased_with_their_order(app: &TestApp) {
     // Given a guest's cart with an address, checked out,
