@@ -44,15 +44,17 @@ fn request(cart_id: CartId, checkout: u128) -> StartCheckout {
         cart_id,
         checkout_id: CheckoutId::from_uuid(Uuid::from_u128(checkout)),
         email: EmailAddress::parse("ada@example.com").unwrap(),
-        shipping: PostalAddress::new(AddressData {
-            name: "Ada Lovelace".into(),
-            line1: "1 Analytical Way".into(),
-            city: "London".into(),
-            postal_code: "N1 9GU".into(),
-            country: "GB".into(),
-            ..AddressData::default()
-        })
-        .unwrap(),
+        shipping: Some(
+            PostalAddress::new(AddressData {
+                name: "Ada Lovelace".into(),
+                line1: "1 Analytical Way".into(),
+                city: "London".into(),
+                postal_code: "N1 9GU".into(),
+                country: "GB".into(),
+                ..AddressData::default()
+            })
+            .unwrap(),
+        ),
         payment_method_token: " tok_visa ".into(),
     }
 }
@@ -81,6 +83,14 @@ async fn an_orphaned_cart_lock_is_taken_over_only_once_it_is_old_enough() {
             promotions: Arc::new(EventSourcedExecutor::new(store.event_repository(), ())),
             carts: carts.clone(),
             clock: clock.clone(),
+        }),
+        shipping: Arc::new(application::cart_shipping::CartShipping {
+            carts: carts.clone(),
+            zones: Arc::new(application::shipping::ShippingZones::new(
+                Arc::new(EventSourcedExecutor::new(store.event_repository(), ())),
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+            )),
         }),
     };
     let cart_id = CartId::from_uuid(Uuid::from_u128(0xCA));

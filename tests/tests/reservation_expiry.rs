@@ -265,6 +265,7 @@ async fn a_reservation_answered_after_its_checkout_failed_is_released_at_once() 
         lines: vec![line("LATE-A", 2), line("LATE-B", 3)],
         started_at: clock.now(),
         promotion: None,
+        shipping_method: None,
     })
     .await;
     record(CheckoutCommand::RecordStockUnavailable { sku: sku("LATE-A") }).await;

@@ -196,6 +196,9 @@ pub const ROUTES: &[Rule] = &[
     ),
     held("POST", "/v1/carts/{id}/promotions", Holds::Cart, None),
     held("DELETE", "/v1/carts/{id}/promotions", Holds::Cart, None),
+    held("PUT", "/v1/carts/{id}/shipping-address", Holds::Cart, None),
+    held("GET", "/v1/carts/{id}/shipping-options", Holds::Cart, None),
+    held("PUT", "/v1/carts/{id}/shipping-method", Holds::Cart, None),
     held("POST", "/v1/carts/{id}/checkout", Holds::Cart, None),
     held(
         "GET",

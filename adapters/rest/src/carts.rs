@@ -1,18 +1,18 @@
 //! Cart routes. Every answer carries the cart's version as its ETag; changes honour If-Match
 //! and, without it, retry a bounded number of times on a concurrent write.
 
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use application::access_tokens::Held;
 use carts::CartCommand;
-use shared_kernel::{CartId, Currency, LineId};
+use shared_kernel::{CartId, Currency, LineId, Money, PostalAddress};
 
 use application::cart_promotions::PromotionCodeError;
 use carts::Cart;
 use coupons::PromotionCode;
 
 use crate::dto::{
-    quantity, AddItemRequest, ApplyPromotionRequest, CartDto, ChangeQuantityRequest,
-    CreateCartRequest,
+    quantity, AddItemRequest, AddressDto, ApplyPromotionRequest, CartDto, ChangeQuantityRequest,
+    ChooseShippingMethodRequest, CreateCartRequest, ShippingOptionsDto, ShippingQuoteDto,
 };
 use crate::http::{idempotent, if_match, json_body, metadata, path_id, respond, Reply};
 use crate::problem::{ApiError, Problem};
@@ -207,18 +207,158 @@ async fn cart_command(
     Ok(Reply::ok(dto).etag(executed.version))
 }
 
-/// The cart as answered everywhere: with its code's discount as the cart stands now.
+/// The cart as answered everywhere: with its code's discount and its shipping method's price
+/// as the cart stands now.
 async fn priced_cart(state: &ApiState, cart: &Cart, version: u64) -> Result<CartDto, ApiError> {
-    let dto = CartDto::from_cart(cart, version);
-    let (Some(code), Some(subtotal)) = (cart.promotion_code(), cart.subtotal()) else {
+    let mut dto = CartDto::from_cart(cart, version);
+    let Some(subtotal) = cart.subtotal() else {
         return Ok(dto);
     };
-    let recorded = PromotionCode::recorded(code.to_owned());
-    match state.cart_promotions.price(&recorded, cart, false).await {
-        Ok(applied) => Ok(dto.with_discount(&applied, subtotal)),
-        Err(PromotionCodeError::Refused(refusal)) => Ok(dto.with_inapplicable_code(code, &refusal)),
-        Err(other) => Err(other.into()),
+    let mut before_shipping = subtotal;
+    if let Some(code) = cart.promotion_code() {
+        let recorded = PromotionCode::recorded(code.to_owned());
+        match state.cart_promotions.price(&recorded, cart, false).await {
+            Ok(applied) => {
+                before_shipping = Money::new(
+                    subtotal.amount() - applied.discount.amount(),
+                    subtotal.currency(),
+                );
+                dto = dto.with_discount(&applied, subtotal);
+            }
+            Err(PromotionCodeError::Refused(refusal)) => {
+                dto = dto.with_inapplicable_code(code, &refusal);
+            }
+            Err(other) => return Err(other.into()),
+        }
     }
+    if let Some(quote) = state.cart_shipping.chosen(cart).await? {
+        dto = dto.with_shipping(&quote, before_shipping);
+    }
+    Ok(dto)
+}
+
+/// Set where the cart ships (the address object the checkout takes), replacing any address
+/// it had. A shipping method not offered for the new address is dropped with the move; the
+/// cart then shows `shipping_method: null` and the shopper chooses again.
+#[utoipa::path(
+    put, path = "/v1/carts/{id}/shipping-address", tag = "carts",
+    request_body = AddressDto,
+    params(
+        ("id" = uuid::Uuid, Path, description = "Cart id"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|\"[0-9]{1,19}\")$", description = "Expected ETag"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe"),
+    ),
+    responses(
+        (status = 200, body = CartDto, headers(("ETag" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "Not a deliverable address (validation_failed naming the field); nothing changed"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The cart is not open (a checkout holds it, or it is checked out)"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/v1/carts/{id}/shipping-address")]
+pub async fn set_shipping_address(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let id = path_id(&id, "id")?.to_string();
+        let input: AddressDto = json_body(&request, &body)?;
+        let address = PostalAddress::new(input.into())
+            .map_err(|error| ApiError::validation(error.field, error.reason))?;
+        let expected = if_match(&request)?;
+        let executed = state
+            .cart_shipping
+            .set_address(&id, address, expected, &metadata(SHOPPER))
+            .await?;
+        let dto = priced_cart(&state, &executed.state, executed.version).await?;
+        Ok(Reply::ok(dto).etag(executed.version))
+    })
+    .await
+}
+
+/// The shipping options offered to the cart where it ships, cheapest first, priced on its
+/// currency and merchandise subtotal (before discounts). Variants carry no weight yet, so
+/// options priced by weight are quoted at 0 g. Empty when no shipping zone serves the
+/// cart's country.
+#[utoipa::path(
+    get, path = "/v1/carts/{id}/shipping-options", tag = "carts",
+    params(("id" = uuid::Uuid, Path, description = "Cart id")),
+    responses(
+        (status = 200, body = ShippingOptionsDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "The cart has no shipping address yet (shipping_address_required)"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/carts/{id}/shipping-options")]
+pub async fn shipping_options(state: web::Data<ApiState>, id: web::Path<String>) -> HttpResponse {
+    respond(
+        async {
+            let id = path_id(&id, "id")?;
+            let loaded = state.carts.load(&id.to_string()).await?;
+            if loaded.version == 0 {
+                return Err(ApiError::NotFound { resource: "cart" });
+            }
+            let cart = &loaded.aggregate;
+            let quotes = state.cart_shipping.quotes(cart).await?;
+            let country = cart
+                .shipping_address()
+                .map(|address| address.country().to_owned())
+                .unwrap_or_default();
+            Ok(Reply::ok(ShippingOptionsDto {
+                country,
+                data: quotes.iter().map(ShippingQuoteDto::from).collect(),
+            }))
+        }
+        .await,
+    )
+}
+
+/// Choose how the cart ships: one of the options offered for its address. The cart then
+/// shows the method and its price in `shipping_total` and `total`.
+#[utoipa::path(
+    put, path = "/v1/carts/{id}/shipping-method", tag = "carts",
+    request_body = ChooseShippingMethodRequest,
+    params(
+        ("id" = uuid::Uuid, Path, description = "Cart id"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|\"[0-9]{1,19}\")$", description = "Expected ETag"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes retries safe"),
+    ),
+    responses(
+        (status = 200, body = CartDto, headers(("ETag" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "`option_id` is not an id (validation_failed)"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The cart is not open"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "shipping_address_required, or shipping_method_not_offered: the option is not offered for the cart's address; nothing changed"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/v1/carts/{id}/shipping-method")]
+pub async fn choose_shipping_method(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let id = path_id(&id, "id")?.to_string();
+        let input: ChooseShippingMethodRequest = json_body(&request, &body)?;
+        let option_id = uuid::Uuid::parse_str(input.option_id.trim())
+            .map_err(|_| ApiError::validation("option_id", "must be a shipping option id"))?;
+        let expected = if_match(&request)?;
+        let executed = state
+            .cart_shipping
+            .choose(&id, option_id, expected, &metadata(SHOPPER))
+            .await?;
+        let dto = priced_cart(&state, &executed.state, executed.version).await?;
+        Ok(Reply::ok(dto).etag(executed.version))
+    })
+    .await
 }
 
 /// Apply a promotion code to the cart. The code must be usable on the cart as it is now

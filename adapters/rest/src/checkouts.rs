@@ -21,6 +21,9 @@ use crate::ApiState;
 const SHOPPER: &str = "shopper";
 
 /// Check out a cart: reserve stock, authorize payment, place the order (asynchronously).
+/// The checkout ships to the cart's shipping address when it has one (the request may leave
+/// `shipping_address` out) and charges the cart's shipping method, quoted again now:
+/// `total = subtotal - discount + shipping`.
 #[utoipa::path(
     post, path = "/v1/carts/{id}/checkout", tag = "checkout",
     request_body = StartCheckoutRequest,
@@ -33,7 +36,7 @@ const SHOPPER: &str = "shopper";
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "The checkout cannot start as asked, nothing changed: among others shipping_address_mismatch (the request names another address than the cart's), shipping_address_required, shipping_method_not_offered (the cart's method is no longer offered where it ships)"),
         (status = 429, body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String))),
     )
 )]
@@ -56,7 +59,11 @@ pub async fn start_checkout(
         let cart_id = CartId::from_uuid(path_id(&id, "id")?);
         let input: StartCheckoutRequest = json_body(&request, &body)?;
         let email = EmailAddress::parse(&input.email).map_err(ApiError::from)?;
-        let shipping = PostalAddress::new(input.shipping_address.into()).map_err(ApiError::from)?;
+        let shipping = input
+            .shipping_address
+            .map(|address| PostalAddress::new(address.into()))
+            .transpose()
+            .map_err(ApiError::from)?;
         if input.payment_method_token.trim().is_empty() {
             return Err(ApiError::validation(
                 "payment_method_token",
@@ -84,6 +91,16 @@ pub async fn start_checkout(
                 StartCheckoutError::Checkout(error) => error.into(),
                 StartCheckoutError::TooSlow => ApiError::Unavailable(error.to_string()),
                 StartCheckoutError::Promotion(refusal) => ApiError::PromotionRefused(refusal),
+                StartCheckoutError::ShippingAddressMismatch => ApiError::ShippingAddressMismatch,
+                StartCheckoutError::ShippingAddressRequired => {
+                    ApiError::Cart(carts::CartError::ShippingAddressRequired)
+                }
+                StartCheckoutError::ShippingMethodNotOffered { option_id, country } => {
+                    ApiError::ShippingMethodNotOffered {
+                        option_id: option_id.to_string(),
+                        country,
+                    }
+                }
                 StartCheckoutError::Unavailable(error) => ApiError::Unavailable(error),
             })?;
         (state.checkout_started)(checkout_id);

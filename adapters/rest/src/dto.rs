@@ -266,6 +266,50 @@ pub struct CartPromotionDto {
     pub reason: Option<String>,
 }
 
+/// The shipping option a cart chooses, as `{"option_id": "..."}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChooseShippingMethodRequest {
+    /// One of the options `GET /v1/carts/{id}/shipping-options` lists.
+    #[schema(format = Uuid)]
+    pub option_id: String,
+}
+
+/// A shipping option offered to a cart, priced for it now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShippingQuoteDto {
+    pub option_id: String,
+    /// What the shopper reads ("Standard, 3-5 days").
+    pub name: String,
+    /// In the cart's currency; zero when `free_shipping`.
+    pub price: MoneyDto,
+    /// The cart's merchandise subtotal reached the option's free-shipping threshold.
+    pub free_shipping: bool,
+}
+
+impl From<&shipping::ShippingQuote> for ShippingQuoteDto {
+    fn from(quote: &shipping::ShippingQuote) -> Self {
+        Self {
+            option_id: quote.option_id.to_string(),
+            name: quote.name.to_string(),
+            price: MoneyDto::from(&quote.price),
+            free_shipping: quote.free_shipping,
+        }
+    }
+}
+
+/// The shipping options offered to a cart where it ships, cheapest first. Quoted on the
+/// cart's country, currency and merchandise subtotal (before discounts); variants carry no
+/// weight yet, so weight bands are quoted at 0 g.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShippingOptionsDto {
+    /// The country of the cart's shipping address.
+    #[schema(schema_with = country_schema)]
+    pub country: String,
+    /// Empty when no shipping zone serves the country.
+    pub data: Vec<ShippingQuoteDto>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CartDto {
     pub id: String,
@@ -283,7 +327,14 @@ pub struct CartDto {
     pub promotion: Option<CartPromotionDto>,
     /// What the code takes off the lines (zero without one).
     pub discount_total: MoneyDto,
-    /// What the checkout will charge: `subtotal - discount_total`.
+    /// Where the cart ships (`PUT /v1/carts/{id}/shipping-address`); `null` until set.
+    pub shipping_address: Option<AddressDto>,
+    /// The shipping method chosen for that address, priced now; `null` without one, or when
+    /// the option is no longer offered there (choose again).
+    pub shipping_method: Option<ShippingQuoteDto>,
+    /// The shipping method's price (zero without one).
+    pub shipping_total: MoneyDto,
+    /// What the checkout will charge: `subtotal - discount_total + shipping_total`.
     pub total: MoneyDto,
     /// The aggregate version, also sent as the ETag.
     pub version: u64,
@@ -314,6 +365,22 @@ impl CartDto {
         self.total = MoneyDto::from(&Money::new(
             subtotal.amount() - applied.discount.amount(),
             subtotal.currency(),
+        ));
+        self
+    }
+
+    /// The cart shipping with `quote`: `total` is `before_shipping` (the subtotal less the
+    /// discount) plus its price.
+    pub fn with_shipping(
+        mut self,
+        quote: &shipping::ShippingQuote,
+        before_shipping: Money,
+    ) -> Self {
+        self.shipping_method = Some(ShippingQuoteDto::from(quote));
+        self.shipping_total = MoneyDto::from(&quote.price);
+        self.total = MoneyDto::from(&Money::new(
+            before_shipping.amount() + quote.price.amount(),
+            before_shipping.currency(),
         ));
         self
     }
@@ -360,6 +427,20 @@ impl CartDto {
                 reason: None,
             }),
             discount_total: cart
+                .currency()
+                .map(|currency| MoneyDto::from(&zero(currency)))
+                .unwrap_or_else(|| MoneyDto {
+                    amount: "0".to_owned(),
+                    currency: String::new(),
+                }),
+            shipping_address: cart
+                .shipping_address()
+                .map(|address| address.data())
+                // An erased person's address reads as placeholders (ADR 0026): show none.
+                .filter(|data| **data != shared_kernel::AddressData::erased())
+                .map(AddressDto::from),
+            shipping_method: None,
+            shipping_total: cart
                 .currency()
                 .map(|currency| MoneyDto::from(&zero(currency)))
                 .unwrap_or_else(|| MoneyDto {
@@ -977,7 +1058,10 @@ impl StockItemDto {
 pub struct StartCheckoutRequest {
     #[schema(format = Email)]
     pub email: String,
-    pub shipping_address: AddressDto,
+    /// Where to ship. May be left out when the cart has a shipping address (the checkout
+    /// then ships there); if given, it must be that address (`shipping_address_mismatch`).
+    #[serde(default)]
+    pub shipping_address: Option<AddressDto>,
     /// From the payment provider's client SDK (sandbox: see the payments routes).
     pub payment_method_token: String,
 }

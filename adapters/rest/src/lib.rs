@@ -91,6 +91,8 @@ pub struct ApiState {
     pub checkout_starter: Arc<application::checkout_start::CheckoutStarter>,
     /// Applies and prices promotion codes on carts.
     pub cart_promotions: Arc<application::cart_promotions::CartPromotions>,
+    /// Quotes, sets and chooses shipping on carts.
+    pub cart_shipping: Arc<application::cart_shipping::CartShipping>,
     pub refunds: Arc<dyn CommandExecutor<::refunds::Refund>>,
     /// Starts the refund saga for a refund its order just set aside (awaited, so the refund
     /// can be read at once) and lets it run in the background. Only latency depends on it:
@@ -195,6 +197,9 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(carts::remove_item)
             .service(carts::apply_promotion)
             .service(carts::remove_promotion)
+            .service(carts::set_shipping_address)
+            .service(carts::shipping_options)
+            .service(carts::choose_shipping_method)
             .service(orders::place_order)
             .service(orders::get_order)
             .service(orders::list_orders)

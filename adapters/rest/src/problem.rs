@@ -145,6 +145,12 @@ pub enum ApiError {
     /// coupons context's (`promotion_used_up`, ...), its detail the shopper's sentence.
     #[error("{0}")]
     PromotionRefused(coupons::Refusal),
+    /// The cart's address is not offered the shipping option it asked for.
+    #[error("shipping option {option_id} is not offered for this cart going to {country}; choose one of its shipping options")]
+    ShippingMethodNotOffered { option_id: String, country: String },
+    /// A checkout request names an address other than the cart's.
+    #[error("the shipping address differs from the cart's; change the cart's address or leave shipping_address out")]
+    ShippingAddressMismatch,
 }
 
 impl ApiError {
@@ -192,6 +198,14 @@ impl ApiError {
                 orders::documents::DocumentError::NotPaid => (StatusCode::CONFLICT, error.code()),
                 _ => (StatusCode::NOT_FOUND, error.code()),
             },
+            Self::ShippingMethodNotOffered { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "shipping_method_not_offered",
+            ),
+            Self::ShippingAddressMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "shipping_address_mismatch",
+            ),
         }
     }
 
@@ -240,6 +254,12 @@ impl ApiError {
             }
             Self::CountryTaken { .. } => {
                 problem.errors = vec![FieldError::new("countries", self.to_string())];
+            }
+            Self::ShippingMethodNotOffered { .. } => {
+                problem.errors = vec![FieldError::new("option_id", self.to_string())];
+            }
+            Self::ShippingAddressMismatch => {
+                problem.errors = vec![FieldError::new("shipping_address", self.to_string())];
             }
             Self::UnknownEventType { event_type } => {
                 let message = format!("unknown event type {event_type}");
@@ -480,6 +500,23 @@ impl From<application::cart_promotions::PromotionCodeError> for ApiError {
             E::Refused(refusal) => Self::PromotionRefused(refusal),
             E::Cart(CartError::NotFound) => Self::NotFound { resource: "cart" },
             E::Cart(error) => Self::Cart(error),
+            E::Unavailable(error) => Self::Unavailable(error),
+        }
+    }
+}
+
+impl From<application::cart_shipping::CartShippingError> for ApiError {
+    fn from(error: application::cart_shipping::CartShippingError) -> Self {
+        use application::cart_shipping::CartShippingError as E;
+        match error {
+            E::Cart(CommandError::Rejected(CartError::NotFound)) => {
+                Self::NotFound { resource: "cart" }
+            }
+            E::Cart(error) => error.into(),
+            E::NotOffered { option_id, country } => Self::ShippingMethodNotOffered {
+                option_id: option_id.to_string(),
+                country,
+            },
             E::Unavailable(error) => Self::Unavailable(error),
         }
     }

@@ -23,6 +23,11 @@
 //! `ApplyPromotionCode` / `RemovePromotionCode` change an `Open` cart only (`NotAllowed`
 //! otherwise): one code per cart, a new code replaces the old, repeats are no-ops.
 //!
+//! `SetShippingAddress` / `ChooseShippingMethod` change an `Open` cart only (`NotAllowed`
+//! otherwise); a method needs an address (`ShippingAddressRequired`); repeats are no-ops.
+//! Which options a zone offers is the application's to check (ADR 0037): the cart records the
+//! choice, and drops it when told that its new address is not served by it.
+//!
 //! `Merging` locks the guest cart like `CheckingOut` does, so the lines copied are exactly
 //! the lines closed; `Merged` is final, so a merged cart can never be checked out.
 //!
@@ -41,7 +46,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
-use shared_kernel::{CartId, Currency, CustomerId, LineId, Money, Quantity};
+use shared_kernel::{CartId, Currency, CustomerId, LineId, Money, PostalAddress, Quantity};
 
 use crate::commands::CartCommand;
 use crate::errors::CartError;
@@ -81,6 +86,12 @@ pub struct Cart {
     /// The promotion code the checkout will redeem (normalized).
     #[serde(default)]
     promotion_code: Option<String>,
+    /// Where the cart ships, as recorded (checked when it was set).
+    #[serde(default)]
+    shipping_address: Option<PostalAddress>,
+    /// The shipping option chosen for that address.
+    #[serde(default)]
+    shipping_option: Option<uuid::Uuid>,
 }
 
 impl Cart {
@@ -133,6 +144,16 @@ impl Cart {
     /// The promotion code the cart holds for its checkout, if any.
     pub fn promotion_code(&self) -> Option<&str> {
         self.promotion_code.as_deref()
+    }
+
+    /// Where the cart ships, once set.
+    pub fn shipping_address(&self) -> Option<&PostalAddress> {
+        self.shipping_address.as_ref()
+    }
+
+    /// The shipping option chosen for the cart's address, if any.
+    pub fn shipping_option(&self) -> Option<uuid::Uuid> {
+        self.shipping_option
     }
 
     /// The checkout that froze this cart, once checked out.
@@ -327,11 +348,43 @@ impl Cart {
                 .map(|code| CartEvent::PromotionCodeRemoved { code })
                 .into_iter()
                 .collect()),
+            (
+                Some(Open),
+                C::SetShippingAddress {
+                    address,
+                    clear_method,
+                },
+            ) => Ok(self.set_shipping_address(address, clear_method)),
+            (Some(Open), C::ChooseShippingMethod { .. }) if self.shipping_address.is_none() => {
+                Err(CartError::ShippingAddressRequired)
+            }
+            (Some(Open), C::ChooseShippingMethod { option_id })
+                if self.shipping_option == Some(option_id) =>
+            {
+                Ok(vec![])
+            }
+            (Some(Open), C::ChooseShippingMethod { option_id }) => {
+                Ok(vec![CartEvent::ShippingMethodChosen { option_id }])
+            }
             (Some(status), command) => Err(CartError::NotAllowed {
                 status,
                 command: command.name(),
             }),
         }
+    }
+
+    fn set_shipping_address(&self, address: PostalAddress, clear_method: bool) -> Vec<CartEvent> {
+        let mut events = Vec::new();
+        if self.shipping_address.as_ref() != Some(&address) {
+            events.push(CartEvent::ShippingAddressSet {
+                address: address.data().clone(),
+                customer_id: self.customer_id,
+            });
+        }
+        if let (true, Some(option_id)) = (clear_method, self.shipping_option) {
+            events.push(CartEvent::ShippingMethodCleared { option_id });
+        }
+        events
     }
 
     fn merge_in_progress(&self) -> CartError {
@@ -581,6 +634,13 @@ impl Aggregate for Cart {
             }
             CartEvent::PromotionCodeApplied { code } => self.promotion_code = Some(code),
             CartEvent::PromotionCodeRemoved { .. } => self.promotion_code = None,
+            CartEvent::ShippingAddressSet { address, .. } => {
+                self.shipping_address = Some(PostalAddress::recorded(address));
+            }
+            CartEvent::ShippingMethodChosen { option_id } => {
+                self.shipping_option = Some(option_id);
+            }
+            CartEvent::ShippingMethodCleared { .. } => self.shipping_option = None,
         }
     }
 }

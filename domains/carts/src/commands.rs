@@ -1,7 +1,7 @@
 //! What can be asked of a cart.
 
 use chrono::{DateTime, Utc};
-use shared_kernel::{CartId, Currency, CustomerId, LineId};
+use shared_kernel::{CartId, Currency, CustomerId, LineId, PostalAddress};
 
 use crate::values::CartLine;
 
@@ -83,6 +83,20 @@ pub enum CartCommand {
     },
     /// Drops the cart's code; no-op without one. Only while the cart is open.
     RemovePromotionCode,
+    /// Ships the cart to `address`, replacing any address it had. `clear_method`: the caller
+    /// found the chosen shipping method not offered for this address (the cart does not know
+    /// the zones), so it is dropped in the same commit. The same address with nothing to
+    /// clear: no-op. Only while the cart is open.
+    SetShippingAddress {
+        address: PostalAddress,
+        clear_method: bool,
+    },
+    /// Chooses shipping option `option_id` (the caller checked that it is offered for the
+    /// cart's address). Needs an address; the same option again: no-op. Only while the cart
+    /// is open.
+    ChooseShippingMethod {
+        option_id: uuid::Uuid,
+    },
 }
 
 impl CartCommand {
@@ -103,6 +117,8 @@ impl CartCommand {
             CartCommand::MergeIn { .. } => "MergeIn",
             CartCommand::ApplyPromotionCode { .. } => "ApplyPromotionCode",
             CartCommand::RemovePromotionCode => "RemovePromotionCode",
+            CartCommand::SetShippingAddress { .. } => "SetShippingAddress",
+            CartCommand::ChooseShippingMethod { .. } => "ChooseShippingMethod",
         }
     }
 }

@@ -42,6 +42,9 @@ pub enum CartError {
     /// Another merge holds the cart.
     #[error("the cart is being merged into cart {into_cart_id}")]
     MergeInProgress { into_cart_id: CartId },
+    /// A shipping method (or its quotes) needs the cart's shipping address first.
+    #[error("the cart has no shipping address yet")]
+    ShippingAddressRequired,
     /// The price list failed or broke its contract; retrying later may succeed.
     #[error("pricing unavailable: {0}")]
     PricingUnavailable(String),
@@ -65,6 +68,7 @@ impl CartError {
             CartError::CheckoutInProgress { .. } => "checkout_in_progress",
             CartError::OwnedByAnotherCustomer => "cart_owned_by_another_customer",
             CartError::MergeInProgress { .. } => "merge_in_progress",
+            CartError::ShippingAddressRequired => "shipping_address_required",
             CartError::PricingUnavailable(_) => "pricing_unavailable",
         }
     }

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
-use shared_kernel::{CartId, Currency, CustomerId, LineId, Money, ProductId, Quantity};
+use shared_kernel::{
+    AddressData, CartId, Currency, CustomerId, LineId, Money, ProductId, Quantity,
+};
 
 /// Events of the [`Cart`](crate::Cart) aggregate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +74,23 @@ pub enum CartEvent {
     PromotionCodeRemoved {
         code: String,
     },
+    /// The cart ships to `address` (personal data: sealed when stored, ADR 0026 and 0036).
+    /// `customer_id` names whose data it is when the cart is a customer's, so that it is
+    /// sealed with the customer's key; a guest's is sealed with the cart's own key.
+    ShippingAddressSet {
+        address: AddressData,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        customer_id: Option<CustomerId>,
+    },
+    /// The cart ships with option `option_id` of the zone serving its address.
+    ShippingMethodChosen {
+        option_id: uuid::Uuid,
+    },
+    /// The cart no longer has a shipping method: option `option_id` is not offered for the
+    /// address it was moved to.
+    ShippingMethodCleared {
+        option_id: uuid::Uuid,
+    },
 }
 
 impl DomainEvent for CartEvent {
@@ -91,6 +110,9 @@ impl DomainEvent for CartEvent {
             CartEvent::CartMergedIn { .. } => "CartMergedIn",
             CartEvent::PromotionCodeApplied { .. } => "PromotionCodeApplied",
             CartEvent::PromotionCodeRemoved { .. } => "PromotionCodeRemoved",
+            CartEvent::ShippingAddressSet { .. } => "ShippingAddressSet",
+            CartEvent::ShippingMethodChosen { .. } => "ShippingMethodChosen",
+            CartEvent::ShippingMethodCleared { .. } => "ShippingMethodCleared",
         }
         .to_owned()
     }

@@ -70,7 +70,8 @@ use crate::commands::CheckoutCommand;
 use crate::errors::CheckoutError;
 use crate::events::CheckoutEvent;
 use crate::values::{
-    AppliedPromotion, CheckoutLine, CheckoutStatus, FailureReason, PaymentProgress, MAX_LINES,
+    AppliedPromotion, AppliedShipping, CheckoutLine, CheckoutStatus, FailureReason,
+    PaymentProgress, MAX_LINES,
 };
 
 /// What `StartCheckout` fixed for the checkout's whole life.
@@ -87,6 +88,8 @@ struct Terms {
     started_at: DateTime<Utc>,
     #[serde(default)]
     promotion: Option<AppliedPromotion>,
+    #[serde(default)]
+    shipping_method: Option<AppliedShipping>,
 }
 
 /// One checkout: a cart on its way to becoming an order. Serializable for snapshots.
@@ -175,7 +178,7 @@ impl Checkout {
     }
 
     /// What the payment authorizes and captures: the sum of the line totals, less the
-    /// promotion's discount.
+    /// promotion's discount, plus the shipping method's price.
     pub fn total(&self) -> Option<Money> {
         self.terms.as_ref().map(|t| t.total)
     }
@@ -183,6 +186,11 @@ impl Checkout {
     /// The code the checkout redeems and what it takes off, if it has one.
     pub fn promotion(&self) -> Option<&AppliedPromotion> {
         self.terms.as_ref().and_then(|t| t.promotion.as_ref())
+    }
+
+    /// The shipping method the checkout charges, if the cart chose one.
+    pub fn shipping_method(&self) -> Option<&AppliedShipping> {
+        self.terms.as_ref().and_then(|t| t.shipping_method.as_ref())
     }
 
     /// The sum of the line totals, before any discount.
@@ -679,6 +687,7 @@ impl Terms {
             total,
             started_at: _,
             promotion,
+            shipping_method,
         } = event
         else {
             return false;
@@ -696,6 +705,7 @@ impl Terms {
                 .eq(lines.iter().cloned())
             && self.total == *total
             && self.promotion == *promotion
+            && self.shipping_method == *shipping_method
     }
 }
 
@@ -711,6 +721,7 @@ fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
         lines,
         started_at,
         promotion,
+        shipping_method,
     } = command
     else {
         return Err(CheckoutError::NotFound);
@@ -721,9 +732,17 @@ fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
         Some(promotion) => checked_promotion(promotion, &lines, currency)?,
         None => Money::zero(currency),
     };
+    let shipping_price = match &shipping_method {
+        Some(method) => checked_shipping(method, currency)?,
+        None => Money::zero(currency),
+    };
     let total = subtotal
         .checked_sub(&discount)
         .map_err(|error| CheckoutError::InvalidPromotion {
+            reason: error.to_string(),
+        })?
+        .checked_add(&shipping_price)
+        .map_err(|error| CheckoutError::InvalidShipping {
             reason: error.to_string(),
         })?
         .round_to_minor_units();
@@ -741,7 +760,27 @@ fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
         total,
         started_at,
         promotion,
+        shipping_method,
     })
+}
+
+/// The shipping method's price, once it is found to fit: a named option, in the checkout's
+/// currency, in whole minor units, not negative (zero ships free).
+fn checked_shipping(method: &AppliedShipping, currency: Currency) -> Result<Money, CheckoutError> {
+    let invalid = |reason: String| CheckoutError::InvalidShipping { reason };
+    if method.name.trim().is_empty() {
+        return Err(invalid("the shipping method has no name".to_owned()));
+    }
+    let price = method.price;
+    if price.currency() != currency {
+        return Err(invalid(format!("{price} is not in {currency}")));
+    }
+    if price.is_negative() || !price.has_at_most_minor_unit_precision() {
+        return Err(invalid(format!(
+            "{price} is not a price in whole minor units"
+        )));
+    }
+    Ok(price)
 }
 
 /// The promotion's whole discount, once its shares are found to fit the lines: one share per
@@ -875,6 +914,7 @@ impl Aggregate for Checkout {
                 total,
                 started_at,
                 promotion,
+                shipping_method,
             } => {
                 self.terms = Some(Terms {
                     checkout_id,
@@ -887,6 +927,7 @@ impl Aggregate for Checkout {
                     total,
                     started_at,
                     promotion,
+                    shipping_method,
                 });
                 self.status = Some(CheckoutStatus::Reserving);
             }

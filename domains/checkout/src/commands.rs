@@ -11,7 +11,7 @@ use shared_kernel::{
     CartId, CheckoutId, Currency, CustomerId, EmailAddress, OrderId, PostalAddress, Sku,
 };
 
-use crate::values::{AppliedPromotion, CheckoutLine};
+use crate::values::{AppliedPromotion, AppliedShipping, CheckoutLine};
 
 /// Commands for the [`Checkout`](crate::Checkout) aggregate.
 // `StartCheckout` carries the lines and the shipping details and is much larger than the
@@ -33,6 +33,8 @@ pub enum CheckoutCommand {
         started_at: DateTime<Utc>,
         /// The cart's code and what it takes off each line; `None` without a code.
         promotion: Option<AppliedPromotion>,
+        /// The shipping method and its price; `None` when the cart chose none.
+        shipping_method: Option<AppliedShipping>,
     },
     /// Inventory holds the line's units.
     RecordStockReserved {

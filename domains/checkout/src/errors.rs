@@ -40,6 +40,9 @@ pub enum CheckoutError {
     /// never the shopper's doing.
     #[error("the promotion does not fit the checkout: {reason}")]
     InvalidPromotion { reason: String },
+    /// The shipping charge does not fit the checkout (currency, sign, minor units).
+    #[error("the shipping does not fit the checkout: {reason}")]
+    InvalidShipping { reason: String },
     /// A step outcome names a SKU that is on none of the checkout's lines.
     #[error("the checkout has no line for SKU {sku}")]
     UnknownLine { sku: Sku },
@@ -60,6 +63,7 @@ impl CheckoutError {
             CheckoutError::NothingToPay => "nothing_to_pay",
             CheckoutError::UnknownLine { .. } => "unknown_line",
             CheckoutError::InvalidPromotion { .. } => "invalid_promotion",
+            CheckoutError::InvalidShipping { .. } => "invalid_shipping",
         }
     }
 }
@@ -115,6 +119,12 @@ mod tests {
                     reason: String::new(),
                 },
                 "invalid_promotion",
+            ),
+            (
+                CheckoutError::InvalidShipping {
+                    reason: String::new(),
+                },
+                "invalid_shipping",
             ),
         ];
         for (error, code) in cases {

@@ -16,7 +16,7 @@ use shared_kernel::{
     AddressData, CartId, CheckoutId, Currency, CustomerId, Money, OrderId, ProductId, Quantity,
 };
 
-use crate::values::{AppliedPromotion, FailureReason};
+use crate::values::{AppliedPromotion, AppliedShipping, FailureReason};
 
 /// One line of a checkout, as `CheckoutStarted` records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,13 +45,18 @@ pub enum CheckoutEvent {
         currency: Currency,
         lines: Vec<CheckoutLineData>,
         /// What the payment authorizes: the sum of the line totals, less the promotion's
-        /// discount.
+        /// discount, plus the shipping method's price.
         total: Money,
         started_at: DateTime<Utc>,
         /// The code the checkout redeems. Absent (never `null`) when there is none, so every
         /// checkout recorded before codes existed reads, and is stored, as it always was.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         promotion: Option<AppliedPromotion>,
+        /// The shipping method charged (ADR 0037). Absent (never `null`) without one, so
+        /// every checkout recorded before shipping was priced reads, and is stored, as it
+        /// always was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shipping_method: Option<AppliedShipping>,
     },
     StockReserved {
         sku: String,

@@ -20,7 +20,7 @@ use shared_kernel::{
 };
 
 use crate::commands::CheckoutCommand;
-use crate::values::{AppliedPromotion, CheckoutLine};
+use crate::values::{AppliedPromotion, AppliedShipping, CheckoutLine};
 
 /// Why a step could not be carried out now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -165,6 +165,8 @@ pub struct OrderRequest {
     pub lines: Vec<CheckoutLine>,
     /// The code and each line's share of its discount, in line order.
     pub promotion: Option<AppliedPromotion>,
+    /// The shipping method and what it charges.
+    pub shipping_method: Option<AppliedShipping>,
 }
 
 /// What the orders context answered.

@@ -66,8 +66,8 @@ use shared_kernel::{
 
 use crate::aggregate::{Checkout, RedemptionProgress};
 use crate::values::{
-    order_id, payment_id, reservation_id, AppliedPromotion, CheckoutLine, CheckoutStatus,
-    PaymentProgress,
+    order_id, payment_id, reservation_id, AppliedPromotion, AppliedShipping, CheckoutLine,
+    CheckoutStatus, PaymentProgress,
 };
 
 pub use shared_kernel::saga::{StepKind, StepSpec};
@@ -232,6 +232,8 @@ pub enum SagaStep {
         lines: Vec<CheckoutLine>,
         /// The code and each line's share of its discount.
         promotion: Option<AppliedPromotion>,
+        /// The shipping method and what it charges.
+        shipping_method: Option<AppliedShipping>,
     },
     /// Take the authorized amount. Outcome: `RecordPaymentCaptured`, or `RecordStepRefused`
     /// when the provider refuses for good.
@@ -327,6 +329,7 @@ pub fn next_steps(checkout: &Checkout) -> Vec<SagaStep> {
             currency,
             lines: checkout.lines().to_vec(),
             promotion: checkout.promotion().cloned(),
+            shipping_method: checkout.shipping_method().cloned(),
         }],
         CheckoutStatus::Finalizing => finalization(checkout, checkout_id, cart_id),
         CheckoutStatus::Compensating => compensation(checkout, checkout_id, cart_id),

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::aggregate::Checkout;
 use crate::commands::CheckoutCommand;
 use crate::events::CheckoutEvent;
-use crate::values::{order_id, AppliedPromotion, CheckoutLine};
+use crate::values::{order_id, AppliedPromotion, AppliedShipping, CheckoutLine};
 
 pub fn checkout_id() -> CheckoutId {
     CheckoutId::from_uuid(Uuid::from_u128(0xC4EC))
@@ -110,6 +110,7 @@ pub fn start_with(lines: Vec<CheckoutLine>) -> CheckoutCommand {
         lines,
         started_at: started_at(),
         promotion: None,
+        shipping_method: None,
     }
 }
 
@@ -128,61 +129,64 @@ pub fn discounted_total() -> Money {
 }
 
 pub fn start_with_promotion(promotion: AppliedPromotion) -> CheckoutCommand {
-    let CheckoutCommand::StartCheckout {
-        checkout_id,
-        cart_id,
-        customer_id,
-        email,
-        shipping,
-        currency,
-        lines,
-        started_at,
-        promotion: _,
-    } = start()
-    else {
-        unreachable!("start() starts a checkout")
-    };
-    CheckoutCommand::StartCheckout {
-        checkout_id,
-        cart_id,
-        customer_id,
-        email,
-        shipping,
-        currency,
-        lines,
-        started_at,
-        promotion: Some(promotion),
+    let mut command = start();
+    if let CheckoutCommand::StartCheckout {
+        promotion: code, ..
+    } = &mut command
+    {
+        *code = Some(promotion);
     }
+    command
 }
 
 /// A checkout of [`lines`] started with [`promotion`].
 pub fn started_with_promotion() -> CheckoutEvent {
-    let CheckoutEvent::CheckoutStarted {
-        checkout_id,
-        cart_id,
-        customer_id,
-        email,
-        shipping,
-        currency,
-        lines,
-        started_at,
+    let mut event = started();
+    if let CheckoutEvent::CheckoutStarted {
+        total,
+        promotion: code,
         ..
-    } = started()
-    else {
-        unreachable!("started() is a CheckoutStarted")
-    };
-    CheckoutEvent::CheckoutStarted {
-        checkout_id,
-        cart_id,
-        customer_id,
-        email,
-        shipping,
-        currency,
-        lines,
-        total: discounted_total(),
-        started_at,
-        promotion: Some(promotion()),
+    } = &mut event
+    {
+        *total = discounted_total();
+        *code = Some(promotion());
     }
+    event
+}
+
+/// `Express` shipping at 9.90 EUR.
+pub fn express() -> AppliedShipping {
+    AppliedShipping {
+        option_id: uuid::Uuid::from_u128(0x5A1F),
+        name: "Express".into(),
+        price: eur("9.90"),
+    }
+}
+
+pub fn start_with_shipping(method: AppliedShipping) -> CheckoutCommand {
+    let mut command = start();
+    if let CheckoutCommand::StartCheckout {
+        shipping_method, ..
+    } = &mut command
+    {
+        *shipping_method = Some(method);
+    }
+    command
+}
+
+/// A checkout of [`lines`] shipping [`express`]: 84.30 + 9.90.
+pub fn started_with_shipping() -> CheckoutEvent {
+    let mut event = started();
+    if let CheckoutEvent::CheckoutStarted {
+        total,
+        shipping_method,
+        ..
+    } = &mut event
+    {
+        *total = eur("94.20");
+        *shipping_method = Some(express());
+    }
+    event
 }
 
 pub fn start() -> CheckoutCommand {
@@ -201,6 +205,7 @@ pub fn started() -> CheckoutEvent {
         total: total(),
         started_at: started_at(),
         promotion: None,
+        shipping_method: None,
     }
 }
 

@@ -158,6 +158,19 @@ pub struct AppliedPromotion {
     pub line_discounts: Vec<Money>,
 }
 
+/// The shipping a checkout charges, fixed when it starts: the cart's chosen option quoted
+/// once more by the application for the cart's address (ADR 0037). Plain data:
+/// `CheckoutStarted` records it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedShipping {
+    /// The shipping context's option id.
+    pub option_id: uuid::Uuid,
+    /// What the shopper read ("Express").
+    pub name: String,
+    /// In the checkout's currency, whole minor units; zero when it ships free.
+    pub price: Money,
+}
+
 /// Why a checkout failed, in terms a shopper can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]

@@ -125,6 +125,7 @@ mod tests {
             total: eur("39.80"),
             started_at: Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap(),
             promotion: None,
+            shipping_method: None,
         }
     }
 

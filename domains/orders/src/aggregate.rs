@@ -229,6 +229,7 @@ impl Order {
                     placed_at,
                     promotion_code,
                     number,
+                    shipping_total,
                 },
             ) => {
                 let lines = order_lines(lines, currency)?;
@@ -238,9 +239,7 @@ impl Order {
                     currency,
                 )
                 .round_to_minor_units();
-                // Shipping is not priced yet; the field exists so that adding it later changes
-                // a value, not the shape of the event.
-                let shipping_total = Money::zero(currency).round_to_minor_units();
+                let shipping_total = shipping_charge(shipping_total, currency)?;
                 let total = Money::new(
                     subtotal.amount() - discount_total.amount() + shipping_total.amount(),
                     currency,
@@ -498,6 +497,21 @@ fn order_lines(lines: Vec<NewOrderLine>, currency: Currency) -> Result<Vec<Order
             .with_discount(line.discount)
         })
         .collect()
+}
+
+/// The shipping charge in whole minor units of the order's currency (zero without one), or
+/// why it cannot be charged.
+fn shipping_charge(shipping: Option<Money>, currency: Currency) -> Result<Money, OrderError> {
+    let Some(shipping) = shipping else {
+        return Ok(Money::zero(currency).round_to_minor_units());
+    };
+    if shipping.currency() != currency
+        || shipping.is_negative()
+        || !shipping.has_at_most_minor_unit_precision()
+    {
+        return Err(OrderError::InvalidShipping { shipping, currency });
+    }
+    Ok(shipping.round_to_minor_units())
 }
 
 fn subtotal(lines: &[OrderLine], currency: Currency) -> Result<Money, OrderError> {

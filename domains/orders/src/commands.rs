@@ -35,6 +35,9 @@ pub enum OrderCommand {
         promotion_code: Option<String>,
         /// The order's short number (`#1042`), allocated for this order id.
         number: Option<OrderNumber>,
+        /// What the shopper pays for shipping (the checkout's shipping method); `None`: no
+        /// shipping charged.
+        shipping_total: Option<Money>,
     },
     /// Records that `payment_id` settled the order; `amount` must equal the order total.
     /// Repeating it with the same payment id is a no-op.

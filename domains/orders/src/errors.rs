@@ -37,6 +37,8 @@ pub enum OrderError {
     /// than the line's total.
     #[error("a discount of {discount} does not fit the line of {sku}")]
     InvalidDiscount { sku: Sku, discount: Money },
+    #[error("a shipping charge of {shipping} does not fit an order in {currency}")]
+    InvalidShipping { shipping: Money, currency: Currency },
     #[error("the order total is {expected}, the payment is {received}")]
     PaymentAmountMismatch { expected: Money, received: Money },
     #[error("invalid {field}: {reason}")]
@@ -115,6 +117,7 @@ impl OrderError {
             OrderError::CurrencyMismatch { .. } => "currency_mismatch",
             OrderError::InvalidPrice { .. } => "invalid_price",
             OrderError::InvalidDiscount { .. } => "invalid_discount",
+            OrderError::InvalidShipping { .. } => "invalid_shipping",
             OrderError::PaymentAmountMismatch { .. } => "payment_amount_mismatch",
             OrderError::InvalidFulfillment { .. } => "invalid_fulfillment",
             OrderError::InvalidReason { .. } => "invalid_reason",

@@ -250,6 +250,9 @@ where
     let skus: Arc<dyn CommandExecutor<SkuClaim>> =
         Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
     let prices = Arc::new(CatalogPriceList::new(products.clone(), skus.clone()));
+    // A cart's shipping address is sealed too (ADR 0037). Cart states are never cached, so
+    // that an erased address cannot outlive its key in this process's memory: every load
+    // replays the cart's (short) stream through the vault.
     let carts: Arc<dyn CommandExecutor<Cart>> = Arc::new(
         EventSourcedExecutor::new(
             repository(),
@@ -257,7 +260,9 @@ where
                 prices: prices.clone(),
             },
         )
-        .with_signal(signal.clone()),
+        .with_cache_from_version(u64::MAX)
+        .with_signal(signal.clone())
+        .with_vault(vault.clone()),
     );
     // Refunds of one order may be requested in a burst (ADR 0018): each must be decided
     // against the others, not given up on as a conflict.
@@ -460,13 +465,6 @@ where
     let feed: Arc<dyn EventFeed> = Arc::new(OpeningFeed::new(shared, vault.clone()));
     let published = PublishedFeed::new(feed.clone(), contracts);
     let (streams_closing, streams_closing_rx) = watch::channel(false);
-    let checkout_starter = Arc::new(CheckoutStarter {
-        carts: carts.clone(),
-        checkouts: checkouts.clone(),
-        tokens: ports.tokens.clone(),
-        clock: clock.clone(),
-        promotions: cart_promotions.clone(),
-    });
     // Operators' checkout timelines read the streams as the executors do, sealed fields
     // opened through the same vault (and never shown).
     let streams = Arc::new(StoredStreams::new(repository()).with_vault(vault.clone()));
@@ -478,6 +476,7 @@ where
     let personal_data = Arc::new(PersonalData::new(
         vault,
         orders.orders().clone(),
+        checkouts.clone(),
         ports.customers.clone(),
         ports.read_models.clone(),
     ));
@@ -493,6 +492,18 @@ where
         ports.zone_directory.clone(),
         ports.read_models.clone(),
     ));
+    let cart_shipping = Arc::new(application::cart_shipping::CartShipping {
+        carts: carts.clone(),
+        zones: shipping.clone(),
+    });
+    let checkout_starter = Arc::new(CheckoutStarter {
+        carts: carts.clone(),
+        checkouts: checkouts.clone(),
+        tokens: ports.tokens.clone(),
+        clock: clock.clone(),
+        promotions: cart_promotions.clone(),
+        shipping: cart_shipping.clone(),
+    });
     let customer_carts = Arc::new(application::customer_carts::CustomerCarts::new(
         carts.clone(),
         ports.read_models.clone(),
@@ -508,6 +519,7 @@ where
             promotion_directory: application::PromotionDirectory::new(ports.read_models.clone()),
             checkout_starter,
             cart_promotions,
+            cart_shipping,
             request_boundary: fault::step_boundary_hook(),
             checkout_limiter: rest::rate_limiter(
                 settings.checkout_rate_per_minute,

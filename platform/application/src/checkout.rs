@@ -147,9 +147,11 @@ impl CheckoutSaga {
                 currency,
                 lines,
                 promotion,
+                shipping_method,
             } => {
                 let request = OrderRequest {
                     promotion,
+                    shipping_method,
                     order_id,
                     checkout_id,
                     cart_id,

@@ -309,6 +309,7 @@ impl OrderPlacement for OrdersPlacement {
                 .collect(),
             placed_at: self.clock.now(),
             promotion_code: order.promotion.map(|promotion| promotion.code),
+            shipping_total: order.shipping_method.map(|method| method.price),
         };
         match self
             .orders

@@ -1,6 +1,12 @@
 //! Starting a checkout, a use case across carts, payments and checkout: lock the cart (taking
 //! over a lock whose checkout was never recorded), keep the payment method token, copy the
-//! lines, and record the checkout; unlock the cart again if the checkout cannot start.
+//! lines, price the cart's code and shipping method once more, and record the checkout;
+//! unlock the cart again if the checkout cannot start.
+//!
+//! The checkout ships to the cart's address when it has one (ADR 0037): the request may then
+//! leave the address out, and a request naming another address is refused before anything is
+//! locked. The cart's shipping method is quoted again for that address; one no longer offered
+//! refuses the start.
 //!
 //! Two appends, on two streams: the cart's lock and the checkout. A process that dies between
 //! them leaves a lock no checkout owns; it is taken over once it is older than
@@ -16,6 +22,8 @@ use chrono::Duration;
 use coupons::PromotionCode;
 
 use crate::cart_promotions::{CartPromotions, PromotionCodeError};
+use crate::cart_shipping::{CartShipping, CartShippingError};
+use checkout::AppliedShipping;
 use payments::PaymentMethodTokens;
 use runtime::{CommandError, CommandExecutor, CommandMetadata, Executed};
 use shared_kernel::{CartId, CheckoutId, Clock, EmailAddress, PostalAddress, Sku};
@@ -34,7 +42,8 @@ pub struct StartCheckout {
     /// Derived by the caller from the request's idempotency key, so a retry finds it.
     pub checkout_id: CheckoutId,
     pub email: EmailAddress,
-    pub shipping: PostalAddress,
+    /// Where to ship; `None` ships to the cart's address (refused when it has none).
+    pub shipping: Option<PostalAddress>,
     pub payment_method_token: String,
 }
 
@@ -52,6 +61,20 @@ pub enum StartCheckoutError {
     /// eligible lines): the shopper removes it or changes the cart. Nothing was locked.
     #[error(transparent)]
     Promotion(coupons::Refusal),
+    /// The request names an address other than the one the cart ships to (and was priced
+    /// for). Nothing was locked.
+    #[error("the checkout's shipping address differs from the cart's; change the cart's address or leave it out")]
+    ShippingAddressMismatch,
+    /// Neither the request nor the cart gives an address.
+    #[error("the checkout needs a shipping address: set the cart's or send one")]
+    ShippingAddressRequired,
+    /// The cart's shipping method is no longer offered where it ships (the option was deleted
+    /// or lost its price). Nothing was locked for long: the cart is open again.
+    #[error("shipping option {option_id} is no longer offered for this cart going to {country}; choose another")]
+    ShippingMethodNotOffered {
+        option_id: uuid::Uuid,
+        country: String,
+    },
     #[error("{0}")]
     Unavailable(String),
 }
@@ -74,6 +97,7 @@ pub struct CheckoutStarter {
     pub tokens: Arc<dyn PaymentMethodTokens>,
     pub clock: Arc<dyn Clock>,
     pub promotions: Arc<CartPromotions>,
+    pub shipping: Arc<CartShipping>,
 }
 
 impl CheckoutStarter {
@@ -95,6 +119,7 @@ impl CheckoutStarter {
         if loaded.version == 0 {
             return Err(StartCheckoutError::CartNotFound);
         }
+        destination(&loaded.aggregate, shipping.as_ref())?;
         if let (Some(CartStatus::CheckingOut), Some(running)) = (
             loaded.aggregate.status(),
             loaded.aggregate.checkout_in_progress(),
@@ -146,6 +171,27 @@ impl CheckoutStarter {
         let unlock = CartCommand::ReleaseCheckout {
             checkout_id: checkout_id.as_uuid(),
         };
+        // Checked again on the locked cart: its address may have moved since it was loaded.
+        let shipping = match destination(&cart, shipping.as_ref()) {
+            Ok(address) => address,
+            Err(error) => {
+                self.carts
+                    .execute(&cart_key, unlock, None, meta)
+                    .await
+                    .map_err(from_cart)?;
+                return Err(error);
+            }
+        };
+        let shipping_method = match self.shipping_method(&cart).await {
+            Ok(method) => method,
+            Err(error) => {
+                self.carts
+                    .execute(&cart_key, unlock, None, meta)
+                    .await
+                    .map_err(from_cart)?;
+                return Err(error);
+            }
+        };
         let promotion = match cart.promotion_code() {
             None => None,
             Some(code) => {
@@ -177,6 +223,7 @@ impl CheckoutStarter {
             lines,
             started_at: now,
             promotion,
+            shipping_method,
         };
         if self.clock.now() - now > LOCK_TO_START_LIMIT {
             self.carts
@@ -199,6 +246,32 @@ impl CheckoutStarter {
                     .map_err(from_cart)?;
                 Err(StartCheckoutError::Checkout(error))
             }
+            Err(other) => Err(unavailable(other)),
+        }
+    }
+
+    /// The cart's shipping method quoted now for where it ships; `None` without one.
+    async fn shipping_method(
+        &self,
+        cart: &Cart,
+    ) -> Result<Option<AppliedShipping>, StartCheckoutError> {
+        let Some(option_id) = cart.shipping_option() else {
+            return Ok(None);
+        };
+        match self.shipping.chosen(cart).await {
+            Ok(Some(quote)) => Ok(Some(AppliedShipping {
+                option_id,
+                name: quote.name.to_string(),
+                price: quote.price,
+            })),
+            Ok(None) => Err(StartCheckoutError::ShippingMethodNotOffered {
+                option_id,
+                country: cart
+                    .shipping_address()
+                    .map(|address| address.country().to_owned())
+                    .unwrap_or_default(),
+            }),
+            Err(CartShippingError::Cart(error)) => Err(from_cart(error)),
             Err(other) => Err(unavailable(other)),
         }
     }
@@ -240,5 +313,20 @@ impl CheckoutStarter {
             .await
             .map_err(from_cart)?;
         Ok(())
+    }
+}
+
+/// Where the checkout ships: the cart's address, which a request may repeat but not
+/// contradict, or the request's when the cart has none.
+fn destination(
+    cart: &Cart,
+    requested: Option<&PostalAddress>,
+) -> Result<PostalAddress, StartCheckoutError> {
+    match (cart.shipping_address(), requested) {
+        (Some(cart_address), Some(requested)) if cart_address.data() != requested.data() => {
+            Err(StartCheckoutError::ShippingAddressMismatch)
+        }
+        (Some(address), _) | (None, Some(address)) => Ok(address.clone()),
+        (None, None) => Err(StartCheckoutError::ShippingAddressRequired),
     }
 }

@@ -570,6 +570,7 @@ mod tests {
             total: eur("20.00"),
             started_at: at(0),
             promotion: None,
+            shipping_method: None,
         }
     }
 

@@ -138,6 +138,7 @@ impl OrderService {
             lines,
             placed_at: self.clock.now(),
             promotion_code: None,
+            shipping_total: None,
         };
         self.orders
             .execute(&order_id.to_string(), command, Some(0), metadata)

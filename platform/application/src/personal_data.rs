@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use accounts::{CredentialStoreError, Customer, Customers};
+use carts::Cart;
 use checkout::Checkout;
 use cqrs_es::Aggregate;
 use orders::{Order, OrderCommand};
@@ -37,7 +38,18 @@ pub fn personal_events() -> Vec<PersonalEvent> {
         PersonalEvent {
             aggregate_type: Checkout::TYPE,
             event_type: "CheckoutStarted",
-            fields: vec![("email", json!(ERASED)), ("shipping", erased_address)],
+            fields: vec![
+                ("email", json!(ERASED)),
+                ("shipping", erased_address.clone()),
+            ],
+        },
+        // Sealed with the customer's key when the cart is a customer's (the event names
+        // them), otherwise with the cart's own (`cart:<id>`), which erasing the guest's order
+        // deletes (ADR 0037).
+        PersonalEvent {
+            aggregate_type: Cart::TYPE,
+            event_type: "ShippingAddressSet",
+            fields: vec![("address", erased_address)],
         },
     ]
 }
@@ -94,6 +106,7 @@ pub struct Export {
 pub struct PersonalData {
     vault: Arc<Vault>,
     orders: Arc<dyn CommandExecutor<Order>>,
+    checkouts: Arc<dyn CommandExecutor<Checkout>>,
     customers: Arc<dyn Customers>,
     read_models: Arc<dyn ReadModels>,
 }
@@ -102,12 +115,14 @@ impl PersonalData {
     pub fn new(
         vault: Arc<Vault>,
         orders: Arc<dyn CommandExecutor<Order>>,
+        checkouts: Arc<dyn CommandExecutor<Checkout>>,
         customers: Arc<dyn Customers>,
         read_models: Arc<dyn ReadModels>,
     ) -> Self {
         Self {
             vault,
             orders,
+            checkouts,
             customers,
             read_models,
         }
@@ -189,7 +204,8 @@ impl PersonalData {
         })
     }
 
-    /// Erases a guest's order: the key of the checkout that placed it, and its personal data.
+    /// Erases a guest's order: the keys of the checkout that placed it and of the cart it
+    /// was placed from (the cart's shipping address), and its personal data.
     pub async fn erase_guest_order(
         &self,
         order_id: OrderId,
@@ -210,6 +226,14 @@ impl PersonalData {
         let mut subjects = vec![format!("{}:{order_id}", Order::TYPE)];
         if let Some(checkout_id) = order.checkout_id() {
             subjects.push(checkout_subject(&checkout_id.to_string()));
+            let checkout = self
+                .checkouts
+                .load(&checkout_id.to_string())
+                .await
+                .map_err(unavailable)?;
+            if let Some(cart_id) = checkout.aggregate.cart_id() {
+                subjects.push(format!("{}:{cart_id}", Cart::TYPE));
+            }
         }
         let keys_deleted = self.vault.erase(&subjects).await?;
         self.record_erasure(order_id, metadata).await?;

@@ -153,7 +153,13 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
         // A cart's code is the shopper's choice until the checkout redeems it; the checkout
         // and the order carry what it took off.
         | CartEvent::PromotionCodeApplied { .. }
-        | CartEvent::PromotionCodeRemoved { .. } => return Ok(None),
+        | CartEvent::PromotionCodeRemoved { .. }
+        // Where a cart ships and how are the shopper's choices until the checkout records
+        // them; the address is personal data, which a published event would copy to every
+        // consumer beyond the reach of an erasure (ADR 0026, 0036).
+        | CartEvent::ShippingAddressSet { .. }
+        | CartEvent::ShippingMethodChosen { .. }
+        | CartEvent::ShippingMethodCleared { .. } => return Ok(None),
     }))
 }
 

@@ -4,6 +4,7 @@ mod address_book;
 mod app;
 mod authorization;
 mod cart_promotions;
+mod cart_shipping;
 mod carts;
 mod catalog;
 mod checkout;

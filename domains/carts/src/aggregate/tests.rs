@@ -1250,3 +1250,183 @@ fn the_code_cannot_change_while_a_checkout_holds_the_cart_or_after_it() {
             .then_expect_error(not_allowed(status, "RemovePromotionCode"));
     }
 }
+
+// --- Shipping address and method ---
+
+fn address(country: &str) -> shared_kernel::PostalAddress {
+    shared_kernel::PostalAddress::new(shared_kernel::AddressData {
+        name: "Ada Lovelace".into(),
+        line1: "1 Analytical Way".into(),
+        line2: None,
+        city: "London".into(),
+        postal_code: "N1 9GU".into(),
+        region: None,
+        country: country.into(),
+        phone: None,
+    })
+    .unwrap()
+}
+
+fn set_address(country: &str, clear_method: bool) -> CartCommand {
+    CartCommand::SetShippingAddress {
+        address: address(country),
+        clear_method,
+    }
+}
+
+fn address_set(country: &str) -> CartEvent {
+    CartEvent::ShippingAddressSet {
+        address: address(country).data().clone(),
+        customer_id: None,
+    }
+}
+
+fn option(id: u128) -> Uuid {
+    Uuid::from_u128(0x5A1F + id)
+}
+
+fn chosen(id: u128) -> CartEvent {
+    CartEvent::ShippingMethodChosen {
+        option_id: option(id),
+    }
+}
+
+#[test]
+fn an_open_cart_takes_a_shipping_address_and_the_same_one_again_changes_nothing() {
+    cart_test(prices())
+        .given(vec![created()])
+        .when(set_address("gb", false))
+        .then_expect_events(vec![address_set("GB")]);
+    cart_test(prices())
+        .given(vec![created(), address_set("GB")])
+        .when(set_address("GB", false))
+        .then_expect_events(vec![]);
+    cart_test(prices())
+        .given(vec![created(), address_set("GB")])
+        .when(set_address("DE", false))
+        .then_expect_events(vec![address_set("DE")]);
+    let cart = replay(vec![created(), address_set("GB"), address_set("DE")]);
+    assert_eq!(cart.shipping_address().map(|a| a.country()), Some("DE"));
+}
+
+#[test]
+fn a_customers_cart_records_whose_address_it_is() {
+    let customer = CustomerId::from_uuid(Uuid::from_u128(7));
+    cart_test(prices())
+        .given(vec![CartEvent::CartCreated {
+            cart_id: cart_id(),
+            currency: Currency::EUR,
+            customer_id: Some(customer),
+        }])
+        .when(set_address("GB", false))
+        .then_expect_events(vec![CartEvent::ShippingAddressSet {
+            address: address("GB").data().clone(),
+            customer_id: Some(customer),
+        }]);
+}
+
+#[test]
+fn a_shipping_method_needs_an_address_first() {
+    cart_test(prices())
+        .given(vec![created()])
+        .when(CartCommand::ChooseShippingMethod {
+            option_id: option(1),
+        })
+        .then_expect_error(CartError::ShippingAddressRequired);
+}
+
+#[test]
+fn an_open_cart_with_an_address_chooses_a_method_and_the_same_again_changes_nothing() {
+    cart_test(prices())
+        .given(vec![created(), address_set("GB")])
+        .when(CartCommand::ChooseShippingMethod {
+            option_id: option(1),
+        })
+        .then_expect_events(vec![chosen(1)]);
+    cart_test(prices())
+        .given(vec![created(), address_set("GB"), chosen(1)])
+        .when(CartCommand::ChooseShippingMethod {
+            option_id: option(1),
+        })
+        .then_expect_events(vec![]);
+    cart_test(prices())
+        .given(vec![created(), address_set("GB"), chosen(1)])
+        .when(CartCommand::ChooseShippingMethod {
+            option_id: option(2),
+        })
+        .then_expect_events(vec![chosen(2)]);
+    let cart = replay(vec![created(), address_set("GB"), chosen(1), chosen(2)]);
+    assert_eq!(cart.shipping_option(), Some(option(2)));
+}
+
+#[test]
+fn moving_the_address_where_the_method_is_not_offered_drops_the_method_in_the_same_commit() {
+    let cleared = CartEvent::ShippingMethodCleared {
+        option_id: option(1),
+    };
+    cart_test(prices())
+        .given(vec![created(), address_set("GB"), chosen(1)])
+        .when(set_address("US", true))
+        .then_expect_events(vec![address_set("US"), cleared.clone()]);
+    cart_test(prices())
+        .given(vec![created(), address_set("GB"), chosen(1)])
+        .when(set_address("FR", false))
+        .then_expect_events(vec![address_set("FR")]);
+    cart_test(prices())
+        .given(vec![created(), address_set("GB")])
+        .when(set_address("US", true))
+        .then_expect_events(vec![address_set("US")]);
+    let cart = replay(vec![
+        created(),
+        address_set("GB"),
+        chosen(1),
+        address_set("US"),
+        cleared,
+    ]);
+    assert_eq!(cart.shipping_option(), None);
+}
+
+#[test]
+fn shipping_cannot_change_while_a_checkout_holds_the_cart_or_after_it() {
+    for (history, status) in [
+        (
+            vec![created(), tee_added(1), address_set("GB"), began(1)],
+            CartStatus::CheckingOut,
+        ),
+        (
+            vec![created(), tee_added(1), address_set("GB"), checked_out(1)],
+            CartStatus::CheckedOut,
+        ),
+    ] {
+        cart_test(prices())
+            .given(history.clone())
+            .when(set_address("DE", false))
+            .then_expect_error(not_allowed(status, "SetShippingAddress"));
+        cart_test(prices())
+            .given(history)
+            .when(CartCommand::ChooseShippingMethod {
+                option_id: option(1),
+            })
+            .then_expect_error(not_allowed(status, "ChooseShippingMethod"));
+    }
+}
+
+#[test]
+fn shipping_events_are_version_2_with_stable_types() {
+    let events = [
+        (address_set("GB"), "ShippingAddressSet"),
+        (chosen(1), "ShippingMethodChosen"),
+        (
+            CartEvent::ShippingMethodCleared {
+                option_id: option(1),
+            },
+            "ShippingMethodCleared",
+        ),
+    ];
+    for (event, event_type) in events {
+        assert_eq!(event.event_type(), event_type);
+        assert_eq!(event.event_version(), "2");
+    }
+    let stored = serde_json::to_value(address_set("GB")).unwrap();
+    assert!(stored["ShippingAddressSet"].get("customer_id").is_none());
+}

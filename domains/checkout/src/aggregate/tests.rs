@@ -10,7 +10,9 @@ use crate::commands::CheckoutCommand as C;
 use crate::errors::CheckoutError;
 use crate::events::CheckoutEvent as E;
 use crate::testing::*;
-use crate::values::{AppliedPromotion, CheckoutStatus, FailureReason, PaymentProgress};
+use crate::values::{
+    AppliedPromotion, AppliedShipping, CheckoutStatus, FailureReason, PaymentProgress,
+};
 
 type CheckoutTest = TestFramework<Checkout>;
 
@@ -226,6 +228,7 @@ fn repeating_the_start_at_a_later_time_changes_nothing() {
             lines,
             started_at: deadline(),
             promotion: None,
+            shipping_method: None,
         })
         .then_expect_events(vec![]);
 }
@@ -1616,4 +1619,117 @@ fn a_spent_use_is_never_given_back() {
             status: CheckoutStatus::Finalizing,
             command: "RecordRedemptionReleased",
         });
+}
+
+// --- Shipping ---
+
+#[test]
+fn a_checkout_with_a_shipping_method_charges_the_lines_plus_its_price() {
+    checkout_test()
+        .given_no_previous_events()
+        .when(start_with_shipping(express()))
+        .then_expect_events(vec![started_with_shipping()]);
+    let checkout = replay(vec![started_with_shipping()]);
+    assert_eq!(checkout.total(), Some(eur("94.20")));
+    assert_eq!(checkout.shipping_method(), Some(&express()));
+}
+
+#[test]
+fn a_checkout_with_a_code_and_shipping_charges_subtotal_less_discount_plus_shipping() {
+    let mut command = start_with_promotion(promotion());
+    if let C::StartCheckout {
+        shipping_method, ..
+    } = &mut command
+    {
+        *shipping_method = Some(express());
+    }
+    let events = checkout_test()
+        .given_no_previous_events()
+        .when(command)
+        .inspect_result()
+        .unwrap();
+    let [E::CheckoutStarted { total, .. }] = &events[..] else {
+        panic!("expected CheckoutStarted, got {events:?}");
+    };
+    // 84.30 - 7.58 + 9.90
+    assert_eq!(*total, eur("86.62"));
+}
+
+#[test]
+fn free_shipping_is_recorded_and_adds_nothing() {
+    let free = AppliedShipping {
+        price: eur("0.00"),
+        ..express()
+    };
+    let events = checkout_test()
+        .given_no_previous_events()
+        .when(start_with_shipping(free.clone()))
+        .inspect_result()
+        .unwrap();
+    let [E::CheckoutStarted {
+        total: charged,
+        shipping_method,
+        ..
+    }] = &events[..]
+    else {
+        panic!("expected CheckoutStarted, got {events:?}");
+    };
+    assert_eq!(*charged, total());
+    assert_eq!(shipping_method.as_ref(), Some(&free));
+}
+
+#[test]
+fn a_shipping_charge_that_does_not_fit_the_checkout_is_refused() {
+    let misfits = [
+        AppliedShipping {
+            price: eur("-1.00"),
+            ..express()
+        },
+        AppliedShipping {
+            price: eur("0.005"),
+            ..express()
+        },
+        AppliedShipping {
+            price: Money::parse("9.90", "USD").unwrap(),
+            ..express()
+        },
+        AppliedShipping {
+            name: "  ".into(),
+            ..express()
+        },
+    ];
+    for method in misfits {
+        let result = checkout_test()
+            .given_no_previous_events()
+            .when(start_with_shipping(method.clone()))
+            .inspect_result();
+        assert!(
+            matches!(result, Err(CheckoutError::InvalidShipping { .. })),
+            "{method:?}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn repeating_a_start_with_other_shipping_is_refused_and_the_same_is_a_no_op() {
+    checkout_test()
+        .given(vec![started_with_shipping()])
+        .when(start_with_shipping(express()))
+        .then_expect_events(vec![]);
+    let result = checkout_test()
+        .given(vec![started_with_shipping()])
+        .when(start())
+        .inspect_result();
+    assert!(result.is_err(), "{result:?}");
+}
+
+#[test]
+fn a_checkout_started_without_shipping_is_stored_without_the_field() {
+    let stored = serde_json::to_value(started()).unwrap();
+    assert!(stored["CheckoutStarted"].get("shipping_method").is_none());
+    let stored = serde_json::to_value(started_with_shipping()).unwrap();
+    assert_eq!(
+        stored["CheckoutStarted"]["shipping_method"]["price"]["amount"],
+        "9.90"
+    );
 }

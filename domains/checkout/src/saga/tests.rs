@@ -164,6 +164,7 @@ fn an_authorized_payment_places_the_order_with_everything_it_needs() {
             currency: shared_kernel::Currency::EUR,
             lines: lines(),
             promotion: None,
+            shipping_method: None,
         }]
     );
 }
@@ -756,4 +757,22 @@ fn a_checkout_with_a_code_completes_only_once_the_use_is_spent() {
             }
         ]
     );
+}
+
+#[test]
+fn a_run_with_shipping_authorizes_the_total_with_shipping_and_places_the_order_with_it() {
+    let (history, ran) = run_from(vec![started_with_shipping()], World::default());
+    let checkout = replay(history);
+    assert_eq!(checkout.status(), Some(CheckoutStatus::Completed));
+    assert!(ran.contains(&SagaStep::AuthorizePayment {
+        payment_id: payment_id(checkout_id()),
+        amount: eur("94.20"),
+    }));
+    assert!(ran.iter().any(|step| matches!(
+        step,
+        SagaStep::PlaceOrder {
+            shipping_method: Some(method),
+            ..
+        } if *method == express()
+    )));
 }

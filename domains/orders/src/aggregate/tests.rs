@@ -111,6 +111,7 @@ fn place_with(checkout_id: Option<CheckoutId>, lines: Vec<NewOrderLine>) -> Orde
         placed_at: placed_at(),
         promotion_code: None,
         number: None,
+        shipping_total: None,
     }
 }
 
@@ -270,6 +271,7 @@ fn placing_a_guest_order_without_a_checkout_is_allowed() {
         placed_at: placed_at(),
         promotion_code: None,
         number: None,
+        shipping_total: None,
     };
     let events = order_test()
         .given_no_previous_events()
@@ -951,5 +953,61 @@ fn an_order_number_is_read_as_people_write_it() {
             expected,
             "{text}"
         );
+    }
+}
+
+fn place_shipping(shipping: Money) -> OrderCommand {
+    let mut command = place(standard_lines());
+    if let OrderCommand::PlaceOrder { shipping_total, .. } = &mut command {
+        *shipping_total = Some(shipping);
+    }
+    command
+}
+
+#[test]
+fn an_order_with_shipping_charges_it_on_top_of_the_lines() {
+    let events = order_test()
+        .given_no_previous_events()
+        .when(place_shipping(eur("9.9")))
+        .inspect_result()
+        .unwrap();
+    let OrderEvent::OrderPlaced {
+        subtotal,
+        shipping_total,
+        total,
+        ..
+    } = &events[0]
+    else {
+        panic!("expected OrderPlaced, got {events:?}");
+    };
+    assert_eq!(subtotal.to_string(), "60.80 EUR");
+    assert_eq!(shipping_total.to_string(), "9.90 EUR");
+    assert_eq!(total.to_string(), "70.70 EUR");
+    // The payment of the whole total settles it.
+    let order = order_test()
+        .given(events.clone())
+        .when(OrderCommand::MarkPaid {
+            payment_id: payment(9),
+            amount: eur("70.70"),
+        })
+        .inspect_result();
+    assert!(order.is_ok(), "{order:?}");
+}
+
+#[test]
+fn a_shipping_charge_that_does_not_fit_the_order_is_refused() {
+    let amount = |raw: &str| raw.parse::<rust_decimal::Decimal>().unwrap();
+    for shipping in [
+        Money::new(amount("-1.00"), Currency::EUR),
+        Money::new(amount("1.005"), Currency::EUR),
+        Money::new(amount("4.90"), Currency::USD),
+    ] {
+        order_test()
+            .given_no_previous_events()
+            .when(place_shipping(shipping))
+            .then_expect_error(OrderError::InvalidShipping {
+                shipping,
+                currency: Currency::EUR,
+            });
     }
 }

@@ -847,6 +847,7 @@ mod discounted_refunds {
                 placed_at: placed_at(),
                 promotion_code: Some("PROP".into()),
                 number: None,
+                shipping_total: None,
             };
             if paid.is_zero() {
                 // Nothing was paid, so there is nothing to refund: not this property.
