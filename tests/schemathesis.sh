@@ -21,6 +21,8 @@ cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
 REDOCLY_VERSION=2.77.0
+# The server binary is where cargo builds it: CARGO_TARGET_DIR when set, else target/.
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 VENV="${SCHEMATHESIS_VENV:-target/schemathesis-venv}"
 REDOCLY_DIR=target/redocly
 PORT="${PORT:-18181}"
@@ -51,13 +53,13 @@ cargo build --quiet -p commerce
 DATA=$(mktemp -d)
 SERVER=
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; rm -rf "$DATA"' EXIT
-SCHEMATHESIS_API_KEY=$(target/debug/commerce api-keys create --name schemathesis --scope '*' \
+SCHEMATHESIS_API_KEY=$("$TARGET_DIR/debug/commerce" api-keys create --name schemathesis --scope '*' \
   --data-dir "$DATA" 2>/dev/null)
 # Long-polls wait at most a second here: the fuzzer asks for waits of up to 30 seconds.
 COMMERCE_LISTEN_ADDR="127.0.0.1:$PORT" COMMERCE_DATA_DIR="$DATA" RUST_LOG=warn \
   COMMERCE_CHECKOUT_RATE_PER_MINUTE=0 COMMERCE_AUTH_RATE_PER_MINUTE=0 \
   COMMERCE_LONG_POLL_MAX_SECS=1 \
-  target/debug/commerce serve > "$DATA/server.log" 2>&1 &
+  "$TARGET_DIR/debug/commerce" serve > "$DATA/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 60); do
   curl -sf "http://127.0.0.1:$PORT/health/ready" > /dev/null && break

@@ -387,6 +387,12 @@ fn state_rules_between_fields(doc: &mut serde_json::Value) {
             .collect();
         schemas[schema]["anyOf"] = json!(branches);
     }
+    // Each shape of a shipping price is closed: the server refuses a field it does not know.
+    if let Some(variants) = schemas["ShippingPriceDto"]["oneOf"].as_array_mut() {
+        for variant in variants {
+            variant["additionalProperties"] = json!(false);
+        }
+    }
     // An offer gives the amount field of its type, and no other (exclusive branches; a null
     // field counts as absent).
     schemas["OfferDto"]["anyOf"] = json!([

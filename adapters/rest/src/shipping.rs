@@ -23,7 +23,7 @@ use crate::dto::MoneyDto;
 use crate::http::{
     id_for_request, idempotent, if_match, json_body, metadata, path_id, respond, ListParams, Reply,
 };
-use crate::problem::{ApiError, Problem};
+use crate::problem::{ApiError, FieldError, Problem};
 use crate::ApiState;
 
 const ADMIN: &str = "admin";
@@ -112,8 +112,11 @@ pub struct SubtotalBandDto {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WeightBandDto {
+    /// At most 1,000,000,000 g (a thousand tonnes): far beyond any parcel.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub from_grams: u64,
-    /// Absent or null: no upper end (the last band only).
+    /// Absent or null: no upper end (the last band only). At most 1,000,000,000 g.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub to_grams: Option<u64>,
     pub amount: MoneyDto,
 }
@@ -223,12 +226,37 @@ fn invalid(field: &str, error: &ShippingError) -> ApiError {
     ApiError::validation(field, error.to_string())
 }
 
+/// A field the OpenAPI document allows that a rule of shipping refuses (a string that is no
+/// country, bands that leave a gap): a 422 naming the field and the rule, as elsewhere in the
+/// API; what the document itself rules out stays a 400.
+fn refused(field: &str, error: &ShippingError) -> ApiError {
+    let message = error.to_string();
+    ApiError::Unprocessable {
+        code: error.code(),
+        detail: format!("{field}: {message}"),
+        errors: vec![FieldError::new(field, message)],
+    }
+}
+
 fn parse_name(raw: &str, field: &str) -> Result<Name, ApiError> {
-    Name::parse(raw).map_err(|e| invalid(field, &e))
+    // The document states the length and a visible character; what else a name may not hold
+    // (control characters) is a rule.
+    let documented = !raw.trim().is_empty() && (1..=100).contains(&raw.chars().count());
+    Name::parse(raw).map_err(|e| {
+        if documented {
+            refused(field, &e)
+        } else {
+            invalid(field, &e)
+        }
+    })
 }
 
 fn parse_countries(raw: &[String]) -> Result<CountrySet, ApiError> {
-    CountrySet::parse(raw.iter().map(String::as_str)).map_err(|e| invalid("countries", &e))
+    CountrySet::parse(raw.iter().map(String::as_str)).map_err(|e| match e {
+        // An empty list breaks the document's `minItems`.
+        ShippingError::NoCountries => invalid("countries", &e),
+        other => refused("countries", &other),
+    })
 }
 
 fn money(dto: &MoneyDto, field: &str) -> Result<Money, ApiError> {
@@ -239,7 +267,17 @@ fn optional_money(dto: Option<&MoneyDto>, field: &str) -> Result<Option<Money>, 
     dto.map(|dto| money(dto, field)).transpose()
 }
 
+/// The heaviest band edge the API takes, in grams (the document's `maximum`).
+const MAX_GRAMS: u64 = 1_000_000_000;
+
 fn parse_prices(raw: &[ShippingPriceDto]) -> Result<ShippingPrices, ApiError> {
+    if raw.is_empty() {
+        // Breaks the document's `minItems`.
+        return Err(ApiError::validation(
+            "prices",
+            "give a price for at least one currency",
+        ));
+    }
     let mut entries = Vec::with_capacity(raw.len());
     for (index, price) in raw.iter().enumerate() {
         let at = format!("prices[{index}]");
@@ -284,6 +322,17 @@ fn parse_prices(raw: &[ShippingPriceDto]) -> Result<ShippingPrices, ApiError> {
                 let mut parsed = Vec::with_capacity(bands.len());
                 for (b, band) in bands.iter().enumerate() {
                     let here = format!("{at}.bands[{b}]");
+                    for (grams, name) in [
+                        (Some(band.from_grams), "from_grams"),
+                        (band.to_grams, "to_grams"),
+                    ] {
+                        if grams.is_some_and(|grams| grams > MAX_GRAMS) {
+                            return Err(ApiError::validation(
+                                format!("{here}.{name}"),
+                                format!("at most {MAX_GRAMS} g"),
+                            ));
+                        }
+                    }
                     parsed.push(WeightBand {
                         from: Grams::new(band.from_grams),
                         to: band.to_grams.map(Grams::new),
@@ -301,7 +350,7 @@ fn parse_prices(raw: &[ShippingPriceDto]) -> Result<ShippingPrices, ApiError> {
         };
         entries.push(entry);
     }
-    ShippingPrices::new(entries).map_err(|e| invalid("prices", &e))
+    ShippingPrices::new(entries).map_err(|e| refused("prices", &e))
 }
 
 fn zone_id(raw: &str) -> Result<ShippingZoneId, ApiError> {
@@ -352,6 +401,7 @@ async fn run(
     responses(
         (status = 201, body = ShippingZoneDto, headers(("ETag" = String), ("Location" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "A country that is none (`invalid_country`); nothing changed"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -449,6 +499,7 @@ pub async fn get_zone(state: web::Data<ApiState>, id: web::Path<String>) -> Http
     responses(
         (status = 200, body = ShippingZoneDto, headers(("ETag" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "A country that is none (`invalid_country`); nothing changed"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
@@ -528,6 +579,7 @@ pub async fn delete_zone(
     responses(
         (status = 201, body = ShippingZoneDto, headers(("ETag" = String), ("Location" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "Prices shipping refuses: bands with a gap or an empty band, a currency twice, a negative amount (`invalid_shipping_prices`); nothing changed"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
@@ -573,6 +625,7 @@ pub async fn create_option(
     responses(
         (status = 200, body = ShippingZoneDto, headers(("ETag" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "Prices shipping refuses: bands with a gap or an empty band, a currency twice, a negative amount (`invalid_shipping_prices`); nothing changed"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),

@@ -228,13 +228,19 @@ async fn bad_zones_and_options_get_problems_and_change_nothing(app: &TestApp) {
     // when staff send zones that are not valid,
     for (body, field) in [
         (json!({"name": "  ", "countries": ["FR"]}), "name"),
-        (json!({"name": "France", "countries": ["XX"]}), "countries"),
         (json!({"name": "France", "countries": []}), "countries"),
         (json!({"name": "France"}), "countries"),
     ] {
         let problem =
             assert_problem(app.post_json(ZONES, &body).await, 400, "validation_failed").await;
         assert_eq!(problem["errors"][0]["field"], field, "{body}");
+    }
+    // A string the document allows that is no country breaks a rule: 422.
+    for countries in [json!(["XX"]), json!([""])] {
+        let body = json!({"name": "France", "countries": countries});
+        let problem =
+            assert_problem(app.post_json(ZONES, &body).await, 422, "invalid_country").await;
+        assert_eq!(problem["errors"][0]["field"], "countries", "{body}");
     }
     let unknown = app
         .post_json(
@@ -250,11 +256,37 @@ async fn bad_zones_and_options_get_problems_and_change_nothing(app: &TestApp) {
         Some(json!({"name": "EU", "countries": ["DE", "ZZ"]})),
     )
     .await;
-    assert_problem(patched, 400, "validation_failed").await;
+    assert_problem(patched, 422, "invalid_country").await;
 
-    // and options that are not valid,
+    // and options that are not valid: an empty price list breaks the document (400),
+    assert_problem(
+        app.post_json(&options, &json!({"name": "Express", "prices": []}))
+            .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    // a malformed amount too,
+    let problem = assert_problem(
+        app.post_json(
+            &options,
+            &json!({"name": "Express", "prices": [{"type": "flat",
+                "amount": {"amount": "five", "currency": "EUR"}}]}),
+        )
+        .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "prices[0].amount");
+    // and prices the document allows but shipping's rules refuse are a 422,
     for (body, field) in [
-        (json!({"name": "Express", "prices": []}), "prices"),
+        (
+            json!({"name": "Express", "prices": [{"type": "weight_bands", "bands": [
+                {"from_grams": 0, "to_grams": 0, "amount": {"amount": "1.00", "currency": "EUR"}}
+            ]}]}),
+            "prices",
+        ),
         (
             json!({"name": "Express", "prices": [flat("-1.00", "EUR")]}),
             "prices",
@@ -282,16 +314,11 @@ async fn bad_zones_and_options_get_problems_and_change_nothing(app: &TestApp) {
             ]}]}),
             "prices",
         ),
-        (
-            json!({"name": "Express", "prices": [{"type": "flat",
-                "amount": {"amount": "five", "currency": "EUR"}}]}),
-            "prices[0].amount",
-        ),
     ] {
         let problem = assert_problem(
             app.post_json(&options, &body).await,
-            400,
-            "validation_failed",
+            422,
+            "invalid_shipping_prices",
         )
         .await;
         assert_eq!(problem["errors"][0]["field"], field, "{body}");
