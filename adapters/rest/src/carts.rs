@@ -215,10 +215,18 @@ async fn priced_cart(state: &ApiState, cart: &Cart, version: u64) -> Result<Cart
         return Ok(dto);
     };
     let mut before_shipping = subtotal;
+    let chosen = state.cart_shipping.chosen(cart).await?;
+    let mut shipping_discount = None;
     if let Some(code) = cart.promotion_code() {
         let recorded = PromotionCode::recorded(code.to_owned());
-        match state.cart_promotions.price(&recorded, cart, false).await {
+        let shipping = chosen.as_ref().map(|quote| quote.price);
+        match state
+            .cart_promotions
+            .price(&recorded, cart, false, shipping)
+            .await
+        {
             Ok(applied) => {
+                shipping_discount = applied.shipping_discount;
                 before_shipping = Money::new(
                     subtotal.amount() - applied.discount.amount(),
                     subtotal.currency(),
@@ -231,8 +239,8 @@ async fn priced_cart(state: &ApiState, cart: &Cart, version: u64) -> Result<Cart
             Err(other) => return Err(other.into()),
         }
     }
-    if let Some(quote) = state.cart_shipping.chosen(cart).await? {
-        dto = dto.with_shipping(&quote, before_shipping);
+    if let Some(quote) = chosen {
+        dto = dto.with_shipping(&quote, before_shipping, shipping_discount);
     }
     Ok(dto)
 }

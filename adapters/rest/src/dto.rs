@@ -332,8 +332,11 @@ pub struct CartDto {
     /// The shipping method chosen for that address, priced now; `null` without one, or when
     /// the option is no longer offered there (choose again).
     pub shipping_method: Option<ShippingQuoteDto>,
-    /// The shipping method's price (zero without one).
+    /// What the shopper pays for shipping: the method's price less `shipping_discount` (zero
+    /// without a method).
     pub shipping_total: MoneyDto,
+    /// What a free-shipping code takes off the method's price (zero without one).
+    pub shipping_discount: MoneyDto,
     /// What the checkout will charge: `subtotal - discount_total + shipping_total`.
     pub total: MoneyDto,
     /// The aggregate version, also sent as the ETag.
@@ -375,11 +378,17 @@ impl CartDto {
         mut self,
         quote: &shipping::ShippingQuote,
         before_shipping: Money,
+        shipping_discount: Option<Money>,
     ) -> Self {
+        let off = shipping_discount.map_or(rust_decimal::Decimal::ZERO, |off| off.amount());
+        let paid = Money::new(quote.price.amount() - off, quote.price.currency());
         self.shipping_method = Some(ShippingQuoteDto::from(quote));
-        self.shipping_total = MoneyDto::from(&quote.price);
+        self.shipping_total = MoneyDto::from(&paid);
+        if let Some(off) = shipping_discount {
+            self.shipping_discount = MoneyDto::from(&off);
+        }
         self.total = MoneyDto::from(&Money::new(
-            before_shipping.amount() + quote.price.amount(),
+            before_shipping.amount() + paid.amount(),
             before_shipping.currency(),
         ));
         self
@@ -441,6 +450,13 @@ impl CartDto {
                 .map(AddressDto::from),
             shipping_method: None,
             shipping_total: cart
+                .currency()
+                .map(|currency| MoneyDto::from(&zero(currency)))
+                .unwrap_or_else(|| MoneyDto {
+                    amount: "0".to_owned(),
+                    currency: String::new(),
+                }),
+            shipping_discount: cart
                 .currency()
                 .map(|currency| MoneyDto::from(&zero(currency)))
                 .unwrap_or_else(|| MoneyDto {

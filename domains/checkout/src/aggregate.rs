@@ -736,12 +736,31 @@ fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
         Some(method) => checked_shipping(method, currency)?,
         None => Money::zero(currency),
     };
+    // A free-shipping code takes the shipping price off, never more.
+    let shipping_discount = match promotion.as_ref().and_then(|p| p.shipping_discount) {
+        Some(off) => {
+            if off.currency() != currency
+                || off.is_negative()
+                || !off.has_at_most_minor_unit_precision()
+                || off.amount() > shipping_price.amount()
+            {
+                return Err(CheckoutError::InvalidPromotion {
+                    reason: format!(
+                        "{off} off shipping does not fit a shipping price of {shipping_price}"
+                    ),
+                });
+            }
+            off
+        }
+        None => Money::zero(currency),
+    };
     let total = subtotal
         .checked_sub(&discount)
         .map_err(|error| CheckoutError::InvalidPromotion {
             reason: error.to_string(),
         })?
         .checked_add(&shipping_price)
+        .and_then(|total| total.checked_sub(&shipping_discount))
         .map_err(|error| CheckoutError::InvalidShipping {
             reason: error.to_string(),
         })?

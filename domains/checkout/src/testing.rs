@@ -120,6 +120,7 @@ pub fn promotion() -> AppliedPromotion {
         code: "SPRING".into(),
         discount: eur("7.58"),
         line_discounts: vec![eur("3.98"), eur("0.00"), eur("3.60")],
+        shipping_discount: None,
     }
 }
 

@@ -156,6 +156,10 @@ pub struct AppliedPromotion {
     /// Each line's share, in the checkout's line order; zero for lines the code does not
     /// cover. Never more than the line's total.
     pub line_discounts: Vec<Money>,
+    /// What a free-shipping code takes off the shipping method's price (all of it). Absent
+    /// (never `null`) when the code takes nothing off shipping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_discount: Option<Money>,
 }
 
 /// The shipping a checkout charges, fixed when it starts: the cart's chosen option quoted

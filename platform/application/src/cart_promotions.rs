@@ -50,6 +50,7 @@ impl CartPromotions {
         code: &PromotionCode,
         cart: &Cart,
         check_limits: bool,
+        shipping: Option<Money>,
     ) -> Result<AppliedPromotion, PromotionCodeError> {
         let loaded = self
             .promotions
@@ -73,16 +74,16 @@ impl CartPromotions {
                 ))
             })
             .collect::<Result<Vec<_>, PromotionCodeError>>()?;
-        let basket = Basket::new(lines, Money::zero(currency).round_to_minor_units())
-            .map_err(unavailable)?;
+        let shipping = shipping.unwrap_or_else(|| Money::zero(currency).round_to_minor_units());
+        let basket = Basket::new(lines, shipping).map_err(unavailable)?;
         if check_limits {
             promotion
                 .check_redemption(cart.customer_id(), basket.subtotal(), self.clock.now())
                 .map_err(PromotionCodeError::Refused)?;
         }
         let discount = discount(terms, &basket).map_err(PromotionCodeError::Refused)?;
-        // What comes off the lines; a free-shipping code takes nothing off them (and, until
-        // shipping is priced, nothing off a shipping charge either).
+        // What comes off the lines; a free-shipping code takes nothing off them, and the
+        // shipping charge instead.
         let off_lines = discount.lines().iter().fold(
             Money::zero(currency).round_to_minor_units(),
             |sum, share| Money::new(sum.amount() + share.amount(), currency),
@@ -91,6 +92,7 @@ impl CartPromotions {
             code: code.as_str().to_owned(),
             discount: off_lines,
             line_discounts: discount.lines().to_vec(),
+            shipping_discount: Some(discount.shipping()).filter(|off| !off.is_zero()),
         })
     }
 
@@ -106,7 +108,7 @@ impl CartPromotions {
         if loaded.version == 0 {
             return Err(PromotionCodeError::Cart(CartError::NotFound));
         }
-        self.price(&code, &loaded.aggregate, true).await?;
+        self.price(&code, &loaded.aggregate, true, None).await?;
         let command = CartCommand::ApplyPromotionCode {
             code: code.as_str().to_owned(),
         };

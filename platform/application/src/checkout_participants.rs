@@ -280,6 +280,16 @@ impl OrderPlacement for OrdersPlacement {
             .number_for(order.order_id)
             .await
             .map_err(retry)?;
+        // What the shopper pays for shipping: the method's price less what a free-shipping
+        // code takes off it.
+        let shipping_total = order.shipping_method.as_ref().map(|method| {
+            let off = order
+                .promotion
+                .as_ref()
+                .and_then(|promotion| promotion.shipping_discount)
+                .map_or(rust_decimal::Decimal::ZERO, |off| off.amount());
+            Money::new(method.price.amount() - off, method.price.currency())
+        });
         // The email and address were checked when the checkout was accepted; they reach the
         // order as the same typed values.
         let command = OrderCommand::PlaceOrder {
@@ -309,7 +319,7 @@ impl OrderPlacement for OrdersPlacement {
                 .collect(),
             placed_at: self.clock.now(),
             promotion_code: order.promotion.map(|promotion| promotion.code),
-            shipping_total: order.shipping_method.map(|method| method.price),
+            shipping_total,
         };
         match self
             .orders

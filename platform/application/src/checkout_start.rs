@@ -196,7 +196,8 @@ impl CheckoutStarter {
             None => None,
             Some(code) => {
                 let code = PromotionCode::recorded(code.to_owned());
-                match self.promotions.price(&code, &cart, false).await {
+                let shipping = shipping_method.as_ref().map(|method| method.price);
+                match self.promotions.price(&code, &cart, false, shipping).await {
                     Ok(promotion) => Some(promotion),
                     Err(error) => {
                         self.carts

@@ -489,3 +489,75 @@ on_both_stores!(
     cart_shipping_guest_erasure,
     a_guests_cart_address_is_erased_with_their_order
 );
+
+async fn a_free_shipping_code_takes_the_shipping_price_off_everywhere(app: &TestApp) {
+    // Given a cart of two tees going to Germany by Express (9.90) with a free-shipping code,
+    let (_, _, express) = german_zone(app).await;
+    let cart = cart_with_tees(app, "SHIP-FREE", 2).await;
+    receive(app, "SHIP-FREE", 10).await;
+    let path = format!("/v1/carts/{cart}/shipping-address");
+    assert_eq!(put(app, &path, &address("DE")).await.status(), 200);
+    let chosen = put(
+        app,
+        &format!("/v1/carts/{cart}/shipping-method"),
+        &json!({"option_id": express}),
+    )
+    .await;
+    assert_eq!(chosen.status(), 200);
+    let created = app
+        .post_json(
+            "/v1/admin/promotions",
+            &json!({"code": "SHIPFREE", "offer": {"type": "free_shipping"}}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let applied = app
+        .post_json(
+            &format!("/v1/carts/{cart}/promotions"),
+            &json!({"code": "shipfree"}),
+        )
+        .await;
+    assert_eq!(applied.status(), 200);
+
+    // the cart shows the method at its price, all of it taken off, and the lines' total,
+    let shown: Value = applied.json().await.unwrap();
+    assert_eq!(shown["shipping_method"]["price"], eur("9.90"), "{shown}");
+    assert_eq!(shown["shipping_discount"], eur("9.90"), "{shown}");
+    assert_eq!(shown["shipping_total"], eur("0.00"), "{shown}");
+    assert_eq!(shown["discount_total"], eur("0.00"), "{shown}");
+    assert_eq!(shown["total"], eur("20.00"), "{shown}");
+
+    // and the checkout, the order and the payment charge no shipping.
+    let started = check_out(app, &cart, "ship-free", &without_address()).await;
+    assert_eq!(started.status(), 202, "{:?}", started.text().await);
+    let location = started.headers()["location"].to_str().unwrap().to_owned();
+    let done = settled(app, &location).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["total"], eur("20.00"));
+    let order: Value = app
+        .get(&format!(
+            "/v1/orders/{}",
+            done["order_id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["promotion_code"], "SHIPFREE", "{order}");
+    assert_eq!(order["shipping_total"], eur("0.00"), "{order}");
+    assert_eq!(order["total"], eur("20.00"), "{order}");
+    let payment: Value = app
+        .get(&format!(
+            "/v1/admin/payments/{}",
+            done["payment_id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(payment["amount"], eur("20.00"), "{payment}");
+}
+on_both_stores!(
+    cart_shipping_free_shipping_code,
+    a_free_shipping_code_takes_the_shipping_price_off_everywhere
+);

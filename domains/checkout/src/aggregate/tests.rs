@@ -1421,6 +1421,7 @@ fn a_discount_of_everything_leaves_nothing_to_pay() {
         code: "ALL".into(),
         discount: total(),
         line_discounts: vec![eur("39.80"), eur("8.50"), eur("36.00")],
+        shipping_discount: None,
     };
     checkout_test()
         .given_no_previous_events()
@@ -1732,4 +1733,61 @@ fn a_checkout_started_without_shipping_is_stored_without_the_field() {
         stored["CheckoutStarted"]["shipping_method"]["price"]["amount"],
         "9.90"
     );
+}
+
+fn start_with_code_and_express(promotion: AppliedPromotion) -> C {
+    let mut command = start_with_promotion(promotion);
+    if let C::StartCheckout {
+        shipping_method, ..
+    } = &mut command
+    {
+        *shipping_method = Some(express());
+    }
+    command
+}
+
+#[test]
+fn a_free_shipping_code_takes_the_shipping_price_off_the_total() {
+    let free_shipping = AppliedPromotion {
+        code: "SHIPFREE".into(),
+        discount: eur("0.00"),
+        line_discounts: vec![eur("0.00"), eur("0.00"), eur("0.00")],
+        shipping_discount: Some(eur("9.90")),
+    };
+    let events = checkout_test()
+        .given_no_previous_events()
+        .when(start_with_code_and_express(free_shipping))
+        .inspect_result()
+        .unwrap();
+    let [E::CheckoutStarted { total, .. }] = &events[..] else {
+        panic!("expected CheckoutStarted, got {events:?}");
+    };
+    // 84.30 + 9.90 shipping - 9.90 off shipping.
+    assert_eq!(*total, eur("84.30"));
+}
+
+#[test]
+fn a_shipping_discount_above_the_shipping_price_or_without_shipping_is_refused() {
+    let too_much = AppliedPromotion {
+        code: "SHIPFREE".into(),
+        discount: eur("0.00"),
+        line_discounts: vec![eur("0.00"), eur("0.00"), eur("0.00")],
+        shipping_discount: Some(eur("9.91")),
+    };
+    for command in [
+        start_with_code_and_express(too_much.clone()),
+        start_with_promotion(AppliedPromotion {
+            shipping_discount: Some(eur("0.01")),
+            ..too_much
+        }),
+    ] {
+        let result = checkout_test()
+            .given_no_previous_events()
+            .when(command)
+            .inspect_result();
+        assert!(
+            matches!(result, Err(CheckoutError::InvalidPromotion { .. })),
+            "{result:?}"
+        );
+    }
 }
