@@ -9,6 +9,7 @@ use shared_kernel::{CartId, Currency, LineId, Money, PostalAddress};
 use application::cart_promotions::PromotionCodeError;
 use carts::Cart;
 use coupons::PromotionCode;
+use runtime::Executed;
 
 use crate::dto::{
     quantity, AddItemRequest, AddressDto, ApplyPromotionRequest, CartDto, ChangeQuantityRequest,
@@ -203,6 +204,12 @@ async fn cart_command(
         .carts
         .execute(&id.to_string(), command, expected, &metadata(SHOPPER))
         .await?;
+    cart_reply(state, executed).await
+}
+
+/// The answer to a change of the cart: the cart as it now stands, priced, with its version
+/// as the ETag.
+async fn cart_reply(state: &ApiState, executed: Executed<Cart>) -> Result<Reply, ApiError> {
     let dto = priced_cart(state, &executed.state, executed.version).await?;
     Ok(Reply::ok(dto).etag(executed.version))
 }
@@ -282,8 +289,7 @@ pub async fn set_shipping_address(
             .cart_shipping
             .set_address(&id, address, expected, &metadata(SHOPPER))
             .await?;
-        let dto = priced_cart(&state, &executed.state, executed.version).await?;
-        Ok(Reply::ok(dto).etag(executed.version))
+        cart_reply(&state, executed).await
     })
     .await
 }
@@ -363,8 +369,7 @@ pub async fn choose_shipping_method(
             .cart_shipping
             .choose(&id, option_id, expected, &metadata(SHOPPER))
             .await?;
-        let dto = priced_cart(&state, &executed.state, executed.version).await?;
-        Ok(Reply::ok(dto).etag(executed.version))
+        cart_reply(&state, executed).await
     })
     .await
 }
@@ -403,8 +408,7 @@ pub async fn apply_promotion(
             .cart_promotions
             .apply(&id, &input.code, &metadata(SHOPPER))
             .await?;
-        let dto = priced_cart(&state, &executed.state, executed.version).await?;
-        Ok(Reply::ok(dto).etag(executed.version))
+        cart_reply(&state, executed).await
     })
     .await
 }
@@ -432,8 +436,7 @@ pub async fn remove_promotion(
             .cart_promotions
             .remove(&id, &metadata(SHOPPER))
             .await?;
-        let dto = priced_cart(&state, &executed.state, executed.version).await?;
-        Ok(Reply::ok(dto).etag(executed.version))
+        cart_reply(&state, executed).await
     })
     .await
 }

@@ -435,13 +435,7 @@ impl CartDto {
                 message: None,
                 reason: None,
             }),
-            discount_total: cart
-                .currency()
-                .map(|currency| MoneyDto::from(&zero(currency)))
-                .unwrap_or_else(|| MoneyDto {
-                    amount: "0".to_owned(),
-                    currency: String::new(),
-                }),
+            discount_total: money_or_zero(cart.currency().map(zero)),
             shipping_address: cart
                 .shipping_address()
                 .map(|address| address.data())
@@ -449,34 +443,10 @@ impl CartDto {
                 .filter(|data| **data != shared_kernel::AddressData::erased())
                 .map(AddressDto::from),
             shipping_method: None,
-            shipping_total: cart
-                .currency()
-                .map(|currency| MoneyDto::from(&zero(currency)))
-                .unwrap_or_else(|| MoneyDto {
-                    amount: "0".to_owned(),
-                    currency: String::new(),
-                }),
-            shipping_discount: cart
-                .currency()
-                .map(|currency| MoneyDto::from(&zero(currency)))
-                .unwrap_or_else(|| MoneyDto {
-                    amount: "0".to_owned(),
-                    currency: String::new(),
-                }),
-            total: cart
-                .subtotal()
-                .map(|total| MoneyDto::from(&total))
-                .unwrap_or_else(|| MoneyDto {
-                    amount: "0".to_owned(),
-                    currency: String::new(),
-                }),
-            subtotal: cart
-                .subtotal()
-                .map(|total| MoneyDto::from(&total))
-                .unwrap_or_else(|| MoneyDto {
-                    amount: "0".to_owned(),
-                    currency: String::new(),
-                }),
+            shipping_total: money_or_zero(cart.currency().map(zero)),
+            shipping_discount: money_or_zero(cart.currency().map(zero)),
+            total: money_or_zero(cart.subtotal()),
+            subtotal: money_or_zero(cart.subtotal()),
             version,
             cart_token: None,
         }
@@ -864,19 +834,13 @@ impl OrderDto {
                     quantity: line.quantity,
                     unit_price: MoneyDto::from(&line.unit_price),
                     line_total: MoneyDto::from(&line.line_total),
-                    discount: MoneyDto::from(
-                        &line
-                            .discount
-                            .unwrap_or_else(|| Money::zero(view.currency).round_to_minor_units()),
-                    ),
+                    discount: MoneyDto::from(&line.discount.unwrap_or_else(|| zero(view.currency))),
                 })
                 .collect(),
             subtotal: MoneyDto::from(&view.subtotal),
             promotion_code: view.promotion_code.clone(),
             discount_total: MoneyDto::from(
-                &view
-                    .discount_total
-                    .unwrap_or_else(|| Money::zero(view.currency).round_to_minor_units()),
+                &view.discount_total.unwrap_or_else(|| zero(view.currency)),
             ),
             shipping_total: MoneyDto::from(&view.shipping_total),
             total: MoneyDto::from(&view.total),
