@@ -70,7 +70,7 @@ use crate::commands::CheckoutCommand;
 use crate::errors::CheckoutError;
 use crate::events::CheckoutEvent;
 use crate::values::{
-    AppliedPromotion, AppliedShipping, CheckoutLine, CheckoutStatus, FailureReason,
+    AppliedPromotion, AppliedShipping, AppliedTax, CheckoutLine, CheckoutStatus, FailureReason,
     PaymentProgress, MAX_LINES,
 };
 
@@ -90,6 +90,8 @@ struct Terms {
     promotion: Option<AppliedPromotion>,
     #[serde(default)]
     shipping_method: Option<AppliedShipping>,
+    #[serde(default)]
+    tax: Option<AppliedTax>,
 }
 
 /// One checkout: a cart on its way to becoming an order. Serializable for snapshots.
@@ -178,7 +180,8 @@ impl Checkout {
     }
 
     /// What the payment authorizes and captures: the sum of the line totals, less the
-    /// promotion's discount, plus the shipping method's price.
+    /// promotion's discount, plus the shipping method's price, plus the tax when prices do
+    /// not include it.
     pub fn total(&self) -> Option<Money> {
         self.terms.as_ref().map(|t| t.total)
     }
@@ -191,6 +194,11 @@ impl Checkout {
     /// The shipping method the checkout charges, if the cart chose one.
     pub fn shipping_method(&self) -> Option<&AppliedShipping> {
         self.terms.as_ref().and_then(|t| t.shipping_method.as_ref())
+    }
+
+    /// The tax the checkout charges, if the shop charges tax.
+    pub fn tax(&self) -> Option<&AppliedTax> {
+        self.terms.as_ref().and_then(|t| t.tax.as_ref())
     }
 
     /// The sum of the line totals, before any discount.
@@ -688,6 +696,7 @@ impl Terms {
             started_at: _,
             promotion,
             shipping_method,
+            tax,
         } = event
         else {
             return false;
@@ -706,6 +715,7 @@ impl Terms {
             && self.total == *total
             && self.promotion == *promotion
             && self.shipping_method == *shipping_method
+            && self.tax == *tax
     }
 }
 
@@ -722,6 +732,7 @@ fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
         started_at,
         promotion,
         shipping_method,
+        tax,
     } = command
     else {
         return Err(CheckoutError::NotFound);
@@ -765,6 +776,25 @@ fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
             reason: error.to_string(),
         })?
         .round_to_minor_units();
+    let total = match &tax {
+        Some(tax) => {
+            let shipping_charge = Money::new(
+                shipping_price.amount() - shipping_discount.amount(),
+                currency,
+            );
+            let tax_total = checked_tax(tax, &lines, promotion.as_ref(), shipping_charge)?;
+            if tax.prices_include_tax {
+                total
+            } else {
+                total
+                    .checked_add(&tax_total)
+                    .map_err(|error| CheckoutError::InvalidTax {
+                        reason: error.to_string(),
+                    })?
+            }
+        }
+        None => total,
+    };
     if total.is_zero() || total.is_negative() {
         return Err(CheckoutError::NothingToPay);
     }
@@ -780,6 +810,7 @@ fn started(command: CheckoutCommand) -> Result<CheckoutEvent, CheckoutError> {
         started_at,
         promotion,
         shipping_method,
+        tax,
     })
 }
 
@@ -800,6 +831,63 @@ fn checked_shipping(method: &AppliedShipping, currency: Currency) -> Result<Mone
         )));
     }
     Ok(price)
+}
+
+/// The tax's total, once its parts are found to fit: one part per line, each in whole minor
+/// units of the checkout's currency, not negative, and (when prices include tax) not more
+/// than what the line or the shipping charge comes to; the parts sum to the total. The tax is
+/// computed by the tax context; a part that does not fit is a bug there, refused here before
+/// anything is held or charged.
+fn checked_tax(
+    tax: &AppliedTax,
+    lines: &[CheckoutLine],
+    promotion: Option<&AppliedPromotion>,
+    shipping_charge: Money,
+) -> Result<Money, CheckoutError> {
+    let invalid = |reason: String| CheckoutError::InvalidTax { reason };
+    let currency = shipping_charge.currency();
+    if tax.lines.len() != lines.len() {
+        return Err(invalid(format!(
+            "{} taxed lines for {} lines",
+            tax.lines.len(),
+            lines.len()
+        )));
+    }
+    let charged = lines.iter().enumerate().map(|(index, line)| {
+        let discount = promotion
+            .and_then(|promotion| promotion.line_discounts.get(index))
+            .map_or(rust_decimal::Decimal::ZERO, Money::amount);
+        (
+            line.sku.as_str(),
+            line.line_total().amount() - discount,
+        )
+    });
+    let parts = tax.lines.iter().zip(charged).chain([(
+        &tax.shipping,
+        ("shipping", shipping_charge.amount()),
+    )]);
+    let mut sum = Money::zero(currency);
+    for (part, (what, charged)) in parts {
+        let amount = part.amount;
+        if amount.currency() != currency
+            || amount.is_negative()
+            || !amount.has_at_most_minor_unit_precision()
+            || part.rate.is_sign_negative()
+            || (tax.prices_include_tax && amount.amount() > charged)
+        {
+            return Err(invalid(format!("{amount} does not fit {what}")));
+        }
+        sum = sum
+            .checked_add(&amount)
+            .map_err(|error| invalid(error.to_string()))?;
+    }
+    if sum != tax.total {
+        return Err(invalid(format!(
+            "the parts sum to {sum}, the total is {}",
+            tax.total
+        )));
+    }
+    Ok(sum)
 }
 
 /// The promotion's whole discount, once its shares are found to fit the lines: one share per
@@ -934,6 +1022,7 @@ impl Aggregate for Checkout {
                 started_at,
                 promotion,
                 shipping_method,
+                tax,
             } => {
                 self.terms = Some(Terms {
                     checkout_id,
@@ -947,6 +1036,7 @@ impl Aggregate for Checkout {
                     started_at,
                     promotion,
                     shipping_method,
+                    tax,
                 });
                 self.status = Some(CheckoutStatus::Reserving);
             }

@@ -11,7 +11,7 @@ use shared_kernel::{
     CartId, CheckoutId, Currency, CustomerId, EmailAddress, OrderId, PostalAddress, Sku,
 };
 
-use crate::values::{AppliedPromotion, AppliedShipping, CheckoutLine};
+use crate::values::{AppliedPromotion, AppliedShipping, AppliedTax, CheckoutLine};
 
 /// Commands for the [`Checkout`](crate::Checkout) aggregate.
 // `StartCheckout` carries the lines and the shipping details and is much larger than the
@@ -35,6 +35,8 @@ pub enum CheckoutCommand {
         promotion: Option<AppliedPromotion>,
         /// The shipping method and its price; `None` when the cart chose none.
         shipping_method: Option<AppliedShipping>,
+        /// The tax on the lines and the shipping; `None` when the shop charges no tax.
+        tax: Option<AppliedTax>,
     },
     /// Inventory holds the line's units.
     RecordStockReserved {

@@ -43,6 +43,10 @@ pub enum CheckoutError {
     /// The shipping charge does not fit the checkout (currency, sign, minor units).
     #[error("the shipping does not fit the checkout: {reason}")]
     InvalidShipping { reason: String },
+    /// The tax does not fit the checkout (one part per line, currency, sign, minor units,
+    /// the parts summing to the total).
+    #[error("the tax does not fit the checkout: {reason}")]
+    InvalidTax { reason: String },
     /// A step outcome names a SKU that is on none of the checkout's lines.
     #[error("the checkout has no line for SKU {sku}")]
     UnknownLine { sku: Sku },
@@ -64,6 +68,7 @@ impl CheckoutError {
             CheckoutError::UnknownLine { .. } => "unknown_line",
             CheckoutError::InvalidPromotion { .. } => "invalid_promotion",
             CheckoutError::InvalidShipping { .. } => "invalid_shipping",
+            CheckoutError::InvalidTax { .. } => "invalid_tax",
         }
     }
 }
@@ -125,6 +130,12 @@ mod tests {
                     reason: String::new(),
                 },
                 "invalid_shipping",
+            ),
+            (
+                CheckoutError::InvalidTax {
+                    reason: String::new(),
+                },
+                "invalid_tax",
             ),
         ];
         for (error, code) in cases {

@@ -16,7 +16,7 @@ use shared_kernel::{
     AddressData, CartId, CheckoutId, Currency, CustomerId, Money, OrderId, ProductId, Quantity,
 };
 
-use crate::values::{AppliedPromotion, AppliedShipping, FailureReason};
+use crate::values::{AppliedPromotion, AppliedShipping, AppliedTax, FailureReason};
 
 /// One line of a checkout, as `CheckoutStarted` records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,7 +45,8 @@ pub enum CheckoutEvent {
         currency: Currency,
         lines: Vec<CheckoutLineData>,
         /// What the payment authorizes: the sum of the line totals, less the promotion's
-        /// discount, plus the shipping method's price.
+        /// discount, plus the shipping method's price (less a free-shipping code's part), plus
+        /// the tax when prices do not include it.
         total: Money,
         started_at: DateTime<Utc>,
         /// The code the checkout redeems. Absent (never `null`) when there is none, so every
@@ -57,6 +58,11 @@ pub enum CheckoutEvent {
         /// always was.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         shipping_method: Option<AppliedShipping>,
+        /// The tax charged (ADR 0038); `total` includes it either way. Absent (never `null`)
+        /// when the shop charges no tax, so every checkout recorded before tax was calculated
+        /// reads, and is stored, as it always was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tax: Option<AppliedTax>,
     },
     StockReserved {
         sku: String,

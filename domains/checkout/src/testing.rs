@@ -111,6 +111,7 @@ pub fn start_with(lines: Vec<CheckoutLine>) -> CheckoutCommand {
         started_at: started_at(),
         promotion: None,
         shipping_method: None,
+        tax: None,
     }
 }
 
@@ -207,6 +208,7 @@ pub fn started() -> CheckoutEvent {
         started_at: started_at(),
         promotion: None,
         shipping_method: None,
+        tax: None,
     }
 }
 

@@ -175,6 +175,30 @@ pub struct AppliedShipping {
     pub price: Money,
 }
 
+/// The tax a checkout charges, fixed when it starts: the application asks the tax context for
+/// the cart's lines (after their discount shares) and its shipping charge (after a
+/// free-shipping code), going to the checkout's address (ADR 0038). Plain data:
+/// `CheckoutStarted` records it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedTax {
+    /// Whether the prices include the tax (it is inside the total) or not (it comes on top).
+    pub prices_include_tax: bool,
+    /// Each line's tax, in the checkout's line order.
+    pub lines: Vec<TaxPart>,
+    /// The tax on the shipping charge; zero without one.
+    pub shipping: TaxPart,
+    /// The lines' tax plus the shipping's, exactly.
+    pub total: Money,
+}
+
+/// The tax on one amount: the rate it was charged at, and the tax in whole minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxPart {
+    /// In percent: `19` is 19 %.
+    pub rate: rust_decimal::Decimal,
+    pub amount: Money,
+}
+
 /// Why a checkout failed, in terms a shopper can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]

@@ -126,6 +126,7 @@ mod tests {
             started_at: Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap(),
             promotion: None,
             shipping_method: None,
+            tax: None,
         }
     }
 

@@ -11,7 +11,8 @@ use crate::errors::CheckoutError;
 use crate::events::CheckoutEvent as E;
 use crate::testing::*;
 use crate::values::{
-    AppliedPromotion, AppliedShipping, CheckoutStatus, FailureReason, PaymentProgress,
+    AppliedPromotion, AppliedShipping, AppliedTax, CheckoutStatus, FailureReason, PaymentProgress,
+    TaxPart,
 };
 
 type CheckoutTest = TestFramework<Checkout>;
@@ -229,6 +230,7 @@ fn repeating_the_start_at_a_later_time_changes_nothing() {
             started_at: deadline(),
             promotion: None,
             shipping_method: None,
+            tax: None,
         })
         .then_expect_events(vec![]);
 }
@@ -1790,4 +1792,144 @@ fn a_shipping_discount_above_the_shipping_price_or_without_shipping_is_refused()
             "{result:?}"
         );
     }
+}
+
+// --- Tax ---
+
+fn part(rate: &str, amount: &str) -> TaxPart {
+    TaxPart {
+        rate: rust_decimal::Decimal::from_str_exact(rate).unwrap(),
+        amount: eur(amount),
+    }
+}
+
+/// 20 % on the lines (39.80, 8.50, 36.00) and on Express (9.90), as `basis` says.
+fn twenty_percent(prices_include_tax: bool) -> AppliedTax {
+    if prices_include_tax {
+        AppliedTax {
+            prices_include_tax,
+            lines: vec![part("20", "6.63"), part("20", "1.42"), part("20", "6.00")],
+            shipping: part("20", "1.65"),
+            total: eur("15.70"),
+        }
+    } else {
+        AppliedTax {
+            prices_include_tax,
+            lines: vec![part("20", "7.96"), part("20", "1.70"), part("20", "7.20")],
+            shipping: part("20", "1.98"),
+            total: eur("18.84"),
+        }
+    }
+}
+
+fn start_taxed(tax: AppliedTax) -> C {
+    let mut command = start_with_shipping(express());
+    if let C::StartCheckout { tax: taxed, .. } = &mut command {
+        *taxed = Some(tax);
+    }
+    command
+}
+
+fn started_total(command: C) -> Result<(Money, Option<AppliedTax>), CheckoutError> {
+    let events = checkout_test()
+        .given_no_previous_events()
+        .when(command)
+        .inspect_result()?;
+    let [E::CheckoutStarted { total, tax, .. }] = &events[..] else {
+        panic!("expected CheckoutStarted, got {events:?}");
+    };
+    Ok((*total, tax.clone()))
+}
+
+#[test]
+fn tax_on_top_of_prices_is_charged_with_the_total() {
+    let (total, tax) = started_total(start_taxed(twenty_percent(false))).unwrap();
+    // 84.30 + 9.90 + 18.84
+    assert_eq!(total, eur("113.04"));
+    assert_eq!(tax, Some(twenty_percent(false)));
+    let mut checkout = Checkout::default();
+    for event in checkout_test()
+        .given_no_previous_events()
+        .when(start_taxed(twenty_percent(false)))
+        .inspect_result()
+        .unwrap()
+    {
+        cqrs_es::Aggregate::apply(&mut checkout, event);
+    }
+    assert_eq!(checkout.tax(), Some(&twenty_percent(false)));
+    assert_eq!(checkout.total(), Some(eur("113.04")));
+}
+
+#[test]
+fn tax_included_in_prices_is_recorded_and_the_total_stays_what_the_shopper_saw() {
+    let (total, tax) = started_total(start_taxed(twenty_percent(true))).unwrap();
+    assert_eq!(total, eur("94.20"));
+    assert_eq!(tax, Some(twenty_percent(true)));
+}
+
+#[test]
+fn a_tax_that_does_not_fit_the_checkout_is_refused() {
+    let wrong_sum = AppliedTax {
+        total: eur("18.85"),
+        ..twenty_percent(false)
+    };
+    let missing_line = AppliedTax {
+        lines: twenty_percent(false).lines[..2].to_vec(),
+        total: eur("11.64"),
+        ..twenty_percent(false)
+    };
+    let mut negative = twenty_percent(false);
+    negative.lines[1] = part("20", "-1.70");
+    negative.total = eur("15.44");
+    let mut other_currency = twenty_percent(false);
+    other_currency.shipping.amount = Money::parse("1.98", "USD").unwrap();
+    let mut finer = twenty_percent(false);
+    finer.lines[0] = part("20", "7.955");
+    finer.total = eur("18.835");
+    // Tax inside a price cannot be more than the price (the mug's line is 8.50).
+    let mut above_the_price = twenty_percent(true);
+    above_the_price.lines[1] = part("20", "8.51");
+    above_the_price.total = eur("22.79");
+    for tax in [
+        wrong_sum,
+        missing_line,
+        negative,
+        other_currency,
+        finer,
+        above_the_price,
+    ] {
+        let result = started_total(start_taxed(tax.clone()));
+        assert!(
+            matches!(result, Err(CheckoutError::InvalidTax { .. })),
+            "{tax:?}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn inclusive_tax_is_checked_against_what_the_line_is_charged_after_its_discount() {
+    // SPRING takes 3.60 off the cap's 36.00: its tax-inclusive line is 32.40.
+    let mut command = start_with_promotion(promotion());
+    let mut tax = twenty_percent(true);
+    tax.shipping = part("20", "0.00");
+    tax.lines = vec![part("20", "6.30"), part("20", "1.42"), part("20", "32.41")];
+    tax.total = eur("40.13");
+    if let C::StartCheckout { tax: taxed, .. } = &mut command {
+        *taxed = Some(tax);
+    }
+    let result = started_total(command);
+    assert!(
+        matches!(result, Err(CheckoutError::InvalidTax { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_checkout_without_tax_is_stored_without_the_field() {
+    let stored = serde_json::to_value(started()).unwrap();
+    assert!(stored["CheckoutStarted"].get("tax").is_none());
+    let (_, tax) = started_total(start_taxed(twenty_percent(false))).unwrap();
+    let stored = serde_json::to_value(tax).unwrap();
+    assert_eq!(stored["shipping"]["rate"], "20");
+    assert_eq!(stored["total"]["amount"], "18.84");
 }
