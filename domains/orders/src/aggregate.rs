@@ -29,15 +29,16 @@ use shared_kernel::{
     RefundId,
 };
 
-use crate::commands::{NewOrderLine, OrderCommand};
+use crate::commands::{NewOrderLine, OrderCommand, OrderTax};
 use crate::errors::OrderError;
-use crate::events::OrderEvent;
+use crate::events::{OrderEvent, TaxData};
 use crate::refunds::{
     cancellation_refund_id, decide_refund, decide_remainder, total_in, FinancialStatus,
     OrderRefund, OrderRefundState, RefundItems, RefundOrigin, RefundReason, MAX_REFUNDS,
 };
 use crate::values::{
-    CancellationReason, Fulfillment, OrderLine, OrderNumber, OrderStatus, MAX_LINES,
+    check_tax_part, CancellationReason, Fulfillment, OrderLine, OrderNumber, OrderStatus,
+    MAX_LINES,
 };
 
 /// An order. Serializable for snapshots.
@@ -77,6 +78,12 @@ pub struct Order {
     /// The order's short number, once placed with one.
     #[serde(default)]
     number: Option<OrderNumber>,
+    /// The tax on the shipping charge; `None` when the order charged no tax.
+    #[serde(default)]
+    shipping_tax: Option<TaxData>,
+    /// The lines' tax plus the shipping's; `None` when the order charged no tax.
+    #[serde(default)]
+    tax_total: Option<Money>,
 }
 
 impl Order {
@@ -148,6 +155,28 @@ impl Order {
     /// Shipping charged on top of the subtotal; zero until shipping is priced.
     pub fn shipping_total(&self) -> Option<Money> {
         self.shipping_total
+    }
+
+    /// The tax on the shipping charge, if the order charged tax.
+    pub fn shipping_tax(&self) -> Option<&TaxData> {
+        self.shipping_tax.as_ref()
+    }
+
+    /// The lines' tax plus the shipping's, if the order charged tax.
+    pub fn tax_total(&self) -> Option<Money> {
+        self.tax_total
+    }
+
+    /// What the shopper paid for shipping: its charge, plus its tax when that came on top.
+    /// What refunds may give back of it.
+    fn shipping_paid(&self) -> Option<Money> {
+        let charge = self.shipping_total?;
+        Some(match &self.shipping_tax {
+            Some(tax) if !tax.included => {
+                Money::new(charge.amount() + tax.amount.amount(), charge.currency())
+            }
+            _ => charge,
+        })
     }
 
     /// What the shopper pays, and what `MarkPaid` must match.
@@ -230,6 +259,7 @@ impl Order {
                     promotion_code,
                     number,
                     shipping_total,
+                    tax,
                 },
             ) => {
                 let lines = order_lines(lines, currency)?;
@@ -240,10 +270,36 @@ impl Order {
                 )
                 .round_to_minor_units();
                 let shipping_total = shipping_charge(shipping_total, currency)?;
+                let (lines, shipping_tax) = match tax {
+                    Some(tax) => {
+                        let (lines, shipping_tax) = taxed(lines, tax, shipping_total)?;
+                        (lines, Some(shipping_tax))
+                    }
+                    None => (lines, None),
+                };
+                let tax_total = shipping_tax.as_ref().map(|shipping| {
+                    let lines_tax: rust_decimal::Decimal = lines
+                        .iter()
+                        .filter_map(|line| line.tax().map(|tax| tax.amount.amount()))
+                        .sum();
+                    Money::new(lines_tax + shipping.amount.amount(), currency)
+                        .round_to_minor_units()
+                });
+                let tax_on_top = lines
+                    .iter()
+                    .map(|line| line.tax_on_top().amount())
+                    .sum::<rust_decimal::Decimal>()
+                    + shipping_tax
+                        .as_ref()
+                        .filter(|tax| !tax.included)
+                        .map_or(rust_decimal::Decimal::ZERO, |tax| tax.amount.amount());
                 let total = Money::new(
-                    subtotal.amount() - discount_total.amount() + shipping_total.amount(),
+                    subtotal.amount() - discount_total.amount()
+                        + shipping_total.amount()
+                        + tax_on_top,
                     currency,
-                );
+                )
+                .round_to_minor_units();
                 let discounted = promotion_code.is_some() || !discount_total.is_zero();
                 Ok(vec![OrderEvent::OrderPlaced {
                     order_id,
@@ -260,6 +316,8 @@ impl Order {
                     promotion_code,
                     discount_total: discounted.then_some(discount_total),
                     number: number.map(OrderNumber::get),
+                    shipping_tax,
+                    tax_total,
                 }])
             }
             (Some(_), C::PlaceOrder { checkout_id, .. })
@@ -373,7 +431,7 @@ impl Order {
             }
             _ => {}
         }
-        let (Some(paid), Some(shipping_total)) = (self.paid, self.shipping_total) else {
+        let (Some(paid), Some(shipping_total)) = (self.paid, self.shipping_paid()) else {
             return Err(OrderError::NotPaid);
         };
         if self.refunds.len() >= MAX_REFUNDS {
@@ -405,7 +463,7 @@ impl Order {
         reason: &CancellationReason,
     ) -> Result<Option<OrderEvent>, OrderError> {
         let (Some(order_id), Some(paid), Some(shipping_total)) =
-            (self.id, self.paid, self.shipping_total)
+            (self.id, self.paid, self.shipping_paid())
         else {
             return Ok(None);
         };
@@ -514,6 +572,41 @@ fn shipping_charge(shipping: Option<Money>, currency: Currency) -> Result<Money,
     Ok(shipping.round_to_minor_units())
 }
 
+/// The lines with their tax, and the shipping's tax: one part per line, in order, each
+/// fitting what it taxes (see [`OrderLine::with_tax`]).
+fn taxed(
+    lines: Vec<OrderLine>,
+    tax: OrderTax,
+    shipping_total: Money,
+) -> Result<(Vec<OrderLine>, TaxData), OrderError> {
+    if tax.lines.len() != lines.len() {
+        return Err(OrderError::InvalidTax {
+            reason: format!("{} taxed lines for {} lines", tax.lines.len(), lines.len()),
+        });
+    }
+    let included = tax.prices_include_tax;
+    let lines = lines
+        .into_iter()
+        .zip(tax.lines)
+        .map(|(line, part)| line.with_tax(part, included))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_tax_part(
+        &tax.shipping,
+        shipping_total.currency(),
+        included,
+        shipping_total.amount(),
+    )
+    .map_err(|reason| OrderError::InvalidTax {
+        reason: format!("shipping: {reason}"),
+    })?;
+    let shipping = TaxData {
+        rate: tax.shipping.rate,
+        amount: tax.shipping.amount.round_to_minor_units(),
+        included,
+    };
+    Ok((lines, shipping))
+}
+
 fn subtotal(lines: &[OrderLine], currency: Currency) -> Result<Money, OrderError> {
     lines.iter().try_fold(Money::zero(currency), |sum, line| {
         sum.checked_add(&line.line_total())
@@ -560,8 +653,12 @@ impl Aggregate for Order {
                 promotion_code,
                 discount_total,
                 number,
+                shipping_tax,
+                tax_total,
             } => {
                 self.number = number.map(OrderNumber::new);
+                self.shipping_tax = shipping_tax;
+                self.tax_total = tax_total;
                 self.promotion_code = promotion_code;
                 self.discount_total = discount_total;
                 self.id = Some(order_id);

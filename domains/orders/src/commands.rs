@@ -38,6 +38,8 @@ pub enum OrderCommand {
         /// What the shopper pays for shipping (the checkout's shipping method); `None`: no
         /// shipping charged.
         shipping_total: Option<Money>,
+        /// The tax charged on the lines and the shipping; `None` when the shop charges none.
+        tax: Option<OrderTax>,
     },
     /// Records that `payment_id` settled the order; `amount` must equal the order total.
     /// Repeating it with the same payment id is a no-op.
@@ -101,4 +103,20 @@ pub struct NewOrderLine {
     pub unit_price: Money,
     /// The line's share of the promotion discount: zero without one.
     pub discount: Money,
+}
+
+/// The tax an order is placed with, as the checkout fixed it: each line's (in the order's
+/// line order) and the shipping's, with whether the prices included it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderTax {
+    pub prices_include_tax: bool,
+    pub lines: Vec<TaxPart>,
+    pub shipping: TaxPart,
+}
+
+/// The tax on one amount: its rate in percent and the tax in whole minor units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxPart {
+    pub rate: rust_decimal::Decimal,
+    pub amount: Money,
 }

@@ -39,6 +39,10 @@ pub enum OrderError {
     InvalidDiscount { sku: Sku, discount: Money },
     #[error("a shipping charge of {shipping} does not fit an order in {currency}")]
     InvalidShipping { shipping: Money, currency: Currency },
+    /// The tax does not fit the order: one part per line, in the order's currency, whole
+    /// minor units, not negative, and not more than a tax-inclusive amount.
+    #[error("the tax does not fit the order: {reason}")]
+    InvalidTax { reason: String },
     #[error("the order total is {expected}, the payment is {received}")]
     PaymentAmountMismatch { expected: Money, received: Money },
     #[error("invalid {field}: {reason}")]
@@ -118,6 +122,7 @@ impl OrderError {
             OrderError::InvalidPrice { .. } => "invalid_price",
             OrderError::InvalidDiscount { .. } => "invalid_discount",
             OrderError::InvalidShipping { .. } => "invalid_shipping",
+            OrderError::InvalidTax { .. } => "invalid_tax",
             OrderError::PaymentAmountMismatch { .. } => "payment_amount_mismatch",
             OrderError::InvalidFulfillment { .. } => "invalid_fulfillment",
             OrderError::InvalidReason { .. } => "invalid_reason",

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use shared_kernel::{
     AddressData, CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId, Quantity,
@@ -27,6 +28,21 @@ pub struct OrderLineData {
     /// so orders placed before codes existed read, and are stored, as they always were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount: Option<Money>,
+    /// The line's tax (ADR 0038). Absent (never `null`) when the shop charged no tax, so
+    /// orders placed before tax was calculated read, and are stored, as they always were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<TaxData>,
+}
+
+/// The tax charged on one amount (a line after its discount, or the shipping charge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxData {
+    /// In percent: `19` is 19 %.
+    pub rate: Decimal,
+    /// In whole minor units of the order's currency.
+    pub amount: Money,
+    /// Whether the amount taxed included the tax (prices with tax) or the tax came on top.
+    pub included: bool,
 }
 
 /// One line's part of a refund, as `OrderRefundRequested` records it.
@@ -58,7 +74,8 @@ pub enum OrderEvent {
         subtotal: Money,
         /// Zero until shipping is priced; recorded so totals stay explainable when it is.
         shipping_total: Money,
-        /// What the shopper pays: `subtotal - discount_total + shipping_total`.
+        /// What the shopper pays: `subtotal - discount_total + shipping_total`, plus
+        /// `tax_total` when the tax came on top of the prices.
         total: Money,
         placed_at: DateTime<Utc>,
         /// The promotion code the order was placed with, and the discount it gave (the sum
@@ -71,6 +88,12 @@ pub enum OrderEvent {
         /// numbers existed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         number: Option<u64>,
+        /// The tax on the shipping charge, and the order's whole tax (the lines' tax plus
+        /// the shipping's). Both absent when the shop charged no tax.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shipping_tax: Option<TaxData>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tax_total: Option<Money>,
     },
     /// `payment_id` settled the order for `amount` (equal to the total).
     OrderPaid {

@@ -33,9 +33,9 @@ pub mod values;
 pub mod views;
 
 pub use aggregate::Order;
-pub use commands::{NewOrderLine, OrderCommand};
+pub use commands::{NewOrderLine, OrderCommand, OrderTax, TaxPart};
 pub use errors::OrderError;
-pub use events::{OrderEvent, OrderLineData, RefundLineData};
+pub use events::{OrderEvent, OrderLineData, RefundLineData, TaxData};
 pub use ports::{OrderNumbers, OrderNumbersError};
 pub use refunds::{
     cancellation_refund_id, FinancialStatus, OrderRefund, OrderRefundState, RefundItems,

@@ -400,8 +400,9 @@ pub(crate) fn decide_remainder(
     }))
 }
 
-/// What `units` of `line` paid: their price, less their share of the line's discount. The
-/// share is the line's discount split evenly per unit and rounded half up; the last units
+/// What `units` of `line` paid: their price, less their share of the line's discount, plus
+/// their share of its tax when the tax came on top (ADR 0038). Each share is the line's
+/// discount (or tax) split evenly per unit, rounded half up, separately; the last units
 /// refunded take what is left of the line (the caller caps at the line's balance), so the
 /// parts of a fully refunded line sum exactly to what it paid.
 fn unit_share(line: &OrderLine, units: u32) -> Result<Money, OrderError> {
@@ -409,12 +410,24 @@ fn unit_share(line: &OrderLine, units: u32) -> Result<Money, OrderError> {
         .unit_price()
         .checked_times(shared_kernel::Quantity::new(units).map_err(|_| OrderError::RefundTooLarge)?)
         .map_err(|_| OrderError::RefundTooLarge)?;
-    if line.discount().is_zero() {
-        return Ok(at_price);
-    }
+    let currency = at_price.currency();
     let quantity = rust_decimal::Decimal::from(line.quantity().get());
-    let share = line.discount().amount() * rust_decimal::Decimal::from(units) / quantity;
-    Ok(Money::new(at_price.amount() - share, at_price.currency()).round_to_minor_units())
+    let units = rust_decimal::Decimal::from(units);
+    // As ADR 0034 has it: the price less the exact share of the discount, rounded once.
+    let discounted = Money::new(
+        at_price.amount() - line.discount().amount() * units / quantity,
+        currency,
+    )
+    .round_to_minor_units();
+    let tax = line.tax_on_top();
+    if tax.is_zero() {
+        return Ok(discounted);
+    }
+    let tax_share = Money::new(tax.amount() * units / quantity, currency).round_to_minor_units();
+    Ok(Money::new(
+        discounted.amount() + tax_share.amount(),
+        currency,
+    ))
 }
 
 fn lines_refund(

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use shared_kernel::{Currency, Money, ProductId, Quantity, Sku};
 
 use crate::errors::OrderError;
-use crate::events::OrderLineData;
+use crate::commands::TaxPart;
+use crate::events::{OrderLineData, TaxData};
 
 /// Most lines one order may have (the same bound as a cart).
 pub const MAX_LINES: usize = 100;
@@ -99,6 +100,8 @@ pub struct OrderLine {
     line_total: Money,
     /// The line's share of the promotion discount (zero without one).
     discount: Money,
+    /// The line's tax; `None` when the order charged no tax.
+    tax: Option<TaxData>,
 }
 
 impl OrderLine {
@@ -136,6 +139,7 @@ impl OrderLine {
             unit_price,
             line_total,
             discount: Money::zero(currency).round_to_minor_units(),
+            tax: None,
         })
     }
 
@@ -161,11 +165,41 @@ impl OrderLine {
         self.discount
     }
 
-    /// What the shopper paid for the line: its total less its share of the discount. What
-    /// refunding the whole line gives back.
+    /// The line taxed as `part` says, `included` in its price or on top: in the order's
+    /// currency, in whole minor units, not negative, and (included) no more than what the
+    /// line is charged after its discount ([`OrderError::InvalidTax`]).
+    pub fn with_tax(mut self, part: TaxPart, included: bool) -> Result<OrderLine, OrderError> {
+        let charged = self.line_total.amount() - self.discount.amount();
+        check_tax_part(&part, self.line_total.currency(), included, charged)
+            .map_err(|reason| OrderError::InvalidTax {
+                reason: format!("line {}: {reason}", self.sku),
+            })?;
+        self.tax = Some(TaxData {
+            rate: part.rate,
+            amount: part.amount.round_to_minor_units(),
+            included,
+        });
+        Ok(self)
+    }
+
+    /// The line's tax, if the order charged tax.
+    pub fn tax(&self) -> Option<&TaxData> {
+        self.tax.as_ref()
+    }
+
+    /// The tax that came on top of the line's price: zero when none, or when it was included.
+    pub fn tax_on_top(&self) -> Money {
+        match &self.tax {
+            Some(tax) if !tax.included => tax.amount,
+            _ => Money::zero(self.line_total.currency()).round_to_minor_units(),
+        }
+    }
+
+    /// What the shopper paid for the line: its total less its share of the discount, plus
+    /// its tax when the tax came on top. What refunding the whole line gives back.
     pub fn paid(&self) -> Money {
         Money::new(
-            self.line_total.amount() - self.discount.amount(),
+            self.line_total.amount() - self.discount.amount() + self.tax_on_top().amount(),
             self.line_total.currency(),
         )
     }
@@ -208,6 +242,7 @@ impl OrderLine {
             discount: line
                 .discount
                 .unwrap_or_else(|| Money::zero(line.line_total.currency()).round_to_minor_units()),
+            tax: line.tax,
         }
     }
 
@@ -221,6 +256,7 @@ impl OrderLine {
             unit_price: self.unit_price,
             line_total: self.line_total,
             discount: (!self.discount.is_zero()).then_some(self.discount),
+            tax: self.tax.clone(),
         }
     }
 }
@@ -358,3 +394,28 @@ impl From<CancellationReason> for String {
 
 #[cfg(test)]
 mod tests;
+
+/// Why `part` cannot be the tax on an amount of `charged` in `currency`, if it cannot: it
+/// must be in that currency, in whole minor units, not negative, at a rate from 0 to 100 %,
+/// and (when `included`) no more than the amount.
+pub(crate) fn check_tax_part(
+    part: &TaxPart,
+    currency: Currency,
+    included: bool,
+    charged: rust_decimal::Decimal,
+) -> Result<(), String> {
+    let amount = part.amount;
+    if amount.currency() != currency {
+        return Err(format!("{amount} is not in {currency}"));
+    }
+    if amount.is_negative() || !amount.has_at_most_minor_unit_precision() {
+        return Err(format!("{amount} is not a tax in whole minor units"));
+    }
+    if part.rate.is_sign_negative() || part.rate > rust_decimal::Decimal::ONE_HUNDRED {
+        return Err(format!("{} % is not a rate", part.rate));
+    }
+    if included && amount.amount() > charged {
+        return Err(format!("{amount} is more than the {charged} it is included in"));
+    }
+    Ok(())
+}

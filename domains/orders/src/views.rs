@@ -9,7 +9,7 @@ use shared_kernel::{
     AddressData, CheckoutId, Currency, CustomerId, Money, OrderId, PaymentId, ProductId, RefundId,
 };
 
-use crate::events::{OrderEvent, OrderLineData, RefundLineData};
+use crate::events::{OrderEvent, OrderLineData, RefundLineData, TaxData};
 use crate::refunds::{OrderRefundState, RefundOrigin};
 use crate::values::OrderStatus;
 
@@ -37,6 +37,12 @@ pub struct OrderView {
     #[serde(default)]
     pub discount_total: Option<Money>,
     pub shipping_total: Money,
+    /// The tax on the shipping charge; absent when the order charged no tax.
+    #[serde(default)]
+    pub shipping_tax: Option<TaxData>,
+    /// The lines' tax plus the shipping's; absent when the order charged no tax.
+    #[serde(default)]
+    pub tax_total: Option<Money>,
     pub total: Money,
     /// Set once paid; kept after fulfilment or cancellation.
     pub payment_id: Option<PaymentId>,
@@ -63,6 +69,9 @@ pub struct OrderLineView {
     /// The line's share of the code's discount; absent without one.
     #[serde(default)]
     pub discount: Option<Money>,
+    /// The line's tax; absent when the order charged no tax.
+    #[serde(default)]
+    pub tax: Option<TaxData>,
 }
 
 impl From<&OrderLineData> for OrderLineView {
@@ -75,6 +84,7 @@ impl From<&OrderLineData> for OrderLineView {
             unit_price: line.unit_price,
             line_total: line.line_total,
             discount: line.discount,
+            tax: line.tax.clone(),
         }
     }
 }
@@ -148,9 +158,13 @@ pub fn apply_order_event(
                 promotion_code,
                 discount_total,
                 number,
+                shipping_tax,
+                tax_total,
                 ..
             },
         ) => Some(OrderView {
+            shipping_tax: shipping_tax.clone(),
+            tax_total: *tax_total,
             number: *number,
             promotion_code: promotion_code.clone(),
             discount_total: *discount_total,
@@ -304,6 +318,8 @@ mod tests {
             promotion_code: None,
             discount_total: None,
             number: None,
+            shipping_tax: None,
+            tax_total: None,
         }
     }
 
@@ -350,6 +366,7 @@ mod tests {
                 unit_price: eur("19.90"),
                 line_total: eur("39.80"),
                 discount: None,
+                tax: None,
             }]
         );
         assert_eq!(view.subtotal, eur("39.80"));

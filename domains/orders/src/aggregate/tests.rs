@@ -16,6 +16,7 @@ use crate::events::{OrderEvent, OrderLineData};
 use crate::values::{OrderLine, OrderNumber, OrderStatus};
 
 mod refunds;
+mod tax;
 
 type OrderTest = TestFramework<Order>;
 
@@ -112,6 +113,7 @@ fn place_with(checkout_id: Option<CheckoutId>, lines: Vec<NewOrderLine>) -> Orde
         promotion_code: None,
         number: None,
         shipping_total: None,
+        tax: None,
     }
 }
 
@@ -146,6 +148,8 @@ fn placed() -> OrderEvent {
         promotion_code: None,
         discount_total: None,
         number: None,
+        shipping_tax: None,
+    tax_total: None,
     }
 }
 
@@ -272,6 +276,7 @@ fn placing_a_guest_order_without_a_checkout_is_allowed() {
         promotion_code: None,
         number: None,
         shipping_total: None,
+        tax: None,
     };
     let events = order_test()
         .given_no_previous_events()

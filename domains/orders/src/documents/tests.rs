@@ -31,6 +31,7 @@ fn line(
         unit_price: eur(unit),
         line_total: eur(total),
         discount: discount.map(eur),
+        tax: None,
     }
 }
 
@@ -62,6 +63,8 @@ fn placed() -> OrderEvent {
         promotion_code: Some("SPRING".into()),
         discount_total: Some(eur("3.10")),
         number: Some(1042),
+        shipping_tax: None,
+        tax_total: None,
     }
 }
 

@@ -848,6 +848,7 @@ mod discounted_refunds {
                 promotion_code: Some("PROP".into()),
                 number: None,
                 shipping_total: None,
+                tax: None,
             };
             if paid.is_zero() {
                 // Nothing was paid, so there is nothing to refund: not this property.
