@@ -172,3 +172,159 @@ fn a_credit_note_exists_once_the_refunds_money_went_back() {
         .fold(note.shipping, |sum, l| sum.checked_add(&l.amount).unwrap());
     assert_eq!(sum, note.total);
 }
+
+// --- Tax ---
+
+fn taxed(rate: u32, amount: &str, included: bool) -> Option<crate::events::TaxData> {
+    Some(crate::events::TaxData {
+        rate: rust_decimal::Decimal::from(rate),
+        amount: eur(amount),
+        included,
+    })
+}
+
+/// [`placed`] shipped for 4.90, with tax on top: TEE-S (29.00 after its discount) at 20 %
+/// carries 5.80, TEE-M (18.90) at 7 % carries 1.32, the shipping at 20 % carries 0.98.
+/// 47.90 + 4.90 + 8.10 = 60.90.
+fn placed_with_tax() -> OrderEvent {
+    let OrderEvent::OrderPlaced {
+        order_id,
+        checkout_id,
+        customer_id,
+        email,
+        shipping_address,
+        currency,
+        mut lines,
+        subtotal,
+        placed_at,
+        promotion_code,
+        discount_total,
+        number,
+        ..
+    } = placed()
+    else {
+        unreachable!()
+    };
+    lines[0].tax = taxed(20, "5.80", false);
+    lines[1].tax = taxed(7, "1.32", false);
+    OrderEvent::OrderPlaced {
+        order_id,
+        checkout_id,
+        customer_id,
+        email,
+        shipping_address,
+        currency,
+        lines,
+        subtotal,
+        shipping_total: eur("4.90"),
+        total: eur("60.90"),
+        placed_at,
+        promotion_code,
+        discount_total,
+        number,
+        shipping_tax: taxed(20, "0.98", false),
+        tax_total: Some(eur("8.10")),
+    }
+}
+
+fn paid_amount(amount: &str) -> OrderEvent {
+    OrderEvent::OrderPaid {
+        payment_id: PaymentId::from_uuid(Uuid::from_u128(7)),
+        amount: eur(amount),
+    }
+}
+
+#[test]
+fn an_invoice_shows_each_lines_tax_and_a_breakdown_per_rate_that_adds_up() {
+    let invoice = invoice(&order(vec![placed_with_tax(), paid_amount("60.90")])).unwrap();
+    assert_eq!(
+        invoice
+            .lines
+            .iter()
+            .map(|l| (l.tax_rate, l.net, l.tax, l.gross))
+            .collect::<Vec<_>>(),
+        vec![
+            (
+                Some(rust_decimal::Decimal::from(20)),
+                eur("29.00"),
+                eur("5.80"),
+                eur("34.80")
+            ),
+            (
+                Some(rust_decimal::Decimal::from(7)),
+                eur("18.90"),
+                eur("1.32"),
+                eur("20.22")
+            ),
+        ]
+    );
+    assert_eq!(invoice.prices_include_tax, Some(false));
+    assert_eq!(invoice.shipping_tax, eur("0.98"));
+    assert_eq!(invoice.tax_total, eur("8.10"));
+    assert_eq!(
+        invoice.tax_breakdown,
+        vec![
+            TaxAtRate {
+                rate: rust_decimal::Decimal::from(7),
+                taxable: eur("18.90"),
+                tax: eur("1.32"),
+            },
+            TaxAtRate {
+                rate: rust_decimal::Decimal::from(20),
+                taxable: eur("33.90"),
+                tax: eur("6.78"),
+            },
+        ]
+    );
+    let gross = invoice
+        .lines
+        .iter()
+        .fold(eur("5.88"), |sum, l| sum.checked_add(&l.gross).unwrap());
+    assert_eq!(gross, invoice.total);
+    assert_eq!(invoice.total, invoice.paid);
+}
+
+#[test]
+fn credit_notes_of_a_line_refunded_in_parts_show_exactly_its_tax_between_them() {
+    let mut history = vec![placed_with_tax(), paid_amount("60.90")];
+    // One TEE-S: 10.00 less 0.33 of its discount plus 1.93 of its tax; then the other two
+    // take what the line has left: 34.80 - 11.60.
+    for (n, units, amount, total) in [(1, 1, "11.60", "11.60"), (2, 2, "23.20", "34.80")] {
+        history.push(refund_requested(
+            n,
+            amount,
+            vec![RefundLineData {
+                sku: "TEE-S".into(),
+                quantity: units,
+                amount: eur(amount),
+            }],
+        ));
+        history.push(OrderEvent::OrderRefunded {
+            refund_id: refund_id(n),
+            amount: eur(amount),
+            total_refunded: eur(total),
+        });
+    }
+    let notes = credit_notes(&order(history));
+    assert_eq!(
+        notes.iter().map(|n| n.tax_total).collect::<Vec<_>>(),
+        vec![eur("1.93"), eur("3.87")]
+    );
+    assert_eq!(notes[0].lines[0].tax, eur("1.93"));
+    assert_eq!(
+        notes[1].tax_breakdown,
+        vec![TaxAtRate {
+            rate: rust_decimal::Decimal::from(20),
+            taxable: eur("19.33"),
+            tax: eur("3.87"),
+        }]
+    );
+}
+
+#[test]
+fn documents_of_an_order_without_tax_show_none() {
+    let invoice = invoice(&order(vec![placed(), paid()])).unwrap();
+    assert!(invoice.tax_breakdown.is_empty());
+    assert_eq!(invoice.prices_include_tax, None);
+    assert!(invoice.lines.iter().all(|l| l.tax_rate.is_none() && l.net == l.gross));
+}
