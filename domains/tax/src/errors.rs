@@ -76,4 +76,11 @@ pub enum TaxConfigError {
     ClassRateWithoutStandardRate { country: CountryCode, class: String },
     #[error("prices in {currency} are configured more than once")]
     DuplicateCurrency { currency: Currency },
+    /// A setting's text is not in the documented form ([`TaxTable::from_settings`](crate::TaxTable::from_settings)).
+    #[error("'{entry}' in {setting}: {reason}")]
+    InvalidSetting {
+        setting: &'static str,
+        entry: String,
+        reason: String,
+    },
 }

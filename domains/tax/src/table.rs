@@ -71,6 +71,63 @@ impl TaxTable {
         Ok(table)
     }
 
+    /// The table described by two settings, as an operator writes them in the environment:
+    ///
+    /// - `rates`: comma-separated `COUNTRY=PERCENT` standard rates and `COUNTRY/CLASS=PERCENT`
+    ///   class rates, e.g. `GB=20,DE=19,DE/reduced=7,US=0`;
+    /// - `prices`: comma-separated `CURRENCY=inclusive|exclusive`, e.g.
+    ///   `EUR=inclusive,USD=exclusive`.
+    ///
+    /// Whitespace around entries is ignored and empty entries are skipped. Errors: the first
+    /// entry that is malformed ([`TaxConfigError::InvalidSetting`]) or breaks the table's
+    /// invariant.
+    pub fn from_settings(rates: &str, prices: &str) -> Result<TaxTable, TaxConfigError> {
+        let mut standard = Vec::new();
+        let mut by_class = Vec::new();
+        for (entry, key, value) in entries("rates", rates)? {
+            let invalid = |reason: String| TaxConfigError::InvalidSetting {
+                setting: "rates",
+                entry: entry.to_owned(),
+                reason,
+            };
+            let percent = rust_decimal::Decimal::from_str_exact(value)
+                .map_err(|_| invalid(format!("'{value}' is not a percentage")))?;
+            let rate = TaxRate::percent(percent)?;
+            let (country, class) = match key.split_once('/') {
+                Some((country, class)) => (country, Some(TaxClass::parse(class)?)),
+                None => (key, None),
+            };
+            let country = CountryCode::parse(country)
+                .map_err(|error| invalid(format!("'{country}': {error}")))?;
+            match class {
+                Some(class) => by_class.push((country, class, rate)),
+                None => standard.push((country, rate)),
+            }
+        }
+        let mut bases = Vec::new();
+        for (entry, key, value) in entries("prices", prices)? {
+            let invalid = |reason: String| TaxConfigError::InvalidSetting {
+                setting: "prices",
+                entry: entry.to_owned(),
+                reason,
+            };
+            let currency = Currency::parse(key)
+                .map_err(|error| invalid(format!("'{key}': {error}")))?;
+            let basis = match value.to_ascii_lowercase().as_str() {
+                "inclusive" => PriceBasis::TaxInclusive,
+                "exclusive" => PriceBasis::TaxExclusive,
+                _ => return Err(invalid("say inclusive or exclusive".to_owned())),
+            };
+            bases.push((currency, basis));
+        }
+        TaxTable::new(standard, by_class, bases)
+    }
+
+    /// Every configured currency with whether its prices include tax.
+    pub fn price_bases(&self) -> impl Iterator<Item = (Currency, PriceBasis)> + '_ {
+        self.bases.iter().map(|(currency, basis)| (*currency, *basis))
+    }
+
     /// Whether prices in `currency` include tax; `None` if the currency is not configured.
     /// What a cart reads to build its [`TaxRequest`].
     pub fn price_basis(&self, currency: Currency) -> Option<PriceBasis> {
@@ -111,6 +168,27 @@ impl TaxTable {
         let shipping = tax_on(request.shipping(), rate(None)?, configured)?;
         TaxBreakdown::new(request, lines, shipping)
     }
+}
+
+/// The `KEY=VALUE` entries of a comma-separated setting, each with its text, trimmed.
+fn entries<'a>(
+    setting: &'static str,
+    text: &'a str,
+) -> Result<Vec<(&'a str, &'a str, &'a str)>, TaxConfigError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| match entry.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() && !value.trim().is_empty() => {
+                Ok((entry, key.trim(), value.trim()))
+            }
+            _ => Err(TaxConfigError::InvalidSetting {
+                setting,
+                entry: entry.to_owned(),
+                reason: "write KEY=VALUE".to_owned(),
+            }),
+        })
+        .collect()
 }
 
 #[async_trait]

@@ -416,3 +416,50 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn a_table_reads_from_its_two_settings() {
+    let table = TaxTable::from_settings(
+        " GB=20, DE=19 ,DE/Reduced=7,US=0,, ",
+        "EUR=inclusive,USD=Exclusive",
+    )
+    .unwrap();
+    assert_eq!(table.rate_for(country("GB"), None), Some(rate("20")));
+    assert_eq!(
+        table.rate_for(country("DE"), Some(&class("reduced"))),
+        Some(rate("7"))
+    );
+    assert_eq!(table.rate_for(country("US"), None), Some(rate("0")));
+    assert_eq!(table.rate_for(country("FR"), None), None);
+    assert_eq!(table.price_basis(Currency::EUR), Some(Inclusive));
+    assert_eq!(table.price_basis(Currency::USD), Some(Exclusive));
+    assert_eq!(table.price_bases().count(), 2);
+    assert_eq!(
+        TaxTable::from_settings("", "").unwrap().price_bases().count(),
+        0
+    );
+}
+
+#[test]
+fn a_malformed_setting_is_refused_naming_the_entry() {
+    for (rates, prices) in [
+        ("GB", ""),
+        ("GB=twenty", ""),
+        ("GB=120", ""),
+        ("XX1=20", ""),
+        ("GB=20,GB=21", ""),
+        ("DE/reduced=7", ""),
+        ("DE=19,DE/food & drink=7", ""),
+        ("", "EUR=gross"),
+        ("", "EURO=inclusive"),
+        ("", "EUR=inclusive,EUR=exclusive"),
+        ("=20", ""),
+    ] {
+        assert!(
+            TaxTable::from_settings(rates, prices).is_err(),
+            "{rates:?} {prices:?}"
+        );
+    }
+    let error = TaxTable::from_settings("GB=twenty", "").unwrap_err();
+    assert!(error.to_string().contains("GB=twenty"), "{error}");
+}
