@@ -79,18 +79,21 @@ async fn an_orphaned_cart_lock_is_taken_over_only_once_it_is_old_enough() {
         checkouts: checkouts.clone(),
         tokens: tokens.clone(),
         clock: clock.clone(),
-        promotions: Arc::new(application::cart_promotions::CartPromotions {
-            promotions: Arc::new(EventSourcedExecutor::new(store.event_repository(), ())),
-            carts: carts.clone(),
-            clock: clock.clone(),
-        }),
-        shipping: Arc::new(application::cart_shipping::CartShipping {
-            carts: carts.clone(),
-            zones: Arc::new(application::shipping::ShippingZones::new(
-                Arc::new(EventSourcedExecutor::new(store.event_repository(), ())),
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-            )),
+        totals: Arc::new(application::cart_totals::CartTotals {
+            promotions: Arc::new(application::cart_promotions::CartPromotions {
+                promotions: Arc::new(EventSourcedExecutor::new(store.event_repository(), ())),
+                carts: carts.clone(),
+                clock: clock.clone(),
+            }),
+            shipping: Arc::new(application::cart_shipping::CartShipping {
+                carts: carts.clone(),
+                zones: Arc::new(application::shipping::ShippingZones::new(
+                    Arc::new(EventSourcedExecutor::new(store.event_repository(), ())),
+                    Arc::new(store.clone()),
+                    Arc::new(store.clone()),
+                )),
+            }),
+            tax: None,
         }),
     };
     let cart_id = CartId::from_uuid(Uuid::from_u128(0xCA));

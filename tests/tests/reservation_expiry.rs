@@ -266,6 +266,7 @@ async fn a_reservation_answered_after_its_checkout_failed_is_released_at_once() 
         started_at: clock.now(),
         promotion: None,
         shipping_method: None,
+        tax: None,
     })
     .await;
     record(CheckoutCommand::RecordStockUnavailable { sku: sku("LATE-A") }).await;

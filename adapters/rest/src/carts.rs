@@ -4,11 +4,9 @@
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use application::access_tokens::Held;
 use carts::CartCommand;
-use shared_kernel::{CartId, Currency, LineId, Money, PostalAddress};
+use shared_kernel::{CartId, Currency, LineId, PostalAddress};
 
-use application::cart_promotions::PromotionCodeError;
 use carts::Cart;
-use coupons::PromotionCode;
 use runtime::Executed;
 
 use crate::dto::{
@@ -58,7 +56,7 @@ pub async fn create_cart(
             .carts
             .execute(&cart_id.to_string(), command, Some(0), &metadata(SHOPPER))
             .await?;
-        let mut dto = CartDto::from_cart(&executed.state, executed.version);
+        let mut dto = priced_cart(&state, &executed.state, executed.version).await?;
         dto.cart_token = Some(state.access_tokens.token(Held::Cart, cart_id.as_uuid()));
         Ok(Reply::created(dto, format!("/v1/carts/{cart_id}")).etag(executed.version))
     })
@@ -214,42 +212,19 @@ async fn cart_reply(state: &ApiState, executed: Executed<Cart>) -> Result<Reply,
     Ok(Reply::ok(dto).etag(executed.version))
 }
 
-/// The cart as answered everywhere: with its code's discount and its shipping method's price
-/// as the cart stands now.
-async fn priced_cart(state: &ApiState, cart: &Cart, version: u64) -> Result<CartDto, ApiError> {
-    let mut dto = CartDto::from_cart(cart, version);
-    let Some(subtotal) = cart.subtotal() else {
-        return Ok(dto);
-    };
-    let mut before_shipping = subtotal;
-    let chosen = state.cart_shipping.chosen(cart).await?;
-    let mut shipping_discount = None;
-    if let Some(code) = cart.promotion_code() {
-        let recorded = PromotionCode::recorded(code.to_owned());
-        let shipping = chosen.as_ref().map(|quote| quote.price);
-        match state
-            .cart_promotions
-            .price(&recorded, cart, false, shipping)
-            .await
-        {
-            Ok(applied) => {
-                shipping_discount = applied.shipping_discount;
-                before_shipping = Money::new(
-                    subtotal.amount() - applied.discount.amount(),
-                    subtotal.currency(),
-                );
-                dto = dto.with_discount(&applied, subtotal);
-            }
-            Err(PromotionCodeError::Refused(refusal)) => {
-                dto = dto.with_inapplicable_code(code, &refusal);
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    if let Some(quote) = chosen {
-        dto = dto.with_shipping(&quote, before_shipping, shipping_discount);
-    }
-    Ok(dto)
+/// The cart as answered everywhere: priced now with its code, its shipping method and its
+/// tax.
+pub(crate) async fn priced_cart(
+    state: &ApiState,
+    cart: &Cart,
+    version: u64,
+) -> Result<CartDto, ApiError> {
+    let priced = state
+        .cart_totals
+        .price(cart)
+        .await?
+        .ok_or(ApiError::NotFound { resource: "cart" })?;
+    Ok(CartDto::priced(cart, version, &priced))
 }
 
 /// Set where the cart ships (the address object the checkout takes), replacing any address
@@ -480,7 +455,7 @@ pub async fn take_over_cart(
             .customer_carts
             .take_over(customer, id, &metadata(SHOPPER))
             .await?;
-        let dto = CartDto::from_cart(&executed.state, executed.version);
+        let dto = priced_cart(&state, &executed.state, executed.version).await?;
         let location = format!("/v1/carts/{}", dto.id);
         Ok(Reply::ok(dto)
             .etag(executed.version)

@@ -36,7 +36,7 @@ const SHOPPER: &str = "shopper";
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "The checkout cannot start as asked, nothing changed: among others shipping_address_mismatch (the request names another address than the cart's), shipping_address_required, shipping_method_not_offered (the cart's method is no longer offered where it ships)"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "The checkout cannot start as asked, nothing changed: among others shipping_address_mismatch (the request names another address than the cart's), shipping_address_required, shipping_method_not_offered (the cart's method is no longer offered where it ships), tax_rate_missing or tax_currency_not_configured (the shop cannot tax the cart where it ships)"),
         (status = 429, body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String))),
     )
 )]
@@ -100,6 +100,9 @@ pub async fn start_checkout(
                         option_id: option_id.to_string(),
                         country,
                     }
+                }
+                StartCheckoutError::TaxUnavailable { code, message } => {
+                    ApiError::TaxUnavailable { code, message }
                 }
                 StartCheckoutError::Unavailable(error) => ApiError::Unavailable(error),
             })?;

@@ -342,7 +342,7 @@ pub async fn my_cart(state: web::Data<ApiState>, request: HttpRequest) -> HttpRe
                 .current(id)
                 .await?
                 .ok_or(ApiError::NotFound { resource: "cart" })?;
-            let dto = CartDto::from_cart(&loaded.aggregate, loaded.version);
+            let dto = crate::carts::priced_cart(&state, &loaded.aggregate, loaded.version).await?;
             let location = format!("/v1/carts/{}", dto.id);
             Ok(Reply::ok(dto)
                 .etag(loaded.version)

@@ -23,12 +23,18 @@ pub struct InvoiceLineDto {
     pub line_total: MoneyDto,
     /// The line's share of the promotion's discount.
     pub discount: MoneyDto,
-    /// What the line cost: `line_total - discount`.
+    /// The rate the line was taxed at, in percent; `null` when the order charged no tax.
+    pub tax_rate: Option<String>,
+    /// The line's tax (zero without tax).
+    pub tax: MoneyDto,
+    /// The line without tax: `line_total - discount`, less `tax` when prices included it.
     pub net: MoneyDto,
+    /// What the line cost: `net + tax`.
+    pub gross: MoneyDto,
 }
 
-/// The invoice of a paid order. Its lines' `net` and the shipping sum to `total`, which is
-/// what was paid.
+/// The invoice of a paid order. Its lines' `gross`, the shipping and (when it came on top)
+/// the shipping's tax sum to `total`, which is what was paid.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvoiceDto {
     pub order_id: String,
@@ -45,9 +51,13 @@ pub struct InvoiceDto {
     pub subtotal: MoneyDto,
     pub discount_total: MoneyDto,
     pub shipping_total: MoneyDto,
-    /// Zero until tax is priced; then the sum of `tax_breakdown`.
+    /// The tax on the shipping (zero without tax).
+    pub shipping_tax: MoneyDto,
+    /// Whether the prices included the tax; `false` when it came on top or none was charged.
+    pub taxes_included: bool,
+    /// The lines' tax plus the shipping's: the sum of `tax_breakdown` (zero without tax).
     pub tax_total: MoneyDto,
-    /// One entry per tax rate charged; empty while no tax is charged.
+    /// One entry per tax rate charged, lowest rate first; empty when no tax was charged.
     pub tax_breakdown: Vec<TaxLineDto>,
     pub total: MoneyDto,
     pub paid: MoneyDto,
@@ -58,8 +68,20 @@ pub struct InvoiceDto {
 pub struct TaxLineDto {
     /// The rate in percent, as a decimal string.
     pub rate: String,
+    /// What was taxed at the rate, without its tax.
     pub taxable: MoneyDto,
     pub tax: MoneyDto,
+}
+
+fn breakdown(rates: &[orders::documents::TaxAtRate]) -> Vec<TaxLineDto> {
+    rates
+        .iter()
+        .map(|at| TaxLineDto {
+            rate: at.rate.normalize().to_string(),
+            taxable: money(&at.taxable),
+            tax: money(&at.tax),
+        })
+        .collect()
 }
 
 /// One line of a credit note.
@@ -69,7 +91,10 @@ pub struct CreditNoteLineDto {
     pub title: String,
     /// Units given back; zero for a refund of money only.
     pub quantity: u32,
+    /// What was given back for the line, its tax included.
     pub amount: MoneyDto,
+    /// The part of `amount` that was tax.
+    pub tax: MoneyDto,
 }
 
 /// The credit note of a refund whose money went back: its lines and shipping sum to `total`.
@@ -83,8 +108,13 @@ pub struct CreditNoteDto {
     pub currency: String,
     pub reason: String,
     pub lines: Vec<CreditNoteLineDto>,
+    /// What was given back of the shipping, its tax included.
     pub shipping: MoneyDto,
+    /// The part of `shipping` that was tax.
+    pub shipping_tax: MoneyDto,
+    /// The tax in what the refund gave back: the sum of `tax_breakdown`.
     pub tax_total: MoneyDto,
+    /// One entry per rate, lowest first; empty when the order charged no tax.
     pub tax_breakdown: Vec<TaxLineDto>,
     pub total: MoneyDto,
 }
@@ -116,15 +146,20 @@ impl From<&Invoice> for InvoiceDto {
                     unit_price: money(&line.unit_price),
                     line_total: money(&line.line_total),
                     discount: money(&line.discount),
+                    tax_rate: line.tax_rate.map(|rate| rate.normalize().to_string()),
+                    tax: money(&line.tax),
                     net: money(&line.net),
+                    gross: money(&line.gross),
                 })
                 .collect(),
             promotion_code: invoice.promotion_code.clone(),
             subtotal: money(&invoice.subtotal),
             discount_total: money(&invoice.discount_total),
             shipping_total: money(&invoice.shipping_total),
+            shipping_tax: money(&invoice.shipping_tax),
+            taxes_included: invoice.prices_include_tax == Some(true),
             tax_total: money(&invoice.tax_total),
-            tax_breakdown: Vec::new(),
+            tax_breakdown: breakdown(&invoice.tax_breakdown),
             total: money(&invoice.total),
             paid: money(&invoice.paid),
         }
@@ -147,11 +182,13 @@ impl From<&CreditNote> for CreditNoteDto {
                     title: line.title.clone(),
                     quantity: line.quantity,
                     amount: money(&line.amount),
+                    tax: money(&line.tax),
                 })
                 .collect(),
             shipping: money(&note.shipping),
+            shipping_tax: money(&note.shipping_tax),
             tax_total: money(&note.tax_total),
-            tax_breakdown: Vec::new(),
+            tax_breakdown: breakdown(&note.tax_breakdown),
             total: money(&note.total),
         }
     }
@@ -216,6 +253,24 @@ fn row(label: &str, amount: &Money) -> String {
     )
 }
 
+/// One row per tax rate: the tax, and what it was charged on.
+fn tax_rows(body: &mut String, rates: &[orders::documents::TaxAtRate], included: Option<bool>) {
+    let how = match included {
+        Some(true) => "included ",
+        _ => "",
+    };
+    for at in rates {
+        body.push_str(&row(
+            &format!(
+                "Tax {how}at {} % on {}",
+                at.rate.normalize(),
+                shown(&at.taxable)
+            ),
+            &at.tax,
+        ));
+    }
+}
+
 fn invoice_html(invoice: &Invoice) -> String {
     let number = invoice
         .number
@@ -243,7 +298,7 @@ fn invoice_html(invoice: &Invoice) -> String {
             line.quantity,
             shown(&line.unit_price),
             shown(&line.discount),
-            shown(&line.net)
+            shown(&line.gross)
         ));
     }
     body.push_str("</tbody><tfoot>");
@@ -252,6 +307,11 @@ fn invoice_html(invoice: &Invoice) -> String {
         body.push_str(&row(&format!("Discount ({code})"), &invoice.discount_total));
     }
     body.push_str(&row("Shipping", &invoice.shipping_total));
+    tax_rows(
+        &mut body,
+        &invoice.tax_breakdown,
+        invoice.prices_include_tax,
+    );
     body.push_str(&row("Tax", &invoice.tax_total));
     body.push_str(&row("Total", &invoice.total));
     body.push_str(&row("Paid", &invoice.paid));
@@ -284,6 +344,7 @@ fn credit_note_html(note: &CreditNote) -> String {
     }
     body.push_str("</tbody><tfoot>");
     body.push_str(&row("Shipping", &note.shipping));
+    tax_rows(&mut body, &note.tax_breakdown, None);
     body.push_str(&row("Tax", &note.tax_total));
     body.push_str(&row("Total credited", &note.total));
     body.push_str("</tfoot></table>");

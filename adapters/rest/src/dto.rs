@@ -1,6 +1,7 @@
 //! The JSON shapes of the API. Request types reject unknown fields; response types are
 //! built from domain state or read-model views, never exposing domain types directly.
 
+use application::cart_totals::{CartPromotion, CartTax, PricedCart};
 use carts::Cart;
 use catalog::views::ProductView;
 use catalog::Product;
@@ -247,6 +248,13 @@ pub struct CartLineDto {
     /// The line's share of the promotion's discount (zero without one); the shares of all
     /// lines sum exactly to the cart's `discount_total`.
     pub discount: MoneyDto,
+    /// The line's tax on `line_total - discount`, rounded half up to the minor unit (zero
+    /// unless `tax_status` is `calculated`). Inside the price when `taxes_included`, on top
+    /// of it otherwise.
+    pub tax: MoneyDto,
+    /// The rate the line is taxed at, in percent (`"19"`); `null` unless `tax_status` is
+    /// `calculated`.
+    pub tax_rate: Option<String>,
 }
 
 /// The promotion code a cart holds.
@@ -337,7 +345,23 @@ pub struct CartDto {
     pub shipping_total: MoneyDto,
     /// What a free-shipping code takes off the method's price (zero without one).
     pub shipping_discount: MoneyDto,
-    /// What the checkout will charge: `subtotal - discount_total + shipping_total`.
+    /// The tax on `shipping_total` (zero unless `tax_status` is `calculated`).
+    pub shipping_tax: MoneyDto,
+    /// The lines' tax plus `shipping_tax`, exactly (zero unless `tax_status` is
+    /// `calculated`).
+    pub tax_total: MoneyDto,
+    /// Whether the prices (and so `total`) include the tax; `false` when the tax comes on top
+    /// or none is charged.
+    pub taxes_included: bool,
+    /// `calculated`; `not_charged` (the shop charges no tax); `address_required` (set the
+    /// shipping address to see the tax); `unavailable` (the shop cannot tax this cart where it
+    /// ships, `tax_message` says why, and the checkout is refused until that changes).
+    #[schema(value_type = String, example = "calculated")]
+    pub tax_status: &'static str,
+    /// Why the cart cannot be taxed, when `tax_status` is `unavailable`; else `null`.
+    pub tax_message: Option<String>,
+    /// What the checkout will charge: `subtotal - discount_total + shipping_total`, plus
+    /// `tax_total` when the tax comes on top of the prices.
     pub total: MoneyDto,
     /// The aggregate version, also sent as the ETag.
     pub version: u64,
@@ -352,60 +376,65 @@ fn zero(currency: shared_kernel::Currency) -> Money {
 }
 
 impl CartDto {
-    /// The cart with its code's discount: each line's share, the total and what is left to
-    /// pay. The shares come from the coupons context and sum to the discount exactly.
-    pub fn with_discount(mut self, applied: &checkout::AppliedPromotion, subtotal: Money) -> Self {
-        for (line, share) in self.lines.iter_mut().zip(&applied.line_discounts) {
-            line.discount = MoneyDto::from(share);
+    /// The cart as `priced` prices it: the code's discount (or why it takes nothing off),
+    /// the shipping method, the tax and the total.
+    pub fn priced(cart: &Cart, version: u64, priced: &PricedCart) -> Self {
+        let mut dto = CartDto::from_cart(cart, version);
+        let money = |amount: &Money| MoneyDto::from(amount);
+        for (line, share) in dto
+            .lines
+            .iter_mut()
+            .zip(priced.line_discounts(cart.lines().len()))
+        {
+            line.discount = money(&share);
         }
-        self.promotion = Some(CartPromotionDto {
-            code: applied.code.clone(),
-            applicable: true,
-            message: None,
-            reason: None,
-        });
-        self.discount_total = MoneyDto::from(&applied.discount);
-        self.total = MoneyDto::from(&Money::new(
-            subtotal.amount() - applied.discount.amount(),
-            subtotal.currency(),
-        ));
-        self
-    }
-
-    /// The cart shipping with `quote`: `total` is `before_shipping` (the subtotal less the
-    /// discount) plus its price.
-    pub fn with_shipping(
-        mut self,
-        quote: &shipping::ShippingQuote,
-        before_shipping: Money,
-        shipping_discount: Option<Money>,
-    ) -> Self {
-        let off = shipping_discount.map_or(rust_decimal::Decimal::ZERO, |off| off.amount());
-        let paid = Money::new(quote.price.amount() - off, quote.price.currency());
-        self.shipping_method = Some(ShippingQuoteDto::from(quote));
-        self.shipping_total = MoneyDto::from(&paid);
-        if let Some(off) = shipping_discount {
-            self.shipping_discount = MoneyDto::from(&off);
+        match &priced.promotion {
+            CartPromotion::None => {}
+            CartPromotion::Applied(applied) => {
+                dto.promotion = Some(CartPromotionDto {
+                    code: applied.code.clone(),
+                    applicable: true,
+                    message: None,
+                    reason: None,
+                });
+            }
+            CartPromotion::Inapplicable { code, refusal } => {
+                dto.promotion = Some(CartPromotionDto {
+                    code: code.clone(),
+                    applicable: false,
+                    message: Some(refusal.to_string()),
+                    reason: Some(refusal.code().to_owned()),
+                });
+            }
         }
-        self.total = MoneyDto::from(&Money::new(
-            before_shipping.amount() + paid.amount(),
-            before_shipping.currency(),
-        ));
-        self
+        dto.discount_total = money(&priced.discount);
+        dto.shipping_method = priced.shipping.as_ref().map(ShippingQuoteDto::from);
+        dto.shipping_total = money(&priced.shipping_charge);
+        dto.shipping_discount = money(&priced.shipping_discount);
+        dto.tax_status = match &priced.tax {
+            CartTax::NotCharged => "not_charged",
+            CartTax::AddressRequired => "address_required",
+            CartTax::Unavailable { message, .. } => {
+                dto.tax_message = Some(message.clone());
+                "unavailable"
+            }
+            CartTax::Calculated(breakdown) => {
+                for (line, taxed) in dto.lines.iter_mut().zip(breakdown.lines()) {
+                    line.tax = money(&taxed.taxed.tax());
+                    line.tax_rate = Some(taxed.taxed.rate().as_percent().to_string());
+                }
+                dto.shipping_tax = money(&breakdown.shipping().tax());
+                dto.tax_total = money(&breakdown.total_tax());
+                dto.taxes_included = breakdown.shipping().basis() == tax::PriceBasis::TaxInclusive;
+                "calculated"
+            }
+        };
+        dto.total = money(&priced.total);
+        dto
     }
 
-    /// The cart with a code that takes nothing off it now, and why.
-    pub fn with_inapplicable_code(mut self, code: &str, refusal: &coupons::Refusal) -> Self {
-        self.promotion = Some(CartPromotionDto {
-            code: code.to_owned(),
-            applicable: false,
-            message: Some(refusal.to_string()),
-            reason: Some(refusal.code().to_owned()),
-        });
-        self
-    }
-
-    pub fn from_cart(cart: &Cart, version: u64) -> Self {
+    /// The cart before pricing: no discount, shipping or tax; the total is the subtotal.
+    fn from_cart(cart: &Cart, version: u64) -> Self {
         Self {
             id: cart.id().map(|id| id.to_string()).unwrap_or_default(),
             status: cart.status().map(snake_name).unwrap_or_default(),
@@ -426,6 +455,8 @@ impl CartDto {
                     unit_price: MoneyDto::from(&line.unit_price()),
                     line_total: MoneyDto::from(&line.line_total()),
                     discount: MoneyDto::from(&zero(line.line_total().currency())),
+                    tax: MoneyDto::from(&zero(line.line_total().currency())),
+                    tax_rate: None,
                 })
                 .collect(),
             item_count: cart.item_count(),
@@ -445,6 +476,11 @@ impl CartDto {
             shipping_method: None,
             shipping_total: money_or_zero(cart.currency().map(zero)),
             shipping_discount: money_or_zero(cart.currency().map(zero)),
+            shipping_tax: money_or_zero(cart.currency().map(zero)),
+            tax_total: money_or_zero(cart.currency().map(zero)),
+            taxes_included: false,
+            tax_status: "not_charged",
+            tax_message: None,
             total: money_or_zero(cart.subtotal()),
             subtotal: money_or_zero(cart.subtotal()),
             version,
@@ -580,8 +616,23 @@ pub struct OrderLineDto {
     pub unit_price: MoneyDto,
     pub line_total: MoneyDto,
     /// The line's share of the promotion's discount (zero without one): a refund of the
-    /// whole line gives back `line_total - discount`.
+    /// whole line gives back `line_total - discount`, plus `tax` when the tax came on top.
     pub discount: MoneyDto,
+    /// The line's tax (zero when the order charged none).
+    pub tax: MoneyDto,
+    /// The rate the line was taxed at, in percent; `null` when the order charged no tax.
+    pub tax_rate: Option<String>,
+}
+
+/// A line's tax as an order records it: zero and no rate without tax.
+fn order_line_tax(tax: Option<&orders::TaxData>, currency: Currency) -> (MoneyDto, Option<String>) {
+    match tax {
+        Some(tax) => (
+            MoneyDto::from(&tax.amount),
+            Some(tax.rate.normalize().to_string()),
+        ),
+        None => (MoneyDto::from(&zero(currency)), None),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -624,7 +675,14 @@ pub struct OrderDto {
     /// What the code took off the lines (zero without one).
     pub discount_total: MoneyDto,
     pub shipping_total: MoneyDto,
-    /// What the shopper paid: `subtotal - discount_total + shipping_total`.
+    /// The tax on the shipping (zero when the order charged none).
+    pub shipping_tax: MoneyDto,
+    /// The lines' tax plus `shipping_tax` (zero when the order charged none).
+    pub tax_total: MoneyDto,
+    /// Whether the prices included the tax; `false` when it came on top or none was charged.
+    pub taxes_included: bool,
+    /// What the shopper paid: `subtotal - discount_total + shipping_total`, plus `tax_total`
+    /// when the tax came on top of the prices.
     pub total: MoneyDto,
     pub payment_id: Option<String>,
     pub fulfillment: Option<FulfillmentDto>,
@@ -768,20 +826,34 @@ impl OrderDto {
             lines: order
                 .lines()
                 .iter()
-                .map(|line| OrderLineDto {
-                    sku: line.sku().as_str().to_owned(),
-                    product_id: line.product_id().to_string(),
-                    title: line.title().to_owned(),
-                    quantity: line.quantity().get(),
-                    unit_price: MoneyDto::from(&line.unit_price()),
-                    line_total: MoneyDto::from(&line.line_total()),
-                    discount: MoneyDto::from(&line.discount()),
+                .map(|line| {
+                    let currency = line.line_total().currency();
+                    let (tax, tax_rate) = order_line_tax(line.tax(), currency);
+                    OrderLineDto {
+                        sku: line.sku().as_str().to_owned(),
+                        product_id: line.product_id().to_string(),
+                        title: line.title().to_owned(),
+                        quantity: line.quantity().get(),
+                        unit_price: MoneyDto::from(&line.unit_price()),
+                        line_total: MoneyDto::from(&line.line_total()),
+                        discount: MoneyDto::from(&line.discount()),
+                        tax,
+                        tax_rate,
+                    }
                 })
                 .collect(),
             subtotal: money_or_zero(order.subtotal()),
             promotion_code: order.promotion_code().map(str::to_owned),
             discount_total: money_or_zero(order.discount_total()),
             shipping_total: money_or_zero(order.shipping_total()),
+            shipping_tax: money_or_zero(
+                order
+                    .shipping_tax()
+                    .map(|tax| tax.amount)
+                    .or_else(|| order.currency().map(zero)),
+            ),
+            tax_total: money_or_zero(order.tax_total().or_else(|| order.currency().map(zero))),
+            taxes_included: order.shipping_tax().is_some_and(|tax| tax.included),
             total: money_or_zero(order.total()),
             payment_id: order.payment_id().map(|id| id.to_string()),
             fulfillment: order.fulfillment().map(|f| FulfillmentDto {
@@ -827,14 +899,21 @@ impl OrderDto {
             lines: view
                 .lines
                 .iter()
-                .map(|line| OrderLineDto {
-                    sku: line.sku.clone(),
-                    product_id: line.product_id.to_string(),
-                    title: line.title.clone(),
-                    quantity: line.quantity,
-                    unit_price: MoneyDto::from(&line.unit_price),
-                    line_total: MoneyDto::from(&line.line_total),
-                    discount: MoneyDto::from(&line.discount.unwrap_or_else(|| zero(view.currency))),
+                .map(|line| {
+                    let (tax, tax_rate) = order_line_tax(line.tax.as_ref(), view.currency);
+                    OrderLineDto {
+                        sku: line.sku.clone(),
+                        product_id: line.product_id.to_string(),
+                        title: line.title.clone(),
+                        quantity: line.quantity,
+                        unit_price: MoneyDto::from(&line.unit_price),
+                        line_total: MoneyDto::from(&line.line_total),
+                        discount: MoneyDto::from(
+                            &line.discount.unwrap_or_else(|| zero(view.currency)),
+                        ),
+                        tax,
+                        tax_rate,
+                    }
                 })
                 .collect(),
             subtotal: MoneyDto::from(&view.subtotal),
@@ -843,6 +922,14 @@ impl OrderDto {
                 &view.discount_total.unwrap_or_else(|| zero(view.currency)),
             ),
             shipping_total: MoneyDto::from(&view.shipping_total),
+            shipping_tax: MoneyDto::from(
+                &view
+                    .shipping_tax
+                    .as_ref()
+                    .map_or_else(|| zero(view.currency), |tax| tax.amount),
+            ),
+            tax_total: MoneyDto::from(&view.tax_total.unwrap_or_else(|| zero(view.currency))),
+            taxes_included: view.shipping_tax.as_ref().is_some_and(|tax| tax.included),
             total: MoneyDto::from(&view.total),
             payment_id: view.payment_id.map(|id| id.to_string()),
             fulfillment: view.fulfillment.as_ref().map(|f| FulfillmentDto {

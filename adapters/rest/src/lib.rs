@@ -93,6 +93,8 @@ pub struct ApiState {
     pub cart_promotions: Arc<application::cart_promotions::CartPromotions>,
     /// Quotes, sets and chooses shipping on carts.
     pub cart_shipping: Arc<application::cart_shipping::CartShipping>,
+    /// Prices carts (code, shipping, tax) as the storefront shows them and checkouts charge.
+    pub cart_totals: Arc<application::cart_totals::CartTotals>,
     pub refunds: Arc<dyn CommandExecutor<::refunds::Refund>>,
     /// Starts the refund saga for a refund its order just set aside (awaited, so the refund
     /// can be read at once) and lets it run in the background. Only latency depends on it:

@@ -151,6 +151,11 @@ pub enum ApiError {
     /// A checkout request names an address other than the cart's.
     #[error("the shipping address differs from the cart's; change the cart's address or leave shipping_address out")]
     ShippingAddressMismatch,
+    /// The cart cannot be taxed where it ships (`code`: `tax_rate_missing`,
+    /// `tax_currency_not_configured`, ...): the checkout is refused rather than charge a
+    /// tax nobody configured.
+    #[error("{message}")]
+    TaxUnavailable { code: &'static str, message: String },
 }
 
 impl ApiError {
@@ -206,6 +211,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "shipping_address_mismatch",
             ),
+            Self::TaxUnavailable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
         }
     }
 
@@ -501,6 +507,17 @@ impl From<application::cart_promotions::PromotionCodeError> for ApiError {
             E::Cart(CartError::NotFound) => Self::NotFound { resource: "cart" },
             E::Cart(error) => Self::Cart(error),
             E::Unavailable(error) => Self::Unavailable(error),
+        }
+    }
+}
+
+impl From<application::cart_totals::CartTotalsError> for ApiError {
+    fn from(error: application::cart_totals::CartTotalsError) -> Self {
+        use application::cart_totals::CartTotalsError as E;
+        match error {
+            E::Shipping(error) => error.into(),
+            E::Promotion(error) => error.into(),
+            E::TaxUnavailable(error) => Self::Unavailable(error),
         }
     }
 }

@@ -857,15 +857,13 @@ fn checked_tax(
         let discount = promotion
             .and_then(|promotion| promotion.line_discounts.get(index))
             .map_or(rust_decimal::Decimal::ZERO, Money::amount);
-        (
-            line.sku.as_str(),
-            line.line_total().amount() - discount,
-        )
+        (line.sku.as_str(), line.line_total().amount() - discount)
     });
-    let parts = tax.lines.iter().zip(charged).chain([(
-        &tax.shipping,
-        ("shipping", shipping_charge.amount()),
-    )]);
+    let parts = tax
+        .lines
+        .iter()
+        .zip(charged)
+        .chain([(&tax.shipping, ("shipping", shipping_charge.amount()))]);
     let mut sum = Money::zero(currency);
     for (part, (what, charged)) in parts {
         let amount = part.amount;

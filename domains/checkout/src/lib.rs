@@ -49,7 +49,7 @@ pub use ports::{
 };
 pub use saga::{next_steps, SagaStep, STEPS};
 pub use values::{
-    order_id, payment_id, reservation_id, AppliedPromotion, AppliedShipping, AppliedTax, CheckoutLine,
-    CheckoutStatus, FailureReason, PaymentProgress, PublicStatus, TaxPart, MAX_LINES,
+    order_id, payment_id, reservation_id, AppliedPromotion, AppliedShipping, AppliedTax,
+    CheckoutLine, CheckoutStatus, FailureReason, PaymentProgress, PublicStatus, TaxPart, MAX_LINES,
 };
 pub use views::{apply_checkout_event, CheckoutView, FailureView};

@@ -20,7 +20,7 @@ use shared_kernel::{
 };
 
 use crate::commands::CheckoutCommand;
-use crate::values::{AppliedPromotion, AppliedShipping, CheckoutLine};
+use crate::values::{AppliedPromotion, AppliedShipping, AppliedTax, CheckoutLine};
 
 /// Why a step could not be carried out now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -167,6 +167,8 @@ pub struct OrderRequest {
     pub promotion: Option<AppliedPromotion>,
     /// The shipping method and what it charges.
     pub shipping_method: Option<AppliedShipping>,
+    /// The tax on each line and on the shipping, if the shop charges tax.
+    pub tax: Option<AppliedTax>,
 }
 
 /// What the orders context answered.

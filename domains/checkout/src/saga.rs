@@ -66,8 +66,8 @@ use shared_kernel::{
 
 use crate::aggregate::{Checkout, RedemptionProgress};
 use crate::values::{
-    order_id, payment_id, reservation_id, AppliedPromotion, AppliedShipping, CheckoutLine,
-    CheckoutStatus, PaymentProgress,
+    order_id, payment_id, reservation_id, AppliedPromotion, AppliedShipping, AppliedTax,
+    CheckoutLine, CheckoutStatus, PaymentProgress,
 };
 
 pub use shared_kernel::saga::{StepKind, StepSpec};
@@ -234,6 +234,8 @@ pub enum SagaStep {
         promotion: Option<AppliedPromotion>,
         /// The shipping method and what it charges.
         shipping_method: Option<AppliedShipping>,
+        /// The tax on the lines and the shipping, if the shop charges tax.
+        tax: Option<AppliedTax>,
     },
     /// Take the authorized amount. Outcome: `RecordPaymentCaptured`, or `RecordStepRefused`
     /// when the provider refuses for good.
@@ -330,6 +332,7 @@ pub fn next_steps(checkout: &Checkout) -> Vec<SagaStep> {
             lines: checkout.lines().to_vec(),
             promotion: checkout.promotion().cloned(),
             shipping_method: checkout.shipping_method().cloned(),
+            tax: checkout.tax().cloned(),
         }],
         CheckoutStatus::Finalizing => finalization(checkout, checkout_id, cart_id),
         CheckoutStatus::Compensating => compensation(checkout, checkout_id, cart_id),

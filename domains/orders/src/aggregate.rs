@@ -37,8 +37,7 @@ use crate::refunds::{
     OrderRefund, OrderRefundState, RefundItems, RefundOrigin, RefundReason, MAX_REFUNDS,
 };
 use crate::values::{
-    check_tax_part, CancellationReason, Fulfillment, OrderLine, OrderNumber, OrderStatus,
-    MAX_LINES,
+    check_tax_part, CancellationReason, Fulfillment, OrderLine, OrderNumber, OrderStatus, MAX_LINES,
 };
 
 /// An order. Serializable for snapshots.

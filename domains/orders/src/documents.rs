@@ -259,13 +259,14 @@ pub fn credit_notes(order: &Order) -> Vec<CreditNote> {
                 shipping_so_far,
             );
             if !refund.shipping().is_zero() {
-                breakdown.add(tax.rate, minus(refund.shipping(), shipping_tax), shipping_tax);
+                breakdown.add(
+                    tax.rate,
+                    minus(refund.shipping(), shipping_tax),
+                    shipping_tax,
+                );
             }
         }
-        let tax_total = lines
-            .iter()
-            .map(|line| line.tax)
-            .fold(shipping_tax, plus);
+        let tax_total = lines.iter().map(|line| line.tax).fold(shipping_tax, plus);
         notes.push(CreditNote {
             refund_id: refund.refund_id(),
             order_id,

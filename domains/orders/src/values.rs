@@ -8,8 +8,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use shared_kernel::{Currency, Money, ProductId, Quantity, Sku};
 
-use crate::errors::OrderError;
 use crate::commands::TaxPart;
+use crate::errors::OrderError;
 use crate::events::{OrderLineData, TaxData};
 
 /// Most lines one order may have (the same bound as a cart).
@@ -170,10 +170,11 @@ impl OrderLine {
     /// line is charged after its discount ([`OrderError::InvalidTax`]).
     pub fn with_tax(mut self, part: TaxPart, included: bool) -> Result<OrderLine, OrderError> {
         let charged = self.line_total.amount() - self.discount.amount();
-        check_tax_part(&part, self.line_total.currency(), included, charged)
-            .map_err(|reason| OrderError::InvalidTax {
+        check_tax_part(&part, self.line_total.currency(), included, charged).map_err(|reason| {
+            OrderError::InvalidTax {
                 reason: format!("line {}: {reason}", self.sku),
-            })?;
+            }
+        })?;
         self.tax = Some(TaxData {
             rate: part.rate,
             amount: part.amount.round_to_minor_units(),
@@ -415,7 +416,9 @@ pub(crate) fn check_tax_part(
         return Err(format!("{} % is not a rate", part.rate));
     }
     if included && amount.amount() > charged {
-        return Err(format!("{amount} is more than the {charged} it is included in"));
+        return Err(format!(
+            "{amount} is more than the {charged} it is included in"
+        ));
     }
     Ok(())
 }

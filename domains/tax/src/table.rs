@@ -111,8 +111,8 @@ impl TaxTable {
                 entry: entry.to_owned(),
                 reason,
             };
-            let currency = Currency::parse(key)
-                .map_err(|error| invalid(format!("'{key}': {error}")))?;
+            let currency =
+                Currency::parse(key).map_err(|error| invalid(format!("'{key}': {error}")))?;
             let basis = match value.to_ascii_lowercase().as_str() {
                 "inclusive" => PriceBasis::TaxInclusive,
                 "exclusive" => PriceBasis::TaxExclusive,
@@ -125,7 +125,9 @@ impl TaxTable {
 
     /// Every configured currency with whether its prices include tax.
     pub fn price_bases(&self) -> impl Iterator<Item = (Currency, PriceBasis)> + '_ {
-        self.bases.iter().map(|(currency, basis)| (*currency, *basis))
+        self.bases
+            .iter()
+            .map(|(currency, basis)| (*currency, *basis))
     }
 
     /// Whether prices in `currency` include tax; `None` if the currency is not configured.

@@ -210,7 +210,30 @@ pub struct Settings {
     /// then wait for a worker instance to pick them up from the feed.
     #[arg(long, env = "COMMERCE_RUN_WORKERS", default_value_t = true, action = clap::ArgAction::Set)]
     pub run_workers: bool,
+
+    /// Tax rates in percent (ADR 0038): comma-separated `COUNTRY=RATE` standard rates and
+    /// `COUNTRY/CLASS=RATE` rates for a product tax class, e.g. `GB=20,DE=19,DE/reduced=7`.
+    /// Unset: no tax is charged, except that the demo catalog comes with demo rates
+    /// ([`DEMO_TAX_RATES`]); set it empty to charge no tax there either.
+    #[arg(long, env = "COMMERCE_TAX_RATES")]
+    pub tax_rates: Option<String>,
+
+    /// Whether prices include tax, per currency: comma-separated `CURRENCY=inclusive` or
+    /// `CURRENCY=exclusive`. A cart in a currency not listed cannot be taxed (its checkout is
+    /// refused) while tax rates are set.
+    #[arg(
+        long,
+        env = "COMMERCE_TAX_PRICES",
+        default_value = "EUR=inclusive,GBP=inclusive,USD=exclusive"
+    )]
+    pub tax_prices: String,
 }
+
+/// The rates the demo catalog is served with when `COMMERCE_TAX_RATES` is unset: standard
+/// (and reduced) VAT of a few European countries, and no sales tax in the US. For trying the
+/// API, never for a real shop.
+pub const DEMO_TAX_RATES: &str =
+    "GB=20,DE=19,DE/reduced=7,FR=20,FR/reduced=5.5,NL=21,NL/reduced=9,IE=23,ES=21,IT=22,AT=20,BE=21,US=0";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -256,7 +279,22 @@ impl Settings {
             oidc_jwks_url: None,
             nats_stream: "COMMERCE".to_owned(),
             nats_subject_prefix: "commerce".to_owned(),
+            tax_rates: None,
+            tax_prices: "EUR=inclusive,GBP=inclusive,USD=exclusive".to_owned(),
         }
+    }
+
+    /// The shop's tax table: `None` when no tax is charged (no rates set, or set empty).
+    pub fn tax_table(&self) -> Result<Option<tax::TaxTable>, tax::TaxConfigError> {
+        let rates = match (&self.tax_rates, self.demo_catalog) {
+            (Some(rates), _) => rates.as_str(),
+            (None, true) => DEMO_TAX_RATES,
+            (None, false) => return Ok(None),
+        };
+        if rates.trim().is_empty() {
+            return Ok(None);
+        }
+        tax::TaxTable::from_settings(rates, &self.tax_prices).map(Some)
     }
 
     /// The relay's settings, when a NATS URL is configured.

@@ -496,13 +496,21 @@ where
         carts: carts.clone(),
         zones: shipping.clone(),
     });
+    let shop_tax = settings
+        .tax_table()
+        .map_err(|error| StartError::Config(format!("tax: {error}")))?
+        .map(|table| Arc::new(application::cart_totals::ShopTax::from_table(table)));
+    let cart_totals = Arc::new(application::cart_totals::CartTotals {
+        promotions: cart_promotions.clone(),
+        shipping: cart_shipping.clone(),
+        tax: shop_tax,
+    });
     let checkout_starter = Arc::new(CheckoutStarter {
         carts: carts.clone(),
         checkouts: checkouts.clone(),
         tokens: ports.tokens.clone(),
         clock: clock.clone(),
-        promotions: cart_promotions.clone(),
-        shipping: cart_shipping.clone(),
+        totals: cart_totals.clone(),
     });
     let customer_carts = Arc::new(application::customer_carts::CustomerCarts::new(
         carts.clone(),
@@ -520,6 +528,7 @@ where
             checkout_starter,
             cart_promotions,
             cart_shipping,
+            cart_totals,
             request_boundary: fault::step_boundary_hook(),
             checkout_limiter: rest::rate_limiter(
                 settings.checkout_rate_per_minute,

@@ -148,10 +148,12 @@ impl CheckoutSaga {
                 lines,
                 promotion,
                 shipping_method,
+                tax,
             } => {
                 let request = OrderRequest {
                     promotion,
                     shipping_method,
+                    tax,
                     order_id,
                     checkout_id,
                     cart_id,

@@ -320,6 +320,11 @@ impl OrderPlacement for OrdersPlacement {
             placed_at: self.clock.now(),
             promotion_code: order.promotion.map(|promotion| promotion.code),
             shipping_total,
+            tax: order.tax.map(|tax| orders::OrderTax {
+                prices_include_tax: tax.prices_include_tax,
+                lines: tax.lines.into_iter().map(order_tax_part).collect(),
+                shipping: order_tax_part(tax.shipping),
+            }),
         };
         match self
             .orders
@@ -493,5 +498,13 @@ impl PromotionRedemptions for CouponRedemptions {
             }
             Err(other) => Err(infrastructure(other)),
         }
+    }
+}
+
+/// A checkout's tax part as the orders context takes it.
+fn order_tax_part(part: checkout::TaxPart) -> orders::TaxPart {
+    orders::TaxPart {
+        rate: part.rate,
+        amount: part.amount,
     }
 }

@@ -1,7 +1,8 @@
 //! Starting a checkout, a use case across carts, payments and checkout: lock the cart (taking
 //! over a lock whose checkout was never recorded), keep the payment method token, copy the
 //! lines, price the cart's code and shipping method once more, and record the checkout;
-//! unlock the cart again if the checkout cannot start.
+//! unlock the cart again if the checkout cannot start. The cart is priced by
+//! [`CartTotals`], exactly as the storefront was shown it: code, shipping and tax.
 //!
 //! The checkout ships to the cart's address when it has one (ADR 0037): the request may then
 //! leave the address out, and a request naming another address is refused before anything is
@@ -19,10 +20,10 @@ use std::sync::Arc;
 use carts::{Cart, CartCommand, CartError, CartStatus};
 use checkout::{Checkout, CheckoutCommand, CheckoutError, CheckoutLine};
 use chrono::Duration;
-use coupons::PromotionCode;
 
-use crate::cart_promotions::{CartPromotions, PromotionCodeError};
-use crate::cart_shipping::{CartShipping, CartShippingError};
+use crate::cart_promotions::PromotionCodeError;
+use crate::cart_shipping::CartShippingError;
+use crate::cart_totals::{CartPromotion, CartTax, CartTotals, CartTotalsError, PricedCart};
 use checkout::AppliedShipping;
 use payments::PaymentMethodTokens;
 use runtime::{CommandError, CommandExecutor, CommandMetadata, Executed};
@@ -75,6 +76,10 @@ pub enum StartCheckoutError {
         option_id: uuid::Uuid,
         country: String,
     },
+    /// The cart cannot be taxed where it ships (`code` says why: no rate there, its
+    /// currency not configured). Nothing was locked for long: the cart is open again.
+    #[error("{message}")]
+    TaxUnavailable { code: &'static str, message: String },
     #[error("{0}")]
     Unavailable(String),
 }
@@ -96,8 +101,7 @@ pub struct CheckoutStarter {
     pub checkouts: Arc<dyn CommandExecutor<Checkout>>,
     pub tokens: Arc<dyn PaymentMethodTokens>,
     pub clock: Arc<dyn Clock>,
-    pub promotions: Arc<CartPromotions>,
-    pub shipping: Arc<CartShipping>,
+    pub totals: Arc<CartTotals>,
 }
 
 impl CheckoutStarter {
@@ -182,8 +186,8 @@ impl CheckoutStarter {
                 return Err(error);
             }
         };
-        let shipping_method = match self.shipping_method(&cart).await {
-            Ok(method) => method,
+        let priced = match self.priced(&cart).await {
+            Ok(priced) => priced,
             Err(error) => {
                 self.carts
                     .execute(&cart_key, unlock, None, meta)
@@ -192,27 +196,15 @@ impl CheckoutStarter {
                 return Err(error);
             }
         };
-        let promotion = match cart.promotion_code() {
-            None => None,
-            Some(code) => {
-                let code = PromotionCode::recorded(code.to_owned());
-                let shipping = shipping_method.as_ref().map(|method| method.price);
-                match self.promotions.price(&code, &cart, false, shipping).await {
-                    Ok(promotion) => Some(promotion),
-                    Err(error) => {
-                        self.carts
-                            .execute(&cart_key, unlock, None, meta)
-                            .await
-                            .map_err(from_cart)?;
-                        return Err(match error {
-                            PromotionCodeError::Refused(refusal) => {
-                                StartCheckoutError::Promotion(refusal)
-                            }
-                            other => unavailable(other),
-                        });
-                    }
-                }
-            }
+        let shipping_method = priced.shipping.as_ref().map(|quote| AppliedShipping {
+            option_id: quote.option_id.as_uuid(),
+            name: quote.name.to_string(),
+            price: quote.price,
+        });
+        let tax = priced.tax.applied();
+        let promotion = match priced.promotion {
+            CartPromotion::Applied(applied) => Some(applied),
+            _ => None,
         };
         let command = CheckoutCommand::StartCheckout {
             checkout_id,
@@ -225,6 +217,7 @@ impl CheckoutStarter {
             started_at: now,
             promotion,
             shipping_method,
+            tax,
         };
         if self.clock.now() - now > LOCK_TO_START_LIMIT {
             self.carts
@@ -251,30 +244,40 @@ impl CheckoutStarter {
         }
     }
 
-    /// The cart's shipping method quoted now for where it ships; `None` without one.
-    async fn shipping_method(
-        &self,
-        cart: &Cart,
-    ) -> Result<Option<AppliedShipping>, StartCheckoutError> {
-        let Some(option_id) = cart.shipping_option() else {
-            return Ok(None);
+    /// The locked cart priced as the checkout will charge it, or why it cannot be charged:
+    /// its method no longer offered where it ships, its code not usable on it, or no tax
+    /// that can be calculated for it.
+    async fn priced(&self, cart: &Cart) -> Result<PricedCart, StartCheckoutError> {
+        let priced = match self.totals.price(cart).await {
+            Ok(Some(priced)) => priced,
+            Ok(None) => return Err(StartCheckoutError::CartNotFound),
+            Err(CartTotalsError::Shipping(CartShippingError::Cart(error))) => {
+                return Err(from_cart(error))
+            }
+            Err(CartTotalsError::Promotion(PromotionCodeError::Refused(refusal))) => {
+                return Err(StartCheckoutError::Promotion(refusal))
+            }
+            Err(other) => return Err(unavailable(other)),
         };
-        match self.shipping.chosen(cart).await {
-            Ok(Some(quote)) => Ok(Some(AppliedShipping {
-                option_id,
-                name: quote.name.to_string(),
-                price: quote.price,
-            })),
-            Ok(None) => Err(StartCheckoutError::ShippingMethodNotOffered {
+        if let (Some(option_id), None) = (cart.shipping_option(), &priced.shipping) {
+            return Err(StartCheckoutError::ShippingMethodNotOffered {
                 option_id,
                 country: cart
                     .shipping_address()
                     .map(|address| address.country().to_owned())
                     .unwrap_or_default(),
-            }),
-            Err(CartShippingError::Cart(error)) => Err(from_cart(error)),
-            Err(other) => Err(unavailable(other)),
+            });
         }
+        if let CartPromotion::Inapplicable { refusal, .. } = &priced.promotion {
+            return Err(StartCheckoutError::Promotion(refusal.clone()));
+        }
+        if let CartTax::Unavailable { code, message } = &priced.tax {
+            return Err(StartCheckoutError::TaxUnavailable {
+                code,
+                message: message.clone(),
+            });
+        }
+        Ok(priced)
     }
 
     /// A cart stays locked by a checkout that is running. A lock whose checkout was never

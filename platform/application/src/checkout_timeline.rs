@@ -571,6 +571,7 @@ mod tests {
             started_at: at(0),
             promotion: None,
             shipping_method: None,
+            tax: None,
         }
     }
 
@@ -736,6 +737,8 @@ mod tests {
             promotion_code: None,
             discount_total: None,
             number: None,
+            shipping_tax: None,
+            tax_total: None,
         };
         let mut order = recorded(vec![placed], 7, flow(), "checkout-saga");
         // A later flow on the same order (staff cancelling it) is not the checkout's.

@@ -7,6 +7,7 @@ pub mod access_tokens;
 pub mod api_keys;
 pub mod cart_promotions;
 pub mod cart_shipping;
+pub mod cart_totals;
 pub mod catalog;
 pub mod checkout;
 pub mod checkout_participants;

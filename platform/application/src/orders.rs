@@ -139,6 +139,7 @@ impl OrderService {
             placed_at: self.clock.now(),
             promotion_code: None,
             shipping_total: None,
+            tax: None,
         };
         self.orders
             .execute(&order_id.to_string(), command, Some(0), metadata)

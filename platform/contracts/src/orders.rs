@@ -95,6 +95,77 @@ impl Contract for OrderPlacedV1 {
         "An order was placed: its lines, totals, contact email and shipping address.";
 }
 
+/// The tax charged on one amount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TaxV2 {
+    /// In percent, as a decimal string (`"19"`, `"8.875"`).
+    pub rate: String,
+    pub amount: MoneyV1,
+}
+
+/// One line of an order with its discount and tax.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderLineV2 {
+    pub sku: String,
+    pub product_id: Uuid,
+    pub title: String,
+    #[schemars(range(min = 1))]
+    pub quantity: u32,
+    pub unit_price: MoneyV1,
+    /// `unit_price × quantity`.
+    pub line_total: MoneyV1,
+    /// The line's share of the promotion's discount (zero without one).
+    pub discount: MoneyV1,
+    /// The line's tax; absent when the order charged no tax.
+    pub tax: Option<TaxV2>,
+}
+
+/// An order exists, with totals that version 1 cannot state (a promotion discount or tax).
+/// Version 1's `total` is documented as `subtotal + shipping_total`, which such an order
+/// breaks, so it is published as version 2 (ADR 0015); every other order stays version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderPlacedV2 {
+    pub order_id: Uuid,
+    pub number: Option<u64>,
+    pub checkout_id: Option<Uuid>,
+    pub customer_id: Option<Uuid>,
+    pub email: String,
+    pub shipping_address: AddressV1,
+    /// ISO 4217 code of every amount in the order.
+    pub currency: String,
+    pub lines: Vec<OrderLineV2>,
+    pub subtotal: MoneyV1,
+    pub promotion_code: Option<String>,
+    /// The sum of the lines' discounts.
+    pub discount_total: MoneyV1,
+    /// What the shopper pays for shipping (after a free-shipping code).
+    pub shipping_total: MoneyV1,
+    /// The tax on the shipping; absent when the order charged no tax.
+    pub shipping_tax: Option<TaxV2>,
+    /// The lines' tax plus the shipping's (zero without tax).
+    pub tax_total: MoneyV1,
+    /// Whether the prices included the tax (it is inside `total`) or it came on top.
+    pub taxes_included: bool,
+    /// What the shopper pays: `subtotal - discount_total + shipping_total`, plus `tax_total`
+    /// unless `taxes_included`.
+    pub total: MoneyV1,
+    pub placed_at: DateTime<Utc>,
+}
+
+impl Contract for OrderPlacedV2 {
+    const TYPE: &'static str = "orders.order_placed";
+    const VERSION: u32 = 2;
+    const DESCRIPTION: &'static str = "An order was placed with a promotion discount or tax: its \
+         lines with their discount and tax, its totals, contact email and shipping address.";
+}
+
+fn tax_v2(tax: orders::TaxData) -> TaxV2 {
+    TaxV2 {
+        rate: tax.rate.normalize().to_string(),
+        amount: tax.amount.into(),
+    }
+}
+
 /// The order's total was paid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderPaidV1 {
@@ -255,6 +326,60 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
             shipping_total,
             total,
             placed_at,
+            promotion_code,
+            discount_total,
+            number,
+            shipping_tax,
+            tax_total,
+            ..
+        } if discount_total.is_some() || tax_total.is_some() => {
+            let zero = || shared_kernel::Money::zero(currency).round_to_minor_units();
+            published(
+                event,
+                OrderPlacedV2 {
+                    order_id,
+                    number,
+                    checkout_id: checkout_id.map(|id| id.as_uuid()),
+                    customer_id: customer_id.map(|id| id.as_uuid()),
+                    email,
+                    shipping_address: shipping_address.into(),
+                    currency: currency.code().to_owned(),
+                    lines: lines
+                        .into_iter()
+                        .map(|line| OrderLineV2 {
+                            sku: line.sku,
+                            product_id: line.product_id.as_uuid(),
+                            title: line.title,
+                            quantity: line.quantity.get(),
+                            unit_price: line.unit_price.into(),
+                            line_total: line.line_total.into(),
+                            discount: line.discount.unwrap_or_else(zero).into(),
+                            tax: line.tax.map(tax_v2),
+                        })
+                        .collect(),
+                    subtotal: subtotal.into(),
+                    promotion_code,
+                    discount_total: discount_total.unwrap_or_else(zero).into(),
+                    shipping_total: shipping_total.into(),
+                    taxes_included: shipping_tax.as_ref().is_some_and(|tax| tax.included),
+                    shipping_tax: shipping_tax.map(tax_v2),
+                    tax_total: tax_total.unwrap_or_else(zero).into(),
+                    total: total.into(),
+                    placed_at,
+                },
+            )?
+        }
+        OrderEvent::OrderPlaced {
+            checkout_id,
+            customer_id,
+            email,
+            shipping_address,
+            currency,
+            lines,
+            subtotal,
+            shipping_total,
+            total,
+            placed_at,
             ..
         } => published(
             event,
@@ -349,6 +474,7 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
 pub fn schemas() -> Vec<ContractSchema> {
     vec![
         schema_of::<OrderPlacedV1>(),
+        schema_of::<OrderPlacedV2>(),
         schema_of::<OrderPaidV1>(),
         schema_of::<OrderFulfilledV1>(),
         schema_of::<OrderCompletedV1>(),

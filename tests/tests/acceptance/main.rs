@@ -5,6 +5,7 @@ mod app;
 mod authorization;
 mod cart_promotions;
 mod cart_shipping;
+mod cart_tax;
 mod carts;
 mod catalog;
 mod checkout;

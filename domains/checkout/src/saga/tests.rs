@@ -165,6 +165,7 @@ fn an_authorized_payment_places_the_order_with_everything_it_needs() {
             lines: lines(),
             promotion: None,
             shipping_method: None,
+            tax: None,
         }]
     );
 }

@@ -149,7 +149,7 @@ fn placed() -> OrderEvent {
         discount_total: None,
         number: None,
         shipping_tax: None,
-    tax_total: None,
+        tax_total: None,
     }
 }
 

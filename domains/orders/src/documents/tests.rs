@@ -326,5 +326,8 @@ fn documents_of_an_order_without_tax_show_none() {
     let invoice = invoice(&order(vec![placed(), paid()])).unwrap();
     assert!(invoice.tax_breakdown.is_empty());
     assert_eq!(invoice.prices_include_tax, None);
-    assert!(invoice.lines.iter().all(|l| l.tax_rate.is_none() && l.net == l.gross));
+    assert!(invoice
+        .lines
+        .iter()
+        .all(|l| l.tax_rate.is_none() && l.net == l.gross));
 }

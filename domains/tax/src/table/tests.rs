@@ -435,7 +435,10 @@ fn a_table_reads_from_its_two_settings() {
     assert_eq!(table.price_basis(Currency::USD), Some(Exclusive));
     assert_eq!(table.price_bases().count(), 2);
     assert_eq!(
-        TaxTable::from_settings("", "").unwrap().price_bases().count(),
+        TaxTable::from_settings("", "")
+            .unwrap()
+            .price_bases()
+            .count(),
         0
     );
 }
