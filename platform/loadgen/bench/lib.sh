@@ -9,10 +9,11 @@
 PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 TICKS=$(getconf CLK_TCK)
 SERVER_PID=""
-# The figures these scripts compare were measured without promotion codes; the load generator
-# applies some by default since it knows them. Through the environment, so that older builds
-# of it (BIN pointing at an earlier commit) run unchanged.
+# The figures these scripts compare were measured without promotion codes or shipping
+# methods; the load generator uses both by default since it knows them. Through the
+# environment, so that older builds of it (BIN pointing at an earlier commit) run unchanged.
 export LOADGEN_NO_PROMOTIONS=1
+export LOADGEN_NO_SHIPPING=1
 
 psql_admin() { psql "$PG/postgres" -qtAc "$1"; }
 

@@ -233,14 +233,109 @@ pub struct Promotion {
     pub status: String,
 }
 
-/// A cart as the shopper sees it after applying a code; only what the run reports.
+/// A cart as the shopper sees it after applying a code or choosing a shipping method; only
+/// what the run reads.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Cart {
     pub id: String,
     pub subtotal: Money,
     pub discount_total: Money,
+    /// The method chosen, priced now; `None` without one.
+    pub shipping_method: Option<ShippingQuote>,
+    pub shipping_total: Money,
     pub total: Money,
+}
+
+/// A shipping option offered to a cart, priced for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ShippingQuote {
+    pub option_id: String,
+    pub name: String,
+    /// Zero when `free_shipping`.
+    pub price: Money,
+    pub free_shipping: bool,
+}
+
+/// `GET /v1/carts/{id}/shipping-options`: cheapest first, empty when no zone serves the
+/// cart's country.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ShippingQuotes {
+    pub country: String,
+    pub data: Vec<ShippingQuote>,
+}
+
+/// A shipping zone as staff see it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ShippingZone {
+    pub id: String,
+    pub name: String,
+    /// ISO 3166-1 alpha-2 codes.
+    pub countries: Vec<String>,
+    pub options: Vec<ShippingOption>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct ShippingZoneList {
+    data: Vec<ShippingZone>,
+    has_more: bool,
+}
+
+/// An option of a zone, with its price per currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShippingOption {
+    /// Empty in a request: the server names new options.
+    #[serde(skip_serializing)]
+    pub id: String,
+    pub name: String,
+    pub prices: Vec<ShippingPrice>,
+}
+
+/// An option's price in one currency (every amount of it in that currency), as the admin
+/// API takes and answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ShippingPrice {
+    /// One price whatever the cart.
+    Flat {
+        amount: Money,
+        /// A merchandise subtotal at or above this ships free.
+        free_shipping_from: Option<Money>,
+    },
+    /// A price per band `[from, to)` of the merchandise subtotal; only the last open-ended.
+    SubtotalBands {
+        bands: Vec<SubtotalBand>,
+        free_shipping_from: Option<Money>,
+    },
+    /// A price per band `[from_grams, to_grams)` of the cart's weight.
+    WeightBands {
+        bands: Vec<WeightBand>,
+        free_shipping_from: Option<Money>,
+    },
+    /// A shape this generator does not know (a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubtotalBand {
+    pub from: Money,
+    /// `None`: no upper end.
+    pub to: Option<Money>,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightBand {
+    pub from_grams: u64,
+    /// `None`: no upper end.
+    pub to_grams: Option<u64>,
+    pub amount: Money,
 }
 
 // ---------- request shapes ----------
@@ -272,7 +367,7 @@ pub enum Created {
     AlreadyExisted,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Address {
     pub name: String,
     pub line1: String,
@@ -284,7 +379,10 @@ pub struct Address {
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckoutRequest {
     pub email: String,
-    pub shipping_address: Address,
+    /// `None` when the cart has one: the checkout ships there, and repeating a different
+    /// address would be refused (`shipping_address_mismatch`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<Address>,
     pub payment_method_token: String,
 }
 
@@ -598,6 +696,101 @@ impl Client {
             None,
         )
         .await
+    }
+
+    /// Every shipping zone, `GET /v1/admin/shipping-zones` page after page.
+    pub async fn list_shipping_zones(&self) -> Result<Vec<ShippingZone>, ApiError> {
+        let mut zones: Vec<ShippingZone> = Vec::new();
+        loop {
+            let mut url = self.url(&["v1", "admin", "shipping-zones"]);
+            url.query_pairs_mut().append_pair("limit", "100");
+            if let Some(last) = zones.last() {
+                url.query_pairs_mut()
+                    .append_pair("starting_after", &last.id);
+            }
+            let page: ShippingZoneList = self.get_json(url).await?;
+            let done = !page.has_more || page.data.is_empty();
+            zones.extend(page.data);
+            if done {
+                return Ok(zones);
+            }
+        }
+    }
+
+    /// POST /v1/admin/shipping-zones; a 409 `country_in_another_shipping_zone` means a
+    /// country is served already.
+    pub async fn create_shipping_zone(
+        &self,
+        name: &str,
+        countries: &[&str],
+    ) -> Result<ShippingZone, ApiError> {
+        self.post_json(
+            self.url(&["v1", "admin", "shipping-zones"]),
+            &json!({ "name": name, "countries": countries }),
+            None,
+        )
+        .await
+    }
+
+    /// GET /v1/admin/shipping-zones/{id}
+    pub async fn get_shipping_zone(&self, id: &str) -> Result<ShippingZone, ApiError> {
+        self.get_json(self.url(&["v1", "admin", "shipping-zones", id]))
+            .await
+    }
+
+    /// POST /v1/admin/shipping-zones/{id}/options; answers the zone.
+    pub async fn create_shipping_option(
+        &self,
+        zone_id: &str,
+        option: &ShippingOption,
+    ) -> Result<ShippingZone, ApiError> {
+        let body = serde_json::to_value(option).map_err(|e| ApiError::Decode(e.to_string()))?;
+        self.post_json(
+            self.url(&["v1", "admin", "shipping-zones", zone_id, "options"]),
+            &body,
+            None,
+        )
+        .await
+    }
+
+    /// PUT /v1/carts/{id}/shipping-address
+    pub async fn set_shipping_address(
+        &self,
+        cart_id: &str,
+        address: &Address,
+    ) -> Result<(), ApiError> {
+        let body = serde_json::to_value(address).map_err(|e| ApiError::Decode(e.to_string()))?;
+        self.send(
+            Method::PUT,
+            self.url(&["v1", "carts", cart_id, "shipping-address"]),
+            Some(&body),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// GET /v1/carts/{id}/shipping-options
+    pub async fn shipping_options(&self, cart_id: &str) -> Result<ShippingQuotes, ApiError> {
+        self.get_json(self.url(&["v1", "carts", cart_id, "shipping-options"]))
+            .await
+    }
+
+    /// PUT /v1/carts/{id}/shipping-method; answers the cart, priced with it.
+    pub async fn choose_shipping_method(
+        &self,
+        cart_id: &str,
+        option_id: &str,
+    ) -> Result<Cart, ApiError> {
+        let (_, _, body) = self
+            .send(
+                Method::PUT,
+                self.url(&["v1", "carts", cart_id, "shipping-method"]),
+                Some(&json!({ "option_id": option_id })),
+                None,
+            )
+            .await?;
+        decode(&body)
     }
 
     /// POST /v1/admin/inventory/{sku}/receipts

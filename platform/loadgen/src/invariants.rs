@@ -10,9 +10,13 @@
 //! 6. each order adds up (subtotal − discount + shipping == total, the lines' discounts make
 //!    the order's), and over all orders the totals equal the captured amounts;
 //! 7. per promotion code the run used: uses in completed orders == the rise of its
-//!    `times_redeemed` during the run, nothing left reserved, never more than its limit.
+//!    `times_redeemed` during the run, nothing left reserved, never more than its limit;
+//! 8. each order's shipping is a non-negative amount in the order's currency and, when its
+//!    shopper chose a method, what the cart charged for it and what the option's price (as
+//!    read from the zone before the run) gives for the order's subtotal; without a method,
+//!    while shoppers choose them, nothing.
 //!
-//! Checks 6 and 7 are pure functions of what was read, so that their arithmetic is tested
+//! Checks 6 to 8 are pure functions of what was read, so that their arithmetic is tested
 //! on made-up orders. All money is summed as exact decimals.
 //!
 //! It assumes nothing else changed the shop during the run.
@@ -25,7 +29,8 @@ use tokio::task::JoinSet;
 
 use crate::client::{ApiError, Checkout, Client, Order, Payment, Promotion, StockItem};
 use crate::money::{Decimal, Money, Totals};
-use crate::shopper::{CheckoutRecord, Outcome, UnconfirmedCheckout};
+use crate::shipping::{self, Rates};
+use crate::shopper::{CheckoutRecord, ChosenShipping, Outcome, UnconfirmedCheckout};
 
 const CONCURRENCY: usize = 32;
 const SETTLE_FOR: Duration = Duration::from_secs(10);
@@ -237,15 +242,21 @@ async fn settle(client: &Client, records: &[CheckoutRecord], skus: &[String]) ->
 struct Audit {
     /// "checkout <id> (cart <id>)", for messages.
     label: String,
+    /// The method the checkout's shopper chose.
+    shipping: Option<ChosenShipping>,
     order_id: Option<String>,
     order: Option<Result<Order, ApiError>>,
     payment: Option<Result<Option<Payment>, ApiError>>,
 }
 
 /// For a completed checkout: its order and the order's payment.
-async fn audit_completed(client: Client, label: String, order_id: Option<String>) -> Audit {
+async fn audit_completed(
+    client: Client,
+    (label, order_id, shipping): (String, Option<String>, Option<ChosenShipping>),
+) -> Audit {
     let mut audit = Audit {
         label,
+        shipping,
         order_id: order_id.clone(),
         order: None,
         payment: None,
@@ -510,12 +521,137 @@ pub fn promotion_codes_check(
     )
 }
 
+/// What check 8 reads of one completed checkout: its order and the method its shopper chose.
+#[derive(Debug, Clone, Copy)]
+pub struct ShippedOrder<'a> {
+    pub order: &'a Order,
+    pub chosen: Option<&'a ChosenShipping>,
+}
+
+/// One order's shipping against what its method should charge; `Ok` with the option's name
+/// (or "none") when it agrees.
+fn shipping_agrees(
+    shipped: &ShippedOrder<'_>,
+    rates: Option<&Rates>,
+) -> Result<(String, Decimal), String> {
+    let order = shipped.order;
+    let currency = order.total.currency.as_str();
+    let charged = order
+        .shipping_total
+        .as_ref()
+        .ok_or("no shipping_total")
+        .map_err(str::to_owned)?;
+    let amount = amount_in(charged, currency, "shipping_total")?;
+    if amount
+        .compare(Decimal::ZERO)
+        .is_some_and(std::cmp::Ordering::is_lt)
+    {
+        return Err(format!("shipping_total {charged} is negative"));
+    }
+    let Some(rates) = rates else {
+        return Ok(("unchecked".to_owned(), amount)); // shipping off: any rule may apply
+    };
+    let Some(chosen) = shipped.chosen else {
+        return if amount == Decimal::ZERO {
+            Ok(("none".to_owned(), amount))
+        } else {
+            Err(format!("no shipping method chosen, but shipping {charged}"))
+        };
+    };
+    let mut problems = Vec::new();
+    if !chosen.charged.same_as(charged) {
+        problems.push(format!(
+            "the cart charged {} for {:?}, but the order {charged}",
+            chosen.charged, chosen.name
+        ));
+    }
+    match rates.options.get(&chosen.option_id) {
+        None => problems.push(format!(
+            "option {} ({:?}) was not in zone {} before the run",
+            chosen.option_id, chosen.name, rates.zone_id
+        )),
+        Some(rate) => {
+            let subtotal = order
+                .subtotal
+                .as_ref()
+                .ok_or("no subtotal")
+                .map_err(str::to_owned)
+                .and_then(|m| amount_in(m, currency, "subtotal"))?;
+            match rate.price.as_ref().map(|p| shipping::quote(p, subtotal)) {
+                None => problems.push(format!("option {:?} has no price in {currency}", rate.name)),
+                // A shape this generator cannot price: the cart's charge is all there is.
+                Some(None) => {}
+                Some(Some(quoted)) if quoted != amount => problems.push(format!(
+                    "option {:?} quotes {quoted} on subtotal {subtotal}, but the order \
+                     charged {amount}",
+                    rate.name
+                )),
+                Some(Some(_)) => {}
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok((chosen.name.clone(), amount))
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// Check 8 over the orders of completed checkouts. `rates` is the zone read before the run,
+/// `None` when shoppers chose no shipping (then only sign and currency are checked).
+pub fn shipping_check(orders: &[ShippedOrder<'_>], rates: Option<&Rates>) -> CheckResult {
+    let mut problems = Vec::new();
+    let mut by_method: BTreeMap<String, u64> = BTreeMap::new();
+    let mut charged = Totals::default();
+    for shipped in orders {
+        match shipping_agrees(shipped, rates) {
+            Ok((method, amount)) => {
+                *by_method.entry(method).or_default() += 1;
+                let money = Money {
+                    amount: amount.to_string(),
+                    currency: shipped.order.total.currency.clone(),
+                };
+                if let Err(problem) = charged.add(&money) {
+                    problems.push(format!("order {}: {problem}", shipped.order.id));
+                }
+            }
+            Err(problem) => problems.push(format!("order {}: {problem}", shipped.order.id)),
+        }
+    }
+    let agreeing: u64 = by_method.values().sum();
+    let methods = by_method
+        .iter()
+        .map(|(method, count)| format!("{method}={count}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let summary = match rates {
+        Some(rates) => format!(
+            "{agreeing} of {} orders charged what their method quotes in zone {:?} \
+             ({methods}); shipping {charged}",
+            orders.len(),
+            rates.zone_name
+        ),
+        None => format!(
+            "shipping off: {agreeing} of {} orders charge a non-negative shipping in their \
+             currency; shipping {charged}",
+            orders.len()
+        ),
+    };
+    check(
+        8,
+        "each order charges what its shipping method quotes",
+        summary,
+        problems,
+    )
+}
+
 pub async fn run(
     client: &Client,
     records: &[CheckoutRecord],
     unconfirmed: &[UnconfirmedCheckout],
     baseline: &Baseline,
     codes: &[CodeBaseline],
+    rates: Option<&Rates>,
 ) -> InvariantReport {
     let touched: Vec<String> = records
         .iter()
@@ -550,7 +686,7 @@ pub async fn run(
         .count();
 
     // Orders and payments of completed checkouts.
-    let jobs: Vec<(String, Option<String>)> = completed
+    let jobs: Vec<(String, Option<String>, Option<ChosenShipping>)> = completed
         .iter()
         .map(|r| {
             let order_id = settled
@@ -561,18 +697,20 @@ pub async fn run(
             (
                 format!("checkout {} (cart {})", r.checkout_id, r.cart_id),
                 order_id,
+                r.shipping.clone(),
             )
         })
         .collect();
-    let audits: Vec<Audit> = map_concurrent(jobs.clone(), CONCURRENCY, |(label, order_id)| {
-        audit_completed(client.clone(), label, order_id)
+    let audits: Vec<Audit> = map_concurrent(jobs.clone(), CONCURRENCY, |job| {
+        audit_completed(client.clone(), job)
     })
     .await
     .into_iter()
     .zip(jobs)
-    .map(|(audit, (label, order_id))| {
+    .map(|(audit, (label, order_id, shipping))| {
         audit.unwrap_or(Audit {
             label,
+            shipping,
             order_id,
             order: None,
             payment: None,
@@ -580,7 +718,7 @@ pub async fn run(
     })
     .collect();
 
-    let mut checks = Vec::with_capacity(7);
+    let mut checks = Vec::with_capacity(8);
 
     // 1. Orders.
     let mut problems = Vec::new();
@@ -913,6 +1051,19 @@ pub async fn run(
     }
     checks.push(codes_check);
 
+    // 8. Shipping charged.
+    let shipped: Vec<ShippedOrder<'_>> = audits
+        .iter()
+        .filter_map(|audit| match &audit.order {
+            Some(Ok(order)) => Some(ShippedOrder {
+                order,
+                chosen: audit.shipping.as_ref(),
+            }),
+            _ => None,
+        })
+        .collect();
+    checks.push(shipping_check(&shipped, rates));
+
     InvariantReport {
         checks,
         audited: records.len(),
@@ -1056,6 +1207,182 @@ mod tests {
         incomplete.subtotal = None;
         let result = totals_of(&[(incomplete, eur("19.90"))]);
         assert_eq!(result.problems, ["order o2: no subtotal"]);
+    }
+
+    /// The run's zone as read before it: o1 Standard (4.90, free from 50.00), o2 Express
+    /// (9.90), o3 Economy (banded), o4 without a EUR price.
+    fn rates() -> Rates {
+        let mut zone = crate::client::ShippingZone {
+            id: "z1".to_owned(),
+            name: "Loadgen Germany".to_owned(),
+            countries: vec!["DE".to_owned()],
+            options: crate::shipping::options_to_create(),
+        };
+        zone.options.push(crate::client::ShippingOption {
+            id: String::new(),
+            name: "Dollars".to_owned(),
+            prices: Vec::new(),
+        });
+        for (n, option) in zone.options.iter_mut().enumerate() {
+            option.id = format!("o{}", n + 1);
+        }
+        Rates::of(&zone, "EUR")
+    }
+
+    fn chose(option_id: &str, name: &str, charged: &str) -> ChosenShipping {
+        ChosenShipping {
+            option_id: option_id.to_owned(),
+            name: name.to_owned(),
+            charged: eur(charged),
+        }
+    }
+
+    /// An order of `subtotal` shipping for `shipping`, without a discount.
+    fn shipping_for(id: &str, subtotal: &str, shipping: &str) -> Order {
+        let total = Decimal::parse(subtotal)
+            .unwrap()
+            .checked_add(Decimal::parse(shipping).unwrap())
+            .unwrap();
+        order(
+            id,
+            (subtotal, "0.00", shipping, &total.to_string()),
+            ["0", "0"],
+        )
+    }
+
+    fn shipping_of(
+        orders: &[(Order, Option<ChosenShipping>)],
+        rates: Option<&Rates>,
+    ) -> CheckResult {
+        let shipped: Vec<ShippedOrder<'_>> = orders
+            .iter()
+            .map(|(order, chosen)| ShippedOrder {
+                order,
+                chosen: chosen.as_ref(),
+            })
+            .collect();
+        shipping_check(&shipped, rates)
+    }
+
+    #[test]
+    fn orders_charging_what_their_method_quotes_pass_with_the_methods_counted() {
+        let rates = rates();
+        let result = shipping_of(
+            &[
+                (
+                    shipping_for("o1", "20.00", "4.90"),
+                    Some(chose("o1", "Standard", "4.90")),
+                ),
+                (
+                    shipping_for("o2", "50.00", "0.00"),
+                    Some(chose("o1", "Standard", "0")),
+                ),
+                (
+                    shipping_for("o3", "20.00", "9.90"),
+                    Some(chose("o2", "Express", "9.9")),
+                ),
+                (
+                    shipping_for("o4", "19.99", "3.90"),
+                    Some(chose("o3", "Economy", "3.90")),
+                ),
+                (
+                    shipping_for("o5", "60.00", "1.90"),
+                    Some(chose("o3", "Economy", "1.90")),
+                ),
+                (shipping_for("o6", "10.00", "0.00"), None),
+            ],
+            Some(&rates),
+        );
+        assert!(result.passed, "{:?}", result.problems);
+        assert_eq!(
+            result.summary,
+            "6 of 6 orders charged what their method quotes in zone \"Loadgen Germany\" \
+             (Economy=2 Express=1 Standard=2 none=1); shipping 20.60 EUR"
+        );
+    }
+
+    #[test]
+    fn an_order_charging_other_than_its_method_quotes_is_caught() {
+        let rates = rates();
+        let result = shipping_of(
+            &[
+                // Standard below its threshold, charged free by both cart and order.
+                (
+                    shipping_for("o1", "49.99", "0.00"),
+                    Some(chose("o1", "Standard", "0.00")),
+                ),
+                // The cart's charge and the order's disagree.
+                (
+                    shipping_for("o2", "20.00", "9.91"),
+                    Some(chose("o2", "Express", "9.90")),
+                ),
+                // Banded: 2.90 from 20.00.
+                (
+                    shipping_for("o3", "20.00", "3.90"),
+                    Some(chose("o3", "Economy", "3.90")),
+                ),
+            ],
+            Some(&rates),
+        );
+        assert_eq!(
+            result.problems,
+            [
+                "order o1: option \"Standard\" quotes 4.90 on subtotal 49.99, but the order charged 0.00",
+                "order o2: the cart charged 9.90 EUR for \"Express\", but the order 9.91 EUR; \
+                 option \"Express\" quotes 9.90 on subtotal 20.00, but the order charged 9.91",
+                "order o3: option \"Economy\" quotes 2.90 on subtotal 20.00, but the order charged 3.90",
+            ]
+        );
+    }
+
+    #[test]
+    fn shipping_without_a_method_an_unknown_option_or_a_bad_amount_is_caught() {
+        let rates = rates();
+        let mut in_dollars = shipping_for("o4", "20.00", "4.90");
+        in_dollars.shipping_total = Some(Money {
+            amount: "4.90".to_owned(),
+            currency: "USD".to_owned(),
+        });
+        let mut negative = shipping_for("o5", "20.00", "0.00");
+        negative.shipping_total = Some(eur("-1.00"));
+        let orders = [
+            (shipping_for("o1", "20.00", "4.90"), None),
+            (
+                shipping_for("o2", "20.00", "4.90"),
+                Some(chose("o9", "Other", "4.90")),
+            ),
+            (
+                shipping_for("o3", "20.00", "0.00"),
+                Some(chose("o4", "Dollars", "0.00")),
+            ),
+            (in_dollars, Some(chose("o1", "Standard", "4.90"))),
+            (negative.clone(), None),
+        ];
+        let result = shipping_of(&orders, Some(&rates));
+        assert_eq!(
+            result.problems,
+            [
+                "order o1: no shipping method chosen, but shipping 4.90 EUR",
+                "order o2: option o9 (\"Other\") was not in zone z1 before the run",
+                "order o3: option \"Dollars\" has no price in EUR",
+                "order o4: shipping_total 4.90 USD is not in the total's currency EUR",
+                "order o5: shipping_total -1.00 EUR is negative",
+            ]
+        );
+        // With shipping off, only the sign and the currency are judged.
+        let off = shipping_of(&orders, None);
+        assert_eq!(
+            off.problems,
+            [
+                "order o4: shipping_total 4.90 USD is not in the total's currency EUR",
+                "order o5: shipping_total -1.00 EUR is negative",
+            ]
+        );
+        assert!(
+            off.summary.starts_with("shipping off: 3 of 5 orders"),
+            "{}",
+            off.summary
+        );
     }
 
     fn code(name: &str, before: u64, after: Promotion) -> CodeAfter {

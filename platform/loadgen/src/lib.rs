@@ -8,6 +8,7 @@ mod client;
 mod invariants;
 mod money;
 mod prng;
+mod shipping;
 mod shopper;
 mod stats;
 
@@ -29,16 +30,17 @@ use crate::stats::{
 
 /// Load generator for the commerce HTTP API.
 ///
-/// Each shopper loops: browse products, create a cart, add 1-3 in-stock items, sometimes
-/// apply a promotion code the run created (`--promotion-percent`), check out,
+/// Each shopper loops: browse products, create a cart, add 1-3 in-stock items, set the
+/// cart's shipping address and choose one of the shipping options offered there at random,
+/// sometimes apply a promotion code the run created (`--promotion-percent`), check out,
 /// follow the checkout (long-polled, or asked every 5 ms with `--checkout-wait-secs 0`) until it
 /// completes or fails (30 s timeout), and with
 /// `--refund-percent` sometimes return a unit for a refund. The run lasts warm-up +
 /// duration; only the duration is measured. Afterwards every checkout the run started is
 /// audited (orders, captures, voided payments, stock arithmetic net of returned units, refunds
 /// against the payments' ledger, order arithmetic and captured sums, promotion code uses
-/// against their redemptions and limits); the audit assumes nothing else changes the shop
-/// during the run.
+/// against their redemptions and limits, shipping charged against the methods chosen); the
+/// audit assumes nothing else changes the shop during the run.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "loadgen", version)]
 pub struct Cli {
@@ -46,6 +48,8 @@ pub struct Cli {
     pub args: Args,
     #[command(flatten)]
     pub promotions: PromotionArgs,
+    #[command(flatten)]
+    pub shipping: ShippingArgs,
 }
 
 /// The run's options, promotion codes apart (see [`Cli`]).
@@ -147,6 +151,31 @@ pub struct PromotionArgs {
     pub promotion_limit: u64,
 }
 
+/// Whether shoppers choose a shipping method.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShippingArgs {
+    /// Set up no shipping and choose none: shoppers send their address with the checkout,
+    /// the flow of the BENCHMARKS.md figures measured before shipping existed and the one for
+    /// servers without it (the bench scripts set LOADGEN_NO_SHIPPING, which older builds of
+    /// this generator ignore). Otherwise, before the run, the shipping zone serving DE is
+    /// found or created (with the API key) and given the run's options (Standard, Express,
+    /// Economy) where it lacks them, and every shopper sets the cart's address and chooses
+    /// one of the options offered.
+    #[arg(
+        long,
+        env = "LOADGEN_NO_SHIPPING",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub no_shipping: bool,
+}
+
+impl ShippingArgs {
+    /// No shipping: what [`run`] uses, so that its callers keep their flow.
+    pub fn off() -> Self {
+        Self { no_shipping: true }
+    }
+}
+
 impl PromotionArgs {
     /// No codes: what [`run`] uses, so that its callers keep their flow and can run against
     /// servers without promotion codes.
@@ -245,6 +274,18 @@ struct Latencies {
     checkout_to_completed: LatencySummary,
     refund_post: LatencySummary,
     apply_promotion: LatencySummary,
+    shipping_address: LatencySummary,
+    shipping_options: LatencySummary,
+    shipping_method: LatencySummary,
+}
+
+/// Shipping methods chosen in the measured window.
+#[derive(Debug, Serialize)]
+struct ShippingCounts {
+    /// By option name.
+    chosen: BTreeMap<String, u64>,
+    /// Carts offered no option (checked out without one).
+    unoffered: u64,
 }
 
 /// Promotion codes in the measured window.
@@ -275,6 +316,8 @@ struct JsonSummary {
     nothing_in_stock: u64,
     /// `null` with --no-promotions.
     promotions: Option<PromotionCounts>,
+    /// `null` with --no-shipping.
+    shipping: Option<ShippingCounts>,
     latency_ms: Latencies,
     invariants: &'static str,
     checks: BTreeMap<String, &'static str>,
@@ -302,14 +345,20 @@ fn join_counts(counts: &BTreeMap<String, u64>) -> String {
         .join(" ")
 }
 
-/// Runs shoppers as `args` says, without promotion codes, prints the statistics and the
-/// audit, and answers whether every invariant held (`Err` when the run could not start).
+/// Runs shoppers as `args` says, without promotion codes or shipping methods, prints the
+/// statistics and the audit, and answers whether every invariant held (`Err` when the run
+/// could not start).
 pub async fn run(args: Args) -> Result<bool, String> {
-    run_with(args, PromotionArgs::off()).await
+    run_with(args, PromotionArgs::off(), ShippingArgs::off()).await
 }
 
-/// [`run`], with promotion codes as `promotions` says (the command line's flow).
-pub async fn run_with(args: Args, promotions: PromotionArgs) -> Result<bool, String> {
+/// [`run`], with promotion codes and shipping as `promotions` and `shipping` say (the
+/// command line's flow).
+pub async fn run_with(
+    args: Args,
+    promotions: PromotionArgs,
+    shipping: ShippingArgs,
+) -> Result<bool, String> {
     let base = client::parse_base_url(&args.base_url)?;
     let shoppers = usize::try_from(args.shoppers).map_err(|e| e.to_string())?;
     let client = Client::new(base, shoppers, args.api_key.clone())?;
@@ -366,6 +415,23 @@ pub async fn run_with(args: Args, promotions: PromotionArgs) -> Result<bool, Str
         );
         codes
     };
+    let rates = if shipping.no_shipping {
+        None
+    } else {
+        let rates = shipping::set_up(&client).await?;
+        eprintln!(
+            "loadgen: shipping to {} through zone {:?}: {}",
+            shipping::COUNTRY,
+            rates.zone_name,
+            rates
+                .options
+                .values()
+                .map(|rate| rate.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Some(rates)
+    };
 
     // The run.
     let now = Instant::now();
@@ -387,6 +453,7 @@ pub async fn run_with(args: Args, promotions: PromotionArgs) -> Result<bool, Str
         // Shoppers type codes in lower case; the server matches them regardless of case.
         promotion_codes: codes.iter().map(|c| c.code.to_lowercase()).collect(),
         promotion_percent: promotions.promotion_percent,
+        shipping: rates.is_some(),
     });
     eprintln!(
         "loadgen: {} shoppers{}, warm-up {} s, measuring {} s{} against {}",
@@ -443,7 +510,7 @@ pub async fn run_with(args: Args, promotions: PromotionArgs) -> Result<bool, Str
         (&throughput, completions_in_window),
         measured_micros,
         records.len(),
-        !codes.is_empty(),
+        (!codes.is_empty(), rates.is_some()),
     );
 
     println!();
@@ -451,7 +518,15 @@ pub async fn run_with(args: Args, promotions: PromotionArgs) -> Result<bool, Str
         "invariants over {} checkouts started by this run (settling up to 10 s first):",
         records.len()
     );
-    let report = invariants::run(&client, &records, &unconfirmed, &baseline, &codes).await;
+    let report = invariants::run(
+        &client,
+        &records,
+        &unconfirmed,
+        &baseline,
+        &codes,
+        rates.as_ref(),
+    )
+    .await;
     interrupt.abort();
     print_invariants(&report);
 
@@ -482,6 +557,10 @@ pub async fn run_with(args: Args, promotions: PromotionArgs) -> Result<bool, Str
             refused_at_apply: recorder.promotions_refused.clone(),
             refused_at_checkout: refused_at_checkout(&recorder),
         }),
+        shipping: rates.is_some().then(|| ShippingCounts {
+            chosen: recorder.shipping_chosen.clone(),
+            unoffered: recorder.shipping_unoffered,
+        }),
         latency_ms: Latencies {
             browse: latency(Metric::Browse),
             create_cart: latency(Metric::CreateCart),
@@ -491,6 +570,9 @@ pub async fn run_with(args: Args, promotions: PromotionArgs) -> Result<bool, Str
             checkout_to_completed: latency(Metric::CheckoutToCompleted),
             refund_post: latency(Metric::RefundPost),
             apply_promotion: latency(Metric::ApplyPromotion),
+            shipping_address: latency(Metric::ShippingAddress),
+            shipping_options: latency(Metric::ShippingOptions),
+            shipping_method: latency(Metric::ShippingMethod),
         },
         invariants: pass_fail(report.passed()),
         checks: report
@@ -586,7 +668,7 @@ fn print_stats(
     (throughput, completions_in_window): (&str, u64),
     measured_micros: u64,
     all_checkouts: usize,
-    promotions_on: bool,
+    (promotions_on, shipping_on): (bool, bool),
 ) {
     println!(
         "loadgen {}: {} shoppers, warm-up {} s (excluded), measured {} s, token {}",
@@ -633,6 +715,13 @@ fn print_stats(
             recorder.promotions_refused.values().sum::<u64>(),
             join_counts(&recorder.promotions_refused),
             refused_at_checkout(recorder)
+        );
+    }
+    if shipping_on {
+        println!(
+            "shipping methods chosen: {}  no option offered {}",
+            join_counts(&recorder.shipping_chosen),
+            recorder.shipping_unoffered
         );
     }
     println!("http errors: {}", join_counts(&recorder.http_errors));
@@ -727,6 +816,26 @@ mod tests {
             assert_eq!(cli.promotions.no_promotions, off, "{value}");
         }
         std::env::remove_var("LOADGEN_NO_PROMOTIONS");
+    }
+
+    #[test]
+    fn shipping_is_on_by_default_and_off_by_flag_or_environment() {
+        assert!(
+            !Cli::try_parse_from(["loadgen"])
+                .unwrap()
+                .shipping
+                .no_shipping
+        );
+        let off = Cli::try_parse_from(["loadgen", "--no-shipping"]).unwrap();
+        assert!(off.shipping.no_shipping);
+        // The bench scripts turn it off through the environment (only this test reads it).
+        for (value, off) in [("1", true), ("true", true), ("false", false), ("0", false)] {
+            std::env::set_var("LOADGEN_NO_SHIPPING", value);
+            let cli = Cli::try_parse_from(["loadgen"]).unwrap();
+            assert_eq!(cli.shipping.no_shipping, off, "{value}");
+        }
+        std::env::remove_var("LOADGEN_NO_SHIPPING");
+        assert!(ShippingArgs::off().no_shipping);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use loadgen::Cli;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match loadgen::run_with(cli.args, cli.promotions).await {
+    match loadgen::run_with(cli.args, cli.promotions, cli.shipping).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(message) => {

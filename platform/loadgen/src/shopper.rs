@@ -1,13 +1,17 @@
-//! One simulated shopper: browse, pick in-stock variants, fill a cart, sometimes apply a
-//! promotion code, check out, poll the checkout until it settles. Every request is timed; every failure is counted and the
-//! shopper carries on.
+//! One simulated shopper: browse, pick in-stock variants, fill a cart, give it a shipping
+//! address and choose one of the shipping options offered, sometimes apply a promotion code,
+//! check out, poll the checkout until it settles. Every request is timed; every failure is
+//! counted and the shopper carries on.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::client::{Address, ApiError, Checkout, CheckoutRequest, Client, ProductList};
+use crate::client::{
+    Address, ApiError, Checkout, CheckoutRequest, Client, ProductList, ShippingQuote,
+};
+use crate::money::Money;
 use crate::prng::XorShift64;
 use crate::stats::{Metric, Recorder};
 
@@ -60,6 +64,9 @@ pub struct Shared {
     pub promotion_codes: Vec<String>,
     /// Percent of checkouts whose shopper first applies one of them, picked at random.
     pub promotion_percent: u8,
+    /// Shoppers set their cart's shipping address and choose a shipping method; off, they
+    /// send the address with the checkout instead (the flow before shipping existed).
+    pub shipping: bool,
 }
 
 /// Spaces the shoppers' rounds (browse to checkout) evenly at a fixed rate, so that two runs
@@ -136,6 +143,17 @@ pub struct CheckoutRecord {
     pub outcome: Outcome,
     /// The last checkout body seen (the terminal one unless timed out).
     pub last_seen: Option<Checkout>,
+    /// The shipping method the cart was given, `None` without one.
+    pub shipping: Option<ChosenShipping>,
+}
+
+/// A shipping method a shopper chose, and what the cart then charged for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChosenShipping {
+    pub option_id: String,
+    pub name: String,
+    /// The cart's `shipping_total` once the method was chosen.
+    pub charged: Money,
 }
 
 /// A checkout POST that failed in a way that leaves its fate unknown (transport errors or
@@ -270,14 +288,115 @@ impl Shopper {
                 Err(error) => self.error(started, "add_item", &error),
             }
         }
-        if in_cart.is_empty() || self.shared.should_stop() || !self.shared.claim_checkout() {
+        if in_cart.is_empty() || self.shared.should_stop() {
+            return; // the cart is abandoned
+        }
+        let shipping = if self.shared.shipping {
+            match self.choose_shipping(&cart_id).await {
+                Some(chosen) => chosen,
+                None => return, // the cart is abandoned
+            }
+        } else {
+            None
+        };
+        if self.shared.should_stop() || !self.shared.claim_checkout() {
             return; // the cart is abandoned
         }
         if let Some(code) = self.pick_code() {
             self.apply_code(&cart_id, &code).await;
         }
 
-        self.checkout(cart_id, in_cart).await;
+        self.checkout(cart_id, in_cart, shipping).await;
+    }
+
+    /// Where this shopper ships.
+    fn address(&self) -> Address {
+        Address {
+            name: format!("Load Shopper {}", self.index),
+            line1: "Teststrasse 1".to_owned(),
+            city: "Berlin".to_owned(),
+            postal_code: "10115".to_owned(),
+            country: crate::shipping::COUNTRY.to_owned(),
+        }
+    }
+
+    /// Sets the cart's address, lists the options offered there and chooses one at random:
+    /// `Some(None)` when none is offered (the cart ships without a method), `None` when a
+    /// request failed (counted; the shopper abandons the cart).
+    async fn choose_shipping(&mut self, cart_id: &str) -> Option<Option<ChosenShipping>> {
+        let started = Instant::now();
+        let set = self
+            .shared
+            .client
+            .set_shipping_address(cart_id, &self.address())
+            .await;
+        self.recorder.time(Metric::ShippingAddress, started);
+        if let Err(error) = set {
+            self.error(started, "shipping_address", &error);
+            return None;
+        }
+
+        let started = Instant::now();
+        let offered = self.shared.client.shipping_options(cart_id).await;
+        self.recorder.time(Metric::ShippingOptions, started);
+        let offered = match offered {
+            Ok(offered) => offered.data,
+            Err(error) => {
+                self.error(started, "shipping_options", &error);
+                return None;
+            }
+        };
+        let Some(pick) = self.pick_shipping(&offered) else {
+            if self.recorder.measuring(started) {
+                self.recorder.shipping_unoffered += 1;
+            }
+            return Some(None);
+        };
+
+        let started = Instant::now();
+        let chosen = self
+            .shared
+            .client
+            .choose_shipping_method(cart_id, &pick.option_id)
+            .await;
+        self.recorder.time(Metric::ShippingMethod, started);
+        match chosen {
+            Ok(cart) => {
+                if self.recorder.measuring(started) {
+                    *self
+                        .recorder
+                        .shipping_chosen
+                        .entry(pick.name.clone())
+                        .or_default() += 1;
+                }
+                Some(Some(ChosenShipping {
+                    option_id: pick.option_id,
+                    name: pick.name,
+                    charged: cart.shipping_total,
+                }))
+            }
+            Err(error) => {
+                self.error(started, "shipping_method", &error);
+                None
+            }
+        }
+    }
+
+    /// One of the options `offered`, drawn at random; `None` (and nothing drawn) when none
+    /// is. The draw is over the options ordered by name, so that the same seed picks the
+    /// same option whatever order or ids the server gives them.
+    fn pick_shipping(&mut self, offered: &[ShippingQuote]) -> Option<ShippingQuote> {
+        if offered.is_empty() {
+            return None;
+        }
+        let mut options: Vec<&ShippingQuote> = offered.iter().collect();
+        options.sort_by(|a, b| {
+            a.name
+                .cmp(&b.name)
+                .then_with(|| a.option_id.cmp(&b.option_id))
+        });
+        let picked = self.rng.index(options.len());
+        options.get(picked).map(|option| (*option).clone())
     }
 
     /// A code to apply to this checkout's cart, if this one gets one. Nothing is drawn when
@@ -318,18 +437,25 @@ impl Shopper {
         }
     }
 
-    async fn checkout(&mut self, cart_id: String, skus: Vec<String>) {
-        let request = CheckoutRequest {
+    /// With shipping on, the cart has its address and the checkout ships there: the request
+    /// leaves it out rather than repeat it. Off, the request carries it.
+    fn checkout_request(&self) -> CheckoutRequest {
+        CheckoutRequest {
             email: format!("loadgen-{}-{}@example.com", self.index, self.iteration),
-            shipping_address: Address {
-                name: format!("Load Shopper {}", self.index),
-                line1: "Teststrasse 1".to_owned(),
-                city: "Berlin".to_owned(),
-                postal_code: "10115".to_owned(),
-                country: "DE".to_owned(),
-            },
+            shipping_address: (!self.shared.shipping).then(|| self.address()),
             payment_method_token: self.shared.token.clone(),
-        };
+        }
+    }
+
+    /// Checks the cart out. With shipping on, the cart has its address and the checkout
+    /// ships there (the request leaves it out); off, the request carries it.
+    async fn checkout(
+        &mut self,
+        cart_id: String,
+        skus: Vec<String>,
+        shipping: Option<ChosenShipping>,
+    ) {
+        let request = self.checkout_request();
         let key = uuid::Uuid::new_v4().to_string();
         let first_sent = Instant::now();
         let measured = self.recorder.measuring(first_sent);
@@ -447,6 +573,7 @@ impl Shopper {
             skus,
             outcome,
             last_seen: Some(checkout),
+            shipping,
         });
     }
 
@@ -482,7 +609,6 @@ impl Shopper {
 mod tests {
     use super::*;
     use crate::client::{Product, Variant};
-    use crate::money::Money;
 
     fn variant(sku: &str, currency: &str, available: u64) -> Variant {
         Variant {
@@ -519,6 +645,7 @@ mod tests {
             checkout_wait_secs: 0,
             promotion_codes: codes.iter().map(|c| (*c).to_owned()).collect(),
             promotion_percent: percent,
+            shipping: true,
         });
         Shopper {
             index: 0,
@@ -551,6 +678,69 @@ mod tests {
         let mut some = shopper(&["p10"], 30);
         let applied = (0..1000).filter(|_| some.pick_code().is_some()).count();
         assert!((200..400).contains(&applied), "{applied} of 1000");
+    }
+
+    fn offered(names: &[&str]) -> Vec<ShippingQuote> {
+        names
+            .iter()
+            .map(|name| ShippingQuote {
+                option_id: format!("id-{name}"),
+                name: (*name).to_owned(),
+                price: Money {
+                    amount: "4.90".to_owned(),
+                    currency: "EUR".to_owned(),
+                },
+                free_shipping: false,
+            })
+            .collect()
+    }
+
+    fn picks(shopper: &mut Shopper, options: &[ShippingQuote], n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| shopper.pick_shipping(options).unwrap().name)
+            .collect()
+    }
+
+    #[test]
+    fn a_shipping_method_is_drawn_from_the_options_offered_reproducibly() {
+        let options = offered(&["Standard", "Express", "Economy"]);
+        let first = picks(&mut shopper(&[], 0), &options, 60);
+        assert_eq!(
+            first,
+            picks(&mut shopper(&[], 0), &options, 60),
+            "the same seed draws the same methods"
+        );
+        let chosen: HashSet<&str> = first.iter().map(String::as_str).collect();
+        assert_eq!(chosen, HashSet::from(["Standard", "Express", "Economy"]));
+        // The draw does not depend on the order the server lists them in.
+        let mut reversed = options.clone();
+        reversed.reverse();
+        assert_eq!(first, picks(&mut shopper(&[], 0), &reversed, 60));
+    }
+
+    #[test]
+    fn with_no_option_offered_none_is_chosen_and_nothing_drawn() {
+        let mut shopper = shopper(&[], 0);
+        assert_eq!(shopper.pick_shipping(&[]), None);
+        assert_eq!(
+            shopper.rng.next_u64(),
+            XorShift64::for_shopper(1, 0).next_u64()
+        );
+    }
+
+    #[test]
+    fn the_checkout_repeats_no_address_when_the_cart_has_one() {
+        let with_shipping = shopper(&[], 0);
+        let body = serde_json::to_value(with_shipping.checkout_request()).unwrap();
+        assert!(body.get("shipping_address").is_none(), "{body}");
+        let mut without = shopper(&[], 0);
+        Arc::get_mut(&mut without.shared).unwrap().shipping = false;
+        let body = serde_json::to_value(without.checkout_request()).unwrap();
+        assert_eq!(
+            body["shipping_address"]["country"],
+            crate::shipping::COUNTRY
+        );
+        assert_eq!(body["shipping_address"]["postal_code"], "10115");
     }
 
     #[test]

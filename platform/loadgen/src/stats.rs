@@ -16,6 +16,12 @@ pub enum Metric {
     AddItem,
     /// `POST /v1/carts/{id}/promotions`, refused or not.
     ApplyPromotion,
+    /// `PUT /v1/carts/{id}/shipping-address`.
+    ShippingAddress,
+    /// `GET /v1/carts/{id}/shipping-options`.
+    ShippingOptions,
+    /// `PUT /v1/carts/{id}/shipping-method`.
+    ShippingMethod,
     CheckoutPost,
     CheckoutPoll,
     CheckoutToCompleted,
@@ -23,10 +29,13 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 11] = [
         Metric::Browse,
         Metric::CreateCart,
         Metric::AddItem,
+        Metric::ShippingAddress,
+        Metric::ShippingOptions,
+        Metric::ShippingMethod,
         Metric::ApplyPromotion,
         Metric::CheckoutPost,
         Metric::CheckoutPoll,
@@ -40,6 +49,9 @@ impl Metric {
             Metric::CreateCart => "create_cart",
             Metric::AddItem => "add_item",
             Metric::ApplyPromotion => "apply_promotion",
+            Metric::ShippingAddress => "shipping_address",
+            Metric::ShippingOptions => "shipping_options",
+            Metric::ShippingMethod => "shipping_method",
             Metric::CheckoutPost => "checkout_post",
             Metric::CheckoutPoll => "checkout_poll",
             Metric::CheckoutToCompleted => "checkout_to_completed",
@@ -57,6 +69,9 @@ impl Metric {
             Metric::CheckoutToCompleted => 5,
             Metric::RefundPost => 6,
             Metric::ApplyPromotion => 7,
+            Metric::ShippingAddress => 8,
+            Metric::ShippingOptions => 9,
+            Metric::ShippingMethod => 10,
         }
     }
 }
@@ -138,7 +153,7 @@ impl LatencySummary {
 #[derive(Debug, Clone)]
 pub struct Recorder {
     measure_from: Instant,
-    samples: [Vec<u64>; 8],
+    samples: [Vec<u64>; 11],
     /// Checkouts started in the measured window.
     pub checkouts_started: u64,
     pub completed: u64,
@@ -156,6 +171,10 @@ pub struct Recorder {
     /// Promotion codes refused when applied (a 422), by problem code; the shopper then
     /// checks out without one.
     pub promotions_refused: BTreeMap<String, u64>,
+    /// Shipping methods chosen, by option name.
+    pub shipping_chosen: BTreeMap<String, u64>,
+    /// Carts for whose address no shipping option was offered (checked out without one).
+    pub shipping_unoffered: u64,
     /// When each completion was observed, warm-up included (throughput picks its window).
     pub completions: Vec<Instant>,
 }
@@ -174,6 +193,8 @@ impl Recorder {
             nothing_in_stock: 0,
             promotions_applied: 0,
             promotions_refused: BTreeMap::new(),
+            shipping_chosen: BTreeMap::new(),
+            shipping_unoffered: 0,
             completions: Vec::new(),
         }
     }
@@ -213,6 +234,10 @@ impl Recorder {
         for (key, count) in other.promotions_refused {
             *self.promotions_refused.entry(key).or_default() += count;
         }
+        for (key, count) in other.shipping_chosen {
+            *self.shipping_chosen.entry(key).or_default() += count;
+        }
+        self.shipping_unoffered += other.shipping_unoffered;
         self.completions.extend(other.completions);
         for (key, count) in other.failed {
             *self.failed.entry(key).or_default() += count;
@@ -256,6 +281,18 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_metric_has_its_own_slot_and_name() {
+        let recorder = Recorder::new(Instant::now());
+        let slots: std::collections::BTreeSet<usize> =
+            Metric::ALL.iter().map(|m| m.slot()).collect();
+        let names: std::collections::BTreeSet<&str> =
+            Metric::ALL.iter().map(|m| m.name()).collect();
+        assert_eq!(slots.len(), Metric::ALL.len());
+        assert_eq!(names.len(), Metric::ALL.len());
+        assert!(slots.iter().all(|&slot| slot < recorder.samples.len()));
+    }
 
     #[test]
     fn percentile_of_empty_is_none() {

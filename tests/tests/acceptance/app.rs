@@ -223,17 +223,15 @@ impl TestApp {
         }
     }
 
-    /// A completed checkout of `quantity` units of `sku` at 10.00 EUR (10 received first):
-    /// its order id and payment id.
-    pub async fn paid_order(&self, sku: &str, quantity: u32) -> (String, String) {
-        self.published_product(sku, "10.00").await;
-        let received = self
-            .post_json(
-                &format!("/v1/admin/inventory/{sku}/receipts"),
-                &json!({"quantity": 10}),
-            )
-            .await;
+    /// Receives `units` of `sku` into stock.
+    pub async fn receive(&self, sku: &str, units: u32) {
+        let path = format!("/v1/admin/inventory/{sku}/receipts");
+        let received = self.post_json(&path, &json!({"quantity": units})).await;
         assert_eq!(received.status(), 200);
+    }
+
+    /// A new EUR cart holding `quantity` of `sku`.
+    pub async fn cart_holding(&self, sku: &str, quantity: u32) -> String {
         let cart = self.create_cart("EUR").await;
         let added = self
             .post_json(
@@ -242,18 +240,50 @@ impl TestApp {
             )
             .await;
         assert_eq!(added.status(), 200);
-        let response = self
-            .request(Method::POST, &format!("/v1/carts/{cart}/checkout"))
-            .header("idempotency-key", format!("paid-order-{sku}"))
-            .json(
-                &json!({"email": "grace@example.com", "payment_method_token": "tok_visa",
-                          "shipping_address": {"name": "Grace Hopper", "line1": "1 Navy Way",
-                                               "city": "Arlington", "postal_code": "22202",
-                                               "country": "US"}}),
-            )
+        cart
+    }
+
+    /// Checks `cart` out with `body` (see [`checkout_body`]) under the Idempotency-Key `key`.
+    pub async fn check_out(&self, cart: &str, key: &str, body: &Value) -> Response {
+        self.request(Method::POST, &format!("/v1/carts/{cart}/checkout"))
+            .header("idempotency-key", key)
+            .json(body)
             .send()
             .await
-            .expect("request sent");
+            .expect("request sent")
+    }
+
+    /// Long-polls the checkout at `location` until it is no longer pending, as a storefront
+    /// would (60 s at most).
+    pub async fn settled(&self, location: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let body: Value = self
+                .get(&format!("{location}?wait=10"))
+                .await
+                .json()
+                .await
+                .expect("json body");
+            if body["status"] != "pending" {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "checkout never settled: {body}");
+        }
+    }
+
+    /// A completed checkout of `quantity` units of `sku` at 10.00 EUR (10 received first):
+    /// its order id and payment id.
+    pub async fn paid_order(&self, sku: &str, quantity: u32) -> (String, String) {
+        self.published_product(sku, "10.00").await;
+        self.receive(sku, 10).await;
+        let cart = self.cart_holding(sku, quantity).await;
+        let response = self
+            .check_out(
+                &cart,
+                &format!("paid-order-{sku}"),
+                &checkout_body("tok_visa"),
+            )
+            .await;
         assert_eq!(response.status(), 202);
         let location = response.headers()["location"]
             .to_str()
@@ -337,6 +367,18 @@ impl TestApp {
             .expect("json body");
         level["on_hand"].as_u64().expect("on_hand")
     }
+}
+
+/// `amount` euros, as the API writes money.
+pub fn eur(amount: &str) -> Value {
+    json!({"amount": amount, "currency": "EUR"})
+}
+
+/// A guest checkout paying with `token` and shipping to Grace Hopper in the US.
+pub fn checkout_body(token: &str) -> Value {
+    json!({"email": "grace@example.com", "payment_method_token": token,
+           "shipping_address": {"name": "Grace Hopper", "line1": "1 Navy Way", "city": "Arlington",
+                                "postal_code": "22202", "country": "US"}})
 }
 
 /// Asserts an RFC 9457 answer with the given status and code; returns the problem.

@@ -2,46 +2,16 @@
 //! discount on the cart, the checkout, the payment and the order; codes a cart cannot use;
 //! and a code's usage limit holding in a rush of checkouts.
 
-use std::time::{Duration, Instant};
-
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::app::{assert_problem, spawn_app, Store, TestApp};
+use crate::app::{assert_problem, checkout_body, eur, spawn_app, Store, TestApp};
 use crate::on_both_stores;
-
-fn eur(amount: &str) -> Value {
-    json!({"amount": amount, "currency": "EUR"})
-}
-
-fn checkout_body() -> Value {
-    json!({"email": "grace@example.com", "payment_method_token": "tok_visa",
-           "shipping_address": {"name": "Grace Hopper", "line1": "1 Navy Way", "city": "Arlington",
-                                "postal_code": "22202", "country": "US"}})
-}
 
 /// Creates a promotion code through the admin API.
 async fn promotion(app: &TestApp, body: Value) {
     let created = app.post_json("/v1/admin/promotions", &body).await;
     assert_eq!(created.status(), 201, "{:?}", created.text().await);
-}
-
-async fn receive(app: &TestApp, sku: &str, units: u32) {
-    let path = format!("/v1/admin/inventory/{sku}/receipts");
-    let received = app.post_json(&path, &json!({"quantity": units})).await;
-    assert_eq!(received.status(), 200);
-}
-
-async fn cart_of(app: &TestApp, sku: &str, quantity: u32) -> String {
-    let cart = app.create_cart("EUR").await;
-    let added = app
-        .post_json(
-            &format!("/v1/carts/{cart}/items"),
-            &json!({"sku": sku, "quantity": quantity}),
-        )
-        .await;
-    assert_eq!(added.status(), 200);
-    cart
 }
 
 async fn apply(app: &TestApp, cart: &str, code: &str) -> reqwest::Response {
@@ -52,37 +22,11 @@ async fn apply(app: &TestApp, cart: &str, code: &str) -> reqwest::Response {
     .await
 }
 
-async fn check_out(app: &TestApp, cart: &str, key: &str) -> reqwest::Response {
-    app.request(Method::POST, &format!("/v1/carts/{cart}/checkout"))
-        .header("idempotency-key", key)
-        .json(&checkout_body())
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Long-polls a checkout until it is no longer pending.
-async fn settled(app: &TestApp, location: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let body: Value = app
-            .get(&format!("{location}?wait=10"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if body["status"] != "pending" {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "checkout never settled: {body}");
-    }
-}
-
 async fn a_code_discounts_the_cart_the_payment_and_the_order(app: &TestApp) {
     app.published_product("PROMO-TEE", "10.00").await;
     app.published_product("PROMO-MUG", "7.00").await;
-    receive(app, "PROMO-TEE", 10).await;
-    receive(app, "PROMO-MUG", 10).await;
+    app.receive("PROMO-TEE", 10).await;
+    app.receive("PROMO-MUG", 10).await;
     // 15 % off the tees only: 15 % of 30.00 = 4.50, all of it on the tee line.
     promotion(
         app,
@@ -90,7 +34,7 @@ async fn a_code_discounts_the_cart_the_payment_and_the_order(app: &TestApp) {
                "applies_to": {"type": "skus", "skus": ["PROMO-TEE"]}}),
     )
     .await;
-    let cart = cart_of(app, "PROMO-TEE", 3).await;
+    let cart = app.cart_holding("PROMO-TEE", 3).await;
     let added = app
         .post_json(
             &format!("/v1/carts/{cart}/items"),
@@ -113,10 +57,12 @@ async fn a_code_discounts_the_cart_the_payment_and_the_order(app: &TestApp) {
     let again = app.cart(&cart).await;
     assert_eq!(again["total"], eur("32.50"));
 
-    let started = check_out(app, &cart, "promo-ok").await;
+    let started = app
+        .check_out(&cart, "promo-ok", &checkout_body("tok_visa"))
+        .await;
     assert_eq!(started.status(), 202);
     let location = started.headers()["location"].to_str().unwrap().to_owned();
-    let done = settled(app, &location).await;
+    let done = app.settled(&location).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["total"], eur("32.50"));
 
@@ -164,7 +110,7 @@ async fn a_code_the_cart_cannot_use_is_refused_and_changes_nothing(app: &TestApp
                "minimum_subtotal": [eur("50.00")]}),
     )
     .await;
-    let cart = cart_of(app, "PROMO-CAP", 1).await;
+    let cart = app.cart_holding("PROMO-CAP", 1).await;
     let before = app.cart(&cart).await;
 
     assert_problem(
@@ -208,14 +154,14 @@ async fn a_removed_code_takes_nothing_off_and_a_cart_below_its_minimum_cannot_ch
     app: &TestApp,
 ) {
     app.published_product("PROMO-HAT", "20.00").await;
-    receive(app, "PROMO-HAT", 5).await;
+    app.receive("PROMO-HAT", 5).await;
     promotion(
         app,
         json!({"code": "HATS5", "offer": {"type": "amount_off", "amount_off": [eur("5.00")]},
                "minimum_subtotal": [eur("40.00")]}),
     )
     .await;
-    let cart = cart_of(app, "PROMO-HAT", 2).await;
+    let cart = app.cart_holding("PROMO-HAT", 2).await;
     assert_eq!(apply(app, &cart, "HATS5").await.status(), 200);
     assert_eq!(app.cart(&cart).await["total"], eur("35.00"));
 
@@ -239,7 +185,8 @@ async fn a_removed_code_takes_nothing_off_and_a_cart_below_its_minimum_cannot_ch
     );
     assert_eq!(changed["total"], eur("20.00"));
     assert_problem(
-        check_out(app, &cart, "promo-below").await,
+        app.check_out(&cart, "promo-below", &checkout_body("tok_visa"))
+            .await,
         422,
         "promotion_below_minimum_subtotal",
     )
@@ -255,10 +202,12 @@ async fn a_removed_code_takes_nothing_off_and_a_cart_below_its_minimum_cannot_ch
     let removed: Value = removed.json().await.unwrap();
     assert_eq!(removed["promotion"], Value::Null);
     assert_eq!(removed["discount_total"], eur("0.00"));
-    let started = check_out(app, &cart, "promo-without").await;
+    let started = app
+        .check_out(&cart, "promo-without", &checkout_body("tok_visa"))
+        .await;
     assert_eq!(started.status(), 202);
     let location = started.headers()["location"].to_str().unwrap().to_owned();
-    assert_eq!(settled(app, &location).await["total"], eur("20.00"));
+    assert_eq!(app.settled(&location).await["total"], eur("20.00"));
 }
 on_both_stores!(
     a_removed_code_takes_nothing_off_and_a_cart_below_its_minimum_cannot_check_out_on,
@@ -270,7 +219,7 @@ on_both_stores!(
 async fn a_code_limited_to_ten_uses_gives_exactly_ten_discounted_orders_in_a_rush_on_postgres() {
     let app = spawn_app(Store::Postgres).await;
     app.published_product("RUSH-TEE", "20.00").await;
-    receive(&app, "RUSH-TEE", 100).await;
+    app.receive("RUSH-TEE", 100).await;
     promotion(
         &app,
         json!({"code": "RUSH10", "offer": {"type": "percent_off", "percent_off": "10"},
@@ -279,14 +228,16 @@ async fn a_code_limited_to_ten_uses_gives_exactly_ten_discounted_orders_in_a_rus
     .await;
     let mut carts = Vec::new();
     for _ in 0..50 {
-        let cart = cart_of(&app, "RUSH-TEE", 1).await;
+        let cart = app.cart_holding("RUSH-TEE", 1).await;
         assert_eq!(apply(&app, &cart, "rush10").await.status(), 200);
         carts.push(cart);
     }
     let starts = carts.iter().enumerate().map(|(i, cart)| {
         let app = &app;
         async move {
-            let response = check_out(app, cart, &format!("rush-{i}")).await;
+            let response = app
+                .check_out(cart, &format!("rush-{i}"), &checkout_body("tok_visa"))
+                .await;
             assert_eq!(response.status(), 202);
             response.headers()["location"].to_str().unwrap().to_owned()
         }
@@ -294,7 +245,7 @@ async fn a_code_limited_to_ten_uses_gives_exactly_ten_discounted_orders_in_a_rus
     let locations = futures::future::join_all(starts).await;
     let mut results = Vec::new();
     for location in &locations {
-        results.push(settled(&app, location).await);
+        results.push(app.settled(location).await);
     }
 
     let completed: Vec<&Value> = results
@@ -373,10 +324,12 @@ async fn a_code_limited_to_ten_uses_gives_exactly_ten_discounted_orders_in_a_rus
         .await
         .unwrap();
     assert_eq!(removed.status(), 200);
-    let started = check_out(&app, &retry, "rush-retry").await;
+    let started = app
+        .check_out(&retry, "rush-retry", &checkout_body("tok_visa"))
+        .await;
     assert_eq!(started.status(), 202);
     let location = started.headers()["location"].to_str().unwrap().to_owned();
-    let done = settled(&app, &location).await;
+    let done = app.settled(&location).await;
     assert_eq!(
         (done["status"].as_str(), &done["total"]),
         (Some("completed"), &eur("20.00"))

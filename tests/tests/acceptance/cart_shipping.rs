@@ -3,20 +3,14 @@
 //! changes nothing; the address is sealed like the checkout's and erased with the guest's
 //! order.
 
-use std::time::{Duration, Instant};
-
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::app::{assert_problem, TestApp};
+use crate::app::{assert_problem, eur, TestApp};
 use crate::events::stored_events;
 use crate::on_both_stores;
 
 const ZONES: &str = "/v1/admin/shipping-zones";
-
-fn eur(amount: &str) -> Value {
-    json!({"amount": amount, "currency": "EUR"})
-}
 
 fn address(country: &str) -> Value {
     json!({"name": "Grace Hopper", "line1": "7 Compiler Lane", "city": "Berlin",
@@ -62,15 +56,7 @@ async fn german_zone(app: &TestApp) -> (String, String, String) {
 
 async fn cart_with_tees(app: &TestApp, sku: &str, quantity: u32) -> String {
     app.published_product(sku, "10.00").await;
-    let cart = app.create_cart("EUR").await;
-    let added = app
-        .post_json(
-            &format!("/v1/carts/{cart}/items"),
-            &json!({"sku": sku, "quantity": quantity}),
-        )
-        .await;
-    assert_eq!(added.status(), 200);
-    cart
+    app.cart_holding(sku, quantity).await
 }
 
 async fn a_cart_ships_to_its_address_with_a_method_priced_in_its_total(app: &TestApp) {
@@ -274,38 +260,6 @@ on_both_stores!(
     bad_shipping_input_gets_problems_and_changes_nothing
 );
 
-/// Long-polls a checkout until it is no longer pending.
-async fn settled(app: &TestApp, location: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let body: Value = app
-            .get(&format!("{location}?wait=10"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if body["status"] != "pending" {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "checkout never settled: {body}");
-    }
-}
-
-async fn receive(app: &TestApp, sku: &str, units: u32) {
-    let path = format!("/v1/admin/inventory/{sku}/receipts");
-    let received = app.post_json(&path, &json!({"quantity": units})).await;
-    assert_eq!(received.status(), 200);
-}
-
-async fn check_out(app: &TestApp, cart: &str, key: &str, body: &Value) -> reqwest::Response {
-    app.request(Method::POST, &format!("/v1/carts/{cart}/checkout"))
-        .header("idempotency-key", key)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
 fn without_address() -> Value {
     json!({"email": "grace@example.com", "payment_method_token": "tok_visa"})
 }
@@ -314,7 +268,7 @@ async fn a_checkout_ships_to_the_carts_address_and_charges_its_shipping(app: &Te
     // Given a cart of two tees at 10.00 going to Germany by Express (9.90),
     let (_, _, express) = german_zone(app).await;
     let cart = cart_with_tees(app, "SHIP-PAY", 2).await;
-    receive(app, "SHIP-PAY", 10).await;
+    app.receive("SHIP-PAY", 10).await;
     let path = format!("/v1/carts/{cart}/shipping-address");
     assert_eq!(put(app, &path, &address("DE")).await.status(), 200);
     let chosen = put(
@@ -327,10 +281,10 @@ async fn a_checkout_ships_to_the_carts_address_and_charges_its_shipping(app: &Te
     assert_eq!(app.cart(&cart).await["total"], eur("29.90"));
 
     // when the shopper checks out without repeating the address,
-    let started = check_out(app, &cart, "ship-pay", &without_address()).await;
+    let started = app.check_out(&cart, "ship-pay", &without_address()).await;
     assert_eq!(started.status(), 202, "{:?}", started.text().await);
     let location = started.headers()["location"].to_str().unwrap().to_owned();
-    let done = settled(app, &location).await;
+    let done = app.settled(&location).await;
 
     // then the checkout, the order and the captured payment all charge the shipping.
     assert_eq!(done["status"], "completed", "{done}");
@@ -370,11 +324,11 @@ on_both_stores!(
 async fn a_checkout_is_refused_another_address_or_a_method_no_longer_offered(app: &TestApp) {
     let (zone, _, express) = german_zone(app).await;
     let cart = cart_with_tees(app, "SHIP-NO", 1).await;
-    receive(app, "SHIP-NO", 10).await;
+    app.receive("SHIP-NO", 10).await;
 
     // Without an address on the cart or in the request, there is nowhere to ship.
     assert_problem(
-        check_out(app, &cart, "ship-no-1", &without_address()).await,
+        app.check_out(&cart, "ship-no-1", &without_address()).await,
         422,
         "shipping_address_required",
     )
@@ -395,7 +349,7 @@ async fn a_checkout_is_refused_another_address_or_a_method_no_longer_offered(app
     let mut elsewhere = without_address();
     elsewhere["shipping_address"] = address("AT");
     let mismatch = assert_problem(
-        check_out(app, &cart, "ship-no-2", &elsewhere).await,
+        app.check_out(&cart, "ship-no-2", &elsewhere).await,
         422,
         "shipping_address_mismatch",
     )
@@ -415,7 +369,7 @@ async fn a_checkout_is_refused_another_address_or_a_method_no_longer_offered(app
     app.until(ZONES, |list| list["data"][0]["version"] == 4)
         .await;
     let gone = assert_problem(
-        check_out(app, &cart, "ship-no-3", &without_address()).await,
+        app.check_out(&cart, "ship-no-3", &without_address()).await,
         422,
         "shipping_method_not_offered",
     )
@@ -463,7 +417,7 @@ async fn a_guests_cart_address_is_erased_with_their_order(app: &TestApp) {
         .unwrap();
     assert_eq!(started.status(), 202);
     let location = started.headers()["location"].to_str().unwrap().to_owned();
-    let done = settled(app, &location).await;
+    let done = app.settled(&location).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(
         app.cart(&cart).await["shipping_address"]["name"],
@@ -494,7 +448,7 @@ async fn a_free_shipping_code_takes_the_shipping_price_off_everywhere(app: &Test
     // Given a cart of two tees going to Germany by Express (9.90) with a free-shipping code,
     let (_, _, express) = german_zone(app).await;
     let cart = cart_with_tees(app, "SHIP-FREE", 2).await;
-    receive(app, "SHIP-FREE", 10).await;
+    app.receive("SHIP-FREE", 10).await;
     let path = format!("/v1/carts/{cart}/shipping-address");
     assert_eq!(put(app, &path, &address("DE")).await.status(), 200);
     let chosen = put(
@@ -528,10 +482,10 @@ async fn a_free_shipping_code_takes_the_shipping_price_off_everywhere(app: &Test
     assert_eq!(shown["total"], eur("20.00"), "{shown}");
 
     // and the checkout, the order and the payment charge no shipping.
-    let started = check_out(app, &cart, "ship-free", &without_address()).await;
+    let started = app.check_out(&cart, "ship-free", &without_address()).await;
     assert_eq!(started.status(), 202, "{:?}", started.text().await);
     let location = started.headers()["location"].to_str().unwrap().to_owned();
-    let done = settled(app, &location).await;
+    let done = app.settled(&location).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["total"], eur("20.00"));
     let order: Value = app

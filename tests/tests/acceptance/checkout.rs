@@ -6,72 +6,26 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::app::{assert_problem, spawn_app, Store, TestApp};
+use crate::app::{assert_problem, checkout_body, spawn_app, Store, TestApp};
 use crate::on_both_stores;
-
-fn checkout_body(token: &str) -> Value {
-    json!({"email": "grace@example.com", "payment_method_token": token,
-           "shipping_address": {"name": "Grace Hopper", "line1": "1 Navy Way", "city": "Arlington",
-                                "postal_code": "22202", "country": "US"}})
-}
 
 /// A published product with `units` in stock, and a cart holding `quantity` of it.
 async fn cart_with(app: &TestApp, sku: &str, units: u32, quantity: u32) -> String {
     app.published_product(sku, "10.00").await;
     if units > 0 {
-        let path = format!("/v1/admin/inventory/{sku}/receipts");
-        assert_eq!(
-            app.post_json(&path, &json!({"quantity": units}))
-                .await
-                .status(),
-            200
-        );
+        app.receive(sku, units).await;
     }
-    let cart = app.create_cart("EUR").await;
-    let added = app
-        .post_json(
-            &format!("/v1/carts/{cart}/items"),
-            &json!({"sku": sku, "quantity": quantity}),
-        )
-        .await;
-    assert_eq!(added.status(), 200);
-    cart
-}
-
-async fn start(app: &TestApp, cart: &str, key: &str, token: &str) -> reqwest::Response {
-    app.request(Method::POST, &format!("/v1/carts/{cart}/checkout"))
-        .header("idempotency-key", key)
-        .json(&checkout_body(token))
-        .send()
-        .await
-        .unwrap()
+    app.cart_holding(sku, quantity).await
 }
 
 /// Starts a checkout and returns its location.
 async fn started(app: &TestApp, cart: &str, key: &str, token: &str) -> String {
-    let response = start(app, cart, key, token).await;
+    let response = app.check_out(cart, key, &checkout_body(token)).await;
     assert_eq!(response.status(), 202);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "pending");
     location
-}
-
-/// Long-polls a checkout until it is no longer pending, as a storefront would.
-async fn settled(app: &TestApp, location: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let body: Value = app
-            .get(&format!("{location}?wait=10"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if body["status"] != "pending" {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "checkout never settled: {body}");
-    }
 }
 
 async fn stock(app: &TestApp, sku: &str) -> Value {
@@ -90,7 +44,7 @@ async fn payment_status(app: &TestApp, payment_id: &str) -> Option<Value> {
 async fn a_checkout_places_a_paid_order_and_takes_the_stock(app: &TestApp) {
     let cart = cart_with(app, "CO-OK", 5, 2).await;
     let location = started(app, &cart, "co-ok", "tok_visa").await;
-    let done = settled(app, &location).await;
+    let done = app.settled(&location).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["total"], json!({"amount": "20.00", "currency": "EUR"}));
     let order: Value = app
@@ -131,7 +85,7 @@ on_both_stores!(
 async fn a_declined_card_releases_the_stock_and_the_cart(app: &TestApp) {
     let cart = cart_with(app, "CO-DECLINE", 5, 2).await;
     let location = started(app, &cart, "co-decline", "tok_declined").await;
-    let failed = settled(app, &location).await;
+    let failed = app.settled(&location).await;
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["failure"]["code"], "payment_declined");
     assert_eq!(failed["failure"]["message"], "Your card was declined.");
@@ -152,7 +106,7 @@ async fn a_declined_card_releases_the_stock_and_the_cart(app: &TestApp) {
     assert_eq!(payment["status"], "declined");
     // The cart can be checked out again with another card.
     let retry = started(app, &cart, "co-decline-2", "tok_visa").await;
-    assert_eq!(settled(app, &retry).await["status"], "completed");
+    assert_eq!(app.settled(&retry).await["status"], "completed");
 }
 on_both_stores!(
     a_declined_card_releases_the_stock_and_the_cart_on,
@@ -161,7 +115,9 @@ on_both_stores!(
 
 async fn too_few_units_fail_before_any_payment(app: &TestApp) {
     let cart = cart_with(app, "CO-SHORT", 1, 3).await;
-    let failed = settled(app, &started(app, &cart, "co-short", "tok_visa").await).await;
+    let failed = app
+        .settled(&started(app, &cart, "co-short", "tok_visa").await)
+        .await;
     assert_eq!(failed["failure"]["code"], "out_of_stock");
     assert!(failed["failure"]["message"]
         .as_str()
@@ -186,7 +142,7 @@ async fn a_lost_authorization_answer_is_reconciled_before_its_deadline(app: &Tes
     // learns it, and the checkout goes on instead of voiding a good payment.
     let cart = cart_with(app, "CO-TIMEOUT", 5, 1).await;
     let location = started(app, &cart, "co-timeout", "tok_timeout").await;
-    let done = settled(app, &location).await;
+    let done = app.settled(&location).await;
     assert_eq!(done["status"], "completed", "{done}");
     let payment = payment_status(app, done["payment_id"].as_str().unwrap())
         .await
@@ -197,7 +153,7 @@ async fn a_lost_authorization_answer_is_reconciled_before_its_deadline(app: &Tes
     // void, the stock and the cart come back.
     let cart = cart_with(app, "CO-TIMEOUT-DECLINED", 5, 1).await;
     let location = started(app, &cart, "co-timeout-declined", "tok_timeout_declined").await;
-    let failed = settled(app, &location).await;
+    let failed = app.settled(&location).await;
     assert_eq!(failed["failure"]["code"], "payment_declined", "{failed}");
     let payment = payment_status(app, failed["payment_id"].as_str().unwrap())
         .await
@@ -217,7 +173,9 @@ on_both_stores!(
 
 async fn a_transient_gateway_error_is_retried(app: &TestApp) {
     let cart = cart_with(app, "CO-FLAKY", 5, 1).await;
-    let done = settled(app, &started(app, &cart, "co-flaky", "tok_transient").await).await;
+    let done = app
+        .settled(&started(app, &cart, "co-flaky", "tok_transient").await)
+        .await;
     assert_eq!(done["status"], "completed", "{done}");
 }
 on_both_stores!(
@@ -227,9 +185,10 @@ on_both_stores!(
 
 async fn a_double_submit_makes_one_order_and_one_charge(app: &TestApp) {
     let cart = cart_with(app, "CO-TWICE", 5, 1).await;
+    let body = checkout_body("tok_visa");
     let (a, b) = tokio::join!(
-        start(app, &cart, "co-twice", "tok_visa"),
-        start(app, &cart, "co-twice", "tok_visa")
+        app.check_out(&cart, "co-twice", &body),
+        app.check_out(&cart, "co-twice", &body)
     );
     let statuses = [a.status().as_u16(), b.status().as_u16()];
     assert!(statuses.contains(&202), "{statuses:?}");
@@ -237,11 +196,13 @@ async fn a_double_submit_makes_one_order_and_one_charge(app: &TestApp) {
         statuses.iter().all(|s| *s == 202 || *s == 409),
         "{statuses:?}"
     );
-    let again = start(app, &cart, "co-twice", "tok_visa").await;
+    let again = app
+        .check_out(&cart, "co-twice", &checkout_body("tok_visa"))
+        .await;
     assert_eq!(again.status(), 202);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     let location = again.headers()["location"].to_str().unwrap().to_owned();
-    let done = settled(app, &location).await;
+    let done = app.settled(&location).await;
     assert_eq!(done["status"], "completed");
     let deadline = Instant::now() + Duration::from_secs(10);
     let orders = loop {
@@ -401,7 +362,7 @@ async fn a_hundred_shoppers_race_for_the_last_ten_units_on_postgres() {
     let locations = futures::future::join_all(starts).await;
     let mut results = Vec::new();
     for location in &locations {
-        results.push(settled(&app, location).await);
+        results.push(app.settled(location).await);
     }
     let completed = results
         .iter()
