@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::app::{assert_problem, spawn_app, Store, TestApp};
 use crate::cart_shipping::shipped_order;
+use crate::events::whole_feed;
 use crate::on_both_stores;
 
 fn eur(amount: &str) -> Value {
@@ -516,6 +517,15 @@ async fn a_full_shipping_refund_gives_back_the_lines_and_all_the_shipping(app: &
         html.contains(">Shipping</td><td class=\"n\">9.90 EUR<"),
         "{html}"
     );
+
+    // The published event says which part of the refund is shipping.
+    let published = whole_feed(app)
+        .await
+        .into_iter()
+        .find(|e| e["type"] == "orders.refund_requested" && e["data"]["refund_id"] == done["id"])
+        .expect("the refund is published");
+    assert_eq!(published["data"]["amount"], eur("19.90"), "{published}");
+    assert_eq!(published["data"]["shipping"], eur("9.90"), "{published}");
 
     // And no shipping is left to give back.
     let again = refund(
