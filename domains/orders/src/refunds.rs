@@ -611,8 +611,8 @@ impl DecidedRefund {
     fn with_shipping(self, shipping: Money) -> Result<DecidedRefund, OrderError> {
         Ok(DecidedRefund {
             amount: add(self.amount, shipping)?,
-            lines: self.lines,
             shipping: add(self.shipping, shipping)?,
+            ..self
         })
     }
 }
