@@ -75,6 +75,7 @@ use crate::{
         dto::CancellationDto, dto::OrderDto, dto::OrderList,
         dto::AuthorizePaymentRequest, dto::CaptureRequest, dto::DeclineDto,
         dto::OrderRefundDto, dto::RefundLineDto, refunds::CreateRefundRequest,
+        refunds::ShippingRefundInput,
         refunds::RefundLineInput, refunds::AdminRefundDto,
         returns::ReturnLineInput, returns::CreateReturnRequest, returns::RejectReturnRequest,
         returns::ReceivedLineInput, returns::ReceiveReturnRequest, returns::ReturnLineDto,
@@ -333,14 +334,15 @@ fn link_created_resources(doc: &mut serde_json::Value) {
 fn state_rules_between_fields(doc: &mut serde_json::Value) {
     use serde_json::json;
     let schemas = &mut doc["components"]["schemas"];
-    // Exactly one of `amount` and `lines` (a null one counts as absent). The two branches
-    // exclude each other, so `anyOf` says what `oneOf` would.
+    // Exactly one of `amount`, `lines` and `shipping`, or `lines` with `shipping` (a null one
+    // counts as absent). The branches exclude each other, so `anyOf` says what `oneOf` would.
     schemas["CreateRefundRequest"]["anyOf"] = json!([
         {
             "required": ["amount"],
             "properties": {
                 "amount": { "$ref": "#/components/schemas/MoneyDto" },
-                "lines": { "type": "null" }
+                "lines": { "type": "null" },
+                "shipping": { "type": "null" }
             }
         },
         {
@@ -348,6 +350,31 @@ fn state_rules_between_fields(doc: &mut serde_json::Value) {
             "properties": {
                 "lines": { "type": "array" },
                 "amount": { "type": "null" }
+            }
+        },
+        {
+            "required": ["shipping"],
+            "properties": {
+                "shipping": { "type": "object" },
+                "amount": { "type": "null" },
+                "lines": { "type": "null" }
+            }
+        }
+    ]);
+    // A shipping refund is all that is left (`full_refund: true`) or an amount, not both.
+    schemas["ShippingRefundInput"]["anyOf"] = json!([
+        {
+            "required": ["full_refund"],
+            "properties": {
+                "full_refund": { "const": true },
+                "amount": { "type": "null" }
+            }
+        },
+        {
+            "required": ["amount"],
+            "properties": {
+                "amount": { "$ref": "#/components/schemas/MoneyDto" },
+                "full_refund": { "type": "null" }
             }
         }
     ]);

@@ -279,6 +279,13 @@ impl ApiError {
                 OrderError::InvalidEmail { reason } => {
                     problem.errors = vec![FieldError::new("email", reason.clone())];
                 }
+                OrderError::InvalidShippingRefund { .. }
+                | OrderError::ShippingOverRefund { .. } => {
+                    problem.errors = vec![FieldError::new("shipping.amount", error.to_string())];
+                }
+                OrderError::ShippingWithAmount | OrderError::NoShippingToRefund => {
+                    problem.errors = vec![FieldError::new("shipping", error.to_string())];
+                }
                 _ => {}
             },
             _ => {}

@@ -3,7 +3,8 @@
 //! provider, the units back into stock if asked, the order told.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use orders::{RefundItems, RefundLineRequest};
+use application::refunds::AdminRefund;
+use orders::{RefundItems, RefundLineRequest, ShippingRefund};
 use serde::{Deserialize, Serialize};
 use shared_kernel::{OrderId, Quantity, RefundId, Sku};
 use utoipa::ToSchema;
@@ -30,14 +31,30 @@ pub struct RefundLineInput {
     pub quantity: u32,
 }
 
-/// Exactly one of `amount` and `lines`.
+/// The order's shipping a refund gives back (Shopify's `shipping`): exactly one of
+/// `full_refund: true` and `amount`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingRefundInput {
+    /// `true`: whatever of the shipping no other refund has given back or holds.
+    pub full_refund: Option<bool>,
+    /// This much of the shipping: in the order's currency, greater than zero, in whole minor
+    /// units, at most what is left of it (`shipping_over_refund` otherwise).
+    pub amount: Option<MoneyDto>,
+}
+
+/// Exactly one of `amount`, `lines` and `shipping`, or `lines` with `shipping`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRefundRequest {
-    /// Money only, allocated across the order's lines to the cent.
+    /// Money only, allocated across the order's lines and what is left of its shipping, to
+    /// the cent.
     pub amount: Option<MoneyDto>,
     /// Units of lines, at the price paid for them.
     pub lines: Option<Vec<RefundLineInput>>,
+    /// Shipping to give back beside the lines, or alone. Without it a refund of lines gives
+    /// no shipping back.
+    pub shipping: Option<ShippingRefundInput>,
     /// Why: shown to staff and kept with the refund (1 to 500 characters).
     pub reason: String,
     /// Put the units given back into stock (lines only). Default false.
@@ -90,10 +107,27 @@ async fn refund_dto(
     }))
 }
 
+fn shipping(input: Option<&ShippingRefundInput>) -> Result<ShippingRefund, ApiError> {
+    let Some(input) = input else {
+        return Ok(ShippingRefund::None);
+    };
+    match (input.full_refund, &input.amount) {
+        (Some(true), None) => Ok(ShippingRefund::Full),
+        (None, Some(amount)) => Ok(ShippingRefund::Amount(amount.to_money("shipping.amount")?)),
+        _ => Err(ApiError::validation(
+            "shipping",
+            "give exactly one of full_refund (true) and amount",
+        )),
+    }
+}
+
 fn items(input: &CreateRefundRequest) -> Result<RefundItems, ApiError> {
-    match (&input.amount, &input.lines) {
-        (Some(amount), None) => Ok(RefundItems::Amount(amount.to_money("amount")?)),
-        (None, Some(lines)) => {
+    match (&input.amount, &input.lines, &input.shipping) {
+        // An amount beside shipping is refused by the order, which says why.
+        (Some(amount), None, _) => Ok(RefundItems::Amount(amount.to_money("amount")?)),
+        // Shipping alone: a refund of no lines.
+        (None, None, Some(_)) => Ok(RefundItems::Lines(Vec::new())),
+        (None, Some(lines), _) => {
             if lines.len() > MAX_REFUND_LINES {
                 return Err(ApiError::validation(
                     "lines",
@@ -117,14 +151,16 @@ fn items(input: &CreateRefundRequest) -> Result<RefundItems, ApiError> {
         }
         _ => Err(ApiError::validation(
             "amount",
-            "give exactly one of amount and lines",
+            "give exactly one of amount and lines, or shipping",
         )),
     }
 }
 
-/// Refund an order (admin): an amount, or units of its lines, with a reason. The order sets
+/// Refund an order (admin): an amount, or units of its lines and, if asked, its shipping
+/// (all or part of what is left of it), or its shipping alone, with a reason. The order sets
 /// it aside at once or refuses (`over_refund`, `too_many_units`, `unknown_line`,
-/// `order_not_paid`, ...); the money goes back in the background. Requires an
+/// `shipping_over_refund`, `no_shipping_to_refund`, `shipping_with_amount`,
+/// `invalid_shipping_refund`, `order_not_paid`, ...); the money goes back in the background. Requires an
 /// `Idempotency-Key`: the refund's id derives from it, so a retry never refunds twice.
 #[utoipa::path(
     post, path = "/v1/admin/orders/{id}/refunds", tag = "refunds",
@@ -156,16 +192,19 @@ pub async fn create_refund(
     idempotent(&state, &request, &body, || async {
         let order_id = OrderId::from_uuid(path_id(&id, "id")?);
         let input: CreateRefundRequest = json_body(&request, &body)?;
-        let items = items(&input)?;
+        let refund = AdminRefund {
+            items: items(&input)?,
+            shipping: shipping(input.shipping.as_ref())?,
+            restock: input.restock,
+            reason: input.reason,
+        };
         let refund_id =
             RefundId::from_uuid(id_for_request(&request, "refund", &order_id.to_string()));
         application::refunds::request_refund(
             state.orders.orders().as_ref(),
             order_id,
             refund_id,
-            items,
-            input.restock,
-            input.reason,
+            refund,
             &metadata(ADMIN),
         )
         .await

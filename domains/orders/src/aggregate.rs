@@ -33,8 +33,9 @@ use crate::commands::{NewOrderLine, OrderCommand, OrderTax};
 use crate::errors::OrderError;
 use crate::events::{OrderEvent, TaxData};
 use crate::refunds::{
-    cancellation_refund_id, decide_refund, decide_remainder, total_in, FinancialStatus,
-    OrderRefund, OrderRefundState, RefundItems, RefundOrigin, RefundReason, MAX_REFUNDS,
+    cancellation_refund_id, decide_refund, decide_remainder, shipping_left, total_in,
+    FinancialStatus, OrderRefund, OrderRefundState, RefundItems, RefundOrigin, RefundReason,
+    ShippingRefund, MAX_REFUNDS,
 };
 use crate::values::{
     check_tax_part, CancellationReason, Fulfillment, OrderLine, OrderNumber, OrderStatus, MAX_LINES,
@@ -364,11 +365,12 @@ impl Order {
                 C::RequestRefund {
                     refund_id,
                     items,
+                    shipping,
                     restock,
                     reason,
                     origin,
                 },
-            ) => self.request_refund(refund_id, items, restock, &reason, origin),
+            ) => self.request_refund(refund_id, items, shipping, restock, &reason, origin),
             (Some(_), C::RecordRefund { refund_id }) => {
                 let refund = self.settling(refund_id, "recorded")?;
                 if refund.state() == OrderRefundState::Refunded {
@@ -408,13 +410,18 @@ impl Order {
         &self,
         refund_id: RefundId,
         items: RefundItems,
+        shipping: ShippingRefund,
         restock: bool,
         reason: &str,
         origin: RefundOrigin,
     ) -> Result<Vec<OrderEvent>, OrderError> {
         let reason = RefundReason::parse(reason)?;
         if let Some(existing) = self.refund(refund_id) {
-            return if existing.repeats(&items, restock, &reason, origin) {
+            let left = match self.shipping_total {
+                Some(total) => shipping_left(total, &self.refunds, Some(refund_id))?,
+                None => existing.shipping(),
+            };
+            return if existing.repeats(&items, shipping, left, restock, &reason, origin) {
                 Ok(vec![])
             } else {
                 Err(OrderError::RefundIdReused { refund_id })
@@ -442,6 +449,7 @@ impl Order {
             paid,
             &self.refunds,
             &items,
+            shipping,
             restock,
         )?;
         Ok(vec![OrderEvent::OrderRefundRequested {

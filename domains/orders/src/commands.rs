@@ -10,7 +10,7 @@ use shared_kernel::{
 };
 use shared_kernel::{EmailAddress, PostalAddress, Quantity, Sku};
 
-use crate::refunds::{RefundItems, RefundOrigin};
+use crate::refunds::{RefundItems, RefundOrigin, ShippingRefund};
 use crate::values::OrderNumber;
 
 /// Commands for the [`Order`](crate::Order) aggregate.
@@ -56,11 +56,13 @@ pub enum OrderCommand {
     CompleteOrder,
     /// Cancels an order that has not been fulfilled. Already cancelled: nothing happens.
     CancelOrder { reason: String },
-    /// Sets `items` of a paid order aside for refund `refund_id`, if what is left of the
-    /// order covers them. Repeating the same request with the same id is a no-op.
+    /// Sets `items` and `shipping` of a paid order aside for refund `refund_id`, if what is
+    /// left of the order covers them. Repeating the same request with the same id is a no-op.
     RequestRefund {
         refund_id: RefundId,
         items: RefundItems,
+        /// The shipping a refund of lines gives back, or a refund of shipping alone (no lines).
+        shipping: ShippingRefund,
         /// Whether the units given back go back into stock (lines only).
         restock: bool,
         reason: String,

@@ -74,6 +74,14 @@ pub enum OrderError {
     },
     #[error("only a refund of lines can restock; an amount gives no units back")]
     RestockWithoutLines,
+    #[error("invalid shipping refund: {reason}")]
+    InvalidShippingRefund { reason: String },
+    #[error("{requested} of shipping is more than the {refundable} of shipping left to refund")]
+    ShippingOverRefund { requested: Money, refundable: Money },
+    #[error("an amount is already spread over the lines and shipping; refund shipping with lines or alone")]
+    ShippingWithAmount,
+    #[error("the order has no shipping left to refund")]
+    NoShippingToRefund,
     #[error("refund {refund_id} was requested with different items, reason or origin")]
     RefundIdReused { refund_id: RefundId },
     #[error("the order has no refund {refund_id}")]
@@ -135,6 +143,10 @@ impl OrderError {
             OrderError::InvalidRefundAmount { .. } => "invalid_refund_amount",
             OrderError::RefundCurrencyMismatch { .. } => "currency_mismatch",
             OrderError::RestockWithoutLines => "restock_without_lines",
+            OrderError::InvalidShippingRefund { .. } => "invalid_shipping_refund",
+            OrderError::ShippingOverRefund { .. } => "shipping_over_refund",
+            OrderError::ShippingWithAmount => "shipping_with_amount",
+            OrderError::NoShippingToRefund => "no_shipping_to_refund",
             OrderError::RefundIdReused { .. } => "refund_id_reused",
             OrderError::RefundNotFound { .. } => "refund_not_found",
             OrderError::RefundSettled { .. } => "refund_settled",
@@ -255,6 +267,21 @@ mod tests {
                 "currency_mismatch",
             ),
             (OrderError::RestockWithoutLines, "restock_without_lines"),
+            (
+                OrderError::InvalidShippingRefund {
+                    reason: String::new(),
+                },
+                "invalid_shipping_refund",
+            ),
+            (
+                OrderError::ShippingOverRefund {
+                    requested: eur,
+                    refundable: eur,
+                },
+                "shipping_over_refund",
+            ),
+            (OrderError::ShippingWithAmount, "shipping_with_amount"),
+            (OrderError::NoShippingToRefund, "no_shipping_to_refund"),
             (OrderError::RefundIdReused { refund_id }, "refund_id_reused"),
             (OrderError::RefundNotFound { refund_id }, "refund_not_found"),
             (

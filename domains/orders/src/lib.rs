@@ -18,7 +18,8 @@
 //! Invariant: a fulfilled order can no longer be cancelled; a completed or cancelled order's
 //! status never changes again (refunds already requested are still settled on it).
 //! Invariant: the order's refunds, requested or refunded, never exceed what was paid, nor a
-//! line's units or total; each refund's parts sum exactly to its amount (`refunds` module).
+//! line's units or total, nor its shipping total; each refund's parts sum exactly to its
+//! amount (`refunds` module).
 //! Invariant: commands a saga may redeliver (`PlaceOrder` with the same checkout, `MarkPaid`
 //! with the same payment, `CancelOrder` on a cancelled order) succeed without new events.
 
@@ -39,7 +40,7 @@ pub use events::{OrderEvent, OrderLineData, RefundLineData, TaxData};
 pub use ports::{OrderNumbers, OrderNumbersError};
 pub use refunds::{
     cancellation_refund_id, FinancialStatus, OrderRefund, OrderRefundState, RefundItems,
-    RefundLineRequest, RefundOrigin, RefundReason, RefundedLine, MAX_REFUNDS,
+    RefundLineRequest, RefundOrigin, RefundReason, RefundedLine, ShippingRefund, MAX_REFUNDS,
 };
 pub use values::{
     CancellationReason, Fulfillment, OrderLine, OrderNumber, OrderStatus, MAX_FULFILLMENT_CHARS,

@@ -11,7 +11,13 @@
 //! - the requested and refunded amounts together never exceed what was paid;
 //! - per line, refunded and requested units never exceed the units bought, and the money
 //!   given back for the line never exceeds its total;
-//! - every refund's line amounts and shipping amount sum exactly to its amount.
+//! - every refund's line amounts and shipping amount sum exactly to its amount;
+//! - the shipping parts of the requested and refunded refunds never exceed the order's
+//!   shipping total.
+//!
+//! A refund's shipping part is its own component of the allocation: a refund of lines gives
+//! none back unless asked ([`ShippingRefund`]), an amount is spread over the lines and what is
+//! left of shipping alike, and a cancellation gives back whatever is left of both.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -61,6 +67,33 @@ pub enum RefundItems {
     /// An amount, allocated across the lines (and shipping) in proportion to what is left of
     /// each, to the minor unit.
     Amount(Money),
+}
+
+/// How much of the order's shipping a refund of lines gives back (Shopify's refund
+/// `shipping`). With no lines it is a refund of shipping only. An amount refund takes none:
+/// the amount is already spread over the lines and shipping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShippingRefund {
+    /// No shipping: what a refund of lines has always given back.
+    #[default]
+    None,
+    /// Whatever of the shipping no other refund holds (possibly nothing, beside lines).
+    Full,
+    /// This much of the shipping: in the order's currency, greater than zero, in whole minor
+    /// units, and at most what no other refund holds.
+    Amount(Money),
+}
+
+impl ShippingRefund {
+    /// Whether a refund whose shipping part is `recorded` is what this asks for, when `left`
+    /// is what the order's other refunds leave of the shipping.
+    fn matches(&self, recorded: Money, left: Money) -> bool {
+        match self {
+            ShippingRefund::None => recorded.is_zero(),
+            ShippingRefund::Full => recorded == left,
+            ShippingRefund::Amount(amount) => *amount == recorded,
+        }
+    }
 }
 
 /// Units of one line to give back.
@@ -244,10 +277,14 @@ impl OrderRefund {
         self.state != OrderRefundState::Released
     }
 
-    /// Whether asking again for `items` with this id repeats this request.
+    /// Whether asking again for `items` and `shipping` with this id repeats this request;
+    /// `shipping_left` is what the order's other refunds leave of its shipping (what
+    /// [`ShippingRefund::Full`] took).
     pub(crate) fn repeats(
         &self,
         items: &RefundItems,
+        shipping: ShippingRefund,
+        shipping_left: Money,
         restock: bool,
         reason: &RefundReason,
         origin: RefundOrigin,
@@ -269,7 +306,15 @@ impl OrderRefund {
                         .all(|wanted| returned.contains(&(&wanted.sku, wanted.quantity.get())))
             }
         };
-        same_items && self.restock == restock && &self.reason == reason && self.origin == origin
+        let same_shipping = match items {
+            RefundItems::Amount(_) => shipping == ShippingRefund::None,
+            RefundItems::Lines(_) => shipping.matches(self.shipping, shipping_left),
+        };
+        same_items
+            && same_shipping
+            && self.restock == restock
+            && &self.reason == reason
+            && self.origin == origin
     }
 }
 
@@ -287,14 +332,28 @@ struct LineBalance<'a> {
     value: Money,
 }
 
-/// Decides what a new refund of `items` sets aside, given the order's lines, its shipping
-/// total, what it was paid and its refunds so far.
+/// What is left of the order's shipping once its active refunds other than `except` took
+/// their shipping parts.
+pub(crate) fn shipping_left(
+    shipping_total: Money,
+    refunds: &[OrderRefund],
+    except: Option<RefundId>,
+) -> Result<Money, OrderError> {
+    refunds
+        .iter()
+        .filter(|refund| refund.active() && Some(refund.refund_id) != except)
+        .try_fold(shipping_total, |left, refund| sub(left, refund.shipping))
+}
+
+/// Decides what a new refund of `items` and `shipping` sets aside, given the order's lines,
+/// its shipping total, what it was paid and its refunds so far.
 pub(crate) fn decide_refund(
     lines: &[OrderLine],
     shipping_total: Money,
     paid: Money,
     refunds: &[OrderRefund],
     items: &RefundItems,
+    shipping: ShippingRefund,
     restock: bool,
 ) -> Result<DecidedRefund, OrderError> {
     let currency = paid.currency();
@@ -313,16 +372,22 @@ pub(crate) fn decide_refund(
             Ok(LineBalance { line, units, value })
         })
         .collect::<Result<Vec<_>, OrderError>>()?;
-    let mut shipping_left = shipping_total;
+    let shipping_left = shipping_left(shipping_total, refunds, None)?;
     let mut refundable = paid;
     for refund in &active {
-        shipping_left = sub(shipping_left, refund.shipping)?;
         refundable = sub(refundable, refund.amount)?;
     }
 
     let decided = match items {
-        RefundItems::Lines(requested) => lines_refund(&balances, requested, currency)?,
+        RefundItems::Lines(requested) => match shipping_part(shipping, shipping_left, currency)? {
+            Some(shipping) if requested.is_empty() => shipping_only(shipping, restock)?,
+            shipping => lines_refund(&balances, requested, currency)?
+                .with_shipping(shipping.unwrap_or_else(|| zero(currency)))?,
+        },
         RefundItems::Amount(amount) => {
+            if shipping != ShippingRefund::None {
+                return Err(OrderError::ShippingWithAmount);
+            }
             if restock {
                 return Err(OrderError::RestockWithoutLines);
             }
@@ -488,13 +553,13 @@ fn lines_refund(
     })
 }
 
-fn amount_refund(
-    balances: &[LineBalance<'_>],
-    shipping_left: Money,
-    refundable: Money,
+/// `amount` as a refund may give it back: in the order's `currency`, greater than zero and
+/// in whole minor units. `invalid` names what is wrong with it otherwise.
+fn refundable_amount(
     amount: Money,
-) -> Result<DecidedRefund, OrderError> {
-    let currency = refundable.currency();
+    currency: Currency,
+    invalid: fn(String) -> OrderError,
+) -> Result<Money, OrderError> {
     if amount.currency() != currency {
         return Err(OrderError::RefundCurrencyMismatch {
             order: currency,
@@ -502,18 +567,79 @@ fn amount_refund(
         });
     }
     if amount.is_negative() || amount.is_zero() {
-        return Err(OrderError::InvalidRefundAmount {
-            reason: "must be greater than zero".to_owned(),
-        });
+        return Err(invalid("must be greater than zero".to_owned()));
     }
     if !amount.has_at_most_minor_unit_precision() {
-        return Err(OrderError::InvalidRefundAmount {
-            reason: format!(
-                "{currency} amounts have at most {} decimal places",
-                currency.minor_units()
-            ),
-        });
+        return Err(invalid(format!(
+            "{currency} amounts have at most {} decimal places",
+            currency.minor_units()
+        )));
     }
+    Ok(amount)
+}
+
+/// The shipping part a refund asks for, checked against `left` (what other refunds leave of
+/// the shipping); `None` when it asks for none.
+fn shipping_part(
+    shipping: ShippingRefund,
+    left: Money,
+    currency: Currency,
+) -> Result<Option<Money>, OrderError> {
+    match shipping {
+        ShippingRefund::None => Ok(None),
+        ShippingRefund::Full => Ok(Some(left)),
+        ShippingRefund::Amount(amount) => {
+            let amount = refundable_amount(amount, currency, |reason| {
+                OrderError::InvalidShippingRefund { reason }
+            })?;
+            if exceeds(amount, left) {
+                return Err(OrderError::ShippingOverRefund {
+                    requested: amount.round_to_minor_units(),
+                    refundable: left,
+                });
+            }
+            Ok(Some(amount.round_to_minor_units()))
+        }
+    }
+}
+
+/// A refund of shipping alone: it gives no units back, so it cannot restock, and it must
+/// give something back.
+fn shipping_only(shipping: Money, restock: bool) -> Result<DecidedRefund, OrderError> {
+    if restock {
+        return Err(OrderError::RestockWithoutLines);
+    }
+    if shipping.is_zero() {
+        return Err(OrderError::NoShippingToRefund);
+    }
+    Ok(DecidedRefund {
+        amount: shipping,
+        lines: Vec::new(),
+        shipping,
+    })
+}
+
+impl DecidedRefund {
+    /// This refund with `shipping` given back beside what it already gives.
+    fn with_shipping(self, shipping: Money) -> Result<DecidedRefund, OrderError> {
+        Ok(DecidedRefund {
+            amount: add(self.amount, shipping)?,
+            shipping: add(self.shipping, shipping)?,
+            ..self
+        })
+    }
+}
+
+fn amount_refund(
+    balances: &[LineBalance<'_>],
+    shipping_left: Money,
+    refundable: Money,
+    amount: Money,
+) -> Result<DecidedRefund, OrderError> {
+    let currency = refundable.currency();
+    let amount = refundable_amount(amount, currency, |reason| OrderError::InvalidRefundAmount {
+        reason,
+    })?;
     if exceeds(amount, refundable) {
         return Err(OrderError::OverRefund {
             requested: amount.round_to_minor_units(),

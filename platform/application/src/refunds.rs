@@ -12,7 +12,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use inventory::{StockCommand, StockItem};
-use orders::{Order, OrderCommand, OrderError, OrderEvent, RefundItems, RefundOrigin};
+use orders::{
+    Order, OrderCommand, OrderError, OrderEvent, RefundItems, RefundOrigin, ShippingRefund,
+};
 use payments::{Payment, PaymentCommand, PaymentError};
 use refunds::{
     after_payment_trouble, next_steps, AfterTrouble, PaymentTrouble, Refund, RefundCommand,
@@ -326,22 +328,33 @@ pub enum RequestRefundError {
     Store(String),
 }
 
-/// Requests a refund of `items` of order `order_id` under `refund_id`: the order sets it
-/// aside or refuses (over-refund, unknown lines, an unpaid order...). The saga does the rest.
+/// What staff ask a refund to give back.
+#[derive(Debug, Clone)]
+pub struct AdminRefund {
+    /// Units of lines (possibly none, for shipping alone), or an amount.
+    pub items: RefundItems,
+    /// The shipping given back beside the lines; none unless asked.
+    pub shipping: ShippingRefund,
+    /// Whether the units given back go back into stock.
+    pub restock: bool,
+    pub reason: String,
+}
+
+/// Requests `refund` of order `order_id` under `refund_id`: the order sets it aside or
+/// refuses (over-refund, unknown lines, an unpaid order...). The saga does the rest.
 pub async fn request_refund(
     orders: &dyn CommandExecutor<Order>,
     order_id: OrderId,
     refund_id: RefundId,
-    items: RefundItems,
-    restock: bool,
-    reason: String,
+    refund: AdminRefund,
     metadata: &CommandMetadata,
 ) -> Result<(), RequestRefundError> {
     let command = OrderCommand::RequestRefund {
         refund_id,
-        items,
-        restock,
-        reason,
+        items: refund.items,
+        shipping: refund.shipping,
+        restock: refund.restock,
+        reason: refund.reason,
         origin: RefundOrigin::Admin,
     };
     match orders
@@ -426,6 +439,9 @@ impl SagaDefinition for ReturnSaga {
                 let command = OrderCommand::RequestRefund {
                     refund_id,
                     items,
+                    // A return gives back what arrived, never the shipping; staff refund that
+                    // on its own when they choose to.
+                    shipping: ShippingRefund::None,
                     restock,
                     reason,
                     origin: RefundOrigin::Return,

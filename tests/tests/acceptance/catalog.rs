@@ -340,7 +340,25 @@ async fn the_document_names_the_values_the_server_accepts(app: &TestApp) {
             .as_array()
             .unwrap()
             .len(),
-        2
+        3
+    );
+    // A refund's shipping is all that is left or an amount of it, exactly as the server
+    // reads it.
+    let shipping = &schemas["ShippingRefundInput"];
+    assert_eq!(
+        schemas["CreateRefundRequest"]["properties"]["shipping"]["oneOf"][1]["$ref"],
+        "#/components/schemas/ShippingRefundInput",
+        "{}",
+        schemas["CreateRefundRequest"]
+    );
+    assert_eq!(shipping["additionalProperties"], false, "{shipping}");
+    assert_eq!(
+        shipping["anyOf"][0]["properties"]["full_refund"]["const"], true,
+        "{shipping}"
+    );
+    assert_eq!(
+        shipping["anyOf"][1]["properties"]["amount"]["$ref"], "#/components/schemas/MoneyDto",
+        "{shipping}"
     );
     assert_eq!(
         schemas["AdjustStockRequest"]["anyOf"]

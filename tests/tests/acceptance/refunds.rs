@@ -6,6 +6,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::app::{assert_problem, spawn_app, Store, TestApp};
+use crate::cart_shipping::shipped_order;
+use crate::events::whole_feed;
 use crate::on_both_stores;
 
 fn eur(amount: &str) -> Value {
@@ -467,3 +469,244 @@ on_both_stores!(
     an_order_not_paid_yet_has_no_invoice_on,
     an_order_not_paid_yet_has_no_invoice
 );
+
+async fn get(app: &TestApp, path: &str) -> Value {
+    let response = app.get(path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+/// The credit note of refund `refund` of `order`, as JSON and as its HTML page.
+async fn credit_note(app: &TestApp, order: &str, refund: &str) -> (Value, String) {
+    let path = format!("/v1/orders/{order}/credit-notes/{refund}");
+    let note = get(app, &path).await;
+    let page = app.get(&format!("{path}/html")).await;
+    assert_eq!(page.status(), 200);
+    (note, page.text().await.unwrap())
+}
+
+async fn a_full_shipping_refund_gives_back_the_lines_and_all_the_shipping(app: &TestApp) {
+    // Given two tees at 10.00 shipped for 9.90 (29.90 paid),
+    let (order, payment) = shipped_order(app, "RF-SHIP-ALL", 2).await;
+
+    // when staff refund one tee and the whole shipping,
+    let done = refunded(
+        app,
+        &order,
+        "rf-ship-all-1",
+        json!({"lines": [{"sku": "RF-SHIP-ALL", "quantity": 1}], "reason": "Late and torn",
+               "shipping": {"full_refund": true}}),
+    )
+    .await;
+
+    // then the payment gives back the tee and the shipping, and every record says which is
+    // which.
+    assert_eq!(done["progress"], "completed", "{done}");
+    assert_eq!(done["amount"], eur("19.90"));
+    assert_eq!(done["shipping"], eur("9.90"));
+    assert_eq!(done["lines"][0]["amount"], eur("10.00"));
+    let paid = get(app, &format!("/v1/admin/payments/{payment}")).await;
+    assert_eq!(paid["refunded"], eur("19.90"));
+    let shown = get(app, &format!("/v1/orders/{order}")).await;
+    assert_eq!(shown["refunds"][0]["shipping"], eur("9.90"));
+    assert_eq!(shown["refunded_total"], eur("19.90"));
+    let (note, html) = credit_note(app, &order, done["id"].as_str().unwrap()).await;
+    assert_eq!(note["shipping"], eur("9.90"), "{note}");
+    assert_eq!(note["total"], eur("19.90"), "{note}");
+    assert!(
+        html.contains(">Shipping</td><td class=\"n\">9.90 EUR<"),
+        "{html}"
+    );
+
+    // The published event says which part of the refund is shipping.
+    let published = whole_feed(app)
+        .await
+        .into_iter()
+        .find(|e| e["type"] == "orders.refund_requested" && e["data"]["refund_id"] == done["id"])
+        .expect("the refund is published");
+    assert_eq!(published["data"]["amount"], eur("19.90"), "{published}");
+    assert_eq!(published["data"]["shipping"], eur("9.90"), "{published}");
+
+    // And no shipping is left to give back.
+    let again = refund(
+        app,
+        &order,
+        "rf-ship-all-2",
+        json!({"shipping": {"full_refund": true}, "reason": "Again"}),
+    )
+    .await;
+    assert_problem(again, 422, "no_shipping_to_refund").await;
+}
+on_both_stores!(
+    a_full_shipping_refund_gives_back_the_lines_and_all_the_shipping_on,
+    a_full_shipping_refund_gives_back_the_lines_and_all_the_shipping
+);
+
+async fn shipping_is_refunded_in_parts_never_beyond_what_is_left(app: &TestApp) {
+    // Given two tees at 10.00 shipped for 9.90, with one tee and 2.50 of shipping refunded,
+    let (order, payment) = shipped_order(app, "RF-SHIP-PART", 2).await;
+    let first = refunded(
+        app,
+        &order,
+        "rf-ship-part-1",
+        json!({"lines": [{"sku": "RF-SHIP-PART", "quantity": 1}], "reason": "Torn",
+               "shipping": {"amount": eur("2.50")}}),
+    )
+    .await;
+    assert_eq!(first["progress"], "completed", "{first}");
+    assert_eq!(first["amount"], eur("12.50"));
+    assert_eq!(first["shipping"], eur("2.50"));
+
+    // when more shipping than the 7.40 left is asked for, it is refused and changes nothing;
+    let over = refund(
+        app,
+        &order,
+        "rf-ship-part-2",
+        json!({"shipping": {"amount": eur("7.41")}, "reason": "Late"}),
+    )
+    .await;
+    let problem = assert_problem(over, 422, "shipping_over_refund").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("7.40"),
+        "{problem}"
+    );
+    assert_eq!(
+        problem["errors"][0]["field"], "shipping.amount",
+        "{problem}"
+    );
+    let shown = get(app, &format!("/v1/orders/{order}")).await;
+    assert_eq!(shown["refunds"].as_array().unwrap().len(), 1, "{shown}");
+
+    // and a refund of shipping alone gives back what is left of it, and no units.
+    let rest = refunded(
+        app,
+        &order,
+        "rf-ship-part-3",
+        json!({"shipping": {"amount": eur("7.40")}, "reason": "Late"}),
+    )
+    .await;
+    assert_eq!(rest["progress"], "completed", "{rest}");
+    assert_eq!(rest["amount"], eur("7.40"));
+    assert_eq!(rest["shipping"], eur("7.40"));
+    assert_eq!(rest["lines"], json!([]));
+    let paid = get(app, &format!("/v1/admin/payments/{payment}")).await;
+    assert_eq!(paid["refunded"], eur("19.90"));
+    assert_eq!(app.on_hand("RF-SHIP-PART").await, 8);
+    let (note, html) = credit_note(app, &order, rest["id"].as_str().unwrap()).await;
+    assert_eq!(note["lines"], json!([]), "{note}");
+    assert_eq!(note["shipping"], eur("7.40"), "{note}");
+    assert_eq!(note["total"], eur("7.40"), "{note}");
+    assert!(
+        html.contains(">Shipping</td><td class=\"n\">7.40 EUR<"),
+        "{html}"
+    );
+}
+on_both_stores!(
+    shipping_is_refunded_in_parts_never_beyond_what_is_left_on,
+    shipping_is_refunded_in_parts_never_beyond_what_is_left
+);
+
+async fn bad_shipping_refunds_are_refused_and_change_nothing(app: &TestApp) {
+    let (order, _) = shipped_order(app, "RF-SHIP-BAD", 2).await;
+    let line = json!([{"sku": "RF-SHIP-BAD", "quantity": 1}]);
+    let cases = [
+        (
+            json!({"shipping": {"amount": eur("-1.00")}, "reason": "x"}),
+            422,
+            "invalid_shipping_refund",
+        ),
+        (
+            json!({"shipping": {"amount": eur("1.005")}, "reason": "x"}),
+            422,
+            "invalid_shipping_refund",
+        ),
+        (
+            json!({"shipping": {"amount": {"amount": "1.00", "currency": "USD"}},
+                   "reason": "x"}),
+            422,
+            "currency_mismatch",
+        ),
+        (
+            json!({"lines": line, "shipping": {"amount": eur("9.91")}, "reason": "x"}),
+            422,
+            "shipping_over_refund",
+        ),
+        (
+            json!({"amount": eur("5.00"), "shipping": {"full_refund": true}, "reason": "x"}),
+            422,
+            "shipping_with_amount",
+        ),
+        (
+            json!({"shipping": {"full_refund": true}, "reason": "x", "restock": true}),
+            422,
+            "restock_without_lines",
+        ),
+        (
+            json!({"shipping": {"full_refund": true, "amount": eur("1.00")}, "reason": "x"}),
+            400,
+            "validation_failed",
+        ),
+        (
+            json!({"shipping": {"full_refund": false}, "reason": "x"}),
+            400,
+            "validation_failed",
+        ),
+        (
+            json!({"shipping": {}, "reason": "x"}),
+            400,
+            "validation_failed",
+        ),
+        (
+            json!({"shipping": {"full_refund": true, "all": true}, "reason": "x"}),
+            400,
+            "unknown_field",
+        ),
+    ];
+    for (index, (body, status, code)) in cases.into_iter().enumerate() {
+        let response = refund(app, &order, &format!("rf-ship-bad-{index}"), body.clone()).await;
+        let problem = assert_problem(response, status, code).await;
+        assert!(problem["detail"].is_string(), "{body}: {problem}");
+    }
+    let shown = get(app, &format!("/v1/orders/{order}")).await;
+    assert_eq!(shown["refunds"], json!([]), "{shown}");
+}
+on_both_stores!(
+    bad_shipping_refunds_are_refused_and_change_nothing_on,
+    bad_shipping_refunds_are_refused_and_change_nothing
+);
+
+/// Shipping refunds asked for at once are decided one after the other on the order, so
+/// together they never give back more than the shipping charged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_shipping_refunds_never_exceed_the_shipping_charged_on_postgres() {
+    let app = spawn_app(Store::Postgres).await;
+    let (order, _) = shipped_order(&app, "RF-SHIP-RACE", 2).await;
+    let requests = (0..6).map(|i| {
+        let request = app
+            .request(Method::POST, &format!("/v1/admin/orders/{order}/refunds"))
+            .header("idempotency-key", format!("rf-ship-race-{i}"))
+            .json(&json!({"shipping": {"amount": eur("3.00")}, "reason": format!("race {i}")}));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        }
+    });
+    let answers = futures::future::join_all(requests).await;
+    let accepted = answers.iter().filter(|(status, _)| *status == 202).count();
+    let refused = answers
+        .iter()
+        .filter(|(status, body)| *status == 422 && body["code"] == "shipping_over_refund")
+        .count();
+    assert_eq!((accepted, refused), (3, 3), "{answers:?}");
+    let shown = get(&app, &format!("/v1/orders/{order}")).await;
+    let shipping: Vec<&Value> = shown["refunds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["shipping"])
+        .collect();
+    assert_eq!(shipping, vec![&eur("3.00"); 3], "{shown}");
+    app.stop().await;
+}

@@ -6,7 +6,9 @@ use shared_kernel::RefundId;
 
 use super::*;
 use crate::events::RefundLineData;
-use crate::refunds::{FinancialStatus, RefundItems, RefundLineRequest, RefundOrigin, MAX_REFUNDS};
+use crate::refunds::{
+    FinancialStatus, RefundItems, RefundLineRequest, RefundOrigin, ShippingRefund, MAX_REFUNDS,
+};
 
 fn refund(n: u128) -> RefundId {
     RefundId::from_uuid(Uuid::from_u128(0xEF00 + n))
@@ -28,6 +30,7 @@ fn request(n: u128, items: RefundItems, restock: bool) -> OrderCommand {
     OrderCommand::RequestRefund {
         refund_id: refund(n),
         items,
+        shipping: ShippingRefund::None,
         restock,
         reason: "Damaged in transit".into(),
         origin: RefundOrigin::Admin,
@@ -366,6 +369,7 @@ fn a_refund_needs_a_reason() {
         .when(OrderCommand::RequestRefund {
             refund_id: refund(1),
             items: lines(&[("TEE-S", 1)]),
+            shipping: ShippingRefund::None,
             restock: true,
             reason: "  ".into(),
             origin: RefundOrigin::Admin,
@@ -879,3 +883,5 @@ mod discounted_refunds {
         }
     }
 }
+
+mod shipping;
