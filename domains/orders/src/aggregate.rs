@@ -417,7 +417,7 @@ impl Order {
     ) -> Result<Vec<OrderEvent>, OrderError> {
         let reason = RefundReason::parse(reason)?;
         if let Some(existing) = self.refund(refund_id) {
-            let left = match self.shipping_total {
+            let left = match self.shipping_paid() {
                 Some(total) => shipping_left(total, &self.refunds, Some(refund_id))?,
                 None => existing.shipping(),
             };

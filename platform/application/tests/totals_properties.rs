@@ -275,6 +275,7 @@ proptest! {
                         restock: false,
                         reason: "Returned".into(),
                         origin: RefundOrigin::Admin,
+                        shipping: orders::ShippingRefund::None,
                     })
                     .inspect_result()
                     .unwrap();
@@ -293,5 +294,24 @@ proptest! {
             given_back.amount(),
             expected.amount() - shipping.amount() - shipping_tax_on_top
         );
+        // And the shipping, refunded when staff say so, gives back the rest: its tax too.
+        if !shipping.is_zero() {
+            let events = TestFramework::<Order>::with(())
+                .given(history.clone())
+                .when(OrderCommand::RequestRefund {
+                    refund_id: RefundId::from_uuid(Uuid::from_u128(0xFFFF)),
+                    items: RefundItems::Lines(Vec::new()),
+                    restock: false,
+                    reason: "Shipping".into(),
+                    origin: RefundOrigin::Admin,
+                    shipping: orders::ShippingRefund::Full,
+                })
+                .inspect_result()
+                .unwrap();
+            let [OrderEvent::OrderRefundRequested { amount, .. }] = &events[..] else {
+                panic!("expected a shipping refund, got {events:?}");
+            };
+            prop_assert_eq!(amount.amount(), shipping.amount() + shipping_tax_on_top);
+        }
     }
 }

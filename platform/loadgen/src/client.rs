@@ -168,6 +168,8 @@ pub struct OrderLine {
     pub quantity: u64,
     /// The line's share of the order's discount; absent from servers without promotions.
     pub discount: Option<Money>,
+    /// The line's tax; absent from servers without tax.
+    pub tax: Option<Money>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -179,6 +181,11 @@ pub struct Order {
     /// Absent from servers without promotions.
     pub discount_total: Option<Money>,
     pub shipping_total: Option<Money>,
+    /// The tax on the shipping and the order's whole tax; absent from servers without tax.
+    pub shipping_tax: Option<Money>,
+    pub tax_total: Option<Money>,
+    /// Whether the tax is inside the prices (and the total) rather than on top of them.
+    pub taxes_included: bool,
     pub total: Money,
     /// The promotion code the order was discounted by, as the server normalized it.
     pub promotion_code: Option<String>,

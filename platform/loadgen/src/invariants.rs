@@ -336,15 +336,41 @@ fn order_adds_up(order: &Order) -> Result<(), String> {
         Some(m) => amount_in(m, currency, "discount_total")?,
         None => Decimal::ZERO,
     };
+    let tax = match &order.tax_total {
+        Some(m) => amount_in(m, currency, "tax_total")?,
+        None => Decimal::ZERO,
+    };
+    let tax_on_top = if order.taxes_included {
+        Decimal::ZERO
+    } else {
+        tax
+    };
     let mut problems = Vec::new();
     let computed = subtotal
         .checked_sub(discount)
         .and_then(|v| v.checked_add(shipping))
+        .and_then(|v| v.checked_add(tax_on_top))
         .ok_or("its amounts overflow")?;
     if computed != total {
         problems.push(format!(
-            "subtotal {subtotal} - discount {discount} + shipping {shipping} = {computed}, \
-             but total {total}"
+            "subtotal {subtotal} - discount {discount} + shipping {shipping} + tax on top \
+             {tax_on_top} = {computed}, but total {total}"
+        ));
+    }
+    let mut line_taxes = match &order.shipping_tax {
+        Some(m) => amount_in(m, currency, "shipping_tax")?,
+        None => Decimal::ZERO,
+    };
+    for line in &order.lines {
+        if let Some(m) = &line.tax {
+            line_taxes = line_taxes
+                .checked_add(amount_in(m, currency, &format!("line {} tax", line.sku))?)
+                .ok_or("its taxes overflow")?;
+        }
+    }
+    if line_taxes != tax {
+        problems.push(format!(
+            "line and shipping taxes sum to {line_taxes}, but tax_total {tax}"
         ));
     }
     let mut lines = Decimal::ZERO;
@@ -371,7 +397,8 @@ fn order_adds_up(order: &Order) -> Result<(), String> {
 /// Check 6 over the orders of completed checkouts (unreadable ones are check 1's).
 pub fn order_totals_check(orders: &[PaidOrder<'_>]) -> CheckResult {
     let mut problems = Vec::new();
-    let (mut subtotal, mut discount, mut shipping, mut total, mut captured) = (
+    let (mut subtotal, mut discount, mut shipping, mut tax, mut total, mut captured) = (
+        Totals::default(),
         Totals::default(),
         Totals::default(),
         Totals::default(),
@@ -400,6 +427,7 @@ pub fn order_totals_check(orders: &[PaidOrder<'_>]) -> CheckResult {
                 &mut shipping,
                 order.shipping_total.as_ref().unwrap_or(&zero),
             ),
+            (&mut tax, order.tax_total.as_ref().unwrap_or(&zero)),
             (&mut total, &order.total),
         ];
         for (sum, money) in sums {
@@ -428,7 +456,7 @@ pub fn order_totals_check(orders: &[PaidOrder<'_>]) -> CheckResult {
         "orders add up and their totals equal the captured amounts",
         format!(
             "{added_up} of {} orders add up; subtotal {subtotal} - discount {discount} \
-             + shipping {shipping} = total {total}; captured {captured}",
+             + shipping {shipping} + tax on top = total {total} (tax {tax}); captured {captured}",
             orders.len()
         ),
         problems,
@@ -1110,6 +1138,7 @@ mod tests {
                     sku: "A".to_owned(),
                     quantity: 1,
                     discount: Some(eur(d)),
+                    tax: None,
                 })
                 .collect(),
             ..Order::default()
@@ -1128,9 +1157,34 @@ mod tests {
                 sku: "B".to_owned(),
                 quantity: 1,
                 discount: None,
+                tax: None,
             }],
             ..Order::default()
         }
+    }
+
+    /// 15.00 with 2.85 of tax on the line and 0.93 on 4.90 of shipping, on top or included.
+    fn taxed_order(id: &str, included: bool, line_tax: &str) -> Order {
+        let mut order = order_without_discounts(id);
+        order.lines[0].tax = Some(eur(line_tax));
+        order.shipping_tax = Some(eur("0.93"));
+        order.tax_total = Some(eur("3.78"));
+        order.taxes_included = included;
+        if !included {
+            order.total = eur("23.68");
+        }
+        order
+    }
+
+    #[test]
+    fn an_order_adds_up_with_its_tax_on_top_or_included_and_its_parts_sum_to_it() {
+        assert_eq!(order_adds_up(&taxed_order("on-top", false, "2.85")), Ok(()));
+        assert_eq!(order_adds_up(&taxed_order("inside", true, "2.85")), Ok(()));
+        let mut forgot_tax = taxed_order("forgot", false, "2.85");
+        forgot_tax.total = eur("19.90");
+        assert!(order_adds_up(&forgot_tax).unwrap_err().contains("tax on top 3.78"));
+        let parts_off = order_adds_up(&taxed_order("parts", true, "2.84")).unwrap_err();
+        assert!(parts_off.contains("sum to 3.77"), "{parts_off}");
     }
 
     fn totals_of(orders: &[(Order, Money)]) -> CheckResult {
@@ -1157,7 +1211,7 @@ mod tests {
         assert_eq!(
             result.summary,
             "2 of 2 orders add up; subtotal 35.00 EUR - discount 2.00 EUR + shipping 9.80 EUR \
-             = total 42.80 EUR; captured 42.80 EUR"
+             + tax on top = total 42.80 EUR (tax 0.00 EUR); captured 42.80 EUR"
         );
     }
 
@@ -1170,7 +1224,7 @@ mod tests {
         assert!(!result.passed);
         assert_eq!(
             result.problems,
-            ["order o1: subtotal 20.00 - discount 2.00 + shipping 4.90 = 22.90, but total 22.91"]
+            ["order o1: subtotal 20.00 - discount 2.00 + shipping 4.90 + tax on top 0.00 = 22.90, but total 22.91"]
         );
     }
 

@@ -314,13 +314,6 @@ impl TestApp {
         }
     }
 
-    /// Receives `units` of `sku` into stock.
-    pub async fn receive(&self, sku: &str, units: u32) {
-        let path = format!("/v1/admin/inventory/{sku}/receipts");
-        let received = self.post_json(&path, &json!({"quantity": units})).await;
-        assert_eq!(received.status(), 200);
-    }
-
     /// `PUT`s `body` as JSON to `path`.
     pub async fn put_json(&self, path: &str, body: &Value) -> Response {
         self.request(Method::PUT, path)
@@ -328,33 +321,6 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
-    }
-
-    /// Asks to check `cart` out with `body`, under idempotency key `key`.
-    pub async fn check_out(&self, cart: &str, key: &str, body: &Value) -> Response {
-        self.request(Method::POST, &format!("/v1/carts/{cart}/checkout"))
-            .header("idempotency-key", key)
-            .json(body)
-            .send()
-            .await
-            .expect("request sent")
-    }
-
-    /// Long-polls the checkout at `location` until it is no longer pending (60 s at most).
-    pub async fn settled(&self, location: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let body: Value = self
-                .get(&format!("{location}?wait=10"))
-                .await
-                .json()
-                .await
-                .expect("json body");
-            if body["status"] != "pending" {
-                return body;
-            }
-            assert!(Instant::now() < deadline, "checkout never settled: {body}");
-        }
     }
 
     /// Units of `sku` on hand.

@@ -521,16 +521,18 @@ on_both_stores!(
 pub(crate) async fn shipped_order(app: &TestApp, sku: &str, quantity: u32) -> (String, String) {
     let (_, _, express) = german_zone(app).await;
     let cart = cart_with_tees(app, sku, quantity).await;
-    receive(app, sku, 10).await;
+    app.receive(sku, 10).await;
     let path = format!("/v1/carts/{cart}/shipping-address");
     assert_eq!(put(app, &path, &address("DE")).await.status(), 200);
     let method = format!("/v1/carts/{cart}/shipping-method");
     let chosen = put(app, &method, &json!({"option_id": express})).await;
     assert_eq!(chosen.status(), 200);
-    let started = check_out(app, &cart, &format!("shipped-{sku}"), &without_address()).await;
+    let started = app
+        .check_out(&cart, &format!("shipped-{sku}"), &without_address())
+        .await;
     assert_eq!(started.status(), 202, "{:?}", started.text().await);
     let location = started.headers()["location"].to_str().unwrap().to_owned();
-    let done = settled(app, &location).await;
+    let done = app.settled(&location).await;
     assert_eq!(done["status"], "completed", "{done}");
     (
         done["order_id"].as_str().unwrap().to_owned(),

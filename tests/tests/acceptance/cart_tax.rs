@@ -7,11 +7,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::app::{assert_problem, settings_for, spawn_with, Store, TestApp};
-
-fn eur(amount: &str) -> Value {
-    json!({"amount": amount, "currency": "EUR"})
-}
+use crate::app::{assert_problem, eur, settings_for, spawn_with, Store, TestApp};
 
 fn address(country: &str) -> Value {
     json!({"name": "Grace Hopper", "line1": "7 Compiler Lane", "city": "Berlin",

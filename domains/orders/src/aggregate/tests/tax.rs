@@ -88,6 +88,7 @@ fn refund_units(sku_raw: &str, units: u32, n: u128) -> OrderCommand {
         restock: false,
         reason: "Damaged in transit".into(),
         origin: RefundOrigin::Admin,
+        shipping: crate::refunds::ShippingRefund::None,
     }
 }
 
