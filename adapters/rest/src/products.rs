@@ -143,6 +143,7 @@ pub async fn create_product(
                 sku: variant.sku.clone(),
                 name: variant.name.clone(),
                 prices,
+                weight_grams: variant.weight_grams,
             });
         }
         // With an Idempotency-Key, a retry after a failure between creating and publishing
@@ -166,6 +167,7 @@ pub async fn create_product(
                 title: input.title,
                 description: input.description,
                 variants,
+                tax_class: input.tax_class,
             };
             state
                 .catalog

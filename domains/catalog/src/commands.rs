@@ -15,6 +15,9 @@ pub enum ProductCommand {
         title: String,
         description: String,
         variants: Vec<NewVariant>,
+        /// The product's tax class (a [`shared_kernel::TaxClass`]), if it is not taxed at
+        /// the standard rate.
+        tax_class: Option<String>,
     },
     /// Sets the variant's price in `price`'s currency, replacing an existing one.
     ChangeVariantPrice { sku: String, price: Money },
@@ -42,6 +45,9 @@ pub struct NewVariant {
     pub sku: String,
     pub name: Option<String>,
     pub prices: Vec<Money>,
+    /// Weight of one unit in whole grams, as submitted: the aggregate accepts 0 to
+    /// [`MAX_VARIANT_WEIGHT_GRAMS`](crate::values::MAX_VARIANT_WEIGHT_GRAMS); `None`: unknown.
+    pub weight_grams: Option<i64>,
 }
 
 /// Commands for the [`SkuClaim`](crate::SkuClaim) aggregate, whose id is the normalized SKU.

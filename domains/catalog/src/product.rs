@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
-use shared_kernel::{Currency, Money, ProductId};
+use shared_kernel::{Currency, Money, ProductId, TaxClass};
 
 use crate::commands::{NewVariant, ProductCommand};
 use crate::errors::CatalogError;
@@ -32,6 +32,9 @@ pub struct Product {
     title: Option<Title>,
     description: String,
     variants: Vec<Variant>,
+    /// As recorded (checked when the product was created). Default: older snapshots.
+    #[serde(default)]
+    tax_class: Option<String>,
 }
 
 impl Product {
@@ -50,6 +53,11 @@ impl Product {
 
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// The product's tax class; `None`: taxed at the standard rate.
+    pub fn tax_class(&self) -> Option<&str> {
+        self.tax_class.as_deref()
     }
 
     pub fn variants(&self) -> &[Variant] {
@@ -80,8 +88,9 @@ impl Product {
                     title,
                     description,
                     variants,
+                    tax_class,
                 },
-            ) => create(product_id, &title, description, variants),
+            ) => create(product_id, &title, description, variants, tax_class),
             (Some(_), C::CreateProduct { .. }) => Err(CatalogError::AlreadyExists),
             (None, _) => Err(CatalogError::NotFound),
             (Some(_), C::ChangeVariantPrice { sku, price }) => self.change_price(&sku, price),
@@ -112,8 +121,10 @@ fn create(
     title: &str,
     description: String,
     new_variants: Vec<NewVariant>,
+    tax_class: Option<String>,
 ) -> Result<Vec<ProductEvent>, CatalogError> {
     let title = Title::parse(title)?;
+    let tax_class = tax_class.map(|class| TaxClass::parse(&class)).transpose()?;
     if new_variants.is_empty() {
         return Err(CatalogError::NoVariants);
     }
@@ -130,13 +141,14 @@ fn create(
         if !seen.insert(sku.clone()) {
             return Err(CatalogError::DuplicateSku { sku });
         }
-        variants.push(Variant::new(sku, new.name, new.prices)?);
+        variants.push(Variant::new(sku, new.name, new.prices)?.weighing(new.weight_grams)?);
     }
     Ok(vec![ProductEvent::ProductCreated {
         product_id,
         title: title.into(),
         description,
         variants: variants.iter().map(Variant::data).collect(),
+        tax_class: tax_class.map(String::from),
     }])
 }
 
@@ -166,8 +178,10 @@ impl Aggregate for Product {
                 title,
                 description,
                 variants,
+                tax_class,
             } => {
                 self.id = Some(product_id);
+                self.tax_class = tax_class;
                 self.status = Some(ProductStatus::Draft);
                 self.title = Some(Title::recorded(title));
                 self.description = description;
@@ -187,8 +201,9 @@ impl Aggregate for Product {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::MAX_VARIANT_WEIGHT_GRAMS;
     use cqrs_es::test::TestFramework;
-    use shared_kernel::MoneyError;
+    use shared_kernel::{Grams, MoneyError, TaxClassError};
 
     type ProductTest = TestFramework<Product>;
 
@@ -209,6 +224,7 @@ mod tests {
             sku: sku.into(),
             name: None,
             prices,
+            weight_grams: None,
         }
     }
 
@@ -218,6 +234,7 @@ mod tests {
             title: "Tee".into(),
             description: "A plain tee".into(),
             variants,
+            tax_class: None,
         }
     }
 
@@ -233,6 +250,29 @@ mod tests {
             )
             .unwrap()
             .data()],
+            tax_class: None,
+        }
+    }
+
+    /// [`created`] with a tax class and a weight, as products are created today.
+    fn weighed_and_classed() -> ProductEvent {
+        let ProductEvent::ProductCreated {
+            product_id,
+            title,
+            description,
+            mut variants,
+            ..
+        } = created()
+        else {
+            unreachable!()
+        };
+        variants[0].weight_grams = Some(Grams::new(600));
+        ProductEvent::ProductCreated {
+            product_id,
+            title,
+            description,
+            variants,
+            tax_class: Some("reduced".into()),
         }
     }
 
@@ -251,6 +291,70 @@ mod tests {
             .given_no_previous_events()
             .when(create_command(vec![variant]))
             .then_expect_events(vec![created()]);
+    }
+
+    #[test]
+    fn creating_a_product_records_its_tax_class_and_variant_weights() {
+        let mut variant = new_variant("tee-s", vec![money("19.9", "EUR")]);
+        variant.name = Some("Small".into());
+        variant.weight_grams = Some(600);
+        let mut command = create_command(vec![variant]);
+        if let ProductCommand::CreateProduct { tax_class, .. } = &mut command {
+            *tax_class = Some(" Reduced ".into());
+        }
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(command)
+            .then_expect_events(vec![weighed_and_classed()]);
+    }
+
+    #[test]
+    fn a_created_product_knows_its_tax_class_and_variant_weights() {
+        let mut product = Product::default();
+        product.apply(weighed_and_classed());
+        assert_eq!(product.tax_class(), Some("reduced"));
+        assert_eq!(
+            product.variant(&sku("TEE-S")).unwrap().weight(),
+            Some(Grams::new(600))
+        );
+    }
+
+    #[test]
+    fn a_product_created_before_weights_and_tax_classes_has_neither() {
+        let mut product = Product::default();
+        product.apply(created());
+        assert_eq!(product.tax_class(), None);
+        assert_eq!(product.variant(&sku("TEE-S")).unwrap().weight(), None);
+    }
+
+    #[test]
+    fn rejects_an_invalid_tax_class() {
+        let mut command = create_command(vec![new_variant("X", vec![money("1", "EUR")])]);
+        if let ProductCommand::CreateProduct { tax_class, .. } = &mut command {
+            *tax_class = Some("food & drink".into());
+        }
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(command)
+            .then_expect_error(CatalogError::InvalidTaxClass(TaxClassError {
+                class: "food & drink".into(),
+            }));
+    }
+
+    #[test]
+    fn rejects_a_negative_weight_or_one_above_a_thousand_tonnes() {
+        for grams in [-1, MAX_VARIANT_WEIGHT_GRAMS as i64 + 1] {
+            let mut variant = new_variant("X", vec![money("1", "EUR")]);
+            variant.weight_grams = Some(grams);
+            ProductTest::with(())
+                .given_no_previous_events()
+                .when(create_command(vec![variant]))
+                .then_expect_error(CatalogError::WeightOutOfRange {
+                    sku: sku("X"),
+                    grams,
+                    max: MAX_VARIANT_WEIGHT_GRAMS,
+                });
+        }
     }
 
     #[test]
@@ -290,6 +394,7 @@ mod tests {
             title: "   ".into(),
             description: String::new(),
             variants: vec![new_variant("X", vec![money("1", "EUR")])],
+            tax_class: None,
         };
         ProductTest::with(())
             .given_no_previous_events()
@@ -558,9 +663,20 @@ mod tests {
     }
 
     #[test]
+    fn an_event_without_weight_or_tax_class_is_stored_as_before() {
+        let json = serde_json::to_value(created()).unwrap();
+        let created = &json["ProductCreated"];
+        assert!(created.get("tax_class").is_none(), "{created}");
+        assert!(created["variants"][0].get("weight_grams").is_none());
+        let json = serde_json::to_value(weighed_and_classed()).unwrap();
+        assert_eq!(json["ProductCreated"]["tax_class"], "reduced");
+        assert_eq!(json["ProductCreated"]["variants"][0]["weight_grams"], 600);
+    }
+
+    #[test]
     fn the_aggregate_survives_a_snapshot_round_trip() {
         let mut product = Product::default();
-        product.apply(created());
+        product.apply(weighed_and_classed());
         let json = serde_json::to_string(&product).unwrap();
         assert_eq!(serde_json::from_str::<Product>(&json).unwrap(), product);
     }

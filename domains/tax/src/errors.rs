@@ -77,3 +77,9 @@ pub enum TaxConfigError {
     #[error("prices in {currency} are configured more than once")]
     DuplicateCurrency { currency: Currency },
 }
+
+impl From<shared_kernel::TaxClassError> for TaxConfigError {
+    fn from(error: shared_kernel::TaxClassError) -> Self {
+        TaxConfigError::InvalidTaxClass { class: error.class }
+    }
+}

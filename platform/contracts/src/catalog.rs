@@ -14,6 +14,10 @@ pub struct VariantV1 {
     pub name: Option<String>,
     /// At most one price per currency.
     pub prices: Vec<MoneyV1>,
+    /// Weight of one unit in whole grams; absent when unknown (and on products created
+    /// before variants had weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_grams: Option<u64>,
 }
 
 impl From<VariantData> for VariantV1 {
@@ -22,6 +26,7 @@ impl From<VariantData> for VariantV1 {
             sku: variant.sku,
             name: variant.name,
             prices: variant.prices.into_iter().map(MoneyV1::from).collect(),
+            weight_grams: variant.weight_grams.map(|grams| grams.get()),
         }
     }
 }
@@ -33,6 +38,10 @@ pub struct ProductCreatedV1 {
     pub title: String,
     pub description: String,
     pub variants: Vec<VariantV1>,
+    /// The product's tax class (lower-case slug); absent: the standard rate (and on products
+    /// created before products had tax classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_class: Option<String>,
 }
 
 impl Contract for ProductCreatedV1 {
@@ -88,6 +97,7 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
             title,
             description,
             variants,
+            tax_class,
         } => published(
             event,
             ProductCreatedV1 {
@@ -95,6 +105,7 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
                 title,
                 description,
                 variants: variants.into_iter().map(VariantV1::from).collect(),
+                tax_class,
             },
         )?,
         ProductEvent::VariantPriceChanged { sku, price } => published(
