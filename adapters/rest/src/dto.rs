@@ -101,6 +101,26 @@ pub struct NewVariantRequest {
     pub weight_grams: Option<i64>,
 }
 
+/// A variant's weight, as `{"weight_grams": 600}`; `null` makes it unknown.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightRequest {
+    /// Weight of one unit in whole grams: 0 to 1,000,000,000 g (another number: 422
+    /// `weight_out_of_range`); null: unknown (the variant counts 0 g).
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub weight_grams: Option<i64>,
+}
+
+/// A product's tax class, as `{"tax_class": "reduced"}`; `null`: the standard rate.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaxClassRequest {
+    /// 1 to 32 characters of a-z, 0-9, '-' or '_', stored lower case (another: 422
+    /// `invalid_tax_class`); null: the standard rate.
+    #[schema(pattern = r"^\s*[A-Za-z0-9_-]{1,32}\s*$")]
+    pub tax_class: Option<String>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VariantDto {
     #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]

@@ -40,6 +40,15 @@ pub enum ProductEvent {
     },
     ProductPublished {},
     ProductUnpublished {},
+    /// One unit of `sku` now weighs `weight_grams`; `None`: its weight is unknown.
+    VariantWeightChanged {
+        sku: String,
+        weight_grams: Option<Grams>,
+    },
+    /// The product's tax class is now `tax_class` (lower-case slug); `None`: the standard rate.
+    TaxClassChanged {
+        tax_class: Option<String>,
+    },
 }
 
 impl DomainEvent for ProductEvent {
@@ -49,6 +58,8 @@ impl DomainEvent for ProductEvent {
             ProductEvent::VariantPriceChanged { .. } => "VariantPriceChanged",
             ProductEvent::ProductPublished {} => "ProductPublished",
             ProductEvent::ProductUnpublished {} => "ProductUnpublished",
+            ProductEvent::VariantWeightChanged { .. } => "VariantWeightChanged",
+            ProductEvent::TaxClassChanged { .. } => "TaxClassChanged",
         }
         .to_owned()
     }

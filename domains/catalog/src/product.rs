@@ -2,11 +2,11 @@
 //!
 //! State machine (`-` = not created):
 //!
-//! | status    | CreateProduct | ChangeVariantPrice | PublishProduct | UnpublishProduct |
-//! |-----------|---------------|--------------------|----------------|------------------|
-//! | -         | Created       | NotFound           | NotFound       | NotFound         |
-//! | Draft     | AlreadyExists | PriceChanged       | Published      | no-op            |
-//! | Published | AlreadyExists | PriceChanged       | no-op          | Unpublished      |
+//! | status    | CreateProduct | ChangeVariantPrice / Weight, ChangeTaxClass | PublishProduct | UnpublishProduct |
+//! |-----------|---------------|---------------------------------------------|----------------|------------------|
+//! | -         | Created       | NotFound                                    | NotFound       | NotFound         |
+//! | Draft     | AlreadyExists | Changed (no-op if the same)                 | Published      | no-op            |
+//! | Published | AlreadyExists | Changed (no-op if the same)                 | no-op          | Unpublished      |
 //!
 //! Re-publishing and re-unpublishing are no-ops rather than errors so that retried requests
 //! succeed without emitting duplicate events.
@@ -21,7 +21,9 @@ use shared_kernel::{Currency, Money, ProductId, TaxClass};
 use crate::commands::{NewVariant, ProductCommand};
 use crate::errors::CatalogError;
 use crate::events::ProductEvent;
-use crate::values::{validate_price, ProductStatus, Sku, Title, Variant, MAX_VARIANTS};
+use crate::values::{
+    validate_price, validate_weight, ProductStatus, Sku, Title, Variant, MAX_VARIANTS,
+};
 
 /// A product in the catalog. Serializable for snapshots.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +96,10 @@ impl Product {
             (Some(_), C::CreateProduct { .. }) => Err(CatalogError::AlreadyExists),
             (None, _) => Err(CatalogError::NotFound),
             (Some(_), C::ChangeVariantPrice { sku, price }) => self.change_price(&sku, price),
+            (Some(_), C::ChangeVariantWeight { sku, weight_grams }) => {
+                self.change_weight(&sku, weight_grams)
+            }
+            (Some(_), C::ChangeTaxClass { tax_class }) => self.change_tax_class(tax_class),
             (Some(Draft), C::PublishProduct) => Ok(vec![ProductEvent::ProductPublished {}]),
             (Some(Published), C::UnpublishProduct) => Ok(vec![ProductEvent::ProductUnpublished {}]),
             (Some(Published), C::PublishProduct) | (Some(Draft), C::UnpublishProduct) => Ok(vec![]),
@@ -113,6 +119,38 @@ impl Product {
             sku: sku.into(),
             price,
         }])
+    }
+
+    fn change_weight(
+        &self,
+        sku: &str,
+        weight_grams: Option<i64>,
+    ) -> Result<Vec<ProductEvent>, CatalogError> {
+        let sku = Sku::parse(sku)?;
+        let Some(variant) = self.variant(&sku) else {
+            return Err(CatalogError::UnknownVariant { sku });
+        };
+        let weight = validate_weight(&sku, weight_grams)?;
+        if variant.weight() == weight {
+            return Ok(vec![]);
+        }
+        Ok(vec![ProductEvent::VariantWeightChanged {
+            sku: sku.into(),
+            weight_grams: weight,
+        }])
+    }
+
+    fn change_tax_class(
+        &self,
+        tax_class: Option<String>,
+    ) -> Result<Vec<ProductEvent>, CatalogError> {
+        let tax_class = tax_class
+            .map(|class| TaxClass::parse(&class).map(String::from))
+            .transpose()?;
+        if self.tax_class == tax_class {
+            return Ok(vec![]);
+        }
+        Ok(vec![ProductEvent::TaxClassChanged { tax_class }])
     }
 }
 
@@ -192,6 +230,12 @@ impl Aggregate for Product {
                     variant.set_price(price);
                 }
             }
+            ProductEvent::VariantWeightChanged { sku, weight_grams } => {
+                if let Some(variant) = self.variants.iter_mut().find(|v| v.sku().as_str() == sku) {
+                    variant.set_weight(weight_grams);
+                }
+            }
+            ProductEvent::TaxClassChanged { tax_class } => self.tax_class = tax_class,
             ProductEvent::ProductPublished {} => self.status = Some(ProductStatus::Published),
             ProductEvent::ProductUnpublished {} => self.status = Some(ProductStatus::Draft),
         }
@@ -306,6 +350,99 @@ mod tests {
             .given_no_previous_events()
             .when(command)
             .then_expect_events(vec![weighed_and_classed()]);
+    }
+
+    #[test]
+    fn changing_a_weight_records_it_and_the_same_weight_again_changes_nothing() {
+        let change = |grams| ProductCommand::ChangeVariantWeight {
+            sku: "tee-s".into(),
+            weight_grams: grams,
+        };
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(change(Some(750)))
+            .then_expect_events(vec![ProductEvent::VariantWeightChanged {
+                sku: "TEE-S".into(),
+                weight_grams: Some(Grams::new(750)),
+            }]);
+        ProductTest::with(())
+            .given(vec![weighed_and_classed()])
+            .when(change(None))
+            .then_expect_events(vec![ProductEvent::VariantWeightChanged {
+                sku: "TEE-S".into(),
+                weight_grams: None,
+            }]);
+        ProductTest::with(())
+            .given(vec![weighed_and_classed()])
+            .when(change(Some(600)))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn rejects_a_weight_out_of_range_or_for_an_unknown_variant() {
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(ProductCommand::ChangeVariantWeight {
+                sku: "TEE-S".into(),
+                weight_grams: Some(-5),
+            })
+            .then_expect_error(CatalogError::WeightOutOfRange {
+                sku: sku("TEE-S"),
+                grams: -5,
+                max: MAX_VARIANT_WEIGHT_GRAMS,
+            });
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(ProductCommand::ChangeVariantWeight {
+                sku: "TEE-XL".into(),
+                weight_grams: Some(5),
+            })
+            .then_expect_error(CatalogError::UnknownVariant { sku: sku("TEE-XL") });
+    }
+
+    #[test]
+    fn changing_the_tax_class_records_it_normalized_and_the_same_again_changes_nothing() {
+        let change = |class: Option<&str>| ProductCommand::ChangeTaxClass {
+            tax_class: class.map(str::to_owned),
+        };
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(change(Some(" Books ")))
+            .then_expect_events(vec![ProductEvent::TaxClassChanged {
+                tax_class: Some("books".into()),
+            }]);
+        ProductTest::with(())
+            .given(vec![weighed_and_classed()])
+            .when(change(None))
+            .then_expect_events(vec![ProductEvent::TaxClassChanged { tax_class: None }]);
+        ProductTest::with(())
+            .given(vec![weighed_and_classed()])
+            .when(change(Some("REDUCED")))
+            .then_expect_events(vec![]);
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(change(Some("food & drink")))
+            .then_expect_error(CatalogError::InvalidTaxClass(TaxClassError {
+                class: "food & drink".into(),
+            }));
+    }
+
+    #[test]
+    fn weight_and_tax_class_changes_follow_the_events() {
+        let mut product = Product::default();
+        product.apply(created());
+        product.apply(ProductEvent::VariantWeightChanged {
+            sku: "TEE-S".into(),
+            weight_grams: Some(Grams::new(80)),
+        });
+        product.apply(ProductEvent::TaxClassChanged {
+            tax_class: Some("books".into()),
+        });
+        assert_eq!(
+            product.variant(&sku("TEE-S")).unwrap().weight(),
+            Some(Grams::new(80))
+        );
+        assert_eq!(product.tax_class(), Some("books"));
     }
 
     #[test]
@@ -623,6 +760,11 @@ mod tests {
     fn rejects_every_other_command_on_a_product_that_does_not_exist() {
         for command in [
             change_price("TEE-S", "1", "EUR"),
+            ProductCommand::ChangeVariantWeight {
+                sku: "TEE-S".into(),
+                weight_grams: Some(1),
+            },
+            ProductCommand::ChangeTaxClass { tax_class: None },
             ProductCommand::PublishProduct,
             ProductCommand::UnpublishProduct,
         ] {
@@ -647,6 +789,17 @@ mod tests {
             ),
             (ProductEvent::ProductPublished {}, "ProductPublished"),
             (ProductEvent::ProductUnpublished {}, "ProductUnpublished"),
+            (
+                ProductEvent::VariantWeightChanged {
+                    sku: "A".into(),
+                    weight_grams: None,
+                },
+                "VariantWeightChanged",
+            ),
+            (
+                ProductEvent::TaxClassChanged { tax_class: None },
+                "TaxClassChanged",
+            ),
         ];
         for (event, name) in cases {
             assert_eq!(event.event_type(), name);

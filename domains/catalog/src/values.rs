@@ -137,19 +137,7 @@ impl Variant {
     /// The variant weighing `grams` per unit (`None`: unknown); refuses a weight below 0 or
     /// above [`MAX_VARIANT_WEIGHT_GRAMS`].
     pub fn weighing(self, grams: Option<i64>) -> Result<Variant, CatalogError> {
-        let weight = match grams {
-            None => None,
-            Some(raw) => match u64::try_from(raw) {
-                Ok(grams) if grams <= MAX_VARIANT_WEIGHT_GRAMS => Some(Grams::new(grams)),
-                _ => {
-                    return Err(CatalogError::WeightOutOfRange {
-                        sku: self.sku,
-                        grams: raw,
-                        max: MAX_VARIANT_WEIGHT_GRAMS,
-                    })
-                }
-            },
-        };
+        let weight = validate_weight(&self.sku, grams)?;
         Ok(Variant { weight, ..self })
     }
 
@@ -198,6 +186,10 @@ impl Variant {
         }
     }
 
+    pub(crate) fn set_weight(&mut self, weight: Option<Grams>) {
+        self.weight = weight;
+    }
+
     /// Sets or replaces the price in `price`'s currency. Callers validate with [`validate_price`].
     pub(crate) fn set_price(&mut self, price: Money) {
         match self
@@ -208,6 +200,25 @@ impl Variant {
             Some(existing) => *existing = price,
             None => self.prices.push(price),
         }
+    }
+}
+
+/// A weight as the catalog stores it (0 to [`MAX_VARIANT_WEIGHT_GRAMS`]; `None`: unknown), or
+/// why it is not one.
+pub(crate) fn validate_weight(
+    sku: &Sku,
+    grams: Option<i64>,
+) -> Result<Option<Grams>, CatalogError> {
+    let Some(raw) = grams else {
+        return Ok(None);
+    };
+    match u64::try_from(raw) {
+        Ok(grams) if grams <= MAX_VARIANT_WEIGHT_GRAMS => Ok(Some(Grams::new(grams))),
+        _ => Err(CatalogError::WeightOutOfRange {
+            sku: sku.clone(),
+            grams: raw,
+            max: MAX_VARIANT_WEIGHT_GRAMS,
+        }),
     }
 }
 

@@ -104,6 +104,12 @@ pub fn apply_product_event(
                         }
                     }
                 }
+                ProductEvent::VariantWeightChanged { sku, weight_grams } => {
+                    if let Some(variant) = view.variants.iter_mut().find(|v| &v.sku == sku) {
+                        variant.weight_grams = *weight_grams;
+                    }
+                }
+                ProductEvent::TaxClassChanged { tax_class } => view.tax_class.clone_from(tax_class),
                 ProductEvent::ProductPublished {} => {
                     set_status(&mut view, ProductStatus::Published)
                 }
@@ -205,6 +211,24 @@ mod tests {
         let json = serde_json::to_value(&view).unwrap();
         assert_eq!(json["variants"][0]["weight_grams"], 600);
         assert_eq!(serde_json::from_value::<ProductView>(json).unwrap(), view);
+    }
+
+    #[test]
+    fn weight_and_tax_class_changes_update_the_view() {
+        let view = replay(&[
+            created(),
+            ProductEvent::VariantWeightChanged {
+                sku: "TEE-S".into(),
+                weight_grams: Some(Grams::new(80)),
+            },
+            ProductEvent::TaxClassChanged {
+                tax_class: Some("books".into()),
+            },
+        ])
+        .unwrap();
+        assert_eq!(view.variants[0].weight_grams, Some(Grams::new(80)));
+        assert_eq!(view.tax_class.as_deref(), Some("books"));
+        assert_eq!(view.version, 3);
     }
 
     #[test]

@@ -65,6 +65,37 @@ impl Contract for ProductPriceChangedV1 {
     const DESCRIPTION: &'static str = "A variant's price in one currency was set or changed.";
 }
 
+/// The weight of one unit of a variant was set, changed or made unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct VariantWeightChangedV1 {
+    pub product_id: Uuid,
+    pub sku: String,
+    /// Whole grams; null: unknown.
+    pub weight_grams: Option<u64>,
+}
+
+impl Contract for VariantWeightChangedV1 {
+    const TYPE: &'static str = "catalog.variant_weight_changed";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "The weight of one unit of a variant was set, changed or made unknown.";
+}
+
+/// The product's tax class was set, changed or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProductTaxClassChangedV1 {
+    pub product_id: Uuid,
+    /// Lower-case slug; null: the standard rate.
+    pub tax_class: Option<String>,
+}
+
+impl Contract for ProductTaxClassChangedV1 {
+    const TYPE: &'static str = "catalog.product_tax_class_changed";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "A product's tax class was set, changed or removed (null: the standard rate).";
+}
+
 /// The product became visible and purchasable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProductPublishedV1 {
@@ -116,6 +147,21 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
                 price: price.into(),
             },
         )?,
+        ProductEvent::VariantWeightChanged { sku, weight_grams } => published(
+            event,
+            VariantWeightChangedV1 {
+                product_id,
+                sku,
+                weight_grams: weight_grams.map(|grams| grams.get()),
+            },
+        )?,
+        ProductEvent::TaxClassChanged { tax_class } => published(
+            event,
+            ProductTaxClassChangedV1 {
+                product_id,
+                tax_class,
+            },
+        )?,
         ProductEvent::ProductPublished {} => published(event, ProductPublishedV1 { product_id })?,
         ProductEvent::ProductUnpublished {} => {
             published(event, ProductUnpublishedV1 { product_id })?
@@ -129,5 +175,7 @@ pub fn schemas() -> Vec<ContractSchema> {
         schema_of::<ProductPriceChangedV1>(),
         schema_of::<ProductPublishedV1>(),
         schema_of::<ProductUnpublishedV1>(),
+        schema_of::<VariantWeightChangedV1>(),
+        schema_of::<ProductTaxClassChangedV1>(),
     ]
 }

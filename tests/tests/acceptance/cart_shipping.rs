@@ -727,3 +727,71 @@ on_both_stores!(
     catalog_refuses_bad_tax_class_or_weight,
     a_bad_tax_class_or_weight_is_refused_and_changes_nothing
 );
+
+async fn an_admin_changes_weights_and_tax_classes_that_later_cart_lines_capture(app: &TestApp) {
+    // Given a published tee without weight or tax class, already in a cart,
+    let id = app.published_product("SHIP-LIGHT", "10.00").await;
+    let before = app.create_cart("EUR").await;
+    let items = |cart: &str| format!("/v1/carts/{cart}/items");
+    let one = json!({"sku": "SHIP-LIGHT", "quantity": 1});
+    assert_eq!(app.post_json(&items(&before), &one).await.status(), 200);
+    let product = format!("/v1/admin/products/{id}");
+    let weight = format!("{product}/variants/ship-light/weight");
+    let tax_class = format!("{product}/tax-class");
+
+    // bad values are refused and change nothing,
+    let version = app.get(&product).await.json::<Value>().await.unwrap()["version"].clone();
+    for (path, body, code) in [
+        (&weight, json!({"weight_grams": -1}), "weight_out_of_range"),
+        (
+            &weight,
+            json!({"weight_grams": 1_000_000_001}),
+            "weight_out_of_range",
+        ),
+        (
+            &tax_class,
+            json!({"tax_class": "food & drink"}),
+            "invalid_tax_class",
+        ),
+    ] {
+        assert_problem(put(app, path, &body).await, 422, code).await;
+    }
+    let unchanged: Value = app.get(&product).await.json().await.unwrap();
+    assert_eq!(unchanged["version"], version);
+
+    // when the admin weighs the variant and classes the product,
+    let weighed = put(app, &weight, &json!({"weight_grams": 250})).await;
+    assert_eq!(weighed.status(), 200);
+    let classed = put(app, &tax_class, &json!({"tax_class": "Books"})).await;
+    assert_eq!(classed.status(), 200);
+    let body: Value = classed.json().await.unwrap();
+    assert_eq!(body["variants"][0]["weight_grams"], 250, "{body}");
+    assert_eq!(body["tax_class"], "books", "{body}");
+    app.until(&format!("/v1/products/{id}"), |shown| {
+        shown["tax_class"] == "books" && shown["variants"][0]["weight_grams"] == 250
+    })
+    .await;
+
+    // then a line added now captures them, while the earlier line keeps what it captured.
+    let after = app.create_cart("EUR").await;
+    let three = json!({"sku": "SHIP-LIGHT", "quantity": 3});
+    let added: Value = app
+        .post_json(&items(&after), &three)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(added["lines"][0]["weight_grams"], 250, "{added}");
+    assert_eq!(added["total_weight_grams"], 750, "{added}");
+    let earlier = app.cart(&before).await;
+    assert_eq!(
+        earlier["lines"][0]["weight_grams"],
+        Value::Null,
+        "{earlier}"
+    );
+    assert_eq!(earlier["total_weight_grams"], 0, "{earlier}");
+}
+on_both_stores!(
+    catalog_weight_and_tax_class_changes,
+    an_admin_changes_weights_and_tax_classes_that_later_cart_lines_capture
+);
