@@ -2,7 +2,7 @@
 //!
 //! Owns: the rules of money arithmetic (currencies never mix, rounding is explicit), positive
 //! quantities, UUID-based identifiers, email and postal addresses (typed in memory, plain
-//! data in events) and the clock abstraction.
+//! data in events), weights in grams, tax classes and the clock abstraction.
 //! Does not own: any business rule of a context (prices, carts, stock), any I/O.
 //!
 //! Invariant: nothing here depends on another workspace crate or touches the outside world.
@@ -20,6 +20,8 @@ pub mod money;
 pub mod quantity;
 pub mod saga;
 pub mod sku;
+pub mod tax_class;
+pub mod weight;
 
 pub use address::{
     AddressData, AddressError, CountryCode, PostalAddress, MAX_ADDRESS_FIELD_CHARS,
@@ -35,3 +37,5 @@ pub use ids::{
 pub use money::{Currency, Money, MoneyError};
 pub use quantity::{Quantity, QuantityError};
 pub use sku::{Sku, SkuError, MAX_SKU_CHARS};
+pub use tax_class::{TaxClass, TaxClassError, MAX_TAX_CLASS_CHARS};
+pub use weight::Grams;

@@ -31,6 +31,8 @@ impl PriceList for FlatPrices {
             sku: sku.to_owned(),
             title: sku.to_owned(),
             unit_price: Money::parse("5.00", "EUR").unwrap(),
+            weight: None,
+            tax_class: None,
         })
     }
 }

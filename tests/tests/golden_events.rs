@@ -1,7 +1,9 @@
 //! Stored events are history: every payload ever written must load forever (ADR 0014).
 //!
 //! `tests/golden/events/<version>/` holds one stored event per event type for every stored
-//! format there has been:
+//! format there has been (`<aggregate_type>.<EventType>.json`), and, where an event type
+//! gained optional fields, one more row per later shape (`<aggregate_type>.<EventType>.<shape>.json`,
+//! e.g. `cart.ItemAdded.weighed.json`: a line that captured its weight and tax class):
 //! - `v1`: the first release's rows, serde-tagged with the Rust variant name (45 taken from a
 //!   real store exercised through the API, three crafted with the same serializer);
 //! - `v2`: the plain payloads written since, which are also what every older version must
@@ -148,6 +150,15 @@ fn stream_of(name: &str) -> String {
     format!("golden-{}", name.replace('/', "-"))
 }
 
+/// The golden file (`<aggregate_type>.<EventType>[.<shape>]`) whose current form `stream`
+/// (see [`stream_of`]) holds.
+fn golden_of_stream(stream: &str) -> &str {
+    stream
+        .strip_prefix("golden-")
+        .and_then(|rest| rest.split_once('-'))
+        .map_or(stream, |(_version, file)| file)
+}
+
 async fn load_as<A, R>(
     repository: R,
     services: A::Services,
@@ -289,7 +300,7 @@ where
         let stored = reencode_feed_event(event)
             .unwrap_or_else(|| panic!("{name}: no aggregate decodes it"))
             .unwrap_or_else(|e| panic!("{name}: does not decode from the feed: {e}"));
-        let current = current_golden(&format!("{}.{}", event.aggregate_type, event.event_type));
+        let current = current_golden(golden_of_stream(&event.aggregate_id));
         assert_eq!(stored.payload, current.payload, "{name}");
     }
 }

@@ -262,6 +262,12 @@ pub const ROUTES: &[Rule] = &[
         "/v1/admin/products/{id}/variants/{sku}/price",
         Area::Catalog,
     ),
+    write(
+        "PUT",
+        "/v1/admin/products/{id}/variants/{sku}/weight",
+        Area::Catalog,
+    ),
+    write("PUT", "/v1/admin/products/{id}/tax-class", Area::Catalog),
     write("POST", "/v1/admin/products/{id}/publish", Area::Catalog),
     write("POST", "/v1/admin/products/{id}/unpublish", Area::Catalog),
     // Inventory.

@@ -270,8 +270,8 @@ pub async fn set_shipping_address(
 }
 
 /// The shipping options offered to the cart where it ships, cheapest first, priced on its
-/// currency and merchandise subtotal (before discounts). Variants carry no weight yet, so
-/// options priced by weight are quoted at 0 g. Empty when no shipping zone serves the
+/// currency, merchandise subtotal (before discounts) and total weight (`total_weight_grams`;
+/// a line whose variant has no weight counts 0 g). Empty when no shipping zone serves the
 /// cart's country.
 #[utoipa::path(
     get, path = "/v1/carts/{id}/shipping-options", tag = "carts",

@@ -81,6 +81,11 @@ pub struct CreateProductRequest {
     /// Publish immediately (default false: the product starts as a draft).
     #[serde(default)]
     pub publish: bool,
+    /// The product's tax class, which a country may tax at its own rate ("reduced",
+    /// "books"): 1 to 32 characters of a-z, 0-9, '-' or '_', stored lower case. Absent or
+    /// null: the standard rate.
+    #[schema(pattern = r"^\s*[A-Za-z0-9_-]{1,32}\s*$")]
+    pub tax_class: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -90,6 +95,31 @@ pub struct NewVariantRequest {
     pub sku: String,
     pub name: Option<String>,
     pub prices: Vec<MoneyDto>,
+    /// Weight of one unit in whole grams, for shipping by weight: 0 to 1,000,000,000 g
+    /// (another number: 422 `weight_out_of_range`). Absent or null: unknown (the variant
+    /// counts 0 g).
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub weight_grams: Option<i64>,
+}
+
+/// A variant's weight, as `{"weight_grams": 600}`; `null` makes it unknown.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightRequest {
+    /// Weight of one unit in whole grams: 0 to 1,000,000,000 g (another number: 422
+    /// `weight_out_of_range`); null: unknown (the variant counts 0 g).
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub weight_grams: Option<i64>,
+}
+
+/// A product's tax class, as `{"tax_class": "reduced"}`; `null`: the standard rate.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaxClassRequest {
+    /// 1 to 32 characters of a-z, 0-9, '-' or '_', stored lower case (another: 422
+    /// `invalid_tax_class`); null: the standard rate.
+    #[schema(pattern = r"^\s*[A-Za-z0-9_-]{1,32}\s*$")]
+    pub tax_class: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -98,6 +128,9 @@ pub struct VariantDto {
     pub sku: String,
     pub name: Option<String>,
     pub prices: Vec<MoneyDto>,
+    /// Weight of one unit in whole grams; `null` when unknown.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub weight_grams: Option<u64>,
 }
 
 /// A variant as shoppers see it, with what can be bought now.
@@ -107,6 +140,9 @@ pub struct StorefrontVariantDto {
     pub sku: String,
     pub name: Option<String>,
     pub prices: Vec<MoneyDto>,
+    /// Weight of one unit in whole grams; `null` when unknown.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub weight_grams: Option<u64>,
     /// Units that can be reserved now (on hand less reserved); 0 for untracked SKUs.
     pub available: u64,
     pub in_stock: bool,
@@ -119,6 +155,9 @@ pub struct ProductDto {
     pub title: String,
     pub description: String,
     pub variants: Vec<StorefrontVariantDto>,
+    /// The product's tax class; `null`: the standard rate.
+    #[schema(pattern = "^[a-z0-9_-]{1,32}$")]
+    pub tax_class: Option<String>,
 }
 
 impl ProductDto {
@@ -140,11 +179,13 @@ impl ProductDto {
                         sku: v.sku.clone(),
                         name: v.name.clone(),
                         prices: v.prices.iter().map(MoneyDto::from).collect(),
+                        weight_grams: v.weight_grams.map(|grams| grams.get()),
                         available,
                         in_stock: available > 0,
                     }
                 })
                 .collect(),
+            tax_class: view.tax_class,
         }
     }
 }
@@ -158,6 +199,9 @@ pub struct AdminProductDto {
     /// `draft` or `published`.
     pub status: String,
     pub variants: Vec<VariantDto>,
+    /// The product's tax class; `null`: the standard rate.
+    #[schema(pattern = "^[a-z0-9_-]{1,32}$")]
+    pub tax_class: Option<String>,
     /// The aggregate version, also sent as the ETag.
     pub version: u64,
 }
@@ -184,8 +228,10 @@ impl AdminProductDto {
                     sku: v.sku().as_str().to_owned(),
                     name: v.name().map(str::to_owned),
                     prices: v.prices().iter().map(MoneyDto::from).collect(),
+                    weight_grams: v.weight().map(|grams| grams.get()),
                 })
                 .collect(),
+            tax_class: product.tax_class().map(str::to_owned),
             version,
         }
     }
@@ -255,6 +301,10 @@ pub struct CartLineDto {
     /// The rate the line is taxed at, in percent (`"19"`); `null` unless `tax_status` is
     /// `calculated`.
     pub tax_rate: Option<String>,
+    /// Weight of one unit in grams, captured with the price; `null` when the variant has no
+    /// weight (the line counts 0 g).
+    #[schema(minimum = 0)]
+    pub weight_grams: Option<u64>,
 }
 
 /// The promotion code a cart holds.
@@ -307,8 +357,8 @@ impl From<&shipping::ShippingQuote> for ShippingQuoteDto {
 }
 
 /// The shipping options offered to a cart where it ships, cheapest first. Quoted on the
-/// cart's country, currency and merchandise subtotal (before discounts); variants carry no
-/// weight yet, so weight bands are quoted at 0 g.
+/// cart's country, currency, merchandise subtotal (before discounts) and total weight (a
+/// line whose variant has no weight counts 0 g).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShippingOptionsDto {
     /// The country of the cart's shipping address.
@@ -329,6 +379,10 @@ pub struct CartDto {
     pub customer_id: Option<String>,
     pub lines: Vec<CartLineDto>,
     pub item_count: u32,
+    /// What the lines weigh: each line's `weight_grams` times its quantity, a line without
+    /// a weight counting 0 g. Weight-band shipping options are priced on it.
+    #[schema(minimum = 0)]
+    pub total_weight_grams: u64,
     /// Every line's total, before any discount.
     pub subtotal: MoneyDto,
     /// The promotion code the cart holds, and what it takes off; `null` without one.
@@ -457,9 +511,11 @@ impl CartDto {
                     discount: MoneyDto::from(&zero(line.line_total().currency())),
                     tax: MoneyDto::from(&zero(line.line_total().currency())),
                     tax_rate: None,
+                    weight_grams: line.weight_grams().map(|grams| grams.get()),
                 })
                 .collect(),
             item_count: cart.item_count(),
+            total_weight_grams: cart.total_weight().get(),
             promotion: cart.promotion_code().map(|code| CartPromotionDto {
                 code: code.to_owned(),
                 applicable: false,

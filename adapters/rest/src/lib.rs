@@ -178,6 +178,8 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(products::create_product)
             .service(products::get_admin_product)
             .service(products::change_price)
+            .service(products::change_weight)
+            .service(products::change_tax_class)
             .service(products::publish)
             .service(products::unpublish)
             .service(customers::register)

@@ -24,7 +24,7 @@ use crate::{
     servers((url = "/", description = "The server that serves this document")),
     paths(
         products::list_products, products::get_product, products::create_product,
-        products::get_admin_product, products::change_price, products::publish, products::unpublish,
+        products::get_admin_product, products::change_price, products::change_weight, products::change_tax_class, products::publish, products::unpublish,
         customers::register, customers::login, customers::refresh, customers::logout,
         customers::me, customers::my_orders, customers::update_me, customers::my_cart,
         customers::my_addresses, customers::add_address, customers::delete_address,
@@ -63,7 +63,7 @@ use crate::{
         customers::CustomerDto, customers::SessionDto, customers::UpdateProfileRequest,
         customers::SavedAddressDto, customers::SavedAddressList,
         personal_data::ErasureDto, personal_data::CustomerExportDto,
-        dto::MoneyDto, dto::StorefrontVariantDto, dto::CreateProductRequest, dto::NewVariantRequest, dto::VariantDto,
+        dto::MoneyDto, dto::StorefrontVariantDto, dto::CreateProductRequest, dto::NewVariantRequest, dto::VariantDto, dto::WeightRequest, dto::TaxClassRequest,
         dto::ProductDto, dto::AdminProductDto, dto::ProductList, dto::CreateCartRequest,
         dto::AddItemRequest, dto::ChangeQuantityRequest, dto::CartLineDto, dto::CartDto, dto::CartPromotionDto, dto::ApplyPromotionRequest,
         documents::InvoiceDto, documents::InvoiceLineDto, documents::TaxLineDto, documents::CreditNoteDto,

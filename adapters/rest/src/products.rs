@@ -11,7 +11,10 @@ use inventory::StockLevelView;
 use runtime::ListQuery;
 use shared_kernel::ProductId;
 
-use crate::dto::{AdminProductDto, CreateProductRequest, MoneyDto, ProductDto, ProductList};
+use crate::dto::{
+    AdminProductDto, CreateProductRequest, MoneyDto, ProductDto, ProductList, TaxClassRequest,
+    WeightRequest,
+};
 use crate::http::{
     command_reply, id_for_request, idempotent, json_body, metadata, path_id, respond, ListParams,
     Reply,
@@ -143,6 +146,7 @@ pub async fn create_product(
                 sku: variant.sku.clone(),
                 name: variant.name.clone(),
                 prices,
+                weight_grams: variant.weight_grams,
             });
         }
         // With an Idempotency-Key, a retry after a failure between creating and publishing
@@ -166,6 +170,7 @@ pub async fn create_product(
                 title: input.title,
                 description: input.description,
                 variants,
+                tax_class: input.tax_class,
             };
             state
                 .catalog
@@ -252,6 +257,77 @@ pub async fn change_price(
         let command = ProductCommand::ChangeVariantPrice {
             sku,
             price: price.to_money("price")?,
+        };
+        product_command(&state, &request, id, command).await
+    })
+    .await
+}
+
+/// Set the weight of one unit of a variant, in whole grams, or make it unknown with `null`
+/// (admin). Carts keep the weight their lines captured. Honours If-Match.
+#[utoipa::path(
+    put, path = "/v1/admin/products/{id}/variants/{sku}/weight", tag = "admin",
+    request_body = WeightRequest,
+    params(
+        ("id" = uuid::Uuid, Path, description = "Product id"),
+        ("sku" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "Variant SKU"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|\"[0-9]{1,19}\")$", description = "Expected ETag"),
+    ),
+    responses(
+        (status = 200, body = AdminProductDto, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/v1/admin/products/{id}/variants/{sku}/weight")]
+pub async fn change_weight(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let (raw_id, sku) = path.into_inner();
+        let id = path_id(&raw_id, "id")?;
+        let input: WeightRequest = json_body(&request, &body)?;
+        let command = ProductCommand::ChangeVariantWeight {
+            sku,
+            weight_grams: input.weight_grams,
+        };
+        product_command(&state, &request, id, command).await
+    })
+    .await
+}
+
+/// Set the product's tax class, or tax it at the standard rate with `null` (admin). Carts
+/// keep the class their lines captured. Honours If-Match.
+#[utoipa::path(
+    put, path = "/v1/admin/products/{id}/tax-class", tag = "admin",
+    request_body = TaxClassRequest,
+    params(
+        ("id" = uuid::Uuid, Path, description = "Product id"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|\"[0-9]{1,19}\")$", description = "Expected ETag"),
+    ),
+    responses(
+        (status = 200, body = AdminProductDto, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/v1/admin/products/{id}/tax-class")]
+pub async fn change_tax_class(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    idempotent(&state, &request, &body, || async {
+        let id = path_id(&id, "id")?;
+        let input: TaxClassRequest = json_body(&request, &body)?;
+        let command = ProductCommand::ChangeTaxClass {
+            tax_class: input.tax_class,
         };
         product_command(&state, &request, id, command).await
     })

@@ -46,7 +46,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
-use shared_kernel::{CartId, Currency, CustomerId, LineId, Money, PostalAddress, Quantity};
+use shared_kernel::{CartId, Currency, CustomerId, Grams, LineId, Money, PostalAddress, Quantity};
 
 use crate::commands::CartCommand;
 use crate::errors::CartError;
@@ -134,6 +134,16 @@ impl Cart {
             // 100 lines × 999 units stay far inside the decimal range.
             .expect("cart lines share the cart currency and cannot overflow");
         Some(total)
+    }
+
+    /// What the lines weigh: each line's unit weight times its quantity, a line without a
+    /// weight counting 0 g (see [`Grams::total_of`]).
+    pub fn total_weight(&self) -> Grams {
+        Grams::total_of(
+            self.lines
+                .iter()
+                .map(|line| (line.weight_grams(), line.quantity())),
+        )
     }
 
     /// Number of units across all lines.
@@ -442,6 +452,8 @@ impl Cart {
                     title: line.title().to_owned(),
                     quantity: line_quantity(line.quantity().get())?,
                     unit_price: price,
+                    weight_grams: line.weight_grams(),
+                    tax_class: line.tax_class().map(str::to_owned),
                 },
             };
             merged.apply(event.clone());
@@ -518,6 +530,8 @@ impl Cart {
             title: priced.title,
             quantity,
             unit_price,
+            weight_grams: priced.weight,
+            tax_class: priced.tax_class,
         }])
     }
 
@@ -587,9 +601,12 @@ impl Aggregate for Cart {
                 title,
                 quantity,
                 unit_price,
-            } => self.lines.push(CartLine::new(
-                line_id, sku, product_id, title, quantity, unit_price,
-            )),
+                weight_grams,
+                tax_class,
+            } => self.lines.push(
+                CartLine::new(line_id, sku, product_id, title, quantity, unit_price)
+                    .with_attributes(weight_grams, tax_class),
+            ),
             CartEvent::ItemQuantityChanged { line_id, quantity } => {
                 if let Some(line) = self.lines.iter_mut().find(|l| l.line_id() == line_id) {
                     line.set_quantity(quantity);

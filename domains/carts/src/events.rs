@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use shared_kernel::{
-    AddressData, CartId, Currency, CustomerId, LineId, Money, ProductId, Quantity,
+    AddressData, CartId, Currency, CustomerId, Grams, LineId, Money, ProductId, Quantity,
 };
 
 /// Events of the [`Cart`](crate::Cart) aggregate.
@@ -16,7 +16,7 @@ pub enum CartEvent {
         currency: Currency,
         customer_id: Option<CustomerId>,
     },
-    /// A new line, with the unit price captured now.
+    /// A new line, with the unit price, the unit weight and the tax class captured now.
     ItemAdded {
         line_id: LineId,
         sku: String,
@@ -24,6 +24,14 @@ pub enum CartEvent {
         title: String,
         quantity: Quantity,
         unit_price: Money,
+        /// Weight of one unit; absent when the catalog did not know it (and in every event
+        /// written before carts captured weights).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weight_grams: Option<Grams>,
+        /// The product's tax class; absent: the standard rate (and in every event written
+        /// before carts captured tax classes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tax_class: Option<String>,
     },
     /// The line's quantity is now `quantity` (absolute, not a delta).
     ItemQuantityChanged {

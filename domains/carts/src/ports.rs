@@ -1,7 +1,8 @@
-//! What the carts context needs from the outside: current prices.
+//! What the carts context needs from the outside: current prices, with the weight and tax
+//! class the line captures alongside.
 
 use async_trait::async_trait;
-use shared_kernel::{Currency, Money, ProductId};
+use shared_kernel::{Currency, Grams, Money, ProductId};
 
 /// A purchasable SKU with its current price in the requested currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +13,10 @@ pub struct PricedSku {
     /// Product title (and variant name, if the adapter chooses) as shown on the cart line.
     pub title: String,
     pub unit_price: Money,
+    /// Weight of one unit, when the catalog knows it.
+    pub weight: Option<Grams>,
+    /// The product's tax class (a valid `shared_kernel::TaxClass`); `None`: the standard rate.
+    pub tax_class: Option<String>,
 }
 
 /// Why a price could not be given.

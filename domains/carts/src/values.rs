@@ -3,7 +3,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use shared_kernel::{deterministic_uuid, CartId, LineId, Money, ProductId, Quantity};
+use shared_kernel::{deterministic_uuid, CartId, Grams, LineId, Money, ProductId, Quantity};
 
 /// Smallest quantity of a line.
 pub const MIN_LINE_QUANTITY: u32 = 1;
@@ -48,7 +48,8 @@ pub fn line_id_for(cart_id: CartId, sku: &str) -> LineId {
     ))
 }
 
-/// One SKU in a cart, with the unit price captured when it was first added.
+/// One SKU in a cart, with the unit price, unit weight and tax class captured when it was
+/// first added.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartLine {
     line_id: LineId,
@@ -57,6 +58,11 @@ pub struct CartLine {
     title: String,
     quantity: Quantity,
     unit_price: Money,
+    // Defaults keep snapshots taken before lines captured weights and tax classes readable.
+    #[serde(default)]
+    weight: Option<Grams>,
+    #[serde(default)]
+    tax_class: Option<String>,
 }
 
 impl CartLine {
@@ -75,6 +81,17 @@ impl CartLine {
             title,
             quantity,
             unit_price,
+            weight: None,
+            tax_class: None,
+        }
+    }
+
+    /// The line with the unit weight and tax class captured with its price.
+    pub(crate) fn with_attributes(self, weight: Option<Grams>, tax_class: Option<String>) -> Self {
+        Self {
+            weight,
+            tax_class,
+            ..self
         }
     }
 
@@ -101,6 +118,16 @@ impl CartLine {
 
     pub fn unit_price(&self) -> Money {
         self.unit_price
+    }
+
+    /// Weight of one unit, captured when the line was added; `None` when unknown.
+    pub fn weight_grams(&self) -> Option<Grams> {
+        self.weight
+    }
+
+    /// The product's tax class captured when the line was added; `None`: the standard rate.
+    pub fn tax_class(&self) -> Option<&str> {
+        self.tax_class.as_deref()
     }
 
     /// Unit price × quantity, unrounded (exact, since unit prices have minor-unit precision).

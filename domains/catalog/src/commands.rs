@@ -15,9 +15,22 @@ pub enum ProductCommand {
         title: String,
         description: String,
         variants: Vec<NewVariant>,
+        /// The product's tax class (a [`shared_kernel::TaxClass`]), if it is not taxed at
+        /// the standard rate.
+        tax_class: Option<String>,
     },
     /// Sets the variant's price in `price`'s currency, replacing an existing one.
     ChangeVariantPrice { sku: String, price: Money },
+    /// Sets the weight of one unit of the variant in whole grams (0 to
+    /// [`MAX_VARIANT_WEIGHT_GRAMS`](crate::values::MAX_VARIANT_WEIGHT_GRAMS)); `None` makes
+    /// it unknown. The same weight again: nothing happens. Carts keep the weight they captured.
+    ChangeVariantWeight {
+        sku: String,
+        weight_grams: Option<i64>,
+    },
+    /// Sets the product's tax class (a [`shared_kernel::TaxClass`]); `None`: the standard
+    /// rate. The same class again: nothing happens. Carts keep the class they captured.
+    ChangeTaxClass { tax_class: Option<String> },
     /// Makes the product purchasable. Already published: nothing happens.
     PublishProduct,
     /// Withdraws the product from sale. Already a draft: nothing happens.
@@ -30,6 +43,8 @@ impl ProductCommand {
         match self {
             ProductCommand::CreateProduct { .. } => "CreateProduct",
             ProductCommand::ChangeVariantPrice { .. } => "ChangeVariantPrice",
+            ProductCommand::ChangeVariantWeight { .. } => "ChangeVariantWeight",
+            ProductCommand::ChangeTaxClass { .. } => "ChangeTaxClass",
             ProductCommand::PublishProduct => "PublishProduct",
             ProductCommand::UnpublishProduct => "UnpublishProduct",
         }
@@ -42,6 +57,9 @@ pub struct NewVariant {
     pub sku: String,
     pub name: Option<String>,
     pub prices: Vec<Money>,
+    /// Weight of one unit in whole grams, as submitted: the aggregate accepts 0 to
+    /// [`MAX_VARIANT_WEIGHT_GRAMS`](crate::values::MAX_VARIANT_WEIGHT_GRAMS); `None`: unknown.
+    pub weight_grams: Option<i64>,
 }
 
 /// Commands for the [`SkuClaim`](crate::SkuClaim) aggregate, whose id is the normalized SKU.

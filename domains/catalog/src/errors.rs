@@ -1,7 +1,7 @@
 //! Business outcomes the catalog refuses. The catalog does no I/O, so there is no
 //! infrastructure variant; store failures are reported by cqrs-es around these.
 
-use shared_kernel::{Currency, MoneyError, ProductId};
+use shared_kernel::{Currency, MoneyError, ProductId, TaxClassError};
 
 use crate::values::{ProductStatus, Sku};
 
@@ -26,6 +26,10 @@ pub enum CatalogError {
     DuplicateCurrency { sku: Sku, currency: Currency },
     #[error("invalid price for variant {sku}: {reason}")]
     InvalidPrice { sku: Sku, reason: MoneyError },
+    #[error("variant {sku} cannot weigh {grams} g: use 0 to {max} whole grams")]
+    WeightOutOfRange { sku: Sku, grams: i64, max: u64 },
+    #[error(transparent)]
+    InvalidTaxClass(#[from] TaxClassError),
     #[error("the product has no variant {sku}")]
     UnknownVariant { sku: Sku },
     #[error("SKU {sku} is already used by product {product_id}")]
@@ -54,6 +58,8 @@ impl CatalogError {
             CatalogError::NoPrice { .. } => "no_price",
             CatalogError::DuplicateCurrency { .. } => "duplicate_currency",
             CatalogError::InvalidPrice { .. } => "invalid_price",
+            CatalogError::WeightOutOfRange { .. } => "weight_out_of_range",
+            CatalogError::InvalidTaxClass(_) => "invalid_tax_class",
             CatalogError::UnknownVariant { .. } => "unknown_variant",
             CatalogError::SkuTaken { .. } => "sku_taken",
             CatalogError::NotFound => "product_not_found",

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
-use shared_kernel::{Money, ProductId};
+use shared_kernel::{Grams, Money, ProductId};
 
 /// A variant as `ProductCreated` records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +14,10 @@ pub struct VariantData {
     pub name: Option<String>,
     /// At most one per currency.
     pub prices: Vec<Money>,
+    /// Weight of one unit; absent when unknown (and in every event written before variants
+    /// had weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_grams: Option<Grams>,
 }
 
 /// Events of the [`Product`](crate::Product) aggregate.
@@ -24,6 +28,10 @@ pub enum ProductEvent {
         title: String,
         description: String,
         variants: Vec<VariantData>,
+        /// The product's tax class (lower-case slug); absent: the standard rate (and in every
+        /// event written before products had tax classes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tax_class: Option<String>,
     },
     /// The price of `sku` in `price`'s currency is now `price` (set or replaced).
     VariantPriceChanged {
@@ -32,6 +40,15 @@ pub enum ProductEvent {
     },
     ProductPublished {},
     ProductUnpublished {},
+    /// One unit of `sku` now weighs `weight_grams`; `None`: its weight is unknown.
+    VariantWeightChanged {
+        sku: String,
+        weight_grams: Option<Grams>,
+    },
+    /// The product's tax class is now `tax_class` (lower-case slug); `None`: the standard rate.
+    TaxClassChanged {
+        tax_class: Option<String>,
+    },
 }
 
 impl DomainEvent for ProductEvent {
@@ -41,6 +58,8 @@ impl DomainEvent for ProductEvent {
             ProductEvent::VariantPriceChanged { .. } => "VariantPriceChanged",
             ProductEvent::ProductPublished {} => "ProductPublished",
             ProductEvent::ProductUnpublished {} => "ProductUnpublished",
+            ProductEvent::VariantWeightChanged { .. } => "VariantWeightChanged",
+            ProductEvent::TaxClassChanged { .. } => "TaxClassChanged",
         }
         .to_owned()
     }

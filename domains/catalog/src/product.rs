@@ -2,11 +2,11 @@
 //!
 //! State machine (`-` = not created):
 //!
-//! | status    | CreateProduct | ChangeVariantPrice | PublishProduct | UnpublishProduct |
-//! |-----------|---------------|--------------------|----------------|------------------|
-//! | -         | Created       | NotFound           | NotFound       | NotFound         |
-//! | Draft     | AlreadyExists | PriceChanged       | Published      | no-op            |
-//! | Published | AlreadyExists | PriceChanged       | no-op          | Unpublished      |
+//! | status    | CreateProduct | ChangeVariantPrice / Weight, ChangeTaxClass | PublishProduct | UnpublishProduct |
+//! |-----------|---------------|---------------------------------------------|----------------|------------------|
+//! | -         | Created       | NotFound                                    | NotFound       | NotFound         |
+//! | Draft     | AlreadyExists | Changed (no-op if the same)                 | Published      | no-op            |
+//! | Published | AlreadyExists | Changed (no-op if the same)                 | no-op          | Unpublished      |
 //!
 //! Re-publishing and re-unpublishing are no-ops rather than errors so that retried requests
 //! succeed without emitting duplicate events.
@@ -16,12 +16,14 @@ use std::collections::HashSet;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
-use shared_kernel::{Currency, Money, ProductId};
+use shared_kernel::{Currency, Money, ProductId, TaxClass};
 
 use crate::commands::{NewVariant, ProductCommand};
 use crate::errors::CatalogError;
 use crate::events::ProductEvent;
-use crate::values::{validate_price, ProductStatus, Sku, Title, Variant, MAX_VARIANTS};
+use crate::values::{
+    validate_price, validate_weight, ProductStatus, Sku, Title, Variant, MAX_VARIANTS,
+};
 
 /// A product in the catalog. Serializable for snapshots.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +34,9 @@ pub struct Product {
     title: Option<Title>,
     description: String,
     variants: Vec<Variant>,
+    /// As recorded (checked when the product was created). Default: older snapshots.
+    #[serde(default)]
+    tax_class: Option<String>,
 }
 
 impl Product {
@@ -50,6 +55,11 @@ impl Product {
 
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// The product's tax class; `None`: taxed at the standard rate.
+    pub fn tax_class(&self) -> Option<&str> {
+        self.tax_class.as_deref()
     }
 
     pub fn variants(&self) -> &[Variant] {
@@ -80,11 +90,16 @@ impl Product {
                     title,
                     description,
                     variants,
+                    tax_class,
                 },
-            ) => create(product_id, &title, description, variants),
+            ) => create(product_id, &title, description, variants, tax_class),
             (Some(_), C::CreateProduct { .. }) => Err(CatalogError::AlreadyExists),
             (None, _) => Err(CatalogError::NotFound),
             (Some(_), C::ChangeVariantPrice { sku, price }) => self.change_price(&sku, price),
+            (Some(_), C::ChangeVariantWeight { sku, weight_grams }) => {
+                self.change_weight(&sku, weight_grams)
+            }
+            (Some(_), C::ChangeTaxClass { tax_class }) => self.change_tax_class(tax_class),
             (Some(Draft), C::PublishProduct) => Ok(vec![ProductEvent::ProductPublished {}]),
             (Some(Published), C::UnpublishProduct) => Ok(vec![ProductEvent::ProductUnpublished {}]),
             (Some(Published), C::PublishProduct) | (Some(Draft), C::UnpublishProduct) => Ok(vec![]),
@@ -105,6 +120,38 @@ impl Product {
             price,
         }])
     }
+
+    fn change_weight(
+        &self,
+        sku: &str,
+        weight_grams: Option<i64>,
+    ) -> Result<Vec<ProductEvent>, CatalogError> {
+        let sku = Sku::parse(sku)?;
+        let Some(variant) = self.variant(&sku) else {
+            return Err(CatalogError::UnknownVariant { sku });
+        };
+        let weight = validate_weight(&sku, weight_grams)?;
+        if variant.weight() == weight {
+            return Ok(vec![]);
+        }
+        Ok(vec![ProductEvent::VariantWeightChanged {
+            sku: sku.into(),
+            weight_grams: weight,
+        }])
+    }
+
+    fn change_tax_class(
+        &self,
+        tax_class: Option<String>,
+    ) -> Result<Vec<ProductEvent>, CatalogError> {
+        let tax_class = tax_class
+            .map(|class| TaxClass::parse(&class).map(String::from))
+            .transpose()?;
+        if self.tax_class == tax_class {
+            return Ok(vec![]);
+        }
+        Ok(vec![ProductEvent::TaxClassChanged { tax_class }])
+    }
 }
 
 fn create(
@@ -112,8 +159,10 @@ fn create(
     title: &str,
     description: String,
     new_variants: Vec<NewVariant>,
+    tax_class: Option<String>,
 ) -> Result<Vec<ProductEvent>, CatalogError> {
     let title = Title::parse(title)?;
+    let tax_class = tax_class.map(|class| TaxClass::parse(&class)).transpose()?;
     if new_variants.is_empty() {
         return Err(CatalogError::NoVariants);
     }
@@ -130,13 +179,14 @@ fn create(
         if !seen.insert(sku.clone()) {
             return Err(CatalogError::DuplicateSku { sku });
         }
-        variants.push(Variant::new(sku, new.name, new.prices)?);
+        variants.push(Variant::new(sku, new.name, new.prices)?.weighing(new.weight_grams)?);
     }
     Ok(vec![ProductEvent::ProductCreated {
         product_id,
         title: title.into(),
         description,
         variants: variants.iter().map(Variant::data).collect(),
+        tax_class: tax_class.map(String::from),
     }])
 }
 
@@ -166,8 +216,10 @@ impl Aggregate for Product {
                 title,
                 description,
                 variants,
+                tax_class,
             } => {
                 self.id = Some(product_id);
+                self.tax_class = tax_class;
                 self.status = Some(ProductStatus::Draft);
                 self.title = Some(Title::recorded(title));
                 self.description = description;
@@ -178,6 +230,12 @@ impl Aggregate for Product {
                     variant.set_price(price);
                 }
             }
+            ProductEvent::VariantWeightChanged { sku, weight_grams } => {
+                if let Some(variant) = self.variants.iter_mut().find(|v| v.sku().as_str() == sku) {
+                    variant.set_weight(weight_grams);
+                }
+            }
+            ProductEvent::TaxClassChanged { tax_class } => self.tax_class = tax_class,
             ProductEvent::ProductPublished {} => self.status = Some(ProductStatus::Published),
             ProductEvent::ProductUnpublished {} => self.status = Some(ProductStatus::Draft),
         }
@@ -187,8 +245,9 @@ impl Aggregate for Product {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::MAX_VARIANT_WEIGHT_GRAMS;
     use cqrs_es::test::TestFramework;
-    use shared_kernel::MoneyError;
+    use shared_kernel::{Grams, MoneyError, TaxClassError};
 
     type ProductTest = TestFramework<Product>;
 
@@ -209,6 +268,7 @@ mod tests {
             sku: sku.into(),
             name: None,
             prices,
+            weight_grams: None,
         }
     }
 
@@ -218,6 +278,7 @@ mod tests {
             title: "Tee".into(),
             description: "A plain tee".into(),
             variants,
+            tax_class: None,
         }
     }
 
@@ -233,6 +294,29 @@ mod tests {
             )
             .unwrap()
             .data()],
+            tax_class: None,
+        }
+    }
+
+    /// [`created`] with a tax class and a weight, as products are created today.
+    fn weighed_and_classed() -> ProductEvent {
+        let ProductEvent::ProductCreated {
+            product_id,
+            title,
+            description,
+            mut variants,
+            ..
+        } = created()
+        else {
+            unreachable!()
+        };
+        variants[0].weight_grams = Some(Grams::new(600));
+        ProductEvent::ProductCreated {
+            product_id,
+            title,
+            description,
+            variants,
+            tax_class: Some("reduced".into()),
         }
     }
 
@@ -251,6 +335,163 @@ mod tests {
             .given_no_previous_events()
             .when(create_command(vec![variant]))
             .then_expect_events(vec![created()]);
+    }
+
+    #[test]
+    fn creating_a_product_records_its_tax_class_and_variant_weights() {
+        let mut variant = new_variant("tee-s", vec![money("19.9", "EUR")]);
+        variant.name = Some("Small".into());
+        variant.weight_grams = Some(600);
+        let mut command = create_command(vec![variant]);
+        if let ProductCommand::CreateProduct { tax_class, .. } = &mut command {
+            *tax_class = Some(" Reduced ".into());
+        }
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(command)
+            .then_expect_events(vec![weighed_and_classed()]);
+    }
+
+    #[test]
+    fn changing_a_weight_records_it_and_the_same_weight_again_changes_nothing() {
+        let change = |grams| ProductCommand::ChangeVariantWeight {
+            sku: "tee-s".into(),
+            weight_grams: grams,
+        };
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(change(Some(750)))
+            .then_expect_events(vec![ProductEvent::VariantWeightChanged {
+                sku: "TEE-S".into(),
+                weight_grams: Some(Grams::new(750)),
+            }]);
+        ProductTest::with(())
+            .given(vec![weighed_and_classed()])
+            .when(change(None))
+            .then_expect_events(vec![ProductEvent::VariantWeightChanged {
+                sku: "TEE-S".into(),
+                weight_grams: None,
+            }]);
+        ProductTest::with(())
+            .given(vec![weighed_and_classed()])
+            .when(change(Some(600)))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn rejects_a_weight_out_of_range_or_for_an_unknown_variant() {
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(ProductCommand::ChangeVariantWeight {
+                sku: "TEE-S".into(),
+                weight_grams: Some(-5),
+            })
+            .then_expect_error(CatalogError::WeightOutOfRange {
+                sku: sku("TEE-S"),
+                grams: -5,
+                max: MAX_VARIANT_WEIGHT_GRAMS,
+            });
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(ProductCommand::ChangeVariantWeight {
+                sku: "TEE-XL".into(),
+                weight_grams: Some(5),
+            })
+            .then_expect_error(CatalogError::UnknownVariant { sku: sku("TEE-XL") });
+    }
+
+    #[test]
+    fn changing_the_tax_class_records_it_normalized_and_the_same_again_changes_nothing() {
+        let change = |class: Option<&str>| ProductCommand::ChangeTaxClass {
+            tax_class: class.map(str::to_owned),
+        };
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(change(Some(" Books ")))
+            .then_expect_events(vec![ProductEvent::TaxClassChanged {
+                tax_class: Some("books".into()),
+            }]);
+        ProductTest::with(())
+            .given(vec![weighed_and_classed()])
+            .when(change(None))
+            .then_expect_events(vec![ProductEvent::TaxClassChanged { tax_class: None }]);
+        ProductTest::with(())
+            .given(vec![weighed_and_classed()])
+            .when(change(Some("REDUCED")))
+            .then_expect_events(vec![]);
+        ProductTest::with(())
+            .given(vec![created()])
+            .when(change(Some("food & drink")))
+            .then_expect_error(CatalogError::InvalidTaxClass(TaxClassError {
+                class: "food & drink".into(),
+            }));
+    }
+
+    #[test]
+    fn weight_and_tax_class_changes_follow_the_events() {
+        let mut product = Product::default();
+        product.apply(created());
+        product.apply(ProductEvent::VariantWeightChanged {
+            sku: "TEE-S".into(),
+            weight_grams: Some(Grams::new(80)),
+        });
+        product.apply(ProductEvent::TaxClassChanged {
+            tax_class: Some("books".into()),
+        });
+        assert_eq!(
+            product.variant(&sku("TEE-S")).unwrap().weight(),
+            Some(Grams::new(80))
+        );
+        assert_eq!(product.tax_class(), Some("books"));
+    }
+
+    #[test]
+    fn a_created_product_knows_its_tax_class_and_variant_weights() {
+        let mut product = Product::default();
+        product.apply(weighed_and_classed());
+        assert_eq!(product.tax_class(), Some("reduced"));
+        assert_eq!(
+            product.variant(&sku("TEE-S")).unwrap().weight(),
+            Some(Grams::new(600))
+        );
+    }
+
+    #[test]
+    fn a_product_created_before_weights_and_tax_classes_has_neither() {
+        let mut product = Product::default();
+        product.apply(created());
+        assert_eq!(product.tax_class(), None);
+        assert_eq!(product.variant(&sku("TEE-S")).unwrap().weight(), None);
+    }
+
+    #[test]
+    fn rejects_an_invalid_tax_class() {
+        let mut command = create_command(vec![new_variant("X", vec![money("1", "EUR")])]);
+        if let ProductCommand::CreateProduct { tax_class, .. } = &mut command {
+            *tax_class = Some("food & drink".into());
+        }
+        ProductTest::with(())
+            .given_no_previous_events()
+            .when(command)
+            .then_expect_error(CatalogError::InvalidTaxClass(TaxClassError {
+                class: "food & drink".into(),
+            }));
+    }
+
+    #[test]
+    fn rejects_a_negative_weight_or_one_above_a_thousand_tonnes() {
+        for grams in [-1, MAX_VARIANT_WEIGHT_GRAMS as i64 + 1] {
+            let mut variant = new_variant("X", vec![money("1", "EUR")]);
+            variant.weight_grams = Some(grams);
+            ProductTest::with(())
+                .given_no_previous_events()
+                .when(create_command(vec![variant]))
+                .then_expect_error(CatalogError::WeightOutOfRange {
+                    sku: sku("X"),
+                    grams,
+                    max: MAX_VARIANT_WEIGHT_GRAMS,
+                });
+        }
     }
 
     #[test]
@@ -290,6 +531,7 @@ mod tests {
             title: "   ".into(),
             description: String::new(),
             variants: vec![new_variant("X", vec![money("1", "EUR")])],
+            tax_class: None,
         };
         ProductTest::with(())
             .given_no_previous_events()
@@ -518,6 +760,11 @@ mod tests {
     fn rejects_every_other_command_on_a_product_that_does_not_exist() {
         for command in [
             change_price("TEE-S", "1", "EUR"),
+            ProductCommand::ChangeVariantWeight {
+                sku: "TEE-S".into(),
+                weight_grams: Some(1),
+            },
+            ProductCommand::ChangeTaxClass { tax_class: None },
             ProductCommand::PublishProduct,
             ProductCommand::UnpublishProduct,
         ] {
@@ -542,6 +789,17 @@ mod tests {
             ),
             (ProductEvent::ProductPublished {}, "ProductPublished"),
             (ProductEvent::ProductUnpublished {}, "ProductUnpublished"),
+            (
+                ProductEvent::VariantWeightChanged {
+                    sku: "A".into(),
+                    weight_grams: None,
+                },
+                "VariantWeightChanged",
+            ),
+            (
+                ProductEvent::TaxClassChanged { tax_class: None },
+                "TaxClassChanged",
+            ),
         ];
         for (event, name) in cases {
             assert_eq!(event.event_type(), name);
@@ -558,9 +816,20 @@ mod tests {
     }
 
     #[test]
+    fn an_event_without_weight_or_tax_class_is_stored_as_before() {
+        let json = serde_json::to_value(created()).unwrap();
+        let created = &json["ProductCreated"];
+        assert!(created.get("tax_class").is_none(), "{created}");
+        assert!(created["variants"][0].get("weight_grams").is_none());
+        let json = serde_json::to_value(weighed_and_classed()).unwrap();
+        assert_eq!(json["ProductCreated"]["tax_class"], "reduced");
+        assert_eq!(json["ProductCreated"]["variants"][0]["weight_grams"], 600);
+    }
+
+    #[test]
     fn the_aggregate_survives_a_snapshot_round_trip() {
         let mut product = Product::default();
-        product.apply(created());
+        product.apply(weighed_and_classed());
         let json = serde_json::to_string(&product).unwrap();
         assert_eq!(serde_json::from_str::<Product>(&json).unwrap(), product);
     }

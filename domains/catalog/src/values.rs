@@ -3,7 +3,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use shared_kernel::{Currency, Money};
+use shared_kernel::{Currency, Grams, Money};
 
 use crate::errors::CatalogError;
 use crate::events::VariantData;
@@ -12,6 +12,8 @@ use crate::events::VariantData;
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Most variants one product may have.
 pub const MAX_VARIANTS: usize = 100;
+/// Heaviest weight of one unit, in grams (1 000 t): keeps typos out and cart totals countable.
+pub const MAX_VARIANT_WEIGHT_GRAMS: u64 = 1_000_000_000;
 
 pub use shared_kernel::{Sku, MAX_SKU_CHARS};
 
@@ -83,13 +85,17 @@ impl fmt::Display for ProductStatus {
     }
 }
 
-/// One sellable variant of a product: its SKU, an optional name ("Red, XL") and at most one
-/// price per currency, each a valid [`Money::price`].
+/// One sellable variant of a product: its SKU, an optional name ("Red, XL"), at most one
+/// price per currency, each a valid [`Money::price`], and the weight of one unit when known
+/// (at most [`MAX_VARIANT_WEIGHT_GRAMS`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Variant {
     sku: Sku,
     name: Option<String>,
     prices: Vec<Money>,
+    /// Default: snapshots taken before variants had weights.
+    #[serde(default)]
+    weight: Option<Grams>,
 }
 
 /// The name the design notes use for a validated variant; the same type as [`Variant`].
@@ -124,7 +130,15 @@ impl Variant {
             sku,
             name,
             prices: valid,
+            weight: None,
         })
+    }
+
+    /// The variant weighing `grams` per unit (`None`: unknown); refuses a weight below 0 or
+    /// above [`MAX_VARIANT_WEIGHT_GRAMS`].
+    pub fn weighing(self, grams: Option<i64>) -> Result<Variant, CatalogError> {
+        let weight = validate_weight(&self.sku, grams)?;
+        Ok(Variant { weight, ..self })
     }
 
     pub fn sku(&self) -> &Sku {
@@ -140,6 +154,11 @@ impl Variant {
         &self.prices
     }
 
+    /// Weight of one unit, when known.
+    pub fn weight(&self) -> Option<Grams> {
+        self.weight
+    }
+
     pub fn price(&self, currency: Currency) -> Option<Money> {
         self.prices
             .iter()
@@ -153,6 +172,7 @@ impl Variant {
             sku: Sku::recorded(variant.sku),
             name: variant.name,
             prices: variant.prices,
+            weight: variant.weight_grams,
         }
     }
 
@@ -162,7 +182,12 @@ impl Variant {
             sku: self.sku.as_str().to_owned(),
             name: self.name.clone(),
             prices: self.prices.clone(),
+            weight_grams: self.weight,
         }
+    }
+
+    pub(crate) fn set_weight(&mut self, weight: Option<Grams>) {
+        self.weight = weight;
     }
 
     /// Sets or replaces the price in `price`'s currency. Callers validate with [`validate_price`].
@@ -175,6 +200,25 @@ impl Variant {
             Some(existing) => *existing = price,
             None => self.prices.push(price),
         }
+    }
+}
+
+/// A weight as the catalog stores it (0 to [`MAX_VARIANT_WEIGHT_GRAMS`]; `None`: unknown), or
+/// why it is not one.
+pub(crate) fn validate_weight(
+    sku: &Sku,
+    grams: Option<i64>,
+) -> Result<Option<Grams>, CatalogError> {
+    let Some(raw) = grams else {
+        return Ok(None);
+    };
+    match u64::try_from(raw) {
+        Ok(grams) if grams <= MAX_VARIANT_WEIGHT_GRAMS => Ok(Some(Grams::new(grams))),
+        _ => Err(CatalogError::WeightOutOfRange {
+            sku: sku.clone(),
+            grams: raw,
+            max: MAX_VARIANT_WEIGHT_GRAMS,
+        }),
     }
 }
 
@@ -222,6 +266,34 @@ mod tests {
     fn variant_treats_a_blank_name_as_none() {
         let variant = Variant::new(Sku::parse("A").unwrap(), Some(" ".into()), vec![eur("1")]);
         assert_eq!(variant.unwrap().name(), None);
+    }
+
+    #[test]
+    fn variant_weighs_up_to_a_thousand_tonnes_or_nothing_known() {
+        let variant = || Variant::new(Sku::parse("A").unwrap(), None, vec![eur("1")]).unwrap();
+        assert_eq!(variant().weight(), None);
+        assert_eq!(variant().weighing(None).unwrap().weight(), None);
+        assert_eq!(
+            variant().weighing(Some(0)).unwrap().weight(),
+            Some(Grams::ZERO)
+        );
+        assert_eq!(
+            variant()
+                .weighing(Some(MAX_VARIANT_WEIGHT_GRAMS as i64))
+                .unwrap()
+                .weight(),
+            Some(Grams::new(MAX_VARIANT_WEIGHT_GRAMS))
+        );
+        for refused in [-1, MAX_VARIANT_WEIGHT_GRAMS as i64 + 1, i64::MIN, i64::MAX] {
+            assert_eq!(
+                variant().weighing(Some(refused)),
+                Err(CatalogError::WeightOutOfRange {
+                    sku: Sku::parse("A").unwrap(),
+                    grams: refused,
+                    max: MAX_VARIANT_WEIGHT_GRAMS
+                })
+            );
+        }
     }
 
     #[test]

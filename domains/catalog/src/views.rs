@@ -4,7 +4,7 @@
 //! can be tested without a store.
 
 use serde::{Deserialize, Serialize};
-use shared_kernel::{Currency, Money, ProductId};
+use shared_kernel::{Currency, Grams, Money, ProductId};
 
 use crate::events::ProductEvent;
 use crate::values::{ProductStatus, Sku};
@@ -19,6 +19,10 @@ pub struct ProductView {
     /// Same as `status == Published`; there for readers that only need the flag.
     pub published: bool,
     pub variants: Vec<VariantView>,
+    /// The product's tax class; absent: the standard rate. Default: views stored before
+    /// products had tax classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_class: Option<String>,
     /// Number of events applied; equals the aggregate's sequence number.
     pub version: u64,
 }
@@ -30,6 +34,9 @@ pub struct VariantView {
     pub sku: String,
     pub name: Option<String>,
     pub prices: Vec<Money>,
+    /// Weight of one unit; absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_grams: Option<Grams>,
 }
 
 impl ProductView {
@@ -60,6 +67,7 @@ pub fn apply_product_event(
                 title,
                 description,
                 variants,
+                tax_class,
                 ..
             },
         ) => Some(ProductView {
@@ -74,8 +82,10 @@ pub fn apply_product_event(
                     sku: v.sku.clone(),
                     name: v.name.clone(),
                     prices: v.prices.clone(),
+                    weight_grams: v.weight_grams,
                 })
                 .collect(),
+            tax_class: tax_class.clone(),
             version: previous.map_or(0, |p| p.version) + 1,
         }),
         (None, _) => None,
@@ -94,6 +104,12 @@ pub fn apply_product_event(
                         }
                     }
                 }
+                ProductEvent::VariantWeightChanged { sku, weight_grams } => {
+                    if let Some(variant) = view.variants.iter_mut().find(|v| &v.sku == sku) {
+                        variant.weight_grams = *weight_grams;
+                    }
+                }
+                ProductEvent::TaxClassChanged { tax_class } => view.tax_class.clone_from(tax_class),
                 ProductEvent::ProductPublished {} => {
                     set_status(&mut view, ProductStatus::Published)
                 }
@@ -139,6 +155,7 @@ mod tests {
             )
             .unwrap()
             .data()],
+            tax_class: None,
         }
     }
 
@@ -163,8 +180,55 @@ mod tests {
                 sku: "TEE-S".into(),
                 name: Some("Small".into()),
                 prices: vec![money("10.00", "EUR")],
+                weight_grams: None,
             }]
         );
+    }
+
+    #[test]
+    fn the_view_shows_the_tax_class_and_variant_weights() {
+        let ProductEvent::ProductCreated {
+            product_id,
+            title,
+            description,
+            mut variants,
+            ..
+        } = created()
+        else {
+            unreachable!()
+        };
+        variants[0].weight_grams = Some(Grams::new(600));
+        let view = replay(&[ProductEvent::ProductCreated {
+            product_id,
+            title,
+            description,
+            variants,
+            tax_class: Some("reduced".into()),
+        }])
+        .unwrap();
+        assert_eq!(view.tax_class.as_deref(), Some("reduced"));
+        assert_eq!(view.variants[0].weight_grams, Some(Grams::new(600)));
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(json["variants"][0]["weight_grams"], 600);
+        assert_eq!(serde_json::from_value::<ProductView>(json).unwrap(), view);
+    }
+
+    #[test]
+    fn weight_and_tax_class_changes_update_the_view() {
+        let view = replay(&[
+            created(),
+            ProductEvent::VariantWeightChanged {
+                sku: "TEE-S".into(),
+                weight_grams: Some(Grams::new(80)),
+            },
+            ProductEvent::TaxClassChanged {
+                tax_class: Some("books".into()),
+            },
+        ])
+        .unwrap();
+        assert_eq!(view.variants[0].weight_grams, Some(Grams::new(80)));
+        assert_eq!(view.tax_class.as_deref(), Some("books"));
+        assert_eq!(view.version, 3);
     }
 
     #[test]

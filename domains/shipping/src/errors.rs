@@ -68,8 +68,6 @@ pub enum QuoteError {
         subtotal: Money,
         reason: &'static str,
     },
-    #[error("the cart's weight exceeds what can be counted")]
-    WeightOverflow,
     /// The directory let two zones list one country; quoting either would be a guess.
     #[error("{country} is listed by more than one shipping zone: {zones:?}")]
     CountryInSeveralZones {

@@ -7,10 +7,13 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use shared_kernel::{CountryCode, Quantity};
+use shared_kernel::CountryCode;
 use uuid::Uuid;
 
-use crate::errors::{QuoteError, ShippingError};
+use crate::errors::ShippingError;
+
+/// Weights are the shared kernel's: the catalog weighs variants, carts add them up.
+pub use shared_kernel::Grams;
 
 /// Longest zone or option name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -190,51 +193,6 @@ impl fmt::Display for ZoneStatus {
     }
 }
 
-/// A weight in whole grams. Any count is a weight; an item without a weight weighs
-/// [`Grams::ZERO`] for shipping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Grams(u64);
-
-impl Grams {
-    pub const ZERO: Grams = Grams(0);
-
-    pub const fn new(grams: u64) -> Grams {
-        Grams(grams)
-    }
-
-    pub const fn get(&self) -> u64 {
-        self.0
-    }
-
-    /// The weight of a cart: each line's unit weight times its quantity, a line without a
-    /// weight counting zero. Refuses a total beyond `u64` grams instead of wrapping.
-    pub fn total_of(
-        lines: impl IntoIterator<Item = (Option<Grams>, Quantity)>,
-    ) -> Result<Grams, QuoteError> {
-        lines
-            .into_iter()
-            .try_fold(Grams::ZERO, |total, (unit, quantity)| {
-                let line = unit
-                    .unwrap_or(Grams::ZERO)
-                    .0
-                    .checked_mul(u64::from(quantity.get()))
-                    .ok_or(QuoteError::WeightOverflow)?;
-                total
-                    .0
-                    .checked_add(line)
-                    .map(Grams)
-                    .ok_or(QuoteError::WeightOverflow)
-            })
-    }
-}
-
-impl fmt::Display for Grams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} g", self.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,29 +238,6 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&set).unwrap(),
             serde_json::json!(["DE", "YU"])
-        );
-    }
-
-    #[test]
-    fn a_cart_weighs_its_lines_times_their_quantities_lines_without_weight_counting_zero() {
-        let qty = |n| Quantity::new(n).unwrap();
-        let total = Grams::total_of([
-            (Some(Grams::new(250)), qty(3)),
-            (None, qty(7)),
-            (Some(Grams::new(1_000)), qty(1)),
-        ]);
-        assert_eq!(total, Ok(Grams::new(1_750)));
-        assert_eq!(Grams::total_of([]), Ok(Grams::ZERO));
-        assert_eq!(
-            Grams::total_of([(Some(Grams::new(u64::MAX)), qty(2))]),
-            Err(QuoteError::WeightOverflow)
-        );
-        assert_eq!(
-            Grams::total_of([
-                (Some(Grams::new(u64::MAX)), qty(1)),
-                (Some(Grams::new(1)), qty(1))
-            ]),
-            Err(QuoteError::WeightOverflow)
         );
     }
 }

@@ -84,3 +84,9 @@ pub enum TaxConfigError {
         reason: String,
     },
 }
+
+impl From<shared_kernel::TaxClassError> for TaxConfigError {
+    fn from(error: shared_kernel::TaxClassError) -> Self {
+        TaxConfigError::InvalidTaxClass { class: error.class }
+    }
+}

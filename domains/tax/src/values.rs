@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::errors::TaxConfigError;
 
+/// A product's tax class, shared with the catalog that assigns it (see `shared_kernel`).
+pub use shared_kernel::{TaxClass, MAX_TAX_CLASS_CHARS};
+
 /// Most decimal places of a rate in percent: 8.875 % has three, 4 is room to spare.
 pub const MAX_RATE_DECIMALS: u32 = 4;
-/// Longest tax class, in characters.
-pub const MAX_TAX_CLASS_CHARS: usize = 32;
 
 /// A tax rate in percent: from 0 to 100, at most [`MAX_RATE_DECIMALS`] decimal places
 /// (`19` is 19 %, `8.875` is 8.875 %).
@@ -74,54 +75,6 @@ impl fmt::Display for TaxRate {
     }
 }
 
-/// A product's tax class, which a country may tax at its own rate ("reduced", "books",
-/// "food"): 1 to [`MAX_TAX_CLASS_CHARS`] characters of `a-z 0-9 - _`, surrounding whitespace
-/// ignored, stored lower case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TaxClass(String);
-
-impl TaxClass {
-    pub fn parse(raw: &str) -> Result<TaxClass, TaxConfigError> {
-        let class = raw.trim().to_ascii_lowercase();
-        let allowed =
-            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_');
-        if class.is_empty()
-            || class.chars().count() > MAX_TAX_CLASS_CHARS
-            || !class.chars().all(allowed)
-        {
-            return Err(TaxConfigError::InvalidTaxClass {
-                class: raw.to_owned(),
-            });
-        }
-        Ok(TaxClass(class))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for TaxClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for TaxClass {
-    type Error = TaxConfigError;
-
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        TaxClass::parse(&raw)
-    }
-}
-
-impl From<TaxClass> for String {
-    fn from(class: TaxClass) -> Self {
-        class.0
-    }
-}
-
 /// Whether the amounts handed to the calculator already include tax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -179,20 +132,5 @@ mod tests {
         let rate: TaxRate = serde_json::from_str("\"20\"").unwrap();
         assert_eq!(rate.as_percent(), dec("20"));
         assert!(serde_json::from_str::<TaxRate>("\"120\"").is_err());
-    }
-
-    #[test]
-    fn a_tax_class_is_a_lower_case_slug() {
-        assert_eq!(TaxClass::parse(" Reduced ").unwrap().as_str(), "reduced");
-        assert!(TaxClass::parse("zero_rated-2").is_ok());
-        for refused in [
-            "",
-            "  ",
-            "food & drink",
-            "ü",
-            &"a".repeat(MAX_TAX_CLASS_CHARS + 1),
-        ] {
-            assert!(TaxClass::parse(refused).is_err(), "{refused:?}");
-        }
     }
 }

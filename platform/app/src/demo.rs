@@ -83,6 +83,7 @@ pub async fn seed(api: &ApiState) -> Result<(), String> {
                 sku: (*sku).to_owned(),
                 name: Some((*name).to_owned()),
                 prices: vec![money(eur, "EUR")?, money(usd, "USD")?],
+                weight_grams: None,
             });
         }
         let product_id = ProductId::new();
@@ -94,6 +95,7 @@ pub async fn seed(api: &ApiState) -> Result<(), String> {
                     title: demo.title.to_owned(),
                     description: demo.description.to_owned(),
                     variants,
+                    tax_class: None,
                 },
                 &metadata,
             )

@@ -8,15 +8,15 @@
 //! moves (if not, the move drops it in the same commit). The price is never stored on the
 //! cart: it is quoted each time the cart is read, and once more when a checkout starts.
 //!
-//! Weight: variants carry no weight yet, so every cart is quoted at zero grams; weight-band
-//! options quote their first band.
+//! Weight: a cart is quoted at [`Cart::total_weight`], the unit weights its lines captured
+//! from the catalog times their quantities; a line whose variant has no weight counts 0 g.
 
 use std::sync::Arc;
 
 use carts::{Cart, CartCommand, CartError};
 use runtime::{CommandError, CommandExecutor, CommandMetadata, Executed};
 use shared_kernel::{CountryCode, PostalAddress};
-use shipping::{Grams, ShippingQuote};
+use shipping::ShippingQuote;
 use uuid::Uuid;
 
 use crate::shipping::{ShippingReadError, ShippingZones};
@@ -89,7 +89,7 @@ impl CartShipping {
         };
         Ok(self
             .zones
-            .quote(country, currency, subtotal.amount(), Grams::ZERO)
+            .quote(country, currency, subtotal.amount(), cart.total_weight())
             .await?)
     }
 

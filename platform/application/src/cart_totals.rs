@@ -21,7 +21,9 @@ use checkout::{AppliedPromotion, AppliedTax, TaxPart};
 use coupons::{PromotionCode, Refusal};
 use shared_kernel::{CountryCode, Currency, Money, Sku};
 use shipping::ShippingQuote;
-use tax::{PriceBasis, TaxBreakdown, TaxCalculator, TaxError, TaxLine, TaxRequest, TaxTable};
+use tax::{
+    PriceBasis, TaxBreakdown, TaxCalculator, TaxClass, TaxError, TaxLine, TaxRequest, TaxTable,
+};
 
 use crate::cart_promotions::{CartPromotions, PromotionCodeError};
 use crate::cart_shipping::{CartShipping, CartShippingError};
@@ -264,7 +266,11 @@ impl CartTotals {
                 Ok(TaxLine {
                     sku: Sku::parse(line.sku())
                         .map_err(|error| CartTotalsError::TaxUnavailable(error.to_string()))?,
-                    tax_class: None,
+                    // Checked as a tax class when the product recorded it; a class that no
+                    // longer parses is taxed at the standard rate.
+                    tax_class: line
+                        .tax_class()
+                        .and_then(|class| TaxClass::parse(class).ok()),
                     amount: minus(line.line_total(), discount).round_to_minor_units(),
                     quantity: line.quantity(),
                 })

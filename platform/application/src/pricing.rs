@@ -45,7 +45,7 @@ impl PriceList for CatalogPriceList {
             .await
             .map_err(unavailable)?;
         let product = product.aggregate;
-        product.variant(&sku).ok_or_else(unknown)?;
+        let weight = product.variant(&sku).ok_or_else(unknown)?.weight();
         if !product.is_published() {
             return Err(PriceLookupError::NotPurchasable {
                 sku: sku.as_str().to_owned(),
@@ -65,6 +65,8 @@ impl PriceList for CatalogPriceList {
                 .map(|t| t.as_str().to_owned())
                 .unwrap_or_default(),
             unit_price,
+            weight,
+            tax_class: product.tax_class().map(str::to_owned),
         })
     }
 }

@@ -36,6 +36,14 @@ pub struct ItemAddedV1 {
     #[schemars(range(min = 1))]
     pub quantity: u32,
     pub unit_price: MoneyV1,
+    /// Weight of one unit in whole grams, captured with the price; absent when the variant
+    /// had no weight (and on lines added before carts captured weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_grams: Option<u64>,
+    /// The product's tax class, captured with the price; absent: the standard rate (and on
+    /// lines added before carts captured tax classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_class: Option<String>,
 }
 
 impl Contract for ItemAddedV1 {
@@ -107,6 +115,8 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
             title,
             quantity,
             unit_price,
+            weight_grams,
+            tax_class,
         } => published(
             event,
             ItemAddedV1 {
@@ -117,6 +127,8 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
                 title,
                 quantity: quantity.get(),
                 unit_price: unit_price.into(),
+                weight_grams: weight_grams.map(|grams| grams.get()),
+                tax_class,
             },
         )?,
         CartEvent::ItemQuantityChanged { line_id, quantity } => published(

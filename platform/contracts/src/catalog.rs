@@ -14,6 +14,10 @@ pub struct VariantV1 {
     pub name: Option<String>,
     /// At most one price per currency.
     pub prices: Vec<MoneyV1>,
+    /// Weight of one unit in whole grams; absent when unknown (and on products created
+    /// before variants had weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_grams: Option<u64>,
 }
 
 impl From<VariantData> for VariantV1 {
@@ -22,6 +26,7 @@ impl From<VariantData> for VariantV1 {
             sku: variant.sku,
             name: variant.name,
             prices: variant.prices.into_iter().map(MoneyV1::from).collect(),
+            weight_grams: variant.weight_grams.map(|grams| grams.get()),
         }
     }
 }
@@ -33,6 +38,10 @@ pub struct ProductCreatedV1 {
     pub title: String,
     pub description: String,
     pub variants: Vec<VariantV1>,
+    /// The product's tax class (lower-case slug); absent: the standard rate (and on products
+    /// created before products had tax classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_class: Option<String>,
 }
 
 impl Contract for ProductCreatedV1 {
@@ -54,6 +63,37 @@ impl Contract for ProductPriceChangedV1 {
     const TYPE: &'static str = "catalog.product_price_changed";
     const VERSION: u32 = 1;
     const DESCRIPTION: &'static str = "A variant's price in one currency was set or changed.";
+}
+
+/// The weight of one unit of a variant was set, changed or made unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct VariantWeightChangedV1 {
+    pub product_id: Uuid,
+    pub sku: String,
+    /// Whole grams; null: unknown.
+    pub weight_grams: Option<u64>,
+}
+
+impl Contract for VariantWeightChangedV1 {
+    const TYPE: &'static str = "catalog.variant_weight_changed";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "The weight of one unit of a variant was set, changed or made unknown.";
+}
+
+/// The product's tax class was set, changed or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProductTaxClassChangedV1 {
+    pub product_id: Uuid,
+    /// Lower-case slug; null: the standard rate.
+    pub tax_class: Option<String>,
+}
+
+impl Contract for ProductTaxClassChangedV1 {
+    const TYPE: &'static str = "catalog.product_tax_class_changed";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "A product's tax class was set, changed or removed (null: the standard rate).";
 }
 
 /// The product became visible and purchasable.
@@ -88,6 +128,7 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
             title,
             description,
             variants,
+            tax_class,
         } => published(
             event,
             ProductCreatedV1 {
@@ -95,6 +136,7 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
                 title,
                 description,
                 variants: variants.into_iter().map(VariantV1::from).collect(),
+                tax_class,
             },
         )?,
         ProductEvent::VariantPriceChanged { sku, price } => published(
@@ -103,6 +145,21 @@ pub fn publish(event: &FeedEvent) -> Result<Option<PublishedEvent>, PublishError
                 product_id,
                 sku,
                 price: price.into(),
+            },
+        )?,
+        ProductEvent::VariantWeightChanged { sku, weight_grams } => published(
+            event,
+            VariantWeightChangedV1 {
+                product_id,
+                sku,
+                weight_grams: weight_grams.map(|grams| grams.get()),
+            },
+        )?,
+        ProductEvent::TaxClassChanged { tax_class } => published(
+            event,
+            ProductTaxClassChangedV1 {
+                product_id,
+                tax_class,
             },
         )?,
         ProductEvent::ProductPublished {} => published(event, ProductPublishedV1 { product_id })?,
@@ -118,5 +175,7 @@ pub fn schemas() -> Vec<ContractSchema> {
         schema_of::<ProductPriceChangedV1>(),
         schema_of::<ProductPublishedV1>(),
         schema_of::<ProductUnpublishedV1>(),
+        schema_of::<VariantWeightChangedV1>(),
+        schema_of::<ProductTaxClassChangedV1>(),
     ]
 }

@@ -107,6 +107,16 @@ const PUBLISHED: &[(&str, &str, &str)] = &[
         "ProductUnpublished",
         catalog::ProductUnpublishedV1::TYPE,
     ),
+    (
+        "product",
+        "VariantWeightChanged",
+        catalog::VariantWeightChangedV1::TYPE,
+    ),
+    (
+        "product",
+        "TaxClassChanged",
+        catalog::ProductTaxClassChangedV1::TYPE,
+    ),
     ("cart", "CartCreated", carts::CartCreatedV1::TYPE),
     ("cart", "ItemAdded", carts::ItemAddedV1::TYPE),
     (

@@ -1182,7 +1182,9 @@ mod tests {
         assert_eq!(order_adds_up(&taxed_order("inside", true, "2.85")), Ok(()));
         let mut forgot_tax = taxed_order("forgot", false, "2.85");
         forgot_tax.total = eur("19.90");
-        assert!(order_adds_up(&forgot_tax).unwrap_err().contains("tax on top 3.78"));
+        assert!(order_adds_up(&forgot_tax)
+            .unwrap_err()
+            .contains("tax on top 3.78"));
         let parts_off = order_adds_up(&taxed_order("parts", true, "2.84")).unwrap_err();
         assert!(parts_off.contains("sum to 3.77"), "{parts_off}");
     }

@@ -539,3 +539,237 @@ pub(crate) async fn shipped_order(app: &TestApp, sku: &str, quantity: u32) -> (S
         done["payment_id"].as_str().unwrap().to_owned(),
     )
 }
+
+/// A zone for Germany with one option priced by weight: 4.00 up to 1000 g, 6.50 from 1000 g
+/// to 2000 g, 12.00 above; answers its option id once carts can be quoted from it.
+async fn german_parcel_zone(app: &TestApp) -> String {
+    let created = app
+        .post_json(ZONES, &json!({"name": "Germany", "countries": ["DE"]}))
+        .await;
+    assert_eq!(created.status(), 201);
+    let zone: Value = created.json().await.unwrap();
+    let options = format!("{ZONES}/{}/options", zone["id"].as_str().unwrap());
+    let bands = json!([
+        {"from_grams": 0, "to_grams": 1000, "amount": eur("4.00")},
+        {"from_grams": 1000, "to_grams": 2000, "amount": eur("6.50")},
+        {"from_grams": 2000, "amount": eur("12.00")},
+    ]);
+    let parcel = json!({"name": "Parcel", "prices": [{"type": "weight_bands", "bands": bands}]});
+    assert_eq!(app.post_json(&options, &parcel).await.status(), 201);
+    let listed = app
+        .until(ZONES, |list| list["data"][0]["version"] == 2)
+        .await;
+    listed["data"][0]["options"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn a_weight_band_prices_the_cart_by_its_weight_and_the_checkout_charges_it(app: &TestApp) {
+    // Given a parcel option priced by weight, and a 600 g tee at 10.00 in the "reduced" class,
+    let parcel = german_parcel_zone(app).await;
+    let created = app
+        .post_json(
+            "/v1/admin/products",
+            &json!({"title": "Heavy tee", "publish": true, "tax_class": " Reduced ",
+                    "variants": [{"sku": "SHIP-HEAVY", "weight_grams": 600,
+                                  "prices": [eur("10.00")]}]}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let product: Value = created.json().await.unwrap();
+    assert_eq!(product["tax_class"], "reduced", "{product}");
+    assert_eq!(product["variants"][0]["weight_grams"], 600, "{product}");
+    let id = product["id"].as_str().unwrap();
+    app.wait_for_storefront(id).await;
+    let shown: Value = app
+        .get(&format!("/v1/products/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["variants"][0]["weight_grams"], 600, "{shown}");
+    assert_eq!(shown["tax_class"], "reduced", "{shown}");
+    app.receive("SHIP-HEAVY", 10).await;
+
+    // when two of them go into a cart shipping to Germany,
+    let cart = app.create_cart("EUR").await;
+    let added = app
+        .post_json(
+            &format!("/v1/carts/{cart}/items"),
+            &json!({"sku": "SHIP-HEAVY", "quantity": 2}),
+        )
+        .await;
+    assert_eq!(added.status(), 200);
+    let body: Value = added.json().await.unwrap();
+    assert_eq!(body["lines"][0]["weight_grams"], 600, "{body}");
+    assert_eq!(body["total_weight_grams"], 1200, "{body}");
+    let path = format!("/v1/carts/{cart}/shipping-address");
+    assert_eq!(put(app, &path, &address("DE")).await.status(), 200);
+
+    // then the cart weighs 1200 g and is offered the 1000-2000 g band's price,
+    let offered: Value = app
+        .get(&format!("/v1/carts/{cart}/shipping-options"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        offered["data"][0]["option_id"],
+        parcel.as_str(),
+        "{offered}"
+    );
+    assert_eq!(offered["data"][0]["price"], eur("6.50"), "{offered}");
+    let chosen = put(
+        app,
+        &format!("/v1/carts/{cart}/shipping-method"),
+        &json!({"option_id": parcel}),
+    )
+    .await;
+    assert_eq!(chosen.status(), 200);
+    let body: Value = chosen.json().await.unwrap();
+    assert_eq!(body["shipping_total"], eur("6.50"), "{body}");
+    assert_eq!(body["total"], eur("26.50"), "{body}");
+
+    // the line recorded the weight and tax class with its price,
+    let stored = stored_events(app).await;
+    let added = stored
+        .iter()
+        .find(|row| row.0 == "cart" && row.1 == cart && row.2 == "ItemAdded")
+        .expect("the cart's ItemAdded event");
+    let payload: Value = serde_json::from_str(&added.3).unwrap();
+    assert_eq!(payload["weight_grams"], 600, "{payload}");
+    assert_eq!(payload["tax_class"], "reduced", "{payload}");
+
+    // and the checkout charges that price.
+    let started = app.check_out(&cart, "ship-heavy", &without_address()).await;
+    assert_eq!(started.status(), 202, "{:?}", started.text().await);
+    let location = started.headers()["location"].to_str().unwrap().to_owned();
+    let done = app.settled(&location).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["total"], eur("26.50"), "{done}");
+    let order: Value = app
+        .get(&format!(
+            "/v1/orders/{}",
+            done["order_id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["shipping_total"], eur("6.50"), "{order}");
+    assert_eq!(order["total"], eur("26.50"), "{order}");
+}
+on_both_stores!(
+    cart_shipping_weight_band_prices_by_weight,
+    a_weight_band_prices_the_cart_by_its_weight_and_the_checkout_charges_it
+);
+
+async fn a_bad_tax_class_or_weight_is_refused_and_changes_nothing(app: &TestApp) {
+    let before = stored_events(app).await.len();
+    let product = |tax_class: Value, weight: Value| {
+        json!({"title": "Odd tee", "tax_class": tax_class,
+               "variants": [{"sku": "ODD-TEE", "weight_grams": weight, "prices": [eur("1.00")]}]})
+    };
+    for (body, code) in [
+        (
+            product(json!("food & drink"), json!(100)),
+            "invalid_tax_class",
+        ),
+        (product(json!(""), json!(100)), "invalid_tax_class"),
+        (
+            product(json!("a".repeat(33)), json!(100)),
+            "invalid_tax_class",
+        ),
+        (product(Value::Null, json!(-1)), "weight_out_of_range"),
+        (
+            product(Value::Null, json!(1_000_000_001)),
+            "weight_out_of_range",
+        ),
+    ] {
+        let refused =
+            assert_problem(app.post_json("/v1/admin/products", &body).await, 422, code).await;
+        assert!(refused["detail"].as_str().is_some(), "{refused}");
+    }
+    assert_eq!(stored_events(app).await.len(), before);
+    // The bounds themselves are weights.
+    let heaviest = app
+        .post_json(
+            "/v1/admin/products",
+            &product(json!("zero_rated-2"), json!(1_000_000_000)),
+        )
+        .await;
+    assert_eq!(heaviest.status(), 201);
+}
+on_both_stores!(
+    catalog_refuses_bad_tax_class_or_weight,
+    a_bad_tax_class_or_weight_is_refused_and_changes_nothing
+);
+
+async fn an_admin_changes_weights_and_tax_classes_that_later_cart_lines_capture(app: &TestApp) {
+    // Given a published tee without weight or tax class, already in a cart,
+    let id = app.published_product("SHIP-LIGHT", "10.00").await;
+    let before = app.create_cart("EUR").await;
+    let items = |cart: &str| format!("/v1/carts/{cart}/items");
+    let one = json!({"sku": "SHIP-LIGHT", "quantity": 1});
+    assert_eq!(app.post_json(&items(&before), &one).await.status(), 200);
+    let product = format!("/v1/admin/products/{id}");
+    let weight = format!("{product}/variants/ship-light/weight");
+    let tax_class = format!("{product}/tax-class");
+
+    // bad values are refused and change nothing,
+    let version = app.get(&product).await.json::<Value>().await.unwrap()["version"].clone();
+    for (path, body, code) in [
+        (&weight, json!({"weight_grams": -1}), "weight_out_of_range"),
+        (
+            &weight,
+            json!({"weight_grams": 1_000_000_001}),
+            "weight_out_of_range",
+        ),
+        (
+            &tax_class,
+            json!({"tax_class": "food & drink"}),
+            "invalid_tax_class",
+        ),
+    ] {
+        assert_problem(put(app, path, &body).await, 422, code).await;
+    }
+    let unchanged: Value = app.get(&product).await.json().await.unwrap();
+    assert_eq!(unchanged["version"], version);
+
+    // when the admin weighs the variant and classes the product,
+    let weighed = put(app, &weight, &json!({"weight_grams": 250})).await;
+    assert_eq!(weighed.status(), 200);
+    let classed = put(app, &tax_class, &json!({"tax_class": "Books"})).await;
+    assert_eq!(classed.status(), 200);
+    let body: Value = classed.json().await.unwrap();
+    assert_eq!(body["variants"][0]["weight_grams"], 250, "{body}");
+    assert_eq!(body["tax_class"], "books", "{body}");
+    app.until(&format!("/v1/products/{id}"), |shown| {
+        shown["tax_class"] == "books" && shown["variants"][0]["weight_grams"] == 250
+    })
+    .await;
+
+    // then a line added now captures them, while the earlier line keeps what it captured.
+    let after = app.create_cart("EUR").await;
+    let three = json!({"sku": "SHIP-LIGHT", "quantity": 3});
+    let added: Value = app
+        .post_json(&items(&after), &three)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(added["lines"][0]["weight_grams"], 250, "{added}");
+    assert_eq!(added["total_weight_grams"], 750, "{added}");
+    let earlier = app.cart(&before).await;
+    assert_eq!(
+        earlier["lines"][0]["weight_grams"],
+        Value::Null,
+        "{earlier}"
+    );
+    assert_eq!(earlier["total_weight_grams"], 0, "{earlier}");
+}
+on_both_stores!(
+    catalog_weight_and_tax_class_changes,
+    an_admin_changes_weights_and_tax_classes_that_later_cart_lines_capture
+);

@@ -20,7 +20,7 @@ fn checkout_body() -> Value {
 
 async fn taxed_app(store: Store) -> TestApp {
     let mut settings = settings_for(store).await;
-    settings.tax_rates = Some("DE=19,AT=20".to_owned());
+    settings.tax_rates = Some("DE=19,DE/reduced=7,AT=20".to_owned());
     settings.tax_prices = "EUR=exclusive".to_owned();
     spawn_with(settings).await
 }
@@ -218,6 +218,37 @@ async fn a_destination_without_a_rate_is_refused_not_taxed_at_zero(app: &TestApp
     assert_eq!(moved["total"], eur("9.60"));
 }
 
+async fn a_product_in_a_tax_class_is_taxed_at_its_rate(app: &TestApp) {
+    // Given a book in the "reduced" class, which Germany taxes at 7 %,
+    let created = app
+        .post_json(
+            "/v1/admin/products",
+            &json!({"title": "Book", "publish": true, "tax_class": "reduced",
+                    "variants": [{"sku": "TAX-BOOK", "prices": [eur("8.00")]}]}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let cart = app.create_cart("EUR").await;
+    let added = app
+        .post_json(
+            &format!("/v1/carts/{cart}/items"),
+            &json!({"sku": "TAX-BOOK", "quantity": 1}),
+        )
+        .await;
+    assert_eq!(added.status(), 200);
+    // when the cart ships to Germany, the book is taxed 7 % of 8.00.
+    let path = format!("/v1/carts/{cart}/shipping-address");
+    let priced: Value = app
+        .put_json(&path, &address("DE"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(priced["lines"][0]["tax_rate"], "7", "{priced}");
+    assert_eq!(priced["lines"][0]["tax"], eur("0.56"));
+    assert_eq!(priced["total"], eur("8.56"));
+}
+
 macro_rules! on_both_taxed_stores {
     ($name:ident, $body:path) => {
         mod $name {
@@ -247,4 +278,8 @@ on_both_taxed_stores!(
 on_both_taxed_stores!(
     tax_refused_where_no_rate,
     a_destination_without_a_rate_is_refused_not_taxed_at_zero
+);
+on_both_taxed_stores!(
+    tax_class_rates,
+    a_product_in_a_tax_class_is_taxed_at_its_rate
 );

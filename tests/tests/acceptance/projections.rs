@@ -66,7 +66,9 @@ async fn projector_catches_up_after_a_crash_before_its_checkpoint(store: Store) 
                     sku: "KETTLE-1".to_owned(),
                     name: None,
                     prices: vec![price(4_000)],
+                    weight_grams: None,
                 }],
+                tax_class: None,
             },
             &metadata,
         )

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use cqrs_es::test::TestFramework;
 use cqrs_es::{Aggregate, DomainEvent};
-use shared_kernel::{CartId, Currency, CustomerId, LineId, Money, ProductId, Quantity};
+use shared_kernel::{CartId, Currency, CustomerId, Grams, LineId, Money, ProductId, Quantity};
 use uuid::Uuid;
 
 use super::{Cart, CartServices};
@@ -65,6 +65,8 @@ fn priced(sku: &str, price: Money) -> PricedSku {
         sku: sku.to_owned(),
         title: "Tee".into(),
         unit_price: price,
+        weight: None,
+        tax_class: None,
     }
 }
 
@@ -100,6 +102,8 @@ fn tee_added(quantity: u32) -> CartEvent {
         title: "Tee".into(),
         quantity: qty(quantity),
         unit_price: eur("19.90"),
+        weight_grams: None,
+        tax_class: None,
     }
 }
 
@@ -242,6 +246,99 @@ fn adding_an_item_captures_the_current_price_under_a_derived_line_id() {
         .then_expect_events(vec![tee_added(2)]);
 }
 
+/// A 600 g tee in the "reduced" tax class, as the catalog prices it today.
+fn weighed_tee() -> PricedSku {
+    PricedSku {
+        weight: Some(Grams::new(600)),
+        tax_class: Some("reduced".into()),
+        ..priced("TEE-S", eur("19.90"))
+    }
+}
+
+fn weighed_tee_added(quantity: u32) -> CartEvent {
+    let CartEvent::ItemAdded {
+        line_id,
+        sku,
+        product_id,
+        title,
+        quantity,
+        unit_price,
+        ..
+    } = tee_added(quantity)
+    else {
+        unreachable!()
+    };
+    CartEvent::ItemAdded {
+        line_id,
+        sku,
+        product_id,
+        title,
+        quantity,
+        unit_price,
+        weight_grams: Some(Grams::new(600)),
+        tax_class: Some("reduced".into()),
+    }
+}
+
+#[test]
+fn adding_an_item_captures_its_weight_and_tax_class_with_the_price() {
+    cart_test(FakePriceList::default().with("TEE-S", Ok(weighed_tee())))
+        .given(vec![created()])
+        .when(add("tee-s", 2))
+        .then_expect_events(vec![weighed_tee_added(2)]);
+}
+
+#[test]
+fn a_line_shows_the_weight_and_tax_class_it_captured() {
+    let cart = replay(vec![created(), weighed_tee_added(2)]);
+    let line = &cart.lines()[0];
+    assert_eq!(line.weight_grams(), Some(Grams::new(600)));
+    assert_eq!(line.tax_class(), Some("reduced"));
+    let old = replay(vec![created(), tee_added(2)]);
+    assert_eq!(old.lines()[0].weight_grams(), None);
+    assert_eq!(old.lines()[0].tax_class(), None);
+}
+
+#[test]
+fn a_cart_weighs_each_line_times_its_quantity_a_line_without_weight_counting_zero() {
+    let mut cap = CartEvent::ItemAdded {
+        line_id: line_id_for(cart_id(), "CAP"),
+        sku: "CAP".into(),
+        product_id: tee_id(),
+        title: "Cap".into(),
+        quantity: qty(4),
+        unit_price: eur("9.50"),
+        weight_grams: None,
+        tax_class: None,
+    };
+    let cart = replay(vec![created(), weighed_tee_added(2), cap.clone()]);
+    assert_eq!(cart.total_weight(), Grams::new(1_200));
+    if let CartEvent::ItemAdded { weight_grams, .. } = &mut cap {
+        *weight_grams = Some(Grams::new(150));
+    }
+    let cart = replay(vec![
+        created(),
+        weighed_tee_added(2),
+        cap,
+        CartEvent::ItemQuantityChanged {
+            line_id: tee_line(),
+            quantity: qty(3),
+        },
+    ]);
+    assert_eq!(cart.total_weight(), Grams::new(3 * 600 + 4 * 150));
+    assert_eq!(replay(vec![created()]).total_weight(), Grams::ZERO);
+}
+
+#[test]
+fn an_item_added_without_weight_or_tax_class_is_stored_as_before() {
+    let json = serde_json::to_value(tee_added(1)).unwrap();
+    assert!(json["ItemAdded"].get("weight_grams").is_none(), "{json}");
+    assert!(json["ItemAdded"].get("tax_class").is_none(), "{json}");
+    let json = serde_json::to_value(weighed_tee_added(1)).unwrap();
+    assert_eq!(json["ItemAdded"]["weight_grams"], 600);
+    assert_eq!(json["ItemAdded"]["tax_class"], "reduced");
+}
+
 #[test]
 fn adding_a_sku_already_in_the_cart_grows_its_line_and_keeps_the_old_price() {
     let repriced = FakePriceList::default().with("TEE-S", Ok(priced("TEE-S", eur("25.00"))));
@@ -299,6 +396,8 @@ fn rejects_a_hundred_and_first_line() {
             title: "Tee".into(),
             quantity: qty(1),
             unit_price: eur("1.00"),
+            weight_grams: None,
+            tax_class: None,
         });
         list = list.with(&sku, Ok(priced(&sku, eur("1.00"))));
     }
@@ -322,6 +421,8 @@ fn a_full_cart_still_grows_an_existing_line() {
             title: "Tee".into(),
             quantity: qty(1),
             unit_price: eur("1.00"),
+            weight_grams: None,
+            tax_class: None,
         });
         list = list.with(&sku, Ok(priced(&sku, eur("1.00"))));
     }
@@ -830,6 +931,8 @@ fn subtotal_and_item_count_sum_the_lines() {
             title: "Tee".into(),
             quantity: qty(1),
             unit_price: eur("21.00"),
+            weight_grams: None,
+            tax_class: None,
         },
         CartEvent::ItemQuantityChanged {
             line_id: tee_line(),
@@ -972,6 +1075,8 @@ fn guest_line(sku: &str, quantity: u32, price: &str) -> crate::values::CartLine 
         title: "Tee".into(),
         quantity: qty(quantity),
         unit_price: eur(price),
+        weight_grams: None,
+        tax_class: None,
     });
     guest.lines()[0].clone()
 }
@@ -1109,7 +1214,50 @@ fn merging_in_sums_a_shared_sku_and_adds_new_ones_at_the_guests_price() {
                 title: "Tee".into(),
                 quantity: qty(1),
                 unit_price: eur("9.50"),
+                weight_grams: None,
+                tax_class: None,
             },
+            CartEvent::CartMergedIn {
+                source_cart_id: other_cart(),
+            },
+        ]);
+}
+
+#[test]
+fn merging_in_keeps_the_weight_and_tax_class_the_guest_captured() {
+    let mut guest = replay(vec![CartEvent::CartCreated {
+        cart_id: other_cart(),
+        currency: Currency::EUR,
+        customer_id: None,
+    }]);
+    let CartEvent::ItemAdded {
+        sku,
+        product_id,
+        title,
+        quantity,
+        unit_price,
+        weight_grams,
+        tax_class,
+        ..
+    } = weighed_tee_added(2)
+    else {
+        unreachable!()
+    };
+    guest.apply(CartEvent::ItemAdded {
+        line_id: line_id_for(other_cart(), "TEE-S"),
+        sku,
+        product_id,
+        title,
+        quantity,
+        unit_price,
+        weight_grams,
+        tax_class,
+    });
+    cart_test(prices())
+        .given(vec![created(), owned_by(1)])
+        .when(merge_in(guest.lines().to_vec()))
+        .then_expect_events(vec![
+            weighed_tee_added(2),
             CartEvent::CartMergedIn {
                 source_cart_id: other_cart(),
             },
@@ -1162,6 +1310,8 @@ fn rejects_merging_lines_of_another_currency() {
         title: "Tee".into(),
         quantity: qty(1),
         unit_price: Money::parse("18.00", "USD").unwrap(),
+        weight_grams: None,
+        tax_class: None,
     });
     let usd_line = guest.lines()[0].clone();
     cart_test(prices())
