@@ -1207,6 +1207,18 @@ pub struct CheckoutDto {
     pub order_id: Option<String>,
     /// Set once failed.
     pub failure: Option<CheckoutFailureDto>,
+    /// Every line's total, before any discount.
+    pub subtotal: MoneyDto,
+    /// What the promotion code takes off the lines (zero without one).
+    pub discount_total: MoneyDto,
+    /// What the shipping method charges, less what a free-shipping code takes off it.
+    pub shipping_total: MoneyDto,
+    /// The tax on the lines and the shipping (zero when none is charged).
+    pub tax_total: MoneyDto,
+    /// Whether `tax_total` is inside the prices, rather than on top of them.
+    pub taxes_included: bool,
+    /// What the payment authorizes: `subtotal - discount_total + shipping_total`, plus
+    /// `tax_total` unless `taxes_included`.
     pub total: MoneyDto,
     /// The payment this checkout authorizes (it may not exist yet, or ever).
     pub payment_id: String,
@@ -1245,6 +1257,28 @@ impl CheckoutDto {
                 }
                 _ => None,
             },
+            subtotal: money_or_zero(checkout.subtotal()),
+            discount_total: money_or_zero(checkout.currency().map(|currency| {
+                checkout
+                    .promotion()
+                    .map_or_else(|| zero(currency), |promotion| promotion.discount)
+            })),
+            shipping_total: money_or_zero(checkout.currency().map(|currency| {
+                let price = checkout
+                    .shipping_method()
+                    .map_or_else(|| zero(currency), |method| method.price);
+                let off = checkout
+                    .promotion()
+                    .and_then(|promotion| promotion.shipping_discount)
+                    .unwrap_or_else(|| zero(currency));
+                Money::new(price.amount() - off.amount(), currency)
+            })),
+            tax_total: money_or_zero(checkout.currency().map(|currency| {
+                checkout
+                    .tax()
+                    .map_or_else(|| zero(currency), |tax| tax.total)
+            })),
+            taxes_included: checkout.tax().is_some_and(|tax| tax.prices_include_tax),
             total: money_or_zero(checkout.total()),
             payment_id: id
                 .map(|id| checkout::payment_id(id).to_string())

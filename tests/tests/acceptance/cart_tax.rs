@@ -110,7 +110,12 @@ async fn tax_follows_the_cart_to_the_payment_the_order_and_its_documents(app: &T
     let done = app.settled(&location).await;
     assert_eq!(done["status"], "completed", "{done}");
 
-    // then the payment takes the total with the tax,
+    // then the checkout shows every component, the payment takes the total with the tax,
+    assert_eq!(done["subtotal"], eur("30.00"), "{done}");
+    assert_eq!(done["discount_total"], eur("3.00"));
+    assert_eq!(done["shipping_total"], eur("4.90"));
+    assert_eq!(done["tax_total"], eur("6.06"));
+    assert_eq!(done["taxes_included"], false);
     assert_eq!(done["total"], eur("37.96"));
     let payment: Value = app
         .get(&format!(
