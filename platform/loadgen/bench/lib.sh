@@ -1,4 +1,5 @@
-# Shared by the bench scripts (event-delivery.sh, tracing.sh); sourced, not run.
+# shellcheck shell=bash
+# Shared by the bench scripts (event-delivery.sh, tracing.sh, compare.sh); sourced, not run.
 #
 # The caller has `cd`ed to the workspace root and set BIN (the directory holding `commerce`
 # and `loadgen`) and BASE (the server's base URL). Provides a fresh PostgreSQL database per
@@ -15,7 +16,8 @@ SERVER_PID=""
 export LOADGEN_NO_PROMOTIONS=1
 export LOADGEN_NO_SHIPPING=1
 
-psql_admin() { psql "$PG/postgres" -qtAc "$1"; }
+# (Warnings only: no NOTICE for a DROP ... IF EXISTS of a database that is not there.)
+psql_admin() { PGOPTIONS='--client-min-messages=warning' psql "$PG/postgres" -qtAc "$1"; }
 
 fresh_db() { # drop and create database $1
   psql_admin "DROP DATABASE IF EXISTS $1" >/dev/null
