@@ -1585,6 +1585,64 @@ async fn orders_numbered_at_once_never_share_a_number<S: Store + orders::OrderNu
 
 // ---------------------------------------------------------------------------------------------
 
+/// A command learns where its events landed in the feed (ADR 0040): the cursor of its last
+/// event, recorded for the scope that ran it; nothing when it appended nothing.
+async fn an_append_records_the_feed_position_of_its_last_event<S: Store>(store: S) {
+    let (_, first) =
+        runtime::consistency::recording(append(&store, "a", CounterCommand::Increment)).await;
+    let (_, second) =
+        runtime::consistency::recording(append(&store, "b", CounterCommand::IncrementTwice)).await;
+    let (_, touched) =
+        runtime::consistency::recording(append(&store, "b", CounterCommand::Touch)).await;
+
+    let events = read_feed(&store, Cursor::START, 3).await;
+    assert_eq!(first, Some(events[0].cursor));
+    assert_eq!(
+        second,
+        Some(events[2].cursor),
+        "the last of the command's two events"
+    );
+    assert_eq!(
+        (events[2].aggregate_id.as_str(), events[2].sequence),
+        ("b", 2)
+    );
+    assert_eq!(touched, None);
+}
+
+/// Appending at a sequence another writer took is a write conflict, and appends nothing of
+/// the batch: the executor retries on fresh state instead of failing the command.
+async fn an_append_at_a_taken_sequence_is_a_conflict_and_appends_nothing<S: Store>(store: S) {
+    append(&store, "a", CounterCommand::Increment).await;
+    let row = |sequence: usize| {
+        cqrs_es::persist::SerializedEvent::new(
+            "a".to_owned(),
+            sequence,
+            "test_counter".to_owned(),
+            "CounterIncremented".to_owned(),
+            "2".to_owned(),
+            json!({"value": sequence}),
+            json!({}),
+        )
+    };
+    let repository = store.repository();
+    let clash = repository.persist::<Counter>(&[row(1), row(2)], None).await;
+    assert!(
+        matches!(
+            clash,
+            Err(cqrs_es::persist::PersistenceError::OptimisticLockError)
+        ),
+        "{clash:?}"
+    );
+    assert_eq!(read_feed(&store, Cursor::START, 1).await.len(), 1);
+    assert_eq!(store.read_after(Cursor::START, 10).await.unwrap().len(), 1);
+    repository
+        .persist::<Counter>(&[row(2), row(3)], None)
+        .await
+        .unwrap();
+    let loaded = counters(&store).load("a").await.unwrap();
+    assert_eq!((loaded.version, loaded.aggregate.value), (3, 3));
+}
+
 macro_rules! contract_suite {
     ($($behaviour:ident),+ $(,)?) => {
         mod sqlite {
@@ -1613,6 +1671,8 @@ contract_suite!(
     has_events_tells_an_empty_store_apart,
     events_are_append_only,
     execute_returns_the_new_version,
+    an_append_records_the_feed_position_of_its_last_event,
+    an_append_at_a_taken_sequence_is_a_conflict_and_appends_nothing,
     a_pinned_version_that_moved_fails_the_precondition,
     concurrent_commands_on_one_aggregate_never_lose_an_update,
     a_long_stream_stays_exact_when_two_instances_take_turns,

@@ -13,12 +13,13 @@ use runtime::StoreError;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
-/// The event repository type, re-exported so that callers need not depend on the store crate.
-pub use postgres_es::PostgresEventRepository;
+/// The event repository: postgres-es's reads with this store's one-statement append.
+pub use events::PostgresEventRepository;
 
 mod api_keys;
 mod customers;
 mod deadlines;
+mod events;
 mod feed;
 mod gauges;
 mod idempotency;
@@ -80,7 +81,8 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// The postgres-es event repository over this database (snapshots off).
+    /// The event repository over this database (snapshots off): postgres-es reads, and one
+    /// statement per command appends and returns where its events landed (ADR 0040).
     pub fn event_repository(&self) -> PostgresEventRepository {
         PostgresEventRepository::new(self.pool.clone())
     }

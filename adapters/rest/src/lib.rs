@@ -7,6 +7,7 @@ pub mod auth;
 pub mod carts;
 pub mod checkout_timeline;
 pub mod checkouts;
+pub mod consistency;
 pub mod customers;
 pub mod documents;
 pub mod dto;
@@ -105,11 +106,17 @@ pub struct ApiState {
     /// once; the saga runner finds every receipt in the feed anyway.
     pub return_received: Arc<dyn Fn(::refunds::ReturnId) + Send + Sync>,
     pub read_models: Arc<dyn ReadModels>,
+    /// How far the read models have projected, for requests naming a position to read their
+    /// own writes (ADR 0040); `None` serves them at once.
+    pub read_progress: Option<Arc<runtime::ReadProgress>>,
+    /// Longest such a request waits for the read models before `503 read_model_behind`.
+    pub read_wait_max: std::time::Duration,
     /// Published events for internal services, read from the feed (ADR 0015).
     pub published: runtime::PublishedFeed,
     /// Wakes long-polls and event streams when events may have been appended.
     pub feed_signal: runtime::FeedSignal,
-    /// Wakes the shoppers long-polling a checkout when it changes in this process.
+    /// Wakes the long-polls of a checkout (shoppers) or a refund (staff) when it changes in
+    /// this process; streams are keyed by their UUIDs, which no two aggregates share.
     pub checkout_appends: Arc<runtime::AppendWatch>,
     /// Longest a long-poll waits, whatever it asks for (`COMMERCE_LONG_POLL_MAX_SECS`).
     pub long_poll_max: std::time::Duration,
@@ -290,6 +297,7 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
             header::IF_MATCH,
             header::HeaderName::from_static("idempotency-key"),
             header::HeaderName::from_static("x-correlation-id"),
+            header::HeaderName::from_static(consistency::MIN_POSITION),
         ])
         .expose_headers([
             header::LOCATION,
@@ -298,6 +306,7 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
             header::HeaderName::from_static("idempotent-replayed"),
             header::HeaderName::from_static("x-request-id"),
             header::HeaderName::from_static("x-correlation-id"),
+            header::HeaderName::from_static(consistency::POSITION),
         ])
         .max_age(600);
     for origin in origins {

@@ -131,6 +131,11 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
+    #[error("Commerce-Min-Position (or min_position) must be a position from a Commerce-Position header: 32 hexadecimal digits")]
+    InvalidPosition,
+    /// A request named a feed position that what answers it has not reached in time.
+    #[error("the read models have not reached position {position} yet; retry")]
+    ReadModelBehind { position: String },
     #[error("too many requests from this address; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("'{event_type}' is neither a published event type nor a context such as orders.*")]
@@ -192,6 +197,8 @@ impl ApiError {
             }
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::InvalidPosition => (StatusCode::BAD_REQUEST, "invalid_position"),
+            Self::ReadModelBehind { .. } => (StatusCode::SERVICE_UNAVAILABLE, "read_model_behind"),
             Self::UnknownEventType { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type")
             }
@@ -479,6 +486,12 @@ impl ResponseError for ApiError {
             }
         }
         let mut response = self.problem().to_response();
+        if let Self::ReadModelBehind { .. } = self {
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from_static("1"),
+            );
+        }
         if let Self::RateLimited { retry_after_secs } = self {
             if let Ok(value) =
                 actix_web::http::header::HeaderValue::from_str(&retry_after_secs.to_string())

@@ -2,11 +2,14 @@
 //! (ADR 0018), then carried out by the refund saga: the money back through the payment
 //! provider, the units back into stock if asked, the order told.
 
+use std::time::Duration;
+
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use application::refunds::AdminRefund;
 use orders::{RefundItems, RefundLineRequest, ShippingRefund};
 use serde::{Deserialize, Serialize};
 use shared_kernel::{OrderId, Quantity, RefundId, Sku};
+use tokio::time::Instant;
 use utoipa::ToSchema;
 
 use crate::dto::{MoneyDto, OrderRefundDto};
@@ -224,33 +227,85 @@ pub async fn create_refund(
     .await
 }
 
-/// Get a refund (admin), with where its saga stands.
+/// How long staff may wait for a refund to settle.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RefundWaitParams {
+    /// Seconds to wait, 0 to 30 (default 0), while the refund is still under way: the answer
+    /// comes as soon as it is `completed` or `failed`, or when the time is up (ask again).
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 30)]
+    pub wait: Option<String>,
+}
+
+/// Get a refund (admin), with where its saga stands. With `wait`, a refund under way is
+/// long-polled until it completes or fails.
 #[utoipa::path(
     get, path = "/v1/admin/refunds/{id}", tag = "refunds",
-    params(("id" = uuid::Uuid, Path, description = "Refund id")),
+    params(("id" = uuid::Uuid, Path, description = "Refund id"), RefundWaitParams),
     responses(
         (status = 200, body = AdminRefundDto),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/admin/refunds/{id}")]
-pub async fn get_refund(state: web::Data<ApiState>, id: web::Path<String>) -> HttpResponse {
+pub async fn get_refund(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+    params: web::Query<RefundWaitParams>,
+) -> HttpResponse {
     respond(
         async {
             let refund_id = RefundId::from_uuid(path_id(&id, "id")?);
-            let saga = state
-                .refunds
-                .load(&refund_id.to_string())
-                .await
-                .map_err(|error| ApiError::Unavailable(error.to_string()))?;
-            let Some(order_id) = saga.aggregate.order_id() else {
-                return Err(ApiError::NotFound { resource: "refund" });
-            };
-            let dto = refund_dto(&state, order_id, refund_id)
-                .await?
-                .ok_or(ApiError::NotFound { resource: "refund" })?;
-            Ok(Reply::ok(dto))
+            let wait = crate::events::number_param(
+                "wait",
+                params.wait.as_deref(),
+                0,
+                (0, crate::events::MAX_WAIT_SECS),
+            )?;
+            let until = Instant::now() + Duration::from_secs(wait).min(state.long_poll_max);
+            let key = refund_id.to_string();
+            // Watch before the first read, so that an append during any read still wakes us.
+            let watching = (wait > 0).then(|| state.checkout_appends.watch(&key));
+            let mut closing = state.streams_closing.clone();
+            loop {
+                let changed = watching.as_ref().map(runtime::Watching::changed);
+                let mut changed = std::pin::pin!(changed);
+                if let Some(changed) = changed.as_mut().as_pin_mut() {
+                    changed.enable();
+                }
+                let saga = state
+                    .refunds
+                    .load(&key)
+                    .await
+                    .map_err(|error| ApiError::Unavailable(error.to_string()))?;
+                let Some(order_id) = saga.aggregate.order_id() else {
+                    return Err(ApiError::NotFound { resource: "refund" });
+                };
+                let settled = matches!(
+                    saga.aggregate.status(),
+                    Some(refunds::RefundStatus::Completed | refunds::RefundStatus::Failed)
+                );
+                let now = Instant::now();
+                let waiting = changed.as_mut().as_pin_mut();
+                if settled || now >= until || *closing.borrow() || waiting.is_none() {
+                    let dto = refund_dto(&state, order_id, refund_id)
+                        .await?
+                        .ok_or(ApiError::NotFound { resource: "refund" })?;
+                    return Ok(Reply::ok(dto));
+                }
+                // The saga may run on another instance: look again now and then.
+                tokio::select! {
+                    () = async { if let Some(changed) = waiting { changed.await } } => {}
+                    () = tokio::time::sleep(RECHECK.min(until - now)) => {}
+                    _ = closing.changed() => {}
+                }
+            }
         }
         .await,
     )
 }
+
+/// A waiting caller looks again this often even when nothing in this process woke it.
+const RECHECK: Duration = Duration::from_millis(250);

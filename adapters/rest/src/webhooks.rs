@@ -405,6 +405,7 @@ pub async fn delete_webhook(
 #[get("/v1/admin/webhooks/{id}/deliveries")]
 pub async fn list_deliveries(
     state: web::Data<ApiState>,
+    request: HttpRequest,
     id: web::Path<String>,
     params: web::Query<ListParams>,
 ) -> HttpResponse {
@@ -412,6 +413,9 @@ pub async fn list_deliveries(
         async {
             let (page, limit) = webhook_page(&params)?;
             let endpoint = existing(&state, &id).await?;
+            if let Some(position) = crate::consistency::min_position(&request) {
+                dispatched_past(&state, position).await?;
+            }
             let mut deliveries = state.webhooks.deliveries(endpoint.id, page).await?;
             let has_more = deliveries.len() > limit;
             deliveries.truncate(limit);
@@ -423,6 +427,23 @@ pub async fn list_deliveries(
         }
         .await,
     )
+}
+
+/// Waits (bounded) until the dispatcher has queued the deliveries of every event up to
+/// `position`, so that a log read with the position of a write shows what that write caused.
+async fn dispatched_past(state: &ApiState, position: runtime::Cursor) -> Result<(), ApiError> {
+    let until = tokio::time::Instant::now() + state.read_wait_max;
+    loop {
+        if state.webhooks.dispatcher_checkpoint().await? >= position {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= until {
+            return Err(ApiError::ReadModelBehind {
+                position: position.to_token(),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Send a delivery again (admin): a copy is queued behind the endpoint's pending deliveries,

@@ -19,12 +19,13 @@ use runtime::StoreError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-/// The event repository type, re-exported so that callers need not depend on the store crate.
-pub use sqlite_es::SqliteEventRepository;
+/// The event repository: sqlite-es's reads with this store's append.
+pub use events::SqliteEventRepository;
 
 mod api_keys;
 mod customers;
 mod deadlines;
+mod events;
 mod feed;
 mod gauges;
 mod idempotency;
@@ -91,7 +92,8 @@ impl SqliteStore {
         &self.pool
     }
 
-    /// The sqlite-es event repository over this database (snapshots off).
+    /// The event repository over this database (snapshots off): sqlite-es reads, and this
+    /// store appends and learns where the events landed (ADR 0040).
     pub fn event_repository(&self) -> SqliteEventRepository {
         SqliteEventRepository::new(self.pool.clone())
     }

@@ -185,6 +185,10 @@ pub struct Settings {
     /// (clients may ask for up to 30). The API fuzzing runs with 1, so no request idles long.
     #[arg(long, env = "COMMERCE_LONG_POLL_MAX_SECS", default_value_t = 30)]
     pub long_poll_max_secs: u64,
+    /// Longest a request naming a feed position (`Commerce-Min-Position`) waits for the read
+    /// models to pass it before `503 read_model_behind` (ADR 0040).
+    #[arg(long, env = "COMMERCE_READ_WAIT_MAX_MS", default_value_t = 5000)]
+    pub read_wait_max_ms: u64,
 
     /// An external OpenID Connect issuer whose access tokens also log customers in, exactly
     /// as its tokens' `iss` claim states it (ADR 0028). Needs the audience and the JWKS URL.
@@ -274,6 +278,7 @@ impl Settings {
             auth_rate_per_minute: 0,
             auth_rate_burst: 5,
             long_poll_max_secs: 30,
+            read_wait_max_ms: 5000,
             oidc_issuer: None,
             oidc_audience: None,
             oidc_jwks_url: None,

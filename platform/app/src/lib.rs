@@ -44,8 +44,8 @@ use rest::ApiState;
 use runtime::{
     AppendWatch, CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor,
     FeedSignal, HealthCheck, IdempotencyStore, Leases, OpeningFeed, PersonalDataKeys, Projection,
-    ProjectionStore, ProjectorRunner, PublishedFeed, ReadModels, SharedFeed, StoredStreams, Vault,
-    WebhookStore,
+    ProjectionStore, ProjectorRunner, PublishedFeed, ReadModels, ReadProgress, SharedFeed,
+    StoredStreams, Vault, WebhookStore,
 };
 use shared_kernel::{CheckoutId, Clock, SystemClock};
 use tokio::sync::watch;
@@ -212,8 +212,14 @@ impl Wired {
         self.projector(Arc::new(ProductCatalogProjection))
     }
 
+    /// A runner of `projection` that reports its progress to the requests waiting to read
+    /// their own writes (ADR 0040).
     pub fn projector(&self, projection: Arc<dyn Projection>) -> ProjectorRunner {
-        ProjectorRunner::new(self.feed.clone(), self.projections.clone(), projection)
+        let runner = ProjectorRunner::new(self.feed.clone(), self.projections.clone(), projection);
+        match &self.api.read_progress {
+            Some(progress) => runner.with_progress(progress.clone()),
+            None => runner,
+        }
     }
 
     /// True when no event was ever appended (a brand-new store).
@@ -366,8 +372,12 @@ where
     if let Some(hook) = fault::step_boundary_hook() {
         saga = saga.with_boundary_hook(hook);
     }
-    let refunds: Arc<dyn CommandExecutor<Refund>> =
-        Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
+    // Staff long-poll a refund (`GET /v1/admin/refunds/{id}?wait=`) through the same watch.
+    let refunds: Arc<dyn CommandExecutor<Refund>> = Arc::new(
+        EventSourcedExecutor::new(repository(), ())
+            .with_signal(signal.clone())
+            .with_append_watch(checkout_appends.clone()),
+    );
     let returns: Arc<dyn CommandExecutor<Return>> =
         Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
     let mut return_saga = SagaRunner::new(
@@ -457,6 +467,13 @@ where
         });
     });
     let contracts: Arc<dyn EventContracts> = Arc::new(contracts::PublishedLanguage);
+    let read_progress = Arc::new(ReadProgress::new(
+        all_projections()
+            .iter()
+            .map(|projection| projection.name())
+            .collect(),
+        ports.projections.clone(),
+    ));
     // Every reader in this process (projectors, the saga, the published feed and what
     // delivers it) follows the feed through one shared tail of it.
     let shared: Arc<dyn EventFeed> = Arc::new(SharedFeed::new(ports.feed, signal.subscribe()));
@@ -547,6 +564,8 @@ where
             feed_signal: signal.clone(),
             checkout_appends,
             long_poll_max: Duration::from_secs(settings.long_poll_max_secs),
+            read_progress: Some(read_progress),
+            read_wait_max: Duration::from_millis(settings.read_wait_max_ms),
             streams_closing: streams_closing_rx,
             idempotency: ports.idempotency,
             payment_tokens: ports.tokens,
@@ -778,6 +797,9 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         .collect();
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(
+                rest::consistency::read_your_writes,
+            ))
             .wrap(actix_web::middleware::from_fn(rest::auth::authorize))
             .wrap(rest::problem_errors())
             .wrap(rest::security_headers())

@@ -10,6 +10,7 @@
 pub mod causation;
 pub mod codec;
 pub mod commands;
+pub mod consistency;
 pub mod deadlines;
 pub mod error;
 pub mod feed;
@@ -30,6 +31,7 @@ pub use commands::{
     CommandError, CommandExecutor, CommandMetadata, CommandSpan, EventSourcedExecutor, Executed,
     Loaded,
 };
+pub use consistency::ReadProgress;
 pub use deadlines::{Deadline, Deadlines};
 pub use error::StoreError;
 pub use feed::{

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::consistency::ReadProgress;
 use crate::feed::{Cursor, EventFeed, FeedEvent};
 use crate::telemetry;
 use crate::StoreError;
@@ -233,6 +234,7 @@ pub struct ProjectorRunner {
     projection: Arc<dyn Projection>,
     batch_size: usize,
     idle_poll: Duration,
+    progress: Option<Arc<ReadProgress>>,
 }
 
 impl ProjectorRunner {
@@ -247,6 +249,7 @@ impl ProjectorRunner {
             projection,
             batch_size: 500,
             idle_poll: Duration::from_millis(250),
+            progress: None,
         }
     }
 
@@ -260,10 +263,24 @@ impl ProjectorRunner {
         self
     }
 
+    /// Reports every checkpoint it commits or finds to `progress`, so that reads waiting for
+    /// a position wake as soon as this projection has passed it (ADR 0040).
+    pub fn with_progress(mut self, progress: Arc<ReadProgress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn report(&self, cursor: Cursor) {
+        if let Some(progress) = &self.progress {
+            progress.report(self.projection.name(), cursor);
+        }
+    }
+
     /// Projects one batch; returns how many feed events it consumed (0: caught up).
     pub async fn run_once(&self) -> Result<usize, ProjectionError> {
         let name = self.projection.name();
         let from = self.store.checkpoint(name).await?;
+        self.report(from);
         let batch = self.feed.read_after(from, self.batch_size).await?;
         let Some(last) = batch.last() else {
             return Ok(0);
@@ -311,7 +328,10 @@ impl ProjectorRunner {
         )
         .await?
         {
-            CommitOutcome::Committed => Ok(batch.len()),
+            CommitOutcome::Committed => {
+                self.report(to);
+                Ok(batch.len())
+            }
             // Someone else projected this batch; the next round starts from their checkpoint.
             CommitOutcome::CheckpointMoved => Ok(0),
         }

@@ -10,6 +10,7 @@ mod carts;
 mod catalog;
 mod checkout;
 mod checkout_timeline;
+mod consistency;
 mod customer_carts;
 mod customers;
 mod erasure;

@@ -72,6 +72,35 @@ on_both_stores!(
     a_refund_of_lines_gives_the_money_back_and_restocks
 );
 
+/// Staff follow a refund with one long-poll: the answer comes when its saga has completed.
+async fn a_refund_is_long_polled_until_it_completes(app: &TestApp) {
+    let (order, _) = app.paid_order("RF-WAIT", 2).await;
+    let response = refund(
+        app,
+        &order,
+        "rf-wait-1",
+        json!({"lines": [{"sku": "RF-WAIT", "quantity": 1}], "reason": "Too small",
+               "restock": true}),
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let done: Value = app
+        .get(&format!("{location}?wait=10"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["progress"], "completed", "{done}");
+    assert_eq!(done["status"], "refunded");
+    let bad = app.get(&format!("{location}?wait=31")).await;
+    assert_problem(bad, 400, "validation_failed").await;
+}
+on_both_stores!(
+    a_refund_is_long_polled_until_it_completes_on,
+    a_refund_is_long_polled_until_it_completes
+);
+
 async fn an_amount_refund_is_allocated_and_the_rest_stays_refundable(app: &TestApp) {
     let (order, _) = app.paid_order("RF-AMOUNT", 3).await;
     let done = refunded(
