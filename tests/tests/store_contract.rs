@@ -42,6 +42,8 @@ enum CounterCommand {
     Touch,
     /// Refused by the aggregate.
     Refuse,
+    /// Increments, but only a counter already at this value or more; refused below it.
+    IncrementFrom(u64),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +93,10 @@ impl Aggregate for Counter {
             CounterCommand::IncrementTwice => 2,
             CounterCommand::Touch => 0,
             CounterCommand::Refuse => return Err(Refused),
+            CounterCommand::IncrementFrom(at_least) if self.value < at_least => {
+                return Err(Refused)
+            }
+            CounterCommand::IncrementFrom(_) => 1,
         };
         for _ in 0..times {
             let value = self.value + 1;
@@ -1643,6 +1649,50 @@ async fn an_append_at_a_taken_sequence_is_a_conflict_and_appends_nothing<S: Stor
     assert_eq!((loaded.version, loaded.aggregate.value), (3, 3));
 }
 
+async fn run_on<R: PersistedEventRepository + 'static>(
+    executor: &EventSourcedExecutor<R, Counter>,
+    command: CounterCommand,
+) -> Result<runtime::Executed<Counter>, CommandError<Refused>> {
+    executor.execute("c", command, None, &metadata()).await
+}
+
+/// Two instances deciding on their cached states (ADR 0042): neither answers from a state
+/// the other has moved past, whether the stale decision would append (the append conflicts
+/// and it is decided again) or refuse (a refusal is taken again on the stored state).
+async fn a_trusted_cache_never_answers_from_a_state_another_instance_moved_past<S: Store>(
+    store: S,
+) {
+    let a = EventSourcedExecutor::<_, Counter>::new(store.repository(), ()).trusting_cache();
+    let b = EventSourcedExecutor::<_, Counter>::new(store.repository(), ()).trusting_cache();
+    assert_eq!(
+        run_on(&a, CounterCommand::Increment).await.unwrap().version,
+        1
+    );
+    assert_eq!(
+        run_on(&b, CounterCommand::Increment).await.unwrap().version,
+        2
+    );
+    // `a` holds the counter at 1, where this is refused; the stored counter is at 2.
+    let accepted = run_on(&a, CounterCommand::IncrementFrom(2)).await.unwrap();
+    assert_eq!((accepted.version, accepted.state.value), (3, 3));
+    // `b` holds it at 2: its append at 3 conflicts, and is decided again at 3.
+    let appended = run_on(&b, CounterCommand::Increment).await.unwrap();
+    assert_eq!((appended.version, appended.state.value), (4, 4));
+    // A refusal on the stored state stands.
+    let refused = run_on(&a, CounterCommand::IncrementFrom(10)).await;
+    assert!(matches!(refused, Err(CommandError::Rejected(Refused))));
+    // So does a no-op, and nothing was appended twice.
+    assert_eq!(run_on(&a, CounterCommand::Touch).await.unwrap().version, 4);
+    let events = read_feed(&store, Cursor::START, 4).await;
+    let values: Vec<u64> = events
+        .iter()
+        .map(|event| match event.decode::<Counter>().unwrap().unwrap() {
+            CounterEvent::Incremented { value } => value,
+        })
+        .collect();
+    assert_eq!(values, [1, 2, 3, 4]);
+}
+
 macro_rules! contract_suite {
     ($($behaviour:ident),+ $(,)?) => {
         mod sqlite {
@@ -1673,6 +1723,7 @@ contract_suite!(
     execute_returns_the_new_version,
     an_append_records_the_feed_position_of_its_last_event,
     an_append_at_a_taken_sequence_is_a_conflict_and_appends_nothing,
+    a_trusted_cache_never_answers_from_a_state_another_instance_moved_past,
     a_pinned_version_that_moved_fails_the_precondition,
     concurrent_commands_on_one_aggregate_never_lose_an_update,
     a_long_stream_stays_exact_when_two_instances_take_turns,

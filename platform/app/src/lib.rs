@@ -274,6 +274,7 @@ where
     // against the others, not given up on as a conflict.
     let orders: Arc<dyn CommandExecutor<Order>> = Arc::new(
         EventSourcedExecutor::new(repository(), ())
+            .trusting_cache()
             .with_max_attempts(64)
             .with_signal(signal.clone())
             .with_vault(vault.clone()),
@@ -305,6 +306,7 @@ where
     // (reserved or out of stock), never given up on as a conflict.
     let inventory: Arc<dyn CommandExecutor<StockItem>> = Arc::new(
         EventSourcedExecutor::new(repository(), ())
+            .trusting_cache()
             .with_max_attempts(64)
             .with_signal(signal.clone()),
     );
@@ -313,14 +315,18 @@ where
     // up on as a conflict.
     let promotions: Arc<dyn CommandExecutor<Promotion>> = Arc::new(
         EventSourcedExecutor::new(repository(), ())
+            .trusting_cache()
             .with_max_attempts(64)
             .with_signal(signal.clone()),
     );
     // Shoppers long-poll their checkout (`GET /v1/checkouts/{id}?wait=`): each append to a
     // checkout wakes its waiters in this process.
     let checkout_appends = Arc::new(AppendWatch::new());
+    // Checkouts, stock, codes and orders decide without calling out, so their commands are
+    // decided on the cached state, checked by the append (ADR 0042).
     let checkouts: Arc<dyn CommandExecutor<Checkout>> = Arc::new(
         EventSourcedExecutor::new(repository(), ())
+            .trusting_cache()
             .with_signal(signal.clone())
             .with_append_watch(checkout_appends.clone())
             .with_vault(vault.clone()),

@@ -29,8 +29,8 @@ use chrono::Duration;
 use cqrs_es::Aggregate;
 use runtime::causation::{self, Cause};
 use runtime::{
-    event_id, CommandError, CommandExecutor, CommandMetadata, CommitOutcome, Cursor, Deadline,
-    Deadlines, EventFeed, FeedEvent, Loaded, ProjectionStore, StoreError,
+    event_id, CommandError, CommandExecutor, CommandMetadata, Cursor, Deadline, Deadlines,
+    EventFeed, FeedEvent, Loaded, ProjectionStore, StoreError,
 };
 use shared_kernel::Clock;
 use tokio::sync::watch;
@@ -153,6 +153,8 @@ pub struct SagaRunner<D: SagaDefinition> {
     /// Consecutive retries per instance, for the backoff. In memory: after a restart an
     /// instance starts again from the shortest pause, which is harmless.
     retries: std::sync::Mutex<HashMap<D::Id, u32>>,
+    /// The runner's feed checkpoint, kept in memory between batches.
+    checkpoint: runtime::TrackedCheckpoint,
 }
 
 impl<D> SagaRunner<D>
@@ -177,6 +179,7 @@ where
             boundary: None,
             locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             retries: std::sync::Mutex::new(HashMap::new()),
+            checkpoint: runtime::TrackedCheckpoint::new(Self::checkpoint_name()),
         }
     }
 
@@ -375,8 +378,7 @@ where
         feed: &dyn EventFeed,
         checkpoints: &dyn ProjectionStore,
     ) -> Result<usize, SagaError> {
-        let name = Self::checkpoint_name();
-        let from = checkpoints.checkpoint(&name).await?;
+        let from = self.checkpoint.scanned(checkpoints).await?;
         let batch = feed.read_after(from, 500).await?;
         let mut to: Option<Cursor> = None;
         let mut consumed = 0;
@@ -394,15 +396,19 @@ where
             consumed += 1;
         }
         let Some(to) = to else {
+            self.checkpoint.skipped(checkpoints, from).await?;
             return Ok(0);
         };
         ids.sort();
         ids.dedup();
-        self.advance_all(ids).await?;
-        match checkpoints.commit(&name, from, to, Vec::new()).await? {
-            CommitOutcome::Committed => Ok(consumed),
-            CommitOutcome::CheckpointMoved => Ok(0),
-        }
+        let held = if ids.is_empty() {
+            // Nothing started: the checkpoint moves in memory, and is stored now and then.
+            self.checkpoint.skipped(checkpoints, to).await?
+        } else {
+            self.advance_all(ids).await?;
+            self.checkpoint.commit(checkpoints, to, Vec::new()).await?
+        };
+        Ok(if held { consumed } else { 0 })
     }
 
     /// Advances every instance whose deadline has come. A deadline is cleared only after its
@@ -449,6 +455,7 @@ where
         mut shutdown: watch::Receiver<bool>,
     ) {
         let idle = StdDuration::from_millis(100);
+        let mut deadlines_polled: Option<tokio::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -463,8 +470,13 @@ where
                     0
                 }
             };
-            if let Err(error) = self.run_deadlines_once().await {
-                tracing::warn!(saga = D::NAME, %error, "deadlines failed");
+            // Deadlines are due by the clock, not by the feed: under load, asking after every
+            // batch would query them many times a second for nothing.
+            if deadlines_polled.is_none_or(|at| at.elapsed() >= idle) {
+                deadlines_polled = Some(tokio::time::Instant::now());
+                if let Err(error) = self.run_deadlines_once().await {
+                    tracing::warn!(saga = D::NAME, %error, "deadlines failed");
+                }
             }
             if fed > 0 {
                 // Instances started in this process are advanced at once (the REST kick); the
@@ -485,6 +497,9 @@ where
                     }
                 }
             }
+        }
+        if let Err(error) = self.checkpoint.flush(checkpoints.as_ref()).await {
+            tracing::warn!(saga = D::NAME, %error, "could not store the checkpoint at stop");
         }
         tracing::info!(saga = D::NAME, "saga runner stopped");
     }

@@ -26,8 +26,8 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use runtime::projection::ProjectionError;
 use runtime::{
-    CommandError, CommandExecutor, CommandMetadata, CommitOutcome, EventFeed, Executed, FeedEvent,
-    ListQuery, Loaded, Projection, ProjectionStore, ReadModels, StoreError, WorkingSet,
+    CommandError, CommandExecutor, CommandMetadata, EventFeed, Executed, FeedEvent, ListQuery,
+    Loaded, Projection, ProjectionStore, ReadModels, StoreError, WorkingSet,
 };
 use rust_decimal::Decimal;
 use shared_kernel::{Clock, CountryCode, Currency, Money};
@@ -326,6 +326,7 @@ pub struct ZoneClaimRepair {
     directory: Arc<dyn ZoneDirectory>,
     clock: Arc<dyn Clock>,
     grace: chrono::Duration,
+    checkpoint: runtime::TrackedCheckpoint,
 }
 
 /// Why a repair batch stopped; the next one starts from the same checkpoint.
@@ -351,6 +352,7 @@ impl ZoneClaimRepair {
             directory,
             clock,
             grace: CLAIM_GRACE,
+            checkpoint: runtime::TrackedCheckpoint::new(Self::CHECKPOINT),
         }
     }
 
@@ -383,9 +385,10 @@ impl ZoneClaimRepair {
         feed: &dyn EventFeed,
         checkpoints: &dyn ProjectionStore,
     ) -> Result<usize, RepairError> {
-        let from = checkpoints.checkpoint(Self::CHECKPOINT).await?;
+        let from = self.checkpoint.scanned(checkpoints).await?;
         let batch = feed.read_after(from, 500).await?;
         let Some(last) = batch.last() else {
+            self.checkpoint.skipped(checkpoints, from).await?;
             return Ok(0);
         };
         let mut zones: Vec<ShippingZoneId> = batch
@@ -396,16 +399,17 @@ impl ZoneClaimRepair {
             .collect();
         zones.sort_by_key(ShippingZoneId::as_uuid);
         zones.dedup();
-        for zone_id in zones {
-            self.repair(zone_id).await?;
-        }
-        match checkpoints
-            .commit(Self::CHECKPOINT, from, last.cursor, Vec::new())
-            .await?
-        {
-            CommitOutcome::Committed => Ok(batch.len()),
-            CommitOutcome::CheckpointMoved => Ok(0),
-        }
+        let held = if zones.is_empty() {
+            self.checkpoint.skipped(checkpoints, last.cursor).await?
+        } else {
+            for zone_id in zones {
+                self.repair(zone_id).await?;
+            }
+            self.checkpoint
+                .commit(checkpoints, last.cursor, Vec::new())
+                .await?
+        };
+        Ok(if held { batch.len() } else { 0 })
     }
 
     /// Runs until `shutdown` turns true, waking on `wake` or every second.
@@ -443,6 +447,9 @@ impl ZoneClaimRepair {
                     }
                 }
             }
+        }
+        if let Err(error) = self.checkpoint.flush(checkpoints.as_ref()).await {
+            tracing::warn!(%error, "could not store the repair's checkpoint at stop");
         }
         tracing::info!("shipping zone claim repair stopped");
     }

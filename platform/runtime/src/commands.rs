@@ -192,6 +192,7 @@ pub struct EventSourcedExecutor<R: PersistedEventRepository, A: Aggregate> {
     watch: Option<Arc<AppendWatch>>,
     vault: Option<Arc<Vault>>,
     locks: Vec<tokio::sync::Mutex<()>>,
+    trust_cache: bool,
 }
 
 impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, A> {
@@ -209,6 +210,7 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
+            trust_cache: false,
         }
     }
 
@@ -230,6 +232,25 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
     pub fn with_cache_from_version(mut self, version: u64) -> Self {
         self.cache_from_version = version;
         self
+    }
+
+    /// Decides commands on the cached state without reading the store first (ADR 0042), and
+    /// caches every stream it touches. Safe only for aggregates whose decisions call nothing
+    /// outside (their services make no request a stale state could repeat wrongly): a
+    /// decision that appends is checked by the store's optimistic concurrency, and one that
+    /// refuses or appends nothing is taken again on the stored state before it is answered.
+    pub fn trusting_cache(mut self) -> Self {
+        self.trust_cache = true;
+        self.cache_from_version = 1;
+        self
+    }
+
+    fn cached(&self, aggregate_id: &str) -> Option<Known<A>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(aggregate_id)
+            .cloned()
     }
 
     /// Wakes in-process feed readers after each successful append.
@@ -449,9 +470,21 @@ where
     ) -> Result<Executed<A>, CommandError<A::Error>> {
         let _serialized = self.lock_for(aggregate_id).lock().await;
         let mut attempt = 0;
+        // The first decision may be taken on the cached state alone (see `trusting_cache`).
+        let mut trusted = if self.trust_cache && expected_version.is_none() {
+            self.cached(aggregate_id)
+        } else {
+            None
+        };
         loop {
-            attempt += 1;
-            let mut known = self.load_known(aggregate_id).await?;
+            let from_cache = trusted.is_some();
+            let mut known = match trusted.take() {
+                Some(known) => known,
+                None => {
+                    attempt += 1;
+                    self.load_known(aggregate_id).await?
+                }
+            };
             let version = known.version;
             if let Some(expected) = expected_version {
                 if expected != version {
@@ -462,12 +495,17 @@ where
                 }
             }
             let sink = EventSink::default();
-            known
+            let decided = known
                 .aggregate
                 .handle(command.clone(), &self.services, &sink)
-                .await
-                .map_err(CommandError::Rejected)?;
+                .await;
             let events = sink.collect().await;
+            // A refusal or a no-op on a cached state is never checked by an append: take the
+            // decision again on the stored state (usually the same, one read later).
+            if from_cache && (decided.is_err() || events.is_empty()) {
+                continue;
+            }
+            decided.map_err(CommandError::Rejected)?;
             if events.is_empty() {
                 return Ok(Executed {
                     version,
@@ -519,6 +557,11 @@ where
                     });
                 }
                 Err(PersistenceError::OptimisticLockError) => {
+                    // Someone else appended: the cached state is behind, and the next round
+                    // reads what it lacks.
+                    if from_cache {
+                        continue;
+                    }
                     if let Some(expected) = expected_version {
                         let actual = self.load(aggregate_id).await?.version;
                         return Err(CommandError::PreconditionFailed { expected, actual });

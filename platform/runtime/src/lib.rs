@@ -44,7 +44,7 @@ pub use lease::{Lease, Leases, LocalLeases};
 pub use personal::{OpeningFeed, PersonalDataKeys, PersonalEvent, Vault};
 pub use projection::{
     CommitOutcome, DocumentChange, ListQuery, Projection, ProjectionStore, ProjectorRunner,
-    ReadModels, WorkingSet,
+    ReadModels, TrackedCheckpoint, WorkingSet,
 };
 pub use published::{
     ContractSchema, EventContracts, PublishError, PublishedEvent, PublishedFeed, PublishedPage,

@@ -191,6 +191,80 @@ fn change_key(change: &DocumentChange) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use async_trait::async_trait;
+
+    /// A stored checkpoint per name, moved only from where it is.
+    #[derive(Default)]
+    struct Stored(std::sync::Mutex<std::collections::HashMap<String, Cursor>>);
+
+    impl Stored {
+        fn at(&self, name: &str) -> Cursor {
+            self.0
+                .lock()
+                .unwrap()
+                .get(name)
+                .copied()
+                .unwrap_or_default()
+        }
+    }
+
+    #[async_trait]
+    impl ProjectionStore for Stored {
+        async fn checkpoint(&self, projector: &str) -> Result<Cursor, StoreError> {
+            Ok(self.at(projector))
+        }
+        async fn load_document(&self, _: &str, _: &str) -> Result<Option<Value>, StoreError> {
+            Ok(None)
+        }
+        async fn commit(
+            &self,
+            projector: &str,
+            from: Cursor,
+            to: Cursor,
+            _: Vec<DocumentChange>,
+        ) -> Result<CommitOutcome, StoreError> {
+            let mut stored = self.0.lock().unwrap();
+            let at = stored.entry(projector.to_owned()).or_default();
+            if *at != from {
+                return Ok(CommitOutcome::CheckpointMoved);
+            }
+            *at = to;
+            Ok(CommitOutcome::Committed)
+        }
+    }
+
+    fn at(position: i64) -> Cursor {
+        Cursor { tx: 0, position }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_checkpoint_that_changed_nothing_is_stored_now_and_then_and_on_flush() {
+        let store = Stored::default();
+        let checkpoint = TrackedCheckpoint::new("p");
+        assert!(checkpoint.skipped(&store, at(3)).await.unwrap());
+        assert_eq!(checkpoint.scanned(&store).await.unwrap(), at(3));
+        assert_eq!(store.at("p"), Cursor::START, "not stored yet");
+        tokio::time::advance(CHECKPOINT_EVERY).await;
+        assert!(checkpoint.skipped(&store, at(5)).await.unwrap());
+        assert_eq!(store.at("p"), at(5), "stored once a while has passed");
+        assert!(checkpoint.skipped(&store, at(6)).await.unwrap());
+        checkpoint.flush(&store).await.unwrap();
+        assert_eq!(store.at("p"), at(6));
+        // A batch that changes something is stored at once.
+        assert!(checkpoint.commit(&store, at(8), Vec::new()).await.unwrap());
+        assert_eq!(store.at("p"), at(8));
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_another_runner_moved_is_read_again() {
+        let store = Stored::default();
+        let checkpoint = TrackedCheckpoint::new("p");
+        assert_eq!(checkpoint.scanned(&store).await.unwrap(), Cursor::START);
+        store.0.lock().unwrap().insert("p".into(), at(9));
+        assert!(!checkpoint.commit(&store, at(4), Vec::new()).await.unwrap());
+        assert_eq!(store.at("p"), at(9), "nothing written over theirs");
+        assert_eq!(checkpoint.scanned(&store).await.unwrap(), at(9));
+    }
 
     #[test]
     fn a_prefix_ends_just_after_its_last_character() {
@@ -227,7 +301,130 @@ pub trait Projection: Send + Sync {
 /// How long a caught-up projector lets appends accumulate before its next cycle.
 const COALESCE: Duration = Duration::from_millis(20);
 
-/// Drives one projection from the feed with a durable checkpoint.
+/// A batch that changes nothing moves the stored checkpoint at most this often: a crash then
+/// reads those events again, which changes nothing again, so committing each such batch
+/// would only load the database (every consumer sees every event, and most events concern
+/// few of them). A batch that changes something always commits it with its checkpoint.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// How far a consumer has read, and how far its stored checkpoint says.
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    stored: Cursor,
+    scanned: Cursor,
+    stored_at: tokio::time::Instant,
+}
+
+/// A feed consumer's checkpoint, kept in memory between batches instead of read before each.
+///
+/// Every commit is still guarded by the stored checkpoint it starts from, so when another
+/// runner moved it the commit writes nothing, and the next batch starts from the store again.
+/// Events that needed no write move the stored checkpoint lazily, at most every
+/// [`CHECKPOINT_EVERY`]: after a crash they are read again and again need nothing.
+pub struct TrackedCheckpoint {
+    name: String,
+    position: std::sync::Mutex<Option<Position>>,
+}
+
+impl TrackedCheckpoint {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            position: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn get(&self) -> Option<Position> {
+        *self
+            .position
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn set(&self, position: Option<Position>) {
+        *self
+            .position
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = position;
+    }
+
+    async fn position(&self, store: &dyn ProjectionStore) -> Result<Position, StoreError> {
+        if let Some(position) = self.get() {
+            return Ok(position);
+        }
+        let stored = store.checkpoint(&self.name).await?;
+        let position = Position {
+            stored,
+            scanned: stored,
+            stored_at: tokio::time::Instant::now(),
+        };
+        self.set(Some(position));
+        Ok(position)
+    }
+
+    /// The cursor after the last event this consumer has handled: where to read on.
+    pub async fn scanned(&self, store: &dyn ProjectionStore) -> Result<Cursor, StoreError> {
+        Ok(self.position(store).await?.scanned)
+    }
+
+    /// The events up to `to` needed no write: remembered, and stored if the stored checkpoint
+    /// is older than [`CHECKPOINT_EVERY`]. Whether this consumer still holds its checkpoint
+    /// (false: another runner moved it; the next batch starts from theirs).
+    pub async fn skipped(
+        &self,
+        store: &dyn ProjectionStore,
+        to: Cursor,
+    ) -> Result<bool, StoreError> {
+        let mut position = self.position(store).await?;
+        position.scanned = position.scanned.max(to);
+        if position.scanned != position.stored && position.stored_at.elapsed() >= CHECKPOINT_EVERY {
+            return self.commit(store, position.scanned, Vec::new()).await;
+        }
+        self.set(Some(position));
+        Ok(true)
+    }
+
+    /// Writes `changes` and moves the stored checkpoint to `to` in one transaction; whether
+    /// it did (false: another runner had moved it, and the next batch starts from theirs).
+    pub async fn commit(
+        &self,
+        store: &dyn ProjectionStore,
+        to: Cursor,
+        changes: Vec<DocumentChange>,
+    ) -> Result<bool, StoreError> {
+        let position = self.position(store).await?;
+        match store
+            .commit(&self.name, position.stored, to, changes)
+            .await?
+        {
+            CommitOutcome::Committed => {
+                self.set(Some(Position {
+                    stored: to,
+                    scanned: to,
+                    stored_at: tokio::time::Instant::now(),
+                }));
+                Ok(true)
+            }
+            CommitOutcome::CheckpointMoved => {
+                self.set(None);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Stores the checkpoint of events handled but not yet recorded, so that the store says
+    /// exactly how far this consumer got.
+    pub async fn flush(&self, store: &dyn ProjectionStore) -> Result<(), StoreError> {
+        if let Some(position) = self.get() {
+            if position.scanned != position.stored {
+                self.commit(store, position.scanned, Vec::new()).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Drives one projection from the feed with a durable checkpoint ([`TrackedCheckpoint`]).
 pub struct ProjectorRunner {
     feed: Arc<dyn EventFeed>,
     store: Arc<dyn ProjectionStore>,
@@ -235,6 +432,7 @@ pub struct ProjectorRunner {
     batch_size: usize,
     idle_poll: Duration,
     progress: Option<Arc<ReadProgress>>,
+    checkpoint: TrackedCheckpoint,
 }
 
 impl ProjectorRunner {
@@ -243,6 +441,7 @@ impl ProjectorRunner {
         store: Arc<dyn ProjectionStore>,
         projection: Arc<dyn Projection>,
     ) -> Self {
+        let checkpoint = TrackedCheckpoint::new(projection.name());
         Self {
             feed,
             store,
@@ -250,6 +449,7 @@ impl ProjectorRunner {
             batch_size: 500,
             idle_poll: Duration::from_millis(250),
             progress: None,
+            checkpoint,
         }
     }
 
@@ -279,33 +479,38 @@ impl ProjectorRunner {
     /// Projects one batch; returns how many feed events it consumed (0: caught up).
     pub async fn run_once(&self) -> Result<usize, ProjectionError> {
         let name = self.projection.name();
-        let from = self.store.checkpoint(name).await?;
+        let store = self.store.as_ref();
+        let from = self.checkpoint.scanned(store).await?;
         self.report(from);
         let batch = self.feed.read_after(from, self.batch_size).await?;
         let Some(last) = batch.last() else {
+            self.checkpoint.skipped(store, from).await?;
             return Ok(0);
         };
         let to = last.cursor;
-        // One span per batch that projects anything, linked to the spans that appended the
-        // events it keeps documents for (ADR 0032); a batch of events the projection ignores
-        // only moves its checkpoint, and a span per event would cost more than projecting it.
         let documents: Vec<_> = batch
             .iter()
             .map(|event| self.projection.documents_for(event))
             .collect();
-        let batch_span = if documents.iter().all(Vec::is_empty) {
-            tracing::Span::none()
-        } else {
-            tracing::info_span!(
-                parent: None,
-                "projector batch",
-                otel.name = %format_args!("project {name}"),
-                otel.kind = "consumer",
-                messaging.operation.type = "process",
-                messaging.batch.message_count = batch.len(),
-                commerce.projector = name,
-            )
-        };
+        if documents.iter().all(Vec::is_empty) {
+            // Nothing to write, and no span: it would cost more than the batch (ADR 0032).
+            let held = self.checkpoint.skipped(store, to).await?;
+            if held {
+                self.report(to);
+            }
+            return Ok(if held { batch.len() } else { 0 });
+        }
+        // One span per batch that projects anything, linked to the spans that appended the
+        // events it keeps documents for (ADR 0032).
+        let batch_span = tracing::info_span!(
+            parent: None,
+            "projector batch",
+            otel.name = %format_args!("project {name}"),
+            otel.kind = "consumer",
+            messaging.operation.type = "process",
+            messaging.batch.message_count = batch.len(),
+            commerce.projector = name,
+        );
         let mut working_set = WorkingSet::default();
         for (event, documents) in batch.iter().zip(documents) {
             if !documents.is_empty() {
@@ -321,26 +526,31 @@ impl ProjectorRunner {
             }
             self.projection.apply(event, &mut working_set)?;
         }
-        match telemetry::traced(
+        let committed = telemetry::traced(
             batch_span,
-            self.store
-                .commit(name, from, to, working_set.into_changes()),
+            self.checkpoint
+                .commit(store, to, working_set.into_changes()),
         )
-        .await?
-        {
-            CommitOutcome::Committed => {
-                self.report(to);
-                Ok(batch.len())
-            }
+        .await?;
+        if committed {
+            self.report(to);
+            Ok(batch.len())
+        } else {
             // Someone else projected this batch; the next round starts from their checkpoint.
-            CommitOutcome::CheckpointMoved => Ok(0),
+            Ok(0)
         }
     }
 
-    /// Runs until every event visible now is projected.
+    /// Stores the checkpoint of events read that changed nothing, so that the store says
+    /// exactly how far this projector got.
+    pub async fn flush(&self) -> Result<(), ProjectionError> {
+        Ok(self.checkpoint.flush(self.store.as_ref()).await?)
+    }
+
+    /// Runs until every event visible now is projected, and stores its checkpoint.
     pub async fn catch_up(&self) -> Result<(), ProjectionError> {
         while self.run_once().await? > 0 {}
-        Ok(())
+        self.flush().await
     }
 
     /// Runs until `shutdown` turns true, waking on `wake` or every idle-poll interval.
@@ -392,6 +602,9 @@ impl ProjectorRunner {
                     }
                 }
             }
+        }
+        if let Err(error) = self.flush().await {
+            tracing::warn!(projector = name, %error, "could not store the checkpoint at stop");
         }
         tracing::info!(projector = name, "projector stopped");
     }
