@@ -5,6 +5,7 @@
 //! do something else (restart the server, follow the event feed) call [`run`] directly.
 
 mod client;
+pub mod get;
 mod invariants;
 mod money;
 mod prng;
@@ -41,15 +42,30 @@ use crate::stats::{
 /// against the payments' ledger, order arithmetic and captured sums, promotion code uses
 /// against their redemptions and limits, shipping charged against the methods chosen); the
 /// audit assumes nothing else changes the shop during the run.
+///
+/// `loadgen get --url URL` instead asks one URL on N keep-alive connections as fast as it
+/// answers and reports requests per second (`loadgen get --help`).
 #[derive(Debug, Clone, Parser)]
-#[command(name = "loadgen", version)]
+#[command(name = "loadgen", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    /// Another mode than the shoppers (the default).
+    #[command(subcommand)]
+    pub mode: Option<Mode>,
     #[command(flatten)]
     pub args: Args,
     #[command(flatten)]
     pub promotions: PromotionArgs,
     #[command(flatten)]
     pub shipping: ShippingArgs,
+}
+
+/// Modes other than the shoppers.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Mode {
+    /// Ask one URL (GET) on N keep-alive connections, each sending its next request as soon
+    /// as the last is answered, and report requests per second, latency and errors: the
+    /// request ceiling of a server, without shoppers or audit.
+    Get(get::GetArgs),
 }
 
 /// The run's options, promotion codes apart (see [`Cli`]).
@@ -836,6 +852,34 @@ mod tests {
         }
         std::env::remove_var("LOADGEN_NO_SHIPPING");
         assert!(ShippingArgs::off().no_shipping);
+    }
+
+    #[test]
+    fn shoppers_are_the_default_mode_and_get_takes_its_own_options() {
+        let cli = Cli::try_parse_from(["loadgen", "--shoppers", "4"]).unwrap();
+        assert!(cli.mode.is_none());
+        assert_eq!(cli.args.shoppers, 4);
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "get",
+            "--url",
+            "http://127.0.0.1:8095/v1/products/p1",
+            "--connections",
+            "8",
+        ])
+        .unwrap();
+        let Some(Mode::Get(get)) = cli.mode else {
+            panic!("not the get mode: {:?}", cli.mode);
+        };
+        assert_eq!(get.url, "http://127.0.0.1:8095/v1/products/p1");
+        assert_eq!(get.connections, 8);
+        assert_eq!((get.duration_secs, get.warmup_secs), (10, 1));
+        // The shoppers' options are not the get mode's, and it needs a URL.
+        assert!(Cli::try_parse_from(["loadgen", "--shoppers", "4", "get", "--url", "x"]).is_err());
+        assert!(Cli::try_parse_from(["loadgen", "get"]).is_err());
+        assert!(
+            Cli::try_parse_from(["loadgen", "get", "--url", "x", "--connections", "0"]).is_err()
+        );
     }
 
     #[test]
