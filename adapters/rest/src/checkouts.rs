@@ -144,6 +144,23 @@ pub struct CheckoutWaitParams {
 /// saga may run on another instance.
 const RECHECK: Duration = Duration::from_millis(250);
 
+/// Waits for an append to the checkout in this process, the next recheck, or the server
+/// stopping; whether the store must be read now (false: an append woke it, and what it left
+/// is in memory).
+async fn wait_for_change(
+    changed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    closing: &mut tokio::sync::watch::Receiver<bool>,
+    until: Instant,
+    now: Instant,
+) -> bool {
+    let pause = RECHECK.min(until - now);
+    tokio::select! {
+        () = changed => false,
+        () = tokio::time::sleep(pause) => true,
+        _ = closing.changed() => true,
+    }
+}
+
 /// Follow a checkout: `pending`, `completed` (with the order id) or `failed` (with a reason).
 /// With `wait`, a pending checkout is long-polled: one request instead of many.
 #[utoipa::path(
@@ -177,11 +194,30 @@ pub async fn get_checkout(
             let watching = (wait > 0).then(|| state.checkout_appends.watch(&key));
             let mut closing = state.streams_closing.clone();
             let mut holder_checked = false;
+            // Whether the store must be read: at first, after each recheck, and when an
+            // append in this process settled the checkout. An append that leaves it pending
+            // needs no read: the state it left is in memory (ADR 0042).
+            let mut read_store = true;
             let loaded = loop {
                 let changed = watching.as_ref().map(runtime::Watching::changed);
                 let mut changed = std::pin::pin!(changed);
                 if let Some(changed) = changed.as_mut().as_pin_mut() {
                     changed.enable();
+                }
+                if !read_store {
+                    let pending = state.checkouts.cached(&key).is_some_and(|cached| {
+                        !matches!(
+                            cached.aggregate.status(),
+                            Some(CheckoutStatus::Completed | CheckoutStatus::Failed)
+                        )
+                    });
+                    let now = Instant::now();
+                    if pending && now < until && !*closing.borrow() {
+                        if let Some(changed) = changed.as_mut().as_pin_mut() {
+                            read_store = wait_for_change(changed, &mut closing, until, now).await;
+                            continue;
+                        }
+                    }
                 }
                 let loaded = state.checkouts.load(&key).await?;
                 let Some(cart_id) = loaded.aggregate.cart_id().filter(|_| loaded.version > 0)
@@ -214,12 +250,7 @@ pub async fn get_checkout(
                 let Some(changed) = changed.as_mut().as_pin_mut() else {
                     break loaded;
                 };
-                let pause = RECHECK.min(until - now);
-                tokio::select! {
-                    () = changed => {}
-                    () = tokio::time::sleep(pause) => {}
-                    _ = closing.changed() => {}
-                }
+                read_store = wait_for_change(changed, &mut closing, until, now).await;
             };
             let mut dto = CheckoutDto::from_checkout(&loaded.aggregate, loaded.version);
             dto.order_access_token = dto

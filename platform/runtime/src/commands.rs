@@ -137,6 +137,13 @@ pub trait CommandExecutor<A: Aggregate + Clone>: Send + Sync {
     /// Loads the current state; a never-written aggregate loads as `A::default()` at version 0.
     async fn load(&self, aggregate_id: &str) -> Result<Loaded<A>, CommandError<A::Error>>;
 
+    /// The state held in memory for `aggregate_id`, without asking the store, so possibly
+    /// behind it: for waiters that only need to know whether to read the store again (a
+    /// long-poll woken by an append in this process). `None` when nothing is held.
+    fn cached(&self, _aggregate_id: &str) -> Option<Loaded<A>> {
+        None
+    }
+
     /// Runs `command`. With `expected_version` set, fails with `PreconditionFailed` unless the
     /// aggregate is at exactly that version when the events are appended.
     async fn execute(
@@ -245,7 +252,7 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
         self
     }
 
-    fn cached(&self, aggregate_id: &str) -> Option<Known<A>> {
+    fn cached_known(&self, aggregate_id: &str) -> Option<Known<A>> {
         self.cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -395,6 +402,14 @@ where
         })
     }
 
+    fn cached(&self, aggregate_id: &str) -> Option<Loaded<A>> {
+        self.cached_known(aggregate_id).map(|known| Loaded {
+            aggregate: known.aggregate,
+            version: known.version,
+            last_event: known.last_event,
+        })
+    }
+
     async fn execute(
         &self,
         aggregate_id: &str,
@@ -472,7 +487,7 @@ where
         let mut attempt = 0;
         // The first decision may be taken on the cached state alone (see `trusting_cache`).
         let mut trusted = if self.trust_cache && expected_version.is_none() {
-            self.cached(aggregate_id)
+            self.cached_known(aggregate_id)
         } else {
             None
         };
@@ -541,15 +556,16 @@ where
             match persisted {
                 Ok(()) => {
                     metrics().events_appended(A::TYPE, rows.len());
+                    known.version = version + rows.len() as u64;
+                    known.last_event = Some(EventMetadata::from_json(&stored_metadata));
+                    // Remembered before anyone is woken: a waiter may look only at memory.
+                    self.remember(aggregate_id, &known);
                     if let Some(signal) = &self.signal {
                         signal.notify();
                     }
                     if let Some(watch) = &self.watch {
                         watch.appended(aggregate_id);
                     }
-                    known.version = version + rows.len() as u64;
-                    known.last_event = Some(EventMetadata::from_json(&stored_metadata));
-                    self.remember(aggregate_id, &known);
                     return Ok(Executed {
                         version: known.version,
                         events_appended: rows.len(),
