@@ -26,4 +26,5 @@ mod refunds;
 mod returns;
 mod security;
 mod shipping;
+mod two_instances;
 mod webhooks;
