@@ -762,7 +762,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let mut projector_tasks = Vec::new();
     if let Some(postgres) = wired.postgres.clone() {
         let (signal, shutdown) = (wired.signal.clone(), shutdown_rx.clone());
-        tokio::spawn(async move { postgres.forward_appends(signal, shutdown).await });
+        let checkouts = wired.api.checkout_appends.clone();
+        tokio::spawn(async move {
+            postgres
+                .forward_notifications(signal, Some(checkouts), shutdown)
+                .await;
+        });
     }
     if settings.run_workers {
         projector_tasks = start_workers(&wired, &settings, &shutdown_rx)?;
