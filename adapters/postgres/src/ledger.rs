@@ -22,14 +22,19 @@ impl LedgerEntry for LockedRecords {
         mut self: Box<Self>,
         writes: Vec<(LedgerKey, String)>,
     ) -> Result<(), StoreError> {
-        for (key, record) in writes {
+        if !writes.is_empty() {
+            let kinds: Vec<&str> = writes.iter().map(|(key, _)| key.kind).collect();
+            let names: Vec<&str> = writes.iter().map(|(key, _)| key.key.as_str()).collect();
+            let records: Vec<&str> = writes.iter().map(|(_, record)| record.as_str()).collect();
             sqlx::query(
-                "INSERT INTO sandbox_ledger (kind, key, record) VALUES ($1, $2, $3::jsonb) \
+                "INSERT INTO sandbox_ledger (kind, key, record) \
+                 SELECT kind, key, record::jsonb \
+                 FROM unnest($1::text[], $2::text[], $3::text[]) AS written (kind, key, record) \
                  ON CONFLICT (kind, key) DO UPDATE SET record = excluded.record",
             )
-            .bind(key.kind)
-            .bind(&key.key)
-            .bind(record)
+            .bind(&kinds)
+            .bind(&names)
+            .bind(&records)
             .execute(&mut *self.transaction)
             .await
             .map_err(store_error)?;
@@ -46,15 +51,25 @@ impl ProviderLedger for PostgresStore {
         sorted.dedup();
         let mut transaction = self.pool.begin().await.map_err(store_error)?;
         // Transaction-scoped: released at commit or rollback, and by the database when the
-        // session dies. Taken in one order, so two requests never wait on each other in a
-        // circle. A record that does not exist yet is locked too, unlike with a row lock.
-        for key in &sorted {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind(format!("commerce.sandbox.{}.{}", key.kind, key.key))
-                .execute(&mut *transaction)
-                .await
-                .map_err(store_error)?;
-        }
+        // session dies. Taken in one statement, in the order of the locks' own numbers, so two
+        // requests never wait on each other in a circle (not even when two names share a
+        // number). A record that does not exist yet is locked too, unlike with a row lock.
+        let names: Vec<String> = sorted
+            .iter()
+            .map(|key| format!("commerce.sandbox.{}.{}", key.kind, key.key))
+            .collect();
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(lock) FROM \
+             (SELECT DISTINCT hashtextextended(name, 0) AS lock FROM unnest($1::text[]) AS name \
+              ORDER BY lock) AS locks",
+        )
+        .bind(&names)
+        .execute(&mut *transaction)
+        .await
+        .map_err(store_error)?;
+        // Read in a statement of its own, after the locks: under READ COMMITTED it takes a
+        // snapshot that holds what the previous holder of a lock committed. A read in the
+        // locking statement would see the snapshot from before it waited.
         let kinds: Vec<&str> = sorted.iter().map(|key| key.kind).collect();
         let names: Vec<&str> = sorted.iter().map(|key| key.key.as_str()).collect();
         let rows: Vec<(String, String, String)> = sqlx::query_as(
