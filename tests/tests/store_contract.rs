@@ -1837,6 +1837,72 @@ async fn postgres_wakes_feed_readers_when_another_connection_commits_events() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_wakes_waiters_on_a_checkout_when_another_connection_appends_to_it() {
+    let store = support::fresh_postgres().await;
+    let signal = runtime::FeedSignal::new();
+    let mut woken = signal.subscribe();
+    let checkouts = std::sync::Arc::new(runtime::AppendWatch::new());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listener = {
+        let (store, signal, checkouts) = (store.clone(), signal.clone(), checkouts.clone());
+        tokio::spawn(async move {
+            store
+                .forward_notifications(signal, Some(checkouts), stopped)
+                .await;
+        })
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), woken.changed())
+        .await
+        .expect("the listener starts")
+        .unwrap();
+
+    // A shopper waits on one checkout; another instance appends to another checkout, then
+    // to this one: only the second append wakes the waiter, and without any local append.
+    let watching = checkouts.watch("c-waited");
+    let changed = watching.changed();
+    tokio::pin!(changed);
+    changed.as_mut().enable();
+    for (aggregate_type, id) in [("checkout", "c-other"), ("test_counter", "c-waited")] {
+        let mut other = store.pool().begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO events \
+                 (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
+                  metadata) \
+             VALUES ($1, $2, 1, 'Anything', '1', '{}', '{}')",
+        )
+        .bind(aggregate_type)
+        .bind(id)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+        other.commit().await.unwrap();
+    }
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(500), changed.as_mut())
+            .await
+            .is_err(),
+        "appends to other streams do not wake the waiter"
+    );
+    let mut other = store.pool().begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO events \
+             (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
+              metadata) \
+         VALUES ('checkout', 'c-waited', 1, 'Anything', '1', '{}', '{}')",
+    )
+    .execute(&mut *other)
+    .await
+    .unwrap();
+    other.commit().await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), changed)
+        .await
+        .expect("the append to the waited checkout wakes its waiter");
+
+    stop.send(true).unwrap();
+    listener.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_lease_is_taken_over_when_its_holder_dies() {
     use runtime::Leases;
     let store = support::fresh_postgres().await;

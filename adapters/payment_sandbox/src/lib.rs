@@ -27,9 +27,16 @@
 //!
 //! Invariant: the same sequence of calls always gives the same answers and the same ids
 //! (ids are derived from idempotency keys).
+//!
+//! Where the ledger lives: in process memory ([`SandboxGateway::new`]), optionally journalled
+//! to a file ([`SandboxGateway::persistent`], for the embedded store that one process serves),
+//! or in a store every instance shares ([`SandboxGateway::shared`], ADR 0041), so that a
+//! capture one instance asks for finds the authorization another placed. In a shared ledger
+//! each request locks the records it touches (its key's answer, the authorization's hold)
+//! across instances, then runs the same decisions as in memory on just those records.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +45,7 @@ use payments::{
     Authorization, AuthorizeRequest, CaptureReceipt, CaptureRequest, DeclineCode, GatewayError,
     PaymentGateway, RefundReceipt, RefundRequest, VoidRequest,
 };
+use runtime::{LedgerKey, ProviderLedger};
 use shared_kernel::{deterministic_uuid, Money};
 
 /// Authorizes.
@@ -84,12 +92,24 @@ pub struct AuthorizationSnapshot {
 #[derive(Default)]
 pub struct SandboxGateway {
     ledger: Mutex<Ledger>,
+    /// Set when the ledger lives in a shared store; `ledger` is then unused.
+    shared: Option<Arc<dyn ProviderLedger>>,
 }
 
 impl SandboxGateway {
     /// A sandbox that forgets everything when the process ends.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A sandbox whose ledger lives in `store`, shared by every instance on it: any instance
+    /// captures, voids or refunds what any other authorized, and two acting on one
+    /// authorization at once are decided one after the other.
+    pub fn shared(store: Arc<dyn ProviderLedger>) -> Self {
+        Self {
+            ledger: Mutex::default(),
+            shared: Some(store),
+        }
     }
 
     /// A sandbox that survives restarts, like a real provider: every request is appended to
@@ -126,7 +146,26 @@ impl SandboxGateway {
         Ok(gateway)
     }
 
-    /// The provider's view of an authorization, if it exists.
+    /// The provider's view of an authorization, wherever its ledger lives.
+    pub async fn find_authorization(
+        &self,
+        authorization_id: &str,
+    ) -> Result<Option<AuthorizationSnapshot>, GatewayError> {
+        let Some(store) = &self.shared else {
+            return Ok(self.authorization(authorization_id));
+        };
+        let keys = [LedgerKey::new(HOLD, authorization_id)];
+        let entry = store.open(&keys).await.map_err(unavailable)?;
+        // Dropped without a commit: read only.
+        let ledger = Ledger::from_records(entry.records())?;
+        Ok(ledger
+            .holds
+            .get(authorization_id)
+            .map(|hold| hold.snapshot(authorization_id)))
+    }
+
+    /// The provider's view of an authorization, if it exists, in a ledger kept in this process
+    /// (always `None` for a shared one: see [`Self::find_authorization`]).
     pub fn authorization(&self, authorization_id: &str) -> Option<AuthorizationSnapshot> {
         self.ledger()
             .holds
@@ -369,6 +408,18 @@ impl Ledger {
 #[async_trait]
 impl PaymentGateway for SandboxGateway {
     async fn authorize(&self, request: AuthorizeRequest) -> Result<Authorization, GatewayError> {
+        if let Some(store) = &self.shared {
+            let key = &request.idempotency_key;
+            let keys = [
+                LedgerKey::new(AUTHORIZE, key.clone()),
+                LedgerKey::new(OUTAGE, key.clone()),
+                LedgerKey::new(HOLD, id_for("auth", "sandbox-authorization", key)),
+            ];
+            return in_store(store.as_ref(), &keys, |ledger| {
+                Self::authorize_now(ledger, request)
+            })
+            .await;
+        }
         let mut ledger = self.ledger();
         ledger.journal(&JournalEntry::Authorize {
             key: request.idempotency_key.clone(),
@@ -379,6 +430,16 @@ impl PaymentGateway for SandboxGateway {
     }
 
     async fn capture(&self, request: CaptureRequest) -> Result<CaptureReceipt, GatewayError> {
+        if let Some(store) = &self.shared {
+            let keys = [
+                LedgerKey::new(CAPTURE, request.idempotency_key.clone()),
+                LedgerKey::new(HOLD, request.authorization_id.clone()),
+            ];
+            return in_store(store.as_ref(), &keys, |ledger| {
+                Self::capture_now(ledger, request)
+            })
+            .await;
+        }
         let mut ledger = self.ledger();
         ledger.journal(&JournalEntry::Capture {
             key: request.idempotency_key.clone(),
@@ -389,6 +450,16 @@ impl PaymentGateway for SandboxGateway {
     }
 
     async fn void(&self, request: VoidRequest) -> Result<(), GatewayError> {
+        if let Some(store) = &self.shared {
+            let keys = [
+                LedgerKey::new(VOID, request.idempotency_key.clone()),
+                LedgerKey::new(HOLD, request.authorization_id.clone()),
+            ];
+            return in_store(store.as_ref(), &keys, |ledger| {
+                Self::void_now(ledger, request)
+            })
+            .await;
+        }
         let mut ledger = self.ledger();
         ledger.journal(&JournalEntry::Void {
             key: request.idempotency_key.clone(),
@@ -398,6 +469,16 @@ impl PaymentGateway for SandboxGateway {
     }
 
     async fn refund(&self, request: RefundRequest) -> Result<RefundReceipt, GatewayError> {
+        if let Some(store) = &self.shared {
+            let keys = [
+                LedgerKey::new(REFUND, request.idempotency_key.clone()),
+                LedgerKey::new(HOLD, request.authorization_id.clone()),
+            ];
+            return in_store(store.as_ref(), &keys, |ledger| {
+                Self::refund_now(ledger, request)
+            })
+            .await;
+        }
         let mut ledger = self.ledger();
         ledger.journal(&JournalEntry::Refund {
             key: request.idempotency_key.clone(),
@@ -405,6 +486,307 @@ impl PaymentGateway for SandboxGateway {
             amount: request.amount,
         })?;
         Self::refund_now(&mut ledger, request)
+    }
+}
+
+// The kinds of record in a shared ledger.
+const AUTHORIZE: &str = "authorize";
+const OUTAGE: &str = "outage";
+const HOLD: &str = "hold";
+const CAPTURE: &str = "capture";
+const VOID: &str = "void";
+const REFUND: &str = "refund";
+
+/// Runs `act` on the records `keys` of a shared ledger, locked against every instance, and
+/// writes back the records it changed, whatever it answered (a simulated outage or timeout is
+/// remembered like a success). A store that cannot be read is an unavailable provider
+/// (nothing happened); one that fails while writing leaves the outcome unknown.
+async fn in_store<T>(
+    store: &dyn ProviderLedger,
+    keys: &[LedgerKey],
+    act: impl FnOnce(&mut Ledger) -> Result<T, GatewayError>,
+) -> Result<T, GatewayError> {
+    let entry = store.open(keys).await.map_err(unavailable)?;
+    let before = entry.records().to_vec();
+    let mut ledger = Ledger::from_records(&before)?;
+    let outcome = act(&mut ledger);
+    let writes: Vec<(LedgerKey, String)> = ledger
+        .to_records(keys)?
+        .into_iter()
+        .filter(|record| !unchanged(&before, record))
+        .collect();
+    entry.commit(writes).await.map_err(|error| {
+        GatewayError::Unknown(format!(
+            "sandbox: ledger write failed: {error}; ask again with the same idempotency key"
+        ))
+    })?;
+    outcome
+}
+
+/// Whether `record` is among `before` (a store may reformat the JSON it keeps).
+fn unchanged(before: &[(LedgerKey, String)], (key, record): &(LedgerKey, String)) -> bool {
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    before
+        .iter()
+        .any(|(read, text)| read == key && parse(text).is_some() && parse(text) == parse(record))
+}
+
+fn unavailable(error: runtime::StoreError) -> GatewayError {
+    GatewayError::Transient(format!("sandbox: ledger unavailable: {error}"))
+}
+
+fn unreadable(error: serde_json::Error) -> GatewayError {
+    GatewayError::Transient(format!("sandbox: ledger record unreadable: {error}"))
+}
+
+/// A request and its answer as a shared ledger keeps them.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredAnswer {
+    request: JournalEntry,
+    outcome: StoredOutcome,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+enum StoredOutcome {
+    /// The id the provider gave (none for a void).
+    Done {
+        id: Option<String>,
+    },
+    Declined {
+        code: DeclineCode,
+        message: String,
+    },
+    Transient {
+        reason: String,
+    },
+    Unknown {
+        reason: String,
+    },
+    Rejected {
+        reason: String,
+    },
+}
+
+/// A request kind the ledger answers, in its stored form.
+trait LedgerRequest: Sized + Clone + PartialEq {
+    type Answer: Clone;
+    fn entry(&self) -> JournalEntry;
+    fn from_entry(entry: JournalEntry) -> Option<Self>;
+    fn id(answer: &Self::Answer) -> Option<String>;
+    fn from_id(id: Option<String>) -> Option<Self::Answer>;
+}
+
+impl LedgerRequest for AuthorizeRequest {
+    type Answer = Authorization;
+    fn entry(&self) -> JournalEntry {
+        JournalEntry::Authorize {
+            key: self.idempotency_key.clone(),
+            amount: self.amount,
+            token: self.payment_method_token.clone(),
+        }
+    }
+    fn from_entry(entry: JournalEntry) -> Option<Self> {
+        match entry {
+            JournalEntry::Authorize { key, amount, token } => Some(Self {
+                idempotency_key: key,
+                amount,
+                payment_method_token: token,
+            }),
+            _ => None,
+        }
+    }
+    fn id(answer: &Authorization) -> Option<String> {
+        Some(answer.authorization_id.clone())
+    }
+    fn from_id(id: Option<String>) -> Option<Authorization> {
+        id.map(|authorization_id| Authorization { authorization_id })
+    }
+}
+
+impl LedgerRequest for CaptureRequest {
+    type Answer = CaptureReceipt;
+    fn entry(&self) -> JournalEntry {
+        JournalEntry::Capture {
+            key: self.idempotency_key.clone(),
+            authorization_id: self.authorization_id.clone(),
+            amount: self.amount,
+        }
+    }
+    fn from_entry(entry: JournalEntry) -> Option<Self> {
+        match entry {
+            JournalEntry::Capture {
+                key,
+                authorization_id,
+                amount,
+            } => Some(Self {
+                idempotency_key: key,
+                authorization_id,
+                amount,
+            }),
+            _ => None,
+        }
+    }
+    fn id(answer: &CaptureReceipt) -> Option<String> {
+        Some(answer.capture_id.clone())
+    }
+    fn from_id(id: Option<String>) -> Option<CaptureReceipt> {
+        id.map(|capture_id| CaptureReceipt { capture_id })
+    }
+}
+
+impl LedgerRequest for VoidRequest {
+    type Answer = ();
+    fn entry(&self) -> JournalEntry {
+        JournalEntry::Void {
+            key: self.idempotency_key.clone(),
+            authorization_id: self.authorization_id.clone(),
+        }
+    }
+    fn from_entry(entry: JournalEntry) -> Option<Self> {
+        match entry {
+            JournalEntry::Void {
+                key,
+                authorization_id,
+            } => Some(Self {
+                idempotency_key: key,
+                authorization_id,
+            }),
+            _ => None,
+        }
+    }
+    fn id((): &()) -> Option<String> {
+        None
+    }
+    fn from_id(_id: Option<String>) -> Option<()> {
+        Some(())
+    }
+}
+
+impl LedgerRequest for RefundRequest {
+    type Answer = RefundReceipt;
+    fn entry(&self) -> JournalEntry {
+        JournalEntry::Refund {
+            key: self.idempotency_key.clone(),
+            authorization_id: self.authorization_id.clone(),
+            amount: self.amount,
+        }
+    }
+    fn from_entry(entry: JournalEntry) -> Option<Self> {
+        match entry {
+            JournalEntry::Refund {
+                key,
+                authorization_id,
+                amount,
+            } => Some(Self {
+                idempotency_key: key,
+                authorization_id,
+                amount,
+            }),
+            _ => None,
+        }
+    }
+    fn id(answer: &RefundReceipt) -> Option<String> {
+        Some(answer.refund_id.clone())
+    }
+    fn from_id(id: Option<String>) -> Option<RefundReceipt> {
+        id.map(|refund_id| RefundReceipt { refund_id })
+    }
+}
+
+fn encode<R: LedgerRequest>(recorded: &Recorded<R, R::Answer>) -> Result<String, GatewayError> {
+    let outcome = match &recorded.outcome {
+        Ok(answer) => StoredOutcome::Done { id: R::id(answer) },
+        Err(GatewayError::Declined { code, message }) => StoredOutcome::Declined {
+            code: *code,
+            message: message.clone(),
+        },
+        Err(GatewayError::Transient(reason)) => StoredOutcome::Transient {
+            reason: reason.clone(),
+        },
+        Err(GatewayError::Unknown(reason)) => StoredOutcome::Unknown {
+            reason: reason.clone(),
+        },
+        Err(GatewayError::Rejected(reason)) => StoredOutcome::Rejected {
+            reason: reason.clone(),
+        },
+    };
+    serde_json::to_string(&StoredAnswer {
+        request: recorded.request.entry(),
+        outcome,
+    })
+    .map_err(unreadable)
+}
+
+fn decode<R: LedgerRequest>(text: &str) -> Result<Recorded<R, R::Answer>, GatewayError> {
+    let stored: StoredAnswer = serde_json::from_str(text).map_err(unreadable)?;
+    let wrong = || GatewayError::Transient("sandbox: ledger record of another kind".into());
+    let request = R::from_entry(stored.request).ok_or_else(wrong)?;
+    let outcome = match stored.outcome {
+        StoredOutcome::Done { id } => Ok(R::from_id(id).ok_or_else(wrong)?),
+        StoredOutcome::Declined { code, message } => Err(GatewayError::Declined { code, message }),
+        StoredOutcome::Transient { reason } => Err(GatewayError::Transient(reason)),
+        StoredOutcome::Unknown { reason } => Err(GatewayError::Unknown(reason)),
+        StoredOutcome::Rejected { reason } => Err(GatewayError::Rejected(reason)),
+    };
+    Ok(Recorded { request, outcome })
+}
+
+impl Ledger {
+    /// The part of a ledger that `records` (read from a shared store) hold.
+    fn from_records(records: &[(LedgerKey, String)]) -> Result<Self, GatewayError> {
+        let mut ledger = Self::default();
+        for (key, record) in records {
+            let name = key.key.clone();
+            match key.kind {
+                AUTHORIZE => {
+                    ledger.authorizations.insert(name, decode(record)?);
+                }
+                OUTAGE => {
+                    ledger.failed_once.insert(name);
+                }
+                HOLD => {
+                    let hold = serde_json::from_str(record).map_err(unreadable)?;
+                    ledger.holds.insert(name, hold);
+                }
+                CAPTURE => {
+                    ledger.captures.insert(name, decode(record)?);
+                }
+                VOID => {
+                    ledger.voids.insert(name, decode(record)?);
+                }
+                REFUND => {
+                    ledger.refunds.insert(name, decode(record)?);
+                }
+                _ => {}
+            }
+        }
+        Ok(ledger)
+    }
+
+    /// The records among `keys` this ledger holds, in their stored form.
+    fn to_records(&self, keys: &[LedgerKey]) -> Result<Vec<(LedgerKey, String)>, GatewayError> {
+        let mut records = Vec::new();
+        for key in keys {
+            let name = key.key.as_str();
+            let record = match key.kind {
+                AUTHORIZE => self.authorizations.get(name).map(encode).transpose()?,
+                OUTAGE => self.failed_once.contains(name).then(|| "true".to_owned()),
+                HOLD => self
+                    .holds
+                    .get(name)
+                    .map(|hold| serde_json::to_string(hold).map_err(unreadable))
+                    .transpose()?,
+                CAPTURE => self.captures.get(name).map(encode).transpose()?,
+                VOID => self.voids.get(name).map(encode).transpose()?,
+                REFUND => self.refunds.get(name).map(encode).transpose()?,
+                _ => None,
+            };
+            if let Some(record) = record {
+                records.push((key.clone(), record));
+            }
+        }
+        Ok(records)
     }
 }
 
@@ -430,6 +812,7 @@ struct Ledger {
     holds: HashMap<String, Hold>,
 }
 
+#[derive(Debug, Serialize, Deserialize)]
 struct Hold {
     amount: Money,
     captured: Money,

@@ -6,6 +6,11 @@ use payments::{
 };
 use shared_kernel::Money;
 
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use runtime::LedgerKey;
+
 use super::*;
 
 fn eur(amount: &str) -> Money {
@@ -475,4 +480,135 @@ async fn works_behind_the_port_as_a_shared_trait_object() {
         })
         .await;
     assert!(receipt.is_ok(), "{receipt:?}");
+}
+
+// --- A ledger shared by several instances ---
+
+/// A store's ledger in memory: one lock for every record, held from `open` to commit.
+#[derive(Default, Clone)]
+struct MemoryStore {
+    records: std::sync::Arc<tokio::sync::Mutex<HashMap<LedgerKey, String>>>,
+}
+
+struct MemoryEntry {
+    guard: tokio::sync::OwnedMutexGuard<HashMap<LedgerKey, String>>,
+    read: Vec<(LedgerKey, String)>,
+}
+
+#[async_trait]
+impl runtime::LedgerEntry for MemoryEntry {
+    fn records(&self) -> &[(LedgerKey, String)] {
+        &self.read
+    }
+
+    async fn commit(
+        mut self: Box<Self>,
+        writes: Vec<(LedgerKey, String)>,
+    ) -> Result<(), runtime::StoreError> {
+        self.guard.extend(writes);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ProviderLedger for MemoryStore {
+    async fn open(
+        &self,
+        keys: &[LedgerKey],
+    ) -> Result<Box<dyn runtime::LedgerEntry>, runtime::StoreError> {
+        let guard = self.records.clone().lock_owned().await;
+        let read = keys
+            .iter()
+            .filter_map(|key| guard.get(key).map(|record| (key.clone(), record.clone())))
+            .collect();
+        Ok(Box::new(MemoryEntry { guard, read }))
+    }
+}
+
+/// Two instances' sandboxes on one store.
+fn two_instances() -> (SandboxGateway, SandboxGateway) {
+    let store = MemoryStore::default();
+    (
+        SandboxGateway::shared(std::sync::Arc::new(store.clone())),
+        SandboxGateway::shared(std::sync::Arc::new(store)),
+    )
+}
+
+#[tokio::test]
+async fn one_instance_captures_what_another_authorized() {
+    let (a, b) = two_instances();
+    let id = held(&a, "k1").await;
+    let receipt = capture(&b, "c1", &id, "50.00").await.unwrap();
+    assert_eq!(capture(&a, "c1", &id, "50.00").await, Ok(receipt));
+    let held = b.find_authorization(&id).await.unwrap().unwrap();
+    assert_eq!(held.captured, eur("50.00"));
+    assert_rejected(
+        capture(&a, "c2", &id, "0.01").await,
+        "already fully captured",
+    );
+}
+
+#[tokio::test]
+async fn a_shared_ledger_answers_the_special_tokens_as_one_in_memory_does() {
+    let (a, b) = two_instances();
+    // tok_transient fails once per key, whichever instance asks first and again.
+    assert!(matches!(
+        authorize(&a, "t1", TOK_TRANSIENT).await,
+        Err(GatewayError::Transient(_))
+    ));
+    assert!(authorize(&b, "t1", TOK_TRANSIENT).await.is_ok());
+    // tok_timeout authorizes although the first answer is unknown.
+    assert!(matches!(
+        authorize(&a, "o1", TOK_TIMEOUT).await,
+        Err(GatewayError::Unknown(_))
+    ));
+    let id = authorize(&b, "o1", TOK_TIMEOUT)
+        .await
+        .unwrap()
+        .authorization_id;
+    assert!(a.find_authorization(&id).await.unwrap().is_some());
+    // A decline is final for its key.
+    let declined = authorize(&a, "d1", TOK_INSUFFICIENT_FUNDS).await;
+    assert_eq!(authorize(&b, "d1", TOK_INSUFFICIENT_FUNDS).await, declined);
+    // tok_capture_refused refuses every capture.
+    let refused = authorize(&a, "r1", TOK_CAPTURE_REFUSED)
+        .await
+        .unwrap()
+        .authorization_id;
+    assert_rejected(capture(&b, "c1", &refused, "50.00").await, "refused");
+    // A key reused for another request is refused.
+    assert_rejected(
+        b.authorize(authorize_request("t1", TOK_TRANSIENT, "49.00"))
+            .await,
+        "different request",
+    );
+}
+
+#[tokio::test]
+async fn voids_and_refunds_see_captures_made_by_another_instance() {
+    let (a, b) = two_instances();
+    let id = held(&a, "k1").await;
+    capture(&b, "c1", &id, "40.00").await.unwrap();
+    assert_rejected(void(&a, "v1", &id).await, "was captured");
+    refund(&a, "r1", &id, "30.00").await.unwrap();
+    assert_rejected(refund(&b, "r2", &id, "10.01").await, "refundable");
+    let held = a.find_authorization(&id).await.unwrap().unwrap();
+    assert_eq!((held.captured, held.refunded), (eur("40.00"), eur("30.00")));
+}
+
+#[tokio::test]
+async fn concurrent_captures_from_two_instances_never_exceed_the_hold() {
+    let (a, b) = two_instances();
+    let id = held(&a, "k1").await;
+    let (first, second) = tokio::join!(
+        capture(&a, "c1", &id, "30.00"),
+        capture(&b, "c2", &id, "30.00")
+    );
+    assert_eq!(
+        usize::from(first.is_ok()) + usize::from(second.is_ok()),
+        1,
+        "{first:?} {second:?}"
+    );
+    let held = b.find_authorization(&id).await.unwrap().unwrap();
+    assert_eq!(held.captured, eur("30.00"));
 }

@@ -24,6 +24,7 @@ mod feed;
 mod gauges;
 mod idempotency;
 mod lease;
+mod ledger;
 mod notify;
 mod order_numbers;
 mod personal_keys;

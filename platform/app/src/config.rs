@@ -122,8 +122,9 @@ pub struct Settings {
     #[arg(long, env = "COMMERCE_PAYMENT_TIMEOUT_SECS", default_value_t = 30)]
     pub payment_timeout_secs: u32,
 
-    /// Journal of the sandbox payment gateway, so that it survives restarts like a real
-    /// provider (default: `sandbox-gateway.jsonl` in the data directory).
+    /// Journal of the sandbox payment gateway on the embedded store, so that it survives
+    /// restarts like a real provider (default: `sandbox-gateway.jsonl` in the data
+    /// directory). On PostgreSQL the ledger lives in the database (ADR 0041).
     #[arg(long, env = "COMMERCE_SANDBOX_JOURNAL")]
     pub sandbox_journal: Option<PathBuf>,
 

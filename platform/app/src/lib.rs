@@ -102,6 +102,9 @@ struct StorePorts {
     /// Set on PostgreSQL, whose commits other instances make too: it forwards their
     /// notifications to this instance's feed readers.
     postgres: Option<postgres_store::PostgresStore>,
+    /// Set on PostgreSQL, which other instances share: the sandbox gateway keeps its ledger
+    /// there (ADR 0041). Unset, it journals to a file beside the embedded store.
+    provider_ledger: Option<Arc<dyn runtime::ProviderLedger>>,
 }
 
 impl StorePorts {
@@ -147,6 +150,7 @@ impl StorePorts {
             gauges: store,
             pool_name: "sqlite",
             postgres: None,
+            provider_ledger: None,
         }
     }
 }
@@ -285,11 +289,16 @@ where
         clock.clone(),
         ports.order_numbers.clone(),
     ));
-    let journal = settings.sandbox_journal_path();
-    let gateway = SandboxGateway::persistent(&journal).map_err(|source| StartError::DataDir {
-        path: journal.display().to_string(),
-        source,
-    })?;
+    let gateway = match &ports.provider_ledger {
+        Some(ledger) => SandboxGateway::shared(ledger.clone()),
+        None => {
+            let journal = settings.sandbox_journal_path();
+            SandboxGateway::persistent(&journal).map_err(|source| StartError::DataDir {
+                path: journal.display().to_string(),
+                source,
+            })?
+        }
+    };
     let payments: Arc<dyn CommandExecutor<Payment>> = Arc::new(
         EventSourcedExecutor::new(
             repository(),
@@ -630,6 +639,7 @@ pub async fn open(settings: &Settings) -> Result<Wired, StartError> {
             let factory = store.clone();
             let ports = StorePorts {
                 postgres: Some(store.clone()),
+                provider_ledger: Some(Arc::new(store.clone())),
                 pool_name: "postgres",
                 ..StorePorts::of(store)
             };
@@ -777,7 +787,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let mut projector_tasks = Vec::new();
     if let Some(postgres) = wired.postgres.clone() {
         let (signal, shutdown) = (wired.signal.clone(), shutdown_rx.clone());
-        tokio::spawn(async move { postgres.forward_appends(signal, shutdown).await });
+        let checkouts = wired.api.checkout_appends.clone();
+        tokio::spawn(async move {
+            postgres
+                .forward_notifications(signal, Some(checkouts), shutdown)
+                .await;
+        });
     }
     if settings.run_workers {
         projector_tasks = start_workers(&wired, &settings, &shutdown_rx)?;
@@ -856,35 +871,19 @@ fn start_workers(
             tokio::spawn(runner.run(wired.signal.subscribe(), shutdown.clone()))
         })
         .collect::<Vec<_>>();
-    projector_tasks.push(tokio::spawn(wired.saga.clone().run(
-        wired.feed.clone(),
-        wired.projections.clone(),
-        wired.signal.subscribe(),
+    // The saga runners' feed and deadline loops, reservation expiry and zone claim repair run
+    // on one instance at a time (ADR 0041): several instances on one database would otherwise
+    // each advance every saga the feed starts and each act on every due deadline. A saga
+    // started through this instance's API is still advanced here at once (the REST kick);
+    // the lease holder only catches what the kicks left, wherever they ran.
+    let scheduled = ScheduledWorkers {
+        wired: wired.clone(),
+    };
+    projector_tasks.push(tokio::spawn(runtime::lease::run_exclusively(
+        wired.leases.clone(),
+        SCHEDULED_WORKERS_LEASE,
         shutdown.clone(),
-    )));
-    projector_tasks.push(tokio::spawn(
-        wired
-            .expiry
-            .clone()
-            .run(Duration::from_secs(1), shutdown.clone()),
-    ));
-    projector_tasks.push(tokio::spawn(wired.return_saga.clone().run(
-        wired.feed.clone(),
-        wired.projections.clone(),
-        wired.signal.subscribe(),
-        shutdown.clone(),
-    )));
-    projector_tasks.push(tokio::spawn(wired.refund_saga.clone().run(
-        wired.feed.clone(),
-        wired.projections.clone(),
-        wired.signal.subscribe(),
-        shutdown.clone(),
-    )));
-    projector_tasks.push(tokio::spawn(wired.zone_claim_repair.clone().run(
-        wired.feed.clone(),
-        wired.projections.clone(),
-        wired.signal.subscribe(),
-        shutdown.clone(),
+        move |stop| scheduled.clone().run(stop),
     )));
     let deliveries = webhooks::Webhooks::new(
         wired.published.clone(),
@@ -908,6 +907,53 @@ fn start_workers(
         shutdown.clone(),
     )));
     Ok(projector_tasks)
+}
+
+/// The lease under which one instance runs the [`ScheduledWorkers`].
+pub const SCHEDULED_WORKERS_LEASE: &str = "scheduled-workers";
+
+/// The workers that follow the feed and the deadlines for every instance: the saga runners,
+/// reservation expiry and zone claim repair.
+#[derive(Clone)]
+struct ScheduledWorkers {
+    wired: Wired,
+}
+
+impl ScheduledWorkers {
+    /// Runs them all until `stop` turns true (shutdown, or the lease lost).
+    async fn run(self, stop: watch::Receiver<bool>) {
+        let wired = self.wired;
+        tokio::join!(
+            wired.saga.clone().run(
+                wired.feed.clone(),
+                wired.projections.clone(),
+                wired.signal.subscribe(),
+                stop.clone(),
+            ),
+            wired
+                .expiry
+                .clone()
+                .run(Duration::from_secs(1), stop.clone()),
+            wired.return_saga.clone().run(
+                wired.feed.clone(),
+                wired.projections.clone(),
+                wired.signal.subscribe(),
+                stop.clone(),
+            ),
+            wired.refund_saga.clone().run(
+                wired.feed.clone(),
+                wired.projections.clone(),
+                wired.signal.subscribe(),
+                stop.clone(),
+            ),
+            wired.zone_claim_repair.clone().run(
+                wired.feed.clone(),
+                wired.projections.clone(),
+                wired.signal.subscribe(),
+                stop,
+            ),
+        );
+    }
 }
 
 /// Idempotency keys are promised to work for at least 24 hours; they are kept for 72.

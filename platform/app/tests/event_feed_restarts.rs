@@ -130,7 +130,7 @@ async fn a_feed_subscriber_gets_every_published_event_once_in_order_through_rest
         stopped,
     ));
     let load = tokio::spawn(loadgen::run(loadgen::Args {
-        base_url: base.clone(),
+        base_url: vec![base.clone()],
         api_key: Some(key.clone()),
         shoppers: 6,
         duration_secs: 8,

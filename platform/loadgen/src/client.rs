@@ -436,6 +436,16 @@ impl Client {
         })
     }
 
+    /// The same client (connections, API key and the guest tokens it was given) talking to
+    /// another instance at `base`: a token given by one instance is good on every instance
+    /// sharing its database.
+    pub fn at(&self, base: Url) -> Self {
+        Self {
+            base,
+            ..self.clone()
+        }
+    }
+
     /// The base URL with `segments` appended, each percent-encoded as one segment.
     fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();

@@ -71,13 +71,17 @@ pub enum Mode {
 /// The run's options, promotion codes apart (see [`Cli`]).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// Base URL of the API.
+    /// Base URL of the API. Several instances sharing one database: repeat the option or
+    /// separate the URLs with commas; shoppers are spread over them round robin, and the
+    /// set-up and the audit use the first.
     #[arg(
         long,
         default_value = "http://127.0.0.1:8080",
-        env = "LOADGEN_BASE_URL"
+        env = "LOADGEN_BASE_URL",
+        value_delimiter = ',',
+        required = false
     )]
-    pub base_url: String,
+    pub base_url: Vec<String>,
 
     /// API key for the staff calls the run makes (restocking, refunds, creating promotion
     /// codes, the audit's reads of payments, stock and codes), from `commerce api-keys create
@@ -375,16 +379,27 @@ pub async fn run_with(
     promotions: PromotionArgs,
     shipping: ShippingArgs,
 ) -> Result<bool, String> {
-    let base = client::parse_base_url(&args.base_url)?;
+    let bases = args
+        .base_url
+        .iter()
+        .map(|url| client::parse_base_url(url.trim()))
+        .collect::<Result<Vec<_>, _>>()?;
     let shoppers = usize::try_from(args.shoppers).map_err(|e| e.to_string())?;
-    let client = Client::new(base, shoppers, args.api_key.clone())?;
+    let Some(first) = bases.first().cloned() else {
+        return Err("--base-url: give at least one URL".to_owned());
+    };
+    let client = Client::new(first, shoppers, args.api_key.clone())?;
+    // One view of the client per instance, sharing its connections and guest tokens, so the
+    // audit (on the first) can read what shoppers did on any.
+    let clients: Vec<Client> = bases.into_iter().map(|base| client.at(base)).collect();
+    let base_urls = args.base_url.join(",");
     let started_at = chrono::Utc::now();
 
     // The catalogue the shoppers will see, and the stock before the run.
     let products = client
         .list_products(PRODUCTS_PAGE)
         .await
-        .map_err(|e| format!("cannot list products at {}: {e}", args.base_url))?;
+        .map_err(|e| format!("cannot list products at {}: {e}", args.base_url[0]))?;
     let mut skus: Vec<String> = products
         .data
         .iter()
@@ -454,7 +469,6 @@ pub async fn run_with(
     let measure_from = now + Duration::from_secs(args.warmup_secs);
     let deadline = measure_from + Duration::from_secs(args.duration_secs);
     let shared = Arc::new(Shared {
-        client: client.clone(),
         token: args.token.clone(),
         seed: args.seed,
         measure_from,
@@ -482,14 +496,16 @@ pub async fn run_with(
         args.checkouts
             .map(|n| format!(" (or until {n} checkouts started)"))
             .unwrap_or_default(),
-        args.base_url
+        base_urls
     );
     let interrupt = tokio::spawn(stop_on_ctrl_c(Arc::clone(&shared)));
     let progress = tokio::spawn(report_progress(Arc::clone(&shared), now));
 
     let mut handles = Vec::with_capacity(shoppers);
     for index in 0..args.shoppers {
-        handles.push(tokio::spawn(shopper::run(index, Arc::clone(&shared))));
+        // Round robin over the instances.
+        let at = clients[usize::try_from(index).unwrap_or(0) % clients.len()].clone();
+        handles.push(tokio::spawn(shopper::run(index, Arc::clone(&shared), at)));
     }
     let mut recorder = Recorder::new(measure_from);
     let mut records: Vec<CheckoutRecord> = Vec::new();
@@ -598,7 +614,7 @@ pub async fn run_with(
             .collect(),
         audited_checkouts: report.audited,
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        base_url: args.base_url.clone(),
+        base_url: base_urls,
     };
     match serde_json::to_string(&json) {
         Ok(line) => println!("{line}"),
@@ -688,7 +704,7 @@ fn print_stats(
 ) {
     println!(
         "loadgen {}: {} shoppers, warm-up {} s (excluded), measured {} s, token {}",
-        args.base_url,
+        args.base_url.join(","),
         args.shoppers,
         args.warmup_secs,
         format_micros_as_secs(measured_micros),
@@ -832,6 +848,24 @@ mod tests {
             assert_eq!(cli.promotions.no_promotions, off, "{value}");
         }
         std::env::remove_var("LOADGEN_NO_PROMOTIONS");
+    }
+
+    #[test]
+    fn several_base_urls_are_taken_repeated_or_comma_separated() {
+        let one = Cli::try_parse_from(["loadgen", "--base-url", "http://a:1"]).unwrap();
+        assert_eq!(one.args.base_url, ["http://a:1"]);
+        let repeated = Cli::try_parse_from([
+            "loadgen",
+            "--base-url",
+            "http://a:1",
+            "--base-url",
+            "http://b:2",
+        ])
+        .unwrap();
+        assert_eq!(repeated.args.base_url, ["http://a:1", "http://b:2"]);
+        let listed =
+            Cli::try_parse_from(["loadgen", "--base-url", "http://a:1,http://b:2"]).unwrap();
+        assert_eq!(listed.args.base_url, ["http://a:1", "http://b:2"]);
     }
 
     #[test]

@@ -41,7 +41,6 @@ pub struct Progress {
 /// What every shopper shares.
 #[derive(Debug)]
 pub struct Shared {
-    pub client: Client,
     pub token: String,
     pub seed: u64,
     /// Requests started before this are warm-up and not measured.
@@ -175,6 +174,8 @@ pub struct ShopperResult {
 struct Shopper {
     index: u64,
     shared: Arc<Shared>,
+    /// The instance this shopper shops at (one of several base URLs, round robin).
+    client: Client,
     rng: XorShift64,
     recorder: Recorder,
     checkouts: Vec<CheckoutRecord>,
@@ -182,9 +183,10 @@ struct Shopper {
     iteration: u64,
 }
 
-pub async fn run(index: u64, shared: Arc<Shared>) -> ShopperResult {
+pub async fn run(index: u64, shared: Arc<Shared>, client: Client) -> ShopperResult {
     let mut shopper = Shopper {
         index,
+        client,
         rng: XorShift64::for_shopper(shared.seed, index),
         recorder: Recorder::new(shared.measure_from),
         checkouts: Vec::new(),
@@ -237,7 +239,7 @@ impl Shopper {
     async fn shop_once(&mut self) {
         // Browse.
         let started = Instant::now();
-        let products = self.shared.client.list_products(PRODUCTS_PAGE).await;
+        let products = self.client.list_products(PRODUCTS_PAGE).await;
         self.recorder.time(Metric::Browse, started);
         let products = match products {
             Ok(products) => products,
@@ -268,7 +270,7 @@ impl Shopper {
 
         // Cart.
         let started = Instant::now();
-        let cart = self.shared.client.create_cart(CURRENCY).await;
+        let cart = self.client.create_cart(CURRENCY).await;
         self.recorder.time(Metric::CreateCart, started);
         let cart_id = match cart {
             Ok(id) => id,
@@ -281,7 +283,7 @@ impl Shopper {
         let mut in_cart = Vec::with_capacity(picks.len());
         for sku in picks {
             let started = Instant::now();
-            let added = self.shared.client.add_item(&cart_id, &sku, 1).await;
+            let added = self.client.add_item(&cart_id, &sku, 1).await;
             self.recorder.time(Metric::AddItem, started);
             match added {
                 Ok(()) => in_cart.push(sku),
@@ -326,7 +328,6 @@ impl Shopper {
     async fn choose_shipping(&mut self, cart_id: &str) -> Option<Option<ChosenShipping>> {
         let started = Instant::now();
         let set = self
-            .shared
             .client
             .set_shipping_address(cart_id, &self.address())
             .await;
@@ -337,7 +338,7 @@ impl Shopper {
         }
 
         let started = Instant::now();
-        let offered = self.shared.client.shipping_options(cart_id).await;
+        let offered = self.client.shipping_options(cart_id).await;
         self.recorder.time(Metric::ShippingOptions, started);
         let offered = match offered {
             Ok(offered) => offered.data,
@@ -355,7 +356,6 @@ impl Shopper {
 
         let started = Instant::now();
         let chosen = self
-            .shared
             .client
             .choose_shipping_method(cart_id, &pick.option_id)
             .await;
@@ -414,7 +414,7 @@ impl Shopper {
     /// one, as a shopper would, and is counted apart from errors.
     async fn apply_code(&mut self, cart_id: &str, code: &str) {
         let started = Instant::now();
-        let applied = self.shared.client.apply_promotion(cart_id, code).await;
+        let applied = self.client.apply_promotion(cart_id, code).await;
         self.recorder.time(Metric::ApplyPromotion, started);
         let measured = self.recorder.measuring(started);
         match applied {
@@ -472,11 +472,7 @@ impl Shopper {
                 tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
             }
             let started = Instant::now();
-            let result = self
-                .shared
-                .client
-                .start_checkout(&cart_id, &key, &request)
-                .await;
+            let result = self.client.start_checkout(&cart_id, &key, &request).await;
             self.recorder.time(Metric::CheckoutPost, started);
             match result {
                 Ok(checkout) => {
@@ -518,7 +514,7 @@ impl Shopper {
                 tokio::time::sleep(POLL_EVERY).await;
             }
             let started = Instant::now();
-            let polled = self.shared.client.get_checkout(&checkout_id, wait).await;
+            let polled = self.client.get_checkout(&checkout_id, wait).await;
             self.recorder.time(Metric::CheckoutPoll, started);
             match polled {
                 Ok(seen) => checkout = seen,
@@ -586,11 +582,7 @@ impl Shopper {
                 tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
             }
             let started = Instant::now();
-            let result = self
-                .shared
-                .client
-                .request_refund(order_id, &key, sku, 1)
-                .await;
+            let result = self.client.request_refund(order_id, &key, sku, 1).await;
             self.recorder.time(Metric::RefundPost, started);
             match result {
                 Ok(()) => return,
@@ -631,7 +623,6 @@ mod tests {
         .unwrap();
         let now = Instant::now();
         let shared = Arc::new(Shared {
-            client,
             token: "tok_visa".to_owned(),
             seed: 1,
             measure_from: now,
@@ -655,6 +646,7 @@ mod tests {
             unconfirmed: Vec::new(),
             iteration: 0,
             shared,
+            client,
         }
     }
 

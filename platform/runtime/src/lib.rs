@@ -18,6 +18,7 @@ pub mod health;
 pub mod history;
 pub mod idempotency;
 pub mod lease;
+pub mod ledger;
 pub mod personal;
 pub mod projection;
 pub mod published;
@@ -41,6 +42,7 @@ pub use health::HealthCheck;
 pub use history::{Recorded, StoredStreams, StreamHistory};
 pub use idempotency::{IdempotencyClaim, IdempotencyStore, StoredResponse};
 pub use lease::{Lease, Leases, LocalLeases};
+pub use ledger::{LedgerEntry, LedgerKey, ProviderLedger};
 pub use personal::{OpeningFeed, PersonalDataKeys, PersonalEvent, Vault};
 pub use projection::{
     CommitOutcome, DocumentChange, ListQuery, Projection, ProjectionStore, ProjectorRunner,

@@ -27,4 +27,5 @@ mod refunds;
 mod returns;
 mod security;
 mod shipping;
+mod two_instances;
 mod webhooks;
