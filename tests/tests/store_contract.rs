@@ -1837,8 +1837,10 @@ async fn postgres_wakes_feed_readers_when_another_connection_commits_events() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_wakes_waiters_on_a_checkout_when_another_connection_appends_to_it() {
-    let store = support::fresh_postgres().await;
+async fn postgres_wakes_waiters_on_a_checkout_when_another_instance_appends_to_it() {
+    let (store, url) = support::fresh_postgres_with_url().await;
+    // Another instance: a store of its own on the same database.
+    let elsewhere = PostgresStore::connect(&url).await.unwrap();
     let signal = runtime::FeedSignal::new();
     let mut woken = signal.subscribe();
     let checkouts = std::sync::Arc::new(runtime::AppendWatch::new());
@@ -1863,7 +1865,7 @@ async fn postgres_wakes_waiters_on_a_checkout_when_another_connection_appends_to
     tokio::pin!(changed);
     changed.as_mut().enable();
     for (aggregate_type, id) in [("checkout", "c-other"), ("test_counter", "c-waited")] {
-        let mut other = store.pool().begin().await.unwrap();
+        let mut other = elsewhere.pool().begin().await.unwrap();
         sqlx::query(
             "INSERT INTO events \
                  (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
@@ -1883,7 +1885,7 @@ async fn postgres_wakes_waiters_on_a_checkout_when_another_connection_appends_to
             .is_err(),
         "appends to other streams do not wake the waiter"
     );
-    let mut other = store.pool().begin().await.unwrap();
+    let mut other = elsewhere.pool().begin().await.unwrap();
     sqlx::query(
         "INSERT INTO events \
              (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
@@ -1897,6 +1899,35 @@ async fn postgres_wakes_waiters_on_a_checkout_when_another_connection_appends_to
     tokio::time::timeout(std::time::Duration::from_secs(10), changed)
         .await
         .expect("the append to the waited checkout wakes its waiter");
+    assert!(
+        watching.appended_elsewhere(),
+        "the waiter learns the append is not in this process's memory"
+    );
+    assert!(!watching.appended_elsewhere(), "told once");
+
+    // This instance's own append wakes its waiters directly: its notification is not
+    // taken for another instance's.
+    let changed = watching.changed();
+    tokio::pin!(changed);
+    changed.as_mut().enable();
+    let mut own = store.pool().begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO events \
+             (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
+              metadata) \
+         VALUES ('checkout', 'c-waited', 2, 'Anything', '1', '{}', '{}')",
+    )
+    .execute(&mut *own)
+    .await
+    .unwrap();
+    own.commit().await.unwrap();
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(500), changed.as_mut())
+            .await
+            .is_err(),
+        "an append of this instance's is not announced again"
+    );
+    assert!(!watching.appended_elsewhere());
 
     stop.send(true).unwrap();
     listener.await.unwrap();

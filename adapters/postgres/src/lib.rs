@@ -40,6 +40,8 @@ const MAX_CONNECTIONS: u32 = 16;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The server process ids of this store's pooled connections.
+    own_backends: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<u32>>>,
     /// This instance, as the holder of the idempotency claims it makes.
     instance: uuid::Uuid,
     /// A connection of its own holding the instance's session-level advisory lock for as long
@@ -52,8 +54,31 @@ impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user@host:port/database`) and runs the
     /// migrations; instances starting together serialize on sqlx's migration lock.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let own_backends = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashSet::<
+            u32,
+        >::new()));
+        let recording = own_backends.clone();
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // Each connection's server process, so that notifications this instance caused
+            // can be told from other instances' (a reused process id of a closed connection
+            // only makes a notification from elsewhere look like ours: the waiters' rechecks
+            // still see it).
+            .after_connect(move |connection, _| {
+                let recording = recording.clone();
+                Box::pin(async move {
+                    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                        .fetch_one(&mut *connection)
+                        .await?;
+                    if let Ok(pid) = u32::try_from(pid) {
+                        recording
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .insert(pid);
+                    }
+                    Ok(())
+                })
+            })
             .connect(url)
             .await
             .map_err(store_error)?;
@@ -72,9 +97,18 @@ impl PostgresStore {
             .map_err(store_error)?;
         Ok(Self {
             pool,
+            own_backends,
             instance,
             _liveness: std::sync::Arc::new(tokio::sync::Mutex::new(liveness)),
         })
+    }
+
+    /// Whether the server process `pid` serves one of this store's connections.
+    fn is_own_backend(&self, pid: u32) -> bool {
+        self.own_backends
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&pid)
     }
 
     /// The connection pool, for adapters that keep further tables in the same database.

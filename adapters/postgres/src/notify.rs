@@ -59,8 +59,11 @@ impl PostgresStore {
                 tokio::select! {
                     received = listener.recv() => match received {
                         Ok(notification) if notification.channel() == CHECKOUTS => {
-                            if let Some(checkouts) = &checkouts {
-                                checkouts.appended(notification.payload());
+                            // This instance's own appends woke their waiters already, with
+                            // the state they left in memory.
+                            let own = self.is_own_backend(notification.process_id());
+                            if let (Some(checkouts), false) = (&checkouts, own) {
+                                checkouts.appended_elsewhere(notification.payload());
                             }
                         }
                         Ok(_) => signal.notify(),

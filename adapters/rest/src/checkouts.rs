@@ -194,9 +194,10 @@ pub async fn get_checkout(
             let watching = (wait > 0).then(|| state.checkout_appends.watch(&key));
             let mut closing = state.streams_closing.clone();
             let mut holder_checked = false;
-            // Whether the store must be read: at first, after each recheck, and when an
-            // append in this process settled the checkout. An append that leaves it pending
-            // needs no read: the state it left is in memory (ADR 0042).
+            // Whether the store must be read: at first, after each recheck, when another
+            // instance appended (ADR 0041), and when an append in this process settled the
+            // checkout. An append here that leaves it pending needs no read: the state it
+            // left is in memory (ADR 0042).
             let mut read_store = true;
             let loaded = loop {
                 let changed = watching.as_ref().map(runtime::Watching::changed);
@@ -204,7 +205,11 @@ pub async fn get_checkout(
                 if let Some(changed) = changed.as_mut().as_pin_mut() {
                     changed.enable();
                 }
-                if !read_store {
+                if !read_store
+                    && !watching
+                        .as_ref()
+                        .is_some_and(runtime::Watching::appended_elsewhere)
+                {
                     let pending = state.checkouts.cached(&key).is_some_and(|cached| {
                         !matches!(
                             cached.aggregate.status(),

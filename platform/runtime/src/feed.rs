@@ -135,6 +135,9 @@ impl FeedSignal {
 #[derive(Debug, Default)]
 pub struct AppendWatch {
     waiters: std::sync::Mutex<HashMap<String, Weak<Notify>>>,
+    /// Watched streams another instance appended to since their waiters last looked: what
+    /// that instance wrote is not in this process's memory.
+    elsewhere: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl AppendWatch {
@@ -168,6 +171,19 @@ impl AppendWatch {
         }
     }
 
+    /// Another instance appended to `aggregate_id`: wake its waiters, and tell them that
+    /// what was appended is only in the store ([`Watching::appended_elsewhere`]).
+    pub fn appended_elsewhere(&self, aggregate_id: &str) {
+        let waiters = self.waiters.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(notify) = waiters.get(aggregate_id).and_then(Weak::upgrade) {
+            self.elsewhere
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(aggregate_id.to_owned());
+            notify.notify_waiters();
+        }
+    }
+
     /// How many streams are watched now.
     #[cfg(test)]
     fn watched(&self) -> usize {
@@ -195,6 +211,16 @@ impl Watching {
             .expect("present until dropped")
             .notified()
     }
+
+    /// Whether another instance appended to the stream since this was last asked (the store
+    /// must be read to see it); asking clears it for every waiter on the stream.
+    pub fn appended_elsewhere(&self) -> bool {
+        self.watch
+            .elsewhere
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.aggregate_id)
+    }
 }
 
 impl Drop for Watching {
@@ -210,6 +236,11 @@ impl Drop for Watching {
             .is_some_and(|notify| notify.strong_count() == 0);
         if unused {
             waiters.remove(&self.aggregate_id);
+            self.watch
+                .elsewhere
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&self.aggregate_id);
         }
     }
 }
