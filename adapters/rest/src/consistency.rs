@@ -31,7 +31,7 @@ fn requested(headers: &header::HeaderMap, query: &str) -> Result<Option<Cursor>,
         .map(|value| value.to_str().unwrap_or("").trim().to_owned());
     let from_query = || {
         query.split('&').find_map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let (name, value) = parameter(pair);
             (name == MIN_POSITION_PARAM).then(|| value.to_owned())
         })
     };
@@ -57,17 +57,22 @@ pub fn min_position(request: &HttpRequest) -> Option<Cursor> {
 #[derive(Debug, Clone, Copy)]
 struct NamedPosition(Cursor);
 
+/// A query-string pair as name and value (empty when it has none).
+fn parameter(pair: &str) -> (&str, &str) {
+    pair.split_once('=').unwrap_or((pair, ""))
+}
+
 fn named_in_query(query: &str) -> bool {
     query
         .split('&')
-        .any(|pair| pair.split_once('=').map_or(pair, |(name, _)| name) == MIN_POSITION_PARAM)
+        .any(|pair| parameter(pair).0 == MIN_POSITION_PARAM)
 }
 
 /// The query string without the `min_position` parameter.
 fn without_position(query: &str) -> String {
     query
         .split('&')
-        .filter(|pair| pair.split_once('=').map_or(*pair, |(name, _)| name) != MIN_POSITION_PARAM)
+        .filter(|pair| parameter(pair).0 != MIN_POSITION_PARAM)
         .collect::<Vec<_>>()
         .join("&")
 }
