@@ -7,12 +7,8 @@
 //! feed cursor, which it records for the request that caused it ([`runtime::consistency`]):
 //! the request's answer carries it, so its client can read its own write.
 
-use cqrs_es::persist::{
-    PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
-};
-use cqrs_es::Aggregate;
-use runtime::Cursor;
-use serde_json::Value;
+use cqrs_es::persist::{PersistenceError, SerializedEvent};
+use runtime::{Appender, Cursor, OwnAppend};
 use sqlx::{PgPool, Row};
 
 /// `ORDER BY n` keeps the events in sequence order as their positions are drawn, so that the
@@ -33,20 +29,21 @@ const APPEND: &str = "\
 const STREAM_KEY: &str = "events_pkey";
 
 /// postgres-es's repository for reads, with this store's append.
-pub struct PostgresEventRepository {
-    reads: postgres_es::PostgresEventRepository,
+pub type PostgresEventRepository = OwnAppend<postgres_es::PostgresEventRepository, PostgresAppend>;
+
+pub(crate) fn repository(pool: PgPool) -> PostgresEventRepository {
+    OwnAppend::new(
+        postgres_es::PostgresEventRepository::new(pool.clone()),
+        PostgresAppend { pool },
+    )
+}
+
+/// Appends a command's events in one statement.
+pub struct PostgresAppend {
     pool: PgPool,
 }
 
-impl PostgresEventRepository {
-    pub(crate) fn new(pool: PgPool) -> Self {
-        Self {
-            reads: postgres_es::PostgresEventRepository::new(pool.clone()),
-            pool,
-        }
-    }
-
-    /// Appends `events` in one statement; the cursor of the last one.
+impl Appender for PostgresAppend {
     async fn append(&self, events: &[SerializedEvent]) -> Result<Cursor, PersistenceError> {
         let mut columns: [Vec<String>; 6] = Default::default();
         let mut sequences = Vec::with_capacity(events.len());
@@ -99,59 +96,5 @@ fn append_error(error: sqlx::Error) -> PersistenceError {
             PersistenceError::ConnectionError(Box::new(error))
         }
         _ => unknown(error),
-    }
-}
-
-impl PersistedEventRepository for PostgresEventRepository {
-    async fn get_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.reads.get_events::<A>(aggregate_id).await
-    }
-
-    async fn get_last_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-        last_sequence: usize,
-    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.reads
-            .get_last_events::<A>(aggregate_id, last_sequence)
-            .await
-    }
-
-    async fn get_snapshot<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
-        self.reads.get_snapshot::<A>(aggregate_id).await
-    }
-
-    async fn persist<A: Aggregate>(
-        &self,
-        events: &[SerializedEvent],
-        snapshot_update: Option<(String, Value, usize)>,
-    ) -> Result<(), PersistenceError> {
-        // Snapshots are off (ADR 0003); were they on, postgres-es writes them with the events.
-        if snapshot_update.is_some() {
-            return self.reads.persist::<A>(events, snapshot_update).await;
-        }
-        if events.is_empty() {
-            return Ok(());
-        }
-        let cursor = self.append(events).await?;
-        runtime::consistency::record(cursor);
-        Ok(())
-    }
-
-    async fn stream_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<ReplayStream, PersistenceError> {
-        self.reads.stream_events::<A>(aggregate_id).await
-    }
-
-    async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
-        self.reads.stream_all_events::<A>().await
     }
 }

@@ -119,7 +119,7 @@ impl PostgresStore {
     /// The event repository over this database (snapshots off): postgres-es reads, and one
     /// statement per command appends and returns where its events landed (ADR 0040).
     pub fn event_repository(&self) -> PostgresEventRepository {
-        PostgresEventRepository::new(self.pool.clone())
+        events::repository(self.pool.clone())
     }
 
     /// Whether any event was ever appended (an empty store gets the demo catalog).

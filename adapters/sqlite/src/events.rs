@@ -5,12 +5,8 @@
 //! transaction; the position is recorded for the request that caused it
 //! ([`runtime::consistency`]), whose answer hands it to its client.
 
-use cqrs_es::persist::{
-    PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
-};
-use cqrs_es::Aggregate;
-use runtime::Cursor;
-use serde_json::Value;
+use cqrs_es::persist::{PersistenceError, SerializedEvent};
+use runtime::{Appender, Cursor, OwnAppend};
 use sqlx::SqlitePool;
 
 /// SQLITE_CONSTRAINT_PRIMARYKEY: the stream identity is taken, a write conflict. Any other
@@ -18,20 +14,21 @@ use sqlx::SqlitePool;
 const STREAM_KEY_TAKEN: &str = "1555";
 
 /// sqlite-es's repository for reads, with this store's append.
-pub struct SqliteEventRepository {
-    reads: sqlite_es::SqliteEventRepository,
+pub type SqliteEventRepository = OwnAppend<sqlite_es::SqliteEventRepository, SqliteAppend>;
+
+pub(crate) fn repository(pool: SqlitePool) -> SqliteEventRepository {
+    OwnAppend::new(
+        sqlite_es::SqliteEventRepository::new(pool.clone()),
+        SqliteAppend { pool },
+    )
+}
+
+/// Appends a command's events in one transaction, learning the last one's position.
+pub struct SqliteAppend {
     pool: SqlitePool,
 }
 
-impl SqliteEventRepository {
-    pub(crate) fn new(pool: SqlitePool) -> Self {
-        Self {
-            reads: sqlite_es::SqliteEventRepository::new(pool.clone()),
-            pool,
-        }
-    }
-
-    /// Appends `events` (one stream's, numbered in order); the cursor of the last one.
+impl Appender for SqliteAppend {
     async fn append(&self, events: &[SerializedEvent]) -> Result<Cursor, PersistenceError> {
         let Some(last) = events.last() else {
             return Ok(Cursor::START);
@@ -87,59 +84,5 @@ fn append_error(error: sqlx::Error) -> PersistenceError {
             PersistenceError::ConnectionError(Box::new(error))
         }
         _ => unknown(error),
-    }
-}
-
-impl PersistedEventRepository for SqliteEventRepository {
-    async fn get_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.reads.get_events::<A>(aggregate_id).await
-    }
-
-    async fn get_last_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-        last_sequence: usize,
-    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.reads
-            .get_last_events::<A>(aggregate_id, last_sequence)
-            .await
-    }
-
-    async fn get_snapshot<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
-        self.reads.get_snapshot::<A>(aggregate_id).await
-    }
-
-    async fn persist<A: Aggregate>(
-        &self,
-        events: &[SerializedEvent],
-        snapshot_update: Option<(String, Value, usize)>,
-    ) -> Result<(), PersistenceError> {
-        // Snapshots are off (ADR 0003); were they on, sqlite-es writes them with the events.
-        if snapshot_update.is_some() {
-            return self.reads.persist::<A>(events, snapshot_update).await;
-        }
-        if events.is_empty() {
-            return Ok(());
-        }
-        let cursor = self.append(events).await?;
-        runtime::consistency::record(cursor);
-        Ok(())
-    }
-
-    async fn stream_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<ReplayStream, PersistenceError> {
-        self.reads.stream_events::<A>(aggregate_id).await
-    }
-
-    async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
-        self.reads.stream_all_events::<A>().await
     }
 }

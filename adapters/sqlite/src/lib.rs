@@ -95,7 +95,7 @@ impl SqliteStore {
     /// The event repository over this database (snapshots off): sqlite-es reads, and this
     /// store appends and learns where the events landed (ADR 0040).
     pub fn event_repository(&self) -> SqliteEventRepository {
-        SqliteEventRepository::new(self.pool.clone())
+        events::repository(self.pool.clone())
     }
 
     /// Whether any event was ever appended (an empty store gets the demo catalog).

@@ -7,6 +7,7 @@
 //! readiness ([`health`]). Storage adapters implement the ports declared here; the composition
 //! root wires them. See governance/adr/0005-read-a-global-feed-ordered-by-commit.md.
 
+pub mod append;
 pub mod causation;
 pub mod codec;
 pub mod commands;
@@ -26,6 +27,7 @@ pub mod shared_feed;
 pub mod telemetry;
 pub mod webhooks;
 
+pub use append::{Appender, OwnAppend};
 pub use causation::{Cause, EventMetadata};
 pub use codec::CodecError;
 pub use commands::{
