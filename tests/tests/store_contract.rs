@@ -44,6 +44,8 @@ enum CounterCommand {
     Refuse,
     /// Increments, but only a counter already at this value or more; refused below it.
     IncrementFrom(u64),
+    /// Writes an increment, then refuses: what it wrote must count for nothing.
+    IncrementThenRefuse,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +99,11 @@ impl Aggregate for Counter {
                 return Err(Refused)
             }
             CounterCommand::IncrementFrom(_) => 1,
+            CounterCommand::IncrementThenRefuse => {
+                let value = self.value + 1;
+                sink.write(CounterEvent::Incremented { value }, self).await;
+                return Err(Refused);
+            }
         };
         for _ in 0..times {
             let value = self.value + 1;
@@ -1693,6 +1700,71 @@ async fn a_trusted_cache_never_answers_from_a_state_another_instance_moved_past<
     assert_eq!(values, [1, 2, 3, 4]);
 }
 
+/// Commands executed together (ADR 0043) are decided one after the other, each on the state
+/// the ones before it left, and appended together; a refused one leaves no trace, even one
+/// that wrote before refusing. A list decided on a stale cached state that refuses or does
+/// nothing is decided again on the stored state, as a single command is (ADR 0042).
+async fn commands_executed_together_append_once_and_leave_the_refused_out<S: Store>(store: S) {
+    use CounterCommand::{Increment, IncrementFrom, IncrementThenRefuse, Refuse, Touch};
+    let executor = counters(&store);
+    let flow = metadata();
+    let each = executor
+        .execute_each(
+            "c",
+            vec![
+                Increment,
+                IncrementThenRefuse,
+                IncrementFrom(1),
+                Touch,
+                Refuse,
+            ],
+            &flow,
+        )
+        .await
+        .unwrap();
+    let accepted: Vec<bool> = each.outcomes.iter().map(Result::is_ok).collect();
+    assert_eq!(accepted, [true, false, true, true, false]);
+    assert_eq!(
+        (
+            each.events_appended,
+            each.loaded.version,
+            each.loaded.aggregate.value
+        ),
+        (2, 2, 2)
+    );
+    let last = each
+        .loaded
+        .last_event
+        .expect("the metadata of the last event");
+    assert_eq!(last.correlation_id, Some(flow.correlation_id));
+    let stored = counters(&store).load("c").await.unwrap();
+    assert_eq!((stored.version, stored.aggregate.value), (2, 2));
+    let events = read_feed(&store, Cursor::START, 10).await;
+    let values: Vec<u64> = events
+        .iter()
+        .map(|event| match event.decode::<Counter>().unwrap().unwrap() {
+            CounterEvent::Incremented { value } => value,
+        })
+        .collect();
+    assert_eq!(values, [1, 2]);
+
+    let a = EventSourcedExecutor::<_, Counter>::new(store.repository(), ()).trusting_cache();
+    let b = EventSourcedExecutor::<_, Counter>::new(store.repository(), ()).trusting_cache();
+    run_on(&a, Increment).await.unwrap();
+    assert_eq!(run_on(&b, Increment).await.unwrap().version, 4);
+    // `a` holds the counter at 3, where the first is refused and the second does nothing.
+    let each = a
+        .execute_each("c", vec![IncrementFrom(4), Touch], &metadata())
+        .await
+        .unwrap();
+    assert!(
+        each.outcomes.iter().all(Result::is_ok),
+        "{:?}",
+        each.outcomes
+    );
+    assert_eq!((each.loaded.version, each.loaded.aggregate.value), (5, 5));
+}
+
 macro_rules! contract_suite {
     ($($behaviour:ident),+ $(,)?) => {
         mod sqlite {
@@ -1724,6 +1796,7 @@ contract_suite!(
     an_append_records_the_feed_position_of_its_last_event,
     an_append_at_a_taken_sequence_is_a_conflict_and_appends_nothing,
     a_trusted_cache_never_answers_from_a_state_another_instance_moved_past,
+    commands_executed_together_append_once_and_leave_the_refused_out,
     a_pinned_version_that_moved_fails_the_precondition,
     concurrent_commands_on_one_aggregate_never_lose_an_update,
     a_long_stream_stays_exact_when_two_instances_take_turns,

@@ -337,8 +337,13 @@ impl SagaDefinition for CheckoutSaga {
             ),
             _ => {}
         }
-        if let Err(error) = self.deadlines.cancel(&payment_key(id)).await {
-            tracing::warn!(checkout = %id, %error, "payment deadline left to fire harmlessly");
+        // Only a checkout that recorded an unknown payment outcome has a payment deadline (one
+        // scheduled just before a crash that kept the outcome from being recorded fires once,
+        // finds nothing to do, and is cleared).
+        if checkout.payment_deadline().is_some() {
+            if let Err(error) = self.deadlines.cancel(&payment_key(id)).await {
+                tracing::warn!(checkout = %id, %error, "payment deadline left to fire harmlessly");
+            }
         }
         if let Err(error) = self
             .participants

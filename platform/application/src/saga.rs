@@ -15,10 +15,14 @@
 //!   advancing the same saga only repeats steps, which participants ignore.
 //! - Every step runs in the saga's flow (ADR 0014): its commands carry the correlation id of
 //!   the request that started the saga and name as their cause the event it was decided from.
+//! - The steps due together run concurrently, and their outcomes are recorded together in
+//!   one append; the next round is decided on the state that append left, without reading
+//!   the stream again (ADR 0043).
 //! - Every recorded outcome passes two named boundaries, `before:<boundary>` and
-//!   `after:<boundary>`, where the fault-injection hook can kill the process.
+//!   `after:<boundary>`, where the fault-injection hook can kill the process: the `before`
+//!   boundaries of a round are passed before its append, the `after` ones after it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -30,7 +34,7 @@ use cqrs_es::Aggregate;
 use runtime::causation::{self, Cause};
 use runtime::{
     event_id, CommandError, CommandExecutor, CommandMetadata, Cursor, Deadline, Deadlines,
-    EventFeed, FeedEvent, Loaded, ProjectionStore, StoreError,
+    EventFeed, ExecutedEach, FeedEvent, Loaded, ProjectionStore, StoreError,
 };
 use shared_kernel::Clock;
 use tokio::sync::watch;
@@ -124,6 +128,9 @@ pub trait SagaDefinition: Send + Sync + 'static {
     }
 }
 
+/// At most this many settled instances are remembered; the set is emptied when full.
+const SETTLED_CAPACITY: usize = 4096;
+
 /// Pauses between retries of a step that failed for now.
 #[derive(Debug, Clone, Copy)]
 pub struct RetrySettings {
@@ -153,6 +160,10 @@ pub struct SagaRunner<D: SagaDefinition> {
     /// Consecutive retries per instance, for the backoff. In memory: after a restart an
     /// instance starts again from the shortest pause, which is harmless.
     retries: std::sync::Mutex<HashMap<D::Id, u32>>,
+    /// Instances this process advanced as far as they could go, which the feed need not
+    /// start again (most are started by the request that created them, before the feed
+    /// reaches their first event). In memory and bounded: a forgotten one costs a read.
+    settled: std::sync::Mutex<HashSet<D::Id>>,
     /// The runner's feed checkpoint, kept in memory between batches.
     checkpoint: runtime::TrackedCheckpoint,
 }
@@ -179,6 +190,7 @@ where
             boundary: None,
             locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
             retries: std::sync::Mutex::new(HashMap::new()),
+            settled: std::sync::Mutex::new(HashSet::new()),
             checkpoint: runtime::TrackedCheckpoint::new(Self::checkpoint_name()),
         }
     }
@@ -222,11 +234,13 @@ where
         &self.locks[stripe]
     }
 
-    fn forget_retries(&self, id: D::Id) {
+    /// Forgets `id`'s retries; says whether this process had scheduled any.
+    fn forget_retries(&self, id: D::Id) -> bool {
         self.retries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&id);
+            .remove(&id)
+            .is_some()
     }
 
     fn next_retry(&self, id: D::Id) -> u32 {
@@ -248,24 +262,72 @@ where
     /// finished, waits for a deadline, or a step must be retried later.
     pub async fn advance(&self, id: D::Id) -> Result<(), SagaError> {
         let _one_at_a_time = self.lock_for(id).lock().await;
+        self.advance_held(id).await
+    }
+
+    /// Advances an instance the feed says was started, unless this process already advanced
+    /// it as far as it could go since: the steps it would find are none, or wait on a durable
+    /// deadline.
+    async fn advance_started(&self, id: D::Id) -> Result<(), SagaError> {
+        let _one_at_a_time = self.lock_for(id).lock().await;
+        let seen = self
+            .settled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id);
+        if !seen {
+            // The feed passes each start once: nothing would look for it in the set.
+            self.advance_steps(id).await?;
+        }
+        Ok(())
+    }
+
+    /// `advance`, with the instance's lock held; remembers an instance it settled.
+    async fn advance_held(&self, id: D::Id) -> Result<(), SagaError> {
+        let existed = self.advance_steps(id).await?;
+        if existed {
+            let mut settled = self
+                .settled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if settled.len() >= SETTLED_CAPACITY {
+                settled.clear();
+            }
+            settled.insert(id);
+        }
+        Ok(())
+    }
+
+    /// The loop of `advance`; says whether the instance exists.
+    async fn advance_steps(&self, id: D::Id) -> Result<bool, SagaError> {
         let key = id.to_string();
         let mut failures: u32 = 0;
         let mut progressed = false;
+        // The state the previous round's own append left: the next round decides on it
+        // without reading the stream again (ADR 0043).
+        let mut known: Option<Loaded<D::Aggregate>> = None;
         loop {
-            let loaded = self.executor.load(&key).await.map_err(store)?;
+            let loaded = match known.take() {
+                Some(loaded) => loaded,
+                None => self.executor.load(&key).await.map_err(store)?,
+            };
             if loaded.version == 0 {
-                return Ok(());
+                return Ok(false);
             }
             let steps = D::next_steps(&loaded.aggregate);
             if steps.is_empty() {
-                self.forget_retries(id);
-                // An instance that was already finished has nothing worth a write left (a
-                // late timer is harmless).
+                let retried = self.forget_retries(id);
+                // An instance that was already finished has nothing worth a write left. A
+                // retry deadline is cancelled only when this process scheduled one: a late
+                // timer (one left by an earlier process, or by a failed advance) finds
+                // nothing to do and is cleared.
                 if progressed {
-                    self.deadlines.cancel(&Self::retry_key(id)).await?;
+                    if retried {
+                        self.deadlines.cancel(&Self::retry_key(id)).await?;
+                    }
                     self.definition.finished(id, &loaded.aggregate).await;
                 }
-                return Ok(());
+                return Ok(true);
             }
             let cause = cause_of::<D::Aggregate>(&key, &loaded);
             let saga = &loaded.aggregate;
@@ -285,37 +347,17 @@ where
                 })),
             )
             .await;
-            let mut recorded = false;
+            let mut records: Vec<Record<D>> = Vec::new();
             let mut retry: Option<String> = None;
             for (outcome, span) in outcomes.into_iter().zip(spans) {
                 match outcome {
                     Ok(Performed::Record { boundary, command }) => {
                         span.record("commerce.saga.step.outcome", "recorded");
-                        self.reached(&format!("before:{boundary}"));
-                        let after = causation::within(
-                            cause,
-                            runtime::telemetry::traced(
-                                span.clone(),
-                                self.record(&key, command.clone()),
-                            ),
-                        )
-                        .await?;
-                        self.reached(&format!("after:{boundary}"));
-                        recorded = true;
-                        progressed = true;
-                        if let Some(state) = after {
-                            let undone = causation::within(
-                                cause,
-                                runtime::telemetry::traced(
-                                    span.clone(),
-                                    self.definition.recorded(id, &command, &state),
-                                ),
-                            )
-                            .await;
-                            if let Err(StepFailure(reason)) = undone {
-                                retry = Some(reason);
-                            }
-                        }
+                        records.push(Record {
+                            boundary,
+                            command,
+                            span,
+                        });
                     }
                     Ok(Performed::Wait) => {
                         span.record("commerce.saga.step.outcome", "waiting");
@@ -328,6 +370,29 @@ where
                     }
                 }
             }
+            let recorded = !records.is_empty();
+            if recorded {
+                progressed = true;
+                let round = causation::within(cause, self.record(&key, &records)).await?;
+                for (record, outcome) in records.iter().zip(&round.outcomes) {
+                    if outcome.is_err() {
+                        continue;
+                    }
+                    let undone = causation::within(
+                        cause,
+                        runtime::telemetry::traced(
+                            record.span.clone(),
+                            self.definition
+                                .recorded(id, &record.command, &round.loaded.aggregate),
+                        ),
+                    )
+                    .await;
+                    if let Err(StepFailure(reason)) = undone {
+                        retry = Some(reason);
+                    }
+                }
+                known = Some(round.loaded);
+            }
             if let Some(reason) = retry {
                 failures = failures.saturating_add(1);
                 if !recorded || failures > 3 {
@@ -336,33 +401,60 @@ where
                     self.deadlines
                         .schedule(&Self::retry_key(id), self.clock.now() + pause)
                         .await?;
-                    return Ok(());
+                    return Ok(true);
                 }
             }
             if !recorded {
-                return Ok(());
+                return Ok(true);
             }
         }
     }
 
-    /// Records `command`; returns the saga's state after it, or `None` when the saga refused
-    /// it (a late or repeated outcome it no longer needs).
+    /// Records the outcomes of one round in one append (ADR 0043), each passing its
+    /// boundaries; returns each one's outcome (a refusal is a late or repeated outcome the
+    /// saga no longer needs) and the saga's state after them.
     async fn record(
         &self,
         key: &str,
-        command: <D::Aggregate as Aggregate>::Command,
-    ) -> Result<Option<D::Aggregate>, SagaError> {
-        // Traced in the step's span, which says what was recorded: a span of its own would
-        // only repeat it (ADR 0033).
-        let metadata = CommandMetadata::new(format!("{}-saga", D::NAME)).in_caller_span();
-        match self.executor.execute(key, command, None, &metadata).await {
-            Ok(executed) => Ok(Some(executed.state)),
-            Err(CommandError::Rejected(error)) => {
-                tracing::warn!(saga = D::NAME, instance = key, %error, "outcome not recorded");
-                Ok(None)
-            }
-            Err(other) => Err(store(other)),
+        records: &[Record<D>],
+    ) -> Result<ExecutedEach<D::Aggregate>, SagaError> {
+        for record in records {
+            self.reached(&format!("before:{}", record.boundary));
         }
+        // Traced in the steps' spans, which say what was recorded: a span of its own would
+        // only repeat them (ADR 0033). The append runs in the first step's span; the others
+        // are given the same fields after it.
+        let metadata = CommandMetadata::new(format!("{}-saga", D::NAME)).in_caller_span();
+        let commands = records
+            .iter()
+            .map(|record| record.command.clone())
+            .collect();
+        let round = runtime::telemetry::traced(
+            records[0].span.clone(),
+            self.executor.execute_each(key, commands, &metadata),
+        )
+        .await
+        .map_err(store)?;
+        for (index, (record, outcome)) in records.iter().zip(&round.outcomes).enumerate() {
+            let span = &record.span;
+            if index > 0 {
+                span.record("commerce.aggregate.type", <D::Aggregate as Aggregate>::TYPE);
+                span.record("commerce.aggregate.id", key);
+                if round.events_appended > 0 {
+                    span.record("db.operation.name", "INSERT");
+                    span.record("db.collection.name", "events");
+                }
+            }
+            match outcome {
+                Ok(()) => span.record("commerce.command.outcome", "accepted"),
+                Err(error) => {
+                    tracing::warn!(saga = D::NAME, instance = key, %error, "outcome not recorded");
+                    span.record("commerce.command.outcome", "rejected")
+                }
+            };
+            self.reached(&format!("after:{}", record.boundary));
+        }
+        Ok(round)
     }
 
     /// Starts every instance the feed's events after the checkpoint start, advances them,
@@ -405,7 +497,7 @@ where
             // Nothing started: the checkpoint moves in memory, and is stored now and then.
             self.checkpoint.skipped(checkpoints, to).await?
         } else {
-            self.advance_all(ids).await?;
+            self.advance_all(ids, true).await?;
             self.checkpoint.commit(checkpoints, to, Vec::new()).await?
         };
         Ok(if held { consumed } else { 0 })
@@ -425,15 +517,23 @@ where
         let mut ids: Vec<D::Id> = due.iter().map(|(_, id)| *id).collect();
         ids.sort();
         ids.dedup();
-        self.advance_all(ids).await?;
+        self.advance_all(ids, false).await?;
         for (deadline, _) in &due {
             self.deadlines.clear(deadline).await?;
         }
         Ok(due.len())
     }
 
-    async fn advance_all(&self, ids: Vec<D::Id>) -> Result<(), SagaError> {
-        let results = futures::future::join_all(ids.iter().map(|id| self.advance(*id))).await;
+    /// Advances `ids`; `started` when the feed started them (see `advance_started`).
+    async fn advance_all(&self, ids: Vec<D::Id>, started: bool) -> Result<(), SagaError> {
+        let results = futures::future::join_all(ids.iter().map(|id| async move {
+            if started {
+                self.advance_started(*id).await
+            } else {
+                self.advance(*id).await
+            }
+        }))
+        .await;
         for (id, result) in ids.iter().zip(results) {
             if let Err(error) = result {
                 // Never lose it: come back to it later, whatever the feed does.
@@ -503,6 +603,13 @@ where
         }
         tracing::info!(saga = D::NAME, "saga runner stopped");
     }
+}
+
+/// A step's outcome to record, with the span of the step.
+struct Record<D: SagaDefinition> {
+    boundary: &'static str,
+    command: <D::Aggregate as Aggregate>::Command,
+    span: tracing::Span,
 }
 
 /// The span of one step of instance `key`, a child of the span that appended the saga's

@@ -115,6 +115,19 @@ pub struct Executed<A> {
     pub state: A,
 }
 
+/// The outcome of several commands decided one after the other on one state and appended
+/// together ([`CommandExecutor::execute_each`]).
+#[derive(Debug)]
+pub struct ExecutedEach<A: Aggregate> {
+    /// Per command, in order: accepted, or refused (a refused command emitted nothing, and
+    /// the ones after it were decided on the state before it).
+    pub outcomes: Vec<Result<(), A::Error>>,
+    pub events_appended: usize,
+    /// The state after the append (or the state decided on, when nothing was appended), with
+    /// the metadata of its last event: a caller that goes on deciding from it needs no read.
+    pub loaded: Loaded<A>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError<E: std::error::Error> {
     /// The aggregate refused the command: a business outcome the caller can show.
@@ -153,6 +166,42 @@ pub trait CommandExecutor<A: Aggregate + Clone>: Send + Sync {
         expected_version: Option<u64>,
         metadata: &CommandMetadata,
     ) -> Result<Executed<A>, CommandError<A::Error>>;
+
+    /// Decides `commands` one after the other, each on the state the ones before it left,
+    /// and appends all that they emit in one append: one round trip for what would be one
+    /// per command. A refused command is reported in its place and emits nothing; it does
+    /// not stop the others. Conflicts are retried as for [`execute`](Self::execute), the
+    /// whole list decided again.
+    ///
+    /// The default runs them one by one and reads the state at the end (for test doubles).
+    async fn execute_each(
+        &self,
+        aggregate_id: &str,
+        commands: Vec<A::Command>,
+        metadata: &CommandMetadata,
+    ) -> Result<ExecutedEach<A>, CommandError<A::Error>>
+    where
+        A::Command: Send + 'async_trait,
+        A::Error: Send + 'async_trait,
+    {
+        let mut outcomes = Vec::with_capacity(commands.len());
+        let mut events_appended = 0;
+        for command in commands {
+            match self.execute(aggregate_id, command, None, metadata).await {
+                Ok(executed) => {
+                    events_appended += executed.events_appended;
+                    outcomes.push(Ok(()));
+                }
+                Err(CommandError::Rejected(error)) => outcomes.push(Err(error)),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(ExecutedEach {
+            outcomes,
+            events_appended,
+            loaded: self.load(aggregate_id).await?,
+        })
+    }
 }
 
 /// How many in-process locks writers to one aggregate type share (see [`EventSourcedExecutor`]).
@@ -417,6 +466,82 @@ where
         expected_version: Option<u64>,
         metadata: &CommandMetadata,
     ) -> Result<Executed<A>, CommandError<A::Error>> {
+        let commands = std::slice::from_ref(&command);
+        let result = self
+            .traced(aggregate_id, commands, expected_version, metadata)
+            .await
+            .and_then(|mut decided| match decided.outcomes.pop() {
+                Some(Err(refused)) => Err(CommandError::Rejected(refused)),
+                _ => Ok(Executed {
+                    version: decided.known.version,
+                    events_appended: decided.appended,
+                    state: decided.known.aggregate,
+                }),
+            });
+        let outcome = match &result {
+            Ok(_) => CommandOutcome::Accepted,
+            Err(CommandError::Rejected(_)) => CommandOutcome::Rejected,
+            Err(CommandError::PreconditionFailed { .. }) => CommandOutcome::PreconditionFailed,
+            Err(CommandError::Conflict) => CommandOutcome::Conflict,
+            Err(CommandError::Infrastructure(_)) => CommandOutcome::Failed,
+        };
+        metrics().command(A::TYPE, outcome);
+        result
+    }
+
+    async fn execute_each(
+        &self,
+        aggregate_id: &str,
+        commands: Vec<A::Command>,
+        metadata: &CommandMetadata,
+    ) -> Result<ExecutedEach<A>, CommandError<A::Error>> {
+        let decided = self.traced(aggregate_id, &commands, None, metadata).await?;
+        for outcome in &decided.outcomes {
+            metrics().command(
+                A::TYPE,
+                if outcome.is_ok() {
+                    CommandOutcome::Accepted
+                } else {
+                    CommandOutcome::Rejected
+                },
+            );
+        }
+        Ok(ExecutedEach {
+            outcomes: decided.outcomes,
+            events_appended: decided.appended,
+            loaded: Loaded {
+                aggregate: decided.known.aggregate,
+                version: decided.known.version,
+                last_event: decided.known.last_event,
+            },
+        })
+    }
+}
+
+/// What one decision round came to: each command's outcome, the state after them, and how
+/// many events were appended.
+struct Decided<A: Aggregate> {
+    outcomes: Vec<Result<(), A::Error>>,
+    known: Known<A>,
+    appended: usize,
+}
+
+impl<R, A> EventSourcedExecutor<R, A>
+where
+    R: PersistedEventRepository + 'static,
+    A: Aggregate + Clone + 'static,
+    A::Command: Clone + Send + Sync,
+    A::Error: Send + Sync,
+{
+    /// Decides and appends `commands` in the command's span (ADR 0033): a span of its own, or
+    /// the caller's.
+    async fn traced(
+        &self,
+        aggregate_id: &str,
+        commands: &[A::Command],
+        expected_version: Option<u64>,
+        metadata: &CommandMetadata,
+    ) -> Result<Decided<A>, CommandError<A::Error>> {
         let (span, own) = match metadata.span {
             CommandSpan::Own => (
                 tracing::info_span!(
@@ -444,16 +569,21 @@ where
                 (span, false)
             }
         };
-        let executing = self.execute_traced(aggregate_id, command, expected_version, metadata);
+        let executing = self.decide(aggregate_id, commands, expected_version, metadata);
         let result = if own {
             telemetry::traced(span.clone(), executing).await
         } else {
             executing.await
         };
         let outcome = match &result {
-            Ok(executed) => {
-                span.record("commerce.events.count", executed.events_appended);
-                CommandOutcome::Accepted
+            Ok(decided) => {
+                span.record("commerce.events.count", decided.appended);
+                // A list is accepted as a whole when any of it was.
+                if decided.outcomes.is_empty() || decided.outcomes.iter().any(Result::is_ok) {
+                    CommandOutcome::Accepted
+                } else {
+                    CommandOutcome::Rejected
+                }
             }
             Err(CommandError::Rejected(_)) => CommandOutcome::Rejected,
             Err(CommandError::PreconditionFailed { .. }) => CommandOutcome::PreconditionFailed,
@@ -464,25 +594,16 @@ where
             }
         };
         span.record("commerce.command.outcome", outcome.as_str());
-        metrics().command(A::TYPE, outcome);
         result
     }
-}
 
-impl<R, A> EventSourcedExecutor<R, A>
-where
-    R: PersistedEventRepository + 'static,
-    A: Aggregate + Clone + 'static,
-    A::Command: Clone + Send + Sync,
-    A::Error: Send + Sync,
-{
-    async fn execute_traced(
+    async fn decide(
         &self,
         aggregate_id: &str,
-        command: A::Command,
+        commands: &[A::Command],
         expected_version: Option<u64>,
         metadata: &CommandMetadata,
-    ) -> Result<Executed<A>, CommandError<A::Error>> {
+    ) -> Result<Decided<A>, CommandError<A::Error>> {
         let _serialized = self.lock_for(aggregate_id).lock().await;
         let mut attempt = 0;
         // The first decision may be taken on the cached state alone (see `trusting_cache`).
@@ -509,23 +630,42 @@ where
                     });
                 }
             }
-            let sink = EventSink::default();
-            let decided = known
-                .aggregate
-                .handle(command.clone(), &self.services, &sink)
-                .await;
-            let events = sink.collect().await;
+            let mut events = Vec::new();
+            let mut outcomes = Vec::with_capacity(commands.len());
+            let mut refused_or_idle = false;
+            for command in commands {
+                // A refused command leaves no trace on the state the next one is decided on.
+                let before = (commands.len() > 1).then(|| known.aggregate.clone());
+                let sink = EventSink::default();
+                let decided = known
+                    .aggregate
+                    .handle(command.clone(), &self.services, &sink)
+                    .await;
+                let emitted = sink.collect().await;
+                refused_or_idle |= decided.is_err() || emitted.is_empty();
+                match decided {
+                    Ok(()) => {
+                        events.extend(emitted);
+                        outcomes.push(Ok(()));
+                    }
+                    Err(refused) => {
+                        if let Some(before) = before {
+                            known.aggregate = before;
+                        }
+                        outcomes.push(Err(refused));
+                    }
+                }
+            }
             // A refusal or a no-op on a cached state is never checked by an append: take the
             // decision again on the stored state (usually the same, one read later).
-            if from_cache && (decided.is_err() || events.is_empty()) {
+            if from_cache && refused_or_idle {
                 continue;
             }
-            decided.map_err(CommandError::Rejected)?;
             if events.is_empty() {
-                return Ok(Executed {
-                    version,
-                    events_appended: 0,
-                    state: known.aggregate,
+                return Ok(Decided {
+                    outcomes,
+                    known,
+                    appended: 0,
                 });
             }
             let stored_metadata = metadata.to_json(chrono::Utc::now());
@@ -566,10 +706,10 @@ where
                     if let Some(watch) = &self.watch {
                         watch.appended(aggregate_id);
                     }
-                    return Ok(Executed {
-                        version: known.version,
-                        events_appended: rows.len(),
-                        state: known.aggregate,
+                    return Ok(Decided {
+                        outcomes,
+                        known,
+                        appended: rows.len(),
                     });
                 }
                 Err(PersistenceError::OptimisticLockError) => {

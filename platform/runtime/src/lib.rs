@@ -32,7 +32,7 @@ pub use causation::{Cause, EventMetadata};
 pub use codec::CodecError;
 pub use commands::{
     CommandError, CommandExecutor, CommandMetadata, CommandSpan, EventSourcedExecutor, Executed,
-    Loaded,
+    ExecutedEach, Loaded,
 };
 pub use consistency::ReadProgress;
 pub use deadlines::{Deadline, Deadlines};

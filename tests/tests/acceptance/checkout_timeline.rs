@@ -273,6 +273,73 @@ on_both_stores!(
     a_completed_checkouts_timeline_lists_every_step_in_order
 );
 
+/// The saga records the outcomes of the steps it ran together in one append (ADR 0043): the
+/// reservations of every line in one, then the capture, the commitments and the cart's
+/// check-out in one. The events of one append share its time to the microsecond.
+async fn the_outcomes_of_one_round_of_steps_are_recorded_in_one_append(app: &TestApp) {
+    let cart = app.create_cart("EUR").await;
+    let skus = ["TL-ROUND-A", "TL-ROUND-B", "TL-ROUND-C"];
+    for sku in skus {
+        app.create_product(
+            &format!("Product {sku}"),
+            json!([{"sku": sku, "prices": [{"amount": "10.00", "currency": "EUR"}]}]),
+            true,
+        )
+        .await;
+        let received = app
+            .post_json(
+                &format!("/v1/admin/inventory/{sku}/receipts"),
+                &json!({"quantity": 5}),
+            )
+            .await;
+        assert_eq!(received.status(), 200);
+        let added = app
+            .post_json(
+                &format!("/v1/carts/{cart}/items"),
+                &json!({"sku": sku, "quantity": 1}),
+            )
+            .await;
+        assert_eq!(added.status(), 200);
+    }
+    let checkout = start(app, &cart, "tok_visa", uuid::Uuid::now_v7()).await;
+    assert_eq!(settled(app, &checkout).await["status"], "completed");
+
+    let timeline = timeline(app, &checkout).await;
+    let saga = of_stream(&timeline, "checkout");
+    let appended_with = |types: &[&str]| -> Vec<String> {
+        let mut times: Vec<String> = saga
+            .iter()
+            .filter(|e| types.contains(&e["event_type"].as_str().unwrap()))
+            .map(|e| e["occurred_at"].as_str().unwrap().to_owned())
+            .collect();
+        times.dedup();
+        times
+    };
+    let reserved = appended_with(&["StockReserved", "ReservationsCompleted"]);
+    assert_eq!(
+        reserved.len(),
+        1,
+        "reservations in several appends: {timeline}"
+    );
+    let finalized = appended_with(&["PaymentCaptured", "ReservationCommitted", "CartCheckedOut"]);
+    assert_eq!(
+        finalized.len(),
+        1,
+        "finalizing in several appends: {timeline}"
+    );
+    assert_eq!(
+        saga.iter()
+            .filter(|e| e["event_type"] == "ReservationCommitted")
+            .count(),
+        3
+    );
+}
+
+on_both_stores!(
+    the_outcomes_of_one_round_of_steps_are_recorded_in_one_append_on,
+    the_outcomes_of_one_round_of_steps_are_recorded_in_one_append
+);
+
 async fn a_declined_checkouts_timeline_shows_the_failed_authorization_and_the_compensation(
     app: &TestApp,
 ) {
