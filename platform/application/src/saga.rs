@@ -267,8 +267,8 @@ where
 
     /// Advances an instance the feed says was started, unless this process already advanced
     /// it as far as it could go since: the steps it would find are none, or wait on a durable
-    /// deadline.
-    async fn advance_started(&self, id: D::Id) -> Result<(), SagaError> {
+    /// deadline. Says whether it advanced it.
+    async fn advance_started(&self, id: D::Id) -> Result<bool, SagaError> {
         let _one_at_a_time = self.lock_for(id).lock().await;
         let seen = self
             .settled
@@ -279,7 +279,7 @@ where
             // The feed passes each start once: nothing would look for it in the set.
             self.advance_steps(id).await?;
         }
-        Ok(())
+        Ok(!seen)
     }
 
     /// `advance`, with the instance's lock held; remembers an instance it settled.
@@ -477,7 +477,14 @@ where
         let mut ids = Vec::new();
         for event in &batch {
             match self.definition.started_by(event).await {
-                Ok(Some(id)) => ids.push(id),
+                Ok(Some(id)) => {
+                    // The instance's own first event: any advance since has seen it. A later
+                    // event may bring it something new, and always advances it.
+                    let first = event.sequence == 1
+                        && event.aggregate_type == <D::Aggregate as Aggregate>::TYPE
+                        && event.aggregate_id == id.to_string();
+                    ids.push((id, first));
+                }
                 Ok(None) => {}
                 Err(StepFailure(reason)) => {
                     tracing::warn!(saga = D::NAME, %reason, "a start failed; retried from the feed");
@@ -491,13 +498,21 @@ where
             self.checkpoint.skipped(checkpoints, from).await?;
             return Ok(0);
         };
+        // One entry per instance, which may be skipped only if all it got was its first event.
         ids.sort();
-        ids.dedup();
-        let held = if ids.is_empty() {
-            // Nothing started: the checkpoint moves in memory, and is stored now and then.
+        let mut instances: Vec<(D::Id, bool)> = Vec::with_capacity(ids.len());
+        for (id, first) in ids {
+            match instances.last_mut() {
+                Some((last, only_first)) if *last == id => *only_first &= first,
+                _ => instances.push((id, first)),
+            }
+        }
+        // Nothing started, or only instances this process had already settled: the
+        // checkpoint moves in memory, and is stored now and then (after a crash those starts
+        // are read again and find their instances finished or waiting on a deadline).
+        let held = if instances.is_empty() || self.advance_all(instances).await? == 0 {
             self.checkpoint.skipped(checkpoints, to).await?
         } else {
-            self.advance_all(ids, true).await?;
             self.checkpoint.commit(checkpoints, to, Vec::new()).await?
         };
         Ok(if held { consumed } else { 0 })
@@ -514,36 +529,44 @@ where
             .into_iter()
             .filter_map(|deadline| Self::instance_of(&deadline).map(|id| (deadline, id)))
             .collect();
-        let mut ids: Vec<D::Id> = due.iter().map(|(_, id)| *id).collect();
+        let mut ids: Vec<(D::Id, bool)> = due.iter().map(|(_, id)| (*id, false)).collect();
         ids.sort();
         ids.dedup();
-        self.advance_all(ids, false).await?;
+        self.advance_all(ids).await?;
         for (deadline, _) in &due {
             self.deadlines.clear(deadline).await?;
         }
         Ok(due.len())
     }
 
-    /// Advances `ids`; `started` when the feed started them (see `advance_started`).
-    async fn advance_all(&self, ids: Vec<D::Id>, started: bool) -> Result<(), SagaError> {
-        let results = futures::future::join_all(ids.iter().map(|id| async move {
-            if started {
-                self.advance_started(*id).await
+    /// Advances each instance of `ids`, or, where its flag says the feed only started it,
+    /// skips it if this process settled it (see `advance_started`). Returns how many it
+    /// advanced or scheduled a retry for.
+    async fn advance_all(&self, ids: Vec<(D::Id, bool)>) -> Result<usize, SagaError> {
+        let results = futures::future::join_all(ids.iter().map(|&(id, only_started)| async move {
+            if only_started {
+                self.advance_started(id).await
             } else {
-                self.advance(*id).await
+                self.advance(id).await.map(|()| true)
             }
         }))
         .await;
-        for (id, result) in ids.iter().zip(results) {
-            if let Err(error) = result {
-                // Never lose it: come back to it later, whatever the feed does.
-                tracing::warn!(saga = D::NAME, instance = %id, %error, "could not advance");
-                self.deadlines
-                    .schedule(&Self::retry_key(*id), self.clock.now() + self.retry.backoff)
-                    .await?;
+        let mut advanced = 0;
+        for ((id, _), result) in ids.iter().zip(results) {
+            match result {
+                Ok(true) => advanced += 1,
+                Ok(false) => {}
+                Err(error) => {
+                    // Never lose it: come back to it later, whatever the feed does.
+                    tracing::warn!(saga = D::NAME, instance = %id, %error, "could not advance");
+                    self.deadlines
+                        .schedule(&Self::retry_key(*id), self.clock.now() + self.retry.backoff)
+                        .await?;
+                    advanced += 1;
+                }
             }
         }
-        Ok(())
+        Ok(advanced)
     }
 
     /// The runner loop: feed and deadlines, until `shutdown` turns true.
