@@ -1765,6 +1765,37 @@ async fn commands_executed_together_append_once_and_leave_the_refused_out<S: Sto
     assert_eq!((each.loaded.version, each.loaded.aggregate.value), (5, 5));
 }
 
+/// An executor told which states it may hold (ADR 0045) keeps the others out of memory, and
+/// forgets a stream's cached state as soon as the stream reaches one.
+async fn states_that_may_not_be_cached_never_stay_in_memory<S: Store>(store: S) {
+    let executor = EventSourcedExecutor::<_, Counter>::new(store.repository(), ())
+        .trusting_cache()
+        .caching_only(|counter: &Counter| counter.value < 2);
+    assert_eq!(
+        run_on(&executor, CounterCommand::Increment)
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+    let held = executor.cached("c").expect("a state it may hold is held");
+    assert_eq!((held.version, held.aggregate.value), (1, 1));
+    assert_eq!(
+        run_on(&executor, CounterCommand::Increment)
+            .await
+            .unwrap()
+            .version,
+        2
+    );
+    assert!(executor.cached("c").is_none(), "the state at 2 is held");
+    let loaded = executor.load("c").await.unwrap();
+    assert_eq!((loaded.version, loaded.aggregate.value), (2, 2));
+    assert!(executor.cached("c").is_none(), "a load put it back");
+    let next = run_on(&executor, CounterCommand::Increment).await.unwrap();
+    assert_eq!((next.version, next.state.value), (3, 3));
+    assert!(executor.cached("c").is_none());
+}
+
 macro_rules! contract_suite {
     ($($behaviour:ident),+ $(,)?) => {
         mod sqlite {
@@ -1797,6 +1828,7 @@ contract_suite!(
     an_append_at_a_taken_sequence_is_a_conflict_and_appends_nothing,
     a_trusted_cache_never_answers_from_a_state_another_instance_moved_past,
     commands_executed_together_append_once_and_leave_the_refused_out,
+    states_that_may_not_be_cached_never_stay_in_memory,
     a_pinned_version_that_moved_fails_the_precondition,
     concurrent_commands_on_one_aggregate_never_lose_an_update,
     a_long_stream_stays_exact_when_two_instances_take_turns,

@@ -260,9 +260,11 @@ where
     let skus: Arc<dyn CommandExecutor<SkuClaim>> =
         Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
     let prices = Arc::new(CatalogPriceList::new(products.clone(), skus.clone()));
-    // A cart's shipping address is sealed too (ADR 0037). Cart states are never cached, so
-    // that an erased address cannot outlive its key in this process's memory: every load
-    // replays the cart's (short) stream through the vault.
+    // A cart's shipping address is sealed too (ADR 0037). Only carts without an address are
+    // held in memory (ADR 0045), so that an erased address cannot outlive its key in this
+    // process: a cart with one replays its (short) stream through the vault on every load.
+    // Those without are decided on their cached state, checked by the append (ADR 0042):
+    // a cart's decisions only read prices, they call nothing a stale state could repeat.
     let carts: Arc<dyn CommandExecutor<Cart>> = Arc::new(
         EventSourcedExecutor::new(
             repository(),
@@ -270,7 +272,8 @@ where
                 prices: prices.clone(),
             },
         )
-        .with_cache_from_version(u64::MAX)
+        .trusting_cache()
+        .caching_only(|cart: &Cart| cart.shipping_address().is_none())
         .with_signal(signal.clone())
         .with_vault(vault.clone()),
     );

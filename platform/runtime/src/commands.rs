@@ -249,6 +249,8 @@ pub struct EventSourcedExecutor<R: PersistedEventRepository, A: Aggregate> {
     vault: Option<Arc<Vault>>,
     locks: Vec<tokio::sync::Mutex<()>>,
     trust_cache: bool,
+    /// Which states may be held in memory at all (see `caching_only`).
+    cacheable: fn(&A) -> bool,
 }
 
 impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, A> {
@@ -267,6 +269,7 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             trust_cache: false,
+            cacheable: |_| true,
         }
     }
 
@@ -298,6 +301,14 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
     pub fn trusting_cache(mut self) -> Self {
         self.trust_cache = true;
         self.cache_from_version = 1;
+        self
+    }
+
+    /// Holds in memory only the states `cacheable` accepts, and forgets a stream's state as
+    /// soon as one is refused: for aggregates some of whose states must not outlive their
+    /// store (a cart holding a sealed address that may be erased, ADR 0045).
+    pub fn caching_only(mut self, cacheable: fn(&A) -> bool) -> Self {
+        self.cacheable = cacheable;
         self
     }
 
@@ -334,6 +345,10 @@ impl<R: PersistedEventRepository, A: Aggregate + Clone> EventSourcedExecutor<R, 
             return;
         }
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if !(self.cacheable)(&known.aggregate) {
+            cache.remove(aggregate_id);
+            return;
+        }
         if cache.len() >= CACHE_CAPACITY && !cache.contains_key(aggregate_id) {
             cache.clear();
         }
