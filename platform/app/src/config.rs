@@ -190,6 +190,12 @@ pub struct Settings {
     /// models to pass it before `503 read_model_behind` (ADR 0040).
     #[arg(long, env = "COMMERCE_READ_WAIT_MAX_MS", default_value_t = 5000)]
     pub read_wait_max_ms: u64,
+    /// Memory for the hot read-model documents (storefront products, stock levels, shipping
+    /// zones), in MiB of their JSON text; the heap they take is a few times that (ADR 0044).
+    /// Kept only where this instance runs the projectors (`COMMERCE_RUN_WORKERS`); 0 reads
+    /// every document from the store.
+    #[arg(long, env = "COMMERCE_READ_CACHE_MB", default_value_t = 8)]
+    pub read_cache_mb: u64,
 
     /// An external OpenID Connect issuer whose access tokens also log customers in, exactly
     /// as its tokens' `iss` claim states it (ADR 0028). Needs the audience and the JWKS URL.
@@ -280,6 +286,7 @@ impl Settings {
             auth_rate_burst: 5,
             long_poll_max_secs: 30,
             read_wait_max_ms: 5000,
+            read_cache_mb: 8,
             oidc_issuer: None,
             oidc_audience: None,
             oidc_jwks_url: None,

@@ -42,10 +42,10 @@ use payments::{Payment, PaymentMethodTokens, PaymentServices};
 use refunds::{Refund, Return};
 use rest::ApiState;
 use runtime::{
-    AppendWatch, CommandExecutor, Deadlines, EventContracts, EventFeed, EventSourcedExecutor,
-    FeedSignal, HealthCheck, IdempotencyStore, Leases, OpeningFeed, PersonalDataKeys, Projection,
-    ProjectionStore, ProjectorRunner, PublishedFeed, ReadModels, ReadProgress, SharedFeed,
-    StoredStreams, Vault, WebhookStore,
+    AppendWatch, CommandExecutor, Deadlines, DocumentCache, EventContracts, EventFeed,
+    EventSourcedExecutor, FeedSignal, HealthCheck, IdempotencyStore, Leases, OpeningFeed,
+    PersonalDataKeys, Projection, ProjectionStore, ProjectorRunner, PublishedFeed, ReadModels,
+    ReadProgress, SharedFeed, StoredStreams, Vault, WebhookStore,
 };
 use shared_kernel::{CheckoutId, Clock, SystemClock};
 use tokio::sync::watch;
@@ -176,6 +176,9 @@ pub struct Wired {
     /// Ends open event streams when the server stops.
     pub streams_closing: Arc<watch::Sender<bool>>,
     postgres: Option<postgres_store::PostgresStore>,
+    /// The hot read-model documents this process serves from memory, when it runs their
+    /// projectors (ADR 0044).
+    read_cache: Option<Arc<DocumentCache>>,
 }
 
 /// The checkpoint of every reader of the feed that this configuration runs: the read models,
@@ -219,7 +222,12 @@ impl Wired {
     /// A runner of `projection` that reports its progress to the requests waiting to read
     /// their own writes (ADR 0040).
     pub fn projector(&self, projection: Arc<dyn Projection>) -> ProjectorRunner {
-        let runner = ProjectorRunner::new(self.feed.clone(), self.projections.clone(), projection);
+        let mut runner =
+            ProjectorRunner::new(self.feed.clone(), self.projections.clone(), projection);
+        // Every runner in this process keeps the cache right, before it reports progress.
+        if let Some(cache) = &self.read_cache {
+            runner = runner.with_cache(cache.clone());
+        }
         match &self.api.read_progress {
             Some(progress) => runner.with_progress(progress.clone()),
             None => runner,
@@ -485,13 +493,24 @@ where
         });
     });
     let contracts: Arc<dyn EventContracts> = Arc::new(contracts::PublishedLanguage);
-    let read_progress = Arc::new(ReadProgress::new(
+    let read_cache = read_cache(settings, &ports.read_models);
+    let read_models: Arc<dyn ReadModels> = match &read_cache {
+        Some(cache) => cache.clone(),
+        None => ports.read_models.clone(),
+    };
+    let read_progress = ReadProgress::new(
         all_projections()
             .iter()
             .map(|projection| projection.name())
             .collect(),
         ports.projections.clone(),
-    ));
+    );
+    // A cached view has passed a position only once this process's runner forgot what the
+    // position changed, not as soon as the store's checkpoint says so.
+    let read_progress = Arc::new(match &read_cache {
+        Some(cache) => read_progress.reported_only(cache.projections()),
+        None => read_progress,
+    });
     // Every reader in this process (projectors, the saga, the published feed and what
     // delivers it) follows the feed through one shared tail of it.
     let shared: Arc<dyn EventFeed> = Arc::new(SharedFeed::new(ports.feed, signal.subscribe()));
@@ -513,7 +532,7 @@ where
         orders.orders().clone(),
         checkouts.clone(),
         ports.customers.clone(),
-        ports.read_models.clone(),
+        read_models.clone(),
     ));
     let shipping_zones: Arc<dyn CommandExecutor<shipping::ShippingZone>> =
         Arc::new(EventSourcedExecutor::new(repository(), ()).with_signal(signal.clone()));
@@ -525,7 +544,7 @@ where
     let shipping = Arc::new(application::shipping::ShippingZones::new(
         shipping_zones,
         ports.zone_directory.clone(),
-        ports.read_models.clone(),
+        read_models.clone(),
     ));
     let cart_shipping = Arc::new(application::cart_shipping::CartShipping {
         carts: carts.clone(),
@@ -549,7 +568,7 @@ where
     });
     let customer_carts = Arc::new(application::customer_carts::CustomerCarts::new(
         carts.clone(),
-        ports.read_models.clone(),
+        read_models.clone(),
     ));
     Ok(Wired {
         api: ApiState {
@@ -559,7 +578,7 @@ where
             payments,
             inventory,
             promotions,
-            promotion_directory: application::PromotionDirectory::new(ports.read_models.clone()),
+            promotion_directory: application::PromotionDirectory::new(read_models.clone()),
             checkout_starter,
             cart_promotions,
             cart_shipping,
@@ -577,7 +596,7 @@ where
             return_received,
             personal_data,
             checkout_timelines,
-            read_models: ports.read_models,
+            read_models,
             published: published.clone(),
             feed_signal: signal.clone(),
             checkout_appends,
@@ -630,7 +649,31 @@ where
         leases: ports.leases,
         streams_closing: Arc::new(streams_closing),
         postgres: ports.postgres,
+        read_cache,
     })
+}
+
+/// The storefront's hot read models (a product, its stock levels, the shipping zones every
+/// cart total reads), served from memory where this process runs the projectors that keep
+/// them right (ADR 0044); `None` on an API-only instance or with no memory given to it.
+fn read_cache(settings: &Settings, store: &Arc<dyn ReadModels>) -> Option<Arc<DocumentCache>> {
+    if !settings.run_workers || settings.read_cache_mb == 0 {
+        return None;
+    }
+    let bytes =
+        usize::try_from(settings.read_cache_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    Some(Arc::new(
+        DocumentCache::new(store.clone(), bytes)
+            .caching(
+                application::STOREFRONT_VIEW,
+                ProductCatalogProjection.name(),
+            )
+            .caching(application::STOCK_LEVELS_VIEW, StockLevelsProjection.name())
+            .caching(
+                application::shipping::SHIPPING_ZONES_VIEW,
+                application::shipping::ShippingZonesProjection.name(),
+            ),
+    ))
 }
 
 /// Opens the configured store (running its migrations) and wires the application on it.

@@ -13,6 +13,7 @@ pub mod codec;
 pub mod commands;
 pub mod consistency;
 pub mod deadlines;
+pub mod document_cache;
 pub mod error;
 pub mod feed;
 pub mod health;
@@ -36,6 +37,7 @@ pub use commands::{
 };
 pub use consistency::ReadProgress;
 pub use deadlines::{Deadline, Deadlines};
+pub use document_cache::DocumentCache;
 pub use error::StoreError;
 pub use feed::{
     event_id, AppendWatch, BadCursor, Cursor, EventFeed, FeedEvent, FeedSignal, Watching,

@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::consistency::ReadProgress;
+use crate::document_cache::DocumentCache;
 use crate::feed::{Cursor, EventFeed, FeedEvent};
 use crate::telemetry;
 use crate::StoreError;
@@ -334,6 +335,11 @@ impl TrackedCheckpoint {
         }
     }
 
+    /// Whether it holds a position; if not, the next read of it adopts the stored one.
+    fn tracked(&self) -> bool {
+        self.get().is_some()
+    }
+
     fn get(&self) -> Option<Position> {
         *self
             .position
@@ -424,6 +430,9 @@ impl TrackedCheckpoint {
     }
 }
 
+/// Documents named as (view, id), as [`Projection::documents_for`] names them.
+type Documents = Vec<(&'static str, String)>;
+
 /// Drives one projection from the feed with a durable checkpoint ([`TrackedCheckpoint`]).
 pub struct ProjectorRunner {
     feed: Arc<dyn EventFeed>,
@@ -432,6 +441,9 @@ pub struct ProjectorRunner {
     batch_size: usize,
     idle_poll: Duration,
     progress: Option<Arc<ReadProgress>>,
+    cache: Option<Arc<DocumentCache>>,
+    /// A batch whose commit another runner beat: where it ended, and the documents it touched.
+    lost: std::sync::Mutex<Option<(Cursor, Documents)>>,
     checkpoint: TrackedCheckpoint,
 }
 
@@ -449,6 +461,8 @@ impl ProjectorRunner {
             batch_size: 500,
             idle_poll: Duration::from_millis(250),
             progress: None,
+            cache: None,
+            lost: std::sync::Mutex::new(None),
             checkpoint,
         }
     }
@@ -470,6 +484,57 @@ impl ProjectorRunner {
         self
     }
 
+    /// Keeps `cache` right for this projection's views (ADR 0044): the documents a batch
+    /// touched are forgotten once the store holds them, before the batch's position is
+    /// reported; when another runner moved the checkpoint, what it wrote is forgotten before
+    /// its checkpoint is reported.
+    pub fn with_cache(mut self, cache: Arc<DocumentCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    fn forget(&self, documents: &[(&'static str, String)]) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(documents);
+        }
+    }
+
+    /// Where to read on from, reported. When the position is taken from the store (at the
+    /// start, or after another runner moved the checkpoint), the store may hold documents
+    /// that runner wrote and this one never saw: the cached ones of this projection are
+    /// forgotten before the position is reported. All of them, unless the stored checkpoint
+    /// is exactly the end of the batch this runner lost, whose documents it knows.
+    async fn start(&self) -> Result<Cursor, ProjectionError> {
+        let adopting = !self.checkpoint.tracked();
+        let from = self.checkpoint.scanned(self.store.as_ref()).await?;
+        if adopting {
+            let lost = self
+                .lost
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(cache) = &self.cache {
+                match lost {
+                    Some((to, documents)) if to == from => cache.invalidate(&documents),
+                    _ => cache.forget_projection(self.projection.name()),
+                }
+            }
+        }
+        self.report(from);
+        Ok(from)
+    }
+
+    /// Another runner committed first: remembers what this batch touched, and takes the
+    /// stored checkpoint at once, so that readers waiting for it are not kept waiting.
+    async fn lost(&self, to: Cursor, documents: Documents) -> Result<(), ProjectionError> {
+        *self
+            .lost
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((to, documents));
+        self.start().await?;
+        Ok(())
+    }
+
     fn report(&self, cursor: Cursor) {
         if let Some(progress) = &self.progress {
             progress.report(self.projection.name(), cursor);
@@ -480,8 +545,7 @@ impl ProjectorRunner {
     pub async fn run_once(&self) -> Result<usize, ProjectionError> {
         let name = self.projection.name();
         let store = self.store.as_ref();
-        let from = self.checkpoint.scanned(store).await?;
-        self.report(from);
+        let from = self.start().await?;
         let batch = self.feed.read_after(from, self.batch_size).await?;
         let Some(last) = batch.last() else {
             self.checkpoint.skipped(store, from).await?;
@@ -497,6 +561,8 @@ impl ProjectorRunner {
             let held = self.checkpoint.skipped(store, to).await?;
             if held {
                 self.report(to);
+            } else {
+                self.lost(to, Vec::new()).await?;
             }
             return Ok(if held { batch.len() } else { 0 });
         }
@@ -512,6 +578,7 @@ impl ProjectorRunner {
             commerce.projector = name,
         );
         let mut working_set = WorkingSet::default();
+        let mut touched: Documents = Vec::new();
         for (event, documents) in batch.iter().zip(documents) {
             if !documents.is_empty() {
                 telemetry::link_event(&batch_span, &event.metadata);
@@ -522,6 +589,7 @@ impl ProjectorRunner {
                         telemetry::traced(batch_span.clone(), self.store.load_document(view, &id))
                             .await?;
                     working_set.preload(view, &id, body);
+                    touched.push((view, id));
                 }
             }
             self.projection.apply(event, &mut working_set)?;
@@ -533,10 +601,13 @@ impl ProjectorRunner {
         )
         .await?;
         if committed {
+            // Forgotten before reported: a reader woken at `to` finds the new documents.
+            self.forget(&touched);
             self.report(to);
             Ok(batch.len())
         } else {
             // Someone else projected this batch; the next round starts from their checkpoint.
+            self.lost(to, touched).await?;
             Ok(0)
         }
     }

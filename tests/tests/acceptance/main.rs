@@ -23,6 +23,7 @@ mod orders;
 mod payments;
 mod projections;
 mod promotions;
+mod read_cache;
 mod refunds;
 mod returns;
 mod security;
