@@ -45,7 +45,7 @@ use runtime::{
     AppendWatch, CommandExecutor, Deadlines, DocumentCache, EventContracts, EventFeed,
     EventSourcedExecutor, FeedSignal, HealthCheck, IdempotencyStore, Leases, OpeningFeed,
     PersonalDataKeys, Projection, ProjectionStore, ProjectorRunner, PublishedFeed, ReadModels,
-    ReadProgress, SharedFeed, StoredStreams, Vault, WebhookStore,
+    ReadProgress, SharedFeed, SparseDeadlines, StoredStreams, Vault, WebhookStore,
 };
 use shared_kernel::{CheckoutId, Clock, SystemClock};
 use tokio::sync::watch;
@@ -247,7 +247,7 @@ impl Wired {
 
 fn wire<R, F>(
     repository: F,
-    ports: StorePorts,
+    mut ports: StorePorts,
     settings: &Settings,
     secrets: Secrets,
 ) -> Result<Wired, StartError>
@@ -255,6 +255,9 @@ where
     R: PersistedEventRepository + 'static,
     F: Fn() -> R,
 {
+    // The workers poll for due deadlines every 100 ms; the store is asked only when one may
+    // be due (ADR 0046).
+    ports.deadlines = Arc::new(SparseDeadlines::new(ports.deadlines));
     let signal = FeedSignal::new();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // Orders and checkouts carry a shopper's email and address sealed with the shopper's key

@@ -36,7 +36,7 @@ pub use commands::{
     ExecutedEach, Loaded,
 };
 pub use consistency::ReadProgress;
-pub use deadlines::{Deadline, Deadlines};
+pub use deadlines::{Deadline, Deadlines, SparseDeadlines};
 pub use document_cache::DocumentCache;
 pub use error::StoreError;
 pub use feed::{
