@@ -280,6 +280,71 @@ fn every_adr_names_its_confirmation() {
     assert!(adrs >= 7, "expected the foundation ADRs, found {adrs}");
 }
 
+/// The ADR index (`governance/adr/README.md`) lists every ADR, once, with the title and the
+/// status its file states (the status's own words, before any note on what refines it), and
+/// names no file that does not exist.
+#[test]
+fn the_adr_index_lists_every_adr_with_its_title_and_status() {
+    let dir = workspace_root().join("governance/adr");
+    let index = std::fs::read_to_string(dir.join("README.md")).expect("the ADR index");
+    // `| 0001 | [Title](0001-file.md) | accepted |`, columns padded or not.
+    let mut rows: std::collections::BTreeMap<String, (String, String, String)> =
+        std::collections::BTreeMap::new();
+    for line in index.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [_, number, link, status, _] = cells[..] else {
+            continue;
+        };
+        if number.len() != 4 || !number.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let (title, file) = link
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(')'))
+            .and_then(|rest| rest.split_once("]("))
+            .unwrap_or_else(|| panic!("ADR {number}'s index row has no [title](file) link"));
+        let previous = rows.insert(
+            number.to_owned(),
+            (title.to_owned(), file.to_owned(), status.to_owned()),
+        );
+        assert!(previous.is_none(), "ADR {number} is listed twice");
+    }
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).expect("governance/adr exists") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .to_string();
+        if !name.ends_with(".md") || !name.starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        files += 1;
+        let number = &name[..4];
+        let text = std::fs::read_to_string(dir.join(&name)).expect("readable ADR");
+        let title = text
+            .lines()
+            .next()
+            .and_then(|heading| heading.strip_prefix(&format!("# {number}. ")))
+            .unwrap_or_else(|| panic!("{name} does not start with `# {number}. <title>`"));
+        let status = text
+            .lines()
+            .find_map(|line| line.strip_prefix("- Status: "))
+            .unwrap_or_else(|| panic!("{name} states no status"));
+        let status = status.split([';', '(']).next().unwrap_or_default().trim();
+        let (listed_title, listed_file, listed_status) = rows
+            .get(number)
+            .unwrap_or_else(|| panic!("{name} is missing from the ADR index"));
+        assert_eq!(
+            listed_file, &name,
+            "ADR {number}'s index row links elsewhere"
+        );
+        assert_eq!(listed_title, title, "ADR {number}'s title in the index");
+        assert_eq!(listed_status, status, "ADR {number}'s status in the index");
+    }
+    assert_eq!(rows.len(), files, "the index lists ADRs that have no file");
+}
+
 fn visit_rust_files(dir: &Path, visit: &mut dyn FnMut(&Path, &str)) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
