@@ -163,6 +163,7 @@ pub const ROUTES: &[Rule] = &[
     open("GET", "/health/ready"),
     open("GET", "/openapi.json"),
     open("GET", "/docs"),
+    open("GET", "/docs/redoc-2.5.4.standalone.js"),
     // Prometheus scrapes with a bearer API key (ADR 0030).
     read("GET", "/metrics", Area::Operations),
     // Storefront.

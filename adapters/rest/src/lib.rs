@@ -180,6 +180,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(metrics::scrape)
             .service(openapi::document)
             .service(openapi::docs_page)
+            .service(openapi::redoc_bundle)
             .service(products::list_products)
             .service(products::get_product)
             .service(products::create_product)

@@ -303,7 +303,27 @@ async fn serves_openapi_and_health(app: &TestApp) {
     );
     let docs = app.get("/docs").await;
     assert_eq!(docs.status(), 200);
-    assert!(docs.text().await.unwrap().contains("/openapi.json"));
+    let page = docs.text().await.unwrap();
+    assert!(page.contains("/openapi.json"));
+    // Redoc comes from this server at a pinned version (issue 13): the page needs no
+    // internet and runs no script from another origin.
+    let script = "/docs/redoc-2.5.4.standalone.js";
+    assert!(
+        page.contains(&format!(r#"<script src="{script}"></script>"#)),
+        "{page}"
+    );
+    assert!(
+        !page.contains("://"),
+        "the page loads from elsewhere: {page}"
+    );
+    let bundle = app.get(script).await;
+    assert_eq!(bundle.status(), 200);
+    assert!(bundle.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    let bundle = bundle.text().await.unwrap();
+    assert!(bundle.len() > 500_000 && bundle.contains("2.5.4"));
     assert_eq!(app.get("/health/live").await.status(), 200);
     assert_eq!(app.get("/health/ready").await.status(), 200);
 }
