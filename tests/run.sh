@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, every test on SQLite and on a real PostgreSQL,
-# and the served API against its OpenAPI document (tests/schemathesis.sh). PostgreSQL tests
+# the served API against its OpenAPI document (tests/schemathesis.sh), and the pages it serves
+# in a headless browser (tests/browser.sh). PostgreSQL tests
 # never skip: this script makes sure a server is reachable, starting a local cluster that is
 # installed but stopped, or it stops and says how to fix it.
 set -euo pipefail
@@ -91,3 +92,6 @@ cargo test --workspace --locked --features commerce/fault-injection "$@"
 # The served API against its own OpenAPI document: Redocly's recommended lint, then
 # schemathesis with a fixed seed and bounded examples (tests/schemathesis.sh).
 tests/schemathesis.sh
+# Pages the server serves, in Debian's headless Chromium with playwright-core: the API docs
+# (tests/browser.sh installs the browser and the driver when they are missing).
+tests/browser.sh
