@@ -345,6 +345,57 @@ fn the_adr_index_lists_every_adr_with_its_title_and_status() {
     assert_eq!(rows.len(), files, "the index lists ADRs that have no file");
 }
 
+/// ARCHITECTURE.md states each invariant as an `Architecture invariant:` paragraph naming, in
+/// backticks, the tests that keep it true: every one of those names is a test function of the
+/// workspace, so an invariant cannot outlive its test unnoticed.
+#[test]
+fn every_architecture_invariant_names_a_test_that_exists() {
+    let root = workspace_root();
+    let guide = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let mut functions = std::collections::BTreeSet::new();
+    for dir in ["tests", "platform", "adapters", "domains", "shared_kernel"] {
+        visit_rust_files(&root.join(dir), &mut |_, text| {
+            for line in text.lines() {
+                let line = line.trim_start();
+                let line = line.strip_prefix("pub ").unwrap_or(line);
+                let line = line.strip_prefix("async ").unwrap_or(line);
+                if let Some(rest) = line.strip_prefix("fn ") {
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    functions.insert(name);
+                }
+            }
+        });
+    }
+    let mut invariants = 0;
+    for paragraph in guide.split("\n\n") {
+        if !paragraph.starts_with("Architecture invariant:") {
+            continue;
+        }
+        invariants += 1;
+        let named: Vec<&str> = paragraph
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|name| name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .filter(|name| name.contains('_') && name.len() > 20)
+            .collect();
+        assert!(!named.is_empty(), "an invariant names no test: {paragraph}");
+        for name in named {
+            assert!(
+                functions.contains(name),
+                "ARCHITECTURE.md names `{name}`, which is no test of the workspace"
+            );
+        }
+    }
+    assert!(
+        invariants >= 10,
+        "expected the invariants, found {invariants}"
+    );
+}
+
 fn visit_rust_files(dir: &Path, visit: &mut dyn FnMut(&Path, &str)) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
