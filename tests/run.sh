@@ -89,6 +89,8 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 # The crash tests kill the server at checkout step boundaries; that switch only exists in
 # builds with the fault-injection feature, which this test run enables and releases never do.
 cargo test --workspace --locked --features commerce/fault-injection "$@"
+# The container files, without a Docker daemon: hadolint and `docker-compose config`.
+tests/docker.sh
 # The served API against its own OpenAPI document: Redocly's recommended lint, then
 # schemathesis with a fixed seed and bounded examples (tests/schemathesis.sh).
 tests/schemathesis.sh

@@ -63,3 +63,96 @@ pub async fn api_keys(command: ApiKeysCommand) -> Result<(), String> {
         }
     }
 }
+
+/// `commerce health`: asks `url` (plain `http://host:port/path`) and succeeds only on a `200`
+/// answer within two seconds. Blocking and dependency-free: a container's health check runs
+/// it every few seconds, with no HTTP client in the image.
+pub fn health(url: &str) -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url} is not a plain http:// URL"))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let address = authority
+        .to_socket_addrs()
+        .map_err(|e| format!("{authority}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{authority} resolves to no address"))?;
+    let timeout = Duration::from_secs(2);
+    let mut stream =
+        TcpStream::connect_timeout(&address, timeout).map_err(|e| format!("{url}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| format!("{url}: {e}"))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| format!("{url}: {e}"))?;
+    let mut head = [0_u8; 64];
+    let read = stream.read(&mut head).map_err(|e| format!("{url}: {e}"))?;
+    let status_line = String::from_utf8_lossy(&head[..read]);
+    let status = status_line
+        .lines()
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .unwrap_or("no answer");
+    if status == "200" {
+        Ok(())
+    } else {
+        Err(format!("{url} answered {status}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use super::health;
+
+    /// A server that answers one request with `status`, and the request it got.
+    fn answering(status: &'static str) -> (String, std::thread::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/health/ready", listener.local_addr().unwrap());
+        let served = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0_u8; 256];
+            let read = stream.read(&mut request).unwrap();
+            write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            )
+            .unwrap();
+            String::from_utf8_lossy(&request[..read]).into_owned()
+        });
+        (url, served)
+    }
+
+    #[test]
+    fn a_ready_server_is_healthy() {
+        let (url, served) = answering("200 OK");
+        assert_eq!(health(&url), Ok(()));
+        assert!(served
+            .join()
+            .unwrap()
+            .starts_with("GET /health/ready HTTP/1.1\r\n"));
+    }
+
+    #[test]
+    fn a_server_that_is_not_ready_or_not_there_is_not_healthy() {
+        let (url, served) = answering("503 Service Unavailable");
+        assert_eq!(health(&url), Err(format!("{url} answered 503")));
+        served.join().unwrap();
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/health/ready", closed.local_addr().unwrap());
+        drop(closed);
+        assert!(health(&url).is_err());
+        assert!(health("https://example.com/health/ready").is_err());
+    }
+}

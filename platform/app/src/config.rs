@@ -25,6 +25,17 @@ pub enum Command {
     /// Create, list and revoke the API keys of staff tools and internal services.
     #[command(subcommand)]
     ApiKeys(ApiKeysCommand),
+    /// Ask a running server whether it is ready (exit status 0) or not (1), for container
+    /// health checks where no HTTP client is installed.
+    Health {
+        /// The readiness URL to ask (plain HTTP).
+        #[arg(
+            long,
+            env = "COMMERCE_HEALTH_URL",
+            default_value = "http://127.0.0.1:8080/health/ready"
+        )]
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -42,6 +42,13 @@ fn main() -> std::process::ExitCode {
                 }
             }
         }
+        Command::Health { url } => match commerce::cli::health(&url) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::ApiKeys(command) => match runtime.block_on(commerce::cli::api_keys(command)) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(error) => {
