@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use runtime::EventContracts;
 use serde_json::Value;
 
 /// What a domain crate may depend on besides `shared_kernel`: libraries that do no I/O.
@@ -409,4 +410,230 @@ fn visit_rust_files(dir: &Path, visit: &mut dyn FnMut(&Path, &str)) {
             visit(&path, &text);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The context map (issue 13): generated from the code, so that it cannot drift.
+
+/// The file the context map is kept in; `UPDATE_CONTEXT_MAP=1` rewrites it.
+const CONTEXT_MAP: &str = "governance/context-map.md";
+
+/// The identifiers in `text` (words of letters, digits and underscores).
+fn identifiers(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with(|c: char| c.is_ascii_alphabetic()))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The block that starts at the line containing `start`: up to the first line that is `}`.
+fn block_at<'t>(text: &'t str, start: &str) -> Option<&'t str> {
+    let from = text.find(start)?;
+    let rest = &text[from..];
+    let end = rest.find("\n}").map_or(rest.len(), |at| at + 2);
+    Some(&rest[..end])
+}
+
+/// The Markdown of the context map: the bounded contexts, the ports each declares with what
+/// serves them (another context, through `platform/application`, or an adapter), and which
+/// published events flow from which context to the feed's consumers.
+fn context_map(root: &Path) -> String {
+    // Contexts: the crates under domains/, and the types each defines.
+    let mut contexts: Vec<String> = std::fs::read_dir(root.join("domains"))
+        .expect("domains/")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .to_string()
+        })
+        .collect();
+    contexts.sort();
+    let mut defined_in: std::collections::BTreeMap<String, String> = Default::default();
+    let mut aggregate_types: std::collections::BTreeMap<String, String> = Default::default();
+    let mut ports: Vec<(String, String)> = Vec::new();
+    for context in &contexts {
+        visit_rust_files(
+            &root.join("domains").join(context).join("src"),
+            &mut |path, text| {
+                for line in text.lines() {
+                    for keyword in ["pub struct ", "pub enum "] {
+                        if let Some(rest) = line.strip_prefix(keyword) {
+                            let name: String = rest
+                                .chars()
+                                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                                .collect();
+                            defined_in.insert(name, context.clone());
+                        }
+                    }
+                    if let Some(rest) = line.trim().strip_prefix("const TYPE: &'static str = \"") {
+                        let name = rest.split('"').next().unwrap_or_default();
+                        aggregate_types.insert(name.to_owned(), context.clone());
+                    }
+                    if path.file_name().is_some_and(|name| name == "ports.rs") {
+                        if let Some(rest) = line.strip_prefix("pub trait ") {
+                            let name: String = rest
+                                .chars()
+                                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                                .collect();
+                            ports.push((name, context.clone()));
+                        }
+                    }
+                }
+            },
+        );
+    }
+    ports.sort();
+    // What serves each port: `impl Port for Type` in platform/application (the contexts whose
+    // types the implementing struct holds) or in an adapter crate (the adapter).
+    let mut served: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for dir in ["platform/application/src", "adapters", "domains"] {
+        visit_rust_files(&root.join(dir), &mut |path, text| {
+            // Test doubles serve nothing in the running system.
+            if path
+                .file_name()
+                .is_some_and(|name| name == "tests.rs" || name == "testing.rs")
+            {
+                return;
+            }
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let relative = path.strip_prefix(root).unwrap_or(path).to_string_lossy();
+            for (port, declared_by) in &ports {
+                let opening = format!("impl {port} for ");
+                for (at, _) in text.match_indices(&opening) {
+                    let implementor: String = text[at + opening.len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    let by: BTreeSet<String> = if relative.starts_with("adapters/") {
+                        let adapter = relative.split('/').nth(1).unwrap_or_default();
+                        [format!("adapter {adapter}")].into()
+                    } else if relative.starts_with("domains/") {
+                        let context = relative.split('/').nth(1).unwrap_or_default();
+                        [context.to_owned()].into()
+                    } else {
+                        let fields = block_at(text, &format!("pub struct {implementor}"))
+                            .map(identifiers)
+                            .unwrap_or_default();
+                        fields
+                            .iter()
+                            .filter_map(|name| defined_in.get(name))
+                            .filter(|context| *context != declared_by)
+                            .cloned()
+                            .collect()
+                    };
+                    served.entry(port.clone()).or_default().extend(by);
+                }
+            }
+        });
+    }
+    // Published events, by the context whose aggregate stores them.
+    let mut published: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+    for (aggregate_type, event_type) in contracts::published_stored_events() {
+        let context = aggregate_types
+            .get(aggregate_type)
+            .cloned()
+            .unwrap_or_else(|| aggregate_type.to_owned());
+        let public = contracts::PublishedLanguage
+            .public_type(aggregate_type, event_type)
+            .expect("a published type");
+        published.entry(context).or_default().push(public);
+    }
+    let projections: Vec<&str> = commerce::all_projections()
+        .iter()
+        .map(|projection| projection.name())
+        .collect();
+    let mut sagas: Vec<String> = Vec::new();
+    visit_rust_files(&root.join("platform/application/src"), &mut |_, text| {
+        for line in text.lines() {
+            if let Some(rest) = line.trim().strip_prefix("const NAME: &'static str = \"") {
+                sagas.push(rest.split('"').next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    sagas.sort();
+
+    let mut map = String::new();
+    map.push_str(
+        "# Context map\n\n\
+         Generated from the code by `tests/tests/architecture.rs` \
+         (`the_context_map_is_generated_from_the_code`); do not edit it by hand. To regenerate \
+         it after a change: `UPDATE_CONTEXT_MAP=1 cargo test -p acceptance --test architecture \
+         context_map`.\n\n\
+         Solid arrows: a context's port (declared in its `ports` module) and the context that \
+         serves it, wired in `platform/application`. Dotted arrows: a port an adapter serves. \
+         Thick arrows: the published events a context's streams feed to the global feed, and \
+         who follows the feed.\n\n```mermaid\nflowchart LR\n",
+    );
+    for context in &contexts {
+        map.push_str(&format!("  {context}[\"{context}\"]\n"));
+    }
+    for (port, declared_by) in &ports {
+        for by in served.get(port).into_iter().flatten() {
+            match by.strip_prefix("adapter ") {
+                Some(adapter) => map.push_str(&format!(
+                    "  {declared_by} -. {port} .-> adapter_{adapter}([\"{adapter}\"])\n"
+                )),
+                // A context serving its own port (an in-memory or table implementation) is in
+                // the table below, not an arrow.
+                None if by == declared_by => {}
+                None => map.push_str(&format!("  {declared_by} -- {port} --> {by}\n")),
+            }
+        }
+    }
+    map.push_str("  feed[(\"global feed\")]\n");
+    for (context, types) in &published {
+        map.push_str(&format!(
+            "  {context} == \"{} events\" ==> feed\n",
+            types.len()
+        ));
+    }
+    map.push_str(&format!(
+        "  feed ==> read_models[\"read models: {}\"]\n",
+        projections.join(", ")
+    ));
+    map.push_str(&format!(
+        "  feed ==> sagas[\"sagas: {}\"]\n",
+        sagas.join(", ")
+    ));
+    map.push_str("  feed ==> delivery[\"GET /v1/events, SSE, NATS relay, webhooks\"]\n```\n\n");
+    map.push_str("## Ports\n\n| port | declared by | served by |\n|---|---|---|\n");
+    for (port, declared_by) in &ports {
+        let by: Vec<String> = served.get(port).into_iter().flatten().cloned().collect();
+        let by = if by.is_empty() {
+            "nothing in the workspace".to_owned()
+        } else {
+            by.join(", ")
+        };
+        map.push_str(&format!("| `{port}` | {declared_by} | {by} |\n"));
+    }
+    map.push_str("\n## Published events\n\n| context | event types |\n|---|---|\n");
+    for (context, types) in &published {
+        let types: Vec<String> = types.iter().map(|t| format!("`{t}`")).collect();
+        map.push_str(&format!("| {context} | {} |\n", types.join(", ")));
+    }
+    map
+}
+
+/// `governance/context-map.md` is what the code says today (`UPDATE_CONTEXT_MAP=1` rewrites
+/// it), and every port a context declares is served by something.
+#[test]
+fn the_context_map_is_generated_from_the_code() {
+    let root = workspace_root();
+    let map = context_map(&root);
+    let path = root.join(CONTEXT_MAP);
+    if std::env::var_os("UPDATE_CONTEXT_MAP").is_some() {
+        std::fs::write(&path, &map).expect("the context map is written");
+    }
+    let kept = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        kept == map,
+        "{CONTEXT_MAP} is not what the code says; regenerate it with \
+         `UPDATE_CONTEXT_MAP=1 cargo test -p acceptance --test architecture context_map`"
+    );
+    assert!(
+        !map.contains("nothing in the workspace"),
+        "a declared port is served by nothing:\n{map}"
+    );
 }
