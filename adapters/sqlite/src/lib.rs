@@ -92,6 +92,15 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// How many of the embedded migrations the database holds, and the latest one's version
+    /// (all of them once `connect` returned: it applies what is missing).
+    pub async fn applied_migrations(&self) -> Result<(i64, i64), StoreError> {
+        sqlx::query_as("SELECT count(*), coalesce(max(version), 0) FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| StoreError::new(format_args!("reading the applied migrations: {e}")))
+    }
+
     /// The event repository over this database (snapshots off): sqlite-es reads, and this
     /// store appends and learns where the events landed (ADR 0040).
     pub fn event_repository(&self) -> SqliteEventRepository {

@@ -7,7 +7,37 @@
 use accounts::Grants;
 use shared_kernel::SystemClock;
 
-use crate::config::ApiKeysCommand;
+use crate::config::{ApiKeysCommand, ProjectionsCommand, StoreArgs};
+
+/// `commerce migrate`: the store applies what it lacks as it opens; this says where it stands.
+pub async fn migrate(store: &StoreArgs) -> Result<(), String> {
+    let (count, latest) = crate::migrate(store).await.map_err(|e| e.to_string())?;
+    println!("migrated: {count} migrations applied, the latest {latest}");
+    Ok(())
+}
+
+/// `commerce projections list`: name, checkpoint (the feed cursor after its last event), and
+/// lag, tab separated under a header.
+pub async fn projections(command: ProjectionsCommand) -> Result<(), String> {
+    match command {
+        ProjectionsCommand::List { store } => {
+            let states = crate::projections(&store)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("name\tcheckpoint\tevents_behind\tseconds_behind");
+            for state in states {
+                println!(
+                    "{}\t{}\t{}\t{:.1}",
+                    state.name,
+                    state.checkpoint.to_token(),
+                    state.events_behind,
+                    state.seconds_behind
+                );
+            }
+            Ok(())
+        }
+    }
+}
 
 pub async fn api_keys(command: ApiKeysCommand) -> Result<(), String> {
     match command {

@@ -25,6 +25,11 @@ pub enum Command {
     /// Create, list and revoke the API keys of staff tools and internal services.
     #[command(subcommand)]
     ApiKeys(ApiKeysCommand),
+    /// Apply every embedded migration the configured store lacks, then exit.
+    Migrate(StoreArgs),
+    /// The read-model projections and how far each has got.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
     /// Ask a running server whether it is ready (exit status 0) or not (1), for container
     /// health checks where no HTTP client is installed.
     Health {
@@ -63,6 +68,15 @@ pub enum ApiKeysCommand {
     Revoke {
         /// The key's id, as `create` and `list` show it.
         id: uuid::Uuid,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// Every projection with its checkpoint and how far it is behind the feed.
+    List {
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -776,6 +776,56 @@ async fn connect_sqlite(path: &std::path::Path) -> Result<sqlite_store::SqliteSt
         .map_err(|e| StartError::Store(e.to_string()))
 }
 
+/// `commerce migrate`: opens the configured store, which applies every embedded migration it
+/// lacks, and answers how many it holds and the latest one's version.
+pub async fn migrate(store: &config::StoreArgs) -> Result<(i64, i64), StartError> {
+    let applied = match store.store_url() {
+        StoreUrl::Postgres(url) => connect_postgres(&url).await?.applied_migrations().await,
+        StoreUrl::Sqlite(path) => connect_sqlite(&path).await?.applied_migrations().await,
+    };
+    applied.map_err(|e| StartError::Store(e.to_string()))
+}
+
+/// One projection as `commerce projections list` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectionState {
+    pub name: &'static str,
+    /// The feed cursor after the last event it committed (`Cursor::START`: none yet).
+    pub checkpoint: runtime::Cursor,
+    pub events_behind: u64,
+    pub seconds_behind: f64,
+}
+
+/// Every projection of the configured store, in the order the server runs them.
+pub async fn projections(store: &config::StoreArgs) -> Result<Vec<ProjectionState>, StartError> {
+    async fn of<S: ProjectionStore + runtime::StoreGauges>(
+        store: &S,
+    ) -> Result<Vec<ProjectionState>, runtime::StoreError> {
+        let names: Vec<&'static str> = all_projections()
+            .iter()
+            .map(|projection| projection.name())
+            .collect();
+        let owned: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+        let lags = store.consumer_lags(&owned, chrono::Utc::now()).await?;
+        let mut states = Vec::with_capacity(names.len());
+        for name in names {
+            let lag = lags.iter().find(|lag| lag.consumer == name);
+            states.push(ProjectionState {
+                name,
+                checkpoint: store.checkpoint(name).await?,
+                events_behind: lag.map_or(0, |lag| lag.events_behind),
+                seconds_behind: lag.map_or(0.0, |lag| lag.seconds_behind),
+            });
+        }
+        Ok(states)
+    }
+    let states = match store.store_url() {
+        StoreUrl::Postgres(url) => of(&connect_postgres(&url).await?).await,
+        StoreUrl::Sqlite(path) => of(&connect_sqlite(&path).await?).await,
+    };
+    states.map_err(|e| StartError::Store(e.to_string()))
+}
+
 /// The API keys of the configured store, for the `commerce api-keys` commands.
 pub async fn api_keys(store: &config::StoreArgs) -> Result<Arc<dyn ApiKeys>, StartError> {
     Ok(match store.store_url() {

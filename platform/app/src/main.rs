@@ -42,6 +42,22 @@ fn main() -> std::process::ExitCode {
                 }
             }
         }
+        Command::Migrate(store) => match runtime.block_on(commerce::cli::migrate(&store)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Projections(command) => {
+            match runtime.block_on(commerce::cli::projections(command)) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
         Command::Health { url } => match commerce::cli::health(&url) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(error) => {
