@@ -124,9 +124,17 @@ pub fn health(url: &str) -> Result<(), String> {
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
     )
     .map_err(|e| format!("{url}: {e}"))?;
-    let mut head = [0_u8; 64];
-    let read = stream.read(&mut head).map_err(|e| format!("{url}: {e}"))?;
-    let status_line = String::from_utf8_lossy(&head[..read]);
+    // The status line, however many reads it arrives in (a server may send it in pieces).
+    let mut head = Vec::with_capacity(128);
+    let mut chunk = [0_u8; 128];
+    while !head.contains(&b'\n') && head.len() < 1024 {
+        let read = stream.read(&mut chunk).map_err(|e| format!("{url}: {e}"))?;
+        if read == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..read]);
+    }
+    let status_line = String::from_utf8_lossy(&head);
     let status = status_line
         .lines()
         .next()
@@ -152,14 +160,26 @@ mod tests {
         let url = format!("http://{}/health/ready", listener.local_addr().unwrap());
         let served = std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().unwrap();
-            let mut request = [0_u8; 256];
-            let read = stream.read(&mut request).unwrap();
+            // The whole request head, however many reads it takes.
+            let mut request = Vec::new();
+            let mut chunk = [0_u8; 256];
+            while !request.ends_with(b"\r\n\r\n") {
+                let read = stream.read(&mut chunk).unwrap();
+                if read == 0 {
+                    break;
+                }
+                request.extend_from_slice(&chunk[..read]);
+            }
+            // The status line in two pieces, as a server may send it.
+            stream.write_all(b"HTTP/1.1 ").unwrap();
+            stream.flush().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
             write!(
                 stream,
-                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                "{status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
             )
             .unwrap();
-            String::from_utf8_lossy(&request[..read]).into_owned()
+            String::from_utf8_lossy(&request).into_owned()
         });
         (url, served)
     }
@@ -179,10 +199,9 @@ mod tests {
         let (url, served) = answering("503 Service Unavailable");
         assert_eq!(health(&url), Err(format!("{url} answered 503")));
         served.join().unwrap();
-        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/health/ready", closed.local_addr().unwrap());
-        drop(closed);
-        assert!(health(&url).is_err());
+        // Port 1 is privileged and nothing listens there: refused. (A port bound and let go
+        // here could be handed to another test's listener at once.)
+        assert!(health("http://127.0.0.1:1/health/ready").is_err());
         assert!(health("https://example.com/health/ready").is_err());
     }
 }
