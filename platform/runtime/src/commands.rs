@@ -221,6 +221,28 @@ struct Known<A> {
     last_event: Option<EventMetadata>,
 }
 
+impl<A> From<Known<A>> for Loaded<A> {
+    fn from(known: Known<A>) -> Self {
+        Self {
+            aggregate: known.aggregate,
+            version: known.version,
+            last_event: known.last_event,
+        }
+    }
+}
+
+impl<E: std::error::Error> CommandError<E> {
+    /// How the command ended, as traces and metrics name it.
+    fn outcome(&self) -> CommandOutcome {
+        match self {
+            Self::Rejected(_) => CommandOutcome::Rejected,
+            Self::PreconditionFailed { .. } => CommandOutcome::PreconditionFailed,
+            Self::Conflict => CommandOutcome::Conflict,
+            Self::Infrastructure(_) => CommandOutcome::Failed,
+        }
+    }
+}
+
 /// [`CommandExecutor`] over any cqrs-es persisted event repository (SQLite or PostgreSQL).
 ///
 /// Loading reads the events after the state it starts from and decodes every one through
@@ -458,20 +480,11 @@ where
     A::Error: Send + Sync,
 {
     async fn load(&self, aggregate_id: &str) -> Result<Loaded<A>, CommandError<A::Error>> {
-        let known = self.load_known(aggregate_id).await?;
-        Ok(Loaded {
-            aggregate: known.aggregate,
-            version: known.version,
-            last_event: known.last_event,
-        })
+        Ok(self.load_known(aggregate_id).await?.into())
     }
 
     fn cached(&self, aggregate_id: &str) -> Option<Loaded<A>> {
-        self.cached_known(aggregate_id).map(|known| Loaded {
-            aggregate: known.aggregate,
-            version: known.version,
-            last_event: known.last_event,
-        })
+        self.cached_known(aggregate_id).map(Loaded::from)
     }
 
     async fn execute(
@@ -493,14 +506,12 @@ where
                     state: decided.known.aggregate,
                 }),
             });
-        let outcome = match &result {
-            Ok(_) => CommandOutcome::Accepted,
-            Err(CommandError::Rejected(_)) => CommandOutcome::Rejected,
-            Err(CommandError::PreconditionFailed { .. }) => CommandOutcome::PreconditionFailed,
-            Err(CommandError::Conflict) => CommandOutcome::Conflict,
-            Err(CommandError::Infrastructure(_)) => CommandOutcome::Failed,
-        };
-        metrics().command(A::TYPE, outcome);
+        metrics().command(
+            A::TYPE,
+            result
+                .as_ref()
+                .map_or_else(CommandError::outcome, |_| CommandOutcome::Accepted),
+        );
         result
     }
 
@@ -510,25 +521,22 @@ where
         commands: Vec<A::Command>,
         metadata: &CommandMetadata,
     ) -> Result<ExecutedEach<A>, CommandError<A::Error>> {
-        let decided = self.traced(aggregate_id, &commands, None, metadata).await?;
+        let decided = self
+            .traced(aggregate_id, &commands, None, metadata)
+            .await
+            .inspect_err(|error| metrics().command(A::TYPE, error.outcome()))?;
         for outcome in &decided.outcomes {
             metrics().command(
                 A::TYPE,
-                if outcome.is_ok() {
-                    CommandOutcome::Accepted
-                } else {
-                    CommandOutcome::Rejected
-                },
+                outcome
+                    .as_ref()
+                    .map_or(CommandOutcome::Rejected, |()| CommandOutcome::Accepted),
             );
         }
         Ok(ExecutedEach {
             outcomes: decided.outcomes,
             events_appended: decided.appended,
-            loaded: Loaded {
-                aggregate: decided.known.aggregate,
-                version: decided.known.version,
-                last_event: decided.known.last_event,
-            },
+            loaded: decided.known.into(),
         })
     }
 }
@@ -600,12 +608,11 @@ where
                     CommandOutcome::Rejected
                 }
             }
-            Err(CommandError::Rejected(_)) => CommandOutcome::Rejected,
-            Err(CommandError::PreconditionFailed { .. }) => CommandOutcome::PreconditionFailed,
-            Err(CommandError::Conflict) => CommandOutcome::Conflict,
-            Err(CommandError::Infrastructure(_)) => {
-                span.record("otel.status_code", "ERROR");
-                CommandOutcome::Failed
+            Err(error) => {
+                if matches!(error, CommandError::Infrastructure(_)) {
+                    span.record("otel.status_code", "ERROR");
+                }
+                error.outcome()
             }
         };
         span.record("commerce.command.outcome", outcome.as_str());
