@@ -42,35 +42,22 @@ fn main() -> std::process::ExitCode {
                 }
             }
         }
-        Command::Migrate(store) => match runtime.block_on(commerce::cli::migrate(&store)) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error}");
-                std::process::ExitCode::FAILURE
-            }
-        },
+        Command::Migrate(store) => exit(runtime.block_on(commerce::cli::migrate(&store))),
         Command::Projections(command) => {
-            match runtime.block_on(commerce::cli::projections(command)) {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    std::process::ExitCode::FAILURE
-                }
-            }
+            exit(runtime.block_on(commerce::cli::projections(command)))
         }
-        Command::Health { url } => match commerce::cli::health(&url) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error}");
-                std::process::ExitCode::FAILURE
-            }
-        },
-        Command::ApiKeys(command) => match runtime.block_on(commerce::cli::api_keys(command)) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error}");
-                std::process::ExitCode::FAILURE
-            }
-        },
+        Command::Health { url } => exit(commerce::cli::health(&url)),
+        Command::ApiKeys(command) => exit(runtime.block_on(commerce::cli::api_keys(command))),
+    }
+}
+
+/// A command's exit: success, or its error as one line on standard error and a failure.
+fn exit(result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
