@@ -24,9 +24,9 @@ fn checkout_body(token: &str) -> Value {
                                 "postal_code": "22202", "country": "US"}})
 }
 
-/// A product `sku` at 10.00 EUR with `units` in stock, and a cart holding `quantity` of it.
-/// Waits for nothing asynchronous (no read model), so it also works with no runner at all.
-async fn cart_with(app: &TestApp, sku: &str, units: u32, quantity: u32) -> String {
+/// A product `sku` at 10.00 EUR with `units` in stock. Waits for nothing asynchronous (no
+/// read model), so it also works with no runner at all.
+async fn stocked(app: &TestApp, sku: &str, units: u32) {
     app.create_product(
         &format!("Product {sku}"),
         json!([{"sku": sku, "prices": [{"amount": "10.00", "currency": "EUR"}]}]),
@@ -40,7 +40,10 @@ async fn cart_with(app: &TestApp, sku: &str, units: u32, quantity: u32) -> Strin
         )
         .await;
     assert_eq!(received.status(), 200);
-    let cart = app.create_cart("EUR").await;
+}
+
+/// Puts `quantity` of `sku` into `cart`.
+async fn add(app: &TestApp, cart: &str, sku: &str, quantity: u32) {
     let added = app
         .post_json(
             &format!("/v1/carts/{cart}/items"),
@@ -48,6 +51,13 @@ async fn cart_with(app: &TestApp, sku: &str, units: u32, quantity: u32) -> Strin
         )
         .await;
     assert_eq!(added.status(), 200);
+}
+
+/// A product `sku` (see [`stocked`]) and a cart holding `quantity` of it.
+async fn cart_with(app: &TestApp, sku: &str, units: u32, quantity: u32) -> String {
+    stocked(app, sku, units).await;
+    let cart = app.create_cart("EUR").await;
+    add(app, &cart, sku, quantity).await;
     cart
 }
 
@@ -278,28 +288,9 @@ on_both_stores!(
 /// check-out in one. The events of one append share its time to the microsecond.
 async fn the_outcomes_of_one_round_of_steps_are_recorded_in_one_append(app: &TestApp) {
     let cart = app.create_cart("EUR").await;
-    let skus = ["TL-ROUND-A", "TL-ROUND-B", "TL-ROUND-C"];
-    for sku in skus {
-        app.create_product(
-            &format!("Product {sku}"),
-            json!([{"sku": sku, "prices": [{"amount": "10.00", "currency": "EUR"}]}]),
-            true,
-        )
-        .await;
-        let received = app
-            .post_json(
-                &format!("/v1/admin/inventory/{sku}/receipts"),
-                &json!({"quantity": 5}),
-            )
-            .await;
-        assert_eq!(received.status(), 200);
-        let added = app
-            .post_json(
-                &format!("/v1/carts/{cart}/items"),
-                &json!({"sku": sku, "quantity": 1}),
-            )
-            .await;
-        assert_eq!(added.status(), 200);
+    for sku in ["TL-ROUND-A", "TL-ROUND-B", "TL-ROUND-C"] {
+        stocked(app, sku, 5).await;
+        add(app, &cart, sku, 1).await;
     }
     let checkout = start(app, &cart, "tok_visa", uuid::Uuid::now_v7()).await;
     assert_eq!(settled(app, &checkout).await["status"], "completed");

@@ -33,6 +33,18 @@ async fn available(app: &TestApp, id: &str, position: Option<&str>) -> u64 {
     body["variants"][0]["available"].as_u64().unwrap()
 }
 
+/// The JSON answer of `GET path` as of `position`.
+async fn read_at(app: &TestApp, path: &str, position: &str) -> Value {
+    app.request(Method::GET, path)
+        .header(MIN_POSITION, position)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Receives or adjusts `delta` units of `sku` through `on`; the position of the write.
 async fn change_stock(on: &TestApp, sku: &str, delta: i64) -> String {
     let response = if delta > 0 {
@@ -107,15 +119,7 @@ async fn a_read_as_of_a_write_never_gets_the_kept_document_from_before_it(app: &
     .await;
     let options = format!("/v1/carts/{cart}/shipping-options");
     for price in ["5.90", "6.90", "7.90"] {
-        let quoted: Value = app
-            .request(Method::GET, &options)
-            .header(MIN_POSITION, &position)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let quoted = read_at(app, &options, &position).await;
         assert_eq!(quoted["data"].as_array().unwrap().len(), 1, "{quoted}");
         let option_id = with_option["options"][0]["id"].as_str().unwrap();
         let option_path = format!("{zone}/options/{option_id}");
@@ -128,15 +132,7 @@ async fn a_read_as_of_a_write_never_gets_the_kept_document_from_before_it(app: &
                 .unwrap(),
         )
         .await;
-        let quoted: Value = app
-            .request(Method::GET, &options)
-            .header(MIN_POSITION, &changed)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let quoted = read_at(app, &options, &changed).await;
         assert_eq!(quoted["data"][0]["price"]["amount"], price, "{quoted}");
     }
 }
