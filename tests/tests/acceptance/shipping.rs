@@ -539,9 +539,20 @@ async fn repair_caught_up(app: &TestApp) {
     use application::shipping::ZoneClaimRepair;
     use runtime::Cursor;
     let wired = &app.running.as_ref().unwrap().wired;
-    let events = wired.feed.read_after(Cursor::START, 10_000).await.unwrap();
-    let last = events.last().expect("an event").cursor;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // On PostgreSQL the feed shows a committed event only once no older transaction is still
+    // running (ADR 0005): one that is (another worker's) hides it for a moment.
+    let last = loop {
+        let events = wired.feed.read_after(Cursor::START, 10_000).await.unwrap();
+        if let Some(event) = events.last() {
+            break event.cursor;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the feed shows no event"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     while wired
         .projections
         .checkpoint(ZoneClaimRepair::CHECKPOINT)
