@@ -131,6 +131,86 @@ impl PostgresStore {
         events::repository(self.pool.clone())
     }
 
+    /// How many migrations this build embeds: a store holding fewer is migrated when opened.
+    pub fn embedded_migrations() -> usize {
+        sqlx::migrate!("./migrations").migrations.len()
+    }
+
+    /// Connects to `url` without migrating or writing anything: the server's version, the
+    /// migrations the database holds (count, latest; `None` when it has none of ours), and how
+    /// many tables the current schema has.
+    pub async fn probe(url: &str) -> Result<(String, Option<(i64, i64)>, i64), StoreError> {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| StoreError::new(format_args!("connecting to PostgreSQL: {e}")))?;
+        let version: String = sqlx::query_scalar("SELECT current_setting('server_version')")
+            .fetch_one(&mut connection)
+            .await
+            .map_err(store_error)?;
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .map_err(store_error)?;
+        let has_migrations: bool =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                .fetch_one(&mut connection)
+                .await
+                .map_err(store_error)?;
+        let applied = if has_migrations {
+            Some(
+                sqlx::query_as("SELECT count(*), coalesce(max(version), 0) FROM _sqlx_migrations")
+                    .fetch_one(&mut connection)
+                    .await
+                    .map_err(store_error)?,
+            )
+        } else {
+            None
+        };
+        let _ = connection.close().await;
+        Ok((version, applied, tables))
+    }
+
+    /// Opens a repeatable-read transaction on `url`, exports its snapshot, counts the events
+    /// it sees and hands the snapshot's name to `work` (which runs `pg_dump --snapshot`, say)
+    /// while the transaction holds it: whatever `work` reads is exactly what was counted.
+    /// `work` may block; it runs on a thread the runtime can spare.
+    pub async fn in_exported_snapshot<T>(
+        url: &str,
+        work: impl FnOnce(&str) -> T,
+    ) -> Result<(T, i64), StoreError> {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| StoreError::new(format_args!("connecting to PostgreSQL: {e}")))?;
+        let mut transaction = connection.begin().await.map_err(store_error)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *transaction)
+            .await
+            .map_err(store_error)?;
+        let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(store_error)?;
+        let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(store_error)?;
+        let done = tokio::task::block_in_place(|| work(&snapshot));
+        transaction.commit().await.map_err(store_error)?;
+        Ok((done, events))
+    }
+
+    /// How many events the store holds.
+    pub async fn event_count(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)
+    }
+
     /// Whether any event was ever appended (an empty store gets the demo catalog).
     pub async fn has_events(&self) -> Result<bool, StoreError> {
         sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM events)")

@@ -139,22 +139,9 @@ fn types_param(state: &ApiState, raw: Option<&str>) -> Result<TypeFilter, ApiErr
     let Some(raw) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(TypeFilter::all());
     };
-    let known = state.published.contracts().schemas();
-    let mut types = Vec::new();
-    for wanted in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let exists = match wanted.strip_suffix(".*") {
-            Some(context) => known.iter().any(|c| c.context == context),
-            None => known.iter().any(|c| c.event_type == wanted),
-        };
-        if !exists {
-            return Err(ApiError::validation(
-                "types",
-                format!("'{wanted}' is not a published type or context; see /v1/events/schemas"),
-            ));
-        }
-        types.push(wanted.to_owned());
-    }
-    Ok(TypeFilter::of(types))
+    TypeFilter::of_published(raw.split(','), &state.published.contracts().schemas()).map_err(
+        |unknown| ApiError::validation("types", format!("{unknown}; see /v1/events/schemas")),
+    )
 }
 
 pub(crate) fn number_param(

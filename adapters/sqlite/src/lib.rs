@@ -107,6 +107,103 @@ impl SqliteStore {
         events::repository(self.pool.clone())
     }
 
+    /// How many migrations this build embeds: a store holding fewer is migrated when opened.
+    pub fn embedded_migrations() -> usize {
+        sqlx::migrate!("./migrations").migrations.len()
+    }
+
+    /// Looks at the database file at `path` without creating, migrating or writing anything:
+    /// SQLite's version and, when the file exists, the migrations it holds (count, latest).
+    /// `Ok((version, None))` when there is no file yet.
+    pub async fn probe(path: &Path) -> Result<(String, Option<(i64, i64)>), StoreError> {
+        use sqlx::Connection;
+        let mut memory = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .map_err(store_error)?;
+        let version: String = sqlx::query_scalar("SELECT sqlite_version()")
+            .fetch_one(&mut memory)
+            .await
+            .map_err(store_error)?;
+        if !path.exists() {
+            return Ok((version, None));
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let mut connection = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .map_err(|e| StoreError::new(format_args!("opening {}: {e}", path.display())))?;
+        let has_migrations: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_sqlx_migrations')",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .map_err(|e| StoreError::new(format_args!("reading {}: {e}", path.display())))?;
+        if !has_migrations {
+            return Ok((version, Some((0, 0))));
+        }
+        let applied =
+            sqlx::query_as("SELECT count(*), coalesce(max(version), 0) FROM _sqlx_migrations")
+                .fetch_one(&mut connection)
+                .await
+                .map_err(|e| StoreError::new(format_args!("reading {}: {e}", path.display())))?;
+        Ok((version, Some(applied)))
+    }
+
+    /// Writes a consistent copy of the database at `from` to `to`, a file that must not
+    /// exist, while a server may be using it: `VACUUM INTO` reads in one transaction, which in
+    /// WAL mode never blocks a writer, and writes a compact, self-contained database (no WAL
+    /// beside it). The connection is read-only: a backup never migrates or changes the store.
+    pub async fn backup(from: &Path, to: &Path) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        let target = to
+            .to_str()
+            .ok_or_else(|| StoreError::new(format_args!("{} is not UTF-8", to.display())))?;
+        let options = SqliteConnectOptions::new()
+            .filename(from)
+            .read_only(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let mut connection = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .map_err(|e| StoreError::new(format_args!("opening {}: {e}", from.display())))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&mut connection)
+            .await
+            .map_err(|e| StoreError::new(format_args!("backing up into {target}: {e}")))?;
+        let _ = connection.close().await;
+        Ok(())
+    }
+
+    /// How many events the database file at `path` holds, read without writing anything.
+    pub async fn count_events(path: &Path) -> Result<i64, StoreError> {
+        use sqlx::Connection;
+        let options = SqliteConnectOptions::new().filename(path).read_only(true);
+        let mut connection = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .map_err(|e| StoreError::new(format_args!("opening {}: {e}", path.display())))?;
+        let count = sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&mut connection)
+            .await
+            .map_err(|e| {
+                StoreError::new(format_args!(
+                    "counting the events of {}: {e}",
+                    path.display()
+                ))
+            })?;
+        let _ = connection.close().await;
+        Ok(count)
+    }
+
+    /// How many events the store holds.
+    pub async fn event_count(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)
+    }
+
     /// Whether any event was ever appended (an empty store gets the demo catalog).
     pub async fn has_events(&self) -> Result<bool, StoreError> {
         sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM events)")

@@ -30,6 +30,20 @@ pub enum Command {
     /// The read-model projections and how far each has got.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// Print the published events of the feed, one JSON object per line, as `/v1/events`
+    /// serves them.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Seed data into an empty store.
+    Seed(SeedArgs),
+    /// The effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a consistent copy of everything the store keeps into a new directory, while the
+    /// server keeps running.
+    Backup(BackupArgs),
+    /// Restore a backup made by `commerce backup` into an empty store.
+    Restore(RestoreArgs),
     /// Ask a running server whether it is ready (exit status 0) or not (1), for container
     /// health checks where no HTTP client is installed.
     Health {
@@ -80,6 +94,83 @@ pub enum ProjectionsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print published events from a cursor on; with `--follow`, keep printing new ones.
+    Tail {
+        /// Start after this cursor (an event's `cursor`), `start` (the default: the whole
+        /// feed) or `end` (only what comes next; useful with `--follow`).
+        #[arg(long, default_value = "start")]
+        from: String,
+        /// Only these published types, repeated or comma separated; `<context>.*` takes a
+        /// whole context, e.g. `orders.*`.
+        #[arg(long = "types", value_delimiter = ',')]
+        types: Vec<String>,
+        /// Keep waiting for new events instead of stopping at the end of the feed.
+        #[arg(long)]
+        follow: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The demo catalog: a few products, published and in stock, as `serve` seeds into an
+    /// empty store unless `COMMERCE_DEMO_CATALOG=false`.
+    #[arg(long, required = true)]
+    pub demo: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the configuration `serve` would run with, each setting with where it came
+    /// from and secrets masked, then check that the database (and NATS, when set) answer.
+    Check(Box<Settings>),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The directory to write the backup into: it must not exist yet.
+    pub to: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The sandbox gateway's journal on the embedded store (as `serve` takes it).
+    #[arg(long, env = "COMMERCE_SANDBOX_JOURNAL")]
+    pub sandbox_journal: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A directory written by `commerce backup`.
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Where the sandbox gateway's journal goes on the embedded store (as `serve` takes it).
+    #[arg(long, env = "COMMERCE_SANDBOX_JOURNAL")]
+    pub sandbox_journal: Option<PathBuf>,
+}
+
+impl BackupArgs {
+    pub fn journal(&self) -> PathBuf {
+        journal_path(&self.store, self.sandbox_journal.as_ref())
+    }
+}
+
+impl RestoreArgs {
+    pub fn journal(&self) -> PathBuf {
+        journal_path(&self.store, self.sandbox_journal.as_ref())
+    }
+}
+
+fn journal_path(store: &StoreArgs, given: Option<&PathBuf>) -> PathBuf {
+    given
+        .cloned()
+        .unwrap_or_else(|| store.data_dir.join("sandbox-gateway.jsonl"))
 }
 
 /// Which store to open.
@@ -359,9 +450,22 @@ impl Settings {
     }
 
     pub fn sandbox_journal_path(&self) -> PathBuf {
-        self.sandbox_journal
-            .clone()
-            .unwrap_or_else(|| self.store.data_dir.join("sandbox-gateway.jsonl"))
+        journal_path(&self.store, self.sandbox_journal.as_ref())
+    }
+
+    /// The settings `serve` would take from the environment, on `store`: for the commands
+    /// that wire the application without serving it.
+    pub fn from_environment(store: StoreArgs) -> Result<Settings, String> {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let mut settings = Only::try_parse_from(["commerce"])
+            .map_err(|error| error.to_string().trim().replace('\n', " "))?
+            .settings;
+        settings.store = store;
+        Ok(settings)
     }
 
     /// The store to open: PostgreSQL when a URL is given, else SQLite under the data dir.

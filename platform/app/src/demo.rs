@@ -26,6 +26,10 @@ const DEMO_STOCK: &[(&str, u32)] = &[
     ("HOODIE-LTD", 5),
 ];
 
+/// How many products the demo catalog has (one of them a draft), and how many SKUs it stocks.
+pub const PRODUCTS: usize = DEMO.len();
+pub const STOCKED: usize = DEMO_STOCK.len();
+
 /// (sku, variant name, EUR price, USD price)
 const DEMO: &[DemoProduct] = &[
     DemoProduct {

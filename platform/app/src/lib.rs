@@ -2,10 +2,13 @@
 //! store, wires the domain services and ports, starts the feed-driven projectors and serves
 //! the REST API until SIGINT/SIGTERM.
 
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
 mod fault;
+pub mod ops;
+pub mod tail;
 pub mod telemetry;
 
 use std::net::{SocketAddr, TcpListener};

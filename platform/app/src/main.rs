@@ -1,8 +1,9 @@
-use clap::Parser;
-use commerce::config::{Cli, Command};
+use clap::{CommandFactory, FromArgMatches};
+use commerce::config::{Cli, Command, ConfigCommand, EventsCommand};
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -46,6 +47,24 @@ fn main() -> std::process::ExitCode {
         Command::Projections(command) => {
             exit(runtime.block_on(commerce::cli::projections(command)))
         }
+        Command::Events(EventsCommand::Tail {
+            from,
+            types,
+            follow,
+            store,
+        }) => exit(runtime.block_on(commerce::tail::tail(&store, &from, &types, follow))),
+        Command::Seed(seed) => exit(say(runtime.block_on(commerce::ops::seed_demo(seed.store)))),
+        Command::Config(ConfigCommand::Check(settings)) => {
+            let Some(check) = matches
+                .subcommand_matches("config")
+                .and_then(|config| config.subcommand_matches("check"))
+            else {
+                return exit(Err("no settings to check".to_owned()));
+            };
+            exit(runtime.block_on(config_check(&settings, check)))
+        }
+        Command::Backup(args) => exit(say(runtime.block_on(commerce::backup::backup(&args)))),
+        Command::Restore(args) => exit(say(runtime.block_on(commerce::backup::restore(&args)))),
         Command::Health { url } => exit(commerce::cli::health(&url)),
         Command::ApiKeys(command) => exit(runtime.block_on(commerce::cli::api_keys(command))),
     }
@@ -59,5 +78,33 @@ fn exit(result: Result<(), String>) -> std::process::ExitCode {
             eprintln!("error: {error}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// A command's report on standard output.
+fn say(result: Result<String, String>) -> Result<(), String> {
+    result.map(|report| println!("{report}"))
+}
+
+/// `commerce config check`: every setting, where it came from, then each check; a failed
+/// check fails the command, its reason as the error line.
+async fn config_check(
+    settings: &commerce::config::Settings,
+    matches: &clap::ArgMatches,
+) -> Result<(), String> {
+    println!("setting\tvalue\tsource");
+    for setting in commerce::ops::effective(matches) {
+        println!("{}\t{}\t{}", setting.name, setting.value, setting.source);
+    }
+    println!();
+    println!("check\tresult\tdetail");
+    let findings = commerce::ops::check(settings).await;
+    for finding in &findings {
+        let result = if finding.ok { "ok" } else { "FAILED" };
+        println!("{}\t{result}\t{}", finding.check, finding.detail);
+    }
+    match findings.iter().find(|finding| !finding.ok) {
+        None => Ok(()),
+        Some(failed) => Err(format!("{}: {}", failed.check, failed.detail)),
     }
 }

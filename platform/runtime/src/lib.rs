@@ -54,7 +54,7 @@ pub use projection::{
 };
 pub use published::{
     ContractSchema, EventContracts, PublishError, PublishedEvent, PublishedFeed, PublishedPage,
-    StreamRef, TypeFilter,
+    StreamRef, TypeFilter, UnknownType,
 };
 pub use shared_feed::SharedFeed;
 pub use telemetry::{metrics, CommandOutcome, ConsumerLag, PoolState, StoreGauges};

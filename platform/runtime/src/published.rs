@@ -143,6 +143,27 @@ impl TypeFilter {
         }
     }
 
+    /// Like [`TypeFilter::of`], but each name must be a published type or `<context>.*` of
+    /// a context that publishes: a typo is refused rather than filtering everything out.
+    /// Blank names are ignored; none at all is every type.
+    pub fn of_published<'a>(
+        wanted: impl IntoIterator<Item = &'a str>,
+        published: &[ContractSchema],
+    ) -> Result<Self, UnknownType> {
+        let mut types = BTreeSet::new();
+        for wanted in wanted.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
+            let exists = match wanted.strip_suffix(".*") {
+                Some(context) => published.iter().any(|c| c.context == context),
+                None => published.iter().any(|c| c.event_type == wanted),
+            };
+            if !exists {
+                return Err(UnknownType(wanted.chars().take(100).collect()));
+            }
+            types.insert(wanted.to_owned());
+        }
+        Ok(Self { types })
+    }
+
     pub fn matches(&self, event_type: &str) -> bool {
         self.types.is_empty()
             || self
@@ -154,6 +175,11 @@ impl TypeFilter {
                 })
     }
 }
+
+/// A name given as a type filter that is neither a published type nor a publishing context.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a published type or context")]
+pub struct UnknownType(pub String);
 
 /// One read of the published feed.
 #[derive(Debug, Clone, PartialEq)]

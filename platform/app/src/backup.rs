@@ -1,0 +1,321 @@
+//! `commerce backup` and `commerce restore` (ADR 0050): a consistent copy of everything the
+//! system keeps, taken while the server runs, and its restoration into an empty store.
+//!
+//! A backup is a directory: `manifest.json` says what it holds, and beside it
+//! - on the embedded store, `commerce.db` (made by SQLite's `VACUUM INTO`: one read
+//!   transaction, so a consistent snapshot that never blocks the server's writes) and the
+//!   sandbox gateway's journal `sandbox-gateway.jsonl`, copied *after* the snapshot, so that
+//!   every payment the snapshot knows of is in it;
+//! - on PostgreSQL, `commerce.pgdump`, made by `pg_dump --format=custom` in a snapshot this
+//!   command exported, so that the event count it records is exactly the dump's.
+//!
+//! Everything else (events, checkpoints, read models, idempotency keys, deadlines, webhook
+//! deliveries, API keys, the kept signing secrets, personal data keys; on PostgreSQL the
+//! sandbox ledger) lives in the database.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{BackupArgs, RestoreArgs, StoreUrl};
+
+const FORMAT: u32 = 1;
+const MANIFEST: &str = "manifest.json";
+const SQLITE_FILE: &str = "commerce.db";
+const JOURNAL_FILE: &str = "sandbox-gateway.jsonl";
+const PG_DUMP_FILE: &str = "commerce.pgdump";
+
+/// What a backup holds, written last: a directory without it is not a backup.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format: u32,
+    /// `sqlite` or `postgres`: a backup restores into the same kind of store.
+    pub store: String,
+    pub created_at: String,
+    pub commerce_version: String,
+    /// Events in the backup, checked again after a restore.
+    pub events: i64,
+    /// Each file beside the manifest and its size in bytes.
+    pub files: Vec<(String, u64)>,
+}
+
+pub async fn backup(args: &BackupArgs) -> Result<String, String> {
+    let to = &args.to;
+    if to.exists() {
+        return Err(format!(
+            "{} exists: a backup goes into a new directory",
+            to.display()
+        ));
+    }
+    let (store, events) = match args.store.store_url() {
+        StoreUrl::Sqlite(path) => {
+            if !path.exists() {
+                return Err(format!(
+                    "no store at {}: nothing to back up",
+                    path.display()
+                ));
+            }
+            create_dir(to)?;
+            let file = to.join(SQLITE_FILE);
+            sqlite_store::SqliteStore::backup(&path, &file)
+                .await
+                .map_err(|e| e.to_string())?;
+            // After the snapshot: the journal then holds every payment the snapshot refers
+            // to (and perhaps a few later ones, as a real provider would).
+            let journal = args.journal();
+            if journal.exists() {
+                copy_complete_lines(&journal, &to.join(JOURNAL_FILE))?;
+            }
+            let events = sqlite_store::SqliteStore::count_events(&file)
+                .await
+                .map_err(|e| e.to_string())?;
+            ("sqlite", events)
+        }
+        StoreUrl::Postgres(url) => {
+            let pg_dump = tool("pg_dump")?;
+            create_dir(to)?;
+            let file = to.join(PG_DUMP_FILE);
+            let (dumped, events) =
+                postgres_store::PostgresStore::in_exported_snapshot(&url, |snapshot| {
+                    run(Command::new(&pg_dump)
+                        .arg("--format=custom")
+                        .arg("--no-owner")
+                        .arg("--no-privileges")
+                        .arg(format!("--snapshot={snapshot}"))
+                        .arg("--file")
+                        .arg(&file)
+                        .arg("--dbname")
+                        .arg(&url))
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            dumped?;
+            ("postgres", events)
+        }
+    };
+    let manifest = Manifest {
+        format: FORMAT,
+        store: store.to_owned(),
+        created_at: chrono::Utc::now().to_rfc3339(),
+        commerce_version: env!("CARGO_PKG_VERSION").to_owned(),
+        events,
+        files: files_of(to)?,
+    };
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+    write_synced(&to.join(MANIFEST), text.as_bytes())?;
+    sync_dir(to)?;
+    Ok(format!(
+        "backed up {events} events from the {store} store into {}",
+        to.display()
+    ))
+}
+
+pub async fn restore(args: &RestoreArgs) -> Result<String, String> {
+    let from = &args.from;
+    let manifest: Manifest = std::fs::read(from.join(MANIFEST))
+        .map_err(|e| {
+            format!(
+                "{} is not a backup: no readable {MANIFEST} ({e})",
+                from.display()
+            )
+        })
+        .and_then(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| {
+                format!(
+                    "{}: {MANIFEST} is not a backup manifest: {e}",
+                    from.display()
+                )
+            })
+        })?;
+    if manifest.format != FORMAT {
+        return Err(format!(
+            "{}: backup format {} is not one this build reads ({FORMAT})",
+            from.display(),
+            manifest.format
+        ));
+    }
+    for (name, size) in &manifest.files {
+        let found = std::fs::metadata(from.join(name)).map(|m| m.len()).ok();
+        if found != Some(*size) {
+            return Err(format!(
+                "{}: {name} should have {size} bytes, has {}: the backup is incomplete",
+                from.display(),
+                found.map_or("none".to_owned(), |n| n.to_string())
+            ));
+        }
+    }
+    let events = match (args.store.store_url(), manifest.store.as_str()) {
+        (StoreUrl::Sqlite(path), "sqlite") => {
+            if path.exists() {
+                return Err(format!(
+                    "{} exists: restore goes into an empty store (move it away first)",
+                    path.display()
+                ));
+            }
+            let journal = args.journal();
+            let journal_backup = from.join(JOURNAL_FILE);
+            if journal_backup.exists() && journal.exists() {
+                return Err(format!(
+                    "{} exists: restore goes into an empty store (move it away first)",
+                    journal.display()
+                ));
+            }
+            if let Some(dir) = path.parent() {
+                create_dir(dir)?;
+            }
+            // Copied under another name and renamed once complete: a restore killed midway
+            // leaves no store that looks whole.
+            let partial = path.with_extension("db.restoring");
+            copy_synced(&from.join(SQLITE_FILE), &partial)?;
+            if journal_backup.exists() {
+                let partial_journal = journal.with_extension("jsonl.restoring");
+                copy_synced(&journal_backup, &partial_journal)?;
+                rename(&partial_journal, &journal)?;
+            }
+            rename(&partial, &path)?;
+            // Opening applies the migrations a backup from an older build lacks.
+            let store = crate::connect_sqlite(&path)
+                .await
+                .map_err(|e| e.to_string())?;
+            store.event_count().await.map_err(|e| e.to_string())?
+        }
+        (StoreUrl::Postgres(url), "postgres") => {
+            let pg_restore = tool("pg_restore")?;
+            let (_, _, tables) = postgres_store::PostgresStore::probe(&url)
+                .await
+                .map_err(|e| e.to_string())?;
+            if tables > 0 {
+                return Err(format!(
+                    "the database holds {tables} tables: restore goes into an empty database \
+                     (make one with createdb)"
+                ));
+            }
+            run(Command::new(pg_restore)
+                .arg("--exit-on-error")
+                .arg("--single-transaction")
+                .arg("--no-owner")
+                .arg("--no-privileges")
+                .arg("--dbname")
+                .arg(&url)
+                .arg(from.join(PG_DUMP_FILE)))?;
+            let store = crate::connect_postgres(&url)
+                .await
+                .map_err(|e| e.to_string())?;
+            store.event_count().await.map_err(|e| e.to_string())?
+        }
+        (_, backed_up) => {
+            return Err(format!(
+                "{} is a backup of a {backed_up} store: restore it into the same kind of store",
+                from.display()
+            ))
+        }
+    };
+    if events != manifest.events {
+        return Err(format!(
+            "the restored store holds {events} events, the backup {}",
+            manifest.events
+        ));
+    }
+    Ok(format!(
+        "restored {events} events from {} (made {})",
+        from.display(),
+        manifest.created_at
+    ))
+}
+
+/// The path of an external program, or the one line that says how to get it.
+fn tool(name: &str) -> Result<PathBuf, String> {
+    let found = Command::new(name)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match found {
+        Ok(status) if status.success() => Ok(PathBuf::from(name)),
+        _ => Err(format!(
+            "{name} was not found on PATH: install PostgreSQL's client programs, of the \
+             server's major version or newer (Debian: apt-get install postgresql-client)"
+        )),
+    }
+}
+
+/// Runs `command`; its failure is one line: its last line of standard error.
+fn run(command: &mut Command) -> Result<(), String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let output = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("{program}: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("no message");
+    Err(format!(
+        "{program} failed ({}): {}",
+        output.status,
+        last.trim()
+    ))
+}
+
+fn create_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::rename(from, to).map_err(|e| format!("renaming {}: {e}", from.display()))?;
+    match to.parent() {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let mut file = File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+fn copy_synced(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::copy(from, to)
+        .and_then(|_| File::open(to)?.sync_all())
+        .map(|_| ())
+        .map_err(|e| format!("copying {} to {}: {e}", from.display(), to.display()))
+}
+
+/// Copies a journal that may be appended to meanwhile: only up to its last complete line.
+fn copy_complete_lines(from: &Path, to: &Path) -> Result<(), String> {
+    let mut bytes = Vec::new();
+    File::open(from)
+        .and_then(|mut file| file.read_to_end(&mut bytes))
+        .map_err(|e| format!("reading {}: {e}", from.display()))?;
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    write_synced(to, &bytes[..complete])
+}
+
+fn sync_dir(dir: &Path) -> Result<(), String> {
+    File::open(dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|e| format!("syncing {}: {e}", dir.display()))
+}
+
+fn files_of(dir: &Path) -> Result<Vec<(String, u64)>, String> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let size = entry.metadata().map_err(|e| e.to_string())?.len();
+        files.push((entry.file_name().to_string_lossy().into_owned(), size));
+    }
+    files.sort();
+    Ok(files)
+}
