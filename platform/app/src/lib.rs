@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 mod fault;
+pub mod rebuild;
 pub mod telemetry;
 
 use std::net::{SocketAddr, TcpListener};

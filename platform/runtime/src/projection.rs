@@ -292,6 +292,9 @@ pub trait Projection: Send + Sync {
     /// The checkpoint name; changing it rebuilds the read model from the start.
     fn name(&self) -> &'static str;
 
+    /// Every view it writes, and no view another projection writes: what a rebuild replaces.
+    fn views(&self) -> &'static [&'static str];
+
     /// The documents `event` may read or write, as (view, id); empty if it is not of interest.
     fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)>;
 
