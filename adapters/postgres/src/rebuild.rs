@@ -101,6 +101,11 @@ impl ProjectionStore for PostgresShadow {
         Ok(self.at())
     }
 
+    /// A shadow is never switched while it is built.
+    async fn switches(&self, _projector: &str) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
     async fn load_document(&self, view: &str, id: &str) -> Result<Option<Value>, StoreError> {
         let sql = format!(
             "SELECT body FROM {} WHERE view = $1 AND id = $2",
@@ -222,6 +227,15 @@ impl ShadowProjection for PostgresShadow {
         .bind(i64::try_from(to.tx).map_err(store_error)?)
         .bind(to.position)
         .bind(self.projector)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (projector, tx, position, updated_at) \
+             VALUES ($1, 0, 1, now()) ON CONFLICT (projector) DO UPDATE \
+             SET position = projection_checkpoints.position + 1, updated_at = now()",
+        )
+        .bind(runtime::rebuild::switch_marker(self.projector))
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;

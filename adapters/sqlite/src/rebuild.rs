@@ -100,6 +100,11 @@ impl ProjectionStore for SqliteShadow {
         Ok(self.at())
     }
 
+    /// A shadow is never switched while it is built.
+    async fn switches(&self, _projector: &str) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
     async fn load_document(&self, view: &str, id: &str) -> Result<Option<Value>, StoreError> {
         let sql = format!("SELECT body FROM {} WHERE view = ? AND id = ?", self.table);
         let query = sqlx::query_scalar::<_, String>(&sql).bind(view).bind(id);
@@ -232,6 +237,16 @@ impl ShadowProjection for SqliteShadow {
         .bind(self.projector)
         .bind(i64::try_from(to.tx).map_err(store_error)?)
         .bind(to.position)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (projector, tx, position, updated_at) \
+             VALUES (?, 0, 1, ?) ON CONFLICT (projector) DO UPDATE \
+             SET position = position + 1, updated_at = excluded.updated_at",
+        )
+        .bind(runtime::rebuild::switch_marker(self.projector))
         .bind(&now)
         .execute(&mut *tx)
         .await

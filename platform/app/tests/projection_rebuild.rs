@@ -444,3 +444,91 @@ async fn a_rebuild_killed_midway_leaves_the_old_projection_serving_on_sqlite() {
 async fn a_rebuild_killed_midway_leaves_the_old_projection_serving_on_postgres() {
     a_rebuild_killed_midway_leaves_the_old_projection_serving(true).await;
 }
+
+/// A running server keeps hot storefront documents in memory (ADR 0044). When the rebuilt
+/// read model differs from the one it replaced (here a document altered behind the
+/// projector's back, as a projection's older version could have left it), the server must
+/// stop serving the one it kept and serve the rebuilt one.
+async fn a_running_server_serves_the_rebuilt_documents_not_the_ones_it_kept(postgres: bool) {
+    let store = Store::new(postgres).await;
+    let client = store.client();
+    let server = store.serve().await;
+    store.caught_up().await;
+    let listing: Value = client
+        .get(format!("{}/v1/products?limit=100", server.base))
+        .send()
+        .await
+        .expect("listed")
+        .json()
+        .await
+        .expect("json");
+    let id = listing["data"][0]["id"].as_str().expect("an id").to_owned();
+    let title = |product: &Value| product["title"].as_str().unwrap_or_default().to_owned();
+    let rebuilt_title = title(&listing["data"][0]);
+    store.alter_title(&id, "Altered behind the projector").await;
+    let read = || async {
+        client
+            .get(format!("{}/v1/products/{id}", server.base))
+            .send()
+            .await
+            .expect("read")
+            .json::<Value>()
+            .await
+            .expect("json")
+    };
+    // The server now holds the altered document in memory.
+    assert_eq!(title(&read().await), "Altered behind the projector");
+
+    succeeded(&store.run(&["projections", "rebuild", "product_catalog"]));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let served = title(&read().await);
+        if served == rebuilt_title {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still serving {served:?} after the rebuild"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(server);
+    store.remove();
+}
+
+impl Store {
+    /// Changes a storefront document's title in the store itself, as no event did.
+    async fn alter_title(&self, id: &str, title: &str) {
+        let altered = match &self.db {
+            Db::Sqlite(pool) => sqlx::query(
+                "UPDATE read_documents SET body = json_set(body, '$.title', ?) \
+                 WHERE view = 'storefront_products' AND id = ?",
+            )
+            .bind(title)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()),
+            Db::Postgres(pool) => sqlx::query(
+                "UPDATE read_documents SET body = jsonb_set(body::jsonb, '{title}', to_jsonb($1::text))::json \
+                 WHERE view = 'storefront_products' AND id = $2",
+            )
+            .bind(title)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()),
+        };
+        assert_eq!(altered.expect("altered"), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_server_serves_the_rebuilt_documents_not_the_ones_it_kept_on_sqlite() {
+    a_running_server_serves_the_rebuilt_documents_not_the_ones_it_kept(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_server_serves_the_rebuilt_documents_not_the_ones_it_kept_on_postgres() {
+    a_running_server_serves_the_rebuilt_documents_not_the_ones_it_kept(true).await;
+}

@@ -14,6 +14,13 @@ use crate::feed::Cursor;
 use crate::projection::{Projection, ProjectionStore};
 use crate::StoreError;
 
+/// The checkpoint name under which a store counts the rebuilds of `projector` switched in
+/// (in its position): what tells a running projector that the read model it kept documents
+/// of is gone ([`ProjectionStore::switches`]).
+pub fn switch_marker(projector: &str) -> String {
+    format!("{projector}:switched")
+}
+
 /// A shadow of one projection's views: a [`ProjectionStore`] for that projection alone, whose
 /// documents no reader sees and whose checkpoint lives only as long as the rebuild.
 #[async_trait]
@@ -25,7 +32,8 @@ pub trait ShadowProjection: ProjectionStore {
     async fn lock_live(&self) -> Result<Cursor, StoreError>;
 
     /// In the switching transaction: replaces every document of the projection's views with
-    /// the shadow's, sets the live checkpoint to the shadow's, drops the shadow and commits.
+    /// the shadow's, sets the live checkpoint to the shadow's, counts the switch under
+    /// [`switch_marker`], drops the shadow and commits.
     /// Answers the checkpoint switched to. Refuses (writing nothing) when the live checkpoint
     /// is past the shadow's, which would make the running projector skip events.
     async fn switch_in(&self) -> Result<Cursor, StoreError>;
