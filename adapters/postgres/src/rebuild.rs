@@ -20,6 +20,9 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::{store_error, PostgresStore};
 
+/// How long the switch waits for the transactions older than its own to end.
+const OLDER_TRANSACTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The shadow of one projection's views.
 pub struct PostgresShadow {
     pool: PgPool,
@@ -190,6 +193,34 @@ impl ShadowProjection for PostgresShadow {
         .map_err(store_error)?;
         // Waits for a projector batch that holds it; holds off every later one until the end.
         let live = live_checkpoint(&mut tx, self.projector).await?;
+        // This transaction's xid now holds the feed (`tx_id < xmin`, see `feed.rs`): until it
+        // commits, nobody reads an event of a newer transaction. Once every older one has
+        // ended, the feed shows everyone all it will show before the switch, so a running
+        // projector cannot read an event the shadow has not, and load the old documents for it.
+        let own: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let deadline = tokio::time::Instant::now() + OLDER_TRANSACTIONS_WAIT;
+        loop {
+            let ended: bool = sqlx::query_scalar(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8",
+            )
+            .bind(&own)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)?;
+            if ended {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(StoreError::new(format_args!(
+                    "transactions older than the switch of {} did not end within {:?}",
+                    self.projector, OLDER_TRANSACTIONS_WAIT
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         *switching = Some(tx);
         Ok(live)
     }
