@@ -6,6 +6,8 @@
 //! commit the rebuild holds the projection's checkpoint row (`FOR UPDATE`): a projector batch
 //! moves that row before it writes a document, so it waits, then finds the checkpoint moved
 //! and writes nothing. Readers go on reading the old documents until the commit (MVCC).
+//! Before that lock the switch waits for every transaction older than its own to end, so that
+//! from then on no feed reader sees an event the shadow will not have read.
 //!
 //! [`lock_live`]: runtime::ShadowProjection::lock_live
 
@@ -181,22 +183,12 @@ impl ShadowProjection for PostgresShadow {
             return Err(StoreError::new("the live projection is locked already"));
         }
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        // A projection that never committed gets its row at the start (which reads as no row),
-        // so that there is a row to lock; its first batch then finds it and moves it.
-        sqlx::query(
-            "INSERT INTO projection_checkpoints (projector, tx, position, updated_at) \
-             VALUES ($1, 0, 0, now()) ON CONFLICT (projector) DO NOTHING",
-        )
-        .bind(self.projector)
-        .execute(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        // Waits for a projector batch that holds it; holds off every later one until the end.
-        let live = live_checkpoint(&mut tx, self.projector).await?;
-        // This transaction's xid now holds the feed (`tx_id < xmin`, see `feed.rs`): until it
+        // This transaction's xid holds the feed (`tx_id < xmin`, see `feed.rs`): until it
         // commits, nobody reads an event of a newer transaction. Once every older one has
         // ended, the feed shows everyone all it will show before the switch, so a running
-        // projector cannot read an event the shadow has not, and load the old documents for it.
+        // projector cannot read an event the shadow will not have read, and load the old
+        // documents for it. Waited for before taking any lock: an older transaction blocked
+        // on one this one holds would never end.
         let own: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
             .fetch_one(&mut *tx)
             .await
@@ -221,6 +213,19 @@ impl ShadowProjection for PostgresShadow {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        // A projection that never committed gets its row at the start (which reads as no row),
+        // so that there is a row to lock; its first batch then finds it and moves it.
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (projector, tx, position, updated_at) \
+             VALUES ($1, 0, 0, now()) ON CONFLICT (projector) DO NOTHING",
+        )
+        .bind(self.projector)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        // Waits for a projector batch that holds it (a newer transaction, which read no event
+        // of a transaction newer than this one); holds off every later one until the switch.
+        let live = live_checkpoint(&mut tx, self.projector).await?;
         *switching = Some(tx);
         Ok(live)
     }
