@@ -15,6 +15,7 @@ use sqlx::PgPool;
 
 /// The event repository: postgres-es's reads with this store's one-statement append.
 pub use events::PostgresEventRepository;
+pub use rebuild::PostgresShadow;
 
 mod api_keys;
 mod customers;
@@ -30,6 +31,7 @@ mod order_numbers;
 mod personal_keys;
 mod profiles;
 mod projection;
+mod rebuild;
 mod shipping_zones;
 mod tokens;
 mod webhooks;

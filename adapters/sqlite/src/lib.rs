@@ -21,6 +21,7 @@ use sqlx::SqlitePool;
 
 /// The event repository: sqlite-es's reads with this store's append.
 pub use events::SqliteEventRepository;
+pub use rebuild::SqliteShadow;
 
 mod api_keys;
 mod customers;
@@ -33,6 +34,7 @@ mod order_numbers;
 mod personal_keys;
 mod profiles;
 mod projection;
+mod rebuild;
 mod shipping_zones;
 mod tokens;
 mod webhooks;

@@ -36,6 +36,23 @@ pub async fn projections(command: ProjectionsCommand) -> Result<(), String> {
             }
             Ok(())
         }
+        ProjectionsCommand::Rebuild {
+            name,
+            all,
+            batch_size,
+            store,
+        } => {
+            let chosen = crate::rebuild::chosen(name.as_deref(), all)?;
+            crate::rebuild::rebuild(&store, chosen, batch_size as usize, |rebuilt| {
+                println!(
+                    "rebuilt {}: {} events, checkpoint {}",
+                    rebuilt.name,
+                    rebuilt.events,
+                    rebuilt.checkpoint.to_token()
+                );
+            })
+            .await
+        }
     }
 }
 

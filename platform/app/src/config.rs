@@ -94,6 +94,21 @@ pub enum ProjectionsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Rebuild from the whole feed into a shadow while a server keeps serving the live one,
+    /// then switch over atomically (ADR 0049). A crash leaves the live one serving; run it again.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["name", "all"])))]
+    Rebuild {
+        /// The projection to rebuild, as `projections list` names it.
+        name: Option<String>,
+        /// Rebuild every projection, one after the other.
+        #[arg(long)]
+        all: bool,
+        /// Feed events read and projected per shadow batch.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+        batch_size: u32,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -38,6 +38,10 @@ impl Projection for CustomerCartsProjection {
         "customer_carts"
     }
 
+    fn views(&self) -> &'static [&'static str] {
+        &[OPEN_CARTS_BY_CUSTOMER_VIEW, CART_OWNERS_VIEW]
+    }
+
     fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {
         let interesting = event.aggregate_type == <Cart as cqrs_es::Aggregate>::TYPE
             && matches!(

@@ -171,6 +171,10 @@ impl Projection for OrdersProjection {
         "orders"
     }
 
+    fn views(&self) -> &'static [&'static str] {
+        &[ORDERS_VIEW, ORDERS_BY_CUSTOMER_VIEW, ORDERS_BY_EMAIL_VIEW]
+    }
+
     fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {
         if event.aggregate_type != <Order as cqrs_es::Aggregate>::TYPE {
             return Vec::new();

@@ -28,6 +28,10 @@ impl Projection for ProductCatalogProjection {
         "product_catalog"
     }
 
+    fn views(&self) -> &'static [&'static str] {
+        &[CATALOG_VIEW, STOREFRONT_VIEW]
+    }
+
     fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {
         if event.aggregate_type != <Product as cqrs_es::Aggregate>::TYPE {
             return Vec::new();
@@ -74,6 +78,10 @@ impl Projection for PaymentsProjection {
         "payments"
     }
 
+    fn views(&self) -> &'static [&'static str] {
+        &[PAYMENTS_VIEW]
+    }
+
     fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {
         if event.aggregate_type != <payments::Payment as cqrs_es::Aggregate>::TYPE {
             return Vec::new();
@@ -113,6 +121,10 @@ impl Projection for StockLevelsProjection {
         "stock_levels"
     }
 
+    fn views(&self) -> &'static [&'static str] {
+        &[STOCK_LEVELS_VIEW]
+    }
+
     fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {
         if event.aggregate_type != <inventory::StockItem as cqrs_es::Aggregate>::TYPE {
             return Vec::new();
@@ -147,6 +159,10 @@ pub const CHECKOUTS_NEEDING_ATTENTION_VIEW: &str = "checkouts_needing_attention"
 impl Projection for CheckoutsNeedingAttentionProjection {
     fn name(&self) -> &'static str {
         "checkouts_needing_attention"
+    }
+
+    fn views(&self) -> &'static [&'static str] {
+        &[CHECKOUTS_NEEDING_ATTENTION_VIEW]
     }
 
     fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {

@@ -31,6 +31,10 @@ impl Projection for PromotionsProjection {
         "promotions"
     }
 
+    fn views(&self) -> &'static [&'static str] {
+        &[PROMOTIONS_VIEW]
+    }
+
     fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {
         if event.aggregate_type != <Promotion as cqrs_es::Aggregate>::TYPE {
             return Vec::new();

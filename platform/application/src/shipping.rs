@@ -285,6 +285,10 @@ impl Projection for ShippingZonesProjection {
         "shipping_zones"
     }
 
+    fn views(&self) -> &'static [&'static str] {
+        &[SHIPPING_ZONES_VIEW]
+    }
+
     fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {
         if event.aggregate_type != ShippingZone::TYPE {
             return Vec::new();

@@ -736,6 +736,9 @@ mod with_a_runner {
         fn name(&self) -> &'static str {
             "stock_levels"
         }
+        fn views(&self) -> &'static [&'static str] {
+            &["stock"]
+        }
         fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)> {
             vec![("stock", event.aggregate_id.clone())]
         }

@@ -24,6 +24,7 @@ pub mod ledger;
 pub mod personal;
 pub mod projection;
 pub mod published;
+pub mod rebuild;
 pub mod shared_feed;
 pub mod telemetry;
 pub mod webhooks;
@@ -56,6 +57,7 @@ pub use published::{
     ContractSchema, EventContracts, PublishError, PublishedEvent, PublishedFeed, PublishedPage,
     StreamRef, TypeFilter, UnknownType,
 };
+pub use rebuild::{Rebuilds, ShadowProjection};
 pub use shared_feed::SharedFeed;
 pub use telemetry::{metrics, CommandOutcome, ConsumerLag, PoolState, StoreGauges};
 pub use webhooks::{

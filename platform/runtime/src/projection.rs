@@ -59,6 +59,16 @@ pub trait ProjectionStore: Send + Sync {
         to: Cursor,
         changes: Vec<DocumentChange>,
     ) -> Result<CommitOutcome, StoreError>;
+
+    /// How many times a rebuild switched `projector`'s read model in (ADR 0049), kept as the
+    /// position of the checkpoint named [`crate::rebuild::switch_marker`]: a runner that sees
+    /// it change forgets what it holds of the old read model.
+    async fn switches(&self, projector: &str) -> Result<u64, StoreError> {
+        let marker = self
+            .checkpoint(&crate::rebuild::switch_marker(projector))
+            .await?;
+        Ok(u64::try_from(marker.position).unwrap_or(0))
+    }
 }
 
 /// Which documents of a view to list, in id order.
@@ -292,6 +302,9 @@ pub trait Projection: Send + Sync {
     /// The checkpoint name; changing it rebuilds the read model from the start.
     fn name(&self) -> &'static str;
 
+    /// Every view it writes, and no view another projection writes: what a rebuild replaces.
+    fn views(&self) -> &'static [&'static str];
+
     /// The documents `event` may read or write, as (view, id); empty if it is not of interest.
     fn documents_for(&self, event: &FeedEvent) -> Vec<(&'static str, String)>;
 
@@ -333,6 +346,11 @@ impl TrackedCheckpoint {
             name: name.into(),
             position: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Lets go of the position held: the next read of it adopts the stored one.
+    fn forget(&self) {
+        self.set(None);
     }
 
     /// Whether it holds a position; if not, the next read of it adopts the stored one.
@@ -445,6 +463,8 @@ pub struct ProjectorRunner {
     /// A batch whose commit another runner beat: where it ended, and the documents it touched.
     lost: std::sync::Mutex<Option<(Cursor, Documents)>>,
     checkpoint: TrackedCheckpoint,
+    /// The store's count of rebuilds switched in, as last seen, and when it was asked.
+    switches: std::sync::Mutex<Option<(u64, tokio::time::Instant)>>,
 }
 
 impl ProjectorRunner {
@@ -464,6 +484,7 @@ impl ProjectorRunner {
             cache: None,
             lost: std::sync::Mutex::new(None),
             checkpoint,
+            switches: std::sync::Mutex::new(None),
         }
     }
 
@@ -524,6 +545,34 @@ impl ProjectorRunner {
         Ok(from)
     }
 
+    /// At most every [`CHECKPOINT_EVERY`], asks the store whether a rebuild switched this
+    /// projection's read model in since it last looked (ADR 0049). If so, what this runner
+    /// holds of the old read model goes: its checkpoint, taken again from the store, and,
+    /// through [`Self::start`], every cached document of the projection.
+    async fn notice_a_switch(&self) -> Result<(), ProjectionError> {
+        let last = *self
+            .switches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if matches!(last, Some((_, asked)) if asked.elapsed() < CHECKPOINT_EVERY) {
+            return Ok(());
+        }
+        let switches = self.store.switches(self.projection.name()).await?;
+        *self
+            .switches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((switches, tokio::time::Instant::now()));
+        if matches!(last, Some((seen, _)) if seen != switches) {
+            self.lost
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            self.checkpoint.forget();
+        }
+        Ok(())
+    }
+
     /// Another runner committed first: remembers what this batch touched, and takes the
     /// stored checkpoint at once, so that readers waiting for it are not kept waiting.
     async fn lost(&self, to: Cursor, documents: Documents) -> Result<(), ProjectionError> {
@@ -545,6 +594,7 @@ impl ProjectorRunner {
     pub async fn run_once(&self) -> Result<usize, ProjectionError> {
         let name = self.projection.name();
         let store = self.store.as_ref();
+        self.notice_a_switch().await?;
         let from = self.start().await?;
         let batch = self.feed.read_after(from, self.batch_size).await?;
         let Some(last) = batch.last() else {
