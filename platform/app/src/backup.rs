@@ -60,9 +60,20 @@ pub async fn backup(args: &BackupArgs) -> Result<String, String> {
             }
             create_dir(to)?;
             let file = to.join(SQLITE_FILE);
-            sqlite_store::SqliteStore::backup(&path, &file)
-                .await
-                .map_err(|e| e.to_string())?;
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let bar = crate::progress::bytes("backing up", size);
+            let copying = sqlite_store::SqliteStore::backup(&path, &file);
+            tokio::pin!(copying);
+            let copied = loop {
+                tokio::select! {
+                    done = &mut copying => break done,
+                    () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                        bar.set_position(std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0));
+                    }
+                }
+            };
+            bar.finish_and_clear();
+            copied.map_err(|e| e.to_string())?;
             // After the snapshot: the journal then holds every payment the snapshot refers
             // to (and perhaps a few later ones, as a real provider would).
             let journal = args.journal();
@@ -78,6 +89,7 @@ pub async fn backup(args: &BackupArgs) -> Result<String, String> {
             let pg_dump = tool("pg_dump")?;
             create_dir(to)?;
             let file = to.join(PG_DUMP_FILE);
+            let bar = crate::progress::spinner("pg_dump");
             let (dumped, events) =
                 postgres_store::PostgresStore::in_exported_snapshot(&url, |snapshot| {
                     run(Command::new(&pg_dump)
@@ -92,6 +104,7 @@ pub async fn backup(args: &BackupArgs) -> Result<String, String> {
                 })
                 .await
                 .map_err(|e| e.to_string())?;
+            bar.finish_and_clear();
             dumped?;
             ("postgres", events)
         }
@@ -193,14 +206,17 @@ pub async fn restore(args: &RestoreArgs) -> Result<String, String> {
                      (make one with createdb)"
                 ));
             }
-            run(Command::new(pg_restore)
+            let bar = crate::progress::spinner("pg_restore");
+            let restored = run(Command::new(pg_restore)
                 .arg("--exit-on-error")
                 .arg("--single-transaction")
                 .arg("--no-owner")
                 .arg("--no-privileges")
                 .arg("--dbname")
                 .arg(&url)
-                .arg(from.join(PG_DUMP_FILE)))?;
+                .arg(from.join(PG_DUMP_FILE)));
+            bar.finish_and_clear();
+            restored?;
             let store = crate::connect_postgres(&url)
                 .await
                 .map_err(|e| e.to_string())?;

@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 mod fault;
 pub mod ops;
+mod progress;
 pub mod rebuild;
 pub mod tail;
 pub mod telemetry;

@@ -8,10 +8,9 @@
 //! The feed is read as the server reads it, sealed personal data opened through the vault,
 //! so that the rebuilt documents are the ones the server's projector would have written.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use runtime::{
     Cursor, EventFeed, OpeningFeed, PersonalDataKeys, Projection, ProjectorRunner, Rebuilds,
     ShadowProjection, StoreGauges, Vault,
@@ -165,19 +164,13 @@ where
     })
 }
 
-/// Events projected of the feed's head, on standard error when it is a terminal.
+/// Events projected of the feed's head.
 fn progress_bar(name: &str, head: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(head), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({elapsed})")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(name.to_owned());
-    bar
+    crate::progress::bar(
+        name,
+        Some(head),
+        "{msg} [{bar:40}] {pos}/{len} events ({elapsed})",
+    )
 }
 
 #[cfg(test)]
