@@ -193,6 +193,16 @@ async fn back_up_under_load_then_restore(
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("restore goes into an empty"), "{stderr}");
 
+    // Every read model rebuilt from the restored events, orders and refunds included, is
+    // what the restored shop then serves.
+    let rebuilt = commerce(&["projections", "rebuild", "--all"], target_dir, target_url);
+    assert!(
+        rebuilt.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&rebuilt.stdout),
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
+
     // The restored shop serves what was backed up, under the same API key, and takes new
     // orders: the load generator's audit passes on it.
     let port = free_port();
