@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests (issue 13): pages the server serves, driven in Debian's headless Chromium with
-# playwright-core. Today: the API docs page (tests/browser/docs.cjs). Screenshots are written
-# to target/browser/screenshots and named in the output.
+# playwright-core: the API docs page (tests/browser/docs.cjs) and the demo storefront, bought
+# from as a shopper (tests/browser/demo.cjs). Screenshots are written to
+# target/browser/screenshots and named in the output.
 #
 #   tests/browser.sh                    # installs what is missing, starts a server, runs them
 #
@@ -49,3 +50,5 @@ export BASE_URL="http://127.0.0.1:$PORT" SCREENSHOTS="$PWD/$SHOTS" CHROMIUM
 export NODE_PATH="$PWD/$BROWSER_DIR/node_modules"
 echo "tests/browser.sh: the docs page in headless Chromium ($("$CHROMIUM" --version 2>/dev/null | head -1), playwright-core $PLAYWRIGHT_VERSION)"
 node tests/browser/docs.cjs
+echo "tests/browser.sh: the demo storefront in headless Chromium"
+node tests/browser/demo.cjs

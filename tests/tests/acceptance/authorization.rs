@@ -12,11 +12,15 @@ use crate::app::{assert_problem, client_with_key, TestApp};
 use crate::on_both_stores;
 
 /// Operations that are served but deliberately not described by the document: the document
-/// itself, the page that renders it and the renderer.
-const UNDOCUMENTED: [(&str, &str); 3] = [
+/// itself, the page that renders it and the renderer, and the demo storefront's page, script
+/// and styles (ADR 0048).
+const UNDOCUMENTED: [(&str, &str); 6] = [
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/redoc-2.5.4.standalone.js"),
+    ("GET", "/demo"),
+    ("GET", "/demo/demo.js"),
+    ("GET", "/demo/demo.css"),
 ];
 
 async fn document(app: &TestApp) -> Value {
