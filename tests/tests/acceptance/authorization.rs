@@ -135,6 +135,13 @@ async fn every_documented_operation_has_a_row_and_every_row_is_served(app: &Test
         stray.is_empty(),
         "rows for operations the document does not describe: {stray:?}"
     );
+    // The pages served beside the document are in the table too (without a row, a route
+    // answers `route_not_found`).
+    let unlisted: Vec<_> = undocumented.difference(&table).collect();
+    assert!(
+        unlisted.is_empty(),
+        "undocumented routes without a row in the authorization table: {unlisted:?}"
+    );
     // A served path asked with another method: 405, naming the methods it is served with.
     let wrong_method = app
         .request(Method::PUT, "/v1/admin/webhooks")
