@@ -143,6 +143,8 @@ async function shop(page) {
     (await page.locator('#cart-lines tr[data-sku="TOTE-NATURAL"]').count()) === 1,
     'the cart is gone after a decline',
   );
+  // The unit the checkout had reserved is back on sale (the listing is asked again).
+  await page.locator('.variant[data-sku="TOTE-NATURAL"]', { hasText: 'In stock (60)' }).waitFor();
   await shot(page, 'demo-declined');
 
   // 5. More units than are left (12 drippers): the shopper's stock message.

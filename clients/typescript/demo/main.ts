@@ -496,11 +496,24 @@ function checkout(form: HTMLFormElement): Promise<void> {
       await loadProducts();
       await reloadCart();
       renderCart();
+      refreshStockSoon();
     } finally {
       pay.disabled = false;
       pay.textContent = "Place order";
     }
   });
+}
+
+/**
+ * The listing's stock is a read model: units a failed checkout had reserved show as available
+ * again a moment after the checkout reports its failure. Ask once more then.
+ */
+function refreshStockSoon(): void {
+  window.setTimeout(() => {
+    void loadProducts().then(() => {
+      if (!state.busy) renderCart();
+    });
+  }, 1500);
 }
 
 // ---------- order ----------

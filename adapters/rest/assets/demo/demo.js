@@ -907,11 +907,19 @@
         await loadProducts();
         await reloadCart();
         renderCart();
+        refreshStockSoon();
       } finally {
         pay.disabled = false;
         pay.textContent = "Place order";
       }
     });
+  }
+  function refreshStockSoon() {
+    window.setTimeout(() => {
+      void loadProducts().then(() => {
+        if (!state.busy) renderCart();
+      });
+    }, 1500);
   }
   function hideOrder() {
     const section = element("order");
