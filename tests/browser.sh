@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests (issue 13): pages the server serves, driven in Debian's headless Chromium with
-# playwright-core. Today: the API docs page (tests/browser/docs.cjs). Screenshots are written
-# to target/browser/screenshots and named in the output.
+# playwright-core: the API docs page (tests/browser/docs.cjs) and the demo storefront, bought
+# from as a shopper (tests/browser/demo.cjs). Screenshots are written to
+# target/browser/screenshots and named in the output.
 #
 #   tests/browser.sh                    # installs what is missing, starts a server, runs them
 #
@@ -44,8 +45,14 @@ done
 curl -sf "http://127.0.0.1:$PORT/health/ready" > /dev/null \
   || { echo "tests/browser.sh: the server did not start:" >&2; cat "$DATA/server.log" >&2; exit 1; }
 
+# The demo test sets up shipping zones as staff would: with a key made against the same store.
+API_KEY=$(COMMERCE_DATA_DIR="$DATA" RUST_LOG=warn "$TARGET_DIR/debug/commerce" api-keys create \
+  --name browser-test --scope '*')
+
 mkdir -p "$SHOTS"
-export BASE_URL="http://127.0.0.1:$PORT" SCREENSHOTS="$PWD/$SHOTS" CHROMIUM
+export BASE_URL="http://127.0.0.1:$PORT" SCREENSHOTS="$PWD/$SHOTS" CHROMIUM API_KEY
 export NODE_PATH="$PWD/$BROWSER_DIR/node_modules"
 echo "tests/browser.sh: the docs page in headless Chromium ($("$CHROMIUM" --version 2>/dev/null | head -1), playwright-core $PLAYWRIGHT_VERSION)"
 node tests/browser/docs.cjs
+echo "tests/browser.sh: the demo storefront in headless Chromium"
+node tests/browser/demo.cjs

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, every test on SQLite and on a real PostgreSQL,
-# the served API against its OpenAPI document (tests/schemathesis.sh), and the pages it serves
-# in a headless browser (tests/browser.sh). PostgreSQL tests
-# never skip: this script makes sure a server is reachable, starting a local cluster that is
-# installed but stopped, or it stops and says how to fix it.
+# the served API against its OpenAPI document (tests/schemathesis.sh), the TypeScript client and
+# the demo storefront's bundle (tests/client.sh), and the pages it serves in a headless browser
+# (tests/browser.sh). PostgreSQL tests never skip: this script makes sure a server is
+# reachable, starting a local cluster that is installed but stopped, or it stops and says how
+# to fix it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -94,6 +95,11 @@ tests/docker.sh
 # The served API against its own OpenAPI document: Redocly's recommended lint, then
 # schemathesis with a fixed seed and bounded examples (tests/schemathesis.sh).
 tests/schemathesis.sh
+# The typed TypeScript client and the demo storefront's bundle against a fresh server: the
+# committed generated types and bundle must be what the served document and the demo's
+# source give, and they must compile with tsc --strict (tests/client.sh; pinned npm tools).
+tests/client.sh
 # Pages the server serves, in Debian's headless Chromium with playwright-core: the API docs
-# (tests/browser.sh installs the browser and the driver when they are missing).
+# and the demo storefront (tests/browser.sh installs the browser and the driver when they
+# are missing).
 tests/browser.sh

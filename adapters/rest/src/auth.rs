@@ -164,6 +164,10 @@ pub const ROUTES: &[Rule] = &[
     open("GET", "/openapi.json"),
     open("GET", "/docs"),
     open("GET", "/docs/redoc-2.5.4.standalone.js"),
+    // The demo storefront's page, script and styles (ADR 0048).
+    open("GET", "/demo"),
+    open("GET", "/demo/demo.js"),
+    open("GET", "/demo/demo.css"),
     // Prometheus scrapes with a bearer API key (ADR 0030).
     read("GET", "/metrics", Area::Operations),
     // Storefront.

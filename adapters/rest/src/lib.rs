@@ -9,6 +9,7 @@ pub mod checkout_timeline;
 pub mod checkouts;
 pub mod consistency;
 pub mod customers;
+pub mod demo;
 pub mod documents;
 pub mod dto;
 pub mod events;
@@ -181,6 +182,9 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(openapi::document)
             .service(openapi::docs_page)
             .service(openapi::redoc_bundle)
+            .service(demo::page)
+            .service(demo::script)
+            .service(demo::styles)
             .service(products::list_products)
             .service(products::get_product)
             .service(products::create_product)
@@ -275,7 +279,8 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
 }
 
 /// Headers every answer carries: an API answer is data, never a page to render, frame or
-/// sniff. The docs page sets its own, looser, content security policy.
+/// sniff. The docs page and the demo storefront set their own, looser, content security
+/// policies.
 pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
     actix_web::middleware::DefaultHeaders::new()
         .add(("X-Content-Type-Options", "nosniff"))

@@ -12,11 +12,15 @@ use crate::app::{assert_problem, client_with_key, TestApp};
 use crate::on_both_stores;
 
 /// Operations that are served but deliberately not described by the document: the document
-/// itself, the page that renders it and the renderer.
-const UNDOCUMENTED: [(&str, &str); 3] = [
+/// itself, the page that renders it and the renderer, and the demo storefront's page, script
+/// and styles (ADR 0048).
+const UNDOCUMENTED: [(&str, &str); 6] = [
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/redoc-2.5.4.standalone.js"),
+    ("GET", "/demo"),
+    ("GET", "/demo/demo.js"),
+    ("GET", "/demo/demo.css"),
 ];
 
 async fn document(app: &TestApp) -> Value {
@@ -130,6 +134,13 @@ async fn every_documented_operation_has_a_row_and_every_row_is_served(app: &Test
     assert!(
         stray.is_empty(),
         "rows for operations the document does not describe: {stray:?}"
+    );
+    // The pages served beside the document are in the table too (without a row, a route
+    // answers `route_not_found`).
+    let unlisted: Vec<_> = undocumented.difference(&table).collect();
+    assert!(
+        unlisted.is_empty(),
+        "undocumented routes without a row in the authorization table: {unlisted:?}"
     );
     // A served path asked with another method: 405, naming the methods it is served with.
     let wrong_method = app

@@ -329,6 +329,61 @@ async fn serves_openapi_and_health(app: &TestApp) {
 }
 on_both_stores!(serves_openapi_and_health_on, serves_openapi_and_health);
 
+/// The demo storefront (ADR 0048) is served from the binary: a page that loads only this
+/// server's script and styles, under a policy that lets it run them and call this server
+/// alone, and a script that is the bundled typed client, not a placeholder.
+async fn serves_the_demo_storefront(app: &TestApp) {
+    let page = app.get("/demo").await;
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(directive), "{directive} missing: {policy}");
+    }
+    assert!(!policy.contains("unsafe"), "{policy}");
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"<script src="/demo/demo.js"></script>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"href="/demo/demo.css""#), "{html}");
+    assert!(
+        !html.contains("://"),
+        "the page loads from elsewhere: {html}"
+    );
+    for (path, kind, needle) in [
+        (
+            "/demo/demo.js",
+            "text/javascript",
+            "/v1/carts/{id}/checkout",
+        ),
+        ("/demo/demo.js", "text/javascript", "X-Cart-Token"),
+        ("/demo/demo.css", "text/css", ".product"),
+    ] {
+        let asset = app.get(path).await;
+        assert_eq!(asset.status(), 200, "{path}");
+        let content_type = asset.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        assert!(
+            asset.text().await.unwrap().contains(needle),
+            "{path}: no {needle}"
+        );
+    }
+}
+on_both_stores!(serves_the_demo_storefront_on, serves_the_demo_storefront);
+
 /// What the server accepts is what the document declares (issue 9): the currencies and
 /// countries of the shared kernel's tables, the published event types, rules between fields,
 /// and open operations that say they need no credential.
