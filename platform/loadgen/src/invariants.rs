@@ -284,6 +284,59 @@ async fn audit_completed(
     audit
 }
 
+/// Check 4 for each SKU touched: units gone from stock (`baseline` + restock - now) are the
+/// units completed orders hold less those their refunds returned, and none is reserved.
+/// Answers how many SKUs balance, and what is wrong with the others.
+fn balance_stock(
+    touched: &[String],
+    baseline: &Baseline,
+    stock: &HashMap<String, Option<StockItem>>,
+    sold: &HashMap<String, u64>,
+    returned: &HashMap<String, u64>,
+) -> (usize, Vec<String>) {
+    let mut balanced = 0_usize;
+    let mut problems = Vec::new();
+    for sku in touched {
+        let Some(&before) = baseline.on_hand.get(sku) else {
+            problems.push(format!("{sku}: no stock level from before the run"));
+            continue;
+        };
+        let after = match stock.get(sku) {
+            Some(Some(item)) => item,
+            Some(None) => {
+                problems.push(format!("{sku}: not tracked after the run"));
+                continue;
+            }
+            None => {
+                problems.push(format!("{sku}: stock level unreadable after the run"));
+                continue;
+            }
+        };
+        let restocked = baseline.restocked.get(sku).copied().unwrap_or(0);
+        let units_sold = sold.get(sku).copied().unwrap_or(0);
+        let units_back = returned.get(sku).copied().unwrap_or(0);
+        let consumed = i128::from(before) + i128::from(restocked) - i128::from(after.on_hand);
+        let kept = i128::from(units_sold) - i128::from(units_back);
+        let mut wrong = Vec::new();
+        if consumed != kept {
+            wrong.push(format!(
+                "on_hand {before} + restock {restocked} - on_hand_after {} = {consumed}, \
+                 but completed orders hold {units_sold} of which {units_back} came back",
+                after.on_hand
+            ));
+        }
+        if after.reserved != 0 {
+            wrong.push(format!("{} units still reserved", after.reserved));
+        }
+        if wrong.is_empty() {
+            balanced += 1;
+        } else {
+            problems.push(format!("{sku}: {}", wrong.join("; ")));
+        }
+    }
+    (balanced, problems)
+}
+
 fn check(number: u8, name: &'static str, summary: String, problems: Vec<String>) -> CheckResult {
     CheckResult {
         number,
@@ -947,45 +1000,21 @@ pub async fn run(
             completed.len() - orders_read
         ));
     }
-    let mut balanced = 0_usize;
-    for sku in &touched {
-        let Some(&before) = baseline.on_hand.get(sku) else {
-            problems.push(format!("{sku}: no stock level from before the run"));
-            continue;
-        };
-        let after = match settled.stock.get(sku) {
-            Some(Some(item)) => item,
-            Some(None) => {
-                problems.push(format!("{sku}: not tracked after the run"));
-                continue;
-            }
-            None => {
-                problems.push(format!("{sku}: stock level unreadable after the run"));
-                continue;
-            }
-        };
-        let restocked = baseline.restocked.get(sku).copied().unwrap_or(0);
-        let units_sold = sold.get(sku).copied().unwrap_or(0);
-        let units_back = returned.get(sku).copied().unwrap_or(0);
-        let consumed = i128::from(before) + i128::from(restocked) - i128::from(after.on_hand);
-        let kept = i128::from(units_sold) - i128::from(units_back);
-        let mut wrong = Vec::new();
-        if consumed != kept {
-            wrong.push(format!(
-                "on_hand {before} + restock {restocked} - on_hand_after {} = {consumed}, \
-                 but completed orders hold {units_sold} of which {units_back} came back",
-                after.on_hand
-            ));
+    // The stock read when the checkouts settled may predate the end of the refunds the
+    // audits waited for (a restock lands a moment after its refund is recorded): read it
+    // again until it balances, for as long as checkouts are given to settle.
+    let mut stock = settled.stock;
+    let until = Instant::now() + SETTLE_FOR;
+    let (balanced, stock_problems) = loop {
+        let (balanced, stock_problems) =
+            balance_stock(&touched, baseline, &stock, &sold, &returned);
+        if stock_problems.is_empty() || Instant::now() >= until {
+            break (balanced, stock_problems);
         }
-        if after.reserved != 0 {
-            wrong.push(format!("{} units still reserved", after.reserved));
-        }
-        if wrong.is_empty() {
-            balanced += 1;
-        } else {
-            problems.push(format!("{sku}: {}", wrong.join("; ")));
-        }
-    }
+        tokio::time::sleep(SETTLE_POLL).await;
+        stock = read_stock(client, &touched).await;
+    };
+    problems.extend(stock_problems);
     let mut summary = format!(
         "{balanced} of {} SKUs touched balance with nothing reserved",
         touched.len()
