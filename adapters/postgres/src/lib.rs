@@ -38,6 +38,16 @@ mod webhooks;
 
 const MAX_CONNECTIONS: u32 = 16;
 
+/// What [`PostgresStore::in_exported_snapshot`] saw in its snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotFacts {
+    pub events: i64,
+    /// The newest transaction id among the events (0: none). The feed orders by it, so a
+    /// copy restored where transaction ids have not yet passed it would be hidden from every
+    /// feed reader, and new events would sort before it.
+    pub newest_tx: u64,
+}
+
 /// The PostgreSQL store. Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -176,13 +186,14 @@ impl PostgresStore {
     }
 
     /// Opens a repeatable-read transaction on `url`, exports its snapshot, counts the events
-    /// it sees and hands the snapshot's name to `work` (which runs `pg_dump --snapshot`, say)
-    /// while the transaction holds it: whatever `work` reads is exactly what was counted.
-    /// `work` may block; it runs on a thread the runtime can spare.
+    /// it sees (and the newest transaction id among them) and hands the snapshot's name to
+    /// `work` (which runs `pg_dump --snapshot`, say) while the transaction holds it: whatever
+    /// `work` reads is exactly what was counted. `work` may block: it runs in place on this
+    /// worker thread, which the multi-threaded runtime replaces meanwhile.
     pub async fn in_exported_snapshot<T>(
         url: &str,
         work: impl FnOnce(&str) -> T,
-    ) -> Result<(T, i64), StoreError> {
+    ) -> Result<(T, SnapshotFacts), StoreError> {
         use sqlx::Connection;
         let mut connection = sqlx::PgConnection::connect(url)
             .await
@@ -196,13 +207,51 @@ impl PostgresStore {
             .fetch_one(&mut *transaction)
             .await
             .map_err(store_error)?;
-        let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-            .fetch_one(&mut *transaction)
+        let (events, newest): (i64, String) =
+            sqlx::query_as("SELECT count(*), coalesce(max(tx_id)::text, '0') FROM events")
+                .fetch_one(&mut *transaction)
+                .await
+                .map_err(store_error)?;
+        let newest_tx = newest.parse().map_err(store_error)?;
+        let done = tokio::task::block_in_place(|| work(&snapshot));
+        // Read only: whether its end is acknowledged changes nothing `work` did.
+        let _ = transaction.commit().await;
+        Ok((done, SnapshotFacts { events, newest_tx }))
+    }
+
+    /// The transaction id every transaction starting now will be past (the oldest still
+    /// running, or the next to be given): the feed shows an event only below it (ADR 0005).
+    pub async fn transaction_horizon(url: &str) -> Result<u64, StoreError> {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| StoreError::new(format_args!("connecting to PostgreSQL: {e}")))?;
+        let horizon: String =
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+                .fetch_one(&mut connection)
+                .await
+                .map_err(store_error)?;
+        let _ = connection.close().await;
+        horizon.parse().map_err(store_error)
+    }
+
+    /// A session holding the advisory lock `key`, or `None` when another session holds it.
+    /// The lock lasts as long as the returned connection: dropped, or its process killed,
+    /// it is released.
+    pub async fn exclusive_session(
+        url: &str,
+        key: i64,
+    ) -> Result<Option<sqlx::PgConnection>, StoreError> {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| StoreError::new(format_args!("connecting to PostgreSQL: {e}")))?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut connection)
             .await
             .map_err(store_error)?;
-        let done = tokio::task::block_in_place(|| work(&snapshot));
-        transaction.commit().await.map_err(store_error)?;
-        Ok((done, events))
+        Ok(locked.then_some(connection))
     }
 
     /// How many events the store holds.

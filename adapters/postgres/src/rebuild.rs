@@ -37,27 +37,12 @@ pub struct PostgresShadow {
     switching: tokio::sync::Mutex<Option<Transaction<'static, Postgres>>>,
 }
 
-/// `rebuild_<projector>`, for a projector name that is a plain identifier.
-pub(crate) fn shadow_table(projector: &str) -> Result<String, StoreError> {
-    let plain = !projector.is_empty()
-        && projector
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        Ok(format!("rebuild_{projector}"))
-    } else {
-        Err(StoreError::new(format_args!(
-            "projection name {projector:?} is not a plain identifier"
-        )))
-    }
-}
-
 #[async_trait]
 impl Rebuilds for PostgresStore {
     type Shadow = PostgresShadow;
 
     async fn shadow(&self, projection: &dyn Projection) -> Result<PostgresShadow, StoreError> {
-        let table = shadow_table(projection.name())?;
+        let table = runtime::rebuild::shadow_table(projection.name())?;
         // A leftover of a crashed rebuild is dropped: the shadow starts from the feed's start.
         sqlx::query(&format!("DROP TABLE IF EXISTS {table}"))
             .execute(&self.pool)

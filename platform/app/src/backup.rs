@@ -40,6 +40,10 @@ pub struct Manifest {
     pub events: i64,
     /// Each file beside the manifest and its size in bytes.
     pub files: Vec<(String, u64)>,
+    /// PostgreSQL: the newest transaction id among the events. The feed orders events by it,
+    /// so the restore needs a server whose transaction ids are past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_tx: Option<u64>,
 }
 
 pub async fn backup(args: &BackupArgs) -> Result<String, String> {
@@ -50,7 +54,39 @@ pub async fn backup(args: &BackupArgs) -> Result<String, String> {
             to.display()
         ));
     }
-    let (store, events) = match args.store.store_url() {
+    // Written under another name and renamed once complete: a directory with the name asked
+    // for is always a whole backup. A leftover of a failed attempt is ours to replace.
+    let partial = partial_dir(to);
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial)
+            .map_err(|e| format!("removing {}: {e}", partial.display()))?;
+    }
+    let (store, events) = match write_backup(args, &partial).await {
+        Ok(written) => written,
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(error);
+        }
+    };
+    std::fs::rename(&partial, to).map_err(|e| format!("renaming {}: {e}", partial.display()))?;
+    if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
+        sync_dir(parent)?;
+    }
+    Ok(format!(
+        "backed up {events} events from the {store} store into {}",
+        to.display()
+    ))
+}
+
+fn partial_dir(to: &Path) -> PathBuf {
+    let mut name = to.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    to.with_file_name(name)
+}
+
+/// The backup, manifest last, into `to`: (store kind, events).
+async fn write_backup(args: &BackupArgs, to: &Path) -> Result<(&'static str, i64), String> {
+    let (store, events, newest_tx) = match args.store.store_url() {
         StoreUrl::Sqlite(path) => {
             if !path.exists() {
                 return Err(format!(
@@ -74,6 +110,8 @@ pub async fn backup(args: &BackupArgs) -> Result<String, String> {
             };
             bar.finish_and_clear();
             copied.map_err(|e| e.to_string())?;
+            // SQLite does not sync what VACUUM INTO wrote.
+            sync_file(&file)?;
             // After the snapshot: the journal then holds every payment the snapshot refers
             // to (and perhaps a few later ones, as a real provider would).
             let journal = args.journal();
@@ -83,30 +121,29 @@ pub async fn backup(args: &BackupArgs) -> Result<String, String> {
             let events = sqlite_store::SqliteStore::count_events(&file)
                 .await
                 .map_err(|e| e.to_string())?;
-            ("sqlite", events)
+            ("sqlite", events, None)
         }
         StoreUrl::Postgres(url) => {
             let pg_dump = tool("pg_dump")?;
             create_dir(to)?;
             let file = to.join(PG_DUMP_FILE);
             let bar = crate::progress::spinner("pg_dump");
-            let (dumped, events) =
+            let (dumped, facts) =
                 postgres_store::PostgresStore::in_exported_snapshot(&url, |snapshot| {
-                    run(Command::new(&pg_dump)
+                    run(postgres_client(&pg_dump, &url)
                         .arg("--format=custom")
                         .arg("--no-owner")
                         .arg("--no-privileges")
                         .arg(format!("--snapshot={snapshot}"))
                         .arg("--file")
-                        .arg(&file)
-                        .arg("--dbname")
-                        .arg(&url))
+                        .arg(&file))
                 })
                 .await
                 .map_err(|e| e.to_string())?;
             bar.finish_and_clear();
             dumped?;
-            ("postgres", events)
+            sync_file(&file)?;
+            ("postgres", facts.events, Some(facts.newest_tx))
         }
     };
     let manifest = Manifest {
@@ -116,14 +153,12 @@ pub async fn backup(args: &BackupArgs) -> Result<String, String> {
         commerce_version: env!("CARGO_PKG_VERSION").to_owned(),
         events,
         files: files_of(to)?,
+        newest_tx,
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
     write_synced(&to.join(MANIFEST), text.as_bytes())?;
     sync_dir(to)?;
-    Ok(format!(
-        "backed up {events} events from the {store} store into {}",
-        to.display()
-    ))
+    Ok((store, events))
 }
 
 pub async fn restore(args: &RestoreArgs) -> Result<String, String> {
@@ -162,12 +197,24 @@ pub async fn restore(args: &RestoreArgs) -> Result<String, String> {
     }
     let events = match (args.store.store_url(), manifest.store.as_str()) {
         (StoreUrl::Sqlite(path), "sqlite") => {
-            if path.exists() {
-                return Err(format!(
-                    "{} exists: restore goes into an empty store (move it away first)",
-                    path.display()
-                ));
+            // The database, and what SQLite keeps beside it: a WAL left by another store
+            // would be replayed onto the restored file.
+            for leftover in ["", "-wal", "-shm", ".restoring"] {
+                let mut name = path.clone().into_os_string();
+                name.push(leftover);
+                let leftover = PathBuf::from(name);
+                if leftover.exists() {
+                    return Err(format!(
+                        "{} exists: restore goes into an empty store (move it away first)",
+                        leftover.display()
+                    ));
+                }
             }
+            // A backup from a newer build holds migrations this one does not know.
+            let (_, applied) = sqlite_store::SqliteStore::probe(&from.join(SQLITE_FILE))
+                .await
+                .map_err(|e| e.to_string())?;
+            newer_than_this_build(applied, sqlite_store::SqliteStore::embedded_migrations())?;
             let journal = args.journal();
             let journal_backup = from.join(JOURNAL_FILE);
             if journal_backup.exists() && journal.exists() {
@@ -176,11 +223,13 @@ pub async fn restore(args: &RestoreArgs) -> Result<String, String> {
                     journal.display()
                 ));
             }
-            if let Some(dir) = path.parent() {
-                create_dir(dir)?;
+            for file in [&path, &journal] {
+                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    create_dir(dir)?;
+                }
             }
-            // Copied under another name and renamed once complete: a restore killed midway
-            // leaves no store that looks whole.
+            // Copied under other names and renamed once complete, the database last: a
+            // restore killed midway leaves no store that looks whole.
             let partial = path.with_extension("db.restoring");
             copy_synced(&from.join(SQLITE_FILE), &partial)?;
             if journal_backup.exists() {
@@ -188,7 +237,12 @@ pub async fn restore(args: &RestoreArgs) -> Result<String, String> {
                 copy_synced(&journal_backup, &partial_journal)?;
                 rename(&partial_journal, &journal)?;
             }
-            rename(&partial, &path)?;
+            if let Err(error) = rename(&partial, &path) {
+                if journal_backup.exists() {
+                    let _ = std::fs::remove_file(&journal);
+                }
+                return Err(error);
+            }
             // Opening applies the migrations a backup from an older build lacks.
             let store = crate::connect_sqlite(&path)
                 .await
@@ -206,14 +260,27 @@ pub async fn restore(args: &RestoreArgs) -> Result<String, String> {
                      (make one with createdb)"
                 ));
             }
+            // The feed orders events by the transaction that wrote them, and shows one only
+            // once every transaction before it has ended: restored where transaction ids are
+            // behind the backup's, the events would stay hidden and new ones sort before them.
+            let newest = manifest.newest_tx.unwrap_or(0);
+            let horizon = postgres_store::PostgresStore::transaction_horizon(&url)
+                .await
+                .map_err(|e| e.to_string())?;
+            if horizon <= newest {
+                return Err(format!(
+                    "this PostgreSQL server's transaction ids ({horizon}) are behind the \
+                     backup's ({newest}), by which the feed orders events: restore into a server \
+                     past them, e.g. the one it came from, or first advance this one's \
+                     (pg_resetwal -x on the stopped cluster; see ADR 0050)"
+                ));
+            }
             let bar = crate::progress::spinner("pg_restore");
-            let restored = run(Command::new(pg_restore)
+            let restored = run(postgres_client(&pg_restore, &url)
                 .arg("--exit-on-error")
                 .arg("--single-transaction")
                 .arg("--no-owner")
                 .arg("--no-privileges")
-                .arg("--dbname")
-                .arg(&url)
                 .arg(from.join(PG_DUMP_FILE)));
             bar.finish_and_clear();
             restored?;
@@ -242,6 +309,80 @@ pub async fn restore(args: &RestoreArgs) -> Result<String, String> {
     ))
 }
 
+/// Fails when a store holding `applied` migrations is newer than this build.
+fn newer_than_this_build(applied: Option<(i64, i64)>, embedded: usize) -> Result<(), String> {
+    match applied {
+        Some((count, latest)) if usize::try_from(count).is_ok_and(|count| count > embedded) => {
+            Err(format!(
+                "the backup holds {count} migrations (latest {latest}), this build knows \
+                 {embedded}: restore it with the build that made it, or a newer one"
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `program` (pg_dump, pg_restore) on the database at `url`, its password, if the URL has
+/// one, given in the environment rather than on the command line, where every local user
+/// could read it.
+fn postgres_client(program: &Path, url: &str) -> Command {
+    let (url, password) = split_password(url);
+    let mut command = Command::new(program);
+    command.arg("--dbname").arg(url);
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    command
+}
+
+/// `url` without the password of its user part, and that password, percent-decoded.
+fn split_password(url: &str) -> (String, Option<String>) {
+    let Some(scheme_end) = url.find("://") else {
+        return (url.to_owned(), None);
+    };
+    let rest = scheme_end + 3;
+    let authority_end = url[rest..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |end| rest + end);
+    let Some(at) = url[rest..authority_end].rfind('@').map(|at| rest + at) else {
+        return (url.to_owned(), None);
+    };
+    let Some(colon) = url[rest..at].find(':').map(|colon| rest + colon) else {
+        return (url.to_owned(), None);
+    };
+    let password = percent_decode(&url[colon + 1..at]);
+    (format!("{}{}", &url[..colon], &url[at..]), Some(password))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+fn sync_file(path: &Path) -> Result<(), String> {
+    File::open(path)
+        .and_then(|file| file.sync_all())
+        .map_err(|e| format!("syncing {}: {e}", path.display()))
+}
+
 /// The path of an external program, or the one line that says how to get it.
 fn tool(name: &str) -> Result<PathBuf, String> {
     let found = Command::new(name)
@@ -252,8 +393,8 @@ fn tool(name: &str) -> Result<PathBuf, String> {
     match found {
         Ok(status) if status.success() => Ok(PathBuf::from(name)),
         _ => Err(format!(
-            "{name} was not found on PATH: install PostgreSQL's client programs, of the \
-             server's major version or newer (Debian: apt-get install postgresql-client)"
+            "{name} was not found on PATH: install PostgreSQL's client programs of the \
+             server's major version (Debian: apt-get install postgresql-client)"
         )),
     }
 }
@@ -334,4 +475,39 @@ fn files_of(dir: &Path) -> Result<Vec<(String, u64)>, String> {
     }
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_leaves_the_url_for_the_environment() {
+        assert_eq!(
+            split_password("postgres://shop:p%40ss%3Aw0rd@db:5432/shop?sslmode=require"),
+            (
+                "postgres://shop@db:5432/shop?sslmode=require".to_owned(),
+                Some("p@ss:w0rd".to_owned())
+            )
+        );
+        assert_eq!(
+            split_password("postgres://postgres@127.0.0.1:5432/postgres"),
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),
+                None
+            )
+        );
+        assert_eq!(
+            split_password("dbname=shop"),
+            ("dbname=shop".to_owned(), None)
+        );
+    }
+
+    #[test]
+    fn a_backup_from_a_newer_build_is_refused() {
+        assert!(newer_than_this_build(Some((18, 18)), 17).is_err());
+        assert!(newer_than_this_build(Some((17, 17)), 17).is_ok());
+        assert!(newer_than_this_build(Some((10, 10)), 17).is_ok());
+        assert!(newer_than_this_build(None, 17).is_ok());
+    }
 }

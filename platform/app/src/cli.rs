@@ -9,10 +9,24 @@ use shared_kernel::SystemClock;
 
 use crate::config::{ApiKeysCommand, ProjectionsCommand, StoreArgs};
 
+/// Prints a line on standard output. A reader that went away (`commerce ... | head`) is no
+/// error: it wants no more.
+pub fn line(text: std::fmt::Arguments<'_>) -> Result<(), String> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("writing to standard output: {error}"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `commerce migrate`: the store applies what it lacks as it opens; this says where it stands.
 pub async fn migrate(store: &StoreArgs) -> Result<(), String> {
     let (count, latest) = crate::migrate(store).await.map_err(|e| e.to_string())?;
-    println!("migrated: {count} migrations applied, the latest {latest}");
+    line(format_args!(
+        "migrated: {count} migrations applied, the latest {latest}"
+    ))?;
     Ok(())
 }
 
@@ -24,15 +38,17 @@ pub async fn projections(command: ProjectionsCommand) -> Result<(), String> {
             let states = crate::projections(&store)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("name\tcheckpoint\tevents_behind\tseconds_behind");
+            line(format_args!(
+                "name\tcheckpoint\tevents_behind\tseconds_behind"
+            ))?;
             for state in states {
-                println!(
+                line(format_args!(
                     "{}\t{}\t{}\t{:.1}",
                     state.name,
                     state.checkpoint.to_token(),
                     state.events_behind,
                     state.seconds_behind
-                );
+                ))?;
             }
             Ok(())
         }
@@ -44,12 +60,12 @@ pub async fn projections(command: ProjectionsCommand) -> Result<(), String> {
         } => {
             let chosen = crate::rebuild::chosen(name.as_deref(), all)?;
             crate::rebuild::rebuild(&store, chosen, batch_size as usize, |rebuilt| {
-                println!(
+                let _ = line(format_args!(
                     "rebuilt {}: {} events, checkpoint {}",
                     rebuilt.name,
                     rebuilt.events,
                     rebuilt.checkpoint.to_token()
-                );
+                ));
             })
             .await
         }
@@ -76,15 +92,17 @@ pub async fn api_keys(command: ApiKeysCommand) -> Result<(), String> {
                  its secret follows; it is not stored and cannot be shown again",
                 issued.key.id, issued.key.name, issued.key.grants
             );
-            println!("{}", issued.secret);
+            line(format_args!("{}", issued.secret))?;
             Ok(())
         }
         ApiKeysCommand::List { store } => {
             let keys = crate::api_keys(&store).await.map_err(|e| e.to_string())?;
             let listed = keys.list_keys().await.map_err(|error| error.to_string())?;
-            println!("id\tname\tprefix\tscopes\tcreated_at\trevoked_at");
+            line(format_args!(
+                "id\tname\tprefix\tscopes\tcreated_at\trevoked_at"
+            ))?;
             for key in listed {
-                println!(
+                line(format_args!(
                     "{}\t{}\t{}...\t{}\t{}\t{}",
                     key.id,
                     key.name,
@@ -94,7 +112,7 @@ pub async fn api_keys(command: ApiKeysCommand) -> Result<(), String> {
                     key.revoked_at
                         .map(|at| at.to_rfc3339())
                         .unwrap_or_else(|| "-".to_owned())
-                );
+                ))?;
             }
             Ok(())
         }

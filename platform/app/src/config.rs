@@ -182,6 +182,16 @@ impl RestoreArgs {
     }
 }
 
+/// A signing secret given in `variable`, trimmed, if it is long enough to be one.
+pub fn given_secret<'a>(given: Option<&'a str>, variable: &str) -> Result<Option<&'a str>, String> {
+    match given.map(str::trim) {
+        Some(secret) if secret.len() < 32 => Err(format!(
+            "{variable} must be at least 32 characters of random text"
+        )),
+        given => Ok(given),
+    }
+}
+
 fn journal_path(store: &StoreArgs, given: Option<&PathBuf>) -> PathBuf {
     given
         .cloned()
@@ -439,6 +449,22 @@ impl Settings {
             return Ok(None);
         }
         tax::TaxTable::from_settings(rates, &self.tax_prices).map(Some)
+    }
+
+    /// The external OpenID Connect issuer as (issuer, audience, JWKS URL), when one is set;
+    /// the three go together.
+    pub fn oidc(&self) -> Result<Option<(&str, &str, &str)>, String> {
+        match (&self.oidc_issuer, &self.oidc_audience, &self.oidc_jwks_url) {
+            (None, None, None) => Ok(None),
+            (Some(issuer), Some(audience), Some(jwks_url)) => {
+                Ok(Some((issuer, audience, jwks_url)))
+            }
+            _ => Err(
+                "COMMERCE_OIDC_ISSUER, COMMERCE_OIDC_AUDIENCE and COMMERCE_OIDC_JWKS_URL go \
+                      together: set all three, or none"
+                    .to_owned(),
+            ),
+        }
     }
 
     /// The relay's settings, when a NATS URL is configured.

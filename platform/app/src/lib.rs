@@ -745,12 +745,7 @@ async fn secret(
     name: &str,
     kept: &dyn ServerSecrets,
 ) -> Result<String, StartError> {
-    if let Some(secret) = given.map(str::trim) {
-        if secret.len() < 32 {
-            return Err(StartError::Config(format!(
-                "{variable} must be at least 32 characters of random text"
-            )));
-        }
+    if let Some(secret) = config::given_secret(given, variable).map_err(StartError::Config)? {
         return Ok(secret.to_owned());
     }
     let candidate = application::access_tokens::random_secret().map_err(StartError::Config)?;
@@ -1141,26 +1136,14 @@ fn customer_accounts(
 ) -> Result<CustomerAccounts, StartError> {
     let accounts = CustomerAccounts::new(store, clock, jwt_secret)
         .map_err(|e| StartError::Config(e.to_string()))?;
-    let (issuer, audience, jwks_url) = match (
-        &settings.oidc_issuer,
-        &settings.oidc_audience,
-        &settings.oidc_jwks_url,
-    ) {
-        (None, None, None) => return Ok(accounts),
-        (Some(issuer), Some(audience), Some(jwks_url)) => (issuer, audience, jwks_url),
-        _ => {
-            return Err(StartError::Config(
-                "COMMERCE_OIDC_ISSUER, COMMERCE_OIDC_AUDIENCE and COMMERCE_OIDC_JWKS_URL go \
-                 together: set all three, or none"
-                    .to_owned(),
-            ))
-        }
+    let Some((issuer, audience, jwks_url)) = settings.oidc().map_err(StartError::Config)? else {
+        return Ok(accounts);
     };
     let url = reqwest::Url::parse(jwks_url)
         .map_err(|e| StartError::Config(format!("COMMERCE_OIDC_JWKS_URL: {e}")))?;
     let settings = application::oidc::OidcSettings {
-        issuer: issuer.clone(),
-        audience: audience.clone(),
+        issuer: issuer.to_owned(),
+        audience: audience.to_owned(),
     };
     Ok(accounts.with_oidc(application::oidc::OidcVerifier::new(
         settings,

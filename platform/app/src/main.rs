@@ -83,7 +83,8 @@ fn exit(result: Result<(), String>) -> std::process::ExitCode {
 
 /// A command's report on standard output.
 fn say(result: Result<String, String>) -> Result<(), String> {
-    result.map(|report| println!("{report}"))
+    let report = result?;
+    commerce::cli::line(format_args!("{report}"))
 }
 
 /// `commerce config check`: every setting, where it came from, then each check; a failed
@@ -92,16 +93,22 @@ async fn config_check(
     settings: &commerce::config::Settings,
     matches: &clap::ArgMatches,
 ) -> Result<(), String> {
-    println!("setting\tvalue\tsource");
+    commerce::cli::line(format_args!("setting\tvalue\tsource"))?;
     for setting in commerce::ops::effective(matches) {
-        println!("{}\t{}\t{}", setting.name, setting.value, setting.source);
+        commerce::cli::line(format_args!(
+            "{}\t{}\t{}",
+            setting.name, setting.value, setting.source
+        ))?;
     }
-    println!();
-    println!("check\tresult\tdetail");
+    commerce::cli::line(format_args!(""))?;
+    commerce::cli::line(format_args!("check\tresult\tdetail"))?;
     let findings = commerce::ops::check(settings).await;
     for finding in &findings {
         let result = if finding.ok { "ok" } else { "FAILED" };
-        println!("{}\t{result}\t{}", finding.check, finding.detail);
+        commerce::cli::line(format_args!(
+            "{}\t{result}\t{}",
+            finding.check, finding.detail
+        ))?;
     }
     match findings.iter().find(|finding| !finding.ok) {
         None => Ok(()),

@@ -55,21 +55,56 @@ pub async fn rebuild(
     batch_size: usize,
     done: impl FnMut(&Rebuilt),
 ) -> Result<(), String> {
+    // One rebuild at a time per store: two of one projection would share its shadow table
+    // (each drops and creates `rebuild_<name>`), and the first to switch would install a mix.
+    // The lock goes with the process, a killed rebuild included.
+    const BUSY: &str = "another rebuild is running on this store: wait for it to end";
     match store.store_url() {
         StoreUrl::Postgres(url) => {
+            let held = postgres_store::PostgresStore::exclusive_session(&url, REBUILD_LOCK)
+                .await
+                .map_err(|e| e.to_string())?;
+            let Some(_held) = held else {
+                return Err(BUSY.to_owned());
+            };
             let store = crate::connect_postgres(&url)
                 .await
                 .map_err(|e| e.to_string())?;
             on(store, projections, batch_size, done).await
         }
         StoreUrl::Sqlite(path) => {
+            if !path.exists() {
+                return Err(format!(
+                    "no store at {}: nothing to rebuild",
+                    path.display()
+                ));
+            }
+            let lock_path = path.with_extension("db.rebuild-lock");
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(|e| format!("opening {}: {e}", lock_path.display()))?;
+            match lock.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => return Err(BUSY.to_owned()),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(format!("locking {}: {e}", lock_path.display()))
+                }
+            }
             let store = crate::connect_sqlite(&path)
                 .await
                 .map_err(|e| e.to_string())?;
-            on(store, projections, batch_size, done).await
+            let rebuilt = on(store, projections, batch_size, done).await;
+            drop(lock);
+            rebuilt
         }
     }
 }
+
+/// The PostgreSQL advisory lock a rebuild holds (any fixed number of ours).
+const REBUILD_LOCK: i64 = 0x636f_6d6d_6572_6365;
 
 async fn on<S>(
     store: S,

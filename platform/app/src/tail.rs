@@ -37,8 +37,11 @@ impl TailStart {
 
 /// The published feed of the configured store, opened as the server opens it: personal data
 /// is read through the store's keys, so an erased shopper's data stays unreadable here too.
-async fn published_feed(store: &StoreArgs) -> Result<PublishedFeed, String> {
-    fn over<S>(store: S) -> PublishedFeed
+/// Also the store's own feed, which reads what is stored without opening anything.
+async fn published_feed(
+    store: &StoreArgs,
+) -> Result<(PublishedFeed, Arc<dyn runtime::EventFeed>), String> {
+    fn over<S>(store: S) -> (PublishedFeed, Arc<dyn runtime::EventFeed>)
     where
         S: runtime::EventFeed + PersonalDataKeys + Clone + 'static,
     {
@@ -47,8 +50,18 @@ async fn published_feed(store: &StoreArgs) -> Result<PublishedFeed, String> {
             keys,
             application::personal_data::personal_events(),
         ));
-        let feed = Arc::new(runtime::OpeningFeed::new(Arc::new(store), vault));
-        PublishedFeed::new(feed, Arc::new(contracts::PublishedLanguage))
+        let stored: Arc<dyn runtime::EventFeed> = Arc::new(store);
+        let feed = Arc::new(runtime::OpeningFeed::new(stored.clone(), vault));
+        (
+            PublishedFeed::new(feed, Arc::new(contracts::PublishedLanguage)),
+            stored,
+        )
+    }
+    if let StoreUrl::Sqlite(path) = store.store_url() {
+        // Opening would create an empty store: a mistyped data directory is an error.
+        if !path.exists() {
+            return Err(format!("no store at {}", path.display()));
+        }
     }
     Ok(match store.store_url() {
         StoreUrl::Postgres(url) => over(
@@ -73,7 +86,7 @@ pub async fn tail(
     follow: bool,
 ) -> Result<(), String> {
     let from = TailStart::parse(from)?;
-    let feed = published_feed(store).await?;
+    let (feed, stored) = published_feed(store).await?;
     let filter = TypeFilter::of_published(
         types.iter().map(String::as_str),
         &feed.contracts().schemas(),
@@ -84,7 +97,7 @@ pub async fn tail(
     let mut after = match from {
         TailStart::Start => Cursor::START,
         TailStart::After(cursor) => cursor,
-        TailStart::End => end_of(&feed).await?,
+        TailStart::End => end_of(stored.as_ref()).await?,
     };
     let stdout = std::io::stdout();
     loop {
@@ -114,12 +127,12 @@ pub async fn tail(
     }
 }
 
-/// The cursor after the last event stored now.
-async fn end_of(feed: &PublishedFeed) -> Result<Cursor, String> {
+/// The cursor after the last event stored now, read without opening any payload.
+async fn end_of(stored: &dyn runtime::EventFeed) -> Result<Cursor, String> {
     let mut after = Cursor::START;
     loop {
-        let scanned = feed
-            .scan(after, 10_000)
+        let scanned = stored
+            .read_after(after, 10_000)
             .await
             .map_err(|e| format!("reading the feed: {e}"))?;
         match scanned.last() {

@@ -84,29 +84,31 @@ fn placed_orders(data_dir: &Path, database_url: Option<&str>) -> Vec<String> {
 }
 
 /// Checkouts started and not yet settled (completed, failed or handed to staff), from the feed.
-fn unsettled_checkouts(data_dir: &Path, database_url: Option<&str>) -> i64 {
+fn unsettled_checkouts(data_dir: &Path, database_url: Option<&str>) -> usize {
     let tail = commerce(
         &["events", "tail", "--types", "checkout.*"],
         data_dir,
         database_url,
     );
     assert!(tail.status.success());
-    String::from_utf8_lossy(&tail.stdout)
-        .lines()
-        .map(|line| {
-            let event: Value = serde_json::from_str(line).unwrap();
-            match event["type"].as_str().unwrap() {
-                "checkout.checkout_started" => 1,
-                _ => -1,
-            }
-        })
-        .sum()
+    let mut started = std::collections::BTreeSet::new();
+    let mut settled = std::collections::BTreeSet::new();
+    for line in String::from_utf8_lossy(&tail.stdout).lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        let checkout = event["stream"]["id"].as_str().unwrap().to_owned();
+        match event["type"].as_str().unwrap() {
+            "checkout.checkout_started" => started.insert(checkout),
+            _ => settled.insert(checkout),
+        };
+    }
+    started.difference(&settled).count()
 }
 
+/// Answers the backup's directory.
 async fn back_up_under_load_then_restore(
     source: (&Path, Option<&str>),
     target: (&Path, Option<&str>),
-) {
+) -> PathBuf {
     let (source_dir, source_url) = source;
     let (target_dir, target_url) = target;
     let backup = temp("backup");
@@ -121,7 +123,7 @@ async fn back_up_under_load_then_restore(
     let server = start(serve, port).await;
     let base = server.base.clone();
     wait_for_the_storefront(&base).await;
-    let shoppers = tokio::spawn(loadgen::run(load(&base, &key, 4)));
+    let shoppers = tokio::spawn(loadgen::run(load(&base, &key, 6)));
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Every order placed before the backup starts is in any consistent copy of the store.
     let placed_before_the_backup = placed_orders(source_dir, source_url);
@@ -144,6 +146,10 @@ async fn back_up_under_load_then_restore(
         String::from_utf8_lossy(&backed_up.stderr)
     );
     assert!(said.starts_with("backed up "), "{said}");
+    assert!(
+        !shoppers.is_finished(),
+        "the backup was not taken under load"
+    );
     assert_eq!(
         shoppers.await.unwrap(),
         Ok(true),
@@ -191,16 +197,6 @@ async fn back_up_under_load_then_restore(
     assert!(!refused.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("restore goes into an empty"), "{stderr}");
-
-    // Every read model rebuilt from the restored events, orders and refunds included, is
-    // what the restored shop then serves.
-    let rebuilt = commerce(&["projections", "rebuild", "--all"], target_dir, target_url);
-    assert!(
-        rebuilt.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&rebuilt.stdout),
-        String::from_utf8_lossy(&rebuilt.stderr)
-    );
 
     // The restored shop serves what was backed up, under the same API key, and takes new
     // orders: the load generator's audit passes on it.
@@ -250,16 +246,25 @@ async fn back_up_under_load_then_restore(
         "the audit after the restore"
     );
     drop(server);
+    // Every read model rebuilds from the restored events, orders and refunds included.
+    let rebuilt = commerce(&["projections", "rebuild", "--all"], target_dir, target_url);
+    assert!(
+        rebuilt.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&rebuilt.stdout),
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
     let after = placed_orders(target_dir, target_url);
     assert!(after.len() > before.len());
     assert_eq!(after[..before.len()], before[..]);
-    let _ = std::fs::remove_dir_all(&backup);
+    backup
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_under_load_restores_into_an_empty_embedded_store() {
     let (source, target) = (temp("source"), temp("target"));
-    back_up_under_load_then_restore((&source, None), (&target, None)).await;
+    let backup = back_up_under_load_then_restore((&source, None), (&target, None)).await;
+    let _ = std::fs::remove_dir_all(&backup);
     // The sandbox gateway's journal came along: the payments it authorized are known there.
     assert!(target.join("sandbox-gateway.jsonl").exists());
     let _ = std::fs::remove_dir_all(&source);
@@ -271,8 +276,38 @@ async fn a_backup_under_load_restores_into_an_empty_postgres_database() {
     let source_url = acceptance::support::fresh_postgres_with_url().await.1;
     let target_url = acceptance::support::fresh_postgres_url().await;
     let (source, target) = (temp("source"), temp("target"));
-    back_up_under_load_then_restore((&source, Some(&source_url)), (&target, Some(&target_url)))
-        .await;
+    let backup =
+        back_up_under_load_then_restore((&source, Some(&source_url)), (&target, Some(&target_url)))
+            .await;
+    // The feed orders events by the transaction that wrote them: a server whose transaction
+    // ids are behind the backup's would hide the restored events and sort new ones first, so
+    // it is refused, and nothing is restored.
+    let manifest_path = backup.join("manifest.json");
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    assert!(manifest["newest_tx"].as_u64().unwrap() > 0, "{manifest}");
+    manifest["newest_tx"] = Value::from(u64::MAX / 4);
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let empty_url = acceptance::support::fresh_postgres_url().await;
+    let refused = commerce(
+        &["restore", backup.to_str().unwrap()],
+        &target,
+        Some(&empty_url),
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(!refused.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("transaction ids"), "{stderr}");
+    let tables: i64 = {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&empty_url).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap()
+    };
+    assert_eq!(tables, 0, "a refused restore left tables behind");
+    let _ = std::fs::remove_dir_all(&backup);
     let _ = std::fs::remove_dir_all(&source);
     let _ = std::fs::remove_dir_all(&target);
 }

@@ -532,3 +532,57 @@ async fn a_running_server_serves_the_rebuilt_documents_not_the_ones_it_kept_on_s
 async fn a_running_server_serves_the_rebuilt_documents_not_the_ones_it_kept_on_postgres() {
     a_running_server_serves_the_rebuilt_documents_not_the_ones_it_kept(true).await;
 }
+
+/// Two rebuilds at once would share a shadow table: while one runs (held at its first batch),
+/// a second is refused in one line and changes nothing; once the first is gone (killed, so
+/// its lock goes with it), the second runs.
+#[cfg(feature = "fault-injection")]
+async fn a_second_rebuild_is_refused_while_one_runs(postgres: bool) {
+    use std::io::BufRead;
+    let store = Store::new(postgres).await;
+    let server = store.serve().await;
+    let rows = store.caught_up().await;
+    drop(server);
+    let mut first = Command::new(env!("CARGO_BIN_EXE_commerce"));
+    first
+        .args(["projections", "rebuild", "--all", "--batch-size", "1"])
+        .env("COMMERCE_DATA_DIR", &store.data_dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("COMMERCE_FAULT_KILL_AT")
+        .env("COMMERCE_FAULT_PAUSE_AT", "rebuild:product_catalog:batch:1")
+        .stderr(std::process::Stdio::piped());
+    if let Some(url) = &store.url {
+        first.env("DATABASE_URL", url);
+    }
+    let mut first = first.spawn().expect("the binary runs");
+    let stderr = std::io::BufReader::new(first.stderr.take().unwrap());
+    let paused = stderr
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("fault-injection: paused at"));
+    assert!(paused, "the first rebuild never reached its first batch");
+
+    let second = store.run(&["projections", "rebuild", "product_catalog"]);
+    let said = String::from_utf8_lossy(&second.stderr).into_owned();
+    assert!(!second.status.success(), "{said}");
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("another rebuild is running"), "{said}");
+
+    first.kill().unwrap();
+    first.wait().unwrap();
+    succeeded(&store.run(&["projections", "rebuild", "--all"]));
+    assert_eq!(store.projections(), rows);
+    store.remove();
+}
+
+#[cfg(feature = "fault-injection")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_rebuild_is_refused_while_one_runs_on_sqlite() {
+    a_second_rebuild_is_refused_while_one_runs(false).await;
+}
+
+#[cfg(feature = "fault-injection")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_rebuild_is_refused_while_one_runs_on_postgres() {
+    a_second_rebuild_is_refused_while_one_runs(true).await;
+}

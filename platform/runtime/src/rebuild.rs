@@ -48,3 +48,18 @@ pub trait Rebuilds: Send + Sync {
     /// crashed rebuild left behind is dropped first.
     async fn shadow(&self, projection: &dyn Projection) -> Result<Self::Shadow, StoreError>;
 }
+
+/// `rebuild_<projector>`, for a projector name that is a plain identifier.
+pub fn shadow_table(projector: &str) -> Result<String, StoreError> {
+    let plain = !projector.is_empty()
+        && projector
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        Ok(format!("rebuild_{projector}"))
+    } else {
+        Err(StoreError::new(format_args!(
+            "projection name {projector:?} is not a plain identifier"
+        )))
+    }
+}
