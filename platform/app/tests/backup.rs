@@ -5,24 +5,10 @@
 mod server;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use server::{api_key, command, free_port, start};
-
-fn commerce(args: &[&str], data_dir: &Path, database_url: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_commerce"));
-    command
-        .args(args)
-        .env("COMMERCE_DATA_DIR", data_dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("COMMERCE_SANDBOX_JOURNAL");
-    if let Some(url) = database_url {
-        command.env("DATABASE_URL", url);
-    }
-    command.output().expect("the binary runs")
-}
+use server::{api_key, command, free_port, run_store_command as commerce, start};
 
 fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("commerce-{name}-{}", uuid::Uuid::new_v4()))

@@ -6,22 +6,10 @@
 mod server;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use server::{command, free_port, start};
-
-fn commerce(args: &[&str], data_dir: &Path, database_url: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_commerce"));
-    command
-        .args(args)
-        .env("COMMERCE_DATA_DIR", data_dir)
-        .env_remove("DATABASE_URL");
-    if let Some(url) = database_url {
-        command.env("DATABASE_URL", url);
-    }
-    command.output().expect("the binary runs")
-}
+use server::{command, free_port, run_store_command as commerce, start, store_command};
 
 /// The rows of `projections list`: (name, checkpoint, events behind).
 fn projections(data_dir: &Path, database_url: Option<&str>) -> Vec<(String, String, u64)> {
@@ -217,16 +205,14 @@ async fn seed_then_tail_the_events(data_dir: &Path, database_url: Option<&str>) 
 
     // Following: the feed so far, then what is appended while it waits (a cart a shopper
     // creates on a server over the same store).
-    let mut follow = Command::new(env!("CARGO_BIN_EXE_commerce"));
-    follow
-        .args(["events", "tail", "--follow", "--types", "carts.*,catalog.*"])
-        .env("COMMERCE_DATA_DIR", data_dir)
-        .env_remove("DATABASE_URL")
-        .stdout(std::process::Stdio::piped());
-    if let Some(url) = database_url {
-        follow.env("DATABASE_URL", url);
-    }
-    let mut follower = follow.spawn().expect("the binary runs");
+    let mut follower = store_command(
+        &["events", "tail", "--follow", "--types", "carts.*,catalog.*"],
+        data_dir,
+        database_url,
+    )
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .expect("the binary runs");
     let lines = {
         let stdout = follower.stdout.take().unwrap();
         let (send, lines) = std::sync::mpsc::channel();
@@ -295,17 +281,10 @@ async fn seed_and_events_tail_on_postgres() {
 
 /// `config check` with `env` set, on the store `database_url` names (or the embedded one).
 fn config_check(data_dir: &Path, database_url: Option<&str>, env: &[(&str, &str)]) -> Output {
-    let mut check = Command::new(env!("CARGO_BIN_EXE_commerce"));
+    let mut check = store_command(&["config", "check"], data_dir, database_url);
     check
-        .args(["config", "check"])
-        .env("COMMERCE_DATA_DIR", data_dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("NATS_URL")
         .env_remove("COMMERCE_TOKEN_SECRET")
         .env_remove("COMMERCE_JWT_SECRET");
-    if let Some(url) = database_url {
-        check.env("DATABASE_URL", url);
-    }
     for (name, value) in env {
         check.env(name, value);
     }

@@ -6,11 +6,11 @@
 mod server;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use server::Server;
+use server::{store_command, Server};
 
 /// A store under test: its data directory, its PostgreSQL URL if any, and a direct look at it.
 struct Store {
@@ -152,15 +152,7 @@ fn commerce(
     database_url: Option<&str>,
     kill_at: Option<&str>,
 ) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_commerce"));
-    command
-        .args(args)
-        .env("COMMERCE_DATA_DIR", data_dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("COMMERCE_FAULT_KILL_AT");
-    if let Some(url) = database_url {
-        command.env("DATABASE_URL", url);
-    }
+    let mut command = store_command(args, data_dir, database_url);
     if let Some(boundary) = kill_at {
         command.env("COMMERCE_FAULT_KILL_AT", boundary);
     }
@@ -543,18 +535,15 @@ async fn a_second_rebuild_is_refused_while_one_runs(postgres: bool) {
     let server = store.serve().await;
     let rows = store.caught_up().await;
     drop(server);
-    let mut first = Command::new(env!("CARGO_BIN_EXE_commerce"));
-    first
-        .args(["projections", "rebuild", "--all", "--batch-size", "1"])
-        .env("COMMERCE_DATA_DIR", &store.data_dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("COMMERCE_FAULT_KILL_AT")
-        .env("COMMERCE_FAULT_PAUSE_AT", "rebuild:product_catalog:batch:1")
-        .stderr(std::process::Stdio::piped());
-    if let Some(url) = &store.url {
-        first.env("DATABASE_URL", url);
-    }
-    let mut first = first.spawn().expect("the binary runs");
+    let mut first = store_command(
+        &["projections", "rebuild", "--all", "--batch-size", "1"],
+        &store.data_dir,
+        store.url.as_deref(),
+    )
+    .env("COMMERCE_FAULT_PAUSE_AT", "rebuild:product_catalog:batch:1")
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("the binary runs");
     let stderr = std::io::BufReader::new(first.stderr.take().unwrap());
     let paused = stderr
         .lines()

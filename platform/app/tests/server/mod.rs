@@ -4,7 +4,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct Server {
@@ -72,19 +72,42 @@ pub fn kill_9(mut server: Server) {
     server.child.wait().expect("the process is gone");
 }
 
+/// A store command (`commerce <args>`, not `serve`) on the store `database_url` names, else on
+/// the embedded one in `data_dir`. What the shell running the tests may have set that would
+/// point it elsewhere or change what it does (another database, a NATS server, a journal, a
+/// fault point) is removed; a test sets what it needs on the command it gets.
+pub fn store_command(args: &[&str], data_dir: &Path, database_url: Option<&str>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_commerce"));
+    command
+        .args(args)
+        .env("COMMERCE_DATA_DIR", data_dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("NATS_URL")
+        .env_remove("COMMERCE_SANDBOX_JOURNAL")
+        .env_remove("COMMERCE_FAULT_KILL_AT")
+        .env_remove("COMMERCE_FAULT_PAUSE_AT");
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    command
+}
+
+/// Runs [`store_command`] to its end.
+pub fn run_store_command(args: &[&str], data_dir: &Path, database_url: Option<&str>) -> Output {
+    store_command(args, data_dir, database_url)
+        .output()
+        .expect("the binary runs")
+}
+
 /// An API key holding every scope, issued with `commerce api-keys create` into the store the
 /// server will use (`DATABASE_URL` when given, else the embedded one in `data_dir`): its id
 /// and its secret.
 pub fn api_key(data_dir: &Path, database_url: Option<&str>) -> (String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_commerce"));
-    command
-        .args(["api-keys", "create", "--name", "tests", "--scope", "*"])
-        .env("COMMERCE_DATA_DIR", data_dir)
-        .env_remove("DATABASE_URL");
-    if let Some(url) = database_url {
-        command.env("DATABASE_URL", url);
-    }
-    let output = command.output().expect("the binary runs");
+    let output = run_store_command(
+        &["api-keys", "create", "--name", "tests", "--scope", "*"],
+        data_dir,
+        database_url,
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "api-keys create failed: {stderr}");
     let id = stderr
