@@ -3,7 +3,7 @@
 //! the shopper follows `GET /v1/checkouts/{id}` until it is completed or failed (ADR 0013),
 //! long-polling it with `wait` rather than asking again and again.
 
-use std::time::{Duration, Instant};
+use tokio::time::Instant;
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use application::access_tokens::Held;
@@ -15,6 +15,7 @@ use crate::dto::{CheckoutDto, StartCheckoutRequest};
 use crate::http::{
     id_for_request, idempotency_key, idempotent, json_body, metadata, path_id, respond, Reply,
 };
+use crate::long_poll;
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
 
@@ -140,27 +141,6 @@ pub struct CheckoutWaitParams {
     pub wait: Option<String>,
 }
 
-/// A waiting shopper looks again this often even when nothing in this process woke it: the
-/// saga may run on another instance.
-const RECHECK: Duration = Duration::from_millis(250);
-
-/// Waits for an append to the checkout in this process, the next recheck, or the server
-/// stopping; whether the store must be read now (false: an append woke it, and what it left
-/// is in memory).
-async fn wait_for_change(
-    changed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
-    closing: &mut tokio::sync::watch::Receiver<bool>,
-    until: Instant,
-    now: Instant,
-) -> bool {
-    let pause = RECHECK.min(until - now);
-    tokio::select! {
-        () = changed => false,
-        () = tokio::time::sleep(pause) => true,
-        _ = closing.changed() => true,
-    }
-}
-
 /// Follow a checkout: `pending`, `completed` (with the order id) or `failed` (with a reason).
 /// With `wait`, a pending checkout is long-polled: one request instead of many.
 #[utoipa::path(
@@ -182,13 +162,7 @@ pub async fn get_checkout(
     respond(
         async {
             let id = path_id(&id, "id")?;
-            let wait = crate::events::number_param(
-                "wait",
-                params.wait.as_deref(),
-                0,
-                (0, crate::events::MAX_WAIT_SECS),
-            )?;
-            let until = Instant::now() + Duration::from_secs(wait).min(state.long_poll_max);
+            let (wait, until) = long_poll::deadline(params.wait.as_deref(), state.long_poll_max)?;
             let key = id.to_string();
             // Watch before the first read, so that an append during any read still wakes us.
             let watching = (wait > 0).then(|| state.checkout_appends.watch(&key));
@@ -219,7 +193,8 @@ pub async fn get_checkout(
                     let now = Instant::now();
                     if pending && now < until && !*closing.borrow() {
                         if let Some(changed) = changed.as_mut().as_pin_mut() {
-                            read_store = wait_for_change(changed, &mut closing, until, now).await;
+                            read_store =
+                                long_poll::wait_for_change(changed, &mut closing, until).await;
                             continue;
                         }
                     }
@@ -255,7 +230,7 @@ pub async fn get_checkout(
                 let Some(changed) = changed.as_mut().as_pin_mut() else {
                     break loaded;
                 };
-                read_store = wait_for_change(changed, &mut closing, until, now).await;
+                read_store = long_poll::wait_for_change(changed, &mut closing, until).await;
             };
             let mut dto = CheckoutDto::from_checkout(&loaded.aggregate, loaded.version);
             dto.order_access_token = dto

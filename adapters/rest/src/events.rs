@@ -26,8 +26,6 @@ use crate::http::{respond, Reply};
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
 
-/// Longest a long-poll may wait, in seconds.
-pub const MAX_WAIT_SECS: u64 = 30;
 /// Most events one page holds.
 const MAX_LIMIT: usize = 1000;
 const DEFAULT_LIMIT: usize = 100;
@@ -234,10 +232,10 @@ pub async fn list_events(
                 DEFAULT_LIMIT as u64,
                 (1, MAX_LIMIT as u64),
             )?;
-            let wait = number_param("wait", params.wait.as_deref(), 0, (0, MAX_WAIT_SECS))?;
             let filter = types_param(&state, params.types.as_deref())?;
             let mut wake = state.feed_signal.subscribe();
-            let until = Instant::now() + Duration::from_secs(wait).min(state.long_poll_max);
+            let (_, until) =
+                crate::long_poll::deadline(params.wait.as_deref(), state.long_poll_max)?;
             let page = read(
                 &state.published,
                 &mut wake,

@@ -16,6 +16,7 @@ pub mod events;
 pub mod health;
 pub mod http;
 pub mod inventory;
+pub mod long_poll;
 pub mod metrics;
 pub mod openapi;
 pub mod orders;

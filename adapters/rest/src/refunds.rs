@@ -2,8 +2,6 @@
 //! (ADR 0018), then carried out by the refund saga: the money back through the payment
 //! provider, the units back into stock if asked, the order told.
 
-use std::time::Duration;
-
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use application::refunds::AdminRefund;
 use orders::{RefundItems, RefundLineRequest, ShippingRefund};
@@ -16,6 +14,7 @@ use crate::dto::{MoneyDto, OrderRefundDto};
 use crate::http::{
     id_for_request, idempotency_key, idempotent, json_body, metadata, path_id, respond, Reply,
 };
+use crate::long_poll;
 use crate::problem::{ApiError, Problem};
 use crate::ApiState;
 
@@ -258,13 +257,7 @@ pub async fn get_refund(
     respond(
         async {
             let refund_id = RefundId::from_uuid(path_id(&id, "id")?);
-            let wait = crate::events::number_param(
-                "wait",
-                params.wait.as_deref(),
-                0,
-                (0, crate::events::MAX_WAIT_SECS),
-            )?;
-            let until = Instant::now() + Duration::from_secs(wait).min(state.long_poll_max);
+            let (wait, until) = long_poll::deadline(params.wait.as_deref(), state.long_poll_max)?;
             let key = refund_id.to_string();
             // Watch before the first read, so that an append during any read still wakes us.
             let watching = (wait > 0).then(|| state.checkout_appends.watch(&key));
@@ -288,24 +281,22 @@ pub async fn get_refund(
                     Some(refunds::RefundStatus::Completed | refunds::RefundStatus::Failed)
                 );
                 let now = Instant::now();
-                let waiting = changed.as_mut().as_pin_mut();
-                if settled || now >= until || *closing.borrow() || waiting.is_none() {
+                // Time is left only when a wait was asked, and so a watch made.
+                let Some(changed) = changed
+                    .as_mut()
+                    .as_pin_mut()
+                    .filter(|_| !settled && now < until && !*closing.borrow())
+                else {
                     let dto = refund_dto(&state, order_id, refund_id)
                         .await?
                         .ok_or(ApiError::NotFound { resource: "refund" })?;
                     return Ok(Reply::ok(dto));
-                }
-                // The saga may run on another instance: look again now and then.
-                tokio::select! {
-                    () = async { if let Some(changed) = waiting { changed.await } } => {}
-                    () = tokio::time::sleep(RECHECK.min(until - now)) => {}
-                    _ = closing.changed() => {}
-                }
+                };
+                // The store is read each time round (refunds are not held in memory), so
+                // what woke the wait does not matter.
+                long_poll::wait_for_change(changed, &mut closing, until).await;
             }
         }
         .await,
     )
 }
-
-/// A waiting caller looks again this often even when nothing in this process woke it.
-const RECHECK: Duration = Duration::from_millis(250);
