@@ -86,14 +86,9 @@ fn partial_dir(to: &Path) -> PathBuf {
 
 /// The backup, manifest last, into `to`: (store kind, events).
 async fn write_backup(args: &BackupArgs, to: &Path) -> Result<(&'static str, i64), String> {
+    crate::existing_store(&args.store, "back up").await?;
     let (store, events, newest_tx) = match args.store.store_url() {
         StoreUrl::Sqlite(path) => {
-            if !path.exists() {
-                return Err(format!(
-                    "no store at {}: nothing to back up",
-                    path.display()
-                ));
-            }
             create_dir(to)?;
             let file = to.join(SQLITE_FILE);
             let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

@@ -776,6 +776,31 @@ async fn connect_sqlite(path: &std::path::Path) -> Result<sqlite_store::SqliteSt
         .map_err(|e| StartError::Store(e.to_string()))
 }
 
+/// For a command that reads a store and must not set one up: an error when there is none (no
+/// SQLite file at the path, or a PostgreSQL database that neither `serve` nor `migrate` set
+/// up), since opening would create an empty store and answer as if it were the shop's.
+pub(crate) async fn existing_store(store: &config::StoreArgs, to_do: &str) -> Result<(), String> {
+    match store.store_url() {
+        StoreUrl::Sqlite(path) if !path.exists() => Err(format!(
+            "no store at {}: nothing to {to_do}",
+            path.display()
+        )),
+        StoreUrl::Sqlite(_) => Ok(()),
+        StoreUrl::Postgres(url) => {
+            let (_, applied, _) = postgres_store::PostgresStore::probe(&url)
+                .await
+                .map_err(|e| e.to_string())?;
+            match applied {
+                Some((count, _)) if count > 0 => Ok(()),
+                _ => Err(format!(
+                    "no store in the database at {}: nothing to {to_do} (`commerce migrate` sets one up)",
+                    ops::mask_url_password(&url)
+                )),
+            }
+        }
+    }
+}
+
 /// `commerce migrate`: opens the configured store, which applies every embedded migration it
 /// lacks, and answers how many it holds and the latest one's version.
 pub async fn migrate(store: &config::StoreArgs) -> Result<(i64, i64), StartError> {

@@ -59,6 +59,7 @@ pub async fn rebuild(
     // (each drops and creates `rebuild_<name>`), and the first to switch would install a mix.
     // The lock goes with the process, a killed rebuild included.
     const BUSY: &str = "another rebuild is running on this store: wait for it to end";
+    crate::existing_store(store, "rebuild").await?;
     match store.store_url() {
         StoreUrl::Postgres(url) => {
             let held = postgres_store::PostgresStore::exclusive_session(&url, REBUILD_LOCK)
@@ -73,12 +74,6 @@ pub async fn rebuild(
             on(store, projections, batch_size, done).await
         }
         StoreUrl::Sqlite(path) => {
-            if !path.exists() {
-                return Err(format!(
-                    "no store at {}: nothing to rebuild",
-                    path.display()
-                ));
-            }
             let lock_path = path.with_extension("db.rebuild-lock");
             let lock = std::fs::OpenOptions::new()
                 .create(true)

@@ -57,12 +57,7 @@ async fn published_feed(
             stored,
         )
     }
-    if let StoreUrl::Sqlite(path) = store.store_url() {
-        // Opening would create an empty store: a mistyped data directory is an error.
-        if !path.exists() {
-            return Err(format!("no store at {}", path.display()));
-        }
-    }
+    crate::existing_store(store, "tail").await?;
     Ok(match store.store_url() {
         StoreUrl::Postgres(url) => over(
             crate::connect_postgres(&url)

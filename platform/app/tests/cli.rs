@@ -33,7 +33,42 @@ fn projections(data_dir: &Path, database_url: Option<&str>) -> Vec<(String, Stri
         .collect()
 }
 
+/// Whether the store `database_url` names (or else the embedded one in `data_dir`) was set up.
+async fn store_exists(data_dir: &Path, database_url: Option<&str>) -> bool {
+    let Some(url) = database_url else {
+        return data_dir.join("commerce.db").exists();
+    };
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(url)
+        .await
+        .expect("the test database answers");
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")
+            .fetch_one(&mut connection)
+            .await
+            .expect("the tables counted");
+    tables > 0
+}
+
 async fn migrate_then_list_the_projections(data_dir: &Path, database_url: Option<&str>) {
+    // A command that reads a store refuses to run where there is none, and sets none up: an
+    // empty store would answer as if it were the shop's.
+    assert!(!store_exists(data_dir, database_url).await);
+    let backup = data_dir.with_extension("backup");
+    for args in [
+        &["events", "tail"][..],
+        &["projections", "rebuild", "--all"][..],
+        &["backup", backup.to_str().unwrap()][..],
+    ] {
+        let refused = one_line_failure(&commerce(args, data_dir, database_url));
+        assert!(refused.contains("no store"), "{args:?}: {refused}");
+    }
+    assert!(!backup.exists() && !backup.with_extension("backup.partial").exists());
+    assert!(
+        !store_exists(data_dir, database_url).await,
+        "a store was set up"
+    );
+
     let migrated = commerce(&["migrate"], data_dir, database_url);
     let said = String::from_utf8_lossy(&migrated.stdout).into_owned();
     assert!(migrated.status.success(), "{said}");
@@ -46,6 +81,7 @@ async fn migrate_then_list_the_projections(data_dir: &Path, database_url: Option
     // Again: nothing left to apply, the same answer.
     let again = commerce(&["migrate"], data_dir, database_url);
     assert_eq!(String::from_utf8_lossy(&again.stdout), said);
+    assert!(store_exists(data_dir, database_url).await);
 
     let start_of_feed = "0".repeat(32);
     let empty = projections(data_dir, database_url);
@@ -88,7 +124,8 @@ async fn migrate_and_projections_list_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_and_projections_list_on_postgres() {
-    let database_url = acceptance::support::fresh_postgres_with_url().await.1;
+    // Empty: nothing has migrated it yet.
+    let database_url = acceptance::support::fresh_postgres_url().await;
     let data_dir = std::env::temp_dir().join(format!("commerce-cli-{}", uuid::Uuid::new_v4()));
     migrate_then_list_the_projections(&data_dir, Some(&database_url)).await;
     let _ = std::fs::remove_dir_all(&data_dir);
