@@ -2,7 +2,8 @@
 # Checks the container files without a Docker daemon (issue 13): the Dockerfile against
 # hadolint's rules, and docker/compose.yaml through `docker-compose config` (which validates and
 # resolves it, with and without the observability profile). Building and running the image
-# need a daemon, which these machines do not have; README ("Containers") says so.
+# need a daemon, which these machines do not have; README ("Containers") says so, and
+# tests/image.sh rehearses the runtime stage without one.
 #
 #   tests/docker.sh
 #

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, every test on SQLite and on a real PostgreSQL,
+# the container files and a rehearsal of the image (tests/docker.sh, tests/image.sh),
 # the served API against its OpenAPI document (tests/schemathesis.sh), the TypeScript client and
 # the demo storefront's bundle (tests/client.sh), and the pages it serves in a headless browser
 # (tests/browser.sh). PostgreSQL tests never skip: this script makes sure a server is
@@ -92,6 +93,10 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 cargo test --workspace --locked --features commerce/fault-injection "$@"
 # The container files, without a Docker daemon: hadolint and `docker-compose config`.
 tests/docker.sh
+# The image's runtime stage, rehearsed without an engine: docker/Dockerfile's final stage on a
+# debootstrapped Debian root, started, health-checked, stopped and restarted as an engine would
+# (tests/image.sh; needs root, as CI runs).
+tests/image.sh
 # The served API against its own OpenAPI document: Redocly's recommended lint, then
 # schemathesis with a fixed seed and bounded examples (tests/schemathesis.sh).
 tests/schemathesis.sh
