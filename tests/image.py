@@ -108,10 +108,11 @@ def command_form(rest):
 
 
 def seconds(value):
+    # "ms" before "s", so that "500ms" is not read as 500 "m" and an "s".
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    for unit in ("ms", "s", "m", "h"):
+    for unit, factor in units.items():
         if value.endswith(unit) and value[: -len(unit)].replace(".", "", 1).isdigit():
-            return float(value[: -len(unit)]) * units[unit]
+            return float(value[: -len(unit)]) * factor
     fail(f"{value!r} is not a duration")
 
 
@@ -144,6 +145,11 @@ def environment(rest):
 
 
 # --- The root file system -------------------------------------------------------------------
+
+
+def in_root(root, path):
+    """PATH inside the container, as a path on this machine."""
+    return os.path.join(root, path.lstrip("/"))
 
 
 def debian_suite(image):
@@ -198,12 +204,12 @@ def ids(root, user):
     return uid, gid, home
 
 
-def build_stage_product(build, source, binary):
-    """What `COPY --from=<build>` takes: the binary the build stage compiles and installs."""
+def check_build_stage(build, source):
+    """Stops unless the build stage still compiles `commerce` and installs it at SOURCE, the
+    file `COPY --from=<build>` takes (for which the rehearsal puts cargo's binary)."""
     text = " ".join(rest for keyword, rest in build if keyword == "RUN")
     if "cargo build" not in text or "-p commerce" not in text or source not in text:
         fail(f"the build stage no longer builds `commerce` into {source}; update the rehearsal")
-    return binary
 
 
 def prepare(dockerfile, binary, workdir):
@@ -252,10 +258,10 @@ def prepare(dockerfile, binary, workdir):
             if len(flags) != 1:
                 fail(f"COPY {rest}: a flag the rehearsal does not know")
             source, target = paths
-            product = build_stage_product(named[stage], source, binary)
-            destination = os.path.join(root, target.lstrip("/"))
+            check_build_stage(named[stage], source)
+            destination = in_root(root, target)
             os.makedirs(os.path.dirname(destination), exist_ok=True)
-            shutil.copy2(product, destination)
+            shutil.copy2(binary, destination)
             say(f"COPY {source} (the build stage's binary, here {binary})")
         elif keyword == "USER":
             config["user"] = rest
@@ -263,7 +269,7 @@ def prepare(dockerfile, binary, workdir):
             config["env"].update(environment(rest))
         elif keyword == "WORKDIR":
             config["workdir"] = os.path.join(config["workdir"], rest)
-            os.makedirs(os.path.join(root, config["workdir"].lstrip("/")), exist_ok=True)
+            os.makedirs(in_root(root, config["workdir"]), exist_ok=True)
         elif keyword == "VOLUME":
             volumes = json.loads(rest) if rest.startswith("[") else rest.split()
             config["volumes"].extend(volumes)
@@ -327,10 +333,10 @@ class Container:
 
     def start(self):
         config = self.config
-        log = open(self.log, "a")
-        self.process = subprocess.Popen(
-            self.argv(config["entrypoint"] + config["cmd"]), stdout=log, stderr=log
-        )
+        with open(self.log, "a") as log:
+            self.process = subprocess.Popen(
+                self.argv(config["entrypoint"] + config["cmd"]), stdout=log, stderr=log
+            )
 
     def run(self, args, timeout=30):
         """`docker run --rm <image> ARGS`: the entrypoint with other arguments."""
@@ -447,10 +453,11 @@ def life(container):
         container.fail(f"an admin route without a key answered {code}, not 401")
     say("a one-off `api-keys create` works against the running server's store")
 
-    for volume in config["volumes"]:
+    volumes = {volume: in_root(root, volume) for volume in config["volumes"]}
+    for volume, directory in volumes.items():
         kept = []
-        for directory, _, files in os.walk(os.path.join(root, volume.lstrip("/"))):
-            kept.extend(os.path.join(directory, name) for name in files)
+        for folder, _, files in os.walk(directory):
+            kept.extend(os.path.join(folder, name) for name in files)
         strangers = [path for path in kept if os.stat(path).st_uid != config["uid"]]
         if not kept:
             container.fail(f"the server keeps nothing in the volume {volume}")
@@ -462,8 +469,8 @@ def life(container):
         ["find", root, "-xdev", "-type", "f", "-uid", str(config["uid"])],
         capture_output=True, text=True, check=True,
     ).stdout.split()
-    volumes = tuple(os.path.join(root, v.lstrip("/")) + "/" for v in config["volumes"])
-    elsewhere = [path for path in owned if not path.startswith(volumes)]
+    prefixes = tuple(directory + "/" for directory in volumes.values())
+    elsewhere = [path for path in owned if not path.startswith(prefixes)]
     if elsewhere:
         container.fail(f"the server wrote outside its volumes: {elsewhere[:10]}")
     say(f"everything it keeps is in {', '.join(config['volumes'])}, owned by uid {config['uid']}")
